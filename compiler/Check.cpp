@@ -1,0 +1,26 @@
+// `nfc check`: front end plus the structural passes, no code generation.
+#include "compiler/Check.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "compiler/Frontend.hpp"
+
+namespace nfc {
+
+int check_file(const std::string& path, const std::string& display_name, std::ostream& err) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    err << "error: cannot open '" << path << "'\n";
+    return 1;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string source = buffer.str();
+  Diagnostics diags(display_name, source);
+  auto spec = check_source(source, diags);
+  diags.print(err);
+  return spec && !diags.has_errors() ? 0 : 1;
+}
+
+}  // namespace nfc

@@ -1,0 +1,83 @@
+// A checked model: what sema produces from the AST and graph building
+// consumes. Everything here is resolved: repeats are unrolled, masks and
+// permutations are explicit index lists, names in expressions are known to
+// exist. Source ranges are kept so later passes (structure, inversion) can
+// report errors at the user's text.
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "dsl/Expr.hpp"
+#include "dsl/SourceRange.hpp"
+
+namespace nfc {
+
+// z = h(x; params...), elementwise. `body` may use `input` and `params` only.
+struct TransformDef {
+  std::string name;
+  std::string input;                // the transformed variable, e.g. "x"
+  std::vector<std::string> params;  // e.g. {"s", "t"}
+  ExprPtr body;
+  SourceRange loc;  // the transform's name in its definition
+};
+
+enum class Activation { relu, tanh, elu, gelu, sigmoid, softplus };
+
+struct MlpSpec {
+  std::vector<int> hidden = {64, 64};
+  Activation act = Activation::relu;
+  SourceRange loc;
+};
+
+// `param = expr` inside a coupling block: replaces the conditioner's raw
+// output for `param` (e.g. a soft clamp s = 2 * tanh(s / 2)). `expr` may use
+// the transform's parameter names, meaning their values before this rewrite.
+struct ParamRewrite {
+  std::string param;
+  ExprPtr expr;
+  SourceRange loc;
+};
+
+// z[identity_dims] = x[identity_dims];
+// z[transformed_dims[i]] = h(x[transformed_dims[i]]; p_1[i], ..., p_k[i])
+// where (p_1, ..., p_k) = rewrites(mlp(x[identity_dims])) split in k blocks
+// of transformed_dims.size() outputs each (parameter-major).
+struct CouplingSpec {
+  int transform = 0;  // index into FlowSpec::transforms
+  std::vector<int> identity_dims;
+  std::vector<int> transformed_dims;
+  MlpSpec net;
+  std::vector<ParamRewrite> rewrites;
+};
+
+// z[i] = x[perm[i]].
+struct PermuteSpec {
+  std::vector<int> perm;
+};
+
+// z_j = outputs[j], an expression over the names x0 .. x{dim-1}.
+struct MapSpec {
+  std::vector<ExprPtr> outputs;
+  std::vector<SourceRange> output_locs;  // where each z_j is defined
+};
+
+struct LayerSpec {
+  SourceRange loc;    // the layer keyword
+  std::string label;  // e.g. "coupling affine", "permute reverse", "map"
+  std::variant<CouplingSpec, PermuteSpec, MapSpec> kind;
+};
+
+enum class BaseDistribution { standard_normal };
+
+struct FlowSpec {
+  std::string name;
+  int dim = 0;
+  BaseDistribution base = BaseDistribution::standard_normal;
+  SourceRange loc;
+  std::vector<TransformDef> transforms;  // user transforms and the prelude's
+  std::vector<LayerSpec> layers;         // in the forward (x -> z) order
+};
+
+}  // namespace nfc

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages nfc needs to build and test, idempotently:
+# each package is checked with dpkg-query first and only missing ones are
+# installed (`dpkg -s` would also accept unpacked-but-unconfigured packages).
+set -euo pipefail
+
+packages=(g++ make cmake ninja-build llvm-19-dev libfmt-dev catch2 libeigen3-dev
+          libcli11-dev nlohmann-json3-dev)
+# Extra packages may be requested by the caller, e.g. `install-deps.sh clang-format-19`.
+packages+=("$@")
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
+"${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
