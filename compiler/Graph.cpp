@@ -124,8 +124,9 @@ int Graph::add_var_name(std::string name) {
   return static_cast<int>(var_names_.size()) - 1;
 }
 
-int Graph::add_param(std::string name, std::vector<int> shape) {
+int Graph::add_param(std::string name, std::vector<int> shape, double init_bound) {
   ParamTensor t;
+  t.init_bound = init_bound;
   t.name = std::move(name);
   t.shape = std::move(shape);
   t.size = 1;

@@ -49,6 +49,7 @@ struct ParamTensor {
   std::vector<int> shape;
   int64_t offset = 0;
   int64_t size = 0;
+  double init_bound = 0;  // initialised uniform in [-init_bound, init_bound]
 };
 
 class Graph {
@@ -58,7 +59,7 @@ class Graph {
   NodeId input(int index, int len);
   NodeId var(int index, int len = 1);
   NodeId param(int tensor);
-  int add_param(std::string name, std::vector<int> shape);
+  int add_param(std::string name, std::vector<int> shape, double init_bound = 0);
   int add_var_name(std::string name);  // returns the new var's index
 
   // Elementwise operations (broadcasting operands of length 1).

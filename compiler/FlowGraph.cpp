@@ -1,0 +1,349 @@
+// Building the flow graph: each layer kind says only how its forward map is
+// computed; log-dets come from derivative(), inverses from solve_for(), and
+// triangularity from the structural pass, for every kind alike.
+#include "compiler/FlowGraph.hpp"
+
+#include <cmath>
+#include <functional>
+#include <numeric>
+#include <optional>
+
+#include "compiler/Derive.hpp"
+#include "compiler/Invert.hpp"
+#include "compiler/LowerExpr.hpp"
+#include "compiler/Structure.hpp"
+
+namespace nfc {
+
+Program FlowGraph::program() const {
+  Program p;
+  p.graph = &graph;
+  p.entries = {{"forward", x, {forward_z, forward_logdet}},
+               {"inverse", z, {inverse_x, inverse_logdet}},
+               {"log_prob", x, {log_prob}}};
+  return p;
+}
+
+namespace {
+
+// A layer in both directions: each maps an input node to (output, log-det
+// of that direction), the log-det a length-1 node. The inverse may fail
+// (after reporting why) when an output cannot be solved for its input.
+struct LayerMaps {
+  std::function<std::pair<NodeId, NodeId>(NodeId)> forward;
+  std::function<std::optional<std::pair<NodeId, NodeId>>(NodeId)> inverse;
+};
+
+Op activation_op(Activation a) {
+  switch (a) {
+    case Activation::relu:
+      return Op::relu;
+    case Activation::tanh:
+      return Op::tanh;
+    case Activation::elu:
+      return Op::elu;
+    case Activation::gelu:
+      return Op::gelu;
+    case Activation::sigmoid:
+      return Op::sigmoid;
+    case Activation::softplus:
+      return Op::softplus;
+  }
+  return Op::relu;
+}
+
+std::vector<int> iota(int n, int start = 0) {
+  std::vector<int> v(static_cast<size_t>(n));
+  std::iota(v.begin(), v.end(), start);
+  return v;
+}
+
+std::vector<int> inverse_permutation(const std::vector<int>& perm) {
+  std::vector<int> inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inv[static_cast<size_t>(perm[i])] = int(i);
+  return inv;
+}
+
+class FlowBuilder {
+ public:
+  FlowBuilder(const FlowSpec& spec, Diagnostics& diags, FlowGraph& fg)
+      : spec_(spec), diags_(diags), fg_(fg), g_(fg.graph) {}
+
+  bool build();
+
+ private:
+  const TransformRules* rules_for(int transform);
+  bool derive_rules(const TransformDef& def, TransformRules& r);
+  std::optional<LayerMaps> coupling(int index, const CouplingSpec& c);
+  std::optional<LayerMaps> map(const MapSpec& m);
+  LayerMaps permute(const PermuteSpec& p);
+  bool check_structure(const LayerSpec& layer, LayerInfo& info);
+  NodeId sum_lanes(NodeId v, int lanes);
+
+  const FlowSpec& spec_;
+  Diagnostics& diags_;
+  FlowGraph& fg_;
+  Graph& g_;
+  std::vector<int> rules_index_;  // transform -> index into fg_.transforms, -1 unbuilt, -2 failed
+};
+
+// Sum of a per-lane quantity over `lanes` lanes; a length-1 value stands for
+// the same value in every lane.
+NodeId FlowBuilder::sum_lanes(NodeId v, int lanes) {
+  if (g_.len(v) == 1) return g_.binary(Op::mul, g_.constant(lanes), v);
+  return g_.sum(v);
+}
+
+bool FlowBuilder::derive_rules(const TransformDef& def, TransformRules& r) {
+  r.name = def.name;
+  NameEnv env;
+  r.x = g_.var(g_.add_var_name(def.input));
+  env[def.input] = r.x;
+  for (const auto& p : def.params) {
+    r.params.push_back(g_.var(g_.add_var_name(p)));
+    env[p] = r.params.back();
+  }
+  r.z = g_.var(g_.add_var_name("z"));
+  r.body = lower_expr(g_, *def.body, env);
+  r.dzdx = derivative(g_, r.body, r.x);
+  if (g_.is_constant(r.dzdx, 0)) {
+    diags_.error(def.loc, "transform '" + def.name + "' has a zero derivative in '" + def.input +
+                              "' and cannot be inverted");
+    return false;
+  }
+  r.logabs = g_.unary(Op::log, g_.unary(Op::abs, r.dzdx));
+  const Inversion inv = solve_for(g_, r.body, r.x, r.z);
+  if (!inv.ok()) {
+    diags_.error(def.loc, "cannot invert transform '" + def.name + "': " + inv.failure);
+    return false;
+  }
+  r.inverse = inv.value;
+  return true;
+}
+
+const TransformRules* FlowBuilder::rules_for(int transform) {
+  int& slot = rules_index_[static_cast<size_t>(transform)];
+  if (slot == -1) {
+    TransformRules r;
+    if (derive_rules(spec_.transforms[static_cast<size_t>(transform)], r)) {
+      slot = static_cast<int>(fg_.transforms.size());
+      fg_.transforms.push_back(std::move(r));
+    } else {
+      slot = -2;
+    }
+  }
+  return slot >= 0 ? &fg_.transforms[static_cast<size_t>(slot)] : nullptr;
+}
+
+std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c) {
+  const TransformRules* rules = rules_for(c.transform);
+  if (!rules) return std::nullopt;
+  const int n_id = static_cast<int>(c.identity_dims.size());
+  const int n_t = static_cast<int>(c.transformed_dims.size());
+  const int n_out = n_t * static_cast<int>(rules->params.size());
+  // Parameters once per layer, shared by both directions. PyTorch's Linear
+  // initialisation: uniform in +-1/sqrt(fan_in).
+  struct Dense {
+    NodeId w, b;
+    int rows, cols;
+  };
+  std::vector<Dense> dense;
+  int fan_in = n_id;
+  std::vector<int> widths = c.net.hidden;
+  widths.push_back(n_out);
+  for (size_t k = 0; k < widths.size(); ++k) {
+    const std::string prefix = "layer" + std::to_string(index) + ".net.";
+    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+    const int w = g_.add_param(prefix + "w" + std::to_string(k + 1), {widths[k], fan_in}, bound);
+    const int b = g_.add_param(prefix + "b" + std::to_string(k + 1), {widths[k]}, bound);
+    dense.push_back({g_.param(w), g_.param(b), widths[k], fan_in});
+    fan_in = widths[k];
+  }
+  const Op act = activation_op(c.net.act);
+  // The conditioner: raw MLP outputs split per transform parameter, then the
+  // user's rewrites (e.g. soft clamps) in order.
+  auto conditioner = [this, dense, act, rules, n_t, &c](NodeId identity_part) {
+    NodeId h = identity_part;
+    for (size_t k = 0; k < dense.size(); ++k) {
+      h = g_.binary(Op::add, g_.matvec(dense[k].w, h, dense[k].rows, dense[k].cols), dense[k].b);
+      if (k + 1 < dense.size()) h = g_.unary(act, h);
+    }
+    const auto& def = spec_.transforms[static_cast<size_t>(c.transform)];
+    NameEnv values;
+    for (size_t p = 0; p < def.params.size(); ++p)
+      values[def.params[p]] = g_.gather(h, iota(n_t, int(p) * n_t));
+    for (const ParamRewrite& rw : c.rewrites) values[rw.param] = lower_expr(g_, *rw.expr, values);
+    std::unordered_map<NodeId, NodeId> bind;
+    for (size_t p = 0; p < def.params.size(); ++p) bind[rules->params[p]] = values.at(def.params[p]);
+    return bind;
+  };
+  // out[identity_dims] = identity part, out[transformed_dims] = transformed part
+  std::vector<int> order = c.identity_dims;
+  order.insert(order.end(), c.transformed_dims.begin(), c.transformed_dims.end());
+  const std::vector<int> assemble = inverse_permutation(order);
+  LayerMaps maps;
+  maps.forward = [=, this](NodeId in) {
+    auto bind = conditioner(g_.gather(in, c.identity_dims));
+    bind[rules->x] = g_.gather(in, c.transformed_dims);
+    const NodeId zt = substitute(g_, rules->body, bind);
+    const NodeId ld = sum_lanes(substitute(g_, rules->logabs, bind), n_t);
+    return std::pair{g_.gather(g_.concat({g_.gather(in, c.identity_dims), zt}), assemble), ld};
+  };
+  maps.inverse = [=, this](NodeId in) -> std::optional<std::pair<NodeId, NodeId>> {
+    auto bind = conditioner(g_.gather(in, c.identity_dims));
+    bind[rules->z] = g_.gather(in, c.transformed_dims);
+    const NodeId xt = substitute(g_, rules->inverse, bind);
+    bind[rules->x] = xt;
+    const NodeId ld = sum_lanes(substitute(g_, rules->logabs, bind), n_t);
+    return std::pair{g_.gather(g_.concat({g_.gather(in, c.identity_dims), xt}), assemble),
+                     g_.unary(Op::neg, ld)};
+  };
+  return maps;
+}
+
+LayerMaps FlowBuilder::permute(const PermuteSpec& p) {
+  const std::vector<int> inv = inverse_permutation(p.perm);
+  LayerMaps maps;
+  maps.forward = [this, p](NodeId in) { return std::pair{g_.gather(in, p.perm), g_.constant(0)}; };
+  maps.inverse = [this, inv](NodeId in) -> std::optional<std::pair<NodeId, NodeId>> {
+    return std::pair{g_.gather(in, inv), g_.constant(0)};
+  };
+  return maps;
+}
+
+// z_j = e_j(x_0..x_j): forward substitutes the inputs; the inverse solves
+// z_j = e_j for x_j in order, each step using the x_i already recovered.
+std::optional<LayerMaps> FlowBuilder::map(const MapSpec& m) {
+  const int dim = spec_.dim;
+  NameEnv env;
+  std::vector<NodeId> vars;
+  for (int i = 0; i < dim; ++i) {
+    const std::string name = "x" + std::to_string(i);
+    vars.push_back(g_.var(g_.add_var_name(name)));
+    env[name] = vars.back();
+  }
+  std::vector<NodeId> outputs, logabs;
+  for (const ExprPtr& e : m.outputs) {
+    outputs.push_back(lower_expr(g_, *e, env));
+    const NodeId d = derivative(g_, outputs.back(), vars[outputs.size() - 1]);
+    logabs.push_back(g_.unary(Op::log, g_.unary(Op::abs, d)));
+  }
+  LayerMaps maps;
+  maps.forward = [=, this](NodeId in) {
+    std::unordered_map<NodeId, NodeId> bind;
+    for (int i = 0; i < dim; ++i) bind[vars[size_t(i)]] = g_.gather(in, {i});
+    std::vector<NodeId> z;
+    NodeId ld = g_.constant(0);
+    for (int j = 0; j < dim; ++j) {
+      z.push_back(substitute(g_, outputs[size_t(j)], bind));
+      ld = g_.binary(Op::add, ld, substitute(g_, logabs[size_t(j)], bind));
+    }
+    return std::pair{g_.concat(z), ld};
+  };
+  // Built after the structural pass has proved the layer triangular, so a
+  // failure here is about the operations, not the wiring.
+  maps.inverse = [=, this](NodeId in) -> std::optional<std::pair<NodeId, NodeId>> {
+    std::unordered_map<NodeId, NodeId> bind;
+    std::vector<NodeId> x;
+    NodeId ld = g_.constant(0);
+    for (int j = 0; j < dim; ++j) {
+      const Inversion inv = solve_for(g_, outputs[size_t(j)], vars[size_t(j)], g_.gather(in, {j}));
+      if (!inv.ok()) {
+        diags_.error(m.output_locs[size_t(j)], "cannot invert z" + std::to_string(j) + " for x" +
+                                                   std::to_string(j) + ": " + inv.failure);
+        return std::nullopt;
+      }
+      x.push_back(substitute(g_, inv.value, bind));
+      bind[vars[size_t(j)]] = x.back();
+      ld = g_.binary(Op::sub, ld, substitute(g_, logabs[size_t(j)], bind));
+    }
+    return std::pair{g_.concat(x), ld};
+  };
+  return maps;
+}
+
+bool FlowBuilder::check_structure(const LayerSpec& layer, LayerInfo& info) {
+  const DependencyMatrix deps = dependency_matrix(g_, info.forward_out, info.forward_in);
+  if (const auto* p = std::get_if<PermuteSpec>(&layer.kind)) {
+    if (is_permutation_of(deps, p->perm)) return true;
+    throw InternalError("permutation layer does not permute");
+  }
+  const TriangularityFailure f = check_triangular(deps, info.order);
+  if (f.kind == TriangularityFailure::Kind::none) return true;
+  const auto* m = std::get_if<MapSpec>(&layer.kind);
+  const SourceRange at = m ? m->output_locs[size_t(f.output)] : layer.loc;
+  const std::string zj = "z" + std::to_string(f.output), xi = "x" + std::to_string(f.input);
+  if (f.kind == TriangularityFailure::Kind::no_diagonal)
+    diags_.error(at, "layer is not invertible: " + zj + " does not depend on " + xi);
+  else
+    diags_.error(at, "layer is not triangular: " + zj + " depends on " + xi + ", which comes after it");
+  return false;
+}
+
+bool FlowBuilder::build() {
+  fg_.name = spec_.name;
+  fg_.dim = spec_.dim;
+  rules_index_.assign(spec_.transforms.size(), -1);
+  fg_.x = g_.input(0, spec_.dim);
+  fg_.z = g_.input(1, spec_.dim);
+  std::vector<LayerMaps> maps;
+  NodeId cur = fg_.x, logdet = g_.constant(0);
+  bool ok = true;
+  for (size_t l = 0; l < spec_.layers.size(); ++l) {
+    const LayerSpec& layer = spec_.layers[l];
+    LayerInfo info{layer.label, layer.loc, 0, cur, -1, -1, iota(spec_.dim)};
+    const int64_t params_before = g_.param_count();
+    std::optional<LayerMaps> m;
+    if (const auto* c = std::get_if<CouplingSpec>(&layer.kind)) {
+      m = coupling(static_cast<int>(l), *c);
+      info.order = c->identity_dims;
+      info.order.insert(info.order.end(), c->transformed_dims.begin(), c->transformed_dims.end());
+    } else if (const auto* p = std::get_if<PermuteSpec>(&layer.kind)) {
+      m = permute(*p);
+    } else {
+      m = map(std::get<MapSpec>(layer.kind));
+    }
+    info.param_count = g_.param_count() - params_before;
+    if (!m) {
+      ok = false;
+      continue;
+    }
+    std::tie(info.forward_out, info.forward_logdet) = m->forward(cur);
+    if (!check_structure(layer, info)) {
+      ok = false;
+      continue;
+    }
+    cur = info.forward_out;
+    logdet = g_.binary(Op::add, logdet, info.forward_logdet);
+    fg_.layers.push_back(info);
+    maps.push_back(std::move(*m));
+  }
+  if (!ok) return false;
+  fg_.forward_z = cur;
+  fg_.forward_logdet = logdet;
+  // log N(z; 0, I) = -|z|^2 / 2 - D/2 log(2 pi)
+  const Ex base = -0.5 * Ex{&g_, g_.sum(g_.binary(Op::mul, cur, cur))} -
+                  0.5 * spec_.dim * std::log(2 * M_PI);
+  fg_.log_prob = (base + Ex{&g_, logdet}).id;
+  NodeId back = fg_.z, inv_logdet = g_.constant(0);
+  for (auto it = maps.rbegin(); it != maps.rend(); ++it) {
+    const auto step = it->inverse(back);
+    if (!step) return false;
+    back = step->first;
+    inv_logdet = g_.binary(Op::add, inv_logdet, step->second);
+  }
+  fg_.inverse_x = back;
+  fg_.inverse_logdet = inv_logdet;
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<FlowGraph> build_flow_graph(const FlowSpec& spec, Diagnostics& diags) {
+  auto fg = std::make_unique<FlowGraph>();
+  FlowBuilder builder(spec, diags, *fg);
+  if (!builder.build()) return nullptr;
+  return fg;
+}
+
+}  // namespace nfc

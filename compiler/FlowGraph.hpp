@@ -1,0 +1,57 @@
+// The whole flow as one graph: every layer in both directions, the log-dets
+// and the log-density, all derived from the layers' forward definitions.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compiler/FlowSpec.hpp"
+#include "compiler/Graph.hpp"
+#include "compiler/Program.hpp"
+#include "dsl/Diagnostics.hpp"
+
+namespace nfc {
+
+// What the compiler derived for one elementwise transformer z = h(x; p),
+// over placeholder vars (length 1) that layers substitute with vectors.
+struct TransformRules {
+  std::string name;
+  NodeId x = -1, z = -1;       // placeholders for the input and the output
+  std::vector<NodeId> params;  // placeholders for the parameters
+  NodeId body = -1;            // z as a function of x
+  NodeId dzdx = -1;            // the Jacobian diagonal
+  NodeId logabs = -1;          // log|dz/dx|
+  NodeId inverse = -1;         // x as a function of z
+};
+
+struct LayerInfo {
+  std::string label;
+  SourceRange loc;
+  int64_t param_count = 0;
+  NodeId forward_in = -1, forward_out = -1;
+  NodeId forward_logdet = -1;  // log|det f_l'| at forward_in (length 1)
+  std::vector<int> order;      // the declared triangular ordering
+};
+
+struct FlowGraph {
+  std::string name;
+  int dim = 0;
+  Graph graph;
+  std::vector<TransformRules> transforms;  // only the transforms the flow uses
+  std::vector<LayerInfo> layers;
+  NodeId x = -1, z = -1;  // entry inputs: data for forward/log_prob, latent for inverse
+  NodeId forward_z = -1, forward_logdet = -1;
+  NodeId inverse_x = -1, inverse_logdet = -1;  // logdet = log|det g'(z)| = -log|det f'(x)|
+  NodeId log_prob = -1;
+
+  // Entry points "forward" (x -> z, logdet), "inverse" (z -> x, logdet) and
+  // "log_prob" (x -> log p(x)). The program points into this object.
+  Program program() const;
+};
+
+// Builds, derives and checks (triangularity, invertibility). Returns null
+// after reporting to `diags` if the flow cannot be compiled.
+std::unique_ptr<FlowGraph> build_flow_graph(const FlowSpec& spec, Diagnostics& diags);
+
+}  // namespace nfc

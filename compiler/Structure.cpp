@@ -1,0 +1,94 @@
+// Dependency propagation: every element of every node carries the set of
+// layer inputs it reads, as a bitset, computed operands first.
+#include "compiler/Structure.hpp"
+
+#include <cstdint>
+#include <unordered_map>
+
+#include "compiler/Program.hpp"
+
+namespace nfc {
+
+namespace {
+
+struct Bits {
+  std::vector<uint64_t> words;
+  explicit Bits(int n = 0) : words(static_cast<size_t>((n + 63) / 64), 0) {}
+  void set(int i) { words[static_cast<size_t>(i / 64)] |= uint64_t{1} << (i % 64); }
+  bool test(int i) const { return (words[static_cast<size_t>(i / 64)] >> (i % 64)) & 1; }
+  void merge(const Bits& o) {
+    for (size_t k = 0; k < words.size(); ++k) words[k] |= o.words[k];
+  }
+};
+
+using Lanes = std::vector<Bits>;  // one set per element of a node
+
+Lanes propagate(const Node& n, const std::unordered_map<NodeId, Lanes>& deps,
+                int dim) {
+  Lanes out(static_cast<size_t>(n.len), Bits(dim));
+  auto lane = [&](NodeId arg, int k) -> const Bits& {
+    const Lanes& a = deps.at(arg);
+    return a.size() == 1 ? a[0] : a[static_cast<size_t>(k)];
+  };
+  if (is_elementwise(n.op)) {
+    for (int k = 0; k < n.len; ++k)
+      for (NodeId a : n.args) out[static_cast<size_t>(k)].merge(lane(a, k));
+  } else if (n.op == Op::gather) {
+    for (int k = 0; k < n.len; ++k)
+      out[static_cast<size_t>(k)] = lane(n.args[0], n.indices[static_cast<size_t>(k)]);
+  } else if (n.op == Op::concat) {
+    size_t k = 0;
+    for (NodeId a : n.args)
+      for (const Bits& b : deps.at(a)) out[k++] = b;
+  } else if (n.op == Op::matvec || n.op == Op::sum) {
+    Bits all(dim);  // every output element reads every element of the vector
+    for (const Bits& b : deps.at(n.args.back())) all.merge(b);
+    for (auto& o : out) o = all;
+  }
+  // Leaves other than the layer input read nothing.
+  return out;
+}
+
+}  // namespace
+
+DependencyMatrix dependency_matrix(const Graph& g, NodeId output, NodeId input) {
+  const int dim = g.len(input);
+  std::unordered_map<NodeId, Lanes> deps;
+  for (NodeId id : topological_order(g, {output})) {
+    if (id == input) {
+      Lanes own(static_cast<size_t>(dim), Bits(dim));
+      for (int i = 0; i < dim; ++i) own[static_cast<size_t>(i)].set(i);
+      deps[id] = std::move(own);
+    } else {
+      deps[id] = propagate(g.node(id), deps, dim);
+    }
+  }
+  const Lanes& out = deps.at(output);
+  DependencyMatrix m(out.size(), std::vector<bool>(static_cast<size_t>(dim)));
+  for (size_t j = 0; j < out.size(); ++j)
+    for (int i = 0; i < dim; ++i) m[j][static_cast<size_t>(i)] = out[j].test(i);
+  return m;
+}
+
+TriangularityFailure check_triangular(const DependencyMatrix& deps, const std::vector<int>& order) {
+  std::vector<int> position(order.size());
+  for (size_t p = 0; p < order.size(); ++p) position[static_cast<size_t>(order[p])] = int(p);
+  using Kind = TriangularityFailure::Kind;
+  for (int j : order) {
+    const auto& row = deps[static_cast<size_t>(j)];
+    for (int i : order)
+      if (row[static_cast<size_t>(i)] && position[static_cast<size_t>(i)] > position[static_cast<size_t>(j)])
+        return {Kind::depends_on_later, j, i};
+    if (!row[static_cast<size_t>(j)]) return {Kind::no_diagonal, j, j};
+  }
+  return {};
+}
+
+bool is_permutation_of(const DependencyMatrix& deps, const std::vector<int>& perm) {
+  for (size_t j = 0; j < deps.size(); ++j)
+    for (size_t i = 0; i < deps[j].size(); ++i)
+      if (deps[j][i] != (int(i) == perm[j])) return false;
+  return true;
+}
+
+}  // namespace nfc
