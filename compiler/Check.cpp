@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "compiler/FlowGraph.hpp"
 #include "compiler/Frontend.hpp"
 
 namespace nfc {
@@ -19,8 +20,10 @@ int check_file(const std::string& path, const std::string& display_name, std::os
   const std::string source = buffer.str();
   Diagnostics diags(display_name, source);
   auto spec = check_source(source, diags);
+  // Structural checks (triangularity, invertibility) need a valid model.
+  const bool valid = spec && !diags.has_errors() && build_flow_graph(*spec, diags) != nullptr;
   diags.print(err);
-  return spec && !diags.has_errors() ? 0 : 1;
+  return valid && !diags.has_errors() ? 0 : 1;
 }
 
 }  // namespace nfc

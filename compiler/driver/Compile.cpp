@@ -1,0 +1,66 @@
+// The driver: stages in order, timed.
+#include "compiler/driver/Compile.hpp"
+
+#include <chrono>
+#include <type_traits>
+
+#include "compiler/Frontend.hpp"
+
+namespace nfc {
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+std::unique_ptr<CompiledModel> analyze_model(std::string_view source, Diagnostics& diags) {
+  auto model = std::make_unique<CompiledModel>();
+  auto start = std::chrono::steady_clock::now();
+  const auto spec = check_source(source, diags);
+  model->times.check_ms = ms_since(start);
+  if (!spec || diags.has_errors()) return nullptr;
+  start = std::chrono::steady_clock::now();
+  model->graph = build_flow_graph(*spec, diags);
+  model->times.graph_ms = ms_since(start);
+  if (!model->graph || diags.has_errors()) return nullptr;
+  return model;
+}
+
+std::unique_ptr<CompiledModel> compile_model(std::string_view source, Diagnostics& diags,
+                                             const JitOptions& options) {
+  auto model = analyze_model(source, diags);
+  if (!model) return nullptr;
+  model->precision = options.precision;
+  model->jit = JitModule::compile(model->graph->program(), options);
+  model->times.jit = model->jit->timings();
+  return model;
+}
+
+std::vector<ParamInfo> param_table(const Graph& g) {
+  std::vector<ParamInfo> table;
+  for (const ParamTensor& p : g.params())
+    table.push_back({p.name, p.shape, p.offset, p.size, p.init_bound});
+  return table;
+}
+
+template <class T>
+Flow<T> make_flow(const CompiledModel& model) {
+  constexpr Precision wanted = std::is_same_v<T, float> ? Precision::f32 : Precision::f64;
+  internal_check(model.jit != nullptr, "make_flow needs a compiled model");
+  internal_check(model.precision == wanted, "make_flow: precision does not match the model");
+  EntryPoints<T> entries;
+  entries.forward = reinterpret_cast<typename EntryPoints<T>::Map>(model.jit->lookup("forward"));
+  entries.inverse = reinterpret_cast<typename EntryPoints<T>::Map>(model.jit->lookup("inverse"));
+  entries.log_prob =
+      reinterpret_cast<typename EntryPoints<T>::Density>(model.jit->lookup("log_prob"));
+  return Flow<T>(model.graph->name, model.graph->dim, param_table(model.graph->graph), entries,
+                 model.jit);
+}
+
+template Flow<float> make_flow<float>(const CompiledModel&);
+template Flow<double> make_flow<double>(const CompiledModel&);
+
+}  // namespace nfc

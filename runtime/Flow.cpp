@@ -1,0 +1,68 @@
+// Flow: parameters plus calls through the compiled entry points.
+#include "runtime/Flow.hpp"
+
+#include <cmath>
+#include <numbers>
+
+#include "runtime/Random.hpp"
+
+namespace nfc {
+
+template <class T>
+Flow<T>::Flow(std::string name, int dim, std::vector<ParamInfo> table, EntryPoints<T> entries,
+              std::shared_ptr<const void> code)
+    : name_(std::move(name)),
+      dim_(dim),
+      table_(std::move(table)),
+      entries_(entries),
+      code_(std::move(code)) {
+  int64_t total = 0;
+  for (const auto& p : table_) total += p.size;
+  params_.assign(static_cast<size_t>(total), T(0));
+}
+
+template <class T>
+void Flow<T>::init_params(uint64_t seed) {
+  Random rng(seed);
+  for (const auto& p : table_)
+    for (int64_t k = 0; k < p.size; ++k)
+      params_[static_cast<size_t>(p.offset + k)] = static_cast<T>(rng.uniform(-p.init_bound, p.init_bound));
+}
+
+template <class T>
+void Flow<T>::forward(const T* x, T* z, T* logdet, int64_t n) const {
+  entries_.forward(params_.data(), x, z, logdet, n);
+}
+
+template <class T>
+void Flow<T>::inverse(const T* z, T* x, T* logdet, int64_t n) const {
+  entries_.inverse(params_.data(), z, x, logdet, n);
+}
+
+template <class T>
+void Flow<T>::log_prob(const T* x, T* out, int64_t n) const {
+  entries_.log_prob(params_.data(), x, out, n);
+}
+
+template <class T>
+typename Flow<T>::Samples Flow<T>::sample(int64_t n, uint64_t seed) const {
+  Random rng(seed);
+  const size_t count = static_cast<size_t>(n) * static_cast<size_t>(dim_);
+  std::vector<T> z(count);
+  for (auto& v : z) v = static_cast<T>(rng.normal());
+  Samples s{std::vector<T>(count), std::vector<T>(static_cast<size_t>(n))};
+  inverse(z.data(), s.x.data(), s.log_prob.data(), n);
+  const double log_norm = -0.5 * dim_ * std::log(2 * std::numbers::pi);
+  for (int64_t i = 0; i < n; ++i) {
+    double sq = 0;
+    for (int d = 0; d < dim_; ++d) sq += double(z[size_t(i * dim_ + d)]) * z[size_t(i * dim_ + d)];
+    // log p(x) = log N(z) - log|det g'(z)|
+    s.log_prob[size_t(i)] = static_cast<T>(log_norm - 0.5 * sq - s.log_prob[size_t(i)]);
+  }
+  return s;
+}
+
+template class Flow<float>;
+template class Flow<double>;
+
+}  // namespace nfc

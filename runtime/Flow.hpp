@@ -1,0 +1,73 @@
+// A compiled flow at run time: its parameters and its entry points. The
+// runtime knows nothing of text, graphs or LLVM: it receives a parameter
+// table and C function pointers (the ABI of compiler/Program.hpp) and keeps
+// whatever owns the code alive through an opaque handle.
+//
+// Directions: forward = f (x -> z, log|det f'(x)|), inverse = g = f^-1
+// (z -> x, log|det g'(z)| = -log|det f'(x)|). Batches are row-major [n, dim].
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nfc {
+
+struct ParamInfo {
+  std::string name;
+  std::vector<int> shape;
+  int64_t offset = 0;
+  int64_t size = 0;
+  double init_bound = 0;  // uniform in [-init_bound, init_bound]
+};
+
+template <class T>
+struct EntryPoints {
+  using Map = void (*)(const T* params, const T* in, T* out, T* logdet, int64_t n);
+  using Density = void (*)(const T* params, const T* x, T* log_prob, int64_t n);
+  Map forward = nullptr;
+  Map inverse = nullptr;
+  Density log_prob = nullptr;
+};
+
+template <class T>
+class Flow {
+ public:
+  Flow(std::string name, int dim, std::vector<ParamInfo> table, EntryPoints<T> entries,
+       std::shared_ptr<const void> code);
+
+  const std::string& name() const { return name_; }
+  int dim() const { return dim_; }
+  const std::vector<ParamInfo>& param_table() const { return table_; }
+  std::vector<T>& params() { return params_; }
+  const std::vector<T>& params() const { return params_; }
+
+  // Every tensor uniform in +-init_bound (PyTorch's Linear default), seeded.
+  void init_params(uint64_t seed);
+
+  void forward(const T* x, T* z, T* logdet, int64_t n) const;
+  void inverse(const T* z, T* x, T* logdet, int64_t n) const;
+  void log_prob(const T* x, T* out, int64_t n) const;
+
+  // n samples x = g(z), z ~ N(0, I) from `seed`; also returns log p(x) =
+  // log N(z) - log|det g'(z)|, which costs nothing extra.
+  struct Samples {
+    std::vector<T> x;
+    std::vector<T> log_prob;
+  };
+  Samples sample(int64_t n, uint64_t seed) const;
+
+ private:
+  std::string name_;
+  int dim_;
+  std::vector<ParamInfo> table_;
+  EntryPoints<T> entries_;
+  std::shared_ptr<const void> code_;
+  std::vector<T> params_;
+};
+
+extern template class Flow<float>;
+extern template class Flow<double>;
+
+}  // namespace nfc
