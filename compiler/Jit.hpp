@@ -1,0 +1,59 @@
+// JIT compilation of a Program to native code through LLVM's ORC LLJIT.
+// LLVM stays behind this header (pimpl): include it anywhere.
+//
+// Each entry point becomes a function with the ABI of Program.hpp,
+//
+//   void NAME(const T* params, const T* in, T* out_0, ..., T* out_k, int64_t n)
+//
+// where T is float or double per JitOptions::precision. Code is SIMD across
+// samples: blocks of vector_width() samples run the per-sample program with
+// every scalar widened to a vector (see compiler/llvm/LlvmBackend.cpp).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "compiler/Program.hpp"
+
+namespace nfc {
+
+enum class Precision { f32, f64 };
+
+struct JitOptions {
+  Precision precision = Precision::f64;
+  int opt_level = 2;     // 0..3, for both the IR pipeline and codegen
+  bool keep_ir = false;  // keep the optimized IR text for ir()
+};
+
+// Wall-clock milliseconds spent in each stage of compile().
+struct JitTimings {
+  double lower_ms = 0;     // graph -> LLVM IR
+  double optimize_ms = 0;  // the IR pass pipeline at opt_level
+  double codegen_ms = 0;   // machine code for every entry point, and linking
+};
+
+class JitModule {  // owns the LLJIT and the compiled code
+ public:
+  // Compiles every entry point of `program` (all are materialized here, so
+  // timings are complete and lookup() never compiles). Throws InternalError
+  // with LLVM's message if LLVM fails.
+  static std::unique_ptr<JitModule> compile(const Program& program, const JitOptions& options);
+
+  // Address of a compiled entry point; throws InternalError for an unknown name.
+  void* lookup(const std::string& entry_name) const;
+  const JitTimings& timings() const;
+  const std::string& ir() const;  // optimized IR text when keep_ir, else empty
+  int vector_width() const;       // samples per SIMD block for this precision
+
+  ~JitModule();
+  JitModule(const JitModule&) = delete;
+  JitModule& operator=(const JitModule&) = delete;
+
+  struct Impl;
+
+ private:
+  explicit JitModule(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nfc
