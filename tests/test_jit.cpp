@@ -19,13 +19,13 @@ struct Range {
   double lo, hi;
 };
 
-// Tolerances. f64: the JIT evaluates the same formulas as Ops.def in the same
-// order; differences come only from llvm.exp/log/pow vs libm (a few ULPs),
-// fused multiply-add in matvec and reassociation-free rounding of the same
-// ops, so 1e-13 relative leaves ~500 ULPs of headroom. The absolute floor
-// covers results that cancel to near 0 (dot products of O(1) terms). f32:
-// every op rounds to 24 bits (6e-8) and the interpreter does not, so errors
-// grow with the length of sums and the depth of the graph; 1e-5 is ~100 ULPs.
+// Tolerances. f64: the JIT evaluates the formulas of Ops.def operation for
+// operation, in the same order; results differ only where llvm.exp/log/pow
+// and libm disagree by an ULP or two, and where matvec fuses multiply-adds.
+// 1e-13 relative is ~500 ULPs of headroom; the absolute floor covers results
+// that cancel to near 0 (dot products of O(1) terms). f32: every operation
+// rounds to 24 bits (6e-8) while the interpreter does not, so errors grow
+// with the length of sums and the depth of the graph; 1e-5 is ~100 ULPs.
 template <typename T>
 struct Tolerance;
 template <>
@@ -324,6 +324,21 @@ TEST_CASE("jit: a small MLP chain matches the interpreter", "[jit]") {
   Graph g;
   const Program program = coupling_chain(g, 3, 16, 2);
   check_program(program, chain_params(g), {{-2, 2}});
+}
+
+TEST_CASE("jit: every optimization level gives the same results", "[jit]") {
+  Graph g;
+  const Program program = coupling_chain(g, 3, 16, 2);
+  const std::vector<double> params = chain_params(g);
+  for (int level : {0, 1, 3}) {
+    INFO("opt_level " << level);
+    JitOptions options;
+    options.opt_level = level;
+    const auto jit = JitModule::compile(program, options);
+    std::mt19937 rng(5);
+    compare<double>(program, program.entries[0], *jit, params, 3 * jit->vector_width() + 5,
+                    {{-2, 2}}, rng);
+  }
 }
 
 TEST_CASE("jit: 5 layers of 64 -> 2x512 -> 128 MLPs compile and match", "[jit][scaling]") {

@@ -388,7 +388,6 @@ void FunctionLowering::emit_sum(NodeId id) {
 // the interpreter's only by the rounding of T and of libm vs intrinsics.
 // No `default:`: a new op in Ops.def must be taught here.
 Value* FunctionLowering::lower_elementwise(Op op, Value* a, Value* b, Value* c) {
-  using llvm::Intrinsic::ID;
   namespace I = llvm::Intrinsic;
   Value* zero = splat_const(0);
   Value* one = splat_const(1);
