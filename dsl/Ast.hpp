@@ -1,0 +1,117 @@
+// The syntax tree of a whole .nf file, exactly as written: nothing resolved,
+// repeats not unrolled, argument values untyped. Sema (compiler/Sema.cpp)
+// gives it meaning. Every node keeps the SourceRange diagnostics point at.
+//
+// Parts that failed to parse are either dropped (a whole layer statement) or
+// kept with a null expression / `Value::Kind::error`, so sema neither reports
+// a cascade ("missing z1" after a syntax error in z1) nor crashes.
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "dsl/Expr.hpp"
+#include "dsl/SourceRange.hpp"
+
+namespace nfc::ast {
+
+struct Name {
+  std::string text;
+  SourceRange loc;
+};
+
+struct Arg;
+
+// An argument value: `2`, `-1`, `0.5`, `alternate`, `[0, 1]`,
+// `random(seed = 3)`, `mlp(hidden = [64], act = relu)`.
+struct Value {
+  enum class Kind {
+    number,  // `number`, written as `text` (e.g. "-2", "1e-3")
+    name,    // `text`
+    list,    // `items`
+    call,    // `text(args)`
+    error,   // did not parse; already reported
+  };
+  Kind kind = Kind::error;
+  SourceRange loc;  // the whole value
+  std::string text;
+  double number = 0;
+  bool is_integer = false;  // written without '.' or exponent
+  std::vector<Value> items;
+  std::vector<Arg> args;
+};
+
+// `key = value`
+struct Arg {
+  Name key;
+  Value value;
+};
+
+// `name = expr` in a coupling block or a map. `expr` is null if it failed to
+// parse (the definition still counts, to avoid follow-on errors).
+struct Assignment {
+  Name target;
+  ExprPtr expr;
+};
+
+// coupling T(args) { net = value; P = expr ... }
+struct Coupling {
+  SourceRange keyword;
+  Name transform;
+  std::vector<Arg> args;
+  std::vector<Arg> nets;  // each `net = value` in the block (sema rejects >1)
+  std::vector<Assignment> rewrites;
+};
+
+// permute value
+struct Permute {
+  SourceRange keyword;
+  Value spec;
+};
+
+// map { zK = expr ... }
+struct Map {
+  SourceRange keyword;
+  std::vector<Assignment> defs;
+};
+
+struct Layer;
+
+// repeat count { layers }
+struct Repeat {
+  SourceRange keyword;
+  Value count;
+  std::vector<Layer> body;
+};
+
+struct Layer {
+  std::variant<Coupling, Permute, Map, Repeat> node;
+};
+
+// transform name(input; params) = body
+struct Transform {
+  SourceRange keyword;
+  Name name;
+  Name input;
+  std::vector<Name> params;
+  ExprPtr body;            // null if it failed to parse
+  bool header_ok = false;  // false: a syntax error before the body; skip checks
+};
+
+// flow name(args) { layers }
+struct Flow {
+  SourceRange keyword;
+  Name name;
+  std::vector<Arg> args;
+  std::vector<Layer> body;
+  bool header_ok = false;  // false: the header had a syntax error; skip checks
+};
+
+struct File {
+  std::vector<Transform> transforms;
+  std::vector<Flow> flows;  // sema requires exactly one
+  SourceRange end;          // where "missing flow" points: the end of the text
+};
+
+}  // namespace nfc::ast

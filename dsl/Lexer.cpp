@@ -1,0 +1,189 @@
+// The lexer: one pass over the bytes, columns counted in bytes from 1.
+#include "dsl/Lexer.hpp"
+
+#include <fmt/format.h>
+
+namespace nfc {
+
+namespace {
+
+bool is_ident_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_ident_char(char c) {
+  return is_ident_start(c) || is_digit(c);
+}
+
+class Lexer {
+ public:
+  Lexer(std::string_view source, Diagnostics& diags) : src_(source), diags_(diags) {}
+
+  std::vector<Token> run() {
+    while (pos_ < src_.size()) scan_one();
+    add_eof();
+    return std::move(tokens_);
+  }
+
+ private:
+  char peek(size_t ahead = 0) const {
+    return pos_ + ahead < src_.size() ? src_[pos_ + ahead] : '\0';
+  }
+
+  void emit(TokenKind kind, size_t start, int start_col) {
+    const auto length = static_cast<int>(pos_ - start);
+    tokens_.push_back(Token{kind, src_.substr(start, pos_ - start), {line_, start_col, length}});
+  }
+
+  void scan_one();
+  void scan_newline();
+  void scan_number(size_t start, int start_col);
+  void scan_unexpected(size_t start, int start_col);
+  void punctuation(TokenKind kind);
+  void add_eof();
+
+  std::string_view src_;
+  Diagnostics& diags_;
+  std::vector<Token> tokens_;
+  size_t pos_ = 0;
+  size_t line_start_ = 0;
+  int line_ = 1;
+  // Open ( and [ : newlines inside them do not end a statement, so long
+  // expressions and lists may span lines. Braces reset it, so one missing
+  // ')' cannot swallow the rest of the file.
+  int bracket_depth_ = 0;
+};
+
+void Lexer::scan_one() {
+  const char c = peek();
+  const size_t start = pos_;
+  const int col = static_cast<int>(pos_ - line_start_) + 1;
+  if (c == '\n') return scan_newline();
+  if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+    ++pos_;
+    return;
+  }
+  if (c == '#') {
+    while (pos_ < src_.size() && peek() != '\n') ++pos_;
+    return;
+  }
+  if (is_ident_start(c)) {
+    while (is_ident_char(peek())) ++pos_;
+    return emit(TokenKind::identifier, start, col);
+  }
+  if (is_digit(c) || (c == '.' && is_digit(peek(1)))) return scan_number(start, col);
+  switch (c) {
+    case ';':
+      return punctuation(TokenKind::semicolon);
+    case '(':
+      ++bracket_depth_;
+      return punctuation(TokenKind::lparen);
+    case '[':
+      ++bracket_depth_;
+      return punctuation(TokenKind::lbracket);
+    case ')':
+      if (bracket_depth_ > 0) --bracket_depth_;
+      return punctuation(TokenKind::rparen);
+    case ']':
+      if (bracket_depth_ > 0) --bracket_depth_;
+      return punctuation(TokenKind::rbracket);
+    case '{':
+      bracket_depth_ = 0;
+      return punctuation(TokenKind::lbrace);
+    case '}':
+      bracket_depth_ = 0;
+      return punctuation(TokenKind::rbrace);
+    case ',':
+      return punctuation(TokenKind::comma);
+    case '=':
+      return punctuation(TokenKind::equals);
+    case '+':
+      return punctuation(TokenKind::plus);
+    case '-':
+      return punctuation(TokenKind::minus);
+    case '*':
+      return punctuation(TokenKind::star);
+    case '/':
+      return punctuation(TokenKind::slash);
+    case '^':
+      return punctuation(TokenKind::caret);
+    default:
+      return scan_unexpected(start, col);
+  }
+}
+
+void Lexer::punctuation(TokenKind kind) {
+  const size_t start = pos_;
+  const int col = static_cast<int>(pos_ - line_start_) + 1;
+  ++pos_;
+  emit(kind, start, col);
+}
+
+void Lexer::scan_newline() {
+  const size_t start = pos_;
+  const int col = static_cast<int>(pos_ - line_start_) + 1;
+  ++pos_;
+  if (bracket_depth_ == 0) emit(TokenKind::newline, start, col);
+  ++line_;
+  line_start_ = pos_;
+}
+
+// number := digits [ '.' digits* ] [ exponent ] | '.' digits [ exponent ]
+// exponent := ('e' | 'E') [ '+' | '-' ] digits
+void Lexer::scan_number(size_t start, int start_col) {
+  while (is_digit(peek())) ++pos_;
+  if (peek() == '.') {
+    ++pos_;
+    while (is_digit(peek())) ++pos_;
+  }
+  bool malformed = false;
+  if (peek() == 'e' || peek() == 'E') {
+    ++pos_;
+    if (peek() == '+' || peek() == '-') ++pos_;
+    malformed = !is_digit(peek());
+    while (is_digit(peek())) ++pos_;
+  }
+  // "1.2.3" or "2x": glue the rest on so the whole word is reported once.
+  if (peek() == '.' || is_ident_char(peek())) {
+    malformed = true;
+    while (peek() == '.' || is_ident_char(peek())) ++pos_;
+  }
+  emit(malformed ? TokenKind::error : TokenKind::number, start, start_col);
+  if (malformed) {
+    diags_.error(tokens_.back().range, fmt::format("malformed number '{}'", tokens_.back().text));
+  }
+}
+
+// A byte no token starts with. A UTF-8 sequence is reported as one character.
+void Lexer::scan_unexpected(size_t start, int start_col) {
+  const auto lead = static_cast<unsigned char>(peek());
+  ++pos_;
+  if (lead >= 0xC0) {
+    while ((static_cast<unsigned char>(peek()) & 0xC0) == 0x80) ++pos_;
+  }
+  emit(TokenKind::error, start, start_col);
+  const std::string shown = (lead < 0x20 || lead == 0x7F || (lead >= 0x80 && lead < 0xC0))
+                                ? fmt::format("\\x{:02x}", lead)
+                                : std::string(tokens_.back().text);
+  diags_.error(tokens_.back().range, fmt::format("unexpected character '{}'", shown));
+}
+
+void Lexer::add_eof() {
+  SourceRange at{1, 1, 1};
+  for (auto it = tokens_.rbegin(); it != tokens_.rend(); ++it) {
+    if (it->kind == TokenKind::newline) continue;
+    at = SourceRange{it->range.line, it->range.col + it->range.length, 1};
+    break;
+  }
+  tokens_.push_back(Token{TokenKind::eof, {}, at});
+}
+
+}  // namespace
+
+std::vector<Token> lex(std::string_view source, Diagnostics& diags) {
+  return Lexer(source, diags).run();
+}
+
+}  // namespace nfc

@@ -1,0 +1,36 @@
+// Naming tokens in parser messages.
+#include "dsl/Token.hpp"
+
+namespace nfc {
+
+std::string describe(const Token& token) {
+  switch (token.kind) {
+    case TokenKind::identifier:
+      return "'" + std::string(token.text) + "'";
+    case TokenKind::number:
+      return "number '" + std::string(token.text) + "'";
+    case TokenKind::newline:
+      return "end of line";
+    case TokenKind::eof:
+      return "end of file";
+    case TokenKind::semicolon:
+    case TokenKind::lparen:
+    case TokenKind::rparen:
+    case TokenKind::lbrace:
+    case TokenKind::rbrace:
+    case TokenKind::lbracket:
+    case TokenKind::rbracket:
+    case TokenKind::comma:
+    case TokenKind::equals:
+    case TokenKind::plus:
+    case TokenKind::minus:
+    case TokenKind::star:
+    case TokenKind::slash:
+    case TokenKind::caret:
+    case TokenKind::error:
+      return "'" + std::string(token.text) + "'";
+  }
+  return "token";
+}
+
+}  // namespace nfc
