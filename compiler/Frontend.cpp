@@ -1,0 +1,28 @@
+// The front end as one call: lex, parse, prelude, sema.
+#include "compiler/Frontend.hpp"
+
+#include <algorithm>
+
+#include "compiler/Prelude.hpp"
+#include "compiler/Sema.hpp"
+#include "dsl/Parser.hpp"
+
+namespace nfc {
+
+std::optional<FlowSpec> check_source(std::string_view source, Diagnostics& diags) {
+  // Sema runs even after syntax errors: the parser keeps what it could read
+  // (marking broken parts), so one run reports problems of both kinds. They
+  // are collected apart and handed on in source order, to read top-down.
+  Diagnostics local(diags.file_name(), source);
+  const ast::File file = parse(source, local);
+  std::optional<FlowSpec> spec = analyze(prelude(), file, local);
+  std::vector<Diagnostic> errors = local.errors();
+  std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return a.at.line != b.at.line ? a.at.line < b.at.line : a.at.col < b.at.col;
+  });
+  for (Diagnostic& d : errors) diags.error(d.at, std::move(d.message));
+  if (!errors.empty()) return std::nullopt;
+  return spec;
+}
+
+}  // namespace nfc

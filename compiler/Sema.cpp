@@ -1,0 +1,589 @@
+// Semantic analysis of a parsed file. The walk over layers unrolls repeats as
+// it goes; errors found in the first pass over a repeat body are not
+// reported again for later iterations (no check depends on the iteration).
+#include "compiler/Sema.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "compiler/Masks.hpp"
+#include "compiler/Permutations.hpp"
+#include "compiler/SemaArgs.hpp"
+#include "compiler/SemaExpr.hpp"
+#include "dsl/Suggest.hpp"
+
+namespace nfc {
+
+namespace {
+
+constexpr std::pair<std::string_view, Activation> kActivations[] = {
+    {"relu", Activation::relu},       {"tanh", Activation::tanh},
+    {"elu", Activation::elu},         {"gelu", Activation::gelu},
+    {"sigmoid", Activation::sigmoid}, {"softplus", Activation::softplus},
+};
+
+// "x0..x3" (or "x0" for dim 1): how messages name the valid indexed names.
+std::string index_range(char prefix, int dim) {
+  if (dim == 1) return fmt::format("{}0", prefix);
+  return fmt::format("{}0..{}{}", prefix, prefix, dim - 1);
+}
+
+// `x12` -> 12 for prefix 'x'. Not an indexed name (nullopt): other letters,
+// no digits, leading zeros ("x01"). Indices too large for int64 saturate.
+std::optional<int64_t> indexed_name(std::string_view name, char prefix) {
+  if (name.size() < 2 || name[0] != prefix) return std::nullopt;
+  const std::string_view digits = name.substr(1);
+  if (digits.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  if (digits.size() > 1 && digits[0] == '0') return std::nullopt;
+  int64_t index = 0;
+  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+  if (ec == std::errc::result_out_of_range) return INT64_MAX;
+  return index;
+}
+
+// Layers in `body` after unrolling, saturating far above any limit. Invalid
+// repeat counts count as 1 (they are reported elsewhere).
+int64_t count_layers(const std::vector<ast::Layer>& body) {
+  constexpr int64_t kSaturate = int64_t{1} << 40;
+  int64_t total = 0;
+  for (const ast::Layer& layer : body) {
+    if (const auto* r = std::get_if<ast::Repeat>(&layer.node)) {
+      const int64_t n = std::clamp<int64_t>(as_integer(r->count).value_or(1), 1, kMaxRepeat);
+      total += n * count_layers(r->body);
+    } else {
+      total += 1;
+    }
+    total = std::min(total, kSaturate);
+  }
+  return total;
+}
+
+bool before(SourceRange a, SourceRange b) {
+  return a.line != b.line ? a.line < b.line : a.col < b.col;
+}
+
+class Sema {
+ public:
+  std::optional<FlowSpec> run(const ast::File& prelude, const ast::File& file);
+  std::vector<Diagnostic>& errors() { return errors_; }
+
+ private:
+  void error(SourceRange at, std::string message) {
+    if (!muted_) errors_.push_back(Diagnostic{at, std::move(message)});
+  }
+  Reporter reporter() {
+    return [this](SourceRange at, std::string message) { error(at, std::move(message)); };
+  }
+
+  void check_file_shape(const ast::File& file);
+  void add_transform(const ast::Transform& t);
+  void check_transform_body(const ast::Transform& t);
+  int find_transform(const ast::Name& name);
+  void check_header(const ast::Flow& flow);
+  void check_base(const ast::Value& v);
+  void check_size(const ast::Flow& flow);
+  void check_layers(const std::vector<ast::Layer>& body);
+  void check_layer(const ast::Repeat& r);
+  void check_layer(const ast::Coupling& c);
+  void check_layer(const ast::Permute& p);
+  void check_layer(const ast::Map& m);
+  std::optional<std::vector<int>> resolve_mask(const ast::Value& v, int k);
+  std::optional<std::vector<int>> check_mask_list(const ast::Value& v);
+  MlpSpec resolve_net(const ast::Coupling& c);
+  void resolve_hidden(const ast::Value& v, MlpSpec& net);
+  void resolve_activation(const ast::Value& v, MlpSpec& net);
+  std::vector<ParamRewrite> resolve_rewrites(const ast::Coupling& c, const TransformDef& t);
+  std::optional<std::vector<int>> resolve_permutation(const ast::Value& v, std::string& label);
+  std::optional<std::vector<int>> random_permutation_of(const ast::Value& v);
+  std::optional<std::vector<int>> check_permutation_list(const ast::Value& v);
+  std::string check_map_input(const std::string& name) const;
+  void report_missing_outputs(const ast::Map& m, const std::vector<const ast::Assignment*>& defs);
+  void push_layer(SourceRange loc, std::string label,
+                  std::variant<CouplingSpec, PermuteSpec, MapSpec> kind);
+
+  FlowSpec spec_;
+  std::map<std::string, int, std::less<>> transforms_;  // index in spec_, -1 = broken
+  std::vector<Diagnostic> errors_;
+  int dim_ = 0;           // 0 while unknown or invalid: dim-dependent checks are skipped
+  int couplings_ = 0;     // coupling layers seen so far, in unrolled order
+  bool muted_ = false;    // inside the second and later passes over a repeat body
+  bool building_ = true;  // false when the unrolled flow is too large to build
+};
+
+std::optional<FlowSpec> Sema::run(const ast::File& prelude, const ast::File& file) {
+  for (const ast::Transform& t : prelude.transforms) add_transform(t);
+  internal_check(errors_.empty(), "the prelude's transforms must check cleanly");
+  check_file_shape(file);
+  for (const ast::Transform& t : file.transforms) add_transform(t);
+  if (file.flows.empty() || !file.flows[0].header_ok) return std::nullopt;
+  const ast::Flow& flow = file.flows[0];
+  check_header(flow);
+  check_size(flow);
+  check_layers(flow.body);
+  return std::move(spec_);
+}
+
+// One flow, after every transform.
+void Sema::check_file_shape(const ast::File& file) {
+  if (file.flows.empty()) {
+    error(file.end, "missing flow: a file must define one 'flow NAME(dim = N) { ... }'");
+    return;
+  }
+  for (size_t i = 1; i < file.flows.size(); ++i) {
+    const ast::Flow& extra = file.flows[i];
+    const SourceRange at = extra.name.text.empty() ? extra.keyword : extra.name.loc;
+    error(at, fmt::format("second flow '{}': a file holds exactly one flow", extra.name.text));
+  }
+  for (const ast::Transform& t : file.transforms) {
+    if (!t.name.text.empty() && before(file.flows[0].keyword, t.keyword)) {
+      error(t.name.loc, fmt::format("transform '{}' is defined after the flow; define "
+                                    "transforms before it",
+                                    t.name.text));
+    }
+  }
+}
+
+void Sema::add_transform(const ast::Transform& t) {
+  if (t.name.text.empty()) return;  // nameless: a syntax error was reported
+  if (transforms_.contains(t.name.text)) {
+    error(t.name.loc, fmt::format("redefinition of transform '{}'", t.name.text));
+    return;
+  }
+  if (!t.header_ok) {
+    transforms_[t.name.text] = -1;
+    return;
+  }
+  check_transform_body(t);
+  std::vector<std::string> params;
+  for (const ast::Name& p : t.params) params.push_back(p.text);
+  transforms_[t.name.text] = static_cast<int>(spec_.transforms.size());
+  spec_.transforms.push_back(TransformDef{t.name.text, t.input.text, params, t.body, t.name.loc});
+}
+
+// Distinct parameter names; the body uses only them and the input, and does
+// use the input.
+void Sema::check_transform_body(const ast::Transform& t) {
+  std::vector<std::string> names{t.input.text};
+  for (const ast::Name& p : t.params) {
+    if (std::find(names.begin(), names.end(), p.text) != names.end()) {
+      error(p.loc, fmt::format("duplicate parameter '{}' in transform '{}'", p.text, t.name.text));
+    }
+    names.push_back(p.text);
+  }
+  if (!t.body) return;
+  check_expr(
+      *t.body,
+      [&](const std::string& name) -> std::string {
+        if (std::find(names.begin(), names.end(), name) != names.end()) return "";
+        return fmt::format("unknown name '{}' in transform '{}'{}", name, t.name.text,
+                           did_you_mean(name, names));
+      },
+      reporter());
+  if (!uses_name(*t.body, t.input.text)) {
+    error(t.name.loc, fmt::format("transform '{}' does not depend on its input '{}'", t.name.text,
+                                  t.input.text));
+  }
+}
+
+// Index into spec_.transforms; -1 if unknown (reported) or broken (silent).
+int Sema::find_transform(const ast::Name& name) {
+  const auto it = transforms_.find(name.text);
+  if (it != transforms_.end()) return it->second;
+  std::vector<std::string> known;
+  for (const auto& [known_name, index] : transforms_) known.push_back(known_name);
+  error(name.loc,
+        fmt::format("unknown transform '{}'{}", name.text, did_you_mean(name.text, known)));
+  return -1;
+}
+
+// flow NAME(dim = INT, base = normal)
+void Sema::check_header(const ast::Flow& flow) {
+  spec_.name = flow.name.text;
+  spec_.loc = flow.name.loc;
+  const ArgList args(flow.args, fmt::format("flow '{}'", flow.name.text), {"dim", "base"},
+                     reporter());
+  if (const ast::Value* dim = args.require("dim", flow.name.loc)) {
+    if (auto n = integer_in_range(*dim, "'dim'", 1, kMaxDim, reporter())) {
+      dim_ = static_cast<int>(*n);
+    }
+  }
+  if (const ast::Value* base = args.find("base")) check_base(*base);
+  spec_.dim = dim_;
+}
+
+void Sema::check_base(const ast::Value& v) {
+  if (v.kind == ast::Value::Kind::error) return;
+  if (v.kind == ast::Value::Kind::name && v.text == "normal") {
+    spec_.base = BaseDistribution::standard_normal;
+    return;
+  }
+  std::string hint = v.kind == ast::Value::Kind::name ? did_you_mean(v.text, {"normal"}) : "";
+  if (hint.empty()) hint = "; the only base is 'normal'";
+  error(v.loc, fmt::format("unknown base distribution {}{}", describe(v), hint));
+}
+
+// Refuses to unroll flows whose layers would not fit in memory.
+void Sema::check_size(const ast::Flow& flow) {
+  const int64_t layers = count_layers(flow.body);
+  if (layers > kMaxLayers) {
+    error(flow.name.loc,
+          fmt::format("flow has {} layers after unrolling repeats (limit {})", layers, kMaxLayers));
+    building_ = false;
+  } else if (layers * std::max(dim_, 1) > kMaxLayerEntries) {
+    error(flow.name.loc, fmt::format("flow is too large: {} layers of dim {} (layers x dim is "
+                                     "limited to {})",
+                                     layers, dim_, kMaxLayerEntries));
+    building_ = false;
+  }
+}
+
+void Sema::check_layers(const std::vector<ast::Layer>& body) {
+  for (const ast::Layer& layer : body) {
+    std::visit([this](const auto& node) { check_layer(node); }, layer.node);
+  }
+}
+
+// repeat N { ... }: unrolled N times; errors reported on the first pass only.
+void Sema::check_layer(const ast::Repeat& r) {
+  const auto n = integer_in_range(r.count, "repeat count", 1, kMaxRepeat, reporter());
+  const int64_t times = building_ && n ? *n : 1;
+  const bool was_muted = muted_;
+  for (int64_t i = 0; i < times; ++i) {
+    check_layers(r.body);
+    muted_ = true;
+  }
+  muted_ = was_muted;
+}
+
+// coupling T(mask = M) { net = ...; P = expr ... }
+void Sema::check_layer(const ast::Coupling& c) {
+  const int k = couplings_++;
+  const ArgList args(c.args, "'coupling'", {"mask"}, reporter());
+  std::optional<std::vector<int>> mask;
+  if (const ast::Value* m = args.require("mask", c.transform.loc)) mask = resolve_mask(*m, k);
+  CouplingSpec spec;
+  spec.net = resolve_net(c);
+  spec.transform = find_transform(c.transform);
+  if (spec.transform < 0) return;
+  spec.rewrites = resolve_rewrites(c, spec_.transforms[static_cast<size_t>(spec.transform)]);
+  if (!mask) return;
+  for (int i = 0; i < dim_; ++i) {
+    (mask->at(static_cast<size_t>(i)) ? spec.transformed_dims : spec.identity_dims).push_back(i);
+  }
+  push_layer(c.keyword, "coupling " + c.transform.text, std::move(spec));
+}
+
+// mask = alternate | halves | [0/1, ...]: one flag per dim, 1 = transformed.
+std::optional<std::vector<int>> Sema::resolve_mask(const ast::Value& v, int k) {
+  switch (v.kind) {
+    case ast::Value::Kind::error:
+      return std::nullopt;
+    case ast::Value::Kind::list:
+      return check_mask_list(v);
+    case ast::Value::Kind::name:
+      if (v.text == "alternate" || v.text == "halves") {
+        if (dim_ == 0) return std::nullopt;
+        if (dim_ == 1) {
+          error(v.loc, fmt::format("mask '{}' needs dim >= 2, but the flow has dim 1", v.text));
+          return std::nullopt;
+        }
+        return v.text == "alternate" ? alternate_mask(dim_, k) : halves_mask(dim_, k);
+      }
+      error(v.loc, fmt::format("unknown mask '{}'{}", v.text,
+                               did_you_mean(v.text, {"alternate", "halves"})));
+      return std::nullopt;
+    case ast::Value::Kind::number:
+    case ast::Value::Kind::call:
+      break;
+  }
+  error(v.loc, fmt::format("'mask' must be 'alternate', 'halves' or a list of 0 and 1, found {}",
+                           describe(v)));
+  return std::nullopt;
+}
+
+std::optional<std::vector<int>> Sema::check_mask_list(const ast::Value& v) {
+  std::vector<int> mask;
+  bool ok = true;
+  for (const ast::Value& item : v.items) {
+    const std::optional<int64_t> bit = as_integer(item);
+    if (!bit || (*bit != 0 && *bit != 1)) {
+      if (item.kind != ast::Value::Kind::error) {
+        error(item.loc, fmt::format("mask entries must be 0 or 1, found {}", describe(item)));
+      }
+      ok = false;
+      continue;
+    }
+    mask.push_back(static_cast<int>(*bit));
+  }
+  if (dim_ != 0 && v.items.size() != static_cast<size_t>(dim_)) {
+    error(v.loc, fmt::format("mask has {} entries but the flow has dim {}", v.items.size(), dim_));
+    return std::nullopt;
+  }
+  if (!ok || dim_ == 0) return std::nullopt;
+  const auto ones = std::count(mask.begin(), mask.end(), 1);
+  if (ones == 0) {
+    error(v.loc, "mask transforms no dimension");
+    return std::nullopt;
+  }
+  if (ones == dim_) {
+    error(v.loc,
+          "mask transforms every dimension; a coupling layer needs at least one identity "
+          "dimension");
+    return std::nullopt;
+  }
+  return mask;
+}
+
+// net = mlp(hidden = [...], act = ...) ; defaults when absent.
+MlpSpec Sema::resolve_net(const ast::Coupling& c) {
+  MlpSpec net;
+  net.loc = c.keyword;
+  for (size_t i = 1; i < c.nets.size(); ++i) {
+    error(c.nets[i].key.loc, "duplicate 'net' in coupling block");
+  }
+  if (c.nets.empty()) return net;
+  const ast::Value& v = c.nets[0].value;
+  net.loc = v.loc;
+  if (v.kind == ast::Value::Kind::error) return net;
+  const bool named = v.kind == ast::Value::Kind::name || v.kind == ast::Value::Kind::call;
+  if (!named || v.text != "mlp") {
+    const std::string hint = named ? did_you_mean(v.text, {"mlp"}) : "";
+    error(v.loc, fmt::format("unknown network {}{}", describe(v),
+                             hint.empty() ? "; expected 'mlp(hidden = [...], act = ...)'" : hint));
+    return net;
+  }
+  const ArgList args(v.args, "'mlp'", {"hidden", "act"}, reporter());
+  if (const ast::Value* hidden = args.find("hidden")) resolve_hidden(*hidden, net);
+  if (const ast::Value* act = args.find("act")) resolve_activation(*act, net);
+  return net;
+}
+
+void Sema::resolve_hidden(const ast::Value& v, MlpSpec& net) {
+  if (v.kind == ast::Value::Kind::error) return;
+  if (v.kind != ast::Value::Kind::list) {
+    error(v.loc, fmt::format("'hidden' must be a list of layer widths, found {}", describe(v)));
+    return;
+  }
+  net.hidden.clear();
+  for (const ast::Value& item : v.items) {
+    if (auto width = integer_in_range(item, "hidden layer width", 1, kMaxHiddenWidth, reporter())) {
+      net.hidden.push_back(static_cast<int>(*width));
+    }
+  }
+}
+
+void Sema::resolve_activation(const ast::Value& v, MlpSpec& net) {
+  if (v.kind == ast::Value::Kind::error) return;
+  std::vector<std::string> names;
+  for (const auto& [name, act] : kActivations) {
+    if (v.kind == ast::Value::Kind::name && v.text == name) {
+      net.act = act;
+      return;
+    }
+    names.emplace_back(name);
+  }
+  std::string hint = v.kind == ast::Value::Kind::name ? did_you_mean(v.text, names) : "";
+  if (hint.empty()) hint = "; expected relu, tanh, elu, gelu, sigmoid or softplus";
+  error(v.loc, fmt::format("unknown activation {}{}", describe(v), hint));
+}
+
+// P = expr: P is a parameter of the transform; expr uses its parameters only.
+std::vector<ParamRewrite> Sema::resolve_rewrites(const ast::Coupling& c, const TransformDef& t) {
+  std::vector<ParamRewrite> out;
+  std::set<std::string> seen;
+  const auto is_param = [&](const std::string& name) {
+    return std::find(t.params.begin(), t.params.end(), name) != t.params.end();
+  };
+  for (const ast::Assignment& rw : c.rewrites) {
+    const std::string& p = rw.target.text;
+    if (!is_param(p)) {
+      error(rw.target.loc, fmt::format("'{}' is not a parameter of transform '{}'{}", p, t.name,
+                                       did_you_mean(p, t.params)));
+      continue;
+    }
+    if (!seen.insert(p).second) {
+      error(rw.target.loc, fmt::format("duplicate rewrite of '{}'", p));
+      continue;
+    }
+    if (!rw.expr) continue;
+    check_expr(
+        *rw.expr,
+        [&](const std::string& name) -> std::string {
+          if (is_param(name)) return "";
+          std::string hint = did_you_mean(name, t.params);
+          if (hint.empty())
+            hint = fmt::format("; a rewrite may use only the parameters of '{}'", t.name);
+          return fmt::format("unknown name '{}' in rewrite of '{}'{}", name, p, hint);
+        },
+        reporter());
+    out.push_back(ParamRewrite{p, rw.expr, rw.target.loc});
+  }
+  return out;
+}
+
+// permute reverse | random(seed = N) | [i, ...]
+void Sema::check_layer(const ast::Permute& p) {
+  std::string label = "permute";
+  std::optional<std::vector<int>> perm = resolve_permutation(p.spec, label);
+  if (perm) push_layer(p.keyword, std::move(label), PermuteSpec{std::move(*perm)});
+}
+
+std::optional<std::vector<int>> Sema::resolve_permutation(const ast::Value& v, std::string& label) {
+  const bool named = v.kind == ast::Value::Kind::name || v.kind == ast::Value::Kind::call;
+  if (v.kind == ast::Value::Kind::error) return std::nullopt;
+  if (v.kind == ast::Value::Kind::list) {
+    label += " list";
+    return check_permutation_list(v);
+  }
+  if (named && v.text == "reverse") {
+    label += " reverse";
+    ArgList(v.args, "'reverse'", {}, reporter());
+    if (dim_ == 0) return std::nullopt;
+    return reverse_permutation(dim_);
+  }
+  if (named && v.text == "random") {
+    label += " random";
+    return random_permutation_of(v);
+  }
+  std::string hint = named ? did_you_mean(v.text, {"reverse", "random"}) : "";
+  if (hint.empty()) hint = "; expected 'reverse', 'random(seed = N)' or a list of indices";
+  error(v.loc, fmt::format("unknown permutation {}{}", describe(v), hint));
+  return std::nullopt;
+}
+
+std::optional<std::vector<int>> Sema::random_permutation_of(const ast::Value& v) {
+  const ArgList args(v.args, "'random'", {"seed"}, reporter());
+  const ast::Value* seed = args.require("seed", v.loc);
+  if (!seed) return std::nullopt;
+  const auto s = integer_in_range(*seed, "'seed'", 0, INT64_MAX, reporter());
+  if (!s || dim_ == 0) return std::nullopt;
+  return random_permutation(dim_, static_cast<uint64_t>(*s));
+}
+
+std::optional<std::vector<int>> Sema::check_permutation_list(const ast::Value& v) {
+  if (dim_ != 0 && v.items.size() != static_cast<size_t>(dim_)) {
+    error(v.loc,
+          fmt::format("permutation has {} entries but the flow has dim {}", v.items.size(), dim_));
+    return std::nullopt;
+  }
+  std::vector<int> perm;
+  std::set<int64_t> seen;
+  bool ok = true;
+  for (const ast::Value& item : v.items) {
+    const std::optional<int64_t> i = as_integer(item);
+    if (!i) {
+      if (item.kind != ast::Value::Kind::error) {
+        error(item.loc,
+              fmt::format("permutation entries must be integers, found {}", describe(item)));
+      }
+      ok = false;
+    } else if (*i < 0 || (dim_ != 0 && *i >= dim_)) {
+      error(item.loc,
+            fmt::format("permutation entry {} is out of range for dim {}", item.text, dim_));
+      ok = false;
+    } else if (!seen.insert(*i).second) {
+      error(item.loc, fmt::format("permutation repeats entry {}", *i));
+      ok = false;
+    } else {
+      perm.push_back(static_cast<int>(*i));
+    }
+  }
+  if (!ok || dim_ == 0) return std::nullopt;
+  return perm;
+}
+
+// map { zK = expr ... }: each z0..z{dim-1} exactly once, over x0..x{dim-1}.
+void Sema::check_layer(const ast::Map& m) {
+  std::vector<const ast::Assignment*> defs(static_cast<size_t>(dim_), nullptr);
+  std::set<int64_t> seen;
+  for (const ast::Assignment& def : m.defs) {
+    const std::string& name = def.target.text;
+    const std::optional<int64_t> k = indexed_name(name, 'z');
+    if (!k) {
+      error(def.target.loc, fmt::format("unknown map output '{}'; outputs are named {}", name,
+                                        dim_ ? index_range('z', dim_) : "z0, z1, ..."));
+      continue;
+    }
+    if (dim_ != 0 && *k >= dim_) {
+      error(def.target.loc, fmt::format("'{}' is out of range: the flow has dim {} ({})", name,
+                                        dim_, index_range('z', dim_)));
+      continue;
+    }
+    if (!seen.insert(*k).second) {
+      error(def.target.loc, fmt::format("duplicate definition of '{}'", name));
+      continue;
+    }
+    if (dim_ != 0) defs[static_cast<size_t>(*k)] = &def;
+    if (def.expr) {
+      check_expr(
+          *def.expr, [this](const std::string& n) { return check_map_input(n); }, reporter());
+    }
+  }
+  if (dim_ == 0) return;
+  report_missing_outputs(m, defs);
+  MapSpec spec;
+  for (const ast::Assignment* def : defs) {
+    if (!def) return;
+    spec.outputs.push_back(def->expr);
+    spec.output_locs.push_back(def->target.loc);
+  }
+  push_layer(m.keyword, "map", std::move(spec));
+}
+
+std::string Sema::check_map_input(const std::string& name) const {
+  const std::optional<int64_t> k = indexed_name(name, 'x');
+  if (!k) {
+    return fmt::format("unknown name '{}' in map; inputs are named {}", name,
+                       dim_ ? index_range('x', dim_) : "x0, x1, ...");
+  }
+  if (dim_ != 0 && *k >= dim_) {
+    return fmt::format("'{}' is out of range: the flow has dim {} ({})", name, dim_,
+                       index_range('x', dim_));
+  }
+  return "";
+}
+
+// One error naming the first few undefined outputs.
+void Sema::report_missing_outputs(const ast::Map& m,
+                                  const std::vector<const ast::Assignment*>& defs) {
+  constexpr int kShown = 4;
+  std::vector<std::string> missing;
+  for (size_t k = 0; k < defs.size(); ++k) {
+    if (!defs[k]) missing.push_back(fmt::format("'z{}'", k));
+  }
+  if (missing.empty()) return;
+  std::string list;
+  for (int i = 0; i < std::min<int>(kShown, static_cast<int>(missing.size())); ++i) {
+    list += (i ? ", " : "") + missing[static_cast<size_t>(i)];
+  }
+  if (missing.size() > static_cast<size_t>(kShown)) {
+    list += fmt::format(" and {} more", missing.size() - kShown);
+  }
+  error(m.keyword, fmt::format("map does not define {}", list));
+}
+
+void Sema::push_layer(SourceRange loc, std::string label,
+                      std::variant<CouplingSpec, PermuteSpec, MapSpec> kind) {
+  if (building_) spec_.layers.push_back(LayerSpec{loc, std::move(label), std::move(kind)});
+}
+
+}  // namespace
+
+std::optional<FlowSpec> analyze(const ast::File& prelude, const ast::File& file,
+                                Diagnostics& diags) {
+  Sema sema;
+  std::optional<FlowSpec> spec = sema.run(prelude, file);
+  std::vector<Diagnostic>& errors = sema.errors();
+  std::stable_sort(errors.begin(), errors.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) { return before(a.at, b.at); });
+  for (Diagnostic& d : errors) diags.error(d.at, std::move(d.message));
+  if (!errors.empty()) return std::nullopt;
+  return spec;
+}
+
+}  // namespace nfc
