@@ -1,0 +1,169 @@
+// Error tests. Each tests/errors/*.nf holds a bad model and, next to the
+// offending lines, comments `# expect: LINE:COL: error: MESSAGE`; checking the
+// file must print exactly those errors, in that order, and fail. Plus the
+// exact three-line format, and robustness against hostile input.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "compiler/Check.hpp"
+#include "compiler/Frontend.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// "name.nf:LINE:COL: error: MESSAGE" for every `# expect:` comment.
+std::vector<std::string> expected_errors(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string marker = "# expect: ";
+  std::vector<std::string> out;
+  for (const std::string& line : lines_of(text.str())) {
+    const size_t at = line.find(marker);
+    if (at != std::string::npos) {
+      out.push_back(path.filename().string() + ":" + line.substr(at + marker.size()));
+    }
+  }
+  return out;
+}
+
+// The first line of every printed diagnostic.
+std::vector<std::string> error_lines(const std::string& printed, const std::string& file) {
+  std::vector<std::string> out;
+  for (const std::string& line : lines_of(printed)) {
+    if (line.rfind(file + ":", 0) == 0 && line.find(": error: ") != std::string::npos) {
+      out.push_back(line);
+    }
+  }
+  return out;
+}
+
+std::string check_text(const std::string& source, int* errors = nullptr) {
+  nfc::Diagnostics diags("m.nf", source);
+  const auto spec = nfc::check_source(source, diags);
+  CHECK(spec.has_value() == !diags.has_errors());
+  if (errors) *errors = static_cast<int>(diags.errors().size());
+  std::ostringstream out;
+  diags.print(out);
+  return out.str();
+}
+
+}  // namespace
+
+TEST_CASE("every bad input reports exactly its expected errors", "[diagnostics]") {
+  const fs::path dir = fs::path(NFC_SOURCE_DIR) / "tests" / "errors";
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() == ".nf") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  REQUIRE(files.size() >= 20);
+  for (const fs::path& path : files) {
+    const std::string name = path.filename().string();
+    std::ostringstream printed;
+    const int status = nfc::check_file(path.string(), name, printed);
+    INFO(name << " printed:\n" << printed.str());
+    const std::vector<std::string> expected = expected_errors(path);
+    CHECK_FALSE(expected.empty());
+    CHECK(error_lines(printed.str(), name) == expected);
+    CHECK(status == 1);
+  }
+}
+
+TEST_CASE("an error prints its location, the source line and a caret", "[diagnostics]") {
+  const std::string out = check_text(
+      "flow f(dim = 2) {\n"
+      "  coupl affine(mask = alternate)\n"
+      "}\n");
+  CHECK(out ==
+        "m.nf:2:3: error: unknown layer 'coupl'; did you mean 'coupling'?\n"
+        "  coupl affine(mask = alternate)\n"
+        "  ^~~~~\n");
+}
+
+TEST_CASE("tabs are kept in the source line; columns count bytes", "[diagnostics]") {
+  const std::string out = check_text("flow f(dim = 2) {\n\tpermute revers\n}\n");
+  CHECK(out ==
+        "m.nf:2:10: error: unknown permutation 'revers'; did you mean 'reverse'?\n"
+        "\tpermute revers\n"
+        "         ^~~~~~\n");
+}
+
+TEST_CASE("a file with several mistakes reports each, in source order", "[diagnostics]") {
+  int errors = 0;
+  const std::string out = check_text(
+      "transform f(x; s) = x * exq(s)\n"  // unknown function
+      "flow m(dim = 3) {\n"
+      "  coupling f(mask = [1, 0])\n"  // mask length
+      "  permute = 3\n"                // syntax error, recovered at the newline
+      "  map { z0 = x0; z1 = x7; z2 = x2 }\n"
+      "  repeat 0 { permute reverse }\n"
+      "}\n",
+      &errors);
+  CHECK(errors == 5);
+  CHECK(error_lines(out, "m.nf") ==
+        std::vector<std::string>{
+            "m.nf:1:25: error: unknown function 'exq'; did you mean 'exp'?",
+            "m.nf:4:11: error: expected a value, found '='",
+            "m.nf:3:21: error: mask has 2 entries but the flow has dim 3",
+            "m.nf:5:23: error: 'x7' is out of range: the flow has dim 3 (x0..x2)",
+            "m.nf:6:10: error: repeat count must be an integer >= 1, found 0",
+        });
+}
+
+TEST_CASE("hostile input never crashes, hangs or recurses without bound", "[diagnostics]") {
+  SECTION("deep parentheses") {
+    const std::string source = "flow f(dim = 1) { map { z0 = " + std::string(100000, '(') + "x0";
+    CHECK(check_text(source).find("nesting too deep (limit 256)") != std::string::npos);
+  }
+  SECTION("deep blocks") {
+    std::string source = "flow f(dim = 2) {\n";
+    for (int i = 0; i < 5000; ++i) source += "repeat 1 {\n";
+    CHECK(check_text(source).find("nesting too deep") != std::string::npos);
+  }
+  SECTION("deep unary minus and lists") {
+    check_text("flow f(dim = 1) { map { z0 = " + std::string(50000, '-') + "x0 } }");
+    check_text("flow f(dim = 2) { permute " + std::string(50000, '[') + " }");
+  }
+  SECTION("very long sums are limited") {
+    std::string sum = "x0";
+    for (int i = 0; i < 20000; ++i) sum += " + x0";
+    CHECK(check_text("flow f(dim = 1) { map { z0 = " + sum + " } }").find("too deep") !=
+          std::string::npos);
+  }
+  SECTION("huge unrolled flows are refused") {
+    const std::string out =
+        check_text("flow f(dim = 2) { repeat 10000 { repeat 10000 { permute reverse } } }");
+    CHECK(out.find("layers after unrolling") != std::string::npos);
+  }
+  SECTION("every prefix and every one-byte deletion of a valid model") {
+    const std::string model =
+        "transform t(x; a) = x * exp(a)  # c\n"
+        "flow m(dim = 2, base = normal) {\n"
+        "  repeat 2 { coupling t(mask = alternate) { net = mlp(hidden = [4], act = elu); a = "
+        "tanh(a) } }\n"
+        "  permute random(seed = 1); permute [1, 0]\n"
+        "  map { z0 = -x0^2 / (1 + x0); z1 = x1 }\n"
+        "}\n";
+    for (size_t n = 0; n <= model.size(); ++n) check_text(model.substr(0, n));
+    for (size_t i = 0; i < model.size(); ++i) check_text(model.substr(0, i) + model.substr(i + 1));
+    check_text(model);
+  }
+  SECTION("bytes that are not text") {
+    const std::string junk("\x01\xff\xc3\xa9@$`\"'\\\0}{)(][", 18);
+    CHECK(check_text(junk).find("error") != std::string::npos);
+  }
+}
