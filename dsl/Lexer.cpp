@@ -17,6 +17,34 @@ bool is_ident_char(char c) {
   return is_ident_start(c) || is_digit(c);
 }
 
+// Whether a line ending in `kind` must go on (inside brackets).
+bool expects_more(TokenKind kind) {
+  switch (kind) {
+    case TokenKind::comma:
+    case TokenKind::lparen:
+    case TokenKind::lbracket:
+    case TokenKind::equals:
+    case TokenKind::plus:
+    case TokenKind::minus:
+    case TokenKind::star:
+    case TokenKind::slash:
+    case TokenKind::caret:
+      return true;
+    case TokenKind::identifier:
+    case TokenKind::number:
+    case TokenKind::newline:
+    case TokenKind::semicolon:
+    case TokenKind::rparen:
+    case TokenKind::rbrace:
+    case TokenKind::lbrace:
+    case TokenKind::rbracket:
+    case TokenKind::error:
+    case TokenKind::eof:
+      return false;
+  }
+  return false;
+}
+
 class Lexer {
  public:
   Lexer(std::string_view source, Diagnostics& diags) : src_(source), diags_(diags) {}
@@ -39,6 +67,7 @@ class Lexer {
 
   void scan_one();
   void scan_newline();
+  bool continues_line() const;
   void scan_number(size_t start, int start_col);
   void scan_unexpected(size_t start, int start_col);
   void punctuation(TokenKind kind);
@@ -50,9 +79,8 @@ class Lexer {
   size_t pos_ = 0;
   size_t line_start_ = 0;
   int line_ = 1;
-  // Open ( and [ : newlines inside them do not end a statement, so long
-  // expressions and lists may span lines. Braces reset it, so one missing
-  // ')' cannot swallow the rest of the file.
+  // Open ( and [ (see continues_line). Braces reset it, so one missing ')'
+  // cannot reach past a block.
   int bracket_depth_ = 0;
 };
 
@@ -125,9 +153,23 @@ void Lexer::scan_newline() {
   const size_t start = pos_;
   const int col = static_cast<int>(pos_ - line_start_) + 1;
   ++pos_;
-  if (bracket_depth_ == 0) emit(TokenKind::newline, start, col);
+  if (!continues_line()) emit(TokenKind::newline, start, col);
   ++line_;
   line_start_ = pos_;
+}
+
+// Inside ( ) or [ ], a line break does not end the statement when the line
+// obviously goes on: after ',', an opening bracket, '=' or an operator, or
+// before a closing bracket. Anywhere else it does, so a forgotten ')' is
+// reported at the end of its own line instead of swallowing the next ones.
+bool Lexer::continues_line() const {
+  if (bracket_depth_ == 0) return false;
+  if (!tokens_.empty() && expects_more(tokens_.back().kind)) return true;
+  size_t next = pos_;
+  while (next < src_.size() && (src_[next] == ' ' || src_[next] == '\t' || src_[next] == '\r')) {
+    ++next;
+  }
+  return next < src_.size() && (src_[next] == ')' || src_[next] == ']');
 }
 
 // number := digits [ '.' digits* ] [ exponent ] | '.' digits [ exponent ]

@@ -117,8 +117,8 @@ TEST_CASE("a file with several mistakes reports each, in source order", "[diagno
   CHECK(error_lines(out, "m.nf") ==
         std::vector<std::string>{
             "m.nf:1:25: error: unknown function 'exq'; did you mean 'exp'?",
-            "m.nf:4:11: error: expected a value, found '='",
             "m.nf:3:21: error: mask has 2 entries but the flow has dim 3",
+            "m.nf:4:11: error: expected a value, found '='",
             "m.nf:5:23: error: 'x7' is out of range: the flow has dim 3 (x0..x2)",
             "m.nf:6:10: error: repeat count must be an integer >= 1, found 0",
         });
