@@ -77,7 +77,7 @@ class FlowBuilder {
   std::optional<LayerMaps> coupling(int index, const CouplingSpec& c);
   std::optional<LayerMaps> map(const MapSpec& m);
   LayerMaps permute(const PermuteSpec& p);
-  bool check_structure(const LayerSpec& layer, LayerInfo& info);
+  bool check_structure(const LayerSpec& layer, const LayerInfo& info, NodeId in, NodeId out);
   NodeId sum_lanes(NodeId v, int lanes);
 
   const FlowSpec& spec_;
@@ -262,8 +262,9 @@ std::optional<LayerMaps> FlowBuilder::map(const MapSpec& m) {
   return maps;
 }
 
-bool FlowBuilder::check_structure(const LayerSpec& layer, LayerInfo& info) {
-  const DependencyMatrix deps = dependency_matrix(g_, info.forward_out, info.forward_in);
+bool FlowBuilder::check_structure(const LayerSpec& layer, const LayerInfo& info, NodeId in,
+                                  NodeId out) {
+  const DependencyMatrix deps = dependency_matrix(g_, out, in);
   if (const auto* p = std::get_if<PermuteSpec>(&layer.kind)) {
     if (is_permutation_of(deps, p->perm)) return true;
     throw InternalError("permutation layer does not permute");
@@ -308,11 +309,15 @@ bool FlowBuilder::build() {
       ok = false;
       continue;
     }
-    std::tie(info.forward_out, info.forward_logdet) = m->forward(cur);
-    if (!check_structure(layer, info)) {
+    // The structure is proved on the layer alone, applied to a placeholder
+    // input: once applied to the previous layer's output, simplification
+    // may route lanes around the layer boundary (gather of a concat).
+    const NodeId probe = g_.var(g_.add_var_name("layer" + std::to_string(l) + "_in"), spec_.dim);
+    if (!check_structure(layer, info, probe, m->forward(probe).first)) {
       ok = false;
       continue;
     }
+    std::tie(info.forward_out, info.forward_logdet) = m->forward(cur);
     cur = info.forward_out;
     logdet = g_.binary(Op::add, logdet, info.forward_logdet);
     fg_.layers.push_back(info);

@@ -2,6 +2,7 @@
 // and the log-density, all derived from the layers' forward definitions.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,7 +39,7 @@ struct FlowGraph {
   std::string name;
   int dim = 0;
   Graph graph;
-  std::vector<TransformRules> transforms;  // only the transforms the flow uses
+  std::deque<TransformRules> transforms;  // only those the flow uses; deque: layers keep pointers
   std::vector<LayerInfo> layers;
   NodeId x = -1, z = -1;  // entry inputs: data for forward/log_prob, latent for inverse
   NodeId forward_z = -1, forward_logdet = -1;

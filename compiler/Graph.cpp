@@ -430,6 +430,7 @@ Ex operator+(Ex a, double b) { return a + Ex{a.g, a.g->constant(b)}; }
 Ex operator-(double a, Ex b) { return Ex{b.g, b.g->constant(a)} - b; }
 Ex operator-(Ex a, double b) { return a - Ex{a.g, a.g->constant(b)}; }
 Ex operator*(double a, Ex b) { return Ex{b.g, b.g->constant(a)} * b; }
+Ex operator*(Ex a, double b) { return a * Ex{a.g, a.g->constant(b)}; }
 Ex operator/(double a, Ex b) { return Ex{b.g, b.g->constant(a)} / b; }
 Ex operator/(Ex a, double b) { return a / Ex{a.g, a.g->constant(b)}; }
 Ex apply(Op op, Ex a) { return {a.g, a.g->unary(op, a.id)}; }

@@ -120,6 +120,7 @@ Ex operator+(Ex a, double b);
 Ex operator-(double a, Ex b);
 Ex operator-(Ex a, double b);
 Ex operator*(double a, Ex b);
+Ex operator*(Ex a, double b);
 Ex operator/(double a, Ex b);
 Ex operator/(Ex a, double b);
 Ex apply(Op op, Ex a);

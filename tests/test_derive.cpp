@@ -74,7 +74,9 @@ TEST_CASE("derivative rules match central differences for every op", "[derive]")
   for (const auto& [name, f] : every_op(g, x)) {
     const Op op = g.node(f).op;
     const NodeId d = derivative(g, f, x);
-    for (double p : sample_points(op)) {
+    // x^0.7 is real for x > 0 only
+    const auto points = name == "^ left" ? std::vector<double>{0.3, 1.7} : sample_points(op);
+    for (double p : points) {
       INFO(name << " at " << p);
       const double exact = eval1(g, x, d, p);
       const double numeric = central_difference(g, x, f, p);
