@@ -118,6 +118,10 @@ class Sema {
 std::optional<FlowSpec> Sema::run(const ast::File& prelude, const ast::File& file) {
   for (const ast::Transform& t : prelude.transforms) add_transform(t);
   internal_check(errors_.empty(), "the prelude's transforms must check cleanly");
+  // A user file may define its own version of a standard transform (as
+  // examples often spell out `affine`): the user's definition wins.
+  for (const ast::Transform& t : file.transforms) transforms_.erase(t.name.text);
+
   check_file_shape(file);
   for (const ast::Transform& t : file.transforms) add_transform(t);
   if (file.flows.empty() || !file.flows[0].header_ok) return std::nullopt;
