@@ -59,9 +59,10 @@ class FunctionLowering {
   Value* i64(int64_t v) { return B_.getInt64(static_cast<uint64_t>(v)); }
   Value* splat(Value* scalar) { return B_.CreateVectorSplat(static_cast<unsigned>(W_), scalar); }
   Value* splat_const(double v) { return llvm::ConstantFP::get(VT_, v); }
-  Values for_range(int64_t count, Values carried,
+  Values for_range(int64_t count, Values carried, int64_t unroll_max,
                    const std::function<Values(Value* k, const Values& carried)>& body);
-  void for_each(int64_t count, const std::function<void(Value* k)>& body);
+  void for_each(int64_t count, const std::function<void(Value* k)>& body,
+                int64_t unroll_max = kUnrollMax);
 
   // Node values: element k of a node (k broadcasts for length-1 nodes), and
   // the definition of element k of a node being evaluated.
@@ -125,9 +126,9 @@ FunctionLowering::FunctionLowering(const Graph& g, const EntryPoint& entry, Prec
 // and the last iteration's values are returned. Unrolled for short counts,
 // so `k` is then a constant.
 Values FunctionLowering::for_range(
-    int64_t count, Values carried,
+    int64_t count, Values carried, int64_t unroll_max,
     const std::function<Values(Value* k, const Values& carried)>& body) {
-  if (count <= kUnrollMax) {
+  if (count <= unroll_max) {
     for (int64_t k = 0; k < count; ++k) carried = body(i64(k), carried);
     return carried;
   }
@@ -154,8 +155,9 @@ Values FunctionLowering::for_range(
   return next;
 }
 
-void FunctionLowering::for_each(int64_t count, const std::function<void(Value* k)>& body) {
-  for_range(count, {}, [&](Value* k, const Values& carried) {
+void FunctionLowering::for_each(int64_t count, const std::function<void(Value* k)>& body,
+                                int64_t unroll_max) {
+  for_range(count, {}, unroll_max, [&](Value* k, const Values& carried) {
     body(k);
     return carried;
   });
@@ -320,8 +322,11 @@ void FunctionLowering::emit_matvec(NodeId id) {
   const Node& n = g_.node(id);
   if (n.rows <= kUnrollMax) return emit_matvec_rows(id, i64(0), n.rows);
   const int blocks = n.rows / kRowBlock, rest = n.rows % kRowBlock;
-  for_each(blocks,
-           [&](Value* b) { emit_matvec_rows(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock); });
+  // Row blocks stay a loop: each block is already kRowBlock accumulators
+  // wide, and unrolling blocks only multiplies IR (and compile time).
+  for_each(
+      blocks, [&](Value* b) { emit_matvec_rows(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock); },
+      1);
   if (rest > 0) emit_matvec_rows(id, i64(int64_t{blocks} * kRowBlock), rest);
 }
 
@@ -332,7 +337,7 @@ void FunctionLowering::emit_matvec_rows(NodeId id, Value* first_row, int count) 
   for (int i = 0; i < count; ++i)
     row_start.push_back(B_.CreateMul(B_.CreateAdd(first_row, i64(i)), i64(n.cols)));
   Values zeros(static_cast<size_t>(count), splat_const(0));
-  Values acc = for_range(n.cols, zeros, [&](Value* c, const Values& acc) {
+  Values acc = for_range(n.cols, zeros, kUnrollMax, [&](Value* c, const Values& acc) {
     Value* vc = element(v, c);
     Values next;
     for (int i = 0; i < count; ++i) {
@@ -378,9 +383,9 @@ void FunctionLowering::emit_concat(NodeId id) {
 // Left to right from 0, like the interpreter.
 void FunctionLowering::emit_sum(NodeId id) {
   const NodeId src = g_.node(id).args[0];
-  Values total = for_range(g_.len(src), {splat_const(0)}, [&](Value* k, const Values& acc) {
-    return Values{B_.CreateFAdd(acc[0], element(src, k))};
-  });
+  Values total = for_range(
+      g_.len(src), {splat_const(0)}, kUnrollMax,
+      [&](Value* k, const Values& acc) { return Values{B_.CreateFAdd(acc[0], element(src, k))}; });
   define(id, i64(0), total[0]);
 }
 
