@@ -60,8 +60,7 @@ NodeId rule(Graph& g, NodeId id, const std::unordered_map<NodeId, NodeId>& d) {
     case Op::relu:  // d(relu a) = [a > 0] da
       return (Ex{&g, g.select_pos(n.args[0], g.constant(1), g.constant(0))} * darg(0)).id;
     case Op::elu:  // d(elu a) = (a > 0 ? 1 : e^a) da
-      return (Ex{&g, g.select_pos(n.args[0], g.constant(1), g.unary(Op::exp, n.args[0]))} *
-              darg(0))
+      return (Ex{&g, g.select_pos(n.args[0], g.constant(1), g.unary(Op::exp, n.args[0]))} * darg(0))
           .id;
     case Op::gelu: {  // d(a Phi(a)) = Phi(a) + a phi(a)
       const Ex cdf = 0.5 * (1.0 + apply(Op::erf, arg(0) * c(M_SQRT1_2)));

@@ -174,7 +174,8 @@ std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c)
       values[def.params[p]] = g_.gather(h, iota(n_t, int(p) * n_t));
     for (const ParamRewrite& rw : c.rewrites) values[rw.param] = lower_expr(g_, *rw.expr, values);
     std::unordered_map<NodeId, NodeId> bind;
-    for (size_t p = 0; p < def.params.size(); ++p) bind[rules->params[p]] = values.at(def.params[p]);
+    for (size_t p = 0; p < def.params.size(); ++p)
+      bind[rules->params[p]] = values.at(def.params[p]);
     return bind;
   };
   // out[identity_dims] = identity part, out[transformed_dims] = transformed part
@@ -277,7 +278,8 @@ bool FlowBuilder::check_structure(const LayerSpec& layer, const LayerInfo& info,
   if (f.kind == TriangularityFailure::Kind::no_diagonal)
     diags_.error(at, "layer is not invertible: " + zj + " does not depend on " + xi);
   else
-    diags_.error(at, "layer is not triangular: " + zj + " depends on " + xi + ", which comes after it");
+    diags_.error(at,
+                 "layer is not triangular: " + zj + " depends on " + xi + ", which comes after it");
   return false;
 }
 
@@ -327,8 +329,8 @@ bool FlowBuilder::build() {
   fg_.forward_z = cur;
   fg_.forward_logdet = logdet;
   // log N(z; 0, I) = -|z|^2 / 2 - D/2 log(2 pi)
-  const Ex base = -0.5 * Ex{&g_, g_.sum(g_.binary(Op::mul, cur, cur))} -
-                  0.5 * spec_.dim * std::log(2 * M_PI);
+  const Ex base =
+      -0.5 * Ex{&g_, g_.sum(g_.binary(Op::mul, cur, cur))} - 0.5 * spec_.dim * std::log(2 * M_PI);
   fg_.log_prob = (base + Ex{&g_, logdet}).id;
   NodeId back = fg_.z, inv_logdet = g_.constant(0);
   for (auto it = maps.rbegin(); it != maps.rend(); ++it) {

@@ -48,7 +48,9 @@ int elementwise_arity(Op op) {
   return 0;
 }
 
-bool is_elementwise(Op op) { return elementwise_arity(op) > 0; }
+bool is_elementwise(Op op) {
+  return elementwise_arity(op) > 0;
+}
 
 double eval_elementwise(Op op, double a, double b, double c) {
   (void)b;
@@ -420,20 +422,50 @@ NodeId Graph::sum(NodeId v) {
   return intern(std::move(n));
 }
 
-Ex operator+(Ex a, Ex b) { return {a.g, a.g->binary(Op::add, a.id, b.id)}; }
-Ex operator-(Ex a, Ex b) { return {a.g, a.g->binary(Op::sub, a.id, b.id)}; }
-Ex operator*(Ex a, Ex b) { return {a.g, a.g->binary(Op::mul, a.id, b.id)}; }
-Ex operator/(Ex a, Ex b) { return {a.g, a.g->binary(Op::div, a.id, b.id)}; }
-Ex operator-(Ex a) { return {a.g, a.g->unary(Op::neg, a.id)}; }
-Ex operator+(double a, Ex b) { return Ex{b.g, b.g->constant(a)} + b; }
-Ex operator+(Ex a, double b) { return a + Ex{a.g, a.g->constant(b)}; }
-Ex operator-(double a, Ex b) { return Ex{b.g, b.g->constant(a)} - b; }
-Ex operator-(Ex a, double b) { return a - Ex{a.g, a.g->constant(b)}; }
-Ex operator*(double a, Ex b) { return Ex{b.g, b.g->constant(a)} * b; }
-Ex operator*(Ex a, double b) { return a * Ex{a.g, a.g->constant(b)}; }
-Ex operator/(double a, Ex b) { return Ex{b.g, b.g->constant(a)} / b; }
-Ex operator/(Ex a, double b) { return a / Ex{a.g, a.g->constant(b)}; }
-Ex apply(Op op, Ex a) { return {a.g, a.g->unary(op, a.id)}; }
-Ex pow(Ex a, double b) { return {a.g, a.g->binary(Op::pow, a.id, a.g->constant(b))}; }
+Ex operator+(Ex a, Ex b) {
+  return {a.g, a.g->binary(Op::add, a.id, b.id)};
+}
+Ex operator-(Ex a, Ex b) {
+  return {a.g, a.g->binary(Op::sub, a.id, b.id)};
+}
+Ex operator*(Ex a, Ex b) {
+  return {a.g, a.g->binary(Op::mul, a.id, b.id)};
+}
+Ex operator/(Ex a, Ex b) {
+  return {a.g, a.g->binary(Op::div, a.id, b.id)};
+}
+Ex operator-(Ex a) {
+  return {a.g, a.g->unary(Op::neg, a.id)};
+}
+Ex operator+(double a, Ex b) {
+  return Ex{b.g, b.g->constant(a)} + b;
+}
+Ex operator+(Ex a, double b) {
+  return a + Ex{a.g, a.g->constant(b)};
+}
+Ex operator-(double a, Ex b) {
+  return Ex{b.g, b.g->constant(a)} - b;
+}
+Ex operator-(Ex a, double b) {
+  return a - Ex{a.g, a.g->constant(b)};
+}
+Ex operator*(double a, Ex b) {
+  return Ex{b.g, b.g->constant(a)} * b;
+}
+Ex operator*(Ex a, double b) {
+  return a * Ex{a.g, a.g->constant(b)};
+}
+Ex operator/(double a, Ex b) {
+  return Ex{b.g, b.g->constant(a)} / b;
+}
+Ex operator/(Ex a, double b) {
+  return a / Ex{a.g, a.g->constant(b)};
+}
+Ex apply(Op op, Ex a) {
+  return {a.g, a.g->unary(op, a.id)};
+}
+Ex pow(Ex a, double b) {
+  return {a.g, a.g->binary(Op::pow, a.id, a.g->constant(b))};
+}
 
 }  // namespace nfc

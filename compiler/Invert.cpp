@@ -99,7 +99,8 @@ Inversion solve_for(Graph& g, NodeId expr, NodeId wrt, NodeId target) {
       const bool in_b = depends_on(g, n.args[1], wrt);
       if (in_a && in_b) return {-1, "the input occurs more than once"};
       const NodeId next = invert_binary(g, n.op, in_a, n.args[0], n.args[1], target);
-      if (next < 0) return {-1, std::string("'") + op_spelling(n.op) + "' of the input is not invertible"};
+      if (next < 0)
+        return {-1, std::string("'") + op_spelling(n.op) + "' of the input is not invertible"};
       target = next;
       expr = in_a ? n.args[0] : n.args[1];
       continue;

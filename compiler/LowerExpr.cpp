@@ -11,10 +11,10 @@ namespace {
 
 Op function_op(std::string_view name) {
   static const std::unordered_map<std::string_view, Op> ops = {
-      {"exp", Op::exp},         {"log", Op::log},     {"log1p", Op::log1p},
-      {"expm1", Op::expm1},     {"sqrt", Op::sqrt},   {"tanh", Op::tanh},
-      {"atanh", Op::atanh},     {"sigmoid", Op::sigmoid}, {"logit", Op::logit},
-      {"softplus", Op::softplus}, {"sinh", Op::sinh}, {"asinh", Op::asinh},
+      {"exp", Op::exp},           {"log", Op::log},         {"log1p", Op::log1p},
+      {"expm1", Op::expm1},       {"sqrt", Op::sqrt},       {"tanh", Op::tanh},
+      {"atanh", Op::atanh},       {"sigmoid", Op::sigmoid}, {"logit", Op::logit},
+      {"softplus", Op::softplus}, {"sinh", Op::sinh},       {"asinh", Op::asinh},
   };
   auto it = ops.find(name);
   if (it == ops.end()) throw InternalError("unknown function reached the graph builder");

@@ -104,8 +104,8 @@ void print_listing(std::ostream& out, const Graph& g, const EntryPoint& entry) {
     for (NodeId a : n.args) args.push_back(name(a));
     std::string extra;
     if (n.op == Op::gather) extra = " " + index_list(n.indices);
-    out << fmt::format("  {} = {}({}){}  [{}]\n", names[id], op_spelling(n.op), fmt::join(args, ", "),
-                       extra, n.len);
+    out << fmt::format("  {} = {}({}){}  [{}]\n", names[id], op_spelling(n.op),
+                       fmt::join(args, ", "), extra, n.len);
   }
   std::vector<std::string> results;
   for (NodeId o : entry.outputs) results.push_back(name(o));

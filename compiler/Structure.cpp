@@ -23,8 +23,7 @@ struct Bits {
 
 using Lanes = std::vector<Bits>;  // one set per element of a node
 
-Lanes propagate(const Node& n, const std::unordered_map<NodeId, Lanes>& deps,
-                int dim) {
+Lanes propagate(const Node& n, const std::unordered_map<NodeId, Lanes>& deps, int dim) {
   Lanes out(static_cast<size_t>(n.len), Bits(dim));
   auto lane = [&](NodeId arg, int k) -> const Bits& {
     const Lanes& a = deps.at(arg);
@@ -77,7 +76,8 @@ TriangularityFailure check_triangular(const DependencyMatrix& deps, const std::v
   for (int j : order) {
     const auto& row = deps[static_cast<size_t>(j)];
     for (int i : order)
-      if (row[static_cast<size_t>(i)] && position[static_cast<size_t>(i)] > position[static_cast<size_t>(j)])
+      if (row[static_cast<size_t>(i)] &&
+          position[static_cast<size_t>(i)] > position[static_cast<size_t>(j)])
         return {Kind::depends_on_later, j, i};
     if (!row[static_cast<size_t>(j)]) return {Kind::no_diagonal, j, j};
   }

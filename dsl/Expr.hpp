@@ -32,7 +32,7 @@ struct Expr {
 // The functions an expression may call. All take one argument.
 // The compiler maps each to a graph op with evaluation, derivative and inverse.
 inline constexpr const char* kExprFunctions[] = {
-    "exp",  "log",   "log1p",   "expm1",    "sqrt", "tanh",
+    "exp",   "log",     "log1p", "expm1",    "sqrt", "tanh",
     "atanh", "sigmoid", "logit", "softplus", "sinh", "asinh",
 };
 

@@ -26,7 +26,8 @@ void Flow<T>::init_params(uint64_t seed) {
   Random rng(seed);
   for (const auto& p : table_)
     for (int64_t k = 0; k < p.size; ++k)
-      params_[static_cast<size_t>(p.offset + k)] = static_cast<T>(rng.uniform(-p.init_bound, p.init_bound));
+      params_[static_cast<size_t>(p.offset + k)] =
+          static_cast<T>(rng.uniform(-p.init_bound, p.init_bound));
 }
 
 template <class T>

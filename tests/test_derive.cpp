@@ -2,7 +2,6 @@
 // analytic inverses against the forward op, evaluated by the reference
 // interpreter.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <string>
 
@@ -102,8 +101,8 @@ TEST_CASE("derived inverses undo every invertible op", "[derive]") {
   Graph g;
   const NodeId x = g.var(g.add_var_name("x"));
   const NodeId zin = g.input(0, 1);
-  const Op invertible[] = {Op::neg,  Op::exp,   Op::log,     Op::log1p, Op::expm1,
-                           Op::tanh, Op::atanh, Op::sigmoid, Op::logit, Op::sinh,
+  const Op invertible[] = {Op::neg,   Op::exp,      Op::log,     Op::log1p, Op::expm1,
+                           Op::tanh,  Op::atanh,    Op::sigmoid, Op::logit, Op::sinh,
                            Op::asinh, Op::softplus, Op::sqrt};
   for (Op op : invertible) {
     // z = 0.5 + 2 * op(x) / 3 - 0.1: the op inside a chain of + - * /

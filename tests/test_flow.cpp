@@ -1,9 +1,8 @@
 // Whole flows through the JIT: round trips, log-dets against the
 // determinant of a finite-difference Jacobian (Eigen), normalisation of the
 // density by quadrature, f32 against f64, and JIT against the interpreter.
-#include <catch2/catch.hpp>
-
 #include <Eigen/Dense>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <sstream>
 
@@ -123,7 +122,9 @@ void check_flow_numerics(const char* source, uint64_t init_seed) {
 
 }  // namespace
 
-TEST_CASE("RealNVP round trip, log-det and JIT agree", "[flow]") { check_flow_numerics(kMoons, 3); }
+TEST_CASE("RealNVP round trip, log-det and JIT agree", "[flow]") {
+  check_flow_numerics(kMoons, 3);
+}
 
 TEST_CASE("mixed 5-D flow round trip, log-det and JIT agree", "[flow]") {
   check_flow_numerics(kMixed5d, 4);

@@ -2,10 +2,10 @@
 //
 // Exit codes: 0 success, 1 the input has errors (diagnostics printed),
 // 2 bad command line, 70 an internal compiler error (a bug in nfc).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <fstream>
 #include <iostream>
@@ -49,7 +49,9 @@ std::unique_ptr<nfc::CompiledModel> compile(const ModelOptions& o, const std::st
   nfc::Diagnostics diags(o.path, source);
   auto model = nfc::compile_model(source, diags, jit_options(o));
   diags.print(std::cerr);
-  if (!model) throw UserError(fmt::format("{}: {} error(s); nothing compiled", o.path, diags.errors().size()));
+  if (!model)
+    throw UserError(
+        fmt::format("{}: {} error(s); nothing compiled", o.path, diags.errors().size()));
   return model;
 }
 
@@ -63,11 +65,11 @@ void print_summary(const nfc::CompiledModel& m, const ModelOptions& o) {
   fmt::print("graph: {} nodes; entry points: forward, inverse, log_prob; SIMD width {}\n",
              fg.graph.size(), m.jit->vector_width());
   const auto& t = m.times;
-  fmt::print("compile time: check {:.1f} ms, graph+derive {:.1f} ms, lower {:.1f} ms, O{} {:.1f} ms, "
-             "codegen {:.1f} ms, total {:.1f} ms\n",
-             t.check_ms, t.graph_ms, t.jit.lower_ms, o.opt_level, t.jit.optimize_ms,
-             t.jit.codegen_ms,
-             t.check_ms + t.graph_ms + t.jit.lower_ms + t.jit.optimize_ms + t.jit.codegen_ms);
+  fmt::print(
+      "compile time: check {:.1f} ms, graph+derive {:.1f} ms, lower {:.1f} ms, O{} {:.1f} ms, "
+      "codegen {:.1f} ms, total {:.1f} ms\n",
+      t.check_ms, t.graph_ms, t.jit.lower_ms, o.opt_level, t.jit.optimize_ms, t.jit.codegen_ms,
+      t.check_ms + t.graph_ms + t.jit.lower_ms + t.jit.optimize_ms + t.jit.codegen_ms);
 }
 
 int run_compile(const ModelOptions& o) {
@@ -112,7 +114,8 @@ int sample_with(const nfc::CompiledModel& model, int64_t n, uint64_t seed, uint6
     *out << fmt::format("{:.6g}\n", s.log_prob[size_t(i)]);
   }
   if (shown < n) *out << fmt::format("... ({} more; use -o FILE for all)\n", n - shown);
-  fmt::print(std::cerr, "{} samples from {} (init seed {}): mean log p(x) = {:.4f}; "
+  fmt::print(std::cerr,
+             "{} samples from {} (init seed {}): mean log p(x) = {:.4f}; "
              "max |log p via inverse - log_prob(x)| = {:.3g}\n",
              n, flow.name(), init_seed, mean, worst);
   return 0;
@@ -130,8 +133,7 @@ int run_sample(const ModelOptions& o, int64_t n, uint64_t seed, uint64_t init_se
 
 void add_model_options(CLI::App* cmd, ModelOptions& o) {
   cmd->add_option("model", o.path, "the .nf model")->required();
-  cmd->add_option("--precision", o.precision, "f32 or f64")
-      ->check(CLI::IsMember({"f32", "f64"}));
+  cmd->add_option("--precision", o.precision, "f32 or f64")->check(CLI::IsMember({"f32", "f64"}));
   cmd->add_option("-O", o.opt_level, "LLVM optimisation level")->check(CLI::Range(0, 3));
 }
 
