@@ -1,6 +1,8 @@
 // `nfc check`: front end plus the structural passes, no code generation.
 #include "compiler/Check.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -12,7 +14,7 @@ namespace nfc {
 int check_file(const std::string& path, const std::string& display_name, std::ostream& err) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    err << "error: cannot open '" << path << "'\n";
+    err << "nfc: error: cannot open '" << path << "': " << std::strerror(errno) << "\n";
     return 1;
   }
   std::stringstream buffer;

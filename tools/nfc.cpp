@@ -6,7 +6,9 @@
 #include <fmt/ostream.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -23,7 +25,7 @@ struct UserError : std::runtime_error {
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(fmt::format("cannot open '{}'", path));
+  if (!in) throw UserError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
