@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(g++ make cmake ninja-build llvm-19-dev libfmt-dev catch2 libeigen3-dev
-          libcli11-dev nlohmann-json3-dev)
+          libcli11-dev nlohmann-json3-dev libstb-dev)
 # Extra packages may be requested by the caller, e.g. `install-deps.sh clang-format-19`.
 packages+=("$@")
 
