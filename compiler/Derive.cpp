@@ -94,6 +94,9 @@ NodeId rule(Graph& g, NodeId id, const std::unordered_map<NodeId, NodeId>& d) {
     case Op::gather:
     case Op::concat:
     case Op::sum:
+    case Op::matvec_t:
+    case Op::scatter:
+    case Op::broadcast:
       throw InternalError("diagonal derivative through a structural op");
   }
   return g.constant(0);
@@ -156,6 +159,12 @@ NodeId substitute(Graph& g, NodeId expr, const std::unordered_map<NodeId, NodeId
           image[id] = g.concat(args);
         } else if (n.op == Op::sum) {
           image[id] = g.sum(args[0]);
+        } else if (n.op == Op::matvec_t) {
+          image[id] = g.matvec_t(args[0], args[1], n.rows, n.cols);
+        } else if (n.op == Op::scatter) {
+          image[id] = g.scatter(args[0], n.indices, n.len);
+        } else if (n.op == Op::broadcast) {
+          image[id] = g.broadcast(args[0], n.len);
         } else {
           throw InternalError("substitute: leaf with operands");
         }

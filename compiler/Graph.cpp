@@ -422,6 +422,45 @@ NodeId Graph::sum(NodeId v) {
   return intern(std::move(n));
 }
 
+NodeId Graph::matvec_t(NodeId matrix, NodeId a, int rows, int cols) {
+  internal_check(len(matrix) == rows * cols && len(a) == rows, "matvec_t shape mismatch");
+  if (is_constant(a, 0)) return constant(0);
+  Node n;
+  n.op = Op::matvec_t;
+  n.len = cols;
+  n.rows = rows;
+  n.cols = cols;
+  n.args = {matrix, a};
+  return intern(std::move(n));
+}
+
+NodeId Graph::scatter(NodeId a, std::vector<int> indices, int out_len) {
+  internal_check(static_cast<int>(indices.size()) == len(a) || len(a) == 1,
+                 "scatter: one index per element");
+  for (int i : indices) internal_check(i >= 0 && i < out_len, "scatter index out of range");
+  if (is_constant(a, 0)) return a;
+  bool identity = static_cast<int>(indices.size()) == out_len;
+  for (size_t k = 0; identity && k < indices.size(); ++k) identity = indices[k] == int(k);
+  if (identity) return a;
+  if (len(a) == 1 && indices.size() > 1) a = broadcast(a, static_cast<int>(indices.size()));
+  Node n;
+  n.op = Op::scatter;
+  n.len = out_len;
+  n.args = {a};
+  n.indices = std::move(indices);
+  return intern(std::move(n));
+}
+
+NodeId Graph::broadcast(NodeId a, int out_len) {
+  internal_check(len(a) == 1 || len(a) == out_len, "broadcast needs a length-1 operand");
+  if (len(a) == out_len) return a;
+  Node n;
+  n.op = Op::broadcast;
+  n.len = out_len;
+  n.args = {a};
+  return intern(std::move(n));
+}
+
 Ex operator+(Ex a, Ex b) {
   return {a.g, a.g->binary(Op::add, a.id, b.id)};
 }

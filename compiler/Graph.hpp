@@ -36,8 +36,8 @@ struct Node {
   std::vector<NodeId> args;
   double value = 0;          // constant
   int index = 0;             // input, var, param: which one
-  int rows = 0, cols = 0;    // matvec
-  std::vector<int> indices;  // gather
+  int rows = 0, cols = 0;    // matvec, matvec_t
+  std::vector<int> indices;  // gather, scatter
 
   bool operator==(const Node&) const = default;
 };
@@ -72,6 +72,9 @@ class Graph {
   NodeId gather(NodeId v, std::vector<int> indices);
   NodeId concat(const std::vector<NodeId>& parts);
   NodeId sum(NodeId v);
+  NodeId matvec_t(NodeId matrix, NodeId a, int rows, int cols);
+  NodeId scatter(NodeId a, std::vector<int> indices, int len);
+  NodeId broadcast(NodeId a, int len);
 
   const Node& node(NodeId id) const { return nodes_[static_cast<size_t>(id)]; }
   int len(NodeId id) const { return node(id).len; }

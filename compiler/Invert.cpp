@@ -58,6 +58,9 @@ NodeId invert_unary(Graph& g, Op op, NodeId y) {
     case Op::gather:
     case Op::concat:
     case Op::sum:
+    case Op::matvec_t:
+    case Op::scatter:
+    case Op::broadcast:
       return -1;
   }
   return -1;

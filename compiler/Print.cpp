@@ -81,6 +81,12 @@ std::string to_infix(const Graph& g, NodeId id) {
       return fmt::format("{} @ {}", to_infix(g, n.args[0]), operand(1, true));
     case Op::sum:
       return fmt::format("sum({})", to_infix(g, n.args[0]));
+    case Op::matvec_t:
+      return fmt::format("{}^T @ {}", to_infix(g, n.args[0]), operand(1, true));
+    case Op::scatter:
+      return fmt::format("scatter({}, {}, {})", to_infix(g, n.args[0]), index_list(n.indices), n.len);
+    case Op::broadcast:
+      return fmt::format("broadcast({}, {})", to_infix(g, n.args[0]), n.len);
     default: {
       std::vector<std::string> parts;
       for (NodeId a : n.args) parts.push_back(to_infix(g, a));
@@ -103,7 +109,7 @@ void print_listing(std::ostream& out, const Graph& g, const EntryPoint& entry) {
     std::vector<std::string> args;
     for (NodeId a : n.args) args.push_back(name(a));
     std::string extra;
-    if (n.op == Op::gather) extra = " " + index_list(n.indices);
+    if (n.op == Op::gather || n.op == Op::scatter) extra = " " + index_list(n.indices);
     out << fmt::format("  {} = {}({}){}  [{}]\n", names[id], op_spelling(n.op),
                        fmt::join(args, ", "), extra, n.len);
   }

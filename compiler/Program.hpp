@@ -16,10 +16,37 @@
 
 namespace nfc {
 
+enum class EntryKind {
+  map,            // per-sample outputs, the ABI above
+  mean_gradient,  // a batch mean of a loss and of its parameter gradient, below
+};
+
+// One term of a parameter gradient, summed over the samples of a batch:
+//   value:  grad[offset + k] += value[k]            for k < len(value)
+//   outer:  grad[offset + r * cols + c] += outer_a[r] * outer_b[c]
+//           with rows = len(outer_a), cols = len(outer_b)
+// (exactly one of value / outer_a+outer_b is set). Outer products are the
+// weight gradients of matvec; they are never materialised per sample.
+struct Accumulation {
+  int64_t offset = 0;
+  NodeId value = -1;
+  NodeId outer_a = -1, outer_b = -1;
+};
+
+// A mean_gradient entry point has the ABI
+//
+//   T NAME(const T* params, const T* in, int64_t n, T* grad)
+//
+// It returns (1/n) sum_i outputs[0](in_i) (outputs[0] has length 1) and
+// overwrites grad[0, graph.param_count()) with (1/n) sum_i of every
+// accumulation at sample i (zero where none applies). Lanes past n
+// contribute nothing; n == 0 returns 0 with grad zeroed.
 struct EntryPoint {
   std::string name;
   NodeId input = -1;
   std::vector<NodeId> outputs;
+  EntryKind kind = EntryKind::map;
+  std::vector<Accumulation> accumulations;  // mean_gradient only
 };
 
 struct Program {

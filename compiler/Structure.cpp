@@ -39,7 +39,11 @@ Lanes propagate(const Node& n, const std::unordered_map<NodeId, Lanes>& deps, in
     size_t k = 0;
     for (NodeId a : n.args)
       for (const Bits& b : deps.at(a)) out[k++] = b;
-  } else if (n.op == Op::matvec || n.op == Op::sum) {
+  } else if (n.op == Op::scatter) {
+    for (size_t k = 0; k < n.indices.size(); ++k)
+      out[static_cast<size_t>(n.indices[k])].merge(lane(n.args[0], int(k)));
+  } else if (n.op == Op::matvec || n.op == Op::matvec_t || n.op == Op::sum ||
+             n.op == Op::broadcast) {
     Bits all(dim);  // every output element reads every element of the vector
     for (const Bits& b : deps.at(n.args.back())) all.merge(b);
     for (auto& o : out) o = all;
