@@ -122,6 +122,13 @@ NodeId derivative(Graph& g, NodeId expr, NodeId wrt) {
   return d.at(expr);
 }
 
+NodeId elementwise_partial(Graph& g, NodeId node, NodeId operand) {
+  internal_check(is_elementwise(g.node(node).op), "elementwise_partial of a structural op");
+  std::unordered_map<NodeId, NodeId> d;
+  for (NodeId a : g.node(node).args) d[a] = g.constant(a == operand ? 1 : 0);
+  return rule(g, node, d);
+}
+
 NodeId substitute(Graph& g, NodeId expr, const std::unordered_map<NodeId, NodeId>& replace) {
   std::unordered_map<NodeId, NodeId> image;
   for (NodeId id : topological_order(g, {expr})) {

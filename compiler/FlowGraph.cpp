@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "compiler/Derive.hpp"
+#include "compiler/Gradient.hpp"
 #include "compiler/Invert.hpp"
 #include "compiler/LowerExpr.hpp"
 #include "compiler/Structure.hpp"
@@ -18,9 +19,12 @@ namespace nfc {
 Program FlowGraph::program() const {
   Program p;
   p.graph = &graph;
-  p.entries = {{"forward", x, {forward_z, forward_logdet}},
-               {"inverse", z, {inverse_x, inverse_logdet}},
-               {"log_prob", x, {log_prob}}};
+  auto map = [](std::string name, NodeId in, std::vector<NodeId> out) {
+    return EntryPoint{std::move(name), in, std::move(out), EntryKind::map, {}};
+  };
+  p.entries = {map("forward", x, {forward_z, forward_logdet}),
+               map("inverse", z, {inverse_x, inverse_logdet}), map("log_prob", x, {log_prob}),
+               EntryPoint{"nll_grad", x, {nll}, EntryKind::mean_gradient, gradient}};
   return p;
 }
 
@@ -332,6 +336,8 @@ bool FlowBuilder::build() {
   const Ex base =
       -0.5 * Ex{&g_, g_.sum(g_.binary(Op::mul, cur, cur))} - 0.5 * spec_.dim * std::log(2 * M_PI);
   fg_.log_prob = (base + Ex{&g_, logdet}).id;
+  fg_.nll = g_.unary(Op::neg, fg_.log_prob);
+  fg_.gradient = parameter_gradient(g_, fg_.nll);
   NodeId back = fg_.z, inv_logdet = g_.constant(0);
   for (auto it = maps.rbegin(); it != maps.rend(); ++it) {
     const auto step = it->inverse(back);

@@ -45,9 +45,12 @@ struct FlowGraph {
   NodeId forward_z = -1, forward_logdet = -1;
   NodeId inverse_x = -1, inverse_logdet = -1;  // logdet = log|det g'(z)| = -log|det f'(x)|
   NodeId log_prob = -1;
+  NodeId nll = -1;                     // -log_prob, the per-sample training loss
+  std::vector<Accumulation> gradient;  // d nll / d params, by reverse mode
 
-  // Entry points "forward" (x -> z, logdet), "inverse" (z -> x, logdet) and
-  // "log_prob" (x -> log p(x)). The program points into this object.
+  // Entry points "forward" (x -> z, logdet), "inverse" (z -> x, logdet),
+  // "log_prob" (x -> log p(x)) and the mean_gradient entry "nll_grad"
+  // (batch -> mean NLL and its gradient). The program points into this object.
   Program program() const;
 };
 

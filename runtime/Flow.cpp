@@ -46,6 +46,16 @@ void Flow<T>::log_prob(const T* x, T* out, int64_t n) const {
 }
 
 template <class T>
+T Flow<T>::nll_grad(const T* x, int64_t n, T* grad) const {
+  return entries_.nll_grad(params_.data(), x, n, grad);
+}
+
+template <class T>
+T Flow<T>::nll_grad(const T* params, const T* x, int64_t n, T* grad) const {
+  return entries_.nll_grad(params, x, n, grad);
+}
+
+template <class T>
 typename Flow<T>::Samples Flow<T>::sample(int64_t n, uint64_t seed) const {
   Random rng(seed);
   const size_t count = static_cast<size_t>(n) * static_cast<size_t>(dim_);

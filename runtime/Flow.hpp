@@ -26,9 +26,12 @@ template <class T>
 struct EntryPoints {
   using Map = void (*)(const T* params, const T* in, T* out, T* logdet, int64_t n);
   using Density = void (*)(const T* params, const T* x, T* log_prob, int64_t n);
+  // Returns the batch's mean NLL; overwrites grad with its gradient.
+  using Gradient = T (*)(const T* params, const T* x, int64_t n, T* grad);
   Map forward = nullptr;
   Map inverse = nullptr;
   Density log_prob = nullptr;
+  Gradient nll_grad = nullptr;
 };
 
 template <class T>
@@ -49,6 +52,10 @@ class Flow {
   void forward(const T* x, T* z, T* logdet, int64_t n) const;
   void inverse(const T* z, T* x, T* logdet, int64_t n) const;
   void log_prob(const T* x, T* out, int64_t n) const;
+  // Mean over the batch of -log p(x) and its gradient w.r.t. params()
+  // (grad has params().size() entries). `params` defaults to params().
+  T nll_grad(const T* x, int64_t n, T* grad) const;
+  T nll_grad(const T* params, const T* x, int64_t n, T* grad) const;
 
   // n samples x = g(z), z ~ N(0, I) from `seed`; also returns log p(x) =
   // log N(z) - log|det g'(z)|, which costs nothing extra.

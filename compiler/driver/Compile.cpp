@@ -57,6 +57,8 @@ Flow<T> make_flow(const CompiledModel& model) {
   entries.inverse = reinterpret_cast<typename EntryPoints<T>::Map>(model.jit->lookup("inverse"));
   entries.log_prob =
       reinterpret_cast<typename EntryPoints<T>::Density>(model.jit->lookup("log_prob"));
+  entries.nll_grad =
+      reinterpret_cast<typename EntryPoints<T>::Gradient>(model.jit->lookup("nll_grad"));
   return Flow<T>(model.graph->name, model.graph->dim, param_table(model.graph->graph), entries,
                  model.jit);
 }
