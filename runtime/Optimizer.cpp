@@ -1,0 +1,60 @@
+// Adam/AdamW, schedules, clipping.
+#include "runtime/Optimizer.hpp"
+
+#include <cmath>
+#include <numbers>
+
+namespace nfc {
+
+double learning_rate(const OptimizerOptions& o, int64_t step, int64_t total_steps) {
+  if (step < o.warmup_steps) return o.lr * static_cast<double>(step + 1) / double(o.warmup_steps);
+  if (o.schedule == Schedule::constant) return o.lr;
+  const double span = static_cast<double>(std::max<int64_t>(1, total_steps - o.warmup_steps));
+  const double progress = std::min(1.0, static_cast<double>(step - o.warmup_steps) / span);
+  return o.lr * 0.5 * (1 + std::cos(std::numbers::pi * progress));
+}
+
+template <class T>
+double clip_gradient(std::vector<T>& grad, double clip_norm) {
+  double sq = 0;
+  for (T g : grad) sq += double(g) * double(g);
+  const double norm = std::sqrt(sq);
+  if (clip_norm > 0 && norm > clip_norm) {
+    const double scale = clip_norm / norm;
+    for (T& g : grad) g = static_cast<T>(g * scale);
+  }
+  return norm;
+}
+
+template <class T>
+void optimizer_step(std::vector<T>& params, const std::vector<T>& grad, double lr,
+                    const OptimizerOptions& o, OptimizerState& s) {
+  if (s.m.size() != params.size()) {
+    s.m.assign(params.size(), 0);
+    s.v.assign(params.size(), 0);
+  }
+  ++s.t;
+  const double c1 = 1 - std::pow(o.beta1, double(s.t)), c2 = 1 - std::pow(o.beta2, double(s.t));
+  const bool decoupled = o.kind == OptimizerKind::adamw;
+  for (size_t i = 0; i < params.size(); ++i) {
+    double p = params[i], g = grad[i];
+    if (!decoupled) g += o.weight_decay * p;
+    s.m[i] = o.beta1 * s.m[i] + (1 - o.beta1) * g;
+    s.v[i] = o.beta2 * s.v[i] + (1 - o.beta2) * g * g;
+    if (decoupled) p -= lr * o.weight_decay * p;
+    p -= lr * (s.m[i] / c1) / (std::sqrt(s.v[i] / c2) + o.eps);
+    params[i] = static_cast<T>(p);
+  }
+}
+
+const char* to_string(OptimizerKind k) { return k == OptimizerKind::adam ? "adam" : "adamw"; }
+const char* to_string(Schedule s) { return s == Schedule::constant ? "constant" : "cosine"; }
+
+template double clip_gradient<float>(std::vector<float>&, double);
+template double clip_gradient<double>(std::vector<double>&, double);
+template void optimizer_step<float>(std::vector<float>&, const std::vector<float>&, double,
+                                    const OptimizerOptions&, OptimizerState&);
+template void optimizer_step<double>(std::vector<double>&, const std::vector<double>&, double,
+                                     const OptimizerOptions&, OptimizerState&);
+
+}  // namespace nfc

@@ -1,0 +1,50 @@
+// Adam and AdamW (Kingma & Ba 2015; Loshchilov & Hutter 2019), the
+// learning-rate schedules and gradient-norm clipping: the update half of
+// training. Moments are kept in double whatever the flow's precision, so a
+// float32 run does not lose small updates to rounding in the moments.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nfc {
+
+enum class OptimizerKind { adam, adamw };
+enum class Schedule { constant, cosine };
+
+struct OptimizerOptions {
+  OptimizerKind kind = OptimizerKind::adam;
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  // adam: L2 penalty added to the gradient (PyTorch's Adam weight_decay);
+  // adamw: decoupled decay p -= lr * weight_decay * p.
+  double weight_decay = 0;
+  Schedule schedule = Schedule::cosine;
+  int64_t warmup_steps = 0;  // linear ramp from 0 to lr
+  double clip_norm = 0;      // rescale gradients whose L2 norm exceeds this; 0 = off
+};
+
+struct OptimizerState {
+  int64_t t = 0;  // updates taken (Adam's bias-correction step)
+  std::vector<double> m, v;
+};
+
+// The learning rate at `step` (0-based) of `total_steps`: constant, or a
+// cosine decay from lr to 0 over the steps after warm-up.
+double learning_rate(const OptimizerOptions& o, int64_t step, int64_t total_steps);
+
+// Scales `grad` in place to L2 norm <= clip_norm (if set); returns the norm
+// before clipping.
+template <class T>
+double clip_gradient(std::vector<T>& grad, double clip_norm);
+
+// One Adam/AdamW update of `params` with `grad` at learning rate `lr`.
+template <class T>
+void optimizer_step(std::vector<T>& params, const std::vector<T>& grad, double lr,
+                    const OptimizerOptions& o, OptimizerState& s);
+
+const char* to_string(OptimizerKind k);
+const char* to_string(Schedule s);
+
+}  // namespace nfc

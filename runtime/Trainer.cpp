@@ -1,0 +1,140 @@
+// The training loop.
+#include "runtime/Trainer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "runtime/Random.hpp"
+
+namespace nfc {
+
+namespace {
+
+// Fisher-Yates with the runtime's generator: the same order on every machine.
+std::vector<int64_t> shuffled(int64_t n, uint64_t seed) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  Random rng(seed);
+  for (int64_t i = n - 1; i > 0; --i)
+    std::swap(order[size_t(i)], order[size_t(rng.next() % uint64_t(i + 1))]);
+  return order;
+}
+
+template <class T>
+bool all_finite(const std::vector<T>& v) {
+  for (T x : v)
+    if (!std::isfinite(x)) return false;
+  return true;
+}
+
+}  // namespace
+
+template <class T>
+Trainer<T>::Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, TrainOptions o)
+    : flow_(flow), o_(o), dim_(flow.dim()) {
+  const auto split = shuffled(n, o_.seed ^ 0x5eed5b1175ULL);
+  n_val_ = std::clamp<int64_t>(std::llround(o_.val_frac * double(n)), 0, n - 1);
+  n_train_ = n - n_val_;
+  auto copy_rows = [&](std::vector<T>& dst, int64_t from, int64_t count) {
+    dst.resize(size_t(count * dim_));
+    for (int64_t r = 0; r < count; ++r)
+      for (int d = 0; d < dim_; ++d)
+        dst[size_t(r * dim_ + d)] = static_cast<T>(rows[size_t(split[size_t(from + r)] * dim_ + d)]);
+  };
+  copy_rows(val_, 0, n_val_);
+  copy_rows(train_, n_val_, n_train_);
+  o_.batch = std::clamp<int64_t>(o_.batch, 1, n_train_);
+  batch_.resize(size_t(o_.batch * dim_));
+  grad_.resize(flow_.params().size());
+}
+
+template <class T>
+void Trainer<T>::fill_batch(int64_t step) {
+  const int64_t per_epoch = n_train_ / o_.batch;
+  const int64_t epoch = step / per_epoch, first = (step % per_epoch) * o_.batch;
+  if (epoch != order_epoch_) {
+    order_ = shuffled(n_train_, o_.seed * 0x9e3779b97f4a7c15ULL + uint64_t(epoch) + 1);
+    order_epoch_ = epoch;
+  }
+  for (int64_t r = 0; r < o_.batch; ++r) {
+    const T* src = &train_[size_t(order_[size_t(first + r)] * dim_)];
+    std::copy(src, src + dim_, &batch_[size_t(r * dim_)]);
+  }
+}
+
+template <class T>
+double Trainer<T>::validation_nll() const {
+  if (n_val_ == 0) return std::numeric_limits<double>::quiet_NaN();
+  std::vector<T> lp(static_cast<size_t>(n_val_));
+  flow_.log_prob(val_.data(), lp.data(), n_val_);
+  double sum = 0;
+  for (T v : lp) sum -= v;
+  return sum / double(n_val_);
+}
+
+// Records the steps since the last record, validates, keeps the best
+// parameters. Returns false when training should stop.
+template <class T>
+bool Trainer<T>::evaluate(TrainState& s, double lr,
+                          const std::function<bool(const TrainEvent&)>& cb) {
+  TrainRecord rec;
+  rec.step = s.step;
+  rec.train_nll = s.running_count ? s.running_loss / double(s.running_count)
+                                  : std::numeric_limits<double>::quiet_NaN();
+  rec.val_nll = validation_nll();
+  rec.lr = lr;
+  s.running_loss = 0;
+  s.running_count = 0;
+  s.history.push_back(rec);
+  if (n_val_ > 0) {
+    if (rec.val_nll < s.best_val) {
+      s.best_val = rec.val_nll;
+      s.best_step = s.step;
+      s.best_params.assign(flow_.params().begin(), flow_.params().end());
+      s.evals_since_best = 0;
+    } else {
+      ++s.evals_since_best;
+    }
+  }
+  bool go_on = cb({TrainEvent::Kind::evaluation, s.step, o_.steps, rec.train_nll, rec.val_nll, lr, s});
+  if (o_.patience > 0 && s.evals_since_best >= o_.patience) {
+    s.stopped_early = true;
+    go_on = false;
+  }
+  return go_on;
+}
+
+template <class T>
+void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>& cb) {
+  auto& params = flow_.params();
+  double lr = learning_rate(o_.optimizer, s.step, o_.steps);
+  bool go_on = !s.finished;
+  while (go_on && s.step < o_.steps) {
+    lr = learning_rate(o_.optimizer, s.step, o_.steps);
+    fill_batch(s.step);
+    const double loss = flow_.nll_grad(batch_.data(), o_.batch, grad_.data());
+    if (std::isfinite(loss) && all_finite(grad_)) {
+      clip_gradient(grad_, o_.optimizer.clip_norm);
+      optimizer_step(params, grad_, lr, o_.optimizer, s.optimizer);
+      s.running_loss += loss;
+      ++s.running_count;
+    } else {
+      ++s.skipped_steps;  // parameters untouched: a bad batch cannot poison them
+    }
+    ++s.step;
+    go_on = cb({TrainEvent::Kind::step, s.step, o_.steps, loss, NAN, lr, s});
+    if (s.step % o_.eval_every == 0 || s.step == o_.steps) go_on = evaluate(s, lr, cb) && go_on;
+  }
+  if (s.step >= o_.steps || s.stopped_early) {
+    s.finished = true;
+    if (!s.best_params.empty())
+      for (size_t i = 0; i < params.size(); ++i) params[i] = static_cast<T>(s.best_params[i]);
+  }
+  cb({TrainEvent::Kind::done, s.step, o_.steps, NAN, s.best_val, lr, s});
+}
+
+template class Trainer<float>;
+template class Trainer<double>;
+
+}  // namespace nfc

@@ -1,0 +1,100 @@
+// The training loop: a seeded train/validation split, shuffled minibatches,
+// the compiled nll_grad entry point, an Adam/AdamW step, periodic
+// validation with the best parameters kept, and early stopping.
+//
+// Determinism: the split depends on the seed only, and the batch at step s
+// on (seed, s) only (epoch e = s / batches_per_epoch is shuffled by a
+// generator seeded from (seed, e)). So a run resumed from a TrainState
+// saved at step s continues exactly as the uninterrupted run would, and the
+// same seed on the same machine gives bit-identical parameters.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "runtime/Flow.hpp"
+#include "runtime/Optimizer.hpp"
+
+namespace nfc {
+
+struct TrainOptions {
+  int64_t steps = 2000;
+  int64_t batch = 256;
+  double val_frac = 0.1;     // share of rows held out for validation (0 = none)
+  int64_t eval_every = 100;  // steps between validations (and history records)
+  int64_t patience = 0;      // validations without improvement before stopping; 0 = never
+  uint64_t seed = 0;
+  OptimizerOptions optimizer;
+};
+
+struct TrainRecord {
+  int64_t step = 0;
+  double train_nll = 0;  // mean training loss over the steps since the last record
+  double val_nll = std::numeric_limits<double>::quiet_NaN();  // NaN without a validation set
+  double lr = 0;
+};
+
+// Everything needed to continue a run exactly (saved beside checkpoints).
+struct TrainState {
+  int64_t step = 0;
+  OptimizerState optimizer;
+  std::vector<double> best_params;  // empty until the first validation
+  double best_val = std::numeric_limits<double>::infinity();
+  int64_t best_step = -1;
+  int64_t evals_since_best = 0;
+  int64_t skipped_steps = 0;  // steps whose loss or gradient was not finite
+  double running_loss = 0;    // sum of losses since the last record
+  int64_t running_count = 0;
+  bool stopped_early = false;
+  bool finished = false;
+  std::vector<TrainRecord> history;
+};
+
+struct TrainEvent {
+  enum class Kind { step, evaluation, done };
+  Kind kind;
+  int64_t step;   // steps completed
+  int64_t total;  // steps planned
+  double loss;    // this step's (step) or the record's mean (evaluation) training NLL
+  double val_nll;
+  double lr;
+  const TrainState& state;
+};
+
+template <class T>
+class Trainer {
+ public:
+  // `rows` is row-major [n, flow.dim()].
+  Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, TrainOptions options);
+
+  int64_t train_rows() const { return n_train_; }
+  int64_t val_rows() const { return n_val_; }
+  const TrainOptions& options() const { return o_; }
+
+  // Runs from state.step to options.steps, or until early stopping or the
+  // callback returns false. At the end the flow holds the best validated
+  // parameters (or the last ones without a validation set).
+  void run(TrainState& state, const std::function<bool(const TrainEvent&)>& on_event);
+
+  // Mean NLL of the validation rows under the flow's current parameters.
+  double validation_nll() const;
+
+ private:
+  void fill_batch(int64_t step);
+  bool evaluate(TrainState& state, double lr, const std::function<bool(const TrainEvent&)>& cb);
+
+  Flow<T>& flow_;
+  TrainOptions o_;
+  int dim_;
+  int64_t n_train_ = 0, n_val_ = 0;
+  std::vector<T> train_, val_, batch_, grad_;
+  std::vector<int64_t> order_;  // the current epoch's shuffled row order
+  int64_t order_epoch_ = -1;
+};
+
+extern template class Trainer<float>;
+extern template class Trainer<double>;
+
+}  // namespace nfc
