@@ -1,0 +1,176 @@
+#include "runtime/Builtin.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numbers>
+
+#include "runtime/DataError.hpp"
+#include "runtime/Random.hpp"
+
+namespace nfc {
+namespace {
+
+constexpr double kPi = std::numbers::pi;
+constexpr std::string_view kPrefix = "builtin:";
+
+// Gaussian widths; see Builtin.hpp for the full definitions.
+constexpr double kMoonNoise = 0.1;
+constexpr double kGaussianSigma = 0.2;
+constexpr double kRingSigma = 0.08;
+
+double log_normal_pdf(double x, double mean, double sigma) {
+  const double z = (x - mean) / sigma;
+  return -0.5 * z * z - std::log(sigma) - 0.5 * std::log(2 * kPi);
+}
+
+double log_sum_exp(const double* terms, int n) {
+  const double top = *std::max_element(terms, terms + n);
+  if (std::isinf(top)) return top;
+  double sum = 0;
+  for (int i = 0; i < n; ++i) sum += std::exp(terms[i] - top);
+  return top + std::log(sum);
+}
+
+void sample_moons(Random& rng, double* out) {
+  const bool upper = rng.uniform() < 0.5;
+  const double t = kPi * rng.uniform();
+  const double mx = upper ? std::cos(t) : 1 - std::cos(t);
+  const double my = upper ? std::sin(t) : 0.5 - std::sin(t);
+  const double n1 = rng.normal(), n2 = rng.normal();
+  out[0] = 4.0 / 3.0 * (mx + kMoonNoise * n1 - 0.5);
+  out[1] = 4.0 / 3.0 * (my + kMoonNoise * n2 - 0.25);
+}
+
+void gaussian_centre(int k, double* c) {
+  c[0] = 2 * std::cos(k * kPi / 4);
+  c[1] = 2 * std::sin(k * kPi / 4);
+}
+
+void sample_8gaussians(Random& rng, double* out) {
+  const int k = std::min(7, static_cast<int>(8 * rng.uniform()));
+  double c[2];
+  gaussian_centre(k, c);
+  const double n1 = rng.normal(), n2 = rng.normal();
+  out[0] = c[0] + kGaussianSigma * n1;
+  out[1] = c[1] + kGaussianSigma * n2;
+}
+
+double log_density_8gaussians(const double* x) {
+  double terms[8];
+  for (int k = 0; k < 8; ++k) {
+    double c[2];
+    gaussian_centre(k, c);
+    terms[k] = log_normal_pdf(x[0], c[0], kGaussianSigma) +
+               log_normal_pdf(x[1], c[1], kGaussianSigma) - std::log(8.0);
+  }
+  return log_sum_exp(terms, 8);
+}
+
+// Column i uniform in 0..3, row j of the same parity, so i + j is even.
+void sample_checkerboard(Random& rng, double* out) {
+  const int i = std::min(3, static_cast<int>(4 * rng.uniform()));
+  const int j = 2 * std::min(1, static_cast<int>(2 * rng.uniform())) + i % 2;
+  out[0] = -2 + i + rng.uniform();
+  out[1] = -2 + j + rng.uniform();
+}
+
+double log_density_checkerboard(const double* x) {
+  const double i = std::floor(x[0] + 2), j = std::floor(x[1] + 2);
+  const bool on_board = i >= 0 && i <= 3 && j >= 0 && j <= 3;
+  if (!on_board || std::fmod(i + j, 2.0) != 0) return -std::numeric_limits<double>::infinity();
+  return -std::log(8.0);  // 8 unit squares
+}
+
+// Ring k (1..4) has radius k/2 and weight k/10.
+void sample_rings(Random& rng, double* out) {
+  const double u = rng.uniform();
+  const int k = u < 0.1 ? 1 : u < 0.3 ? 2 : u < 0.6 ? 3 : 4;
+  const double theta = 2 * kPi * rng.uniform();
+  const double rho = 0.5 * k + kRingSigma * rng.normal();
+  out[0] = rho * std::cos(theta);
+  out[1] = rho * std::sin(theta);
+}
+
+// Change of variables from (rho, theta) on R x [0, 2 pi): both preimages of
+// x, each with Jacobian |rho| = |x| and angle density 1/(2 pi).
+double log_density_rings(const double* x) {
+  const double r = std::hypot(x[0], x[1]);
+  if (r == 0) return std::numeric_limits<double>::infinity();
+  double terms[8];
+  for (int k = 1; k <= 4; ++k) {
+    const double log_w = std::log(k / 10.0);
+    terms[2 * k - 2] = log_w + log_normal_pdf(r, 0.5 * k, kRingSigma);
+    terms[2 * k - 1] = log_w + log_normal_pdf(-r, 0.5 * k, kRingSigma);
+  }
+  return log_sum_exp(terms, 8) - std::log(2 * kPi * r);
+}
+
+struct Builtin {
+  BuiltinInfo info;
+  void (*sample)(Random&, double*);
+  double (*log_density)(const double*);  // null: no closed form
+};
+
+const std::vector<Builtin>& builtins() {
+  static const std::vector<Builtin> table = {
+      {{"moons", "two interleaving half circles with Gaussian noise"}, sample_moons, nullptr},
+      {{"8gaussians", "8 Gaussians (sigma 0.2) on a circle of radius 2"},
+       sample_8gaussians,
+       log_density_8gaussians},
+      {{"checkerboard", "uniform on the 8 dark squares of a 4x4 board on [-2, 2]^2"},
+       sample_checkerboard,
+       log_density_checkerboard},
+      {{"rings", "4 concentric rings of radii 0.5, 1, 1.5, 2 with radial noise 0.08"},
+       sample_rings,
+       log_density_rings},
+  };
+  return table;
+}
+
+const Builtin& find_builtin(std::string_view name) {
+  if (name.starts_with(kPrefix)) name.remove_prefix(kPrefix.size());
+  for (const Builtin& b : builtins())
+    if (b.info.name == name) return b;
+  std::vector<std::string> known;
+  for (const Builtin& b : builtins()) known.push_back(b.info.name);
+  throw DataError(
+      fmt::format("unknown built-in dataset '{}' (known: {})", name, fmt::join(known, ", ")));
+}
+
+}  // namespace
+
+const std::vector<BuiltinInfo>& list_builtins() {
+  static const std::vector<BuiltinInfo> infos = [] {
+    std::vector<BuiltinInfo> out;
+    for (const Builtin& b : builtins()) out.push_back(b.info);
+    return out;
+  }();
+  return infos;
+}
+
+bool is_builtin(const std::string& spec) {
+  return spec.starts_with(kPrefix);
+}
+
+std::vector<double> generate_builtin(const std::string& name, int64_t rows, uint64_t seed) {
+  const Builtin& b = find_builtin(name);
+  if (rows <= 0)
+    throw DataError(
+        fmt::format("builtin:{}: the number of rows must be positive, not {}", b.info.name, rows));
+  Random rng(seed);
+  std::vector<double> values(2 * rows);
+  for (int64_t r = 0; r < rows; ++r) b.sample(rng, &values[2 * r]);
+  return values;
+}
+
+std::optional<LogDensity> builtin_log_density(const std::string& name) {
+  const Builtin& b = find_builtin(name);
+  if (!b.log_density) return std::nullopt;
+  return LogDensity(b.log_density);
+}
+
+}  // namespace nfc
