@@ -1,0 +1,54 @@
+// A one-image summary of a trained 2-D flow: the training data, the model's
+// density as a heat map, samples from the model, and the loss curves, side
+// by side in one PNG. The first three panels share one square box, so the
+// eye can compare them position by position.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace nfc {
+
+struct Points2 {
+  std::vector<double> xy;  // row-major pairs
+};
+
+struct LossCurve {
+  std::string label;
+  std::vector<double> step, value;
+};
+
+struct FlowPlot {
+  std::string title;  // e.g. "moons - RealNVP 4 layers, 2000 steps"
+  Points2 data;       // training data
+  Points2 samples;    // samples from the model
+  // Log density of the model on the plot box, evaluated by the caller:
+  // called once with all grid points (row-major pairs), must fill log_p.
+  std::function<void(const std::vector<double>& xy, std::vector<double>& log_p)> log_density;
+  std::vector<LossCurve> curves;  // e.g. train NLL per step, validation NLL
+  // The square box [lo, hi]^2; 0, 0 = choose from the data (0.5% and 99.5%
+  // quantiles, padded 10%, made square).
+  double lo = 0, hi = 0;
+  int panel_px = 360;  // size of each square panel
+};
+
+// Where write_flow_plot puts things: the plot area of each panel (inside its
+// frame) and the box the first three share. Density pixel (col, row) of the
+// heat map shows the point lo + (col + 0.5) * (hi - lo) / w, hi - (row +
+// 0.5) * (hi - lo) / h.
+struct PixelRect {
+  int x = 0, y = 0, w = 0, h = 0;
+};
+struct FlowPlotLayout {
+  int width = 0, height = 0;
+  double lo = 0, hi = 1;
+  PixelRect data, density, samples, loss;
+};
+FlowPlotLayout flow_plot_layout(const FlowPlot& plot);
+
+// Throws std::runtime_error("cannot write 'path': ...") on failure; the file
+// is replaced atomically, never left half-written.
+void write_flow_plot(const std::string& path, const FlowPlot& plot);
+
+}  // namespace nfc
