@@ -28,19 +28,30 @@ bool all_finite(const std::vector<T>& v) {
   return true;
 }
 
+// Rows held out for validation: at least none, at most all but one.
+int64_t validation_rows(int64_t n, double val_frac) {
+  return std::clamp<int64_t>(std::llround(val_frac * double(n)), 0, n - 1);
+}
+
 }  // namespace
+
+int64_t steps_per_epoch(int64_t n, const TrainOptions& o) {
+  const int64_t train = n - validation_rows(n, o.val_frac);
+  return std::max<int64_t>(1, train / std::clamp<int64_t>(o.batch, 1, train));
+}
 
 template <class T>
 Trainer<T>::Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, TrainOptions o)
     : flow_(flow), o_(o), dim_(flow.dim()) {
   const auto split = shuffled(n, o_.seed ^ 0x5eed5b1175ULL);
-  n_val_ = std::clamp<int64_t>(std::llround(o_.val_frac * double(n)), 0, n - 1);
+  n_val_ = validation_rows(n, o_.val_frac);
   n_train_ = n - n_val_;
   auto copy_rows = [&](std::vector<T>& dst, int64_t from, int64_t count) {
     dst.resize(size_t(count * dim_));
     for (int64_t r = 0; r < count; ++r)
       for (int d = 0; d < dim_; ++d)
-        dst[size_t(r * dim_ + d)] = static_cast<T>(rows[size_t(split[size_t(from + r)] * dim_ + d)]);
+        dst[size_t(r * dim_ + d)] =
+            static_cast<T>(rows[size_t(split[size_t(from + r)] * dim_ + d)]);
   };
   copy_rows(val_, 0, n_val_);
   copy_rows(train_, n_val_, n_train_);
@@ -97,7 +108,8 @@ bool Trainer<T>::evaluate(TrainState& s, double lr,
       ++s.evals_since_best;
     }
   }
-  bool go_on = cb({TrainEvent::Kind::evaluation, s.step, o_.steps, rec.train_nll, rec.val_nll, lr, s});
+  bool go_on =
+      cb({TrainEvent::Kind::evaluation, s.step, o_.steps, rec.train_nll, rec.val_nll, lr, s});
   if (o_.patience > 0 && s.evals_since_best >= o_.patience) {
     s.stopped_early = true;
     go_on = false;

@@ -63,6 +63,9 @@ struct TrainEvent {
   const TrainState& state;
 };
 
+// Minibatches per pass over the training rows of an n-row dataset.
+int64_t steps_per_epoch(int64_t n, const TrainOptions& o);
+
 template <class T>
 class Trainer {
  public:

@@ -1,0 +1,49 @@
+// Shared pieces of the command line.
+#include "tools/Cli.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "runtime/Hash.hpp"
+
+namespace nfc::cli {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError("cannot open '" + path + "': " + std::strerror(errno));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void add_model_options(CLI::App* cmd, ModelOptions& o) {
+  cmd->add_option("model", o.path, "the .nf model")->required();
+  cmd->add_option("--precision", o.precision, "f32 or f64 (default f64)")
+      ->check(CLI::IsMember({"f32", "f64"}));
+  cmd->add_option("-O", o.opt_level, "LLVM optimisation level (default 2)")
+      ->check(CLI::Range(0, 3));
+}
+
+JitOptions jit_options(const ModelOptions& o) {
+  JitOptions j;
+  j.precision = o.precision == "f32" ? Precision::f32 : Precision::f64;
+  j.opt_level = o.opt_level;
+  for (const auto& d : o.dump) j.keep_ir |= d == "ir";
+  return j;
+}
+
+LoadedModel compile_model_file(const ModelOptions& o) {
+  LoadedModel m;
+  m.source = read_file(o.path);
+  m.source_hash = hex64(fnv1a64(m.source));
+  Diagnostics diags(o.path, m.source);
+  m.compiled = compile_model(m.source, diags, jit_options(o));
+  diags.print(std::cerr);
+  if (!m.compiled) throw Failure{1};
+  return m;
+}
+
+}  // namespace nfc::cli

@@ -1,0 +1,66 @@
+// What every nfc subcommand shares: user errors with exit codes, reading
+// the model, compiling it with the common options, and dispatching on the
+// model's precision.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "compiler/driver/Compile.hpp"
+
+namespace nfc::cli {
+
+// A user-facing failure: printed as "nfc: error: <what>", exit code 1.
+struct UserError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A failure whose message was already printed (e.g. diagnostics).
+struct Failure {
+  int exit_code = 1;
+};
+
+std::string read_file(const std::string& path);
+
+struct ModelOptions {
+  std::string path;
+  std::string precision = "f64";
+  int opt_level = 2;
+  std::vector<std::string> dump;
+};
+
+// The model argument, --precision and -O.
+void add_model_options(CLI::App* cmd, ModelOptions& o);
+
+JitOptions jit_options(const ModelOptions& o);
+
+struct LoadedModel {
+  std::string source;
+  std::unique_ptr<CompiledModel> compiled;
+  std::string source_hash;  // fnv1a64 of the source text, hex
+};
+
+// Reads and compiles the model; prints diagnostics and throws Failure if it
+// has errors.
+LoadedModel compile_model_file(const ModelOptions& o);
+
+// Calls f.template operator()<float>() or <double>() per the precision.
+template <class F>
+decltype(auto) with_precision(const ModelOptions& o, F&& f) {
+  if (o.precision == "f32") return f.template operator()<float>();
+  return f.template operator()<double>();
+}
+
+// Subcommand registration; each adds itself to `app` with its callback.
+void register_check(CLI::App& app);
+void register_compile(CLI::App& app);
+void register_train(CLI::App& app);
+void register_sample(CLI::App& app);
+void register_eval(CLI::App& app);
+void register_logprob(CLI::App& app);
+void register_plot(CLI::App& app);
+
+}  // namespace nfc::cli

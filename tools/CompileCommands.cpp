@@ -1,0 +1,59 @@
+// `nfc check` and `nfc compile`.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "compiler/Check.hpp"
+#include "compiler/Print.hpp"
+#include "tools/Cli.hpp"
+
+namespace nfc::cli {
+
+namespace {
+
+void print_summary(const CompiledModel& m, const ModelOptions& o) {
+  const FlowGraph& fg = *m.graph;
+  fmt::print("flow {} (dim {}, base normal, {})\n", fg.name, fg.dim, o.precision);
+  for (size_t l = 0; l < fg.layers.size(); ++l)
+    fmt::print("  layer {:>3}  {:<28} {:>10} params\n", l, fg.layers[l].label,
+               fg.layers[l].param_count);
+  fmt::print("parameters: {}\n", fg.graph.param_count());
+  fmt::print("graph: {} nodes; entry points: forward, inverse, log_prob, nll_grad; SIMD width {}\n",
+             fg.graph.size(), m.jit->vector_width());
+  const auto& t = m.times;
+  fmt::print(
+      "compile time: check {:.1f} ms, graph+derive {:.1f} ms, lower {:.1f} ms, O{} {:.1f} ms, "
+      "codegen {:.1f} ms, total {:.1f} ms\n",
+      t.check_ms, t.graph_ms, t.jit.lower_ms, o.opt_level, t.jit.optimize_ms, t.jit.codegen_ms,
+      t.check_ms + t.graph_ms + t.jit.lower_ms + t.jit.optimize_ms + t.jit.codegen_ms);
+}
+
+}  // namespace
+
+void register_check(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("check", "parse and check a model; no code generation");
+  cmd->add_option("model", *path, "the .nf model")->required();
+  cmd->callback([path] {
+    if (check_file(*path, *path, std::cerr) != 0) throw Failure{1};
+  });
+}
+
+void register_compile(CLI::App& app) {
+  auto o = std::make_shared<ModelOptions>();
+  auto* cmd = app.add_subcommand("compile", "check, derive and JIT-compile; print a summary");
+  add_model_options(cmd, *o);
+  cmd->add_option("--dump", o->dump, "print stages: graph, ir")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"graph", "ir"}));
+  cmd->callback([o] {
+    const LoadedModel m = compile_model_file(*o);
+    for (const auto& d : o->dump) {
+      if (d == "graph") print_flow_graph(std::cout, *m.compiled->graph);
+      if (d == "ir") std::cout << m.compiled->jit->ir();
+    }
+    print_summary(*m.compiled, *o);
+  });
+}
+
+}  // namespace nfc::cli

@@ -1,0 +1,136 @@
+// `nfc sample`, `nfc eval` and `nfc logprob`: using a (trained) flow.
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <cmath>
+#include <iostream>
+#include <numbers>
+
+#include "runtime/Builtin.hpp"
+#include "tools/FlowIO.hpp"
+
+namespace nfc::cli {
+
+namespace {
+
+struct UseOptions {
+  ModelOptions model;
+  std::string params;
+  uint64_t init_seed = 0;
+  std::string data;
+  uint64_t data_seed = 0;
+  int64_t data_rows = 10000;
+  std::string out;
+  int64_t n = 10;
+  uint64_t seed = 1;
+  bool bits_per_dim = false;
+};
+
+void add_params_option(CLI::App* cmd, UseOptions& o, bool required) {
+  auto* opt = cmd->add_option("--params", o.params, "trained parameters (.safetensors)");
+  if (required) opt->required();
+}
+
+void add_data_options(CLI::App* cmd, UseOptions& o) {
+  cmd->add_option("--data", o.data, "data: FILE.npy, FILE.csv or builtin:NAME")->required();
+  cmd->add_option("--data-seed", o.data_seed, "seed of a builtin dataset (default 0)");
+  cmd->add_option("--data-rows", o.data_rows, "rows of a builtin dataset (default 10000)");
+}
+
+std::vector<std::string> column_names(int dim, bool with_log_prob) {
+  std::vector<std::string> names;
+  for (int d = 0; d < dim; ++d) names.push_back("x" + std::to_string(d));
+  if (with_log_prob) names.push_back("log_prob");
+  return names;
+}
+
+template <class T>
+void sample(const UseOptions& o) {
+  if (o.n < 1) throw UserError("-n must be at least 1");
+  const LoadedModel m = compile_model_file(o.model);
+  const auto r = ready_flow<T>(m, o.params, o.init_seed);
+  const int dim = r.flow.dim();
+  auto [x, lp] = data_samples(r, o.n, o.seed);
+  if (!o.out.empty()) {
+    write_table(o.out, column_names(dim, false), x, o.n, dim, std::is_same_v<T, float>);
+    fmt::print(std::cerr, "wrote {} samples to {}\n", o.n, o.out);
+  } else {
+    fmt::print("{}\n", fmt::join(column_names(dim, true), ","));
+    for (int64_t i = 0; i < std::min<int64_t>(o.n, 20); ++i) {
+      for (int d = 0; d < dim; ++d) fmt::print("{:.6g},", x[size_t(i * dim + d)]);
+      fmt::print("{:.6g}\n", lp[size_t(i)]);
+    }
+    if (o.n > 20) fmt::print("... ({} more; use -o FILE.npy|.csv for all)\n", o.n - 20);
+  }
+  double mean = 0;
+  for (double v : lp) mean += v / double(o.n);
+  fmt::print(std::cerr, "{} samples from {}: mean log p(x) = {:.4f}\n", o.n, r.flow.name(), mean);
+}
+
+template <class T>
+void eval(const UseOptions& o) {
+  const LoadedModel m = compile_model_file(o.model);
+  const auto r = ready_flow<T>(m, o.params, o.init_seed);
+  const Dataset data = load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows);
+  const auto lp = data_log_prob(r, data.values, data.rows);
+  double nll = 0;
+  for (double v : lp) nll -= v / double(data.rows);
+  fmt::print("{}: {} rows, mean NLL {:.6f} nats", o.data, data.rows, nll);
+  if (o.bits_per_dim) fmt::print(", {:.6f} bits/dim", nll / (r.flow.dim() * std::numbers::ln2));
+  if (is_builtin(o.data)) {
+    if (auto truth = builtin_log_density(o.data.substr(8))) {
+      double kl = 0;
+      for (int64_t i = 0; i < data.rows; ++i)
+        kl += ((*truth)(&data.values[size_t(i * data.cols)]) - lp[size_t(i)]) / double(data.rows);
+      fmt::print(", KL(true || model) {:.6f}", kl);
+    }
+  }
+  fmt::print("\n");
+}
+
+template <class T>
+void logprob(const UseOptions& o) {
+  const LoadedModel m = compile_model_file(o.model);
+  const auto r = ready_flow<T>(m, o.params, o.init_seed);
+  const Dataset data = load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows);
+  const auto lp = data_log_prob(r, data.values, data.rows);
+  write_table(o.out, {"log_prob"}, lp, data.rows, 1, std::is_same_v<T, float>);
+  fmt::print(std::cerr, "wrote {} log-densities to {}\n", data.rows, o.out);
+}
+
+}  // namespace
+
+void register_sample(CLI::App& app) {
+  auto o = std::make_shared<UseOptions>();
+  auto* cmd =
+      app.add_subcommand("sample", "draw samples from a flow (trained or freshly initialised)");
+  add_model_options(cmd, o->model);
+  add_params_option(cmd, *o, false);
+  cmd->add_option("--init-seed", o->init_seed, "without --params: seed of the initialisation");
+  cmd->add_option("-n", o->n, "number of samples (default 10)");
+  cmd->add_option("--seed", o->seed, "seed of the base draws (default 1)");
+  cmd->add_option("-o,--out", o->out, "write the samples to FILE.npy or FILE.csv");
+  cmd->callback([o] { with_precision(o->model, [&]<class T>() { sample<T>(*o); }); });
+}
+
+void register_eval(CLI::App& app) {
+  auto o = std::make_shared<UseOptions>();
+  auto* cmd = app.add_subcommand("eval", "mean negative log-likelihood of data under a flow");
+  add_model_options(cmd, o->model);
+  add_params_option(cmd, *o, true);
+  add_data_options(cmd, *o);
+  cmd->add_flag("--bits-per-dim", o->bits_per_dim, "also report NLL / (dim ln 2)");
+  cmd->callback([o] { with_precision(o->model, [&]<class T>() { eval<T>(*o); }); });
+}
+
+void register_logprob(CLI::App& app) {
+  auto o = std::make_shared<UseOptions>();
+  auto* cmd = app.add_subcommand("logprob", "log-density of every data row, to a file");
+  add_model_options(cmd, o->model);
+  add_params_option(cmd, *o, true);
+  add_data_options(cmd, *o);
+  cmd->add_option("-o,--out", o->out, "FILE.npy or FILE.csv")->required();
+  cmd->callback([o] { with_precision(o->model, [&]<class T>() { logprob<T>(*o); }); });
+}
+
+}  // namespace nfc::cli

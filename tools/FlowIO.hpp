@@ -1,0 +1,88 @@
+// Bridges between a compiled flow and data in the user's coordinates: the
+// flow works on standardised data when the checkpoint says so, and these
+// helpers put standardisation (and its log-det) in or take it out.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/Checkpoint.hpp"
+#include "runtime/Dataset.hpp"
+#include "tools/Cli.hpp"
+
+namespace nfc::cli {
+
+template <class T>
+struct ReadyFlow {
+  Flow<T> flow;
+  std::optional<Standardizer> standardizer;
+  std::string training;  // the checkpoint's nfc.training summary (JSON), if any
+};
+
+// The model's flow with parameters from `params_path`, or freshly
+// initialised from `init_seed` when the path is empty.
+template <class T>
+ReadyFlow<T> ready_flow(const LoadedModel& m, const std::string& params_path, uint64_t init_seed) {
+  ReadyFlow<T> r{make_flow<T>(*m.compiled), std::nullopt, {}};
+  if (params_path.empty()) {
+    r.flow.init_params(init_seed);
+    return r;
+  }
+  SavedParams saved = load_params(params_path, r.flow.param_table());
+  if (!saved.source_hash.empty() && saved.source_hash != m.source_hash)
+    std::fprintf(stderr,
+                 "nfc: note: '%s' was trained from a different version of the model source "
+                 "(its tensors match, so it is used)\n",
+                 params_path.c_str());
+  for (size_t i = 0; i < saved.values.size(); ++i)
+    r.flow.params()[i] = static_cast<T>(saved.values[i]);
+  r.standardizer = saved.standardizer;
+  r.training = saved.training;
+  return r;
+}
+
+// Loads data and checks it fits the flow.
+inline Dataset load_model_data(const std::string& spec, int dim, uint64_t seed, int64_t rows) {
+  Dataset d = load_dataset(spec, seed, rows);
+  if (d.cols != dim)
+    throw UserError(spec + ": the data have " + std::to_string(d.cols) +
+                    " columns, the model has dim " + std::to_string(dim));
+  return d;
+}
+
+// log p(x) for rows in data coordinates.
+template <class T>
+std::vector<double> data_log_prob(const ReadyFlow<T>& r, std::vector<double> rows, int64_t n) {
+  double correction = 0;
+  if (r.standardizer) {
+    r.standardizer->apply(rows.data(), n);
+    correction = r.standardizer->log_det_correction();
+  }
+  std::vector<T> x(rows.begin(), rows.end()), lp(static_cast<size_t>(n));
+  r.flow.log_prob(x.data(), lp.data(), n);
+  std::vector<double> out(lp.begin(), lp.end());
+  for (double& v : out) v -= correction;
+  return out;
+}
+
+// n samples in data coordinates, with their log-density.
+template <class T>
+std::pair<std::vector<double>, std::vector<double>> data_samples(const ReadyFlow<T>& r, int64_t n,
+                                                                 uint64_t seed) {
+  const auto s = r.flow.sample(n, seed);
+  std::vector<double> x(s.x.begin(), s.x.end()), lp(s.log_prob.begin(), s.log_prob.end());
+  if (r.standardizer) {
+    r.standardizer->unapply(x.data(), n);
+    for (double& v : lp) v -= r.standardizer->log_det_correction();
+  }
+  return {std::move(x), std::move(lp)};
+}
+
+bool ends_with(const std::string& s, const std::string& suffix);
+
+// Writes rows x cols values as .npy (in the model's precision) or .csv.
+void write_table(const std::string& path, const std::vector<std::string>& header,
+                 const std::vector<double>& values, int64_t rows, int cols, bool f32);
+
+}  // namespace nfc::cli

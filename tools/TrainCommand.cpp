@@ -1,0 +1,280 @@
+// `nfc train`: fit a flow to data, with checkpoints, resume, progress and
+// metrics.
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "runtime/AtomicFile.hpp"
+#include "runtime/Builtin.hpp"
+#include "runtime/Trainer.hpp"
+#include "tools/FlowIO.hpp"
+
+namespace nfc::cli {
+
+namespace {
+
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct TrainCliOptions {
+  ModelOptions model;
+  std::string data;
+  uint64_t data_seed = 0;
+  int64_t data_rows = 10000;
+  int64_t steps = 0, epochs = 0;
+  TrainOptions train;
+  std::string optimizer = "adam", schedule = "cosine";
+  bool standardize = false;
+  std::string out = "params.safetensors";
+  bool resume = false;
+  std::string json;
+  bool quiet = false;
+};
+
+// The options that determine the run; a resumed run must use the same.
+Json run_identity(const TrainCliOptions& o, const std::string& source_hash) {
+  const auto& t = o.train;
+  const auto& opt = t.optimizer;
+  return {{"source_hash", source_hash},
+          {"data", o.data},
+          {"data_seed", o.data_seed},
+          {"data_rows", o.data_rows},
+          {"precision", o.model.precision},
+          {"standardize", o.standardize},
+          {"steps", t.steps},
+          {"batch", t.batch},
+          {"val_frac", t.val_frac},
+          {"eval_every", t.eval_every},
+          {"patience", t.patience},
+          {"seed", t.seed},
+          {"optimizer", o.optimizer},
+          {"lr", opt.lr},
+          {"weight_decay", opt.weight_decay},
+          {"schedule", o.schedule},
+          {"warmup", opt.warmup_steps},
+          {"clip", opt.clip_norm}};
+}
+
+std::string differing_keys(const Json& a, const Json& b) {
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : a.items())
+    if (!b.contains(k) || b.at(k) != v) keys.push_back(k);
+  return fmt::format("{}", fmt::join(keys, ", "));
+}
+
+std::string duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const auto s = static_cast<int64_t>(seconds + 0.5);
+  return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+                   : fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+// The one progress line: redrawn in place on a terminal, printed at every
+// evaluation otherwise (logs and CI get one line per record, no \r noise).
+class Progress {
+ public:
+  explicit Progress(bool quiet) : quiet_(quiet), tty_(isatty(STDOUT_FILENO)) {}
+
+  void update(const TrainEvent& e, double samples_per_s, double val, double kl, bool record) {
+    if (quiet_) return;
+    const auto now = Clock::now();
+    if (!record && (!tty_ || now - last_ < std::chrono::milliseconds(100))) return;
+    last_ = now;
+    const double eta = double(e.total - e.step) * batch_ / samples_per_s;
+    std::string line = fmt::format("step {:>{}}/{}  loss {:8.4f}", e.step,
+                                   std::to_string(e.total).size(), e.total, e.loss);
+    if (std::isfinite(val)) line += fmt::format("  val {:8.4f}", val);
+    if (std::isfinite(kl)) line += fmt::format("  KL {:.4f}", kl);
+    line += fmt::format("  {:.3g}k samples/s  ETA {}", samples_per_s / 1000, duration(eta));
+    if (tty_) {
+      fmt::print("\r\033[K{}", line);
+      if (record) fmt::print("\n");
+    } else if (record) {
+      fmt::print("{}\n", line);
+    }
+    std::fflush(stdout);
+  }
+  void set_batch(int64_t b) { batch_ = double(b); }
+
+ private:
+  bool quiet_, tty_;
+  double batch_ = 1;
+  Clock::time_point last_{};
+};
+
+// Ground truth for built-ins with an analytic density: KL(p_true || model)
+// estimated on fresh samples the model never saw.
+struct KlEstimator {
+  std::vector<double> rows, log_true;
+  int64_t n = 0;
+
+  static std::optional<KlEstimator> make(const TrainCliOptions& o, int dim) {
+    if (!is_builtin(o.data)) return std::nullopt;
+    auto truth = builtin_log_density(o.data.substr(8));
+    if (!truth) return std::nullopt;
+    KlEstimator k;
+    // A seed disjoint from the training data's.
+    const Dataset held_out = load_model_data(o.data, dim, o.data_seed + 0x6b1d0f5eULL, 20000);
+    k.rows = held_out.values;
+    k.n = held_out.rows;
+    for (int64_t i = 0; i < k.n; ++i) k.log_true.push_back((*truth)(&k.rows[size_t(i * dim)]));
+    return k;
+  }
+
+  template <class T>
+  double estimate(const ReadyFlow<T>& r) const {
+    const auto lp = data_log_prob(r, rows, n);
+    double kl = 0;
+    for (int64_t i = 0; i < n; ++i) kl += (log_true[size_t(i)] - lp[size_t(i)]) / double(n);
+    return kl;
+  }
+};
+
+template <class T>
+std::vector<double> as_doubles(const std::vector<T>& v) {
+  return {v.begin(), v.end()};
+}
+
+template <class T>
+void train(TrainCliOptions o) {
+  const LoadedModel m = compile_model_file(o.model);
+  ReadyFlow<T> r{make_flow<T>(*m.compiled), std::nullopt, {}};
+  r.flow.init_params(o.train.seed);
+  Dataset data = load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows);
+  if (o.standardize) {
+    r.standardizer = Standardizer::fit(data);
+    r.standardizer->apply(data);
+  }
+  o.train.optimizer.kind = o.optimizer == "adamw" ? OptimizerKind::adamw : OptimizerKind::adam;
+  o.train.optimizer.schedule = o.schedule == "constant" ? Schedule::constant : Schedule::cosine;
+  if (o.epochs > 0) o.train.steps = o.epochs * steps_per_epoch(data.rows, o.train);
+  if (o.steps > 0) o.train.steps = o.steps;
+  Trainer<T> run(r.flow, data.values, data.rows, o.train);
+  const Json identity = run_identity(o, m.source_hash);
+  const std::string state_file = state_path(o.out);
+
+  TrainState state;
+  if (o.resume) {
+    ResumeInfo info = load_train_state(state_file, r.flow.params().size());
+    const Json saved = Json::parse(info.options_json);
+    if (saved != identity)
+      throw UserError(
+          fmt::format("--resume: {} was written by a run with different settings ({}); "
+                      "resume with the same ones",
+                      state_file, differing_keys(identity, saved)));
+    for (size_t i = 0; i < info.current_params.size(); ++i)
+      r.flow.params()[i] = static_cast<T>(info.current_params[i]);
+    state = std::move(info.state);
+    fmt::print(std::cerr, "resuming from step {} ({})\n", state.step, state_file);
+  }
+  const auto kl = KlEstimator::make(o, r.flow.dim());
+  std::vector<double> kl_at;  // per history record
+  const TensorDType dtype = std::is_same_v<T, float> ? TensorDType::f32 : TensorDType::f64;
+  const ModelIdentity model{r.flow.name(), m.source_hash};
+
+  auto save = [&](const TrainState& s) {
+    const std::vector<double> current = as_doubles(r.flow.params());
+    const Json summary = {{"steps", s.step},
+                          {"best_step", s.best_step},
+                          {"best_val_nll", std::isfinite(s.best_val) ? Json(s.best_val) : Json()},
+                          {"data", o.data}};
+    save_params(o.out, r.flow.param_table(), s.best_params.empty() ? current : s.best_params, dtype,
+                model, r.standardizer, summary.dump());
+    save_train_state(state_file, s, current, identity.dump());
+  };
+
+  Progress progress(o.quiet);
+  progress.set_batch(run.options().batch);
+  const auto start = Clock::now();
+  const int64_t first_step = state.step;
+  double last_kl = NAN;
+  run.run(state, [&](const TrainEvent& e) {
+    const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    const double rate =
+        double(e.step - first_step) * double(run.options().batch) / std::max(secs, 1e-9);
+    if (e.kind == TrainEvent::Kind::evaluation) {
+      if (kl) last_kl = kl->estimate(r);
+      save(e.state);
+    }
+    if (e.kind != TrainEvent::Kind::done)
+      progress.update(e, rate, e.val_nll, last_kl, e.kind == TrainEvent::Kind::evaluation);
+    return true;
+  });
+  // The flow now holds the best parameters: the final KL is theirs.
+  const double final_kl = kl ? kl->estimate(r) : NAN;
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  fmt::print("trained {} for {} steps in {:.1f} s{}: best val NLL {:.4f} at step {}{}\n",
+             r.flow.name(), state.step, secs, state.stopped_early ? " (stopped early)" : "",
+             state.best_val, state.best_step,
+             std::isfinite(final_kl) ? fmt::format(", KL(true || model) {:.4f}", final_kl) : "");
+  if (state.skipped_steps > 0)
+    fmt::print("note: {} steps had a non-finite loss or gradient and were skipped\n",
+               state.skipped_steps);
+  fmt::print("parameters: {}\n", o.out);
+  if (!o.json.empty()) {
+    Json history = Json::array();
+    for (const auto& h : state.history)
+      history.push_back({{"step", h.step},
+                         {"train_nll", h.train_nll},
+                         {"val_nll", std::isfinite(h.val_nll) ? Json(h.val_nll) : Json()},
+                         {"lr", h.lr}});
+    const Json metrics = {{"model", r.flow.name()},
+                          {"options", identity},
+                          {"steps", state.step},
+                          {"seconds", secs},
+                          {"best_val_nll", state.best_val},
+                          {"best_step", state.best_step},
+                          {"stopped_early", state.stopped_early},
+                          {"skipped_steps", state.skipped_steps},
+                          {"kl", std::isfinite(final_kl) ? Json(final_kl) : Json()},
+                          {"params", o.out},
+                          {"history", history}};
+    write_file_atomically(o.json, metrics.dump(2) + "\n");
+  }
+}
+
+}  // namespace
+
+void register_train(CLI::App& app) {
+  auto o = std::make_shared<TrainCliOptions>();
+  auto* cmd = app.add_subcommand("train", "fit a flow to data by maximum likelihood");
+  add_model_options(cmd, o->model);
+  auto& t = o->train;
+  cmd->add_option("--data", o->data, "FILE.npy, FILE.csv or builtin:NAME")->required();
+  cmd->add_option("--data-seed", o->data_seed, "seed of a builtin dataset (default 0)");
+  cmd->add_option("--data-rows", o->data_rows, "rows of a builtin dataset (default 10000)");
+  auto* steps = cmd->add_option("--steps", o->steps, "optimisation steps (default 2000)");
+  cmd->add_option("--epochs", o->epochs, "passes over the training rows, instead of --steps")
+      ->excludes(steps);
+  cmd->add_option("--batch", t.batch, "minibatch size (default 256)")->check(CLI::PositiveNumber);
+  cmd->add_option("--lr", t.optimizer.lr, "learning rate (default 1e-3)");
+  cmd->add_option("--optimizer", o->optimizer, "adam or adamw (default adam)")
+      ->check(CLI::IsMember({"adam", "adamw"}));
+  cmd->add_option("--weight-decay", t.optimizer.weight_decay, "L2 (adam) or decoupled (adamw)");
+  cmd->add_option("--schedule", o->schedule, "constant or cosine (default cosine)")
+      ->check(CLI::IsMember({"constant", "cosine"}));
+  cmd->add_option("--warmup", t.optimizer.warmup_steps, "linear warm-up steps (default 0)");
+  cmd->add_option("--clip", t.optimizer.clip_norm, "gradient-norm clipping (default 0 = off)");
+  cmd->add_option("--val-frac", t.val_frac, "validation share (default 0.1)")
+      ->check(CLI::Range(0.0, 0.9));
+  cmd->add_option("--eval-every", t.eval_every, "steps between validations and checkpoints (100)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--patience", t.patience, "stop after N validations without improvement");
+  cmd->add_option("--seed", t.seed, "seed of initialisation, split and batches (default 0)");
+  cmd->add_flag("--standardize", o->standardize, "train on standardised data (stats are saved)");
+  cmd->add_option("--out", o->out, "parameters file (default params.safetensors)");
+  cmd->add_flag("--resume", o->resume, "continue the run saved beside --out");
+  cmd->add_option("--json", o->json, "write metrics (history, KL, timing) as JSON");
+  cmd->add_flag("-q,--quiet", o->quiet, "no progress line");
+  cmd->callback([o] {
+    if (o->steps == 0 && o->epochs == 0) o->train.steps = 2000;
+    with_precision(o->model, [&]<class T>() { train<T>(*o); });
+  });
+}
+
+}  // namespace nfc::cli
