@@ -212,7 +212,10 @@ Range step_range(const std::vector<LossCurve>& curves) {
     }
   }
   if (hi == lo) return padded(lo, hi, 0);
-  return lo < hi ? Range{lo, hi} : Range{0, 1};
+  if (!(lo < hi)) return {0, 1};
+  // Records often start at step 100 or so; the axis reads better from 0.
+  if (lo > 0 && lo <= 0.2 * hi) lo = 0;
+  return {lo, hi};
 }
 
 // The first steps of training are often orders of magnitude above the rest;
