@@ -148,21 +148,32 @@ std::vector<double> density_grid(const FlowPlot& plot, const PixelRect& r, Range
   return log_p;
 }
 
-void draw_colorbar(Canvas& canvas, const PixelRect& r, double p_max) {
+void colorbar_tick(Canvas& canvas, double x, double y, const std::string& label) {
+  canvas.line(x, y, x + 3.5, y, kFrame);
+  canvas.text(x + 6, y - 3.5 * kTickFont, label, kTickFont, kInk);
+}
+
+// Ticks in p from 0 to max p = exp(log_max); where max p is not a double
+// (log p beyond about +-700) only the ends are labelled, the top as e^N.
+void draw_colorbar(Canvas& canvas, const PixelRect& r, double log_max) {
   const int x = r.x + r.w + kColorbarGap;
   for (int row = 0; row < r.h; ++row) {
     const Rgb c = viridis(1 - (row + 0.5) / r.h);
     canvas.fill_rect(x, r.y + row, x + kColorbarWidth, r.y + row + 1, c);
   }
+  canvas.text(x - 2, r.y - 16, "p(x)", kTickFont, kInk);
+  const double p_max = std::exp(log_max);
+  if (!(std::isfinite(p_max) && p_max > 0)) {
+    colorbar_tick(canvas, x + kColorbarWidth, r.y + 0.5, fmt::format("e^{:.0f}", log_max));
+    colorbar_tick(canvas, x + kColorbarWidth, r.y + r.h - 0.5, "0");
+    return;
+  }
   const Axes bar{x, r.y, kColorbarWidth, r.h, {0, 1}, {0, p_max}};
   const auto ticks = nice_ticks(bar.yr, 5);
   const double step = ticks.size() > 1 ? ticks[1] - ticks[0] : p_max;
   for (double t : ticks) {
-    const double y = std::floor(bar.py(t)) + 0.5;
-    canvas.line(x + kColorbarWidth, y, x + kColorbarWidth + 3.5, y, kFrame);
-    canvas.text(x + kColorbarWidth + 6, y - 3.5 * kTickFont, tick_label(t, step), kTickFont, kInk);
+    colorbar_tick(canvas, x + kColorbarWidth, std::floor(bar.py(t)) + 0.5, tick_label(t, step));
   }
-  canvas.text(x - 2, r.y - 16, "p(x)", kTickFont, kInk);
 }
 
 // exp(log p) relative to its maximum, so the colormap spans [0, max p].
@@ -191,8 +202,7 @@ void draw_density(Canvas& canvas, const PixelRect& r, Range box, const FlowPlot&
   }
   if (!std::isfinite(top)) note(canvas, r, "no finite density");
   draw_frame(canvas, box_axes(r, box));
-  const double p_max = std::isfinite(top) ? std::exp(top) : 1;
-  draw_colorbar(canvas, r, std::isfinite(p_max) && p_max > 0 ? p_max : 1);
+  draw_colorbar(canvas, r, std::isfinite(top) ? top : 0);
 }
 
 // ---- loss panel ----

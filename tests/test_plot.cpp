@@ -182,6 +182,12 @@ TEST_CASE("plot: degenerate inputs still give an image", "[plot]") {
     };
     plot.curves = {{"flat", {5, 5, 5}, {2, 2, 2}}, {"one point", {7}, {1}}};
   }
+  SECTION("a log density too large for exp") {
+    name = "huge";
+    plot.log_density = [](const std::vector<double>& xy, std::vector<double>& log_p) {
+      for (std::size_t i = 0; i < log_p.size(); ++i) log_p[i] = 800 - xy[2 * i] * xy[2 * i];
+    };
+  }
   SECTION("a density that fills nothing, an explicit box, a tiny panel") {
     name = "tiny";
     plot.log_density = [](const std::vector<double>&, std::vector<double>& log_p) {
