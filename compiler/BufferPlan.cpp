@@ -1,6 +1,7 @@
 // Liveness-based slot assignment: a best-fit free list over one arena.
 #include "compiler/BufferPlan.hpp"
 
+#include <algorithm>
 #include <iterator>
 #include <map>
 
@@ -57,14 +58,31 @@ class Arena {
 
 BufferPlan plan_buffers(const Graph& g, const EntryPoint& entry,
                         const std::function<bool(NodeId)>& needs_buffer) {
+  std::vector<NodeId> roots = entry.outputs;
+  for (const Accumulation& a : entry.accumulations)
+    for (NodeId id : {a.value, a.outer_a, a.outer_b})
+      if (id >= 0) roots.push_back(id);
   BufferPlan plan;
-  plan.order = topological_order(g, entry.outputs);
+  plan.order = topological_order(g, roots);
   plan.offset.assign(g.size(), -1);
+  plan.accumulate_after.assign(plan.order.size(), {});
+  std::vector<size_t> position(g.size(), 0);
+  for (size_t i = 0; i < plan.order.size(); ++i)
+    position[static_cast<size_t>(plan.order[i])] = i;
 
   // last_use[id]: position in `order` of id's last user; outputs live forever.
   std::vector<size_t> last_use(g.size(), 0);
   for (size_t i = 0; i < plan.order.size(); ++i)
     for (NodeId a : g.node(plan.order[i]).args) last_use[static_cast<size_t>(a)] = i;
+  for (size_t k = 0; k < entry.accumulations.size(); ++k) {
+    const Accumulation& a = entry.accumulations[k];
+    size_t ready = 0;
+    for (NodeId id : {a.value, a.outer_a, a.outer_b})
+      if (id >= 0) ready = std::max(ready, position[static_cast<size_t>(id)]);
+    plan.accumulate_after[ready].push_back(k);
+    for (NodeId id : {a.value, a.outer_a, a.outer_b})
+      if (id >= 0) last_use[static_cast<size_t>(id)] = std::max(last_use[static_cast<size_t>(id)], ready);
+  }
   for (NodeId o : entry.outputs) last_use[static_cast<size_t>(o)] = plan.order.size();
 
   // dying[i]: nodes whose slots free up once order[i] has been evaluated.

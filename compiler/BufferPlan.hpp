@@ -18,10 +18,16 @@ struct BufferPlan {
   std::vector<NodeId> order;    // evaluation order: operands before users
   std::vector<int64_t> offset;  // by NodeId: first slot, or -1 if no buffer
   int64_t slots = 0;            // scratch size in slots
+  // By position in `order`: the entry's accumulations (indices into
+  // entry.accumulations) whose operands are all ready once order[i] has been
+  // evaluated. A backend accumulates them right there, before order[i + 1];
+  // their operands stay live until then, and no longer.
+  std::vector<std::vector<size_t>> accumulate_after;
 };
 
-// Plans buffers for the nodes of `entry` for which `needs_buffer` is true.
-// Outputs stay live to the end; a node's slots never overlap its operands'.
+// Plans buffers for the nodes of `entry` (below its outputs and its
+// accumulations) for which `needs_buffer` is true. Outputs stay live to the
+// end; a node's slots never overlap its operands'.
 BufferPlan plan_buffers(const Graph& g, const EntryPoint& entry,
                         const std::function<bool(NodeId)>& needs_buffer);
 

@@ -36,6 +36,17 @@ std::vector<double> eval_matvec(const Node& n, const Values& vals) {
   return out;
 }
 
+// out[c] = sum_r M[r * cols + c] * a[r], accumulated in row order.
+std::vector<double> eval_matvec_t(const Node& n, const Values& vals) {
+  const auto& m = vals[static_cast<size_t>(n.args[0])];
+  const auto& a = vals[static_cast<size_t>(n.args[1])];
+  const auto rows = static_cast<size_t>(n.rows), cols = static_cast<size_t>(n.cols);
+  std::vector<double> out(cols, 0.0);
+  for (size_t c = 0; c < cols; ++c)
+    for (size_t r = 0; r < rows; ++r) out[c] += m[r * cols + c] * a[r];
+  return out;
+}
+
 // Evaluates one node from its operands' values. No `default:`: a new op in
 // Ops.def must be taught here.
 std::vector<double> eval_node(const Graph& g, const Node& n, const Values& vals,
@@ -72,6 +83,17 @@ std::vector<double> eval_node(const Graph& g, const Node& n, const Values& vals,
       for (double x : vals[static_cast<size_t>(n.args[0])]) s += x;
       return {s};
     }
+    case Op::matvec_t:
+      return eval_matvec_t(n, vals);
+    case Op::scatter: {
+      const auto& a = vals[static_cast<size_t>(n.args[0])];
+      out.assign(static_cast<size_t>(n.len), 0.0);
+      for (size_t k = 0; k < n.indices.size(); ++k)
+        out[static_cast<size_t>(n.indices[k])] += at(a, k);
+      return out;
+    }
+    case Op::broadcast:
+      return std::vector<double>(static_cast<size_t>(n.len), vals[static_cast<size_t>(n.args[0])].at(0));
     case Op::input:
       throw InternalError("interpret: input nodes are bound, not evaluated");
     case Op::var:
@@ -82,21 +104,32 @@ std::vector<double> eval_node(const Graph& g, const Node& n, const Values& vals,
 
 }  // namespace
 
-std::vector<std::vector<double>> interpret(const Graph& g, const EntryPoint& entry,
-                                           const std::vector<double>& params,
-                                           const std::vector<double>& in_row) {
+namespace {
+
+// Values of every node below `roots` for one sample.
+Values evaluate(const Graph& g, NodeId input, const std::vector<NodeId>& roots,
+                const std::vector<double>& params, const std::vector<double>& in_row) {
   Values vals(g.size());
-  for (NodeId id : topological_order(g, entry.outputs)) {
+  for (NodeId id : topological_order(g, roots)) {
     const Node& n = g.node(id);
     auto& out = vals[static_cast<size_t>(id)];
     if (n.op == Op::input) {
-      internal_check(id == entry.input, "interpret: input node is not the entry's input");
+      internal_check(id == input, "interpret: input node is not the entry's input");
       internal_check(static_cast<int>(in_row.size()) == n.len, "interpret: input row length");
       out = in_row;
     } else {
       out = eval_node(g, n, vals, params);
     }
   }
+  return vals;
+}
+
+}  // namespace
+
+std::vector<std::vector<double>> interpret(const Graph& g, const EntryPoint& entry,
+                                           const std::vector<double>& params,
+                                           const std::vector<double>& in_row) {
+  const Values vals = evaluate(g, entry.input, entry.outputs, params, in_row);
   std::vector<std::vector<double>> result;
   for (NodeId o : entry.outputs) result.push_back(vals[static_cast<size_t>(o)]);
   return result;
@@ -116,6 +149,51 @@ std::vector<std::vector<double>> interpret_batch(const Graph& g, const EntryPoin
       result[o].insert(result[o].end(), outs[o].begin(), outs[o].end());
   }
   return result;
+}
+
+double interpret_mean_gradient(const Graph& g, const EntryPoint& entry,
+                               const std::vector<double>& params, const std::vector<double>& in,
+                               int64_t n, std::vector<double>& grad) {
+  internal_check(entry.kind == EntryKind::mean_gradient && entry.outputs.size() == 1 &&
+                     g.len(entry.outputs[0]) == 1,
+                 "interpret_mean_gradient: needs a mean_gradient entry with one scalar output");
+  const auto dim = entry.input >= 0 ? static_cast<size_t>(g.len(entry.input)) : 0;
+  internal_check(in.size() == dim * static_cast<size_t>(n), "interpret_mean_gradient: input size");
+  std::vector<NodeId> roots = entry.outputs;
+  for (const Accumulation& a : entry.accumulations) {
+    internal_check((a.value >= 0) != (a.outer_a >= 0 && a.outer_b >= 0),
+                   "interpret_mean_gradient: an accumulation is a value or an outer product");
+    for (NodeId id : {a.value, a.outer_a, a.outer_b})
+      if (id >= 0) roots.push_back(id);
+  }
+  const auto param_count = static_cast<size_t>(g.param_count());
+  grad.assign(param_count, 0.0);
+  double loss = 0;
+  for (size_t s = 0; s < static_cast<size_t>(n); ++s) {
+    std::vector<double> row(in.begin() + static_cast<std::ptrdiff_t>(s * dim),
+                            in.begin() + static_cast<std::ptrdiff_t>((s + 1) * dim));
+    const Values vals = evaluate(g, entry.input, roots, params, row);
+    loss += vals[static_cast<size_t>(entry.outputs[0])][0];
+    for (const Accumulation& a : entry.accumulations) {
+      const auto offset = static_cast<size_t>(a.offset);
+      if (a.value >= 0) {
+        const auto& v = vals[static_cast<size_t>(a.value)];
+        internal_check(offset + v.size() <= param_count, "interpret_mean_gradient: range");
+        for (size_t k = 0; k < v.size(); ++k) grad[offset + k] += v[k];
+      } else {
+        const auto& va = vals[static_cast<size_t>(a.outer_a)];
+        const auto& vb = vals[static_cast<size_t>(a.outer_b)];
+        internal_check(offset + va.size() * vb.size() <= param_count,
+                       "interpret_mean_gradient: range");
+        for (size_t r = 0; r < va.size(); ++r)
+          for (size_t c = 0; c < vb.size(); ++c) grad[offset + r * vb.size() + c] += va[r] * vb[c];
+      }
+    }
+  }
+  if (n <= 0) return 0;
+  const double scale = 1.0 / static_cast<double>(n);
+  for (double& x : grad) x *= scale;
+  return loss * scale;
 }
 
 }  // namespace nfc

@@ -25,4 +25,13 @@ std::vector<std::vector<double>> interpret_batch(const Graph& g, const EntryPoin
                                                  const std::vector<double>& params,
                                                  const std::vector<double>& in, int64_t n);
 
+// A mean_gradient entry point (Program.hpp) over n samples of `in`
+// ([n, len(input)] row-major): returns the mean of outputs[0] and sets `grad`
+// to param_count() values, the mean of every accumulation (0 where none
+// applies). Sums run sample by sample in double; n == 0 returns 0 with
+// `grad` zeroed.
+double interpret_mean_gradient(const Graph& g, const EntryPoint& entry,
+                               const std::vector<double>& params, const std::vector<double>& in,
+                               int64_t n, std::vector<double>& grad);
+
 }  // namespace nfc

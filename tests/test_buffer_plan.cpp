@@ -58,3 +58,30 @@ TEST_CASE("buffer plan: values used later stay live; outputs are kept", "[jit][b
   CHECK(plan.offset[static_cast<size_t>(s)] == -1);
   CHECK(no_live_overlap(g, e, plan));
 }
+
+TEST_CASE("buffer plan: accumulations happen when ready and end their operands' lives",
+          "[jit][buffer_plan]") {
+  Graph g;
+  const NodeId x = g.input(0, 10);
+  const NodeId a = g.unary(Op::exp, x);
+  const NodeId b = g.unary(Op::tanh, a);  // a's last user
+  const NodeId c = g.unary(Op::sinh, b);
+  const NodeId d = g.unary(Op::cosh, c);
+  EntryPoint e{"f", x, {g.sum(d)}, EntryKind::mean_gradient, {}};
+  Accumulation outer;
+  outer.outer_a = a;
+  outer.outer_b = c;
+  Accumulation value;
+  value.value = b;
+  e.accumulations = {outer, value};
+  const BufferPlan plan = plan_buffers(g, e, [&](NodeId id) { return g.len(id) > 1; });
+  std::vector<size_t> pos(g.size());
+  for (size_t i = 0; i < plan.order.size(); ++i) pos[static_cast<size_t>(plan.order[i])] = i;
+  REQUIRE(plan.accumulate_after.size() == plan.order.size());
+  CHECK(plan.accumulate_after[pos[static_cast<size_t>(c)]] == std::vector<size_t>{0});
+  CHECK(plan.accumulate_after[pos[static_cast<size_t>(b)]] == std::vector<size_t>{1});
+  // a lives until c (the outer product), so it cannot share c's slots;
+  // b is dead after c, so d may reuse b's.
+  CHECK(plan.offset[static_cast<size_t>(a)] != plan.offset[static_cast<size_t>(c)]);
+  CHECK(plan.offset[static_cast<size_t>(d)] == plan.offset[static_cast<size_t>(b)]);
+}

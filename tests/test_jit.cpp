@@ -395,3 +395,233 @@ TEST_CASE("jit: leftover vars and unknown entry names are internal errors", "[ji
   CHECK_THROWS_AS(jit->lookup("nope"), InternalError);
   CHECK(jit->lookup("f") != nullptr);
 }
+
+TEST_CASE("jit: matvec_t, all unroll/loop combinations", "[jit]") {
+  // rows x cols: both unrolled; columns looped in blocks with a remainder;
+  // rows looped; both looped.
+  const std::vector<std::pair<int, int>> shapes = {{3, 2}, {5, 20}, {20, 5}, {37, 19}, {9, 8}};
+  for (auto [rows, cols] : shapes) {
+    INFO(rows << " x " << cols);
+    Graph g;
+    const NodeId x = g.input(0, rows);
+    const NodeId w = g.param(g.add_param("w", {rows, cols}));
+    // From the input and from a computed vector.
+    const NodeId y = g.matvec_t(w, x, rows, cols);
+    const NodeId z = g.matvec_t(w, g.unary(Op::tanh, x), rows, cols);
+    Program program{&g, {{"f", x, {y, z}}}};
+    check_program(program, random_params(g, 1.0), {{-1, 1}});
+  }
+}
+
+TEST_CASE("jit: scatter adds into zeros, repeated indices add", "[jit]") {
+  Graph g;
+  const NodeId x = g.input(0, 20);
+  const NodeId p = g.param(g.add_param("p", {12}));
+  std::vector<int> spread;  // 15 indices into 30, with repeats
+  for (int k = 0; k < 15; ++k) spread.push_back((7 * k + 3) % 11);
+  // Short result (compile-time sums), long result from a short operand
+  // (unrolled adds), long from long (index table), a contiguous run, a
+  // scatter of a parameter and of a length-1 value.
+  const NodeId short_out = g.scatter(g.gather(x, {0, 1, 2, 3}), {2, 0, 2, 5}, 6);
+  const NodeId from_short = g.scatter(g.unary(Op::exp, g.gather(x, {4, 5, 6})), {3, 17, 3}, 20);
+  const NodeId from_long = g.scatter(g.gather(g.unary(Op::tanh, x), iota(0, 15)), spread, 30);
+  const NodeId run = g.scatter(g.unary(Op::sinh, x), iota(6, 20), 40);
+  const NodeId from_param = g.scatter(p, {11, 10, 9, 0, 0, 1, 2, 3, 4, 5, 6, 7}, 14);
+  const NodeId from_scalar = g.scatter(g.sum(x), {9}, 12);
+  Program program{&g, {{"f", x, {short_out, g.concat({from_short, from_long, run}),
+                                 g.concat({from_param, from_scalar})}}}};
+  check_program(program, random_params(g, 2.0), {{-1, 1}});
+}
+
+TEST_CASE("jit: broadcast is a view of its operand", "[jit]") {
+  for (int len : {3, 12}) {
+    INFO("length " << len);
+    Graph g;
+    const NodeId x = g.input(0, len);
+    const NodeId s = g.sum(g.unary(Op::exp, x));
+    const NodeId b = g.broadcast(s, len);
+    const NodeId y = g.binary(Op::mul, x, b);
+    // Long gathers and matvecs read a broadcast at run-time indices.
+    const NodeId picked = g.gather(b, iota(0, len));
+    const NodeId w = g.param(g.add_param("w", {10, len}));
+    const NodeId mv = g.matvec(w, b, 10, len);
+    Program program{&g, {{"f", x, {b, y, g.concat({picked, mv})}}}};
+    check_program(program, random_params(g, 1.0), {{-1, 1}});
+  }
+}
+
+namespace {
+
+using GradFn = double (*)(const double*, const double*, int64_t, double*);
+using GradFnF = float (*)(const float*, const float*, int64_t, float*);
+
+// Runs a mean_gradient entry through the JIT on n samples and compares the
+// loss and every gradient element with the interpreter. `grad` starts out
+// full of a sentinel: the entry point must overwrite all of it.
+template <typename T>
+void compare_gradient(const Program& program, const EntryPoint& entry, const JitModule& jit,
+                      const std::vector<double>& exact_params, int64_t n,
+                      const std::vector<Range>& input_ranges, std::mt19937& rng) {
+  const Graph& g = *program.graph;
+  const auto p = narrow<T>(exact_params);
+  const std::vector<double> params(p.begin(), p.end());
+  const size_t dim = static_cast<size_t>(g.len(entry.input));
+  const std::vector<double> in = random_values<T>(dim * static_cast<size_t>(n), input_ranges, rng);
+  std::vector<double> want_grad;
+  const double want = interpret_mean_gradient(g, entry, params, in, n, want_grad);
+
+  const auto x = narrow<T>(in);
+  std::vector<T> grad(static_cast<size_t>(g.param_count()), T(kSentinel));
+  using Fn = T (*)(const T*, const T*, int64_t, T*);
+  const double got = reinterpret_cast<Fn>(jit.lookup(entry.name))(p.data(), x.data(), n, grad.data());
+  const auto close = [](double got, double want) {
+    return std::fabs(got - want) <= Tolerance<T>::rel * std::fabs(want) + Tolerance<T>::abs;
+  };
+  INFO(entry.name << " on n=" << n << ": loss " << got << ", want " << want);
+  CHECK(close(got, want));
+  REQUIRE(want_grad.size() == grad.size());
+  for (size_t i = 0; i < grad.size(); ++i) {
+    INFO("grad[" << i << "]: got " << grad[i] << ", want " << want_grad[i]);
+    CHECK(close(grad[i], want_grad[i]));
+  }
+}
+
+void check_gradient_program(const Program& program, const std::vector<double>& params,
+                            const std::vector<Range>& input_ranges) {
+  std::mt19937 rng(11);
+  for (Precision precision : {Precision::f64, Precision::f32}) {
+    JitOptions options;
+    options.precision = precision;
+    const auto jit = JitModule::compile(program, options);
+    for (const EntryPoint& entry : program.entries) {
+      for (int64_t n : batch_sizes(jit->vector_width())) {
+        if (entry.kind != EntryKind::mean_gradient && precision == Precision::f64)
+          compare<double>(program, entry, *jit, params, n, input_ranges, rng);
+        else if (entry.kind != EntryKind::mean_gradient)
+          compare<float>(program, entry, *jit, params, n, input_ranges, rng);
+        else if (precision == Precision::f64)
+          compare_gradient<double>(program, entry, *jit, params, n, input_ranges, rng);
+        else
+          compare_gradient<float>(program, entry, *jit, params, n, input_ranges, rng);
+      }
+    }
+  }
+}
+
+EntryPoint gradient_entry(std::string name, NodeId input, NodeId loss,
+                          std::vector<Accumulation> accumulations) {
+  EntryPoint e;
+  e.name = std::move(name);
+  e.input = input;
+  e.outputs = {loss};
+  e.kind = EntryKind::mean_gradient;
+  e.accumulations = std::move(accumulations);
+  return e;
+}
+
+Accumulation value_term(int64_t offset, NodeId value) {
+  Accumulation a;
+  a.offset = offset;
+  a.value = value;
+  return a;
+}
+
+Accumulation outer_term(int64_t offset, NodeId a, NodeId b) {
+  Accumulation acc;
+  acc.offset = offset;
+  acc.outer_a = a;
+  acc.outer_b = b;
+  return acc;
+}
+
+// The hand-written reverse mode of a 3-layer MLP with loss 0.5 |y|^2:
+// h1 = tanh(W1 x + b1), h2 = softplus(W2 h1 + b2), y = W3 h2 + b3.
+Program mlp_gradient(Graph& g, int in, int hidden, int out) {
+  const NodeId x = g.input(0, in);
+  const int w1 = g.add_param("w1", {hidden, in}), b1 = g.add_param("b1", {hidden});
+  const int w2 = g.add_param("w2", {hidden, hidden}), b2 = g.add_param("b2", {hidden});
+  const int w3 = g.add_param("w3", {out, hidden}), b3 = g.add_param("b3", {out});
+  const auto P = [&](int t) { return g.param(t); };
+  const auto offset = [&](int t) { return g.params()[static_cast<size_t>(t)].offset; };
+  const NodeId h1 = g.unary(Op::tanh, g.binary(Op::add, g.matvec(P(w1), x, hidden, in), P(b1)));
+  const NodeId z2 = g.binary(Op::add, g.matvec(P(w2), h1, hidden, hidden), P(b2));
+  const NodeId h2 = g.unary(Op::softplus, z2);
+  const NodeId y = g.binary(Op::add, g.matvec(P(w3), h2, out, hidden), P(b3));
+  const NodeId loss = g.binary(Op::mul, g.constant(0.5), g.sum(g.binary(Op::mul, y, y)));
+  const NodeId dz2 = g.binary(Op::mul, g.matvec_t(P(w3), y, out, hidden), g.unary(Op::sigmoid, z2));
+  Ex H1{&g, h1};
+  const NodeId dz1 = g.binary(Op::mul, g.matvec_t(P(w2), dz2, hidden, hidden), (1.0 - H1 * H1).id);
+  EntryPoint forward{"forward", x, {y, loss}};
+  return Program{&g,
+                 {forward, gradient_entry("grad", x, loss,
+                                          {outer_term(offset(w3), y, h2), value_term(offset(b3), y),
+                                           outer_term(offset(w2), dz2, h1), value_term(offset(b2), dz2),
+                                           outer_term(offset(w1), dz1, x), value_term(offset(b1), dz1)})}};
+}
+
+}  // namespace
+
+TEST_CASE("jit: mean_gradient entries match the interpreter", "[jit]") {
+  Graph g;
+  const NodeId x = g.input(0, 19);
+  const int w = g.add_param("w", {37, 19});
+  const int v = g.add_param("v", {3, 2});
+  const int b = g.add_param("b", {37});
+  g.add_param("untouched", {5});
+  const int64_t w_at = g.params()[static_cast<size_t>(w)].offset;
+  const int64_t v_at = g.params()[static_cast<size_t>(v)].offset;
+  const int64_t b_at = g.params()[static_cast<size_t>(b)].offset;
+  const NodeId h = g.unary(Op::tanh, g.binary(Op::add, g.matvec(g.param(w), x, 37, 19), g.param(b)));
+  const NodeId loss = g.sum(g.binary(Op::mul, h, h));
+  const NodeId small_a = g.gather(h, {0, 5, 9});
+  const NodeId small_b = g.unary(Op::exp, g.gather(x, {1, 2}));
+  Program program{
+      &g,
+      {// Outer products in registers and in memory, a scalar term.
+       gradient_entry("each", x, loss,
+                      {outer_term(w_at, h, x), outer_term(v_at, small_a, small_b),
+                       value_term(b_at, h), value_term(b_at + 36, g.sum(x))}),
+       // Overlapping terms add: twice into w, and a value term over part of an outer one.
+       gradient_entry("overlap", x, g.sum(x),
+                      {outer_term(w_at, h, x), outer_term(w_at, g.unary(Op::neg, h), g.unary(Op::exp, x)),
+                       value_term(w_at + 10, h), value_term(v_at, g.constant(2)),
+                       value_term(v_at + 1, g.param(b))}),
+       // No accumulations: just the mean loss, grad all zeros.
+       gradient_entry("loss_only", x, loss, {})}};
+  check_gradient_program(program, random_params(g, 0.5), {{-1, 1}});
+}
+
+TEST_CASE("jit: mean_gradient of a hand-derived MLP matches the interpreter", "[jit]") {
+  Graph g;
+  const Program program = mlp_gradient(g, 5, 24, 3);
+  check_gradient_program(program, chain_params(g), {{-2, 2}});
+}
+
+TEST_CASE("jit: dead lanes of a mean_gradient block never leak Inf or NaN", "[jit]") {
+  // Dead lanes read input 0, where 1/x and log(x) are infinite and 0 * (1/x)
+  // is NaN. Live inputs are in [0.5, 2], so every true result is finite.
+  Graph g;
+  const NodeId x = g.input(0, 12);
+  const int w = g.add_param("w", {12, 12});
+  const int b = g.add_param("b", {12});
+  const NodeId inv = g.binary(Op::div, g.constant(1), x);
+  const NodeId zero_inv = g.binary(Op::mul, g.binary(Op::sub, x, x), inv);  // NaN at x = 0
+  const NodeId loss = g.sum(g.unary(Op::log, x));
+  Program program{&g,
+                  {gradient_entry("f", x, loss,
+                                  {outer_term(g.params()[static_cast<size_t>(w)].offset, inv, zero_inv),
+                                   value_term(g.params()[static_cast<size_t>(b)].offset, inv)})}};
+  for (Precision precision : {Precision::f64, Precision::f32}) {
+    JitOptions options;
+    options.precision = precision;
+    const auto jit = JitModule::compile(program, options);
+    std::mt19937 rng(2);
+    for (int64_t n : batch_sizes(jit->vector_width())) {
+      if (n % jit->vector_width() == 0) continue;  // no dead lanes
+      if (precision == Precision::f64)
+        compare_gradient<double>(program, program.entries[0], *jit, {}, n, {{0.5, 2}}, rng);
+      else
+        compare_gradient<float>(program, program.entries[0], *jit, {}, n, {{0.5, 2}}, rng);
+    }
+  }
+}

@@ -29,7 +29,9 @@
 #include <llvm/IR/Module.h>
 
 #include <cmath>
+#include <algorithm>
 #include <functional>
+#include <tuple>
 #include <string>
 
 #include "compiler/BufferPlan.hpp"
@@ -46,7 +48,12 @@ using Values = std::vector<Value*>;  // loop-carried values, or a node's element
 constexpr int kUnrollMax = 8;
 // Rows of a matvec computed together: each vector element loaded feeds this
 // many independent FMA chains (register blocking), enough to hide FMA latency.
+// Also the columns of a matvec_t computed together.
 constexpr int kRowBlock = 8;
+// Register block of the outer-product kernel: rows x vectors of columns of
+// the gradient held in registers while the lanes of a block stream by.
+constexpr int kOuterRows = 4;
+constexpr int kOuterCols = 3;
 
 class FunctionLowering {
  public:
@@ -63,6 +70,7 @@ class FunctionLowering {
                    const std::function<Values(Value* k, const Values& carried)>& body);
   void for_each(int64_t count, const std::function<void(Value* k)>& body,
                 int64_t unroll_max = kUnrollMax);
+  void for_dynamic(Value* begin, Value* end, int64_t step, const std::function<void(Value* k)>& body);
 
   // Node values: element k of a node (k broadcasts for length-1 nodes), and
   // the definition of element k of a node being evaluated.
@@ -81,6 +89,14 @@ class FunctionLowering {
   void emit_gather(NodeId id);
   void emit_concat(NodeId id);
   void emit_sum(NodeId id);
+  void emit_matvec_t(NodeId id);
+  void emit_matvec_t_cols(NodeId id, Value* first_col, int count);
+  void emit_scatter(NodeId id);
+  Value* index_table(const std::vector<int>& indices, const char* name);
+  void check_gradient_entry() const;
+  void emit_accumulation(const Accumulation& acc);
+  llvm::Function* outer_helper();
+  Value* live(Value* v) { return B_.CreateSelect(mask_, v, splat_const(0)); }
   Value* lower_elementwise(Op op, Value* a, Value* b, Value* c);
   Value* unary_intrinsic(llvm::Intrinsic::ID id, Value* a) {
     return B_.CreateUnaryIntrinsic(id, a);
@@ -105,6 +121,9 @@ class FunctionLowering {
   Value* lanes_ = nullptr;  // <W x i64>: sample index of each lane in this block
   Value* mask_ = nullptr;   // <W x i1>: lanes < n
   Value* scratch_ = nullptr;
+  Value* grad_ = nullptr;     // mean_gradient: the gradient argument
+  Value* stage_a_ = nullptr;  // mean_gradient: rows x W, an outer product's left operand
+  Value* stage_b_ = nullptr;  // mean_gradient: W x cols, its right operand transposed
   BufferPlan plan_;
   std::vector<Values> regs_;  // by NodeId: elements of register-held nodes
 };
@@ -163,21 +182,42 @@ void FunctionLowering::for_each(int64_t count, const std::function<void(Value* k
   });
 }
 
+// for (k = begin; k < end; k += step) body(k), with bounds known at run time.
+void FunctionLowering::for_dynamic(Value* begin, Value* end, int64_t step,
+                                   const std::function<void(Value* k)>& body) {
+  llvm::BasicBlock* pre = B_.GetInsertBlock();
+  auto* loop = llvm::BasicBlock::Create(ctx_, "dloop", F_);
+  auto* done = llvm::BasicBlock::Create(ctx_, "dloop.end", F_);
+  B_.CreateCondBr(B_.CreateICmpSLT(begin, end), loop, done);
+  B_.SetInsertPoint(loop);
+  llvm::PHINode* k = B_.CreatePHI(B_.getInt64Ty(), 2, "k");
+  k->addIncoming(begin, pre);
+  body(k);
+  Value* next = B_.CreateNSWAdd(k, i64(step));
+  k->addIncoming(next, B_.GetInsertBlock());
+  B_.CreateCondBr(B_.CreateICmpSLT(next, end), loop, done);
+  B_.SetInsertPoint(done);
+}
+
+// Broadcasts are views (element k of one is element 0 of its operand);
+// constants and parameters are read where they are.
 bool FunctionLowering::needs_buffer(NodeId id) const {
   const Op op = g_.node(id).op;
-  return op != Op::constant && op != Op::param && g_.len(id) > kUnrollMax;
+  return op != Op::constant && op != Op::param && op != Op::broadcast && g_.len(id) > kUnrollMax;
 }
 
 // Whether element(id, k) accepts a k computed at run time.
 bool FunctionLowering::addressable(NodeId id) const {
   const Op op = g_.node(id).op;
-  return op == Op::constant || op == Op::param || plan_.offset[static_cast<size_t>(id)] >= 0;
+  return op == Op::constant || op == Op::param || op == Op::broadcast ||
+         plan_.offset[static_cast<size_t>(id)] >= 0;
 }
 
 Value* FunctionLowering::element(NodeId id, Value* k) {
   const Node& n = g_.node(id);
   if (n.len == 1) k = i64(0);
   if (n.op == Op::constant) return splat_const(n.value);
+  if (n.op == Op::broadcast) return element(n.args[0], i64(0));
   if (n.op == Op::param) {
     const int64_t offset = g_.params().at(static_cast<size_t>(n.index)).offset;
     Value* at = B_.CreateGEP(T_, params_, B_.CreateNSWAdd(i64(offset), k));
@@ -204,13 +244,19 @@ void FunctionLowering::define(NodeId id, Value* k, Value* v) {
   elems[ck->getZExtValue()] = v;
 }
 
-// void NAME(const T* params, const T* in, T* out_0, ..., T* out_k, int64_t n)
+// map:           void NAME(const T* params, const T* in, T* out_0, ..., T* out_k, int64_t n)
+// mean_gradient: T NAME(const T* params, const T* in, int64_t n, T* grad)
 void FunctionLowering::create_function() {
   internal_check(m_.getFunction(entry_.name) == nullptr, "llvm backend: duplicate entry name");
   auto* ptr = llvm::PointerType::getUnqual(ctx_);
-  std::vector<llvm::Type*> args(2 + entry_.outputs.size(), ptr);
-  args.push_back(B_.getInt64Ty());
-  auto* type = llvm::FunctionType::get(B_.getVoidTy(), args, false);
+  llvm::FunctionType* type = nullptr;
+  if (entry_.kind == EntryKind::mean_gradient) {
+    type = llvm::FunctionType::get(T_, {ptr, ptr, B_.getInt64Ty(), ptr}, false);
+  } else {
+    std::vector<llvm::Type*> args(2 + entry_.outputs.size(), ptr);
+    args.push_back(B_.getInt64Ty());
+    type = llvm::FunctionType::get(B_.getVoidTy(), args, false);
+  }
   F_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, entry_.name, m_);
   F_->setDoesNotThrow();
   // Keep <W x T> in full-width registers even where the target prefers narrower ones.
@@ -221,11 +267,39 @@ void FunctionLowering::create_function() {
   }
   params_ = F_->getArg(0);
   in_ = F_->getArg(1);
+  if (entry_.kind == EntryKind::mean_gradient) {
+    n_ = F_->getArg(2);
+    grad_ = F_->getArg(3);
+    F_->addParamAttr(3, llvm::Attribute::NoCapture);
+    F_->addParamAttr(3, llvm::Attribute::NoAlias);
+    return;
+  }
   for (unsigned i = 0; i < entry_.outputs.size(); ++i) outs_.push_back(F_->getArg(2 + i));
   n_ = F_->getArg(static_cast<unsigned>(2 + entry_.outputs.size()));
 }
 
+void FunctionLowering::check_gradient_entry() const {
+  internal_check(entry_.outputs.size() == 1 && g_.len(entry_.outputs[0]) == 1,
+                 "llvm backend: a mean_gradient entry has one output of length 1");
+  for (const Accumulation& a : entry_.accumulations) {
+    const bool value = a.value >= 0, outer = a.outer_a >= 0 && a.outer_b >= 0;
+    internal_check(value != outer && (value || (a.outer_a >= 0) == (a.outer_b >= 0)),
+                   "llvm backend: an accumulation is a value or an outer product");
+    const int64_t size =
+        value ? g_.len(a.value) : int64_t{g_.len(a.outer_a)} * g_.len(a.outer_b);
+    internal_check(a.offset >= 0 && a.offset + size <= g_.param_count(),
+                   "llvm backend: accumulation outside the parameter buffer");
+  }
+}
+
+// Both kinds walk the batch in blocks of W samples. A mean_gradient entry
+// point zeroes `grad`, adds each block's live lanes of every accumulation
+// into it (as soon as the accumulation's operands are evaluated, so they
+// need not stay live), and scales by 1/n at the end; the loss is carried
+// across blocks as a vector of per-lane sums.
 void FunctionLowering::emit() {
+  const bool gradient = entry_.kind == EntryKind::mean_gradient;
+  if (gradient) check_gradient_entry();
   create_function();
   plan_ = plan_buffers(g_, entry_, [this](NodeId id) { return needs_buffer(id); });
   regs_.assign(g_.size(), {});
@@ -235,24 +309,186 @@ void FunctionLowering::emit() {
   auto* exit = llvm::BasicBlock::Create(ctx_, "exit", F_);
   B_.SetInsertPoint(entry);
   if (plan_.slots > 0) scratch_ = B_.CreateAlloca(VT_, i64(plan_.slots), "scratch");
+  if (gradient) {
+    int64_t rows = 0, cols = 0;
+    for (const Accumulation& a : entry_.accumulations)
+      if (a.value < 0) {
+        rows = std::max<int64_t>(rows, g_.len(a.outer_a));
+        cols = std::max<int64_t>(cols, g_.len(a.outer_b));
+      }
+    if (rows > 0) {
+      stage_a_ = B_.CreateAlloca(VT_, i64(rows), "stage.a");
+      stage_b_ = B_.CreateAlloca(VT_, i64(cols), "stage.b");
+    }
+    const uint64_t bytes = static_cast<uint64_t>(g_.param_count()) * (T_->getPrimitiveSizeInBits() / 8);
+    if (bytes > 0) B_.CreateMemSet(grad_, B_.getInt8(0), B_.getInt64(bytes), llvm::MaybeAlign(1));
+  }
   B_.CreateCondBr(B_.CreateICmpSGT(n_, i64(0)), block, exit);
 
   B_.SetInsertPoint(block);
   llvm::PHINode* base = B_.CreatePHI(B_.getInt64Ty(), 2, "base");
   base->addIncoming(i64(0), entry);
+  llvm::PHINode* loss = nullptr;
+  if (gradient) {
+    loss = B_.CreatePHI(VT_, 2, "loss");
+    loss->addIncoming(splat_const(0), entry);
+  }
   std::vector<llvm::Constant*> iota;
   for (int j = 0; j < W_; ++j) iota.push_back(B_.getInt64(static_cast<uint64_t>(j)));
   lanes_ = B_.CreateAdd(splat(base), llvm::ConstantVector::get(iota), "lanes");
   mask_ = B_.CreateICmpSLT(lanes_, splat(n_), "live");
 
-  for (NodeId id : plan_.order) emit_node(id);
-  emit_outputs();
+  for (size_t i = 0; i < plan_.order.size(); ++i) {
+    emit_node(plan_.order[i]);
+    for (size_t a : plan_.accumulate_after[i]) emit_accumulation(entry_.accumulations[a]);
+  }
+  Value* loss_next = nullptr;
+  if (gradient)
+    loss_next = B_.CreateFAdd(loss, live(element(entry_.outputs[0], i64(0))));
+  else
+    emit_outputs();
 
   Value* next = B_.CreateNSWAdd(base, i64(W_));
-  base->addIncoming(next, B_.GetInsertBlock());
-  B_.CreateCondBr(B_.CreateICmpSLT(next, n_), block, exit);
-  B_.SetInsertPoint(exit);
+  llvm::BasicBlock* latch = B_.GetInsertBlock();
+  base->addIncoming(next, latch);
+  if (!gradient) {
+    B_.CreateCondBr(B_.CreateICmpSLT(next, n_), block, exit);
+    B_.SetInsertPoint(exit);
+    B_.CreateRetVoid();
+    return;
+  }
+  loss->addIncoming(loss_next, latch);
+  auto* finish = llvm::BasicBlock::Create(ctx_, "finish", F_);
+  B_.CreateCondBr(B_.CreateICmpSLT(next, n_), block, finish);
+
+  // Means: the sums times 1/n (n > 0 here).
+  B_.SetInsertPoint(finish);
+  Value* scale = B_.CreateFDiv(llvm::ConstantFP::get(T_, 1.0), B_.CreateSIToFP(n_, T_));
+  for_each(g_.param_count(), [&](Value* k) {
+    Value* at = B_.CreateGEP(T_, grad_, k);
+    B_.CreateStore(B_.CreateFMul(B_.CreateLoad(T_, at), scale), at);
+  });
+  llvm::CallInst* total = B_.CreateFAddReduce(llvm::ConstantFP::get(T_, 0.0), loss_next);
+  total->setHasAllowReassoc(true);
+  B_.CreateRet(B_.CreateFMul(total, scale));
+
+  B_.SetInsertPoint(exit);  // n <= 0: grad is zeroed
+  B_.CreateRet(llvm::ConstantFP::get(T_, 0.0));
+}
+
+// The live lanes of one block, summed into grad.
+//   value: grad[offset + k] += sum_lanes value[k]
+//   outer: grad[offset + r * cols + c] += sum_lanes a[r] * b[c], by the
+//          register-blocked kernel of outer_helper() on staged copies of a
+//          (rows x W) and b transposed (W x cols), dead lanes zeroed in both.
+void FunctionLowering::emit_accumulation(const Accumulation& acc) {
+  Value* dest = B_.CreateGEP(T_, grad_, i64(acc.offset));
+  if (acc.value >= 0) {
+    for_each(g_.len(acc.value), [&](Value* k) {
+      Value* at = B_.CreateGEP(T_, dest, k);
+      llvm::CallInst* sum = B_.CreateFAddReduce(B_.CreateLoad(T_, at), live(element(acc.value, k)));
+      sum->setHasAllowReassoc(true);
+      B_.CreateStore(sum, at);
+    });
+    return;
+  }
+  const int64_t rows = g_.len(acc.outer_a), cols = g_.len(acc.outer_b);
+  for_each(rows, [&](Value* r) {
+    B_.CreateStore(live(element(acc.outer_a, r)), B_.CreateGEP(VT_, stage_a_, r));
+  });
+  std::vector<llvm::Constant*> strided;
+  for (int j = 0; j < W_; ++j) strided.push_back(B_.getInt64(static_cast<uint64_t>(j * cols)));
+  Value* lane_rows = llvm::ConstantVector::get(strided);
+  const llvm::Align align(T_->getPrimitiveSizeInBits() / 8);
+  Value* all = llvm::ConstantInt::getTrue(llvm::FixedVectorType::get(B_.getInt1Ty(), static_cast<unsigned>(W_)));
+  for_each(cols, [&](Value* c) {
+    Value* at = B_.CreateGEP(T_, stage_b_, B_.CreateAdd(lane_rows, splat(c)));
+    B_.CreateMaskedScatter(live(element(acc.outer_b, c)), at, align, all);
+  });
+  B_.CreateCall(outer_helper(), {dest, stage_a_, stage_b_, i64(rows), i64(cols)});
+}
+
+// void nfc.outer(T* G, const T* A, const T* BT, i64 rows, i64 cols):
+//   G[r * cols + c] += sum_{j < W} A[r * W + j] * BT[j * cols + c]
+// Blocks of kOuterRows rows x kOuterCols vectors of columns stay in registers
+// while j runs over the lanes: per lane, kOuterCols loads of BT and
+// kOuterRows broadcasts of A feed kOuterRows * kOuterCols FMAs. Columns past
+// `cols` are masked off (loads and stores), so any shape is one code path.
+llvm::Function* FunctionLowering::outer_helper() {
+  const std::string name = "nfc.outer";
+  if (llvm::Function* existing = m_.getFunction(name)) return existing;
+  auto* ptr = llvm::PointerType::getUnqual(ctx_);
+  auto* type = llvm::FunctionType::get(
+      B_.getVoidTy(), {ptr, ptr, ptr, B_.getInt64Ty(), B_.getInt64Ty()}, false);
+  auto* helper = llvm::Function::Create(type, llvm::Function::InternalLinkage, name, m_);
+  helper->setDoesNotThrow();
+  helper->addFnAttr("min-legal-vector-width", std::to_string(VT_->getPrimitiveSizeInBits()));
+  for (unsigned i = 0; i < 3; ++i) {
+    helper->addParamAttr(i, llvm::Attribute::NoAlias);
+    helper->addParamAttr(i, llvm::Attribute::NoCapture);
+  }
+
+  llvm::IRBuilderBase::InsertPointGuard guard(B_);
+  llvm::Function* caller = F_;
+  F_ = helper;
+  B_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", helper));
+  Value* G = helper->getArg(0);
+  Value* A = helper->getArg(1);
+  Value* BT = helper->getArg(2);
+  Value* rows = helper->getArg(3);
+  Value* cols = helper->getArg(4);
+  const llvm::Align align(T_->getPrimitiveSizeInBits() / 8);
+  std::vector<llvm::Constant*> iota;
+  for (int j = 0; j < W_; ++j) iota.push_back(B_.getInt64(static_cast<uint64_t>(j)));
+  Value* lane = llvm::ConstantVector::get(iota);
+  Value* zero = splat_const(0);
+
+  // One register block: rows [r0, r0 + R), vectors of columns from c0.
+  auto kernel = [&](Value* r0, Value* c0, int R) {
+    const int C = kOuterCols;
+    Values masks, col;
+    for (int cc = 0; cc < C; ++cc) {
+      col.push_back(B_.CreateAdd(c0, i64(int64_t{cc} * W_)));
+      masks.push_back(B_.CreateICmpSLT(B_.CreateAdd(splat(col.back()), lane), splat(cols)));
+    }
+    Values g_at, acc;
+    for (int rr = 0; rr < R; ++rr)
+      for (int cc = 0; cc < C; ++cc) {
+        Value* row = B_.CreateMul(B_.CreateAdd(r0, i64(rr)), cols);
+        g_at.push_back(B_.CreateGEP(T_, G, B_.CreateAdd(row, col[static_cast<size_t>(cc)])));
+        acc.push_back(B_.CreateMaskedLoad(VT_, g_at.back(), align, masks[static_cast<size_t>(cc)], zero));
+      }
+    acc = for_range(W_, acc, 1, [&](Value* j, const Values& acc) {
+      Values b, a, next;
+      Value* bt_row = B_.CreateMul(j, cols);
+      for (int cc = 0; cc < C; ++cc) {
+        Value* at = B_.CreateGEP(T_, BT, B_.CreateAdd(bt_row, col[static_cast<size_t>(cc)]));
+        b.push_back(B_.CreateMaskedLoad(VT_, at, align, masks[static_cast<size_t>(cc)], zero));
+      }
+      for (int rr = 0; rr < R; ++rr) {
+        Value* at = B_.CreateGEP(T_, A, B_.CreateAdd(B_.CreateMul(B_.CreateAdd(r0, i64(rr)), i64(W_)), j));
+        a.push_back(splat(B_.CreateLoad(T_, at)));
+      }
+      for (int rr = 0; rr < R; ++rr)
+        for (int cc = 0; cc < C; ++cc)
+          next.push_back(B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_},
+                                            {a[static_cast<size_t>(rr)], b[static_cast<size_t>(cc)],
+                                             acc[static_cast<size_t>(rr * C + cc)]}));
+      return next;
+    });
+    for (size_t i = 0; i < acc.size(); ++i)
+      B_.CreateMaskedStore(acc[i], g_at[i], align, masks[i % static_cast<size_t>(C)]);
+  };
+  Value* block_rows = B_.CreateMul(B_.CreateSDiv(rows, i64(kOuterRows)), i64(kOuterRows));
+  for (auto [begin, end, R] : {std::tuple<Value*, Value*, int>{i64(0), block_rows, kOuterRows},
+                               std::tuple<Value*, Value*, int>{block_rows, rows, 1}}) {
+    for_dynamic(begin, end, R, [&](Value* r0) {
+      for_dynamic(i64(0), cols, int64_t{kOuterCols} * W_, [&](Value* c0) { kernel(r0, c0, R); });
+    });
+  }
   B_.CreateRetVoid();
+  F_ = caller;
+  return helper;
 }
 
 // No `default:`: a new op in Ops.def must be taught here.
@@ -278,6 +514,12 @@ void FunctionLowering::emit_node(NodeId id) {
       return emit_concat(id);
     case Op::sum:
       return emit_sum(id);
+    case Op::matvec_t:
+      return emit_matvec_t(id);
+    case Op::scatter:
+      return emit_scatter(id);
+    case Op::broadcast:
+      return;  // a view: element() reads its operand
   }
 }
 
@@ -360,15 +602,94 @@ void FunctionLowering::emit_gather(NodeId id) {
       define(id, i64(static_cast<int64_t>(k)), element(src, i64(n.indices[k])));
     return;
   }
-  std::vector<uint32_t> indices(n.indices.begin(), n.indices.end());
-  auto* init = llvm::ConstantDataArray::get(ctx_, indices);
-  auto* table = new llvm::GlobalVariable(m_, init->getType(), true,
-                                         llvm::GlobalValue::PrivateLinkage, init, "gather");
+  Value* table = index_table(n.indices, "gather");
   for_each(n.len, [&](Value* k) {
-    Value* at = B_.CreateGEP(init->getType(), table, {i64(0), k});
+    Value* at = B_.CreateGEP(B_.getInt32Ty(), table, k);
     Value* index = B_.CreateZExt(B_.CreateLoad(B_.getInt32Ty(), at), B_.getInt64Ty());
     define(id, k, element(src, index));
   });
+}
+
+// A constant table of indices in the module.
+Value* FunctionLowering::index_table(const std::vector<int>& indices, const char* name) {
+  std::vector<uint32_t> values(indices.begin(), indices.end());
+  auto* init = llvm::ConstantDataArray::get(ctx_, values);
+  return new llvm::GlobalVariable(m_, init->getType(), true, llvm::GlobalValue::PrivateLinkage,
+                                  init, name);
+}
+
+// out = 0; out[indices[k]] += a[k] in order of k, like the interpreter.
+// Short results are sums formed at compile time; long ones are zero-filled
+// (except where the indices are one contiguous run, which is a plain copy)
+// and then added into, unrolled for short operands, else by a loop.
+void FunctionLowering::emit_scatter(NodeId id) {
+  const Node& n = g_.node(id);
+  const NodeId src = n.args[0];
+  const auto count = static_cast<int64_t>(n.indices.size());
+  if (n.len <= kUnrollMax) {
+    Values out(static_cast<size_t>(n.len), splat_const(0));
+    for (int64_t k = 0; k < count; ++k) {
+      Value*& o = out[static_cast<size_t>(n.indices[static_cast<size_t>(k)])];
+      o = B_.CreateFAdd(o, element(src, i64(k)));
+    }
+    for (int j = 0; j < n.len; ++j) define(id, i64(j), out[static_cast<size_t>(j)]);
+    return;
+  }
+  bool run = count > 0;
+  for (int64_t k = 0; run && k < count; ++k) run = n.indices[static_cast<size_t>(k)] == n.indices[0] + k;
+  if (run) {  // distinct indices: out[start + k] = a[k], zeros around
+    const int64_t start = n.indices[0];
+    for_each(start, [&](Value* k) { define(id, k, splat_const(0)); });
+    for_each(count, [&](Value* k) { define(id, B_.CreateAdd(i64(start), k), element(src, k)); });
+    for_each(n.len - start - count,
+             [&](Value* k) { define(id, B_.CreateAdd(i64(start + count), k), splat_const(0)); });
+    return;
+  }
+  for_each(n.len, [&](Value* k) { define(id, k, splat_const(0)); });
+  auto add = [&](Value* k, Value* index) {
+    define(id, index, B_.CreateFAdd(element(id, index), element(src, k)));
+  };
+  if (count <= kUnrollMax || !addressable(src)) {
+    for (int64_t k = 0; k < count; ++k) add(i64(k), i64(n.indices[static_cast<size_t>(k)]));
+    return;
+  }
+  Value* table = index_table(n.indices, "scatter");
+  for_each(count, [&](Value* k) {
+    Value* at = B_.CreateGEP(B_.getInt32Ty(), table, k);
+    add(k, B_.CreateZExt(B_.CreateLoad(B_.getInt32Ty(), at), B_.getInt64Ty()));
+  });
+}
+
+// out[c] = sum_r M[r * cols + c] * a[r], accumulated in row order like the
+// interpreter, kRowBlock columns at a time: each a[r] loaded feeds kRowBlock
+// FMA chains, as in matvec.
+void FunctionLowering::emit_matvec_t(NodeId id) {
+  const Node& n = g_.node(id);
+  if (n.cols <= kUnrollMax) return emit_matvec_t_cols(id, i64(0), n.cols);
+  const int blocks = n.cols / kRowBlock, rest = n.cols % kRowBlock;
+  for_each(
+      blocks, [&](Value* b) { emit_matvec_t_cols(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock); },
+      1);
+  if (rest > 0) emit_matvec_t_cols(id, i64(int64_t{blocks} * kRowBlock), rest);
+}
+
+void FunctionLowering::emit_matvec_t_cols(NodeId id, Value* first_col, int count) {
+  const Node& n = g_.node(id);
+  const NodeId matrix = n.args[0], a = n.args[1];
+  Values zeros(static_cast<size_t>(count), splat_const(0));
+  Values acc = for_range(n.rows, zeros, kUnrollMax, [&](Value* r, const Values& acc) {
+    Value* ar = element(a, r);
+    Value* row = B_.CreateAdd(B_.CreateMul(r, i64(n.cols)), first_col);
+    Values next;
+    for (int i = 0; i < count; ++i) {
+      Value* m = element(matrix, B_.CreateAdd(row, i64(i)));
+      next.push_back(B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_},
+                                        {m, ar, acc[static_cast<size_t>(i)]}));
+    }
+    return next;
+  });
+  for (int i = 0; i < count; ++i)
+    define(id, B_.CreateAdd(first_col, i64(i)), acc[static_cast<size_t>(i)]);
 }
 
 void FunctionLowering::emit_concat(NodeId id) {
@@ -460,6 +781,9 @@ Value* FunctionLowering::lower_elementwise(Op op, Value* a, Value* b, Value* c) 
     case Op::gather:
     case Op::concat:
     case Op::sum:
+    case Op::matvec_t:
+    case Op::scatter:
+    case Op::broadcast:
       break;
   }
   throw InternalError("llvm backend: lower_elementwise on a structural op");
