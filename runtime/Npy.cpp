@@ -234,7 +234,7 @@ class NpyReader {
 };
 
 // The v1.0 prefix and header, padded with spaces and a newline so the data
-// starts at a multiple of 64 bytes as NumPy does (aligned memory mapping).
+// starts at a multiple of 64 bytes, byte for byte as NumPy writes it.
 std::string npy_header(const std::vector<int64_t>& shape, TensorDType dtype) {
   if (shape.empty() || shape.size() > 2)
     throw std::invalid_argument("write_npy: shape must have one or two entries");
@@ -243,7 +243,7 @@ std::string npy_header(const std::vector<int64_t>& shape, TensorDType dtype) {
   std::string dict = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
                                  dtype == TensorDType::f32 ? "<f4" : "<f8", dims);
   const size_t unpadded = kMagicSize + 4 + dict.size() + 1;
-  dict.append((64 - unpadded % 64) % 64, ' ');
+  dict.append(64 - unpadded % 64, ' ');  // NumPy's rule: 1..64 spaces, never 0
   dict += '\n';
   std::string out(kMagic, kMagicSize);
   out += '\x01';
