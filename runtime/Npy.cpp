@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <set>
 
 #include "runtime/AtomicFile.hpp"
 #include "runtime/DataError.hpp"
@@ -34,24 +35,25 @@ class HeaderParser {
 
   NpyHeader parse() {
     NpyHeader h;
-    bool seen[3] = {false, false, false};
+    std::set<std::string> seen;
     expect('{');
     while (!peek('}')) {
       const std::string key = string_literal();
       expect(':');
-      if (key == "descr")
-        h.descr = string_literal(), seen[0] = true;
-      else if (key == "fortran_order")
-        h.fortran_order = boolean(), seen[1] = true;
-      else if (key == "shape")
-        h.shape = int_tuple(), seen[2] = true;
-      else
+      if (key == "descr") {
+        h.descr = string_literal();
+      } else if (key == "fortran_order") {
+        h.fortran_order = boolean();
+      } else if (key == "shape") {
+        h.shape = int_tuple();
+      } else {
         fail(fmt::format("unexpected key '{}'", key));
+      }
+      seen.insert(key);
       if (!peek('}')) expect(',');
     }
     expect('}');
-    if (!seen[0] || !seen[1] || !seen[2])
-      fail("needs the keys 'descr', 'fortran_order' and 'shape'");
+    if (seen.size() != 3) fail("needs the keys 'descr', 'fortran_order' and 'shape'");
     return h;
   }
 

@@ -21,6 +21,9 @@
 namespace nfc {
 namespace {
 
+// Ordered, so tensors keep their header order where offsets do not decide it.
+using Json = nlohmann::ordered_json;
+
 // The reference implementation refuses larger headers; so do we, before
 // allocating anything for one.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
@@ -61,7 +64,7 @@ void check_tensors(const std::vector<NamedTensor>& tensors) {
 // so the buffer that follows the 8-byte length is 8-byte aligned.
 std::string make_header(const std::vector<NamedTensor>& tensors, TensorDType dtype,
                         const std::map<std::string, std::string>& metadata) {
-  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  Json header = Json::object();
   if (!metadata.empty()) header[kMetadataKey] = metadata;
   uint64_t offset = 0;
   for (const NamedTensor& t : tensors) {
@@ -93,7 +96,7 @@ class SafetensorsReader {
   }
 
   SafetensorsFile read() {
-    const nlohmann::json header = parse_header(read_header_text());
+    const Json header = parse_header(read_header_text());
     SafetensorsFile file;
     std::vector<Entry> entries;
     for (const auto& [key, value] : header.items()) {
@@ -137,18 +140,18 @@ class SafetensorsReader {
     return std::string(bytes.begin(), bytes.end());
   }
 
-  nlohmann::json parse_header(const std::string& text) const {
-    nlohmann::json header;
+  Json parse_header(const std::string& text) const {
+    Json header;
     try {
-      header = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+      header = Json::parse(text);
+    } catch (const Json::parse_error& e) {
       fail("header is not valid JSON (error at byte {})", e.byte);
     }
     if (!header.is_object()) fail("header is not a JSON object");
     return header;
   }
 
-  std::map<std::string, std::string> parse_metadata(const nlohmann::json& value) const {
+  std::map<std::string, std::string> parse_metadata(const Json& value) const {
     std::map<std::string, std::string> out;
     if (value.is_null()) return out;
     if (!value.is_object()) fail("{} must map strings to strings", kMetadataKey);
@@ -159,7 +162,7 @@ class SafetensorsReader {
     return out;
   }
 
-  TensorDType parse_dtype(const std::string& name, const nlohmann::json& v) const {
+  TensorDType parse_dtype(const std::string& name, const Json& v) const {
     if (!v.is_string()) fail("tensor '{}': 'dtype' must be a string", name);
     const std::string dtype = v.get<std::string>();
     if (dtype == "F32") return TensorDType::f32;
@@ -168,7 +171,7 @@ class SafetensorsReader {
   }
 
   // A list of non-negative integers (nlohmann parses those as unsigned).
-  static std::optional<std::vector<uint64_t>> unsigned_list(const nlohmann::json& v) {
+  static std::optional<std::vector<uint64_t>> unsigned_list(const Json& v) {
     if (!v.is_array()) return std::nullopt;
     std::vector<uint64_t> out;
     for (const auto& x : v) {
@@ -178,7 +181,7 @@ class SafetensorsReader {
     return out;
   }
 
-  Entry parse_entry(const std::string& name, const nlohmann::json& v) const {
+  Entry parse_entry(const std::string& name, const Json& v) const {
     if (!v.is_object()) fail("tensor '{}': entry is not a JSON object", name);
     for (const char* key : {"dtype", "shape", "data_offsets"})
       if (!v.contains(key)) fail("tensor '{}': missing '{}'", name, key);
@@ -218,7 +221,8 @@ class SafetensorsReader {
       if (e.end > buffer_size)
         fail("tensor '{}': data_offsets [{}, {}] lie outside the {}-byte data buffer", e.name,
              e.begin, e.end, buffer_size);
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    // Stable: zero-size tensors sharing an offset keep their header order.
+    std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
       return std::tie(a.begin, a.end) < std::tie(b.begin, b.end);
     });
     uint64_t covered = 0;

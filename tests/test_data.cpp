@@ -636,6 +636,7 @@ std::vector<NamedTensor> sample_tensors(const std::vector<double>& v) {
   return {{"layer0.net.w1", {4, 5}, std::vector<double>(v.begin(), v.begin() + 20)},
           {"layer0.net.b1", {5}, std::vector<double>(v.begin() + 20, v.begin() + 25)},
           {"scalar", {}, {v[25]}},
+          {"z_empty", {0}, {}},  // two empty tensors at one offset: header order kept
           {"empty", {0, 3}, {}},
           {"a", {2, 3}, std::vector<double>(v.begin() + 26, v.begin() + 32)}};
 }
