@@ -19,12 +19,10 @@ namespace nfc {
 Program FlowGraph::program() const {
   Program p;
   p.graph = &graph;
-  auto map = [](std::string name, NodeId in, std::vector<NodeId> out) {
-    return EntryPoint{std::move(name), in, std::move(out), EntryKind::map, {}};
-  };
-  p.entries = {map("forward", x, {forward_z, forward_logdet}),
-               map("inverse", z, {inverse_x, inverse_logdet}), map("log_prob", x, {log_prob}),
-               EntryPoint{"nll_grad", x, {nll}, EntryKind::mean_gradient, gradient}};
+  p.entries = {{"forward", x, {forward_z, forward_logdet}},
+               {"inverse", z, {inverse_x, inverse_logdet}},
+               {"log_prob", x, {log_prob}},
+               {"nll_grad", x, {nll}, EntryKind::mean_gradient, gradient}};
   return p;
 }
 

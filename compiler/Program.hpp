@@ -42,6 +42,15 @@ struct Accumulation {
 // accumulation at sample i (zero where none applies). Lanes past n
 // contribute nothing; n == 0 returns 0 with grad zeroed.
 struct EntryPoint {
+  EntryPoint() = default;
+  EntryPoint(std::string name_, NodeId input_, std::vector<NodeId> outputs_,
+             EntryKind kind_ = EntryKind::map, std::vector<Accumulation> accumulations_ = {})
+      : name(std::move(name_)),
+        input(input_),
+        outputs(std::move(outputs_)),
+        kind(kind_),
+        accumulations(std::move(accumulations_)) {}
+
   std::string name;
   NodeId input = -1;
   std::vector<NodeId> outputs;

@@ -47,8 +47,12 @@ void optimizer_step(std::vector<T>& params, const std::vector<T>& grad, double l
   }
 }
 
-const char* to_string(OptimizerKind k) { return k == OptimizerKind::adam ? "adam" : "adamw"; }
-const char* to_string(Schedule s) { return s == Schedule::constant ? "constant" : "cosine"; }
+const char* to_string(OptimizerKind k) {
+  return k == OptimizerKind::adam ? "adam" : "adamw";
+}
+const char* to_string(Schedule s) {
+  return s == Schedule::constant ? "constant" : "cosine";
+}
 
 template double clip_gradient<float>(std::vector<float>&, double);
 template double clip_gradient<double>(std::vector<double>&, double);
