@@ -2,6 +2,8 @@
 // densities, standardisation, safetensors, atomic replacement. Every
 // rejection is checked with its exact one-line message, and damaged files
 // must give a DataError, never a crash.
+#include <unistd.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
