@@ -19,16 +19,22 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# The main job on built-in data: compile the example flow, print its summary
-# and the derived rules, sample from the freshly initialised flow and
-# evaluate the samples' log-density.
+# The main job on built-in data: compile the example flow (summary and the
+# rules nfc derived), train it on builtin:moons, sample from it, evaluate it
+# on fresh data, and draw it. Everything lands in out/.
 demo: build
-	$(BUILD)/nfc compile examples/moons.nf --dump=graph | sed -n '1,8p'
-	$(BUILD)/nfc compile examples/moons.nf
-	$(BUILD)/nfc sample examples/moons.nf -n 8 --seed 1 --init-seed 7
+	@mkdir -p out
+	$(BUILD)/nfc compile examples/moons.nf --dump=graph | sed -n '1,6p'
+	$(BUILD)/nfc compile examples/moons.nf --precision f32
+	$(BUILD)/nfc train examples/moons.nf --precision f32 --data builtin:moons --steps 3000 \
+		--eval-every 250 --out out/moons.safetensors --json out/moons.json
+	$(BUILD)/nfc sample examples/moons.nf --precision f32 --params out/moons.safetensors -n 5
+	$(BUILD)/nfc eval examples/moons.nf --precision f32 --params out/moons.safetensors \
+		--data builtin:moons --data-seed 1
+	$(BUILD)/nfc plot examples/moons.nf --precision f32 --params out/moons.safetensors -o out/moons.png
 
 format:
 	clang-format-19 -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) out
