@@ -3,13 +3,18 @@
 //
 // Each entry point becomes a function with the ABI of Program.hpp,
 //
-//   void NAME(const T* params, const T* in, T* out_0, ..., T* out_k, int64_t n)
+//   map:           void NAME(const T* params, const T* in, T* out_0, ..., T* out_k, int64_t n)
+//   mean_gradient: T NAME(const T* params, const T* in, int64_t n, T* grad)
 //
-// where T is float or double per JitOptions::precision. Code is SIMD across
-// samples: blocks of vector_width() samples run the per-sample program with
-// every scalar widened to a vector (see compiler/llvm/LlvmBackend.cpp).
+// where T is float or double per JitOptions::precision (MapFn / MeanGradientFn
+// below for the common cases). Code is SIMD across samples: blocks of
+// vector_width() samples run the per-sample program with every scalar
+// widened to a vector (see compiler/llvm/LlvmBackend.cpp). Entry points keep
+// no state: calls may run concurrently on different threads, each with its
+// own `grad`.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -18,6 +23,12 @@
 namespace nfc {
 
 enum class Precision { f32, f64 };
+
+// The entry-point ABIs, to cast lookup()'s address to (MapFn for one output).
+template <typename T>
+using MapFn = void (*)(const T* params, const T* in, T* out, int64_t n);
+template <typename T>
+using MeanGradientFn = T (*)(const T* params, const T* in, int64_t n, T* grad);
 
 struct JitOptions {
   Precision precision = Precision::f64;

@@ -2,6 +2,9 @@
 // node, both precisions, and batch sizes around the SIMD width (the tail
 // block has dead lanes that must never be stored).
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <chrono>
+#include <functional>
 #include <cmath>
 #include <random>
 #include <string>
@@ -452,9 +455,6 @@ TEST_CASE("jit: broadcast is a view of its operand", "[jit]") {
 
 namespace {
 
-using GradFn = double (*)(const double*, const double*, int64_t, double*);
-using GradFnF = float (*)(const float*, const float*, int64_t, float*);
-
 // Runs a mean_gradient entry through the JIT on n samples and compares the
 // loss and every gradient element with the interpreter. `grad` starts out
 // full of a sentinel: the entry point must overwrite all of it.
@@ -472,8 +472,8 @@ void compare_gradient(const Program& program, const EntryPoint& entry, const Jit
 
   const auto x = narrow<T>(in);
   std::vector<T> grad(static_cast<size_t>(g.param_count()), T(kSentinel));
-  using Fn = T (*)(const T*, const T*, int64_t, T*);
-  const double got = reinterpret_cast<Fn>(jit.lookup(entry.name))(p.data(), x.data(), n, grad.data());
+  const double got = reinterpret_cast<MeanGradientFn<T>>(jit.lookup(entry.name))(
+      p.data(), x.data(), n, grad.data());
   const auto close = [](double got, double want) {
     return std::fabs(got - want) <= Tolerance<T>::rel * std::fabs(want) + Tolerance<T>::abs;
   };
@@ -535,22 +535,28 @@ Accumulation outer_term(int64_t offset, NodeId a, NodeId b) {
 }
 
 // The hand-written reverse mode of a 3-layer MLP with loss 0.5 |y|^2:
-// h1 = tanh(W1 x + b1), h2 = softplus(W2 h1 + b2), y = W3 h2 + b3.
-Program mlp_gradient(Graph& g, int in, int hidden, int out) {
+// h1 = tanh(W1 x + b1), h2 = softplus(W2 h1 + b2), y = W3 h2 + b3; with
+// `relu`, relu for both activations (no transcendental functions).
+Program mlp_gradient(Graph& g, int in, int hidden, int out, bool relu = false) {
   const NodeId x = g.input(0, in);
   const int w1 = g.add_param("w1", {hidden, in}), b1 = g.add_param("b1", {hidden});
   const int w2 = g.add_param("w2", {hidden, hidden}), b2 = g.add_param("b2", {hidden});
   const int w3 = g.add_param("w3", {out, hidden}), b3 = g.add_param("b3", {out});
   const auto P = [&](int t) { return g.param(t); };
   const auto offset = [&](int t) { return g.params()[static_cast<size_t>(t)].offset; };
-  const NodeId h1 = g.unary(Op::tanh, g.binary(Op::add, g.matvec(P(w1), x, hidden, in), P(b1)));
+  const NodeId z1 = g.binary(Op::add, g.matvec(P(w1), x, hidden, in), P(b1));
+  const NodeId h1 = g.unary(relu ? Op::relu : Op::tanh, z1);
   const NodeId z2 = g.binary(Op::add, g.matvec(P(w2), h1, hidden, hidden), P(b2));
-  const NodeId h2 = g.unary(Op::softplus, z2);
+  const NodeId h2 = g.unary(relu ? Op::relu : Op::softplus, z2);
   const NodeId y = g.binary(Op::add, g.matvec(P(w3), h2, out, hidden), P(b3));
   const NodeId loss = g.binary(Op::mul, g.constant(0.5), g.sum(g.binary(Op::mul, y, y)));
-  const NodeId dz2 = g.binary(Op::mul, g.matvec_t(P(w3), y, out, hidden), g.unary(Op::sigmoid, z2));
+  const NodeId dz2 = g.binary(Op::mul, g.matvec_t(P(w3), y, out, hidden),
+                                   relu ? g.select_pos(z2, g.constant(1), g.constant(0))
+                                        : g.unary(Op::sigmoid, z2));
   Ex H1{&g, h1};
-  const NodeId dz1 = g.binary(Op::mul, g.matvec_t(P(w2), dz2, hidden, hidden), (1.0 - H1 * H1).id);
+  const NodeId dz1 = g.binary(Op::mul, g.matvec_t(P(w2), dz2, hidden, hidden),
+                                   relu ? g.select_pos(z1, g.constant(1), g.constant(0))
+                                        : (1.0 - H1 * H1).id);
   EntryPoint forward{"forward", x, {y, loss}};
   return Program{&g,
                  {forward, gradient_entry("grad", x, loss,
@@ -592,9 +598,33 @@ TEST_CASE("jit: mean_gradient entries match the interpreter", "[jit]") {
 }
 
 TEST_CASE("jit: mean_gradient of a hand-derived MLP matches the interpreter", "[jit]") {
+  for (bool relu : {false, true}) {
+    Graph g;
+    const Program program = mlp_gradient(g, 5, 24, 3, relu);
+    check_gradient_program(program, chain_params(g), {{-2, 2}});
+  }
+}
+
+TEST_CASE("jit: mean_gradient of a 64 -> 512 -> 512 -> 128 MLP: IR follows nodes, results match",
+          "[jit][scaling]") {
   Graph g;
-  const Program program = mlp_gradient(g, 5, 24, 3);
-  check_gradient_program(program, chain_params(g), {{-2, 2}});
+  const Program program = mlp_gradient(g, 64, 512, 128);
+  const std::vector<double> params = chain_params(g);
+  for (Precision precision : {Precision::f64, Precision::f32}) {
+    JitOptions options;
+    options.precision = precision;
+    options.keep_ir = true;
+    const auto jit = JitModule::compile(program, options);
+    Graph narrow_graph;  // same nodes, 4x narrower hidden layers
+    const auto narrow_jit = JitModule::compile(mlp_gradient(narrow_graph, 64, 128, 128), options);
+    CHECK(double(jit->ir().size()) < 1.2 * double(narrow_jit->ir().size()));
+    std::mt19937 rng(4);
+    const int64_t n = 3 * jit->vector_width() + 5;
+    if (precision == Precision::f64)
+      compare_gradient<double>(program, program.entries[1], *jit, params, n, {{-2, 2}}, rng);
+    else
+      compare_gradient<float>(program, program.entries[1], *jit, params, n, {{-2, 2}}, rng);
+  }
 }
 
 TEST_CASE("jit: dead lanes of a mean_gradient block never leak Inf or NaN", "[jit]") {
@@ -624,4 +654,53 @@ TEST_CASE("jit: dead lanes of a mean_gradient block never leak Inf or NaN", "[ji
         compare_gradient<float>(program, program.entries[0], *jit, {}, n, {{0.5, 2}}, rng);
     }
   }
+}
+
+TEST_CASE("jit: throughput of a forward map vs its mean_gradient", "[.][bench]") {
+  Graph g;
+  const bool relu = GENERATE(false, true);
+  Program program = mlp_gradient(g, 64, 512, 128, relu);
+  program.entries.push_back(program.entries[1]);
+  program.entries.back().name = "loss_only";
+  program.entries.back().accumulations.clear();
+  const std::vector<double> exact = chain_params(g);
+  const int64_t n = 4096;
+  // Multiply-adds per sample: forward 3 matvecs; gradient adds 2 matvec_t and 3 outer products.
+  const double fwd_flops = 2.0 * (64 * 512 + 512 * 512 + 512 * 128);
+  const double grad_flops = fwd_flops + 2.0 * (512 * 512 + 512 * 128) + fwd_flops;
+  const auto time = [](const std::function<void()>& f) {
+    f();
+    double best = 1e30;
+    for (int rep = 0; rep < 5; ++rep) {
+      const auto start = std::chrono::steady_clock::now();
+      f();
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    return best;
+  };
+  const auto run = [&]<typename T>(Precision precision, T) {
+    JitOptions options;
+    options.precision = precision;
+    const auto jit = JitModule::compile(program, options);
+    const auto p = narrow<T>(exact);
+    std::mt19937 rng(1);
+    const auto x = narrow<T>(random_values<T>(64 * n, {{-2, 2}}, rng));
+    std::vector<T> y(128 * n), loss(n), grad(static_cast<size_t>(g.param_count()));
+    using Fwd = void (*)(const T*, const T*, T*, T*, int64_t);
+    using Grad = T (*)(const T*, const T*, int64_t, T*);
+    auto fwd = reinterpret_cast<Fwd>(jit->lookup("forward"));
+    auto grd = reinterpret_cast<Grad>(jit->lookup("grad"));
+    const double tf = time([&] { fwd(p.data(), x.data(), y.data(), loss.data(), n); });
+    const double tg = time([&] { grd(p.data(), x.data(), n, grad.data()); });
+    auto lo = reinterpret_cast<Grad>(jit->lookup("loss_only"));
+    const double tl = time([&] { lo(p.data(), x.data(), n, grad.data()); });
+    WARN("loss only " << n / tl << " samples/s");
+    WARN((relu ? "relu " : "tanh/softplus ") << (precision == Precision::f64 ? "f64" : "f32")
+         << " W=" << jit->vector_width() << ": forward " << n / tf << " samples/s ("
+         << fwd_flops * n / tf * 1e-9 << " GFLOP/s), mean_gradient " << n / tg << " samples/s ("
+         << grad_flops * n / tg * 1e-9 << " GFLOP/s), ratio " << tg / tf << "; compile "
+         << jit->timings().lower_ms + jit->timings().optimize_ms + jit->timings().codegen_ms << " ms");
+  };
+  run(Precision::f32, float{});
+  run(Precision::f64, double{});
 }
