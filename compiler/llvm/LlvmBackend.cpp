@@ -300,6 +300,8 @@ void FunctionLowering::check_gradient_entry() const {
 void FunctionLowering::emit() {
   const bool gradient = entry_.kind == EntryKind::mean_gradient;
   if (gradient) check_gradient_entry();
+  internal_check(gradient || entry_.accumulations.empty(),
+                 "llvm backend: accumulations on a map entry point");
   create_function();
   plan_ = plan_buffers(g_, entry_, [this](NodeId id) { return needs_buffer(id); });
   regs_.assign(g_.size(), {});
