@@ -9,22 +9,13 @@
 #include "compiler/Interpreter.hpp"
 #include "compiler/driver/Compile.hpp"
 #include "runtime/Random.hpp"
+#include "tests/TestSupport.hpp"
 
 using namespace nfc;
 
 namespace {
 
-std::unique_ptr<CompiledModel> compile_or_fail(const std::string& source, Precision p) {
-  Diagnostics diags("test.nf", source);
-  JitOptions options;
-  options.precision = p;
-  auto model = compile_model(source, diags, options);
-  std::ostringstream errors;
-  diags.print(errors);
-  INFO(errors.str());
-  REQUIRE(model != nullptr);
-  return model;
-}
+using test::compile_or_fail;
 
 // Several layer kinds and transforms in one flow, on 5 dimensions.
 const char* kMixed5d = R"(

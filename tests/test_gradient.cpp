@@ -9,21 +9,11 @@
 #include "compiler/Interpreter.hpp"
 #include "compiler/driver/Compile.hpp"
 #include "runtime/Random.hpp"
+#include "tests/TestSupport.hpp"
 
 using namespace nfc;
 
 namespace {
-
-std::unique_ptr<CompiledModel> compile_f64(const std::string& source) {
-  Diagnostics diags("grad.nf", source);
-  JitOptions options;
-  auto model = compile_model(source, diags, options);
-  std::ostringstream errors;
-  diags.print(errors);
-  INFO(errors.str());
-  REQUIRE(model != nullptr);
-  return model;
-}
 
 double mean_nll(const Flow<double>& flow, const std::vector<double>& params,
                 const std::vector<double>& x, int64_t n) {
@@ -36,7 +26,7 @@ double mean_nll(const Flow<double>& flow, const std::vector<double>& params,
 // (~1e-16 |f| / h ~ 1e-11) of the difference far below the 1e-6 relative
 // tolerance of the check.
 void check_gradient(const std::string& source, uint64_t seed) {
-  auto model = compile_f64(source);
+  auto model = test::compile_or_fail(source);
   Flow<double> flow = make_flow<double>(*model);
   flow.init_params(seed);
   const int d = flow.dim();

@@ -12,6 +12,7 @@
 #include "runtime/Checkpoint.hpp"
 #include "runtime/DataError.hpp"
 #include "runtime/Trainer.hpp"
+#include "tests/TestSupport.hpp"
 
 using namespace nfc;
 
@@ -29,19 +30,8 @@ flow gaussians(dim = 2) {
 )";
 
 template <class T>
-struct Setup {
-  std::unique_ptr<CompiledModel> model;
-  Flow<T> flow;
-};
-
-template <class T>
 std::unique_ptr<CompiledModel> compile(const char* source) {
-  Diagnostics diags("t.nf", source);
-  JitOptions o;
-  o.precision = std::is_same_v<T, float> ? Precision::f32 : Precision::f64;
-  auto m = compile_model(source, diags, o);
-  REQUIRE(m != nullptr);
-  return m;
+  return test::compile_or_fail(source, test::precision_of<T>());
 }
 
 TrainOptions short_run(int64_t steps) {
