@@ -57,10 +57,35 @@ struct PermuteSpec {
   std::vector<int> perm;
 };
 
-// z_j = outputs[j], an expression over the names x0 .. x{dim-1}.
+// A learnable parameter of hand-written maps: `param a = 1.0 positive`,
+// `param c = 0.5 (-1, 1)`, `param w[3] = 0.1`, `param v = [0.1, 0.2]`.
+// Constraints are compiled as reparameterisations of an unconstrained
+// tensor: positive: a = softplus(raw); (lo, hi): a = lo + (hi - lo) sigmoid(raw).
+struct ParamDecl {
+  enum class Constraint { none, positive, interval };
+  std::string name;
+  std::vector<double> init;  // one value per element, within the constraint
+  bool is_vector = false;    // declared with [n] or a list: used as name[i]
+  Constraint constraint = Constraint::none;
+  double lo = 0, hi = 0;  // interval
+  SourceRange loc;        // the name in its declaration
+};
+
+// `let NAME = expr` inside a map: a named subexpression; later lets and the
+// outputs may use it.
+struct LetBinding {
+  std::string name;
+  ExprPtr expr;
+  SourceRange loc;
+};
+
+// z_j = outputs[j], an expression over the names x0 .. x{dim-1}, the flow's
+// and the map's parameters, and the lets (in order).
 struct MapSpec {
   std::vector<ExprPtr> outputs;
   std::vector<SourceRange> output_locs;  // where each z_j is defined
+  std::vector<ParamDecl> params;         // declared inside this map
+  std::vector<LetBinding> lets;          // in source order
 };
 
 struct LayerSpec {
@@ -69,7 +94,9 @@ struct LayerSpec {
   std::variant<CouplingSpec, PermuteSpec, MapSpec> kind;
 };
 
-enum class BaseDistribution { standard_normal };
+// standard_normal: N(0, I). uniform: uniform on [0, 1]^dim (log density 0
+// inside, -inf outside): with it a 1-D flow learns the data's CDF.
+enum class BaseDistribution { standard_normal, uniform };
 
 struct FlowSpec {
   std::string name;
@@ -77,6 +104,7 @@ struct FlowSpec {
   BaseDistribution base = BaseDistribution::standard_normal;
   SourceRange loc;
   std::vector<TransformDef> transforms;  // user transforms and the prelude's
+  std::vector<ParamDecl> params;         // declared at flow level: every map may use them
   std::vector<LayerSpec> layers;         // in the forward (x -> z) order
 };
 

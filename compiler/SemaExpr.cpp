@@ -13,19 +13,23 @@ namespace nfc {
 
 namespace {
 
-bool is_function(const std::string& name) {
-  return std::find(std::begin(kExprFunctions), std::end(kExprFunctions), name) !=
-         std::end(kExprFunctions);
+const ExprFunction* find_function(const std::string& name) {
+  for (const ExprFunction& f : kExprFunctions)
+    if (name == f.name) return &f;
+  return nullptr;
 }
 
 void check_call(const Expr& e, const Reporter& report) {
   // Point at the function name, not the whole call.
   const SourceRange name_loc{e.loc.line, e.loc.col, static_cast<int>(e.name.size())};
-  if (!is_function(e.name)) {
-    const std::vector<std::string> known(std::begin(kExprFunctions), std::end(kExprFunctions));
+  const ExprFunction* f = find_function(e.name);
+  if (!f) {
+    std::vector<std::string> known;
+    for (const ExprFunction& k : kExprFunctions) known.push_back(k.name);
     report(name_loc, fmt::format("unknown function '{}'{}", e.name, did_you_mean(e.name, known)));
-  } else if (e.args.size() != 1) {
-    report(e.loc, fmt::format("function '{}' takes 1 argument, got {}", e.name, e.args.size()));
+  } else if (static_cast<int>(e.args.size()) != f->arity) {
+    report(e.loc, fmt::format("function '{}' takes {} argument{}, got {}", e.name, f->arity,
+                              f->arity == 1 ? "" : "s", e.args.size()));
   }
 }
 
@@ -45,7 +49,13 @@ void check_expr(const Expr& e, const NameCheck& check, const Reporter& report) {
       break;
     case Expr::Kind::neg:
     case Expr::Kind::binary:
+    case Expr::Kind::compare:
       break;
+    case Expr::Kind::index: {
+      std::string message = check(e.name);
+      if (!message.empty()) report(e.loc, std::move(message));
+      return;
+    }
   }
   for (const ExprPtr& arg : e.args) check_expr(*arg, check, report);
 }

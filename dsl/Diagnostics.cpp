@@ -43,16 +43,42 @@ Diagnostics::Diagnostics(std::string file_name, std::string_view source)
     : file_name_(std::move(file_name)), source_(source) {}
 
 void Diagnostics::error(SourceRange at, std::string message) {
-  errors_.push_back(Diagnostic{at, std::move(message)});
+  errors_.push_back(Diagnostic{at, message, Diagnostic::Severity::error});
+  all_.push_back(errors_.back());
 }
+
+void Diagnostics::warning(SourceRange at, std::string message) {
+  all_.push_back(Diagnostic{at, std::move(message), Diagnostic::Severity::warning});
+}
+
+void Diagnostics::note(SourceRange at, std::string message) {
+  all_.push_back(Diagnostic{at, std::move(message), Diagnostic::Severity::note});
+}
+
+namespace {
+
+const char* severity_word(Diagnostic::Severity s) {
+  switch (s) {
+    case Diagnostic::Severity::error:
+      return "error";
+    case Diagnostic::Severity::warning:
+      return "warning";
+    case Diagnostic::Severity::note:
+      return "note";
+  }
+  return "error";
+}
+
+}  // namespace
 
 std::string Diagnostics::format(const Diagnostic& d) const {
   // Errors without a place in this file (line 0, e.g. inside the prelude)
   // print the message alone rather than a misleading source line.
-  if (d.at.line <= 0) return file_name_ + ": error: " + d.message + "\n";
+  const std::string kind = severity_word(d.severity);
+  if (d.at.line <= 0) return file_name_ + ": " + kind + ": " + d.message + "\n";
   const std::string_view text = line_text(source_, d.at.line);
   std::string out = file_name_ + ":" + std::to_string(d.at.line) + ":" +
-                    std::to_string(std::max(d.at.col, 1)) + ": error: " + d.message + "\n";
+                    std::to_string(std::max(d.at.col, 1)) + ": " + kind + ": " + d.message + "\n";
   out += text;
   out += '\n';
   out += caret_line(text, d.at);
@@ -61,7 +87,7 @@ std::string Diagnostics::format(const Diagnostic& d) const {
 }
 
 void Diagnostics::print(std::ostream& out) const {
-  for (const Diagnostic& d : errors_) out << format(d);
+  for (const Diagnostic& d : all_) out << format(d);
 }
 
 }  // namespace nfc

@@ -19,8 +19,10 @@
 namespace nfc {
 
 struct Diagnostic {
+  enum class Severity { error, warning, note };
   SourceRange at;
   std::string message;
+  Severity severity = Severity::error;
 };
 
 class Diagnostics {
@@ -29,10 +31,15 @@ class Diagnostics {
   Diagnostics(std::string file_name, std::string_view source);
 
   void error(SourceRange at, std::string message);
+  // Warnings and notes do not make a model invalid; they print the same way
+  // with "warning:" / "note:" instead of "error:".
+  void warning(SourceRange at, std::string message);
+  void note(SourceRange at, std::string message);
   bool has_errors() const { return !errors_.empty(); }
   const std::vector<Diagnostic>& errors() const { return errors_; }
+  const std::vector<Diagnostic>& all() const { return all_; }
 
-  // Every error, in the order reported, each as
+  // Every diagnostic, in the order reported, each as
   // "file:line:col: error: message\n<source line>\n<caret line>\n".
   void print(std::ostream& out) const;
   std::string format(const Diagnostic& d) const;
@@ -43,6 +50,7 @@ class Diagnostics {
   std::string file_name_;
   std::string_view source_;
   std::vector<Diagnostic> errors_;
+  std::vector<Diagnostic> all_;  // errors, warnings and notes in order
 };
 
 // Thrown when the compiler breaks one of its own invariants (a bug in nfc,

@@ -18,8 +18,11 @@ struct Expr {
     number,  // value
     name,    // name
     neg,     // -args[0]
-    binary,  // args[0] op args[1], op one of + - * / ^
-    call,    // name(args...)
+    binary,   // args[0] op args[1], op one of + - * / ^
+    call,     // name(args...)
+    compare,  // args[0] op args[1], op one of '<' '>' 'l' (<=) 'g' (>=) '=' (==) '!' (!=);
+              // only as the condition of where(cond, a, b)
+    index,    // name[value]: element `value` (an integer) of a vector parameter
   };
   Kind kind = Kind::number;
   SourceRange loc;
@@ -29,11 +32,19 @@ struct Expr {
   std::vector<ExprPtr> args;
 };
 
-// The functions an expression may call. All take one argument.
-// The compiler maps each to a graph op with evaluation, derivative and inverse.
-inline constexpr const char* kExprFunctions[] = {
-    "exp",   "log",     "log1p", "expm1",    "sqrt", "tanh",
-    "atanh", "sigmoid", "logit", "softplus", "sinh", "asinh",
+// The functions an expression may call, with their arity. The compiler maps
+// each to graph ops with evaluation, derivative and (where one exists)
+// inverse. where(cond, a, b) is a if cond holds, else b; cond must be a
+// comparison. clamp(x, lo, hi) = min(max(x, lo), hi).
+struct ExprFunction {
+  const char* name;
+  int arity;
+};
+inline constexpr ExprFunction kExprFunctions[] = {
+    {"exp", 1},   {"log", 1},     {"log1p", 1},   {"expm1", 1},    {"sqrt", 1},
+    {"tanh", 1},  {"atanh", 1},   {"sigmoid", 1}, {"logit", 1},    {"softplus", 1},
+    {"sinh", 1},  {"asinh", 1},   {"abs", 1},     {"min", 2},      {"max", 2},
+    {"clamp", 3}, {"where", 3},
 };
 
 }  // namespace nfc
