@@ -3,6 +3,8 @@
 // triangularity from the structural pass, for every kind alike.
 #include "compiler/FlowGraph.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <functional>
 #include <numeric>
@@ -12,6 +14,9 @@
 #include "compiler/Gradient.hpp"
 #include "compiler/Invert.hpp"
 #include "compiler/LowerExpr.hpp"
+#include "compiler/MapLayer.hpp"
+#include "compiler/Params.hpp"
+#include "compiler/Print.hpp"
 #include "compiler/Structure.hpp"
 
 namespace nfc {
@@ -27,14 +32,6 @@ Program FlowGraph::program() const {
 }
 
 namespace {
-
-// A layer in both directions: each maps an input node to (output, log-det
-// of that direction), the log-det a length-1 node. The inverse may fail
-// (after reporting why) when an output cannot be solved for its input.
-struct LayerMaps {
-  std::function<std::pair<NodeId, NodeId>(NodeId)> forward;
-  std::function<std::optional<std::pair<NodeId, NodeId>>(NodeId)> inverse;
-};
 
 Op activation_op(Activation a) {
   switch (a) {
@@ -77,8 +74,10 @@ class FlowBuilder {
   const TransformRules* rules_for(int transform);
   bool derive_rules(const TransformDef& def, TransformRules& r);
   std::optional<LayerMaps> coupling(int index, const CouplingSpec& c);
-  std::optional<LayerMaps> map(const MapSpec& m);
+  void declare_flow_params();
+  void check_transform_monotonicity(int index, const TransformRules& rules, NodeId dzdx);
   LayerMaps permute(const PermuteSpec& p);
+  NodeId base_log_density(NodeId z);
   bool check_structure(const LayerSpec& layer, const LayerInfo& info, NodeId in, NodeId out);
   NodeId sum_lanes(NodeId v, int lanes);
 
@@ -87,6 +86,7 @@ class FlowBuilder {
   FlowGraph& fg_;
   Graph& g_;
   std::vector<int> rules_index_;  // transform -> index into fg_.transforms, -1 unbuilt, -2 failed
+  NameEnv flow_params_;           // flow-level parameters, by name
 };
 
 // Sum of a per-lane quantity over `lanes` lanes; a length-1 value stands for
@@ -180,6 +180,12 @@ std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c)
       bind[rules->params[p]] = values.at(def.params[p]);
     return bind;
   };
+  {  // Monotonicity with this layer's rewrites applied: a soft clamp or a
+     // softplus can be what makes it provable.
+    const NodeId probe = g_.var(g_.add_var_name("layer_input"), spec_.dim);
+    const NodeId d = substitute(g_, rules->dzdx, conditioner(g_.gather(probe, c.identity_dims)));
+    check_transform_monotonicity(index, *rules, d);
+  }
   // out[identity_dims] = identity part, out[transformed_dims] = transformed part
   std::vector<int> order = c.identity_dims;
   order.insert(order.end(), c.transformed_dims.begin(), c.transformed_dims.end());
@@ -214,57 +220,6 @@ LayerMaps FlowBuilder::permute(const PermuteSpec& p) {
   return maps;
 }
 
-// z_j = e_j(x_0..x_j): forward substitutes the inputs; the inverse solves
-// z_j = e_j for x_j in order, each step using the x_i already recovered.
-std::optional<LayerMaps> FlowBuilder::map(const MapSpec& m) {
-  const int dim = spec_.dim;
-  NameEnv env;
-  std::vector<NodeId> vars;
-  for (int i = 0; i < dim; ++i) {
-    const std::string name = "x" + std::to_string(i);
-    vars.push_back(g_.var(g_.add_var_name(name)));
-    env[name] = vars.back();
-  }
-  std::vector<NodeId> outputs, logabs;
-  for (const ExprPtr& e : m.outputs) {
-    outputs.push_back(lower_expr(g_, *e, env));
-    const NodeId d = derivative(g_, outputs.back(), vars[outputs.size() - 1]);
-    logabs.push_back(g_.unary(Op::log, g_.unary(Op::abs, d)));
-  }
-  LayerMaps maps;
-  maps.forward = [=, this](NodeId in) {
-    std::unordered_map<NodeId, NodeId> bind;
-    for (int i = 0; i < dim; ++i) bind[vars[size_t(i)]] = g_.gather(in, {i});
-    std::vector<NodeId> z;
-    NodeId ld = g_.constant(0);
-    for (int j = 0; j < dim; ++j) {
-      z.push_back(substitute(g_, outputs[size_t(j)], bind));
-      ld = g_.binary(Op::add, ld, substitute(g_, logabs[size_t(j)], bind));
-    }
-    return std::pair{g_.concat(z), ld};
-  };
-  // Built after the structural pass has proved the layer triangular, so a
-  // failure here is about the operations, not the wiring.
-  maps.inverse = [=, this](NodeId in) -> std::optional<std::pair<NodeId, NodeId>> {
-    std::unordered_map<NodeId, NodeId> bind;
-    std::vector<NodeId> x;
-    NodeId ld = g_.constant(0);
-    for (int j = 0; j < dim; ++j) {
-      const Inversion inv = solve_for(g_, outputs[size_t(j)], vars[size_t(j)], g_.gather(in, {j}));
-      if (!inv.ok()) {
-        diags_.error(m.output_locs[size_t(j)], "cannot invert z" + std::to_string(j) + " for x" +
-                                                   std::to_string(j) + ": " + inv.failure);
-        return std::nullopt;
-      }
-      x.push_back(substitute(g_, inv.value, bind));
-      bind[vars[size_t(j)]] = x.back();
-      ld = g_.binary(Op::sub, ld, substitute(g_, logabs[size_t(j)], bind));
-    }
-    return std::pair{g_.concat(x), ld};
-  };
-  return maps;
-}
-
 bool FlowBuilder::check_structure(const LayerSpec& layer, const LayerInfo& info, NodeId in,
                                   NodeId out) {
   const DependencyMatrix deps = dependency_matrix(g_, out, in);
@@ -285,12 +240,51 @@ bool FlowBuilder::check_structure(const LayerSpec& layer, const LayerInfo& info,
   return false;
 }
 
+void FlowBuilder::check_transform_monotonicity(int index, const TransformRules& rules,
+                                               NodeId dzdx) {
+  InversionReport r;
+  const LayerSpec& layer = spec_.layers[static_cast<size_t>(index)];
+  r.what = fmt::format("layer {} {}", index, layer.label);
+  r.loc = layer.loc;
+  r.analytic = true;
+  r.why = fmt::format("{} = {}", to_infix(g_, rules.x), to_infix(g_, rules.inverse));
+  r.monotonicity = monotonicity(g_, dzdx);
+  if (r.monotonicity == Monotonicity::unproved)
+    diags_.warning(layer.loc, fmt::format("cannot prove that transform '{}' is strictly monotone "
+                                          "here: dz/dx = {} may be 0",
+                                          rules.name, to_infix(g_, rules.dzdx)));
+  fg_.inversions.push_back(std::move(r));
+}
+
+// log q(z): N(0, I) gives -|z|^2 / 2 - D/2 log(2 pi); uniform on [0, 1]^D
+// gives 0 inside and -inf outside (z (1 - z) > 0 exactly inside).
+NodeId FlowBuilder::base_log_density(NodeId z) {
+  switch (spec_.base) {
+    case BaseDistribution::standard_normal:
+      return (-0.5 * Ex{&g_, g_.sum(g_.binary(Op::mul, z, z))} -
+              0.5 * spec_.dim * std::log(2 * M_PI))
+          .id;
+    case BaseDistribution::uniform: {
+      const NodeId inside = g_.binary(Op::mul, z, g_.binary(Op::sub, g_.constant(1), z));
+      const NodeId per_dim = g_.select_pos(inside, g_.constant(0), g_.constant(-INFINITY));
+      return g_.len(per_dim) == 1 ? per_dim : g_.sum(per_dim);
+    }
+  }
+  throw InternalError("unknown base distribution");
+}
+
+void FlowBuilder::declare_flow_params() {
+  for (const ParamDecl& p : spec_.params) flow_params_[p.name] = declare_param(g_, p, p.name);
+}
+
 bool FlowBuilder::build() {
   fg_.name = spec_.name;
   fg_.dim = spec_.dim;
   rules_index_.assign(spec_.transforms.size(), -1);
+  fg_.base = spec_.base;
   fg_.x = g_.input(0, spec_.dim);
   fg_.z = g_.input(1, spec_.dim);
+  declare_flow_params();
   std::vector<LayerMaps> maps;
   NodeId cur = fg_.x, logdet = g_.constant(0);
   bool ok = true;
@@ -306,7 +300,12 @@ bool FlowBuilder::build() {
     } else if (const auto* p = std::get_if<PermuteSpec>(&layer.kind)) {
       m = permute(*p);
     } else {
-      m = map(std::get<MapSpec>(layer.kind));
+      auto built = build_map_layer(g_, diags_, std::get<MapSpec>(layer.kind), spec_.dim,
+                                   static_cast<int>(l), flow_params_, fg_.inversions);
+      if (built) {
+        m = std::move(built->maps);
+        info.order = built->order;
+      }
     }
     info.param_count = g_.param_count() - params_before;
     if (!m) {
@@ -330,10 +329,7 @@ bool FlowBuilder::build() {
   if (!ok) return false;
   fg_.forward_z = cur;
   fg_.forward_logdet = logdet;
-  // log N(z; 0, I) = -|z|^2 / 2 - D/2 log(2 pi)
-  const Ex base =
-      -0.5 * Ex{&g_, g_.sum(g_.binary(Op::mul, cur, cur))} - 0.5 * spec_.dim * std::log(2 * M_PI);
-  fg_.log_prob = (base + Ex{&g_, logdet}).id;
+  fg_.log_prob = g_.binary(Op::add, base_log_density(cur), logdet);
   fg_.nll = g_.unary(Op::neg, fg_.log_prob);
   fg_.gradient = parameter_gradient(g_, fg_.nll);
   NodeId back = fg_.z, inv_logdet = g_.constant(0);

@@ -9,6 +9,7 @@
 
 #include "compiler/FlowSpec.hpp"
 #include "compiler/Graph.hpp"
+#include "compiler/LayerMaps.hpp"
 #include "compiler/Program.hpp"
 #include "dsl/Diagnostics.hpp"
 
@@ -38,9 +39,11 @@ struct LayerInfo {
 struct FlowGraph {
   std::string name;
   int dim = 0;
+  BaseDistribution base = BaseDistribution::standard_normal;
   Graph graph;
   std::deque<TransformRules> transforms;  // only those the flow uses; deque: layers keep pointers
   std::vector<LayerInfo> layers;
+  std::vector<InversionReport> inversions;  // per transform and map output, for --explain
   NodeId x = -1, z = -1;  // entry inputs: data for forward/log_prob, latent for inverse
   NodeId forward_z = -1, forward_logdet = -1;
   NodeId inverse_x = -1, inverse_logdet = -1;  // logdet = log|det g'(z)| = -log|det f'(x)|

@@ -139,6 +139,12 @@ int Graph::add_param(std::string name, std::vector<int> shape, double init_bound
   return static_cast<int>(params_.size()) - 1;
 }
 
+void Graph::set_param_init(int tensor, std::vector<double> values) {
+  ParamTensor& t = params_.at(static_cast<size_t>(tensor));
+  internal_check(static_cast<int64_t>(values.size()) == t.size, "initial values per element");
+  t.init = std::move(values);
+}
+
 NodeId Graph::param(int tensor) {
   Node n;
   n.op = Op::param;

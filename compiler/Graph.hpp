@@ -49,7 +49,8 @@ struct ParamTensor {
   std::vector<int> shape;
   int64_t offset = 0;
   int64_t size = 0;
-  double init_bound = 0;  // initialised uniform in [-init_bound, init_bound]
+  double init_bound = 0;     // initialised uniform in [-init_bound, init_bound] ...
+  std::vector<double> init;  // ... unless these exact values are given
 };
 
 class Graph {
@@ -60,6 +61,7 @@ class Graph {
   NodeId var(int index, int len = 1);
   NodeId param(int tensor);
   int add_param(std::string name, std::vector<int> shape, double init_bound = 0);
+  void set_param_init(int tensor, std::vector<double> values);
   int add_var_name(std::string name);  // returns the new var's index
 
   // Elementwise operations (broadcasting operands of length 1).

@@ -10,12 +10,13 @@ namespace nfc {
 
 template <class T>
 Flow<T>::Flow(std::string name, int dim, std::vector<ParamInfo> table, EntryPoints<T> entries,
-              std::shared_ptr<const void> code)
+              std::shared_ptr<const void> code, BaseKind base)
     : name_(std::move(name)),
       dim_(dim),
       table_(std::move(table)),
       entries_(entries),
-      code_(std::move(code)) {
+      code_(std::move(code)),
+      base_(base) {
   int64_t total = 0;
   for (const auto& p : table_) total += p.size;
   params_.assign(static_cast<size_t>(total), T(0));
@@ -27,7 +28,8 @@ void Flow<T>::init_params(uint64_t seed) {
   for (const auto& p : table_)
     for (int64_t k = 0; k < p.size; ++k)
       params_[static_cast<size_t>(p.offset + k)] =
-          static_cast<T>(rng.uniform(-p.init_bound, p.init_bound));
+          p.init.empty() ? static_cast<T>(rng.uniform(-p.init_bound, p.init_bound))
+                         : static_cast<T>(p.init[static_cast<size_t>(k)]);
 }
 
 template <class T>
@@ -60,15 +62,20 @@ typename Flow<T>::Samples Flow<T>::sample(int64_t n, uint64_t seed) const {
   Random rng(seed);
   const size_t count = static_cast<size_t>(n) * static_cast<size_t>(dim_);
   std::vector<T> z(count);
-  for (auto& v : z) v = static_cast<T>(rng.normal());
+  const bool uniform = base_ == BaseKind::uniform;
+  for (auto& v : z) v = static_cast<T>(uniform ? rng.uniform() : rng.normal());
   Samples s{std::vector<T>(count), std::vector<T>(static_cast<size_t>(n))};
   inverse(z.data(), s.x.data(), s.log_prob.data(), n);
   const double log_norm = -0.5 * dim_ * std::log(2 * std::numbers::pi);
   for (int64_t i = 0; i < n; ++i) {
-    double sq = 0;
-    for (int d = 0; d < dim_; ++d) sq += double(z[size_t(i * dim_ + d)]) * z[size_t(i * dim_ + d)];
-    // log p(x) = log N(z) - log|det g'(z)|
-    s.log_prob[size_t(i)] = static_cast<T>(log_norm - 0.5 * sq - s.log_prob[size_t(i)]);
+    double log_q = 0;  // uniform on [0, 1]^D
+    if (!uniform) {
+      double sq = 0;
+      for (int d = 0; d < dim_; ++d) sq += double(z[size_t(i * dim_ + d)]) * z[size_t(i * dim_ + d)];
+      log_q = log_norm - 0.5 * sq;
+    }
+    // log p(x) = log q(z) - log|det g'(z)|
+    s.log_prob[size_t(i)] = static_cast<T>(log_q - s.log_prob[size_t(i)]);
   }
   return s;
 }

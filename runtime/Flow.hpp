@@ -19,8 +19,12 @@ struct ParamInfo {
   std::vector<int> shape;
   int64_t offset = 0;
   int64_t size = 0;
-  double init_bound = 0;  // uniform in [-init_bound, init_bound]
+  double init_bound = 0;     // uniform in [-init_bound, init_bound] ...
+  std::vector<double> init;  // ... unless these exact values are given
 };
+
+// The base distribution q(z) of the latent space.
+enum class BaseKind { standard_normal, uniform };
 
 template <class T>
 struct EntryPoints {
@@ -38,7 +42,7 @@ template <class T>
 class Flow {
  public:
   Flow(std::string name, int dim, std::vector<ParamInfo> table, EntryPoints<T> entries,
-       std::shared_ptr<const void> code);
+       std::shared_ptr<const void> code, BaseKind base = BaseKind::standard_normal);
 
   const std::string& name() const { return name_; }
   int dim() const { return dim_; }
@@ -46,8 +50,10 @@ class Flow {
   std::vector<T>& params() { return params_; }
   const std::vector<T>& params() const { return params_; }
 
-  // Every tensor uniform in +-init_bound (PyTorch's Linear default), seeded.
+  // Every tensor uniform in +-init_bound (PyTorch's Linear default), seeded;
+  // tensors with declared initial values (map parameters) get those.
   void init_params(uint64_t seed);
+  BaseKind base() const { return base_; }
 
   void forward(const T* x, T* z, T* logdet, int64_t n) const;
   void inverse(const T* z, T* x, T* logdet, int64_t n) const;
@@ -57,8 +63,8 @@ class Flow {
   T nll_grad(const T* x, int64_t n, T* grad) const;
   T nll_grad(const T* params, const T* x, int64_t n, T* grad) const;
 
-  // n samples x = g(z), z ~ N(0, I) from `seed`; also returns log p(x) =
-  // log N(z) - log|det g'(z)|, which costs nothing extra.
+  // n samples x = g(z), z ~ q from `seed`; also returns log p(x) =
+  // log q(z) - log|det g'(z)|, which costs nothing extra.
   struct Samples {
     std::vector<T> x;
     std::vector<T> log_prob;
@@ -71,6 +77,7 @@ class Flow {
   std::vector<ParamInfo> table_;
   EntryPoints<T> entries_;
   std::shared_ptr<const void> code_;
+  BaseKind base_;
   std::vector<T> params_;
 };
 

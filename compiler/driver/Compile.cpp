@@ -43,7 +43,7 @@ std::unique_ptr<CompiledModel> compile_model(std::string_view source, Diagnostic
 std::vector<ParamInfo> param_table(const Graph& g) {
   std::vector<ParamInfo> table;
   for (const ParamTensor& p : g.params())
-    table.push_back({p.name, p.shape, p.offset, p.size, p.init_bound});
+    table.push_back({p.name, p.shape, p.offset, p.size, p.init_bound, p.init});
   return table;
 }
 
@@ -59,8 +59,10 @@ Flow<T> make_flow(const CompiledModel& model) {
       reinterpret_cast<typename EntryPoints<T>::Density>(model.jit->lookup("log_prob"));
   entries.nll_grad =
       reinterpret_cast<typename EntryPoints<T>::Gradient>(model.jit->lookup("nll_grad"));
+  const BaseKind base = model.graph->base == BaseDistribution::uniform ? BaseKind::uniform
+                                                                     : BaseKind::standard_normal;
   return Flow<T>(model.graph->name, model.graph->dim, param_table(model.graph->graph), entries,
-                 model.jit);
+                 model.jit, base);
 }
 
 template Flow<float> make_flow<float>(const CompiledModel&);

@@ -1,0 +1,33 @@
+// A layer in both directions, as the flow builder assembles it.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "compiler/Graph.hpp"
+#include "compiler/Interval.hpp"
+#include "dsl/SourceRange.hpp"
+
+namespace nfc {
+
+// Each direction maps an input node to (output, log-det of that direction),
+// the log-det a length-1 node. The inverse may fail (after reporting why)
+// when an output cannot be solved for its input.
+struct LayerMaps {
+  std::function<std::pair<NodeId, NodeId>(NodeId)> forward;
+  std::function<std::optional<std::pair<NodeId, NodeId>>(NodeId)> inverse;
+};
+
+// How one output's inverse was obtained and what is known of its
+// monotonicity: what `nfc compile --explain` prints.
+struct InversionReport {
+  std::string what;  // "layer 2 z1", "transform affine"
+  SourceRange loc;
+  bool analytic = true;  // else: safeguarded Newton-bisection at run time
+  std::string why;       // the inverse formula, or why none exists
+  Monotonicity monotonicity = Monotonicity::unproved;
+};
+
+}  // namespace nfc
