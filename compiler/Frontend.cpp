@@ -12,16 +12,29 @@ namespace nfc {
 std::optional<FlowSpec> check_source(std::string_view source, Diagnostics& diags) {
   // Sema runs even after syntax errors: the parser keeps what it could read
   // (marking broken parts), so one run reports problems of both kinds. They
-  // are collected apart and handed on in source order, to read top-down.
+  // are collected apart and handed on in source order, to read top-down,
+  // warnings and notes with them.
   Diagnostics local(diags.file_name(), source);
   const ast::File file = parse(source, local);
   std::optional<FlowSpec> spec = analyze(prelude(), file, local);
-  std::vector<Diagnostic> errors = local.errors();
-  std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
+  std::vector<Diagnostic> all = local.all();
+  std::stable_sort(all.begin(), all.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return a.at.line != b.at.line ? a.at.line < b.at.line : a.at.col < b.at.col;
   });
-  for (Diagnostic& d : errors) diags.error(d.at, std::move(d.message));
-  if (!errors.empty()) return std::nullopt;
+  for (Diagnostic& d : all) {
+    switch (d.severity) {
+      case Diagnostic::Severity::error:
+        diags.error(d.at, std::move(d.message));
+        break;
+      case Diagnostic::Severity::warning:
+        diags.warning(d.at, std::move(d.message));
+        break;
+      case Diagnostic::Severity::note:
+        diags.note(d.at, std::move(d.message));
+        break;
+    }
+  }
+  if (local.has_errors()) return std::nullopt;
   return spec;
 }
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <set>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "compiler/Permutations.hpp"
 #include "compiler/SemaArgs.hpp"
 #include "compiler/SemaExpr.hpp"
+#include "compiler/SemaParams.hpp"
 #include "dsl/Suggest.hpp"
 
 namespace nfc {
@@ -67,14 +69,88 @@ bool before(SourceRange a, SourceRange b) {
   return a.line != b.line ? a.line < b.line : a.col < b.col;
 }
 
+bool same_place(SourceRange a, SourceRange b) {
+  return a.line == b.line && a.col == b.col;
+}
+
+bool is_function(std::string_view name) {
+  return std::any_of(std::begin(kExprFunctions), std::end(kExprFunctions),
+                     [&](const ExprFunction& f) { return name == f.name; });
+}
+
+// "w[0]..w[3]" (or "w[0]" for one element).
+std::string element_range(const std::string& name, int size) {
+  if (size == 1) return fmt::format("{}[0]", name);
+  return fmt::format("{}[0]..{}[{}]", name, name, size - 1);
+}
+
+// A name declared by `param` or `let`, as scoping sees it.
+struct Declared {
+  enum class Kind { flow_param, map_param, let };
+  Kind kind = Kind::flow_param;
+  SourceRange loc;         // the name in its declaration
+  bool is_vector = false;  // params
+  int size = 0;            // params: elements; 0 if the declaration is invalid (uses unchecked)
+  size_t let_index = 0;    // lets: position among the map's lets
+  SourceRange map;         // map params and lets: the map's keyword
+};
+
+using Scope = std::map<std::string, Declared, std::less<>>;
+
+Declared declared(Declared::Kind kind, SourceRange loc, SourceRange map = {}) {
+  Declared d;
+  d.kind = kind;
+  d.loc = loc;
+  d.map = map;
+  return d;
+}
+
+const char* kind_phrase(Declared::Kind kind) {
+  switch (kind) {
+    case Declared::Kind::flow_param:
+      return "a flow parameter";
+    case Declared::Kind::map_param:
+      return "a parameter of this map";
+    case Declared::Kind::let:
+      return "a let";
+  }
+  return "a name";
+}
+
+// Whether a use of a parameter fits its shape: a vector is used by element
+// with an index in range, a scalar by name. "" if it does.
+std::string check_param_use(const Expr& use, const Declared& d) {
+  if (d.size == 0) return "";
+  const std::string& name = use.name;
+  if (use.kind == Expr::Kind::index) {
+    if (std::isnan(use.value)) return "";  // not an integer: reported by the parser
+    if (!d.is_vector) return fmt::format("'{}' is a scalar parameter and cannot be indexed", name);
+    if (use.value < 0 || use.value >= d.size) {
+      return fmt::format("index {} is out of range for '{}' ({} element{}: {})", use.value, name,
+                         d.size, d.size == 1 ? "" : "s", element_range(name, d.size));
+    }
+    return "";
+  }
+  if (d.is_vector) {
+    return fmt::format("'{}' is a vector parameter: use one of its elements, {}", name,
+                       element_range(name, d.size));
+  }
+  return "";
+}
+
 class Sema {
  public:
   std::optional<FlowSpec> run(const ast::File& prelude, const ast::File& file);
   std::vector<Diagnostic>& errors() { return errors_; }
+  std::vector<Diagnostic>& unused() { return unused_; }
 
  private:
   void error(SourceRange at, std::string message) {
     if (!muted_) errors_.push_back(Diagnostic{at, std::move(message)});
+  }
+  void warn_unused(SourceRange at, std::string message) {
+    if (!muted_)
+      unused_.push_back(Diagnostic{at, std::move(message), Diagnostic::Severity::warning});
   }
   Reporter reporter() {
     return [this](SourceRange at, std::string message) { error(at, std::move(message)); };
@@ -84,6 +160,16 @@ class Sema {
   void add_transform(const ast::Transform& t);
   void check_transform_body(const ast::Transform& t);
   int find_transform(const ast::Name& name);
+  void check_flow_params(const ast::Flow& flow);
+  void collect_map_names(const std::vector<ast::Layer>& body);
+  bool declare(Scope& scope, const ast::Name& name, Declared d);
+  std::string used_outside_maps(const std::string& name, std::string_view where) const;
+  std::string check_map_name(const Expr& use, const Scope& local, SourceRange map,
+                             size_t visible_lets, std::optional<size_t> current_let) const;
+  MapSpec check_map_declarations(const ast::Map& m, Scope& local);
+  void check_map_lets(const ast::Map& m, const Scope& local, MapSpec& spec,
+                      std::set<std::string>& used);
+  void warn_unused_locals(const ast::Map& m, const std::set<std::string>& used);
   void check_header(const ast::Flow& flow);
   void check_base(const ast::Value& v);
   void check_size(const ast::Flow& flow);
@@ -101,7 +187,6 @@ class Sema {
   std::optional<std::vector<int>> resolve_permutation(const ast::Value& v, std::string& label);
   std::optional<std::vector<int>> random_permutation_of(const ast::Value& v);
   std::optional<std::vector<int>> check_permutation_list(const ast::Value& v);
-  std::string check_map_input(const std::string& name) const;
   void report_missing_outputs(const ast::Map& m, const std::vector<const ast::Assignment*>& defs);
   void push_layer(SourceRange loc, std::string label,
                   std::variant<CouplingSpec, PermuteSpec, MapSpec> kind);
@@ -109,6 +194,12 @@ class Sema {
   FlowSpec spec_;
   std::map<std::string, int, std::less<>> transforms_;  // index in spec_, -1 = broken
   std::vector<Diagnostic> errors_;
+  std::vector<Diagnostic> unused_;  // "never used" warnings: shown only for valid files
+  Scope flow_scope_;                // flow-level parameters
+  // Parameters and lets of every map, by name (a name may be declared in
+  // several maps): to explain uses outside their map.
+  std::map<std::string, std::vector<Declared>, std::less<>> map_names_;
+  std::set<std::string> used_in_maps_;  // every name any map expression mentions
   int dim_ = 0;           // 0 while unknown or invalid: dim-dependent checks are skipped
   int couplings_ = 0;     // coupling layers seen so far, in unrolled order
   bool muted_ = false;    // inside the second and later passes over a repeat body
@@ -123,13 +214,99 @@ std::optional<FlowSpec> Sema::run(const ast::File& prelude, const ast::File& fil
   for (const ast::Transform& t : file.transforms) transforms_.erase(t.name.text);
 
   check_file_shape(file);
+  // Parameters first, so transforms and rewrites that use them are told why
+  // they may not.
+  if (!file.flows.empty()) {
+    check_flow_params(file.flows[0]);
+    collect_map_names(file.flows[0].body);
+  }
   for (const ast::Transform& t : file.transforms) add_transform(t);
   if (file.flows.empty() || !file.flows[0].header_ok) return std::nullopt;
   const ast::Flow& flow = file.flows[0];
   check_header(flow);
   check_size(flow);
   check_layers(flow.body);
+  for (const ParamDecl& p : spec_.params) {
+    if (!used_in_maps_.contains(p.name)) {
+      warn_unused(p.loc, fmt::format("parameter '{}' is never used", p.name));
+    }
+  }
   return std::move(spec_);
+}
+
+// param NAME = init [constraint], ... at the top level of the flow.
+void Sema::check_flow_params(const ast::Flow& flow) {
+  for (const ast::Param& p : flow.params) {
+    Declared d = declared(Declared::Kind::flow_param, p.name.loc);
+    std::optional<ParamDecl> decl;
+    if (!p.broken) decl = resolve_param(p, reporter());
+    if (decl) {
+      d.is_vector = decl->is_vector;
+      d.size = static_cast<int>(decl->init.size());
+    }
+    if (declare(flow_scope_, p.name, d) && decl) spec_.params.push_back(std::move(*decl));
+  }
+}
+
+// The names every map declares (through repeats), for messages about uses
+// outside their map.
+void Sema::collect_map_names(const std::vector<ast::Layer>& body) {
+  for (const ast::Layer& layer : body) {
+    if (const auto* r = std::get_if<ast::Repeat>(&layer.node)) collect_map_names(r->body);
+    const auto* m = std::get_if<ast::Map>(&layer.node);
+    if (!m) continue;
+    for (const ast::Param& p : m->params) {
+      map_names_[p.name.text].push_back(
+          declared(Declared::Kind::map_param, p.name.loc, m->keyword));
+    }
+    for (const ast::Let& l : m->lets) {
+      map_names_[l.name.text].push_back(declared(Declared::Kind::let, l.name.loc, m->keyword));
+    }
+  }
+}
+
+// Adds `name` to `scope` (the flow's or a map's) unless it is reserved (an
+// input or output name, a function) or already declared in the flow or in
+// `scope`; false after reporting why.
+bool Sema::declare(Scope& scope, const ast::Name& name, Declared d) {
+  const std::string& n = name.text;
+  if (n.empty()) return false;  // a syntax error was reported
+  const char* what = d.kind == Declared::Kind::let ? "a let" : "a parameter";
+  if (indexed_name(n, 'x') || indexed_name(n, 'z')) {
+    error(name.loc, fmt::format("{} cannot be named '{}': x0, x1, ... are the inputs and z0, "
+                                "z1, ... the outputs",
+                                what, n));
+    return false;
+  }
+  if (is_function(n)) {
+    error(name.loc, fmt::format("{} cannot be named '{}': it is a function", what, n));
+    return false;
+  }
+  for (const Scope* s : {&flow_scope_, &scope}) {
+    const auto it = s->find(n);
+    if (it == s->end()) continue;
+    error(name.loc, fmt::format("'{}' is already declared on line {} as {}", n, it->second.loc.line,
+                                kind_phrase(it->second.kind)));
+    return false;
+  }
+  scope.emplace(n, d);
+  return true;
+}
+
+// The error for `name` used in `where` (a transform or a rewrite) when it is
+// a parameter or a let, which only maps may use; "" if it is neither.
+std::string Sema::used_outside_maps(const std::string& name, std::string_view where) const {
+  if (flow_scope_.contains(name)) {
+    return fmt::format(
+        "'{}' is a flow parameter and cannot be used in {}: parameters are for "
+        "maps only",
+        name, where);
+  }
+  const auto it = map_names_.find(name);
+  if (it == map_names_.end()) return "";
+  const Declared& d = it->second.front();
+  return fmt::format("'{}' is {} of the map on line {} and cannot be used in {}", name,
+                     d.kind == Declared::Kind::let ? "a let" : "a parameter", d.map.line, where);
 }
 
 // One flow, after every transform.
@@ -182,8 +359,14 @@ void Sema::check_transform_body(const ast::Transform& t) {
   if (!t.body) return;
   check_expr(
       *t.body,
-      [&](const std::string& name) -> std::string {
-        if (std::find(names.begin(), names.end(), name) != names.end()) return "";
+      [&](const Expr& use) -> std::string {
+        const std::string& name = use.name;
+        if (std::find(names.begin(), names.end(), name) != names.end()) {
+          if (use.kind != Expr::Kind::index) return "";
+          return fmt::format("'{}' is not a vector and cannot be indexed", name);
+        }
+        std::string outside = used_outside_maps(name, fmt::format("transform '{}'", t.name.text));
+        if (!outside.empty()) return outside;
         return fmt::format("unknown name '{}' in transform '{}'{}", name, t.name.text,
                            did_you_mean(name, names));
       },
@@ -226,8 +409,13 @@ void Sema::check_base(const ast::Value& v) {
     spec_.base = BaseDistribution::standard_normal;
     return;
   }
-  std::string hint = v.kind == ast::Value::Kind::name ? did_you_mean(v.text, {"normal"}) : "";
-  if (hint.empty()) hint = "; the only base is 'normal'";
+  if (v.kind == ast::Value::Kind::name && v.text == "uniform") {
+    spec_.base = BaseDistribution::uniform;
+    return;
+  }
+  std::string hint =
+      v.kind == ast::Value::Kind::name ? did_you_mean(v.text, {"normal", "uniform"}) : "";
+  if (hint.empty()) hint = "; expected 'normal' or 'uniform'";
   error(v.loc, fmt::format("unknown base distribution {}{}", describe(v), hint));
 }
 
@@ -417,8 +605,14 @@ std::vector<ParamRewrite> Sema::resolve_rewrites(const ast::Coupling& c, const T
     if (!rw.expr) continue;
     check_expr(
         *rw.expr,
-        [&](const std::string& name) -> std::string {
-          if (is_param(name)) return "";
+        [&](const Expr& use) -> std::string {
+          const std::string& name = use.name;
+          if (is_param(name)) {
+            if (use.kind != Expr::Kind::index) return "";
+            return fmt::format("'{}' is not a vector and cannot be indexed", name);
+          }
+          std::string outside = used_outside_maps(name, "a coupling rewrite");
+          if (!outside.empty()) return outside;
           std::string hint = did_you_mean(name, t.params);
           if (hint.empty())
             hint = fmt::format("; a rewrite may use only the parameters of '{}'", t.name);
@@ -501,8 +695,14 @@ std::optional<std::vector<int>> Sema::check_permutation_list(const ast::Value& v
   return perm;
 }
 
-// map { zK = expr ... }: each z0..z{dim-1} exactly once, over x0..x{dim-1}.
+// map { param ...; let NAME = expr; zK = expr ... }: each z0..z{dim-1}
+// exactly once, over x0..x{dim-1}, the flow's and the map's parameters and
+// the lets defined before.
 void Sema::check_layer(const ast::Map& m) {
+  Scope local;
+  MapSpec spec = check_map_declarations(m, local);
+  std::set<std::string> used;  // names the lets and outputs mention
+  check_map_lets(m, local, spec, used);
   std::vector<const ast::Assignment*> defs(static_cast<size_t>(dim_), nullptr);
   std::set<int64_t> seen;
   for (const ast::Assignment& def : m.defs) {
@@ -523,14 +723,22 @@ void Sema::check_layer(const ast::Map& m) {
       continue;
     }
     if (dim_ != 0) defs[static_cast<size_t>(*k)] = &def;
-    if (def.expr) {
-      check_expr(
-          *def.expr, [this](const std::string& n) { return check_map_input(n); }, reporter());
-    }
+    if (!def.expr) continue;
+    // The lets written before this output.
+    size_t visible = 0;
+    while (visible < m.lets.size() && before(m.lets[visible].name.loc, def.target.loc)) ++visible;
+    check_expr(
+        *def.expr,
+        [&](const Expr& use) {
+          return check_map_name(use, local, m.keyword, visible, std::nullopt);
+        },
+        reporter());
+    collect_names(*def.expr, used);
   }
+  used_in_maps_.insert(used.begin(), used.end());
+  warn_unused_locals(m, used);
   if (dim_ == 0) return;
   report_missing_outputs(m, defs);
-  MapSpec spec;
   for (const ast::Assignment* def : defs) {
     if (!def) return;
     spec.outputs.push_back(def->expr);
@@ -539,17 +747,107 @@ void Sema::check_layer(const ast::Map& m) {
   push_layer(m.keyword, "map", std::move(spec));
 }
 
-std::string Sema::check_map_input(const std::string& name) const {
-  const std::optional<int64_t> k = indexed_name(name, 'x');
-  if (!k) {
-    return fmt::format("unknown name '{}' in map; inputs are named {}", name,
-                       dim_ ? index_range('x', dim_) : "x0, x1, ...");
+// The map's parameters and lets enter `local` (params first: they may be
+// used anywhere in the map; lets are ordered, see check_map_name).
+MapSpec Sema::check_map_declarations(const ast::Map& m, Scope& local) {
+  MapSpec spec;
+  for (const ast::Param& p : m.params) {
+    Declared d = declared(Declared::Kind::map_param, p.name.loc, m.keyword);
+    std::optional<ParamDecl> decl;
+    if (!p.broken) decl = resolve_param(p, reporter());
+    if (decl) {
+      d.is_vector = decl->is_vector;
+      d.size = static_cast<int>(decl->init.size());
+    }
+    if (declare(local, p.name, d) && decl) spec.params.push_back(std::move(*decl));
   }
-  if (dim_ != 0 && *k >= dim_) {
-    return fmt::format("'{}' is out of range: the flow has dim {} ({})", name, dim_,
-                       index_range('x', dim_));
+  for (size_t i = 0; i < m.lets.size(); ++i) {
+    Declared d = declared(Declared::Kind::let, m.lets[i].name.loc, m.keyword);
+    d.let_index = i;
+    declare(local, m.lets[i].name, d);
   }
-  return "";
+  return spec;
+}
+
+// let NAME = expr: each may use the lets before it.
+void Sema::check_map_lets(const ast::Map& m, const Scope& local, MapSpec& spec,
+                          std::set<std::string>& used) {
+  for (size_t i = 0; i < m.lets.size(); ++i) {
+    const ast::Let& let = m.lets[i];
+    if (!let.expr) continue;
+    check_expr(
+        *let.expr, [&](const Expr& use) { return check_map_name(use, local, m.keyword, i, i); },
+        reporter());
+    collect_names(*let.expr, used);
+    spec.lets.push_back(LetBinding{let.name.text, let.expr, let.name.loc});
+  }
+}
+
+void Sema::warn_unused_locals(const ast::Map& m, const std::set<std::string>& used) {
+  for (const ast::Param& p : m.params) {
+    if (!p.name.text.empty() && !used.contains(p.name.text)) {
+      warn_unused(p.name.loc, fmt::format("parameter '{}' is never used", p.name.text));
+    }
+  }
+  for (const ast::Let& l : m.lets) {
+    if (!used.contains(l.name.text)) {
+      warn_unused(l.name.loc, fmt::format("let '{}' is never used", l.name.text));
+    }
+  }
+}
+
+// A name in a map expression of the map at `map`: an input, a parameter (of
+// the flow or this map) used by its shape, or one of the first
+// `visible_lets` lets. `current_let`: the let whose expression this is.
+std::string Sema::check_map_name(const Expr& use, const Scope& local, SourceRange map,
+                                 size_t visible_lets, std::optional<size_t> current_let) const {
+  const std::string& name = use.name;
+  if (const std::optional<int64_t> k = indexed_name(name, 'x')) {
+    if (dim_ != 0 && *k >= dim_) {
+      return fmt::format("'{}' is out of range: the flow has dim {} ({})", name, dim_,
+                         index_range('x', dim_));
+    }
+    if (use.kind == Expr::Kind::index) {
+      return fmt::format("'{}' is an input, not a vector: it cannot be indexed", name);
+    }
+    return "";
+  }
+  if (const auto it = local.find(name); it != local.end()) {
+    const Declared& d = it->second;
+    if (d.kind != Declared::Kind::let) return check_param_use(use, d);
+    if (current_let && d.let_index == *current_let) {
+      return fmt::format("let '{}' is used in its own definition", name);
+    }
+    if (d.let_index >= visible_lets) {
+      return fmt::format("let '{}' is used before its definition on line {}", name, d.loc.line);
+    }
+    if (use.kind == Expr::Kind::index) {
+      return fmt::format("let '{}' is a scalar and cannot be indexed", name);
+    }
+    return "";
+  }
+  if (const auto it = flow_scope_.find(name); it != flow_scope_.end()) {
+    return check_param_use(use, it->second);
+  }
+  if (const auto it = map_names_.find(name); it != map_names_.end()) {
+    for (const Declared& d : it->second) {
+      // Declared in this map but refused (reported at the declaration).
+      if (same_place(d.map, map)) return "";
+    }
+    const Declared& d = it->second.front();
+    return fmt::format("'{}' is {} of the map on line {}; {}", name,
+                       d.kind == Declared::Kind::let ? "a let" : "a parameter", d.map.line,
+                       d.kind == Declared::Kind::let
+                           ? "a let can only be used in its own map"
+                           : "declare it at the top level of the flow to share it between maps");
+  }
+  std::vector<std::string> known;
+  for (const auto& [n, d] : local) known.push_back(n);
+  for (const auto& [n, d] : flow_scope_) known.push_back(n);
+  const std::string hint = did_you_mean(name, known);
+  if (!hint.empty()) return fmt::format("unknown name '{}' in map{}", name, hint);
+  return fmt::format("unknown name '{}' in map; inputs are named {}", name,
+                     dim_ ? index_range('x', dim_) : "x0, x1, ...");
 }
 
 // One error naming the first few undefined outputs.
@@ -586,7 +884,13 @@ std::optional<FlowSpec> analyze(const ast::File& prelude, const ast::File& file,
   std::stable_sort(errors.begin(), errors.end(),
                    [](const Diagnostic& a, const Diagnostic& b) { return before(a.at, b.at); });
   for (Diagnostic& d : errors) diags.error(d.at, std::move(d.message));
-  if (!errors.empty()) return std::nullopt;
+  if (!errors.empty() || diags.has_errors()) return std::nullopt;
+  // "never used" only for otherwise valid files: after a syntax error a use
+  // may simply have been lost.
+  std::vector<Diagnostic>& unused = sema.unused();
+  std::stable_sort(unused.begin(), unused.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) { return before(a.at, b.at); });
+  for (Diagnostic& d : unused) diags.warning(d.at, std::move(d.message));
   return spec;
 }
 

@@ -70,10 +70,35 @@ struct Permute {
   Value spec;
 };
 
-// map { zK = expr ... }
+// One declaration of a `param` statement (at flow level or in a map):
+//   NAME = init [constraint]      NAME[size] = init [constraint]
+// init is a number or a list of numbers; constraint is a word (`positive`)
+// or an interval `(lo, hi)`. Values are untyped here; sema checks them.
+struct Param {
+  enum class Constraint { none, word, interval };
+  Name name;
+  bool has_size = false;
+  Value size;  // NAME[size]
+  Value init;
+  Constraint constraint = Constraint::none;
+  Name word;     // Constraint::word: `positive` (or a misspelling of it)
+  Value lo, hi;  // Constraint::interval
+  SourceRange constraint_loc;
+  bool broken = false;  // a syntax error after the name; already reported
+};
+
+// `let NAME = expr` in a map. `expr` is null if it failed to parse.
+struct Let {
+  Name name;
+  ExprPtr expr;
+};
+
+// map { param ...; let NAME = expr; zK = expr ... }
 struct Map {
   SourceRange keyword;
   std::vector<Assignment> defs;
+  std::vector<Param> params;
+  std::vector<Let> lets;  // in source order
 };
 
 struct Layer;
@@ -99,11 +124,12 @@ struct Transform {
   bool header_ok = false;  // false: a syntax error before the body; skip checks
 };
 
-// flow name(args) { layers }
+// flow name(args) { params and layers }
 struct Flow {
   SourceRange keyword;
   Name name;
   std::vector<Arg> args;
+  std::vector<Param> params;  // `param` statements at the top level, in order
   std::vector<Layer> body;
   bool header_ok = false;  // false: the header had a syntax error; skip checks
 };

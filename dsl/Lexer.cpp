@@ -29,6 +29,12 @@ bool expects_more(TokenKind kind) {
     case TokenKind::star:
     case TokenKind::slash:
     case TokenKind::caret:
+    case TokenKind::less:
+    case TokenKind::less_equal:
+    case TokenKind::greater:
+    case TokenKind::greater_equal:
+    case TokenKind::equal_equal:
+    case TokenKind::not_equal:
       return true;
     case TokenKind::identifier:
     case TokenKind::number:
@@ -70,7 +76,7 @@ class Lexer {
   bool continues_line() const;
   void scan_number(size_t start, int start_col);
   void scan_unexpected(size_t start, int start_col);
-  void punctuation(TokenKind kind);
+  void punctuation(TokenKind kind, size_t length = 1);
   void add_eof();
 
   std::string_view src_;
@@ -126,7 +132,16 @@ void Lexer::scan_one() {
     case ',':
       return punctuation(TokenKind::comma);
     case '=':
-      return punctuation(TokenKind::equals);
+      return peek(1) == '=' ? punctuation(TokenKind::equal_equal, 2)
+                            : punctuation(TokenKind::equals);
+    case '<':
+      return peek(1) == '=' ? punctuation(TokenKind::less_equal, 2) : punctuation(TokenKind::less);
+    case '>':
+      return peek(1) == '=' ? punctuation(TokenKind::greater_equal, 2)
+                            : punctuation(TokenKind::greater);
+    case '!':
+      if (peek(1) == '=') return punctuation(TokenKind::not_equal, 2);
+      return scan_unexpected(start, col);
     case '+':
       return punctuation(TokenKind::plus);
     case '-':
@@ -142,10 +157,10 @@ void Lexer::scan_one() {
   }
 }
 
-void Lexer::punctuation(TokenKind kind) {
+void Lexer::punctuation(TokenKind kind, size_t length) {
   const size_t start = pos_;
   const int col = static_cast<int>(pos_ - line_start_) + 1;
-  ++pos_;
+  pos_ += length;
   emit(kind, start, col);
 }
 

@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <functional>
+#include <limits>
 #include <utility>
 
 #include "dsl/Lexer.hpp"
@@ -45,6 +46,10 @@ class Parser {
   bool at(TokenKind kind) const { return peek().kind == kind; }
   bool at_word(std::string_view word) const {
     return at(TokenKind::identifier) && peek().text == word;
+  }
+  // `word` followed by a name: the start of `param NAME` or `let NAME`.
+  bool at_declaration(std::string_view word) const {
+    return at_word(word) && tokens_[pos_ + 1].kind == TokenKind::identifier;
   }
   const Token& advance() {
     const Token& token = tokens_[pos_];
@@ -86,7 +91,11 @@ class Parser {
   void parse_coupling_item(ast::Coupling& coupling);
   ast::Permute parse_permute();
   ast::Map parse_map();
+  void parse_map_item(ast::Map& map);
   void parse_assignment(std::vector<ast::Assignment>& into, ast::Name target);
+  void parse_params(std::vector<ast::Param>& into);
+  void parse_param(ast::Param& p);
+  void parse_let(std::vector<ast::Let>& into);
 
   std::vector<ast::Arg> parse_args();
   ast::Value parse_value();
@@ -94,11 +103,13 @@ class Parser {
   ast::Value parse_list_value();
 
   Parsed parse_expr();
+  Parsed parse_sum();
   Parsed parse_term();
   Parsed parse_unary();
   Parsed parse_power();
   Parsed parse_primary();
   Parsed parse_call(const Token& name);
+  Parsed parse_index(const Token& name);
   Parsed make_binary(const Token& op, Parsed lhs, Parsed rhs);
 
   std::vector<Token> tokens_;
@@ -173,6 +184,12 @@ void Parser::synchronize() {
       case TokenKind::star:
       case TokenKind::slash:
       case TokenKind::caret:
+      case TokenKind::less:
+      case TokenKind::less_equal:
+      case TokenKind::greater:
+      case TokenKind::greater_equal:
+      case TokenKind::equal_equal:
+      case TokenKind::not_equal:
       case TokenKind::error:
         break;
     }
@@ -262,7 +279,7 @@ void Parser::parse_transform(ast::File& file) {
   t.body = parse_expr().expr;
 }
 
-// flow := 'flow' NAME '(' args ')' block<layer>
+// flow := 'flow' NAME '(' args ')' block<params | layer>
 void Parser::parse_flow(ast::File& file) {
   ast::Flow& flow = file.flows.emplace_back();
   flow.keyword = advance().range;
@@ -270,7 +287,13 @@ void Parser::parse_flow(ast::File& file) {
   expect(TokenKind::lparen, "'(' after the flow name");
   flow.args = parse_args();
   flow.header_ok = true;
-  parse_block([&] { flow.body.push_back(parse_layer()); });
+  parse_block([&] {
+    if (at_word("param")) {
+      parse_params(flow.params);
+    } else {
+      flow.body.push_back(parse_layer());
+    }
+  });
 }
 
 // layer := repeat | coupling | permute | map
@@ -278,6 +301,12 @@ ast::Layer Parser::parse_layer() {
   if (!at(TokenKind::identifier)) {
     fail(peek(), fmt::format("expected a layer, found {}", describe(peek())));
   }
+  if (at_word("param")) {
+    fail(peek(),
+         "a 'param' declaration cannot be inside 'repeat'; declare it at the top "
+         "level of the flow, or inside a map");
+  }
+  if (at_word("let")) fail(peek(), "'let' is only allowed inside a map block");
   if (at_word("repeat")) return ast::Layer{parse_repeat()};
   if (at_word("coupling")) return ast::Layer{parse_coupling()};
   if (at_word("permute")) return ast::Layer{parse_permute()};
@@ -310,6 +339,12 @@ ast::Coupling Parser::parse_coupling() {
 
 // coupling_item := 'net' '=' value | NAME '=' expr
 void Parser::parse_coupling_item(ast::Coupling& coupling) {
+  if (at_declaration("param")) {
+    fail(peek(),
+         "a coupling block cannot declare parameters (its network provides them); "
+         "declare 'param' at the top level of the flow or inside a map");
+  }
+  if (at_declaration("let")) fail(peek(), "'let' is only allowed inside a map block");
   ast::Name target = expect_name("'net = ...' or a parameter rewrite 'P = ...'");
   if (target.text == "net") {
     expect(TokenKind::equals, "'=' after 'net'");
@@ -327,12 +362,77 @@ ast::Permute Parser::parse_permute() {
   return p;
 }
 
-// map := 'map' block<map_item>      map_item := NAME '=' expr
+// map := 'map' block<map_item>
 ast::Map Parser::parse_map() {
   ast::Map m;
   m.keyword = advance().range;
-  parse_block([&] { parse_assignment(m.defs, expect_name("an output name like 'z0'")); });
+  parse_block([&] { parse_map_item(m); });
   return m;
+}
+
+// map_item := params | 'let' NAME '=' expr | NAME '=' expr
+void Parser::parse_map_item(ast::Map& map) {
+  if (at_word("param")) return parse_params(map.params);
+  if (at_declaration("let")) return parse_let(map.lets);
+  parse_assignment(map.defs, expect_name("an output name like 'z0', 'let' or 'param'"));
+}
+
+// params := 'param' param { ',' param }
+void Parser::parse_params(std::vector<ast::Param>& into) {
+  advance();  // 'param'
+  for (;;) {
+    ast::Param& p = into.emplace_back();
+    p.name = expect_name("a parameter name");
+    try {
+      parse_param(p);
+    } catch (const SyntaxError&) {
+      p.broken = true;  // keep the name: its uses are not unknown names
+      throw;
+    }
+    if (!at(TokenKind::comma)) return;
+    advance();
+  }
+}
+
+// param := NAME [ '[' value ']' ] '=' value [ NAME | '(' value ',' value ')' ]
+// (called after NAME)
+void Parser::parse_param(ast::Param& p) {
+  if (at(TokenKind::lbracket)) {
+    advance();
+    p.has_size = true;
+    p.size = parse_value();
+    expect(TokenKind::rbracket, "']' after the vector size");
+  }
+  expect(TokenKind::equals, fmt::format("'=' and an initial value after '{}'", p.name.text));
+  p.init = parse_value();
+  // (an identifier is never the last token: eof is)
+  if (at(TokenKind::identifier) && (tokens_[pos_ + 1].kind == TokenKind::equals ||
+                                    tokens_[pos_ + 1].kind == TokenKind::lbracket)) {
+    fail(peek(),
+         fmt::format("expected ',' between parameter declarations, found {}", describe(peek())));
+  }
+  if (at(TokenKind::identifier)) {
+    p.constraint = ast::Param::Constraint::word;
+    const Token& word = advance();
+    p.word = ast::Name{std::string(word.text), word.range};
+    p.constraint_loc = word.range;
+  } else if (at(TokenKind::lparen)) {
+    const SourceRange open = advance().range;
+    p.constraint = ast::Param::Constraint::interval;
+    p.lo = parse_value();
+    expect(TokenKind::comma, "',' between the bounds of the interval");
+    p.hi = parse_value();
+    p.constraint_loc = span(open, expect(TokenKind::rparen, "')' after the interval").range);
+  }
+}
+
+// let := 'let' NAME '=' expr
+void Parser::parse_let(std::vector<ast::Let>& into) {
+  advance();  // 'let'
+  ast::Name name = expect_name("a name after 'let'");
+  expect(TokenKind::equals, fmt::format("'=' after '{}'", name.text));
+  ast::Let& let = into.emplace_back(ast::Let{std::move(name), nullptr});
+  let.expr = parse_expr().expr;
 }
 
 // The '=' expr part of an assignment. A definition whose expression does not
@@ -426,8 +526,59 @@ ast::Value Parser::parse_list_value() {
   return v;
 }
 
-// expr := term { ('+' | '-') term }
+bool is_comparison(TokenKind kind) {
+  switch (kind) {
+    case TokenKind::less:
+    case TokenKind::less_equal:
+    case TokenKind::greater:
+    case TokenKind::greater_equal:
+    case TokenKind::equal_equal:
+    case TokenKind::not_equal:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The Expr::op of a comparison token: '<' '>' 'l' (<=) 'g' (>=) '=' (==) '!' (!=).
+char comparison_op(TokenKind kind) {
+  switch (kind) {
+    case TokenKind::less:
+      return '<';
+    case TokenKind::less_equal:
+      return 'l';
+    case TokenKind::greater:
+      return '>';
+    case TokenKind::greater_equal:
+      return 'g';
+    case TokenKind::equal_equal:
+      return '=';
+    default:
+      return '!';
+  }
+}
+
+// expr := sum [ ('<' | '<=' | '>' | '>=' | '==' | '!=') sum ]
+// Comparisons bind loosest and do not chain. Any expression may parse as
+// one; sema allows it only as the condition of where(cond, a, b).
 Parsed Parser::parse_expr() {
+  Parsed lhs = parse_sum();
+  if (!is_comparison(peek().kind)) return lhs;
+  const Token& op = advance();
+  Parsed rhs = parse_sum();
+  if (is_comparison(peek().kind)) {
+    fail(peek(), "comparisons do not chain: 'a < b < c' is not allowed");
+  }
+  Parsed out = make_binary(op, std::move(lhs), std::move(rhs));
+  auto e = std::make_shared<Expr>(*out.expr);
+  e->kind = Expr::Kind::compare;
+  e->op = comparison_op(op.kind);
+  out.expr = std::move(e);
+  return out;
+}
+
+// sum := term { ('+' | '-') term }
+Parsed Parser::parse_sum() {
   Parsed lhs = parse_term();
   while (at(TokenKind::plus) || at(TokenKind::minus)) {
     const Token& op = advance();
@@ -469,7 +620,7 @@ Parsed Parser::parse_power() {
   return make_binary(op, std::move(base), parse_unary());
 }
 
-// primary := NUMBER | NAME | call | '(' expr ')'
+// primary := NUMBER | NAME | call | index | '(' expr ')'
 Parsed Parser::parse_primary() {
   if (at(TokenKind::number)) {
     const Token& number = advance();
@@ -486,6 +637,7 @@ Parsed Parser::parse_primary() {
   if (at(TokenKind::identifier)) {
     const Token& name = advance();
     if (at(TokenKind::lparen)) return parse_call(name);
+    if (at(TokenKind::lbracket)) return parse_index(name);
     auto e = std::make_shared<Expr>();
     e->kind = Expr::Kind::name;
     e->loc = name.range;
@@ -520,6 +672,33 @@ Parsed Parser::parse_call(const Token& name) {
   }
   e->loc = span(name.range, advance().range);
   return Parsed{std::move(e), height};
+}
+
+// index := NAME '[' [ '-' ] INT ']'
+// (called at '['). Sema checks that NAME is a vector and the index in range.
+Parsed Parser::parse_index(const Token& name) {
+  advance();  // '['
+  const bool negative = at(TokenKind::minus);
+  if (negative) advance();
+  const Token& number = peek();
+  if (!at(TokenKind::number)) {
+    fail(number, fmt::format("expected an integer index, found {}", describe(number)));
+  }
+  advance();
+  const std::string text = (negative ? "-" : "") + std::string(number.text);
+  auto e = std::make_shared<Expr>();
+  e->kind = Expr::Kind::index;
+  e->name = std::string(name.text);
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), e->value);
+  const bool integer = number.text.find_first_of(".eE") == std::string_view::npos;
+  if (!integer || ec != std::errc() || end != text.data() + text.size()) {
+    // Reported here, not thrown: the rest of the expression is still checked.
+    // NaN tells sema the index is already reported.
+    diags_.error(number.range, fmt::format("an index must be an integer, found {}", text));
+    e->value = std::numeric_limits<double>::quiet_NaN();
+  }
+  e->loc = span(name.range, expect(TokenKind::rbracket, "']' after the index").range);
+  return Parsed{std::move(e), 1};
 }
 
 Parsed Parser::make_binary(const Token& op, Parsed lhs, Parsed rhs) {

@@ -27,6 +27,12 @@ std::string describe(const Token& token) {
     case TokenKind::star:
     case TokenKind::slash:
     case TokenKind::caret:
+    case TokenKind::less:
+    case TokenKind::less_equal:
+    case TokenKind::greater:
+    case TokenKind::greater_equal:
+    case TokenKind::equal_equal:
+    case TokenKind::not_equal:
     case TokenKind::error:
       return "'" + std::string(token.text) + "'";
   }

@@ -27,7 +27,13 @@ enum class TokenKind {
   star,
   slash,
   caret,
-  error,  // a bad character or malformed number, already reported by the lexer
+  less,           // <
+  less_equal,     // <=
+  greater,        // >
+  greater_equal,  // >=
+  equal_equal,    // ==
+  not_equal,      // !=
+  error,          // a bad character or malformed number, already reported by the lexer
   eof,
 };
 

@@ -2,6 +2,7 @@
 // and permutations explicit, rewrites and map outputs captured).
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <numeric>
 #include <sstream>
 #include <string>
@@ -266,4 +267,194 @@ TEST_CASE("long lists and expressions may span lines inside brackets", "[fronten
   }
 })");
   CHECK(perm(spec, 0) == Ints{2, 0, 1});
+}
+
+namespace {
+
+using nfc::ParamDecl;
+
+const char* const kBanana = R"(flow banana(dim = 2, base = normal) {
+  param a = 1.0 positive, b = 0.5            # flow-level: every map may use them
+  map {
+    param c = 0.2 (-1, 1)                    # map-local
+    param w[2] = 0.1                         # vector: 2 elements, all 0.1
+    param v = [0.5, -0.25]                   # vector from a list
+    let r = x0 / a                           # lets in order
+    z0 = r
+    z1 = x1 * a - b * (x0^2 + a^2) + where(x0 > 0, c * x0, 0) + w[1] * v[0]
+  }
+}
+)";
+
+const MapSpec& map_of(const FlowSpec& spec, size_t layer) {
+  REQUIRE(std::holds_alternative<MapSpec>(spec.layers.at(layer).kind));
+  return std::get<MapSpec>(spec.layers[layer].kind);
+}
+
+// The first subexpression of `e` (preorder) of kind `kind`, or null.
+const Expr* find_kind(const Expr& e, Expr::Kind kind) {
+  if (e.kind == kind) return &e;
+  for (const nfc::ExprPtr& arg : e.args) {
+    if (const Expr* found = find_kind(*arg, kind)) return found;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("flow and map parameters keep their constraint, initial values and shape", "[frontend]") {
+  const FlowSpec spec = checked(kBanana);
+  REQUIRE(spec.params.size() == 2);
+  const ParamDecl& a = spec.params[0];
+  CHECK(a.name == "a");
+  CHECK(a.constraint == ParamDecl::Constraint::positive);
+  CHECK(a.init == std::vector<double>{1.0});
+  CHECK_FALSE(a.is_vector);
+  CHECK(a.loc.line == 2);
+  CHECK(a.loc.col == 9);
+  const ParamDecl& b = spec.params[1];
+  CHECK(b.name == "b");
+  CHECK(b.constraint == ParamDecl::Constraint::none);
+  CHECK(b.init == std::vector<double>{0.5});
+
+  REQUIRE(spec.layers.size() == 1);
+  const MapSpec& map = map_of(spec, 0);
+  REQUIRE(map.params.size() == 3);
+  const ParamDecl& c = map.params[0];
+  CHECK(c.name == "c");
+  CHECK(c.constraint == ParamDecl::Constraint::interval);
+  CHECK(c.lo == -1);
+  CHECK(c.hi == 1);
+  CHECK(c.init == std::vector<double>{0.2});
+  CHECK_FALSE(c.is_vector);
+  CHECK(map.params[1].name == "w");
+  CHECK(map.params[1].is_vector);
+  CHECK(map.params[1].init == std::vector<double>{0.1, 0.1});
+  CHECK(map.params[2].name == "v");
+  CHECK(map.params[2].is_vector);
+  CHECK(map.params[2].init == std::vector<double>{0.5, -0.25});
+  CHECK(map.params[2].loc.line == 6);
+
+  REQUIRE(map.lets.size() == 1);
+  CHECK(map.lets[0].name == "r");
+  CHECK(map.lets[0].expr->op == '/');
+  CHECK(map.lets[0].loc.line == 7);
+  REQUIRE(map.outputs.size() == 2);
+  CHECK(map.outputs[0]->kind == Expr::Kind::name);
+  CHECK(map.outputs[0]->name == "r");
+  const Expr* where = find_kind(*map.outputs[1], Expr::Kind::call);
+  REQUIRE(where);
+  CHECK(where->name == "where");
+  REQUIRE(where->args.size() == 3);
+  CHECK(where->args[0]->kind == Expr::Kind::compare);
+  CHECK(where->args[0]->op == '>');
+  const Expr* index = find_kind(*map.outputs[1], Expr::Kind::index);
+  REQUIRE(index);
+  CHECK(index->name == "w");
+  CHECK(index->value == 1);
+  CHECK(index->loc.length == 4);  // w[1]
+}
+
+TEST_CASE("vector forms: a size with one value, a list, or both when they agree", "[frontend]") {
+  const FlowSpec spec = checked(R"(flow f(dim = 1) {
+  param w[3] = -2, v = [1, 2e-1], u[2] = [0.5, 0.75] (0, 1), s = [3]
+  map { z0 = x0 * exp(w[0] + w[2] + v[1] + u[1] + s[0]) }
+})");
+  REQUIRE(spec.params.size() == 4);
+  CHECK(spec.params[0].init == std::vector<double>{-2, -2, -2});
+  CHECK(spec.params[1].init == std::vector<double>{1, 0.2});
+  CHECK(spec.params[2].init == std::vector<double>{0.5, 0.75});
+  CHECK(spec.params[2].constraint == ParamDecl::Constraint::interval);
+  CHECK(spec.params[3].is_vector);  // a one-element list is still a vector
+  CHECK(spec.params[3].init == std::vector<double>{3});
+}
+
+TEST_CASE("lets keep source order; params may sit anywhere in the flow or map", "[frontend]") {
+  const FlowSpec spec = checked(R"(flow f(dim = 2) {
+  coupling affine(mask = alternate)
+  param k = 2
+  map {
+    let p = x0 * k
+    z0 = p
+    let q = p + m
+    param m = 0.5 positive
+    let s = q * q
+    z1 = x1 + s
+  }
+  param late = 1 (0, 3)
+  repeat 2 { map { param h = 1; z0 = x0; z1 = x1 * h * late } }
+})");
+  CHECK(spec.params.size() == 2);
+  CHECK(spec.params[0].name == "k");
+  CHECK(spec.params[1].name == "late");
+  REQUIRE(spec.layers.size() == 4);
+  const MapSpec& map = map_of(spec, 1);
+  std::vector<std::string> lets;
+  for (const auto& let : map.lets) lets.push_back(let.name);
+  CHECK(lets == std::vector<std::string>{"p", "q", "s"});
+  REQUIRE(map.params.size() == 1);
+  CHECK(map.params[0].name == "m");
+  // Each unrolled copy of a map has its own parameters.
+  CHECK(map_of(spec, 2).params.size() == 1);
+  CHECK(map_of(spec, 3).params.size() == 1);
+  CHECK(map_of(spec, 3).params[0].name == "h");
+}
+
+TEST_CASE("comparisons bind loosest and map to their op codes", "[frontend]") {
+  const FlowSpec spec = checked(R"(flow f(dim = 2) {
+  map {
+    z0 = x0 + where(x0 + 1 < 2 * x1, 1, 0) + where(x0 <= 1, 1, 0) + where(x0 > 1, 1, 0)
+    z1 = x1 + where(x0 >= 1, 1, 0) + where(x0 == 1, 1, 0) + where(x0 != 1, 1, 0)
+  }
+})");
+  const MapSpec& map = map_of(spec, 0);
+  std::vector<char> ops;
+  std::function<void(const Expr&)> walk = [&](const Expr& e) {
+    if (e.kind == Expr::Kind::compare) ops.push_back(e.op);
+    for (const auto& arg : e.args) walk(*arg);
+  };
+  walk(*map.outputs[0]);
+  walk(*map.outputs[1]);
+  CHECK(ops == std::vector<char>{'<', 'l', '>', 'g', '=', '!'});
+  const Expr* cmp = find_kind(*map.outputs[0], Expr::Kind::compare);
+  REQUIRE(cmp);
+  CHECK(cmp->args[0]->op == '+');  // (x0 + 1) < (2 * x1)
+  CHECK(cmp->args[1]->op == '*');
+}
+
+TEST_CASE("min, max, clamp and abs are calls with their arity", "[frontend]") {
+  const FlowSpec spec = checked(R"(flow f(dim = 2) {
+  map { z0 = x0 + abs(min(x0, 1)) + max(0, -1); z1 = clamp(x1, -3, 3) + x0 }
+})");
+  const MapSpec& map = map_of(spec, 0);
+  const Expr* clamp = find_kind(*map.outputs[1], Expr::Kind::call);
+  REQUIRE(clamp);
+  CHECK(clamp->name == "clamp");
+  CHECK(clamp->args.size() == 3);
+}
+
+TEST_CASE("base = uniform is accepted with every layer kind", "[frontend]") {
+  const FlowSpec spec = checked(R"(flow cdf(dim = 2, base = uniform) {
+  coupling affine(mask = alternate)
+  permute reverse
+  map { z0 = sigmoid(x0); z1 = sigmoid(x1) }
+})");
+  CHECK(spec.base == nfc::BaseDistribution::uniform);
+  CHECK(spec.layers.size() == 3);
+}
+
+TEST_CASE("warnings are reported but do not make a model invalid", "[frontend]") {
+  const std::string source =
+      "flow f(dim = 1) {\n  param unused = 1\n  map { let t = 2; z0 = x0 }\n}\n";
+  nfc::Diagnostics diags("w.nf", source);
+  const std::optional<FlowSpec> spec = nfc::check_source(source, diags);
+  CHECK(spec.has_value());
+  CHECK_FALSE(diags.has_errors());
+  REQUIRE(diags.all().size() == 2);
+  CHECK(diags.all()[0].severity == nfc::Diagnostic::Severity::warning);
+  CHECK(diags.all()[0].message == "parameter 'unused' is never used");
+  CHECK(diags.all()[1].message == "let 't' is never used");
+  std::ostringstream printed;
+  diags.print(printed);
+  CHECK(printed.str().rfind("w.nf:2:9: warning: parameter 'unused' is never used\n", 0) == 0);
 }

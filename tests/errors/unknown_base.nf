@@ -1,4 +1,4 @@
-flow f(dim = 2, base = uniform) {
-# expect: 1:24: error: unknown base distribution 'uniform'; the only base is 'normal'
+flow f(dim = 2, base = gaussian) {
+# expect: 1:24: error: unknown base distribution 'gaussian'; expected 'normal' or 'uniform'
   permute reverse
 }
