@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,11 @@ bool read_constraint(const ast::Param& p, ParamDecl& out, const Reporter& report
                            p.lo.text, p.hi.text, p.name.text));
         return false;
       }
+      if (!std::isfinite(p.hi.number - p.lo.number)) {
+        report(p.constraint_loc, fmt::format("interval ({}, {}) for '{}' is too wide", p.lo.text,
+                                             p.hi.text, p.name.text));
+        return false;
+      }
       out.constraint = ParamDecl::Constraint::interval;
       out.lo = p.lo.number;
       out.hi = p.hi.number;
@@ -113,6 +119,13 @@ bool read_constraint(const ast::Param& p, ParamDecl& out, const Reporter& report
     }
   }
   return false;
+}
+
+// Inside (lo, hi) also after rounding: the raw value is
+// logit((v - lo) / (hi - lo)), infinite when that fraction rounds to 0 or 1.
+bool strictly_inside(double v, double lo, double hi) {
+  const double u = (v - lo) / (hi - lo);
+  return lo < v && v < hi && u > 0 && u < 1;
 }
 
 }  // namespace
@@ -139,9 +152,11 @@ std::optional<ParamDecl> resolve_param(const ast::Param& p, const Reporter& repo
              fmt::format("initial value {} of '{}' is not positive", init.text, init.what));
       ok = false;
     } else if (out.constraint == ParamDecl::Constraint::interval &&
-               !(out.lo < init.value && init.value < out.hi)) {
-      report(init.loc, fmt::format("initial value {} of '{}' is not inside ({}, {})", init.text,
-                                   init.what, p.lo.text, p.hi.text));
+               !strictly_inside(init.value, out.lo, out.hi)) {
+      const bool inside = out.lo < init.value && init.value < out.hi;
+      report(init.loc,
+             fmt::format("initial value {} of '{}' is {} ({}, {})", init.text, init.what,
+                         inside ? "too close to a bound of" : "not inside", p.lo.text, p.hi.text));
       ok = false;
     }
   }

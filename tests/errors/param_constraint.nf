@@ -15,5 +15,8 @@ flow f(dim = 1) {
 # expect: 14:15: error: unknown constraint 'postive'; did you mean 'positive'?
 # expect: 14:30: error: unknown constraint 'bounded'; expected 'positive' or an interval '(lo, hi)'
 # expect: 14:49: error: interval bounds must be numbers, found 'top'
-  map { z0 = x0 * a + b + c + d + e + v[0] + g + h + k }
+  param m = 1 (-1e20, 2), n = 0 (-1e308, 1e308)
+# expect: 18:13: error: initial value 1 of 'm' is too close to a bound of (-1e20, 2)
+# expect: 18:33: error: interval (-1e308, 1e308) for 'n' is too wide
+  map { z0 = x0 * a + b + c + d + e + v[0] + g + h + k + m + n }
 }
