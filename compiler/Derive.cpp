@@ -97,6 +97,7 @@ NodeId rule(Graph& g, NodeId id, const std::unordered_map<NodeId, NodeId>& d) {
     case Op::matvec_t:
     case Op::scatter:
     case Op::broadcast:
+    case Op::solve:
       throw InternalError("diagonal derivative through a structural op");
   }
   return g.constant(0);
@@ -172,6 +173,9 @@ NodeId substitute(Graph& g, NodeId expr, const std::unordered_map<NodeId, NodeId
           image[id] = g.scatter(args[0], n.indices, n.len);
         } else if (n.op == Op::broadcast) {
           image[id] = g.broadcast(args[0], n.len);
+        } else if (n.op == Op::solve) {  // the replacement applies inside f and dfdx too
+          image[id] = g.solve(args[0], substitute(g, n.indices[0], replace),
+                              substitute(g, n.indices[1], replace), n.indices[2]);
         } else {
           throw InternalError("substitute: leaf with operands");
         }

@@ -115,6 +115,8 @@ bool FlowBuilder::derive_rules(const TransformDef& def, TransformRules& r) {
   }
   r.logabs = g_.unary(Op::log, g_.unary(Op::abs, r.dzdx));
   const Inversion inv = solve_for(g_, r.body, r.x, r.z);
+  r.analytic_inverse = inv.ok();
+  r.inverse_failure = inv.failure;
   if (!inv.ok()) {
     diags_.error(def.loc, "cannot invert transform '" + def.name + "': " + inv.failure);
     return false;
@@ -246,8 +248,10 @@ void FlowBuilder::check_transform_monotonicity(int index, const TransformRules& 
   const LayerSpec& layer = spec_.layers[static_cast<size_t>(index)];
   r.what = fmt::format("layer {} {}", index, layer.label);
   r.loc = layer.loc;
-  r.analytic = true;
-  r.why = fmt::format("{} = {}", to_infix(g_, rules.x), to_infix(g_, rules.inverse));
+  r.analytic = rules.analytic_inverse;
+  r.why = rules.analytic_inverse
+              ? fmt::format("{} = {}", to_infix(g_, rules.x), to_infix(g_, rules.inverse))
+              : rules.inverse_failure + ", so no closed form";
   r.monotonicity = monotonicity(g_, dzdx);
   if (r.monotonicity == Monotonicity::unproved)
     diags_.warning(layer.loc, fmt::format("cannot prove that transform '{}' is strictly monotone "

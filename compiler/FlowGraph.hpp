@@ -24,7 +24,9 @@ struct TransformRules {
   NodeId body = -1;            // z as a function of x
   NodeId dzdx = -1;            // the Jacobian diagonal
   NodeId logabs = -1;          // log|dz/dx|
-  NodeId inverse = -1;         // x as a function of z
+  NodeId inverse = -1;         // x as a function of z (a solve node without a closed form)
+  bool analytic_inverse = true;
+  std::string inverse_failure;  // why there is no closed form
 };
 
 struct LayerInfo {

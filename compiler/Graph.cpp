@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "compiler/Program.hpp"
 #include "dsl/Diagnostics.hpp"
 
 namespace nfc {
@@ -226,6 +227,9 @@ NodeId Graph::fold_unary(Op op, NodeId a) {
     const Op split = n.op == Op::mul ? Op::add : Op::sub;
     return binary(split, unary(Op::log, n.args[0]), unary(Op::log, n.args[1]));
   }
+  // exp(log a) = a where log is defined (a > 0) and at a = 0 (exp(-inf) =
+  // 0): only for a provably >= 0, else the rewrite would hide a NaN.
+  if (op == Op::exp && n.op == Op::log && is_nonnegative(*this, n.args[0])) return n.args[0];
   if (op == Op::log && n.op == Op::pow && is_nonnegative(*this, n.args[0]))
     return binary(Op::mul, n.args[1], unary(Op::log, n.args[0]));  // log(a^b) = b log a
   return -1;
@@ -464,6 +468,34 @@ NodeId Graph::broadcast(NodeId a, int out_len) {
   n.op = Op::broadcast;
   n.len = out_len;
   n.args = {a};
+  return intern(std::move(n));
+}
+
+NodeId Graph::solve(NodeId target, NodeId f, NodeId dfdx, NodeId x) {
+  // The context: nodes free of x that the x-dependent part uses. They become
+  // operands, so schedulers evaluate them before the solver's loop.
+  std::vector<char> uses_x(nodes_.size(), 0);
+  std::vector<NodeId> context;
+  for (NodeId id : topological_order(*this, {f, dfdx})) {
+    bool dep = id == x;
+    for (NodeId a : node(id).args) dep = dep || uses_x[static_cast<size_t>(a)];
+    uses_x[static_cast<size_t>(id)] = dep;
+  }
+  for (NodeId id : topological_order(*this, {f, dfdx})) {
+    if (!uses_x[static_cast<size_t>(id)]) continue;
+    for (NodeId a : node(id).args)
+      if (!uses_x[static_cast<size_t>(a)] && node(a).op != Op::constant &&
+          std::find(context.begin(), context.end(), a) == context.end())
+        context.push_back(a);
+  }
+  int n_len = len(target);
+  for (NodeId c : context) n_len = broadcast_len(n_len, len(c));
+  Node n;
+  n.op = Op::solve;
+  n.len = n_len;
+  n.args = {target};
+  n.args.insert(n.args.end(), context.begin(), context.end());
+  n.indices = {f, dfdx, x};
   return intern(std::move(n));
 }
 

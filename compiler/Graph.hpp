@@ -77,6 +77,9 @@ class Graph {
   NodeId matvec_t(NodeId matrix, NodeId a, int rows, int cols);
   NodeId scatter(NodeId a, std::vector<int> indices, int len);
   NodeId broadcast(NodeId a, int len);
+  // The x with f(x) = target (see Ops.def): f and dfdx are expressions in
+  // the placeholder var x.
+  NodeId solve(NodeId target, NodeId f, NodeId dfdx, NodeId x);
 
   const Node& node(NodeId id) const { return nodes_[static_cast<size_t>(id)]; }
   int len(NodeId id) const { return node(id).len; }

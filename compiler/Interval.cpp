@@ -68,8 +68,7 @@ Interval square(const Interval& a) {
 
 Interval reciprocal(const Interval& a) {
   if (a.positive() || a.negative())
-    return from_ends({1 / a.hi, a.hi_open && !std::isinf(a.hi)},
-                     {1 / a.lo, a.lo_open && !std::isinf(a.lo)});
+    return from_ends({1 / a.hi, a.hi_open}, {1 / a.lo, a.lo_open});  // 1/inf = 0: a limit
   return Interval::all();
 }
 

@@ -61,6 +61,7 @@ NodeId invert_unary(Graph& g, Op op, NodeId y) {
     case Op::matvec_t:
     case Op::scatter:
     case Op::broadcast:
+    case Op::solve:
       return -1;
   }
   return -1;

@@ -84,9 +84,13 @@ std::string to_infix(const Graph& g, NodeId id) {
     case Op::matvec_t:
       return fmt::format("{}^T @ {}", to_infix(g, n.args[0]), operand(1, true));
     case Op::scatter:
-      return fmt::format("scatter({}, {}, {})", to_infix(g, n.args[0]), index_list(n.indices), n.len);
+      return fmt::format("scatter({}, {}, {})", to_infix(g, n.args[0]), index_list(n.indices),
+                         n.len);
     case Op::broadcast:
       return fmt::format("broadcast({}, {})", to_infix(g, n.args[0]), n.len);
+    case Op::solve:
+      return fmt::format("solve({} = {} for {})", to_infix(g, n.indices[0]), to_infix(g, n.args[0]),
+                         to_infix(g, n.indices[2]));
     default: {
       std::vector<std::string> parts;
       for (NodeId a : n.args) parts.push_back(to_infix(g, a));
@@ -135,6 +139,34 @@ void print_flow_graph(std::ostream& out, const FlowGraph& fg) {
                        info.param_count);
   }
   for (const EntryPoint& e : fg.program().entries) print_listing(out, g, e);
+}
+
+namespace {
+
+const char* monotonicity_text(Monotonicity m) {
+  switch (m) {
+    case Monotonicity::increasing:
+      return "increasing (dz/dx > 0 proved)";
+    case Monotonicity::decreasing:
+      return "decreasing (dz/dx < 0 proved)";
+    case Monotonicity::unproved:
+      return "monotonicity not proved (see the warning)";
+    case Monotonicity::constant_zero:
+      return "dz/dx is zero";
+  }
+  return "";
+}
+
+}  // namespace
+
+void print_inversions(std::ostream& out, const FlowGraph& fg) {
+  out << "inverses and monotonicity:\n";
+  for (const InversionReport& r : fg.inversions) {
+    const std::string method =
+        r.analytic ? "closed form: " + r.why : "Newton-bisection at run time (" + r.why + ")";
+    out << fmt::format("  {:<26} {}\n  {:<26} {}\n", r.what, method, "",
+                       monotonicity_text(r.monotonicity));
+  }
 }
 
 }  // namespace nfc

@@ -21,4 +21,9 @@ void print_listing(std::ostream& out, const Graph& g, const EntryPoint& entry);
 // The derived rules of every transform, each layer, and every entry point.
 void print_flow_graph(std::ostream& out, const FlowGraph& fg);
 
+// For `--explain`: how each transformer and map output is inverted
+// (closed form, or Newton-bisection and why) and what is proved of its
+// monotonicity.
+void print_inversions(std::ostream& out, const FlowGraph& fg);
+
 }  // namespace nfc

@@ -29,7 +29,7 @@ Lanes propagate(const Node& n, const std::unordered_map<NodeId, Lanes>& deps, in
     const Lanes& a = deps.at(arg);
     return a.size() == 1 ? a[0] : a[static_cast<size_t>(k)];
   };
-  if (is_elementwise(n.op)) {
+  if (is_elementwise(n.op) || n.op == Op::solve) {  // solve is elementwise in its operands
     for (int k = 0; k < n.len; ++k)
       for (NodeId a : n.args) out[static_cast<size_t>(k)].merge(lane(a, k));
   } else if (n.op == Op::gather) {

@@ -15,7 +15,9 @@ using namespace nfc;
 
 namespace {
 
+using test::check_flow_numerics;
 using test::compile_or_fail;
+using test::normal_batch;
 
 // Several layer kinds and transforms in one flow, on 5 dimensions.
 const char* kMixed5d = R"(
@@ -53,63 +55,6 @@ flow moons(dim = 2) {
   }
 }
 )";
-
-std::vector<double> normal_batch(int64_t n, int dim, uint64_t seed, double scale = 1) {
-  Random rng(seed);
-  std::vector<double> v(static_cast<size_t>(n * dim));
-  for (auto& x : v) x = scale * rng.normal();
-  return v;
-}
-
-Eigen::MatrixXd fd_jacobian(const Flow<double>& flow, const double* x) {
-  const int d = flow.dim();
-  Eigen::MatrixXd J(d, d);
-  std::vector<double> xp(x, x + d), zp(d), zm(d);
-  double ld;
-  for (int i = 0; i < d; ++i) {
-    // Central differences: truncation ~h^2 = 1e-12, rounding ~1e-16/h = 1e-10.
-    const double h = 1e-6 * (1 + std::fabs(x[i]));
-    xp[i] = x[i] + h;
-    flow.forward(xp.data(), zp.data(), &ld, 1);
-    xp[i] = x[i] - h;
-    flow.forward(xp.data(), zm.data(), &ld, 1);
-    xp[i] = x[i];
-    for (int j = 0; j < d; ++j) J(j, i) = (zp[j] - zm[j]) / (2 * h);
-  }
-  return J;
-}
-
-void check_flow_numerics(const char* source, uint64_t init_seed) {
-  auto model = compile_or_fail(source, Precision::f64);
-  Flow<double> flow = make_flow<double>(*model);
-  flow.init_params(init_seed);
-  const int d = flow.dim();
-  const int64_t n = 37;  // not a multiple of any SIMD width: exercises the tail
-  const auto x = normal_batch(n, d, 5);
-  std::vector<double> z(x.size()), back(x.size()), ld_f(n), ld_i(n), lp(n);
-  flow.forward(x.data(), z.data(), ld_f.data(), n);
-  flow.inverse(z.data(), back.data(), ld_i.data(), n);
-  flow.log_prob(x.data(), lp.data(), n);
-  for (int64_t r = 0; r < n; ++r) {
-    INFO("sample " << r);
-    double sq = 0;
-    for (int k = 0; k < d; ++k) {
-      // Round trip: a handful of exp/log/sinh/asinh per layer, each within
-      // a few ulps, amplified by at most the flow's condition: 1e-12 is ample.
-      CHECK(back[r * d + k] == Approx(x[r * d + k]).margin(1e-12 * (1 + std::fabs(x[r * d + k]))));
-      sq += z[r * d + k] * z[r * d + k];
-    }
-    CHECK(ld_i[r] == Approx(-ld_f[r]).margin(1e-12));
-    CHECK(lp[r] == Approx(-0.5 * sq - 0.5 * d * std::log(2 * M_PI) + ld_f[r]).margin(1e-12));
-    // log|det| of the central-difference Jacobian: entries good to ~1e-10.
-    const double fd = std::log(std::fabs(fd_jacobian(flow, &x[r * d]).determinant()));
-    CHECK(ld_f[r] == Approx(fd).margin(1e-7));
-  }
-  // The JIT against the reference interpreter on the same batch.
-  const Program program = model->graph->program();
-  const auto ref = interpret_batch(model->graph->graph, program.entries[2], flow.params(), x, n);
-  for (int64_t r = 0; r < n; ++r) CHECK(lp[r] == Approx(ref[0][r]).epsilon(1e-12).margin(1e-12));
-}
 
 }  // namespace
 

@@ -13,57 +13,7 @@
 
 using namespace nfc;
 
-namespace {
-
-double mean_nll(const Flow<double>& flow, const std::vector<double>& params,
-                const std::vector<double>& x, int64_t n) {
-  std::vector<double> grad(params.size());
-  return flow.nll_grad(params.data(), x.data(), n, grad.data());
-}
-
-// Every parameter's derivative by central differences. The step keeps the
-// truncation error (~h^2 |f'''| ~ 1e-10) and the rounding error
-// (~1e-16 |f| / h ~ 1e-11) of the difference far below the 1e-6 relative
-// tolerance of the check.
-void check_gradient(const std::string& source, uint64_t seed) {
-  auto model = test::compile_or_fail(source);
-  Flow<double> flow = make_flow<double>(*model);
-  flow.init_params(seed);
-  const int d = flow.dim();
-  const int64_t n = 13;  // a partial SIMD block: dead lanes must not leak
-  Random rng(seed + 100);
-  std::vector<double> x(static_cast<size_t>(n * d));
-  for (auto& v : x) v = rng.normal();
-  std::vector<double> params = flow.params(), grad(params.size());
-  const double loss = flow.nll_grad(params.data(), x.data(), n, grad.data());
-  CHECK(std::isfinite(loss));
-  // The loss is the mean NLL that log_prob gives.
-  std::vector<double> lp(static_cast<size_t>(n));
-  flow.log_prob(x.data(), lp.data(), n);
-  double mean = 0;
-  for (double v : lp) mean -= v / double(n);
-  CHECK(loss == Approx(mean).epsilon(1e-13));
-  for (size_t i = 0; i < params.size(); ++i) {
-    const double h = 1e-5 * (1 + std::fabs(params[i]));
-    std::vector<double> p = params;
-    p[i] = params[i] + h;
-    const double up = mean_nll(flow, p, x, n);
-    p[i] = params[i] - h;
-    const double down = mean_nll(flow, p, x, n);
-    const double fd = (up - down) / (2 * h);
-    INFO("parameter " << i << " of " << params.size());
-    CHECK(std::fabs(grad[i] - fd) <= 1e-6 * std::fabs(fd) + 1e-9);
-  }
-  // The JIT against the interpreter's reference reduction.
-  const Program program = model->graph->program();
-  std::vector<double> ref(params.size());
-  const double ref_loss =
-      interpret_mean_gradient(model->graph->graph, program.entries[3], params, x, n, ref);
-  CHECK(loss == Approx(ref_loss).epsilon(1e-13));
-  for (size_t i = 0; i < params.size(); ++i) CHECK(grad[i] == Approx(ref[i]).margin(1e-13));
-}
-
-}  // namespace
+using test::check_gradient;
 
 TEST_CASE("gradients of affine coupling with a soft clamp, tanh net", "[gradient]") {
   check_gradient(R"(

@@ -90,3 +90,9 @@ TEST_CASE("the affine transform derives to its textbook rules", "[simplify]") {
   REQUIRE(inv.ok());
   CHECK(to_infix(v.g, inv.value) == "(z - t) * exp(-s)");
 }
+
+TEST_CASE("exp(log a) cancels only where a >= 0 is proved", "[simplify]") {
+  Vars v;
+  CHECK(v.show(apply(Op::exp, apply(Op::log, apply(Op::softplus, v.x)))) == "softplus(x)");
+  CHECK(v.show(apply(Op::exp, apply(Op::log, v.x))) == "exp(log(x))");
+}

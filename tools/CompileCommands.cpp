@@ -13,7 +13,8 @@ namespace {
 
 void print_summary(const CompiledModel& m, const ModelOptions& o) {
   const FlowGraph& fg = *m.graph;
-  fmt::print("flow {} (dim {}, base normal, {})\n", fg.name, fg.dim, o.precision);
+  fmt::print("flow {} (dim {}, base {}, {})\n", fg.name, fg.dim,
+             fg.base == BaseDistribution::uniform ? "uniform" : "normal", o.precision);
   for (size_t l = 0; l < fg.layers.size(); ++l)
     fmt::print("  layer {:>3}  {:<28} {:>10} params\n", l, fg.layers[l].label,
                fg.layers[l].param_count);
@@ -46,8 +47,13 @@ void register_compile(CLI::App& app) {
   cmd->add_option("--dump", o->dump, "print stages: graph, ir")
       ->delimiter(',')
       ->check(CLI::IsMember({"graph", "ir"}));
-  cmd->callback([o] {
+  auto explain = std::make_shared<bool>(false);
+  cmd->add_flag("--explain", *explain,
+                "say how each transformer and map output is inverted and what is proved "
+                "of its monotonicity");
+  cmd->callback([o, explain] {
     const LoadedModel m = compile_model_file(*o);
+    if (*explain) print_inversions(std::cout, *m.compiled->graph);
     for (const auto& d : o->dump) {
       if (d == "graph") print_flow_graph(std::cout, *m.compiled->graph);
       if (d == "ir") std::cout << m.compiled->jit->ir();

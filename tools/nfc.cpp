@@ -37,6 +37,12 @@ int main(int argc, char** argv) {
   } catch (const nfc::InternalError& e) {
     fmt::print(std::cerr, "nfc: internal compiler error: {}\n", e.what());
     return 70;
+  } catch (const std::bad_alloc&) {
+    fmt::print(std::cerr, "nfc: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {  // a bug in nfc: say so rather than abort
+    fmt::print(std::cerr, "nfc: internal error: {}\n", e.what());
+    return 70;
   }
   return 0;
 }
