@@ -34,13 +34,30 @@ struct JitOptions {
   Precision precision = Precision::f64;
   int opt_level = 2;     // 0..3, for both the IR pipeline and codegen
   bool keep_ir = false;  // keep the optimized IR text for ir()
+  // Call glibc's vector math (libmvec: exp, log, log1p, expm1, tanh, atanh,
+  // sinh, cosh, asinh, erf on whole vectors, within 4 ULP) where the host has
+  // it; otherwise, or when false, libm once per lane.
+  bool vector_math = true;
+  // Threads optimising and compiling entry points (one module each)
+  // concurrently; 0: one per hardware thread. Never more than entry points.
+  int threads = 0;
 };
 
-// Wall-clock milliseconds spent in each stage of compile().
+// Where compile() spends its time. The three stages partition the wall-clock
+// time of compile(): they add up to it. Entry points are optimised and
+// compiled on several threads, so stages overlap; each stage's time runs
+// from the end of the previous stage to the moment the last thread has
+// finished this one (a thread that finished optimising early is already
+// generating code, and that code generation counts as optimize_ms). The
+// *_cpu_ms fields are the time threads spent in each stage, summed over
+// threads: the work, which is what shrinks when the IR or the pipeline does.
 struct JitTimings {
-  double lower_ms = 0;     // graph -> LLVM IR
-  double optimize_ms = 0;  // the IR pass pipeline at opt_level
-  double codegen_ms = 0;   // machine code for every entry point, and linking
+  double lower_ms = 0;     // graph -> LLVM IR, one module per entry point
+  double optimize_ms = 0;  // until every module has been through the IR pipeline
+  double codegen_ms = 0;   // until every module is machine code, and linking
+  double optimize_cpu_ms = 0;
+  double codegen_cpu_ms = 0;
+  int threads = 1;
 };
 
 class JitModule {  // owns the LLJIT and the compiled code

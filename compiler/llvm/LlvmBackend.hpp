@@ -2,6 +2,9 @@
 // (compiler/llvm/Jit.cpp); the only other file that sees LLVM types.
 #pragma once
 
+#include <map>
+#include <string>
+
 #include "compiler/Jit.hpp"
 #include "compiler/Program.hpp"
 
@@ -11,9 +14,23 @@ class Module;
 
 namespace nfc {
 
-// Adds one function per entry point of `program` to `module` (whose data
-// layout and triple are already set), each processing blocks of `width`
-// samples as `<width x T>` vectors.
-void lower_program(const Program& program, Precision precision, int width, llvm::Module& module);
+// A vector variant of a scalar libm function: `symbol` computes `lanes`
+// lanes at once, one vector argument and result (glibc's libmvec naming,
+// e.g. _ZGVeN16v_expf), callable with the host's calling convention.
+struct VectorFunction {
+  std::string symbol;
+  int lanes = 0;  // divides the lowering's width
+};
+// By scalar libm name ("expf", "tanh"): the functions the lowering may call
+// instead of one scalar call per lane. Absent names stay per-lane calls.
+using VectorMath = std::map<std::string, VectorFunction>;
+
+// Adds the function of `entry` (one of `program`'s entry points) and the
+// internal helpers it calls to `module` (whose data layout and triple are
+// already set); the function processes blocks of `width` samples as
+// `<width x T>` vectors. One module per entry point lets entry points be
+// optimised and compiled independently, on different threads.
+void lower_entry(const Program& program, const EntryPoint& entry, Precision precision, int width,
+                 const VectorMath& vector_math, llvm::Module& module);
 
 }  // namespace nfc
