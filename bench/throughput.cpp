@@ -1,7 +1,7 @@
 // Run-time throughput of compiled flows: samples/s of log_prob, sample
 // (the inverse map) and nll_grad on one batch, one thread.
 //
-// Usage: nfc_bench_throughput [--f64] [--batch N] [model.nf ...]
+// Usage: nfc_bench_throughput [--f64] [--batch N] [--no-vector-math] [model.nf ...]
 // (default: examples/moons.nf and bench/models/coupling64.nf, f32, batch
 // 4096). Each figure is the best of 5 rounds of at least 0.2 s each.
 #include <algorithm>
@@ -43,7 +43,7 @@ double samples_per_second(int64_t batch, F&& call) {
 }
 
 template <class T>
-int run(const std::string& path, int64_t batch) {
+int run(const std::string& path, int64_t batch, bool vector_math) {
   std::ifstream file(path);
   if (!file) {
     std::cerr << "cannot read " << path << "\n";
@@ -55,6 +55,7 @@ int run(const std::string& path, int64_t batch) {
   nfc::Diagnostics diags(path, source);
   nfc::JitOptions options;
   options.precision = std::is_same_v<T, float> ? nfc::Precision::f32 : nfc::Precision::f64;
+  options.vector_math = vector_math;
   auto model = nfc::compile_model(source, diags, options);
   if (!model) {
     diags.print(std::cerr);
@@ -88,12 +89,14 @@ int run(const std::string& path, int64_t batch) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool f64 = false;
+  bool f64 = false, vector_math = true;
   int64_t batch = 4096;
   std::vector<std::string> models;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--f64") == 0)
       f64 = true;
+    else if (std::strcmp(argv[i], "--no-vector-math") == 0)
+      vector_math = false;
     else if (std::strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
       batch = std::stoll(argv[++i]);
     else
@@ -102,6 +105,7 @@ int main(int argc, char** argv) {
   if (models.empty())
     models = {NFC_SOURCE_DIR "/examples/moons.nf", NFC_SOURCE_DIR "/bench/models/coupling64.nf"};
   int status = 0;
-  for (const std::string& m : models) status |= f64 ? run<double>(m, batch) : run<float>(m, batch);
+  for (const std::string& m : models)
+    status |= f64 ? run<double>(m, batch, vector_math) : run<float>(m, batch, vector_math);
   return status;
 }

@@ -1,11 +1,11 @@
 // The LLVM JIT against the reference interpreter: every op, every structural
 // node, both precisions, and batch sizes around the SIMD width (the tail
 // block has dead lanes that must never be stored).
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
-#include <functional>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -122,10 +122,9 @@ std::vector<int64_t> batch_sizes(int w) {
 // Compiles `program` in both precisions and checks every entry on every
 // batch size.
 void check_program(const Program& program, const std::vector<double>& params,
-                   const std::vector<Range>& input_ranges) {
+                   const std::vector<Range>& input_ranges, JitOptions options = {}) {
   std::mt19937 rng(42);
   for (Precision precision : {Precision::f64, Precision::f32}) {
-    JitOptions options;
     options.precision = precision;
     const auto jit = JitModule::compile(program, options);
     for (const EntryPoint& entry : program.entries) {
@@ -175,13 +174,18 @@ TEST_CASE("jit: every unary op matches the interpreter", "[jit]") {
       {Op::gelu, {-3, 3}},
   };
   for (const UnaryCase& c : cases) {
-    // Length 3 runs the unrolled path, length 12 the emitted loop.
+    // Length 3 runs the unrolled path, length 12 the emitted loop; vector
+    // math (libmvec, where the host has it) and libm once per lane.
     for (int len : {3, 12}) {
-      INFO(op_spelling(c.op) << " on length " << len);
-      Graph g;
-      const NodeId x = g.input(0, len);
-      Program program{&g, {{"f", x, {g.unary(c.op, x)}}}};
-      check_program(program, {}, {c.domain});
+      for (bool vector_math : {true, false}) {
+        INFO(op_spelling(c.op) << " on length " << len << ", vector math " << vector_math);
+        Graph g;
+        const NodeId x = g.input(0, len);
+        Program program{&g, {{"f", x, {g.unary(c.op, x)}}}};
+        JitOptions options;
+        options.vector_math = vector_math;
+        check_program(program, {}, {c.domain}, options);
+      }
     }
   }
 }
@@ -375,6 +379,40 @@ TEST_CASE("jit: 5 layers of 64 -> 2x512 -> 128 MLPs compile and match", "[jit][s
   }
 }
 
+TEST_CASE("jit: entry points compile alike on one thread or several", "[jit]") {
+  Graph g;
+  Program program = coupling_chain(g, 3, 16, 2);
+  const EntryPoint& forward = program.entries[0];
+  for (const char* name : {"second", "third", "fourth", "fifth"})
+    program.entries.push_back({name, forward.input, {forward.outputs[1]}});
+  const std::vector<double> params = chain_params(g);
+  std::mt19937 rng(3);
+  const std::vector<double> in = random_values<double>(3 * 21, {{-2, 2}}, rng);
+  std::vector<std::vector<double>> results;
+  for (int threads : {1, 2, 16}) {
+    INFO(threads << " threads");
+    JitOptions options;
+    options.threads = threads;
+    const auto jit = JitModule::compile(program, options);
+    const JitTimings& t = jit->timings();
+    CHECK(t.threads == std::min<int>(threads, static_cast<int>(program.entries.size())));
+    CHECK((t.lower_ms >= 0 && t.optimize_ms >= 0 && t.codegen_ms >= 0));
+    CHECK((t.optimize_cpu_ms > 0 && t.codegen_cpu_ms > 0));
+    std::vector<double> out;
+    for (const EntryPoint& entry : program.entries) {
+      std::vector<std::vector<double>> outs;
+      std::vector<double*> ptrs;
+      for (NodeId o : entry.outputs) outs.emplace_back(static_cast<size_t>(g.len(o)) * 21);
+      for (auto& o : outs) ptrs.push_back(o.data());
+      call<double>(jit->lookup(entry.name), params.data(), in.data(), ptrs, 21);
+      for (const auto& o : outs) out.insert(out.end(), o.begin(), o.end());
+    }
+    results.push_back(out);
+  }
+  CHECK(results[1] == results[0]);  // the same code, bit for bit
+  CHECK(results[2] == results[0]);
+}
+
 TEST_CASE("jit: vector width follows the precision", "[jit]") {
   Graph g;
   const NodeId x = g.input(0, 1);
@@ -431,8 +469,11 @@ TEST_CASE("jit: scatter adds into zeros, repeated indices add", "[jit]") {
   const NodeId run = g.scatter(g.unary(Op::sinh, x), iota(6, 20), 40);
   const NodeId from_param = g.scatter(p, {11, 10, 9, 0, 0, 1, 2, 3, 4, 5, 6, 7}, 14);
   const NodeId from_scalar = g.scatter(g.sum(x), {9}, 12);
-  Program program{&g, {{"f", x, {short_out, g.concat({from_short, from_long, run}),
-                                 g.concat({from_param, from_scalar})}}}};
+  Program program{
+      &g,
+      {{"f",
+        x,
+        {short_out, g.concat({from_short, from_long, run}), g.concat({from_param, from_scalar})}}}};
   check_program(program, random_params(g, 2.0), {{-1, 1}});
 }
 
@@ -472,8 +513,8 @@ void compare_gradient(const Program& program, const EntryPoint& entry, const Jit
 
   const auto x = narrow<T>(in);
   std::vector<T> grad(static_cast<size_t>(g.param_count()), T(kSentinel));
-  const double got = reinterpret_cast<MeanGradientFn<T>>(jit.lookup(entry.name))(
-      p.data(), x.data(), n, grad.data());
+  const double got = reinterpret_cast<MeanGradientFn<T>>(jit.lookup(entry.name))(p.data(), x.data(),
+                                                                                 n, grad.data());
   const auto close = [](double got, double want) {
     return std::fabs(got - want) <= Tolerance<T>::rel * std::fabs(want) + Tolerance<T>::abs;
   };
@@ -550,19 +591,20 @@ Program mlp_gradient(Graph& g, int in, int hidden, int out, bool relu = false) {
   const NodeId h2 = g.unary(relu ? Op::relu : Op::softplus, z2);
   const NodeId y = g.binary(Op::add, g.matvec(P(w3), h2, out, hidden), P(b3));
   const NodeId loss = g.binary(Op::mul, g.constant(0.5), g.sum(g.binary(Op::mul, y, y)));
-  const NodeId dz2 = g.binary(Op::mul, g.matvec_t(P(w3), y, out, hidden),
-                                   relu ? g.select_pos(z2, g.constant(1), g.constant(0))
-                                        : g.unary(Op::sigmoid, z2));
+  const NodeId dz2 =
+      g.binary(Op::mul, g.matvec_t(P(w3), y, out, hidden),
+               relu ? g.select_pos(z2, g.constant(1), g.constant(0)) : g.unary(Op::sigmoid, z2));
   Ex H1{&g, h1};
-  const NodeId dz1 = g.binary(Op::mul, g.matvec_t(P(w2), dz2, hidden, hidden),
-                                   relu ? g.select_pos(z1, g.constant(1), g.constant(0))
-                                        : (1.0 - H1 * H1).id);
+  const NodeId dz1 =
+      g.binary(Op::mul, g.matvec_t(P(w2), dz2, hidden, hidden),
+               relu ? g.select_pos(z1, g.constant(1), g.constant(0)) : (1.0 - H1 * H1).id);
   EntryPoint forward{"forward", x, {y, loss}};
-  return Program{&g,
-                 {forward, gradient_entry("grad", x, loss,
-                                          {outer_term(offset(w3), y, h2), value_term(offset(b3), y),
-                                           outer_term(offset(w2), dz2, h1), value_term(offset(b2), dz2),
-                                           outer_term(offset(w1), dz1, x), value_term(offset(b1), dz1)})}};
+  return Program{
+      &g,
+      {forward, gradient_entry("grad", x, loss,
+                               {outer_term(offset(w3), y, h2), value_term(offset(b3), y),
+                                outer_term(offset(w2), dz2, h1), value_term(offset(b2), dz2),
+                                outer_term(offset(w1), dz1, x), value_term(offset(b1), dz1)})}};
 }
 
 }  // namespace
@@ -577,7 +619,8 @@ TEST_CASE("jit: mean_gradient entries match the interpreter", "[jit]") {
   const int64_t w_at = g.params()[static_cast<size_t>(w)].offset;
   const int64_t v_at = g.params()[static_cast<size_t>(v)].offset;
   const int64_t b_at = g.params()[static_cast<size_t>(b)].offset;
-  const NodeId h = g.unary(Op::tanh, g.binary(Op::add, g.matvec(g.param(w), x, 37, 19), g.param(b)));
+  const NodeId h =
+      g.unary(Op::tanh, g.binary(Op::add, g.matvec(g.param(w), x, 37, 19), g.param(b)));
   const NodeId loss = g.sum(g.binary(Op::mul, h, h));
   const NodeId small_a = g.gather(h, {0, 5, 9});
   const NodeId small_b = g.unary(Op::exp, g.gather(x, {1, 2}));
@@ -588,10 +631,11 @@ TEST_CASE("jit: mean_gradient entries match the interpreter", "[jit]") {
                       {outer_term(w_at, h, x), outer_term(v_at, small_a, small_b),
                        value_term(b_at, h), value_term(b_at + 36, g.sum(x))}),
        // Overlapping terms add: twice into w, and a value term over part of an outer one.
-       gradient_entry("overlap", x, g.sum(x),
-                      {outer_term(w_at, h, x), outer_term(w_at, g.unary(Op::neg, h), g.unary(Op::exp, x)),
-                       value_term(w_at + 10, h), value_term(v_at, g.constant(2)),
-                       value_term(v_at + 1, g.param(b))}),
+       gradient_entry(
+           "overlap", x, g.sum(x),
+           {outer_term(w_at, h, x), outer_term(w_at, g.unary(Op::neg, h), g.unary(Op::exp, x)),
+            value_term(w_at + 10, h), value_term(v_at, g.constant(2)),
+            value_term(v_at + 1, g.param(b))}),
        // No accumulations: just the mean loss, grad all zeros.
        gradient_entry("loss_only", x, loss, {})}};
   check_gradient_program(program, random_params(g, 0.5), {{-1, 1}});
@@ -637,10 +681,11 @@ TEST_CASE("jit: dead lanes of a mean_gradient block never leak Inf or NaN", "[ji
   const NodeId inv = g.binary(Op::div, g.constant(1), x);
   const NodeId zero_inv = g.binary(Op::mul, g.binary(Op::sub, x, x), inv);  // NaN at x = 0
   const NodeId loss = g.sum(g.unary(Op::log, x));
-  Program program{&g,
-                  {gradient_entry("f", x, loss,
-                                  {outer_term(g.params()[static_cast<size_t>(w)].offset, inv, zero_inv),
-                                   value_term(g.params()[static_cast<size_t>(b)].offset, inv)})}};
+  Program program{
+      &g,
+      {gradient_entry("f", x, loss,
+                      {outer_term(g.params()[static_cast<size_t>(w)].offset, inv, zero_inv),
+                       value_term(g.params()[static_cast<size_t>(b)].offset, inv)})}};
   for (Precision precision : {Precision::f64, Precision::f32}) {
     JitOptions options;
     options.precision = precision;
@@ -674,7 +719,8 @@ TEST_CASE("jit: throughput of a forward map vs its mean_gradient", "[.][bench]")
     for (int rep = 0; rep < 5; ++rep) {
       const auto start = std::chrono::steady_clock::now();
       f();
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      best = std::min(
+          best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     return best;
   };
@@ -695,11 +741,13 @@ TEST_CASE("jit: throughput of a forward map vs its mean_gradient", "[.][bench]")
     auto lo = reinterpret_cast<Grad>(jit->lookup("loss_only"));
     const double tl = time([&] { lo(p.data(), x.data(), n, grad.data()); });
     WARN("loss only " << n / tl << " samples/s");
-    WARN((relu ? "relu " : "tanh/softplus ") << (precision == Precision::f64 ? "f64" : "f32")
-         << " W=" << jit->vector_width() << ": forward " << n / tf << " samples/s ("
-         << fwd_flops * n / tf * 1e-9 << " GFLOP/s), mean_gradient " << n / tg << " samples/s ("
-         << grad_flops * n / tg * 1e-9 << " GFLOP/s), ratio " << tg / tf << "; compile "
-         << jit->timings().lower_ms + jit->timings().optimize_ms + jit->timings().codegen_ms << " ms");
+    WARN((relu ? "relu " : "tanh/softplus ")
+         << (precision == Precision::f64 ? "f64" : "f32") << " W=" << jit->vector_width()
+         << ": forward " << n / tf << " samples/s (" << fwd_flops * n / tf * 1e-9
+         << " GFLOP/s), mean_gradient " << n / tg << " samples/s (" << grad_flops * n / tg * 1e-9
+         << " GFLOP/s), ratio " << tg / tf << "; compile "
+         << jit->timings().lower_ms + jit->timings().optimize_ms + jit->timings().codegen_ms
+         << " ms");
   };
   run(Precision::f32, float{});
   run(Precision::f64, double{});
