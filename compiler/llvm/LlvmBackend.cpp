@@ -535,6 +535,8 @@ void FunctionLowering::emit_node(NodeId id) {
       return emit_scatter(id);
     case Op::broadcast:
       return;  // a view: element() reads its operand
+    case Op::solve:
+      throw InternalError("llvm backend: 'solve' is not lowered yet");
   }
 }
 
@@ -800,6 +802,7 @@ Value* FunctionLowering::lower_elementwise(Op op, Value* a, Value* b, Value* c) 
     case Op::matvec_t:
     case Op::scatter:
     case Op::broadcast:
+    case Op::solve:
       break;
   }
   throw InternalError("llvm backend: lower_elementwise on a structural op");
