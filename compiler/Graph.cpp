@@ -484,7 +484,7 @@ NodeId Graph::solve(NodeId target, NodeId f, NodeId dfdx, NodeId x) {
   for (NodeId id : topological_order(*this, {f, dfdx})) {
     if (!uses_x[static_cast<size_t>(id)]) continue;
     for (NodeId a : node(id).args)
-      if (!uses_x[static_cast<size_t>(a)] && node(a).op != Op::constant &&
+      if (!uses_x[static_cast<size_t>(a)] &&
           std::find(context.begin(), context.end(), a) == context.end())
         context.push_back(a);
   }

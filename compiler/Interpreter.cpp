@@ -2,6 +2,8 @@
 // node, the definition of each op written out as a loop.
 #include "compiler/Interpreter.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "dsl/Diagnostics.hpp"
@@ -93,13 +95,77 @@ std::vector<double> eval_node(const Graph& g, const Node& n, const Values& vals,
       return out;
     }
     case Op::broadcast:
-      return std::vector<double>(static_cast<size_t>(n.len), vals[static_cast<size_t>(n.args[0])].at(0));
+      return std::vector<double>(static_cast<size_t>(n.len),
+                                 vals[static_cast<size_t>(n.args[0])].at(0));
+    case Op::solve:
+      throw InternalError("interpret: solve is evaluated by evaluate_solve");
     case Op::input:
       throw InternalError("interpret: input nodes are bound, not evaluated");
     case Op::var:
       throw InternalError("interpret: 'var' node left in a lowered program");
   }
   throw InternalError("interpret: unknown op");
+}
+
+// The solver of Ops.def for element k: f(x) = t for monotone f. `eval`
+// returns (f(x), f'(x)) at a point. In double, tol = 4 eps.
+template <class F>
+double newton_bisection(double t, F eval) {
+  constexpr double kTol = 4 * 2.220446049250313e-16;
+  double lo = -1, hi = 1;
+  double flo = eval(lo).first - t, fhi = eval(hi).first - t;
+  for (int i = 0; i < 128 && (flo > 0) == (fhi > 0) && flo != 0 && fhi != 0; ++i) {
+    const double w = hi - lo;  // double the bracket on both sides
+    lo -= w;
+    hi += w;
+    flo = eval(lo).first - t;
+    fhi = eval(hi).first - t;
+  }
+  if (flo == 0) return lo;
+  if (fhi == 0) return hi;
+  double x = 0.5 * (lo + hi);
+  for (int i = 0; i < 100; ++i) {
+    const auto [fx_raw, d] = eval(x);
+    const double fx = fx_raw - t;
+    if (fx == 0) return x;
+    if ((fx > 0) == (flo > 0)) {  // the root lies between x and hi
+      lo = x;
+      flo = fx;
+    } else {
+      hi = x;
+    }
+    double next = x - fx / d;
+    if (!(next > std::min(lo, hi) && next < std::max(lo, hi))) next = 0.5 * (lo + hi);
+    const bool done = std::fabs(next - x) <= kTol * (1 + std::fabs(x));
+    x = next;
+    if (done) break;
+  }
+  return x;
+}
+
+// Evaluates a solve node: for each element, Newton-bisection on the
+// x-dependent part of f and dfdx, re-evaluated with x bound to the iterate.
+void evaluate_solve(const Graph& g, NodeId id, Values& vals, const std::vector<double>& params) {
+  const Node n = g.node(id);
+  const NodeId f = n.indices[0], dfdx = n.indices[1], x = n.indices[2];
+  std::vector<NodeId> inner;  // x-dependent nodes, operands first
+  std::vector<char> dep(g.size(), 0);
+  for (NodeId k : topological_order(g, {f, dfdx})) {
+    bool d = k == x;
+    for (NodeId a : g.node(k).args) d = d || dep[static_cast<size_t>(a)];
+    dep[static_cast<size_t>(k)] = d;
+    if (d && k != x) inner.push_back(k);
+  }
+  auto& out = vals[static_cast<size_t>(id)];
+  out.assign(static_cast<size_t>(n.len), 0.0);
+  for (size_t e = 0; e < out.size(); ++e) {
+    auto eval = [&](double xv) {
+      vals[static_cast<size_t>(x)] = {xv};
+      for (NodeId k : inner) vals[static_cast<size_t>(k)] = eval_node(g, g.node(k), vals, params);
+      return std::pair{at(vals[static_cast<size_t>(f)], e), at(vals[static_cast<size_t>(dfdx)], e)};
+    };
+    out[e] = newton_bisection(at(vals[static_cast<size_t>(n.args[0])], e), eval);
+  }
 }
 
 }  // namespace
@@ -117,6 +183,8 @@ Values evaluate(const Graph& g, NodeId input, const std::vector<NodeId>& roots,
       internal_check(id == input, "interpret: input node is not the entry's input");
       internal_check(static_cast<int>(in_row.size()) == n.len, "interpret: input row length");
       out = in_row;
+    } else if (n.op == Op::solve) {
+      evaluate_solve(g, id, vals, params);
     } else {
       out = eval_node(g, n, vals, params);
     }

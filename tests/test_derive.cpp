@@ -128,3 +128,33 @@ TEST_CASE("inversion fails with a reason where no analytic inverse exists", "[de
   CHECK(solve_for(g, apply(Op::abs, ex).id, x, z).failure == "'abs' is not invertible");
   CHECK(solve_for(g, apply(Op::relu, ex + 1.0).id, x, z).failure == "'relu' is not invertible");
 }
+
+TEST_CASE("the solve op inverts monotone functions without a closed form", "[derive]") {
+  Graph g;
+  const NodeId x = g.var(g.add_var_name("x"));
+  const NodeId t = g.input(0, 3);
+  const Ex ex{&g, x};
+  // Increasing, decreasing, and one with a huge root: the bracket must grow.
+  struct Case {
+    Ex f;
+    double lo, hi;
+  };
+  const Case cases[] = {
+      {ex + 0.5 * apply(Op::tanh, ex), -50, 50},
+      {-(ex * ex * ex) - ex, -30, 30},
+      {apply(Op::asinh, ex) + 1e-3 * ex, -1e6, 1e6},
+  };
+  for (const Case& c : cases) {
+    const NodeId d = derivative(g, c.f.id, x);
+    const NodeId root = g.solve(t, c.f.id, d, x);
+    for (double target_scale : {0.1, 1.0, 0.9}) {
+      // Targets f(x0) for known x0, as a vector of three lanes.
+      std::vector<double> xs = {c.lo * target_scale, 0.37, c.hi * target_scale}, ts;
+      for (double x0 : xs)
+        ts.push_back(eval1(g, g.input(1, 1), substitute(g, c.f.id, {{x, g.input(1, 1)}}), x0));
+      const auto out = interpret(g, EntryPoint{"solve", t, {root}}, {}, ts)[0];
+      for (size_t k = 0; k < xs.size(); ++k)
+        CHECK(out[k] == Approx(xs[k]).epsilon(1e-12).margin(1e-12));
+    }
+  }
+}
