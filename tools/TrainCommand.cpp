@@ -208,9 +208,13 @@ void train(TrainCliOptions o) {
   // The flow now holds the best parameters: the final KL is theirs.
   const double final_kl = kl ? kl->estimate(r) : NAN;
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  fmt::print("trained {} for {} steps in {:.1f} s{}: best val NLL {:.4f} at step {}{}\n",
-             r.flow.name(), state.step, secs, state.stopped_early ? " (stopped early)" : "",
-             state.best_val, state.best_step,
+  const std::string result =
+      state.best_step >= 0
+          ? fmt::format("best val NLL {:.4f} at step {}", state.best_val, state.best_step)
+          : fmt::format("final train NLL {:.4f} (no validation set)",
+                        state.history.empty() ? NAN : state.history.back().train_nll);
+  fmt::print("trained {} for {} steps in {:.1f} s{}: {}{}\n", r.flow.name(), state.step, secs,
+             state.stopped_early ? " (stopped early)" : "", result,
              std::isfinite(final_kl) ? fmt::format(", KL(true || model) {:.4f}", final_kl) : "");
   if (state.skipped_steps > 0)
     fmt::print("note: {} steps had a non-finite loss or gradient and were skipped\n",
