@@ -109,10 +109,25 @@ double log_density_rings(const double* x) {
   return log_sum_exp(terms, 8) - std::log(2 * kPi * r);
 }
 
+// 1-D, for flows with dim 1 (e.g. learning a CDF): two Gaussians,
+// 0.35 N(-1.2, 0.35^2) + 0.65 N(1.0, 0.5^2).
+void sample_bimodal1d(Random& rng, double* out) {
+  const bool left = rng.uniform() < 0.35;
+  const double n = rng.normal();
+  out[0] = left ? -1.2 + 0.35 * n : 1.0 + 0.5 * n;
+}
+
+double log_density_bimodal1d(const double* x) {
+  double terms[2] = {std::log(0.35) + log_normal_pdf(x[0], -1.2, 0.35),
+                     std::log(0.65) + log_normal_pdf(x[0], 1.0, 0.5)};
+  return log_sum_exp(terms, 2);
+}
+
 struct Builtin {
   BuiltinInfo info;
   void (*sample)(Random&, double*);
   double (*log_density)(const double*);  // null: no closed form
+  int dim = 2;
 };
 
 const std::vector<Builtin>& builtins() {
@@ -127,6 +142,10 @@ const std::vector<Builtin>& builtins() {
       {{"rings", "4 concentric rings of radii 0.5, 1, 1.5, 2 with radial noise 0.08"},
        sample_rings,
        log_density_rings},
+      {{"bimodal1d", "1-D: 0.35 N(-1.2, 0.35^2) + 0.65 N(1.0, 0.5^2)"},
+       sample_bimodal1d,
+       log_density_bimodal1d,
+       1},
   };
   return table;
 }
@@ -162,9 +181,13 @@ std::vector<double> generate_builtin(const std::string& name, int64_t rows, uint
     throw DataError(
         fmt::format("builtin:{}: the number of rows must be positive, not {}", b.info.name, rows));
   Random rng(seed);
-  std::vector<double> values(2 * rows);
-  for (int64_t r = 0; r < rows; ++r) b.sample(rng, &values[2 * r]);
+  std::vector<double> values(static_cast<size_t>(b.dim * rows));
+  for (int64_t r = 0; r < rows; ++r) b.sample(rng, &values[static_cast<size_t>(b.dim * r)]);
   return values;
+}
+
+int builtin_dim(const std::string& name) {
+  return find_builtin(name).dim;
 }
 
 std::optional<LogDensity> builtin_log_density(const std::string& name) {

@@ -45,6 +45,8 @@ bool is_builtin(const std::string& spec);
 // `rows` samples as a row-major rows x 2 array. `name` may carry the
 // `builtin:` prefix. Throws DataError for an unknown name or rows <= 0.
 std::vector<double> generate_builtin(const std::string& name, int64_t rows, uint64_t seed);
+// Columns of a built-in data set (2, or 1 for the 1-D ones such as bimodal1d).
+int builtin_dim(const std::string& name);
 
 // log p(x) of the generating distribution at one 2-D point; -inf where the
 // density is zero (checkerboard), +inf at the origin for rings (its density

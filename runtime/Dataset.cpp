@@ -58,7 +58,8 @@ Dataset from_csv(const std::string& path) {
 
 Dataset load_dataset(const std::string& spec, uint64_t seed, int64_t builtin_rows) {
   if (is_builtin(spec))
-    return Dataset{spec, builtin_rows, 2, generate_builtin(spec, builtin_rows, seed)};
+    return Dataset{spec, builtin_rows, builtin_dim(spec),
+                   generate_builtin(spec, builtin_rows, seed)};
   if (has_extension(spec, ".npy")) return from_npy(spec);
   if (has_extension(spec, ".csv")) return from_csv(spec);
   throw DataError(

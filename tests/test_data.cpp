@@ -456,7 +456,8 @@ std::pair<double, double> integrate(const LogDensity& log_p, const Grid& g) {
 TEST_CASE("built-in datasets: names, shapes, determinism", "[data]") {
   std::vector<std::string> names;
   for (const BuiltinInfo& b : list_builtins()) names.push_back(b.name);
-  CHECK(names == std::vector<std::string>{"moons", "8gaussians", "checkerboard", "rings"});
+  CHECK(names ==
+        std::vector<std::string>{"moons", "8gaussians", "checkerboard", "rings", "bimodal1d"});
   CHECK(is_builtin("builtin:moons"));
   CHECK(is_builtin("builtin:nonsense"));
   CHECK_FALSE(is_builtin("moons.npy"));
@@ -464,7 +465,9 @@ TEST_CASE("built-in datasets: names, shapes, determinism", "[data]") {
   for (const std::string& name : names) {
     INFO(name);
     const Dataset a = load_dataset("builtin:" + name, 42, 500);
-    CHECK((a.rows == 500 && a.cols == 2 && a.values.size() == 1000));
+    const int dim = name == "bimodal1d" ? 1 : 2;
+    CHECK(builtin_dim(name) == dim);
+    CHECK((a.rows == 500 && a.cols == dim && a.values.size() == size_t(500 * dim)));
     CHECK(a.source == "builtin:" + name);
     CHECK(load_dataset("builtin:" + name, 42, 500).values == a.values);
     CHECK(load_dataset("builtin:" + name, 43, 500).values != a.values);
@@ -472,7 +475,8 @@ TEST_CASE("built-in datasets: names, shapes, determinism", "[data]") {
     CHECK(std::all_of(a.values.begin(), a.values.end(), [](double v) { return std::isfinite(v); }));
   }
   CHECK(data_error([] { load_dataset("builtin:moonz", 1); }) ==
-        "unknown built-in dataset 'moonz' (known: moons, 8gaussians, checkerboard, rings)");
+        "unknown built-in dataset 'moonz' (known: moons, 8gaussians, checkerboard, rings, "
+        "bimodal1d)");
   CHECK(data_error([] { load_dataset("builtin:rings", 1, 0); }) ==
         "builtin:rings: the number of rows must be positive, not 0");
   CHECK_FALSE(builtin_log_density("moons").has_value());
@@ -829,4 +833,24 @@ TEST_CASE("safetensors writer refuses caller bugs and writes atomically", "[data
   CHECK(data_error([&] {
           write_safetensors(dir.path("nope/m.safetensors"), {}, TensorDType::f32, {});
         }) == "cannot write '" + dir.path("nope/m.safetensors") + "': No such file or directory");
+}
+
+TEST_CASE("the 1-D built-in's density integrates to one and matches its samples", "[data]") {
+  const auto log_p = builtin_log_density("bimodal1d");
+  REQUIRE(log_p.has_value());
+  // Trapezoid on [-8, 8]: both components are > 14 sigma inside, so the
+  // tails and the rule's error are far below 1e-9.
+  double mass = 0;
+  const int n = 160001;
+  for (int i = 0; i < n; ++i) {
+    const double x = -8 + 16.0 * i / (n - 1);
+    mass += std::exp((*log_p)(&x)) * (i == 0 || i == n - 1 ? 0.5 : 1);
+  }
+  CHECK(mass * 16.0 / (n - 1) == Approx(1).margin(1e-9));
+  // The sample mean against the mixture's: 0.35 (-1.2) + 0.65 (1.0) = 0.23,
+  // standard deviation ~1.05, so 5 standard errors of 20000 samples ~ 0.037.
+  const auto xs = generate_builtin("bimodal1d", 20000, 3);
+  double mean = 0;
+  for (double x : xs) mean += x / 20000;
+  CHECK(mean == Approx(0.23).margin(0.037));
 }
