@@ -81,7 +81,9 @@ constexpr double kSentinel = 12345.0;
 template <typename T>
 void compare(const Program& program, const EntryPoint& entry, const JitModule& jit,
              const std::vector<double>& exact_params, int64_t n,
-             const std::vector<Range>& input_ranges, std::mt19937& rng) {
+             const std::vector<Range>& input_ranges, std::mt19937& rng, double f64_tol = 0) {
+  const double rel = f64_tol > 0 && sizeof(T) == 8 ? f64_tol : Tolerance<T>::rel;
+  const double abs = f64_tol > 0 && sizeof(T) == 8 ? f64_tol : Tolerance<T>::abs;
   const Graph& g = *program.graph;
   const auto p = narrow<T>(exact_params);
   const std::vector<double> params(p.begin(), p.end());  // what the JIT sees, in double
@@ -105,7 +107,7 @@ void compare(const Program& program, const EntryPoint& entry, const JitModule& j
       if (std::isnan(want)) {
         CHECK(std::isnan(got));
       } else {
-        CHECK(std::fabs(got - want) <= Tolerance<T>::rel * std::fabs(want) + Tolerance<T>::abs);
+        CHECK(std::fabs(got - want) <= rel * std::fabs(want) + abs);
       }
     }
     for (size_t i = expected[o].size(); i < outs[o].size(); ++i)
@@ -120,9 +122,10 @@ std::vector<int64_t> batch_sizes(int w) {
 }
 
 // Compiles `program` in both precisions and checks every entry on every
-// batch size.
+// batch size; `f64_tol` > 0 replaces f64's tolerances (relative and absolute).
 void check_program(const Program& program, const std::vector<double>& params,
-                   const std::vector<Range>& input_ranges, JitOptions options = {}) {
+                   const std::vector<Range>& input_ranges, JitOptions options = {},
+                   double f64_tol = 0) {
   std::mt19937 rng(42);
   for (Precision precision : {Precision::f64, Precision::f32}) {
     options.precision = precision;
@@ -130,7 +133,7 @@ void check_program(const Program& program, const std::vector<double>& params,
     for (const EntryPoint& entry : program.entries) {
       for (int64_t n : batch_sizes(jit->vector_width())) {
         if (precision == Precision::f64)
-          compare<double>(program, entry, *jit, params, n, input_ranges, rng);
+          compare<double>(program, entry, *jit, params, n, input_ranges, rng, f64_tol);
         else
           compare<float>(program, entry, *jit, params, n, input_ranges, rng);
       }
@@ -502,7 +505,10 @@ namespace {
 template <typename T>
 void compare_gradient(const Program& program, const EntryPoint& entry, const JitModule& jit,
                       const std::vector<double>& exact_params, int64_t n,
-                      const std::vector<Range>& input_ranges, std::mt19937& rng) {
+                      const std::vector<Range>& input_ranges, std::mt19937& rng,
+                      double f64_tol = 0) {
+  const double rel = f64_tol > 0 && sizeof(T) == 8 ? f64_tol : Tolerance<T>::rel;
+  const double abs = f64_tol > 0 && sizeof(T) == 8 ? f64_tol : Tolerance<T>::abs;
   const Graph& g = *program.graph;
   const auto p = narrow<T>(exact_params);
   const std::vector<double> params(p.begin(), p.end());
@@ -515,8 +521,8 @@ void compare_gradient(const Program& program, const EntryPoint& entry, const Jit
   std::vector<T> grad(static_cast<size_t>(g.param_count()), T(kSentinel));
   const double got = reinterpret_cast<MeanGradientFn<T>>(jit.lookup(entry.name))(p.data(), x.data(),
                                                                                  n, grad.data());
-  const auto close = [](double got, double want) {
-    return std::fabs(got - want) <= Tolerance<T>::rel * std::fabs(want) + Tolerance<T>::abs;
+  const auto close = [&](double got, double want) {
+    return std::fabs(got - want) <= rel * std::fabs(want) + abs;
   };
   INFO(entry.name << " on n=" << n << ": loss " << got << ", want " << want);
   CHECK(close(got, want));
@@ -751,4 +757,112 @@ TEST_CASE("jit: throughput of a forward map vs its mean_gradient", "[.][bench]")
   };
   run(Precision::f32, float{});
   run(Precision::f64, double{});
+}
+
+// Solve nodes: Newton-bisection in the JIT against the interpreter's. Both
+// stop at 4 eps of their precision, so f64 agrees to a few ULPs of the
+// root's conditioning (1e-12); f32 solves in float against the
+// interpreter's double (1e-5).
+namespace {
+
+constexpr double kSolveTol64 = 1e-12;
+
+struct SolveCase {
+  const char* name;
+  std::function<Ex(Ex)> f, dfdx;
+  std::vector<Range> targets;  // one per element of the target
+};
+
+}  // namespace
+
+TEST_CASE("jit: solve inverts monotone scalar functions like the interpreter", "[jit]") {
+  const std::vector<SolveCase> cases = {
+      {"x + 0.5 tanh(x)",
+       [](Ex x) { return x + 0.5 * apply(Op::tanh, x); },
+       [](Ex x) {
+         const Ex t = apply(Op::tanh, x);
+         return 1.0 + 0.5 * (1.0 - t * t);
+       },
+       {{-6, 6}}},
+      {"-(x^3) - x",
+       [](Ex x) { return -(x * x * x) - x; },
+       [](Ex x) { return -3.0 * (x * x) - 1.0; },
+       {{-20, 20}}},
+      // Roots near +-1e6: the bracket doubles about 20 times.
+      {"asinh(x) + 1e-3 x",
+       [](Ex x) { return apply(Op::asinh, x) + 1e-3 * x; },
+       [](Ex x) { return 1.0 / apply(Op::sqrt, x * x + 1.0) + 1e-3; },
+       {{900, 1100}, {-1100, -900}, {-0.5, 0.5}}},
+  };
+  for (const SolveCase& c : cases) {
+    INFO(c.name);
+    Graph g;
+    const int len = static_cast<int>(c.targets.size());
+    const NodeId target = g.input(0, len);
+    const Ex x{&g, g.var(g.add_var_name("x"), 1)};
+    const NodeId root = g.solve(target, c.f(x).id, c.dfdx(x).id, x.id);
+    REQUIRE(g.len(root) == len);
+    Program program{&g, {{"solve", target, {root}}}};
+    check_program(program, {}, c.targets, {}, kSolveTol64);
+  }
+}
+
+TEST_CASE("jit: solve with context vectors, unrolled and looped over elements", "[jit]") {
+  // x exp(s) + 0.3 tanh(x) + t per element: s from the input, t a parameter;
+  // length 5 unrolls the elements, 12 loops over them.
+  for (int len : {5, 12}) {
+    INFO("length " << len);
+    Graph g;
+    const NodeId in = g.input(0, 2 * len);
+    const NodeId target = g.gather(in, iota(0, len));
+    const Ex s{&g, g.gather(in, iota(len, len))};
+    const Ex t{&g, g.param(g.add_param("t", {len}))};
+    const Ex x{&g, g.var(g.add_var_name("x"), 1)};
+    const Ex es = apply(Op::exp, s), th = apply(Op::tanh, x);
+    const Ex f = x * es + 0.3 * th + t;
+    const Ex dfdx = es + 0.3 * (1.0 - th * th);
+    const NodeId root = g.solve(target, f.id, dfdx.id, x.id);
+    REQUIRE(g.len(root) == len);
+    // The root feeds further nodes that also read its context.
+    const NodeId after = g.binary(Op::mul, root, s.id);
+    Program program{&g, {{"solve", in, {root, after, g.sum(root)}}}};
+    std::vector<Range> ranges(static_cast<size_t>(len), Range{-4, 4});
+    ranges.resize(2 * static_cast<size_t>(len), Range{-1, 1});
+    check_program(program, random_params(g, 2.0), ranges, {}, kSolveTol64);
+  }
+}
+
+TEST_CASE("jit: solve inside a mean_gradient entry (dead lanes stay out of the sums)", "[jit]") {
+  Graph g;
+  const NodeId in = g.input(0, 1);
+  const Ex x{&g, g.var(g.add_var_name("x"), 1)};
+  const Ex th = apply(Op::tanh, x);
+  const NodeId root = g.solve(in, (x + 0.5 * th).id, (1.0 + 0.5 * (1.0 - th * th)).id, x.id);
+  const NodeId b = g.param(g.add_param("b", {1}));
+  const NodeId loss = g.binary(Op::mul, root, b);
+  Program program{&g, {gradient_entry("grad", in, loss, {value_term(0, root)})}};
+  std::mt19937 rng(3);
+  for (Precision precision : {Precision::f64, Precision::f32}) {
+    JitOptions options;
+    options.precision = precision;
+    const auto jit = JitModule::compile(program, options);
+    for (int64_t n : batch_sizes(jit->vector_width())) {
+      if (precision == Precision::f64)
+        compare_gradient<double>(program, program.entries[0], *jit, {0.7}, n, {{-5, 5}}, rng,
+                                 kSolveTol64);
+      else
+        compare_gradient<float>(program, program.entries[0], *jit, {0.7}, n, {{-5, 5}}, rng);
+    }
+  }
+}
+
+TEST_CASE("jit: solve over a non-elementwise x-dependent node is an internal error", "[jit]") {
+  Graph g;
+  const NodeId target = g.input(0, 1);
+  const NodeId x = g.var(g.add_var_name("x"), 1);
+  const NodeId f = g.sum(g.concat({x, g.unary(Op::tanh, x)}));
+  const NodeId d = g.binary(Op::add, g.constant(1), g.constant(0.5));
+  Program program{&g, {{"solve", target, {g.solve(target, f, d, x)}}}};
+  CHECK_THROWS_AS(JitModule::compile(program, {}), InternalError);
+  CHECK_THROWS_WITH(JitModule::compile(program, {}), Catch::Contains("only elementwise ops"));
 }

@@ -30,10 +30,12 @@
 #include <llvm/IR/Module.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <functional>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 
 #include "compiler/BufferPlan.hpp"
 #include "dsl/Diagnostics.hpp"
@@ -94,6 +96,7 @@ class FunctionLowering {
   void emit_matvec_t(NodeId id);
   void emit_matvec_t_cols(NodeId id, Value* first_col, int count);
   void emit_scatter(NodeId id);
+  void emit_solve(NodeId id);
   Value* index_table(const std::vector<int>& indices, const char* name);
   void check_gradient_entry() const;
   void emit_accumulation(const Accumulation& acc);
@@ -537,7 +540,7 @@ void FunctionLowering::emit_node(NodeId id) {
     case Op::broadcast:
       return;  // a view: element() reads its operand
     case Op::solve:
-      throw InternalError("llvm backend: 'solve' is not lowered yet");
+      return emit_solve(id);
   }
 }
 
@@ -727,6 +730,185 @@ void FunctionLowering::emit_sum(NodeId id) {
       g_.len(src), {splat_const(0)}, kUnrollMax,
       [&](Value* k, const Values& acc) { return Values{B_.CreateFAdd(acc[0], element(src, k))}; });
   define(id, i64(0), total[0]);
+}
+
+// Safeguarded Newton-bisection for f(x) = target (Ops.def), step for step
+// like the interpreter's newton_bisection, on all W lanes at once: each
+// phase is an emitted loop whose state (bracket, f at its ends, iterate) is
+// carried in phis, with a per-lane mask of the lanes still moving; lanes
+// that are done keep their values (selects) and the loop exits as soon as
+// no lane is active, or after the budget (128 doublings, 100 steps). Dead
+// lanes (past n) start inactive. Inside the loops the x-dependent subgraph
+// of f (and dfdx) is lowered at element k with x bound to the iterate; the
+// context operands are read once, before the loops.
+void FunctionLowering::emit_solve(NodeId id) {
+  const Node& n = g_.node(id);
+  internal_check(n.indices.size() == 3, "llvm backend: solve needs {f, dfdx, x}");
+  const NodeId f = n.indices[0], dfdx = n.indices[1], x = n.indices[2];
+  internal_check(g_.node(x).op == Op::var && g_.len(x) == 1,
+                 "llvm backend: solve's x is a var of length 1");
+  // The x-dependent nodes below f (and dfdx), operands first.
+  std::vector<char> dep(g_.size(), 0);
+  auto x_dependent = [&](const std::vector<NodeId>& roots) {
+    std::vector<NodeId> inner;
+    for (NodeId k : topological_order(g_, roots)) {
+      bool d = k == x;
+      for (NodeId a : g_.node(k).args) d = d || dep[static_cast<size_t>(a)];
+      dep[static_cast<size_t>(k)] = d;
+      if (d && k != x) inner.push_back(k);
+    }
+    return inner;
+  };
+  const std::vector<NodeId> inner_f = x_dependent({f}), inner = x_dependent({f, dfdx});
+  // x-free values the loops read: solve's operands, or constants and params.
+  std::vector<NodeId> reads;
+  auto use_context = [&](NodeId a) {
+    if (dep[static_cast<size_t>(a)] || std::find(reads.begin(), reads.end(), a) != reads.end())
+      return;
+    const Op op = g_.node(a).op;
+    internal_check(op == Op::constant || op == Op::param ||
+                       std::find(n.args.begin(), n.args.end(), a) != n.args.end(),
+                   "llvm backend: solve reads an x-free node that is not among its operands");
+    reads.push_back(a);
+  };
+  for (NodeId k : inner) {
+    const Node& kn = g_.node(k);
+    bool elementwise = kn.op == Op::broadcast;
+    switch (kn.op) {
+#define NFC_UNARY(o, spelling, expr) case Op::o:
+#define NFC_BINARY(o, spelling, expr) case Op::o:
+#define NFC_TERNARY(o, spelling, expr) case Op::o:
+#include "compiler/Ops.def"
+      elementwise = true;
+      break;
+      default:
+        break;
+    }
+    if (!elementwise)
+      throw InternalError(std::string("llvm backend: solve's x-dependent subgraph has a '") +
+                          op_spelling(kn.op) + "' node; only elementwise ops are supported");
+    for (NodeId a : kn.args) use_context(a);
+  }
+  use_context(f);
+  use_context(dfdx);
+
+  const NodeId target = n.args[0];
+  Value* zero = splat_const(0);
+  Value* half = splat_const(0.5);
+  Value* tol =
+      splat_const(precision_ == Precision::f32 ? 4 * double{FLT_EPSILON} : 4 * DBL_EPSILON);
+
+  for_each(n.len, [&](Value* k) {
+    Value* t = element(target, k);
+    std::unordered_map<NodeId, Value*> context;
+    for (NodeId a : reads) context[a] = element(a, k);
+    // The x-dependent nodes in `nodes` at the iterate xv; returns the map.
+    auto evaluate = [&](const std::vector<NodeId>& nodes, Value* xv) {
+      std::unordered_map<NodeId, Value*> v = context;
+      v[x] = xv;
+      for (NodeId j : nodes) {
+        const Node& jn = g_.node(j);
+        Value* ops[3] = {nullptr, nullptr, nullptr};
+        for (size_t i = 0; i < jn.args.size() && i < 3; ++i) ops[i] = v.at(jn.args[i]);
+        v[j] = jn.op == Op::broadcast ? ops[0] : lower_elementwise(jn.op, ops[0], ops[1], ops[2]);
+      }
+      return v;
+    };
+    auto f_minus_t = [&](Value* xv) { return B_.CreateFSub(evaluate(inner_f, xv).at(f), t); };
+
+    // A loop while any lane of the mask `active(state)` is set, at most
+    // `budget` times; `step` maps the state to the next one. Returns the
+    // state at exit.
+    auto loop_while = [&](Values state, int budget,
+                          const std::function<Value*(const Values&)>& active,
+                          const std::function<Values(const Values&, Value* mask)>& step) {
+      llvm::BasicBlock* pre = B_.GetInsertBlock();
+      auto* header = llvm::BasicBlock::Create(ctx_, "solve.loop", F_);
+      auto* body = llvm::BasicBlock::Create(ctx_, "solve.body", F_);
+      auto* done = llvm::BasicBlock::Create(ctx_, "solve.end", F_);
+      B_.CreateBr(header);
+      B_.SetInsertPoint(header);
+      llvm::PHINode* i = B_.CreatePHI(B_.getInt32Ty(), 2, "iter");
+      i->addIncoming(B_.getInt32(0), pre);
+      std::vector<llvm::PHINode*> phis;
+      Values current;
+      for (Value* s : state) {
+        phis.push_back(B_.CreatePHI(s->getType(), 2));
+        phis.back()->addIncoming(s, pre);
+        current.push_back(phis.back());
+      }
+      Value* mask = active(current);
+      Value* go = B_.CreateAnd(B_.CreateICmpSLT(i, B_.getInt32(budget)), B_.CreateOrReduce(mask));
+      B_.CreateCondBr(go, body, done);
+      B_.SetInsertPoint(body);
+      Values next = step(current, mask);
+      Value* i_next = B_.CreateNSWAdd(i, B_.getInt32(1));
+      llvm::BasicBlock* latch = B_.GetInsertBlock();
+      B_.CreateBr(header);
+      i->addIncoming(i_next, latch);
+      for (size_t s = 0; s < phis.size(); ++s) phis[s]->addIncoming(next[s], latch);
+      B_.SetInsertPoint(done);
+      return current;
+    };
+
+    // Bracketing: double [lo, hi] on both sides while f - t has one sign
+    // at both ends and is 0 at neither.
+    Value* lo0 = splat_const(-1);
+    Value* hi0 = splat_const(1);
+    Values bracket = loop_while(
+        {lo0, hi0, f_minus_t(lo0), f_minus_t(hi0)}, 128,
+        [&](const Values& s) {
+          Value* same = B_.CreateICmpEQ(B_.CreateFCmpOGT(s[2], zero), B_.CreateFCmpOGT(s[3], zero));
+          Value* nonzero = B_.CreateAnd(B_.CreateFCmpUNE(s[2], zero), B_.CreateFCmpUNE(s[3], zero));
+          return B_.CreateAnd(mask_, B_.CreateAnd(same, nonzero));
+        },
+        [&](const Values& s, Value* grow) {
+          Value* w = B_.CreateFSub(s[1], s[0]);
+          Value* lo = B_.CreateSelect(grow, B_.CreateFSub(s[0], w), s[0]);
+          Value* hi = B_.CreateSelect(grow, B_.CreateFAdd(s[1], w), s[1]);
+          return Values{lo, hi, B_.CreateSelect(grow, f_minus_t(lo), s[2]),
+                        B_.CreateSelect(grow, f_minus_t(hi), s[3])};
+        });
+    Value* lo_zero = B_.CreateFCmpOEQ(bracket[2], zero);
+    Value* hi_zero = B_.CreateFCmpOEQ(bracket[3], zero);
+
+    // Newton steps, bisecting where a step leaves the bracket; state
+    // {lo, hi, flo, x, active}.
+    Value* active0 = B_.CreateAnd(mask_, B_.CreateNot(B_.CreateOr(lo_zero, hi_zero)));
+    Value* x0 = B_.CreateFMul(half, B_.CreateFAdd(bracket[0], bracket[1]));
+    Values newton = loop_while(
+        {bracket[0], bracket[1], bracket[2], x0, active0}, 100,
+        [&](const Values& s) { return s[4]; },
+        [&](const Values& s, Value* active) {
+          Value *lo = s[0], *hi = s[1], *flo = s[2], *xv = s[3];
+          const auto v = evaluate(inner, xv);
+          Value* fx = B_.CreateFSub(v.at(f), t);
+          Value* d = v.at(dfdx);
+          Value* root = B_.CreateFCmpOEQ(fx, zero);
+          // The root lies between x and hi where f - t has the sign of f(lo) - t.
+          Value* same = B_.CreateICmpEQ(B_.CreateFCmpOGT(fx, zero), B_.CreateFCmpOGT(flo, zero));
+          Value* lo1 = B_.CreateSelect(same, xv, lo);
+          Value* flo1 = B_.CreateSelect(same, fx, flo);
+          Value* hi1 = B_.CreateSelect(same, hi, xv);
+          Value* next = B_.CreateFSub(xv, B_.CreateFDiv(fx, d));
+          // std::min(lo, hi) and std::max(lo, hi).
+          Value* min = B_.CreateSelect(B_.CreateFCmpOLT(hi1, lo1), hi1, lo1);
+          Value* max = B_.CreateSelect(B_.CreateFCmpOLT(lo1, hi1), hi1, lo1);
+          Value* inside = B_.CreateAnd(B_.CreateFCmpOGT(next, min), B_.CreateFCmpOLT(next, max));
+          next = B_.CreateSelect(inside, next, B_.CreateFMul(half, B_.CreateFAdd(lo1, hi1)));
+          Value* step = unary_intrinsic(llvm::Intrinsic::fabs, B_.CreateFSub(next, xv));
+          Value* bound = B_.CreateFMul(
+              tol, B_.CreateFAdd(splat_const(1), unary_intrinsic(llvm::Intrinsic::fabs, xv)));
+          Value* converged = B_.CreateFCmpOLE(step, bound);
+          Value* move = B_.CreateAnd(active, B_.CreateNot(root));
+          return Values{B_.CreateSelect(move, lo1, lo), B_.CreateSelect(move, hi1, hi),
+                        B_.CreateSelect(move, flo1, flo), B_.CreateSelect(move, next, xv),
+                        B_.CreateAnd(move, B_.CreateNot(converged))};
+        });
+    Value* result =
+        B_.CreateSelect(lo_zero, bracket[0], B_.CreateSelect(hi_zero, bracket[1], newton[3]));
+    define(id, k, result);
+  });
 }
 
 // The formulas of Ops.def, operation for operation, so results differ from
