@@ -866,3 +866,26 @@ TEST_CASE("jit: solve over a non-elementwise x-dependent node is an internal err
   CHECK_THROWS_AS(JitModule::compile(program, {}), InternalError);
   CHECK_THROWS_WITH(JitModule::compile(program, {}), Catch::Contains("only elementwise ops"));
 }
+
+TEST_CASE("jit: solve's IR is loops, its size independent of the element count", "[jit]") {
+  // The solver's phases are emitted loops, not unrolled: the IR of a solve
+  // over 12 elements (a loop over them) is that of one over 40.
+  auto ir_size = [](int len) {
+    Graph g;
+    const NodeId in = g.input(0, 2 * len);
+    const Ex s{&g, g.gather(in, iota(len, len))};
+    const Ex x{&g, g.var(g.add_var_name("x"), 1)};
+    const Ex th = apply(Op::tanh, x);
+    const NodeId root =
+        g.solve(g.gather(in, iota(0, len)), (x * s + th).id, (s + (1.0 - th * th)).id, x.id);
+    Program program{&g, {{"solve", in, {root}}}};
+    JitOptions options;
+    options.keep_ir = true;
+    const auto jit = JitModule::compile(program, options);
+    return jit->ir().size();
+  };
+  const size_t small = ir_size(12), large = ir_size(40);
+  INFO("IR bytes: " << small << " for 12 elements, " << large << " for 40");
+  CHECK(double(large) < 1.1 * double(small));
+  CHECK(small < 40000);
+}
