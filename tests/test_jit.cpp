@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/Derive.hpp"
 #include "compiler/Interpreter.hpp"
 #include "compiler/Jit.hpp"
 #include "dsl/Diagnostics.hpp"
@@ -888,4 +889,24 @@ TEST_CASE("jit: solve's IR is loops, its size independent of the element count",
   INFO("IR bytes: " << small << " for 12 elements, " << large << " for 40");
   CHECK(double(large) < 1.1 * double(small));
   CHECK(small < 40000);
+}
+
+TEST_CASE("jit: solve with derivative()'s dfdx, as the compiler builds it", "[jit]") {
+  // The transforms of a coupling layer without a closed-form inverse: the
+  // context (s, t) comes from the input through a small net's parameters.
+  Graph g;
+  const int len = 3;
+  const NodeId in = g.input(0, 2 * len);
+  const NodeId w = g.param(g.add_param("w", {2 * len, len}));
+  const NodeId st = g.unary(Op::tanh, g.matvec(w, g.gather(in, iota(len, len)), 2 * len, len));
+  const Ex s{&g, g.gather(st, iota(0, len))}, t{&g, g.gather(st, iota(len, len))};
+  const Ex x{&g, g.var(g.add_var_name("x"), 1)};
+  const Ex bent = x * apply(Op::exp, s) + 0.5 * apply(Op::tanh, x) + t;
+  const Ex sinh_map = x * apply(Op::exp, 0.2 * s) + 0.3 * apply(Op::sinh, x);
+  const NodeId target = g.gather(in, iota(0, len));
+  std::vector<NodeId> outputs;
+  for (const Ex& f : {bent, sinh_map})
+    outputs.push_back(g.solve(target, f.id, derivative(g, f.id, x.id), x.id));
+  Program program{&g, {{"inverse", in, outputs}}};
+  check_program(program, random_params(g, 1.0), {{-5, 5}}, {}, kSolveTol64);
 }
