@@ -115,13 +115,10 @@ bool FlowBuilder::derive_rules(const TransformDef& def, TransformRules& r) {
   }
   r.logabs = g_.unary(Op::log, g_.unary(Op::abs, r.dzdx));
   const Inversion inv = solve_for(g_, r.body, r.x, r.z);
+  // Without a closed form the inverse is found numerically (Newton-bisection).
   r.analytic_inverse = inv.ok();
   r.inverse_failure = inv.failure;
-  if (!inv.ok()) {
-    diags_.error(def.loc, "cannot invert transform '" + def.name + "': " + inv.failure);
-    return false;
-  }
-  r.inverse = inv.value;
+  r.inverse = inv.ok() ? inv.value : g_.solve(r.z, r.body, r.dzdx, r.x);
   return true;
 }
 

@@ -488,6 +488,11 @@ NodeId Graph::solve(NodeId target, NodeId f, NodeId dfdx, NodeId x) {
           std::find(context.begin(), context.end(), a) == context.end())
         context.push_back(a);
   }
+  // f or dfdx themselves may be free of x (dfdx = 2 exp(s) for f = 2 x exp(s)).
+  for (NodeId root : {f, dfdx})
+    if (!uses_x[static_cast<size_t>(root)] &&
+        std::find(context.begin(), context.end(), root) == context.end())
+      context.push_back(root);
   int n_len = len(target);
   for (NodeId c : context) n_len = broadcast_len(n_len, len(c));
   Node n;

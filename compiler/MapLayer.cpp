@@ -128,12 +128,13 @@ std::optional<MapLayer> build_map_layer(Graph& g, Diagnostics& diags, const MapS
     targets.push_back(g.var(g.add_var_name("z" + std::to_string(j))));
     const Inversion inv = solve_for(g, outputs[size_t(j)], vars[size_t(j)], targets.back());
     report.analytic = inv.ok();
-    report.why = inv.ok() ? fmt::format("x{} = {}", j, to_infix(g, inv.value)) : inv.failure;
-    if (!inv.ok()) {
-      diags.error(report.loc, fmt::format("cannot invert z{0} for x{0}: {1}", j, inv.failure));
-      ok = false;
+    if (inv.ok()) {
+      report.why = fmt::format("x{} = {}", j, to_infix(g, inv.value));
+      solutions.push_back(inv.value);
+    } else {  // no closed form: Newton-bisection on the monotone output
+      report.why = inv.failure + ", so no closed form";
+      solutions.push_back(g.solve(targets.back(), outputs[size_t(j)], d, vars[size_t(j)]));
     }
-    solutions.push_back(inv.value);
     reports.push_back(std::move(report));
   }
   if (!ok) return std::nullopt;

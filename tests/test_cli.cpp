@@ -88,7 +88,7 @@ TEST_CASE("training killed with SIGKILL resumes to the uninterrupted result", "[
   CHECK(params_of(out) == params_of(dir / "whole.safetensors"));
 }
 
-TEST_CASE("--resume with other settings is refused", "[cli]") {
+TEST_CASE("resuming with other settings is refused", "[cli]") {
   const fs::path dir = scratch("resume_settings");
   REQUIRE(run("train " + train_args(dir / "p.safetensors", 40)).exit_code == 0);
   const Run r = run("train " + train_args(dir / "p.safetensors", 40) + " --lr 0.1 --resume");
