@@ -1,4 +1,4 @@
-// The flow summary PNG: written, read back with stb_image, and checked at
+// The flow summary PNGs (2-D and 1-D): written, read back with stb_image, and checked at
 // pixels computed from the published layout: the heat map is bright at the
 // modes of a known Gaussian mixture and dark far away, the data scatter is
 // inked where data lie, and degenerate inputs still give an image.
@@ -197,6 +197,166 @@ TEST_CASE("plot: degenerate inputs still give an image", "[plot]") {
     plot.hi = 1;
     plot.panel_px = 1;
     plot.curves = {{"mismatched", {0, 1, 2, 3}, {1e300, -1e300}}};
+  }
+  const std::string path = dir.file(name + ".png");
+  write_flow_plot(path, plot);
+  const Image image = read_png(path);
+  CHECK(image.w == flow_plot_layout(plot).width);
+  CHECK(image.h == flow_plot_layout(plot).height);
+}
+
+namespace {
+
+// The 1-D case: equal-ish weights, the narrow mode has the higher peak.
+struct Component1d {
+  double weight, mean, sigma;
+};
+const Component1d kMixture1d[] = {{0.4, -1.5, 0.35}, {0.6, 1.5, 0.6}};
+
+double mixture1d_density(double x) {
+  double p = 0;
+  for (const auto& c : kMixture1d) {
+    const double u = (x - c.mean) / c.sigma;
+    p += c.weight * std::exp(-0.5 * u * u) / (c.sigma * std::sqrt(2 * M_PI));
+  }
+  return p;
+}
+
+double mixture1d_cdf(double x) {
+  double f = 0;
+  for (const auto& c : kMixture1d)
+    f += c.weight * 0.5 * (1 + std::erf((x - c.mean) / (c.sigma * M_SQRT2)));
+  return f;
+}
+
+std::vector<double> mixture1d_samples(int n, uint64_t seed) {
+  Random rng(seed);
+  std::vector<double> xs;
+  for (int i = 0; i < n; ++i) {
+    const Component1d& c = rng.uniform() < kMixture1d[0].weight ? kMixture1d[0] : kMixture1d[1];
+    xs.push_back(c.mean + c.sigma * rng.normal());
+  }
+  return xs;
+}
+
+FlowPlot1d mixture1d_plot() {
+  FlowPlot1d plot;
+  plot.title = "1-D mixture — exact density and CDF, 2000 points";
+  plot.data = mixture1d_samples(2000, 1);
+  plot.samples = mixture1d_samples(2000, 2);
+  plot.log_density = [](const std::vector<double>& x, std::vector<double>& log_p) {
+    for (std::size_t i = 0; i < x.size(); ++i) log_p[i] = std::log(mixture1d_density(x[i]));
+  };
+  plot.cdf = [](const std::vector<double>& x, std::vector<double>& z) {
+    for (std::size_t i = 0; i < x.size(); ++i) z[i] = mixture1d_cdf(x[i]);
+  };
+  plot.curves = loss_curves();
+  return plot;
+}
+
+// The pixel column of a 1-D panel nearest x, and the x it shows.
+int column_of(const FlowPlot1dLayout& l, const PixelRect& r, double x) {
+  return r.x + static_cast<int>((x - l.lo) / (l.hi - l.lo) * r.w);
+}
+double x_of_column(const FlowPlot1dLayout& l, const PixelRect& r, int col) {
+  return l.lo + (col - r.x + 0.5) * (l.hi - l.lo) / r.w;
+}
+int row_of(const PixelRect& r, double v, double y_lo, double y_hi) {
+  return r.y + static_cast<int>((y_hi - v) / (y_hi - y_lo) * r.h);
+}
+
+bool is_curve_red(const Image& image, int x, int y) {
+  const unsigned char* p = image.rgb.get() + (static_cast<std::size_t>(y) * image.w + x) * 3;
+  return p[0] > 150 && p[0] > p[1] + 80 && p[0] > p[2] + 80;
+}
+
+// Whether the curve's red is within `radius` pixels of (x, y).
+bool red_near(const Image& image, int x, int y, int radius) {
+  for (int dy = -radius; dy <= radius; ++dy) {
+    for (int dx = -radius; dx <= radius; ++dx) {
+      if (is_curve_red(image, x + dx, y + dy)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("plot 1-D: density curve over the histogram, the map against the data CDF", "[plot]") {
+  TempDir dir;
+  const FlowPlot1d plot = mixture1d_plot();
+  const std::string path = dir.file("mixture1d.png");
+  write_flow_plot(path, plot);
+  const Image image = read_png(path);
+  const FlowPlot1dLayout layout = flow_plot_layout(plot);
+  CHECK(image.w == layout.width);
+  CHECK(image.h == layout.height);
+  CHECK(layout.lo < -2.5);
+  CHECK(layout.hi > 2.5);
+  // The panel's top leaves room for the narrow peak (about 0.46).
+  CHECK(layout.p_top > mixture1d_density(-1.5));
+  CHECK(layout.p_top < 2 * mixture1d_density(-1.5));
+  CHECK(layout.z_lo <= 0);
+  CHECK(layout.z_hi >= 1);
+
+  // The density curve passes through the exact p(x) at each mode and far
+  // away, and sits much higher (smaller rows) at the modes.
+  const PixelRect& d = layout.density;
+  int far_row = 0;
+  {
+    const int col = column_of(layout, d, layout.lo + 0.03 * (layout.hi - layout.lo));
+    far_row = row_of(d, mixture1d_density(x_of_column(layout, d, col)), 0, layout.p_top);
+    CHECK(red_near(image, col, far_row, 2));
+  }
+  for (double mode : {-1.5, 1.5}) {
+    const int col = column_of(layout, d, mode);
+    const int row = row_of(d, mixture1d_density(x_of_column(layout, d, col)), 0, layout.p_top);
+    CHECK(red_near(image, col, row, 2));
+    CHECK(row < far_row - d.h / 3);
+    // Above the curve there is no curve.
+    CHECK_FALSE(red_near(image, col, (d.y + row) / 2, 2));
+  }
+
+  // The map panel: ink near (mode, F(mode)) for both modes.
+  const PixelRect& m = layout.map;
+  for (double mode : {-1.5, 1.5}) {
+    const int col = column_of(layout, m, mode);
+    const int row = row_of(m, mixture1d_cdf(x_of_column(layout, m, col)), layout.z_lo, layout.z_hi);
+    CHECK(red_near(image, col, row, 2));
+    CHECK_FALSE(image.is_white(col, row));
+  }
+}
+
+TEST_CASE("plot 1-D: degenerate inputs still give an image", "[plot]") {
+  TempDir dir;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  FlowPlot1d plot;
+  std::string name = "empty1d";
+  SECTION("nothing at all") {}
+  SECTION("NaN density and map, non-finite data") {
+    name = "nan1d";
+    plot.data = {nan, 1, std::numeric_limits<double>::infinity(), 2};
+    plot.samples = {nan};
+    plot.log_density = [&](const std::vector<double>&, std::vector<double>& log_p) {
+      std::fill(log_p.begin(), log_p.end(), nan);
+    };
+    plot.cdf = [&](const std::vector<double>&, std::vector<double>& z) { z.clear(); };
+  }
+  SECTION("no map: the samples' histogram instead") {
+    name = "nocdf1d";
+    plot = mixture1d_plot();
+    plot.cdf = nullptr;
+    plot.panel_px = 1;
+  }
+  SECTION("all-equal data, a density too large for exp") {
+    name = "constant1d";
+    plot.data = std::vector<double>(100, 0.5);
+    plot.log_density = [](const std::vector<double>& x, std::vector<double>& log_p) {
+      for (std::size_t i = 0; i < x.size(); ++i) log_p[i] = 800 - x[i] * x[i];
+    };
+    plot.cdf = [](const std::vector<double>& x, std::vector<double>& z) {
+      for (std::size_t i = 0; i < x.size(); ++i) z[i] = 1e300 * x[i];
+    };
   }
   const std::string path = dir.file(name + ".png");
   write_flow_plot(path, plot);

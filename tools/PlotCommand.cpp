@@ -1,4 +1,5 @@
-// `nfc plot`: one PNG of a 2-D flow: data, density, samples, loss curves.
+// `nfc plot`: one PNG of a 2-D flow (data, density, samples, loss curves) or
+// of a 1-D one (data histogram with the density, the learned map, losses).
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
@@ -47,27 +48,55 @@ std::string training_data(const std::string& training) {
   return j.is_object() && j.contains("data") ? j["data"].get<std::string>() : std::string();
 }
 
+// z = f(x) for rows in data coordinates (standardised first if the flow was
+// trained on standardised data).
+template <class T>
+std::vector<double> data_forward(const ReadyFlow<T>& r, std::vector<double> rows, int64_t n) {
+  if (r.standardizer) r.standardizer->apply(rows.data(), n);
+  std::vector<T> x(rows.begin(), rows.end()), z(x.size()), logdet(static_cast<size_t>(n));
+  r.flow.forward(x.data(), z.data(), logdet.data(), n);
+  return {z.begin(), z.end()};
+}
+
+// Fills what both figures share: title, data, samples, density, losses.
+template <class T, class Figure, class Values>
+void fill_common(Figure& p, Values& data, Values& samples, PlotOptions& o, const ReadyFlow<T>& r) {
+  const int dim = r.flow.dim();
+  if (o.data.empty()) o.data = training_data(r.training);
+  p.title = fmt::format("{} - {}", r.flow.name(), o.params);
+  if (!o.data.empty()) {
+    data = load_model_data(o.data, dim, o.data_seed, o.data_rows).values;
+    p.title += " - data " + o.data;
+  }
+  samples = data_samples(r, o.samples, o.seed).first;
+  p.log_density = [&r, dim](const std::vector<double>& x, std::vector<double>& log_p) {
+    log_p = data_log_prob(r, x, static_cast<int64_t>(x.size() / dim));
+  };
+  p.curves = loss_curves(o.params, r.flow.params().size());
+}
+
 template <class T>
 void plot(PlotOptions o) {
   const LoadedModel m = compile_model_file(o.model);
   const auto r = ready_flow<T>(m, o.params, 0);
-  if (r.flow.dim() != 2)
+  if (r.flow.dim() == 2) {
+    FlowPlot p;
+    fill_common(p, p.data.xy, p.samples.xy, o, r);
+    write_flow_plot(o.out, p);
+  } else if (r.flow.dim() == 1) {
+    FlowPlot1d p;
+    fill_common(p, p.data, p.samples, o, r);
+    // With a uniform base on [0, 1], z = f(x) is the model's CDF.
+    if (r.flow.base() == BaseKind::uniform) {
+      p.cdf = [&r](const std::vector<double>& x, std::vector<double>& z) {
+        z = data_forward(r, x, static_cast<int64_t>(x.size()));
+      };
+    }
+    write_flow_plot(o.out, p);
+  } else {
     throw UserError(
-        fmt::format("plot draws 2-D flows; '{}' has dim {}", o.model.path, r.flow.dim()));
-  if (o.data.empty()) o.data = training_data(r.training);
-  FlowPlot p;
-  p.title = fmt::format("{} - {}", r.flow.name(), o.params);
-  if (!o.data.empty()) {
-    const Dataset data = load_model_data(o.data, 2, o.data_seed, o.data_rows);
-    p.data.xy = data.values;
-    p.title += " - data " + o.data;
+        fmt::format("plot draws 1-D and 2-D flows; '{}' has dim {}", o.model.path, r.flow.dim()));
   }
-  p.samples.xy = data_samples(r, o.samples, o.seed).first;
-  p.log_density = [&](const std::vector<double>& xy, std::vector<double>& log_p) {
-    log_p = data_log_prob(r, xy, static_cast<int64_t>(xy.size() / 2));
-  };
-  p.curves = loss_curves(o.params, r.flow.params().size());
-  write_flow_plot(o.out, p);
   fmt::print("wrote {}\n", std::filesystem::absolute(o.out).string());
 }
 
@@ -75,7 +104,8 @@ void plot(PlotOptions o) {
 
 void register_plot(CLI::App& app) {
   auto o = std::make_shared<PlotOptions>();
-  auto* cmd = app.add_subcommand("plot", "PNG of a 2-D flow: data, density, samples, losses");
+  auto* cmd =
+      app.add_subcommand("plot", "PNG of a 1-D or 2-D flow: data, density, samples or map, losses");
   add_model_options(cmd, o->model);
   cmd->add_option("--params", o->params, "trained parameters (.safetensors)")->required();
   cmd->add_option("--data", o->data, "data to show (default: what the parameters were trained on)");
