@@ -74,6 +74,12 @@ std::string duration(double seconds) {
                    : fmt::format("{}:{:02}", s / 60, s % 60);
 }
 
+std::string rate_text(double per_s) {
+  if (per_s >= 1e6) return fmt::format("{:.2f}M", per_s / 1e6);
+  if (per_s >= 1e3) return fmt::format("{:.0f}k", per_s / 1e3);
+  return fmt::format("{:.0f}", per_s);
+}
+
 // The one progress line: redrawn in place on a terminal, printed at every
 // evaluation otherwise (logs and CI get one line per record, no \r noise).
 class Progress {
@@ -90,7 +96,7 @@ class Progress {
                                    std::to_string(e.total).size(), e.total, e.loss);
     if (std::isfinite(val)) line += fmt::format("  val {:8.4f}", val);
     if (std::isfinite(kl)) line += fmt::format("  KL {:.4f}", kl);
-    line += fmt::format("  {:.3g}k samples/s  ETA {}", samples_per_s / 1000, duration(eta));
+    line += fmt::format("  {} samples/s  ETA {}", rate_text(samples_per_s), duration(eta));
     if (tty_) {
       fmt::print("\r\033[K{}", line);
       if (record) fmt::print("\n");
