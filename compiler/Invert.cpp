@@ -1,6 +1,8 @@
 // Peels invertible operations off `expr = target`, outermost first.
 #include "compiler/Invert.hpp"
 
+#include <cmath>
+
 #include "compiler/Derive.hpp"
 #include "dsl/Diagnostics.hpp"
 
@@ -85,6 +87,19 @@ NodeId invert_binary(Graph& g, Op op, bool left, NodeId a, NodeId b, NodeId targ
   }
 }
 
+bool is_odd_integer(const Graph& g, NodeId id) {
+  if (!g.is_constant(id)) return false;
+  const double k = g.node(id).value;
+  return k == std::floor(k) && std::fmod(std::fabs(k), 2) == 1;
+}
+
+// a^k = t for odd k: a = sign(t) |t|^(1/k), as a select so both signs work.
+NodeId odd_root(Graph& g, NodeId t, double k) {
+  const NodeId pos = g.binary(Op::pow, t, g.constant(1 / k));
+  const NodeId neg = g.unary(Op::neg, g.binary(Op::pow, g.unary(Op::neg, t), g.constant(1 / k)));
+  return g.select_pos(t, pos, neg);
+}
+
 }  // namespace
 
 Inversion solve_for(Graph& g, NodeId expr, NodeId wrt, NodeId target) {
@@ -102,6 +117,11 @@ Inversion solve_for(Graph& g, NodeId expr, NodeId wrt, NodeId target) {
       const bool in_a = depends_on(g, n.args[0], wrt);
       const bool in_b = depends_on(g, n.args[1], wrt);
       if (in_a && in_b) return {-1, "the input occurs more than once"};
+      if (n.op == Op::pow && in_a && is_odd_integer(g, n.args[1])) {
+        target = odd_root(g, target, g.node(n.args[1]).value);
+        expr = n.args[0];
+        continue;
+      }
       const NodeId next = invert_binary(g, n.op, in_a, n.args[0], n.args[1], target);
       if (next < 0)
         return {-1, std::string("'") + op_spelling(n.op) + "' of the input is not invertible"};

@@ -15,7 +15,8 @@ struct Inversion {
 
 // Works when `wrt` occurs once in `expr`, along a chain of invertible
 // operations: + - * / by terms free of wrt, neg, exp/log, log1p/expm1,
-// tanh/atanh, sigmoid/logit, sinh/asinh, softplus, sqrt. The inverse is
+// tanh/atanh, sigmoid/logit, sinh/asinh, softplus, sqrt, odd integer
+// powers. The inverse is
 // built by peeling the outermost operation off both sides until `wrt` is
 // alone.
 Inversion solve_for(Graph& g, NodeId expr, NodeId wrt, NodeId target);

@@ -158,3 +158,19 @@ TEST_CASE("the solve op inverts monotone functions without a closed form", "[der
     }
   }
 }
+
+TEST_CASE("odd integer powers invert for both signs", "[derive]") {
+  Graph g;
+  const NodeId x = g.var(g.add_var_name("x"));
+  const NodeId z = g.input(0, 1);
+  for (double k : {3.0, 5.0, -3.0}) {
+    const Ex body = 2.0 * pow(Ex{&g, x}, k) + 0.5;
+    const Inversion inv = solve_for(g, body.id, x, z);
+    REQUIRE(inv.ok());
+    for (double p : {-1.7, -0.3, 0.4, 2.2}) {
+      INFO("x^" << k << " at " << p);
+      const double zval = 2 * std::pow(p, k) + 0.5;
+      CHECK(eval1(g, z, inv.value, zval) == Approx(p).epsilon(1e-12));
+    }
+  }
+}
