@@ -146,6 +146,9 @@ void save_train_state(const std::string& path, const TrainState& s,
                       {"best_step", s.best_step},
                       {"evals_since_best", s.evals_since_best},
                       {"skipped_steps", s.skipped_steps},
+                      {"bad_in_a_row", s.bad_in_a_row},
+                      {"lr_scale", s.lr_scale},
+                      {"diverged", s.diverged},
                       {"running_loss", s.running_loss},
                       {"running_count", s.running_count},
                       {"stopped_early", s.stopped_early},
@@ -189,6 +192,9 @@ ResumeInfo load_train_state(const std::string& path, size_t param_count) {
     s.best_step = j.at("best_step").get<int64_t>();
     s.evals_since_best = j.at("evals_since_best").get<int64_t>();
     s.skipped_steps = j.at("skipped_steps").get<int64_t>();
+    s.bad_in_a_row = j.at("bad_in_a_row").get<int64_t>();
+    s.lr_scale = j.at("lr_scale").get<double>();
+    s.diverged = j.at("diverged").get<bool>();
     s.running_loss = j.at("running_loss").get<double>();
     s.running_count = j.at("running_count").get<int64_t>();
     s.stopped_early = j.at("stopped_early").get<bool>();

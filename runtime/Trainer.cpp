@@ -123,7 +123,7 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
   double lr = learning_rate(o_.optimizer, s.step, o_.steps);
   bool go_on = !s.finished;
   while (go_on && s.step < o_.steps) {
-    lr = learning_rate(o_.optimizer, s.step, o_.steps);
+    lr = learning_rate(o_.optimizer, s.step, o_.steps) * s.lr_scale;
     fill_batch(s.step);
     const double loss = flow_.nll_grad(batch_.data(), o_.batch, grad_.data());
     if (std::isfinite(loss) && all_finite(grad_)) {
@@ -131,14 +131,23 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
       optimizer_step(params, grad_, lr, o_.optimizer, s.optimizer);
       s.running_loss += loss;
       ++s.running_count;
+      s.bad_in_a_row = 0;
     } else {
-      ++s.skipped_steps;  // parameters untouched: a bad batch cannot poison them
+      // Parameters untouched: a bad batch cannot poison them. A smaller
+      // step size is the usual cure for a divergence, so halve it.
+      ++s.skipped_steps;
+      ++s.bad_in_a_row;
+      s.lr_scale *= 0.5;
     }
     ++s.step;
+    if (s.bad_in_a_row >= o_.max_bad_steps) {
+      s.diverged = true;
+      break;
+    }
     go_on = cb({TrainEvent::Kind::step, s.step, o_.steps, loss, NAN, lr, s});
     if (s.step % o_.eval_every == 0 || s.step == o_.steps) go_on = evaluate(s, lr, cb) && go_on;
   }
-  if (s.step >= o_.steps || s.stopped_early) {
+  if (s.step >= o_.steps || s.stopped_early || s.diverged) {
     s.finished = true;
     if (!s.best_params.empty())
       for (size_t i = 0; i < params.size(); ++i) params[i] = static_cast<T>(s.best_params[i]);

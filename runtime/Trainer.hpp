@@ -25,6 +25,10 @@ struct TrainOptions {
   double val_frac = 0.1;     // share of rows held out for validation (0 = none)
   int64_t eval_every = 100;  // steps between validations (and history records)
   int64_t patience = 0;      // validations without improvement before stopping; 0 = never
+  // A step whose loss or gradient is not finite is skipped (parameters
+  // untouched) and halves the learning rate from then on; this many such
+  // steps in a row end training as diverged.
+  int64_t max_bad_steps = 10;
   uint64_t seed = 0;
   OptimizerOptions optimizer;
 };
@@ -45,6 +49,9 @@ struct TrainState {
   int64_t best_step = -1;
   int64_t evals_since_best = 0;
   int64_t skipped_steps = 0;  // steps whose loss or gradient was not finite
+  int64_t bad_in_a_row = 0;   // consecutive such steps
+  double lr_scale = 1;        // halved by each such step
+  bool diverged = false;      // max_bad_steps in a row: training stopped at `step`
   double running_loss = 0;    // sum of losses since the last record
   int64_t running_count = 0;
   bool stopped_early = false;

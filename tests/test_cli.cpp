@@ -109,6 +109,9 @@ TEST_CASE("bad data and checkpoints get one line and exit 1", "[cli]") {
   const std::string ragged_csv = write("ragged.csv", "1,2\n3\n");
   const std::string word_csv = write("word.csv", "1,2\n3,abc\n");
   const std::string junk = write("junk.safetensors", "not a checkpoint at all");
+  std::string huge_rows;
+  for (int i = 0; i < 300; ++i) huge_rows += "1e30,1e30\n";
+  const std::string huge_csv = write("huge.csv", huge_rows);
   struct Case {
     std::string args, message;
   };
@@ -120,6 +123,10 @@ TEST_CASE("bad data and checkpoints get one line and exit 1", "[cli]") {
       {"train " + kModel + " --data " + word_csv, word_csv + ":2:2: not a number: 'abc'"},
       {"train " + kModel + " --data " + (dir / "missing.npy").string(),
        "cannot open '" + (dir / "missing.npy").string() + "': No such file or directory"},
+      {"train " + kModel + " --precision f32 -q --data " + huge_csv + " --out " +
+           (dir / "h.safetensors").string(),
+       "training diverged: 10 steps in a row, the last at step 10, had a non-finite loss or "
+       "gradient (the learning rate was halved at each); nothing was saved"},
       {"sample " + kModel + " --params " + junk,
        junk + ": header length 7521891404167278446 exceeds the 100 MB limit"},
   };

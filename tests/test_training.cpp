@@ -172,3 +172,41 @@ flow gaussians(dim = 2) {
           path + ": tensor 'layer0.net.w1' has shape [32, 1], the model needs [16, 1]");
   }
 }
+
+TEST_CASE("non-finite steps are skipped, halve the learning rate, and stop a divergence",
+          "[training]") {
+  auto m = compile<float>(kRealNvp);
+  // Rows of 1e30: z^2 overflows float32, so every batch has an infinite loss.
+  std::vector<double> hopeless(2 * 400, 1e30);
+  {
+    Flow<float> flow = make_flow<float>(*m);
+    flow.init_params(1);
+    const std::vector<float> before = flow.params();
+    TrainOptions o = short_run(100);
+    o.max_bad_steps = 7;
+    Trainer<float> trainer(flow, hopeless, 400, o);
+    TrainState state;
+    trainer.run(state, [](const TrainEvent&) { return true; });
+    CHECK(state.diverged);
+    CHECK(state.step == 7);
+    CHECK(state.skipped_steps == 7);
+    CHECK(state.lr_scale == std::ldexp(1.0, -7));
+    CHECK(flow.params() == before);  // nothing non-finite reached the parameters
+  }
+  // One bad row: the one batch per epoch that holds it is skipped, the rest
+  // train normally.
+  auto data = generate_builtin("moons", 2000, 2);
+  data[2 * 777] = 1e30;
+  Flow<float> flow = make_flow<float>(*m);
+  flow.init_params(1);
+  TrainOptions o = short_run(200);
+  o.val_frac = 0;
+  Trainer<float> trainer(flow, data, 2000, o);
+  TrainState state;
+  trainer.run(state, [](const TrainEvent&) { return true; });
+  CHECK_FALSE(state.diverged);
+  CHECK(state.step == 200);
+  CHECK(state.skipped_steps > 0);
+  CHECK(state.skipped_steps < 200);
+  for (float p : flow.params()) CHECK(std::isfinite(p));
+}

@@ -183,8 +183,15 @@ void train(TrainCliOptions o) {
   const TensorDType dtype = std::is_same_v<T, float> ? TensorDType::f32 : TensorDType::f64;
   const ModelIdentity model{r.flow.name(), m.source_hash};
 
+  bool saved = o.resume;  // a resumed run already has files on disk
   auto save = [&](const TrainState& s) {
     const std::vector<double> current = as_doubles(r.flow.params());
+    for (double v : current)  // never overwrite good parameters with bad ones
+      if (!std::isfinite(v))
+        throw UserError(
+            fmt::format("parameters became non-finite by step {}; {} keeps the "
+                        "last good ones",
+                        s.step, o.out));
     const Json summary = {{"steps", s.step},
                           {"best_step", s.best_step},
                           {"best_val_nll", std::isfinite(s.best_val) ? Json(s.best_val) : Json()},
@@ -192,6 +199,7 @@ void train(TrainCliOptions o) {
     save_params(o.out, r.flow.param_table(), s.best_params.empty() ? current : s.best_params, dtype,
                 model, r.standardizer, summary.dump());
     save_train_state(state_file, s, current, identity.dump());
+    saved = true;
   };
 
   Progress progress(o.quiet);
@@ -211,6 +219,12 @@ void train(TrainCliOptions o) {
       progress.update(e, rate, e.val_nll, last_kl, e.kind == TrainEvent::Kind::evaluation);
     return true;
   });
+  if (state.diverged)
+    throw UserError(fmt::format(
+        "training diverged: {} steps in a row, the last at step {}, had a non-finite loss or "
+        "gradient (the learning rate was halved at each); {}",
+        o.train.max_bad_steps, state.step,
+        saved ? o.out + " holds the last good parameters" : "nothing was saved"));
   // The flow now holds the best parameters: the final KL is theirs.
   const double final_kl = kl ? kl->estimate(r) : NAN;
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
@@ -275,6 +289,9 @@ void register_train(CLI::App& app) {
   cmd->add_option("--eval-every", t.eval_every, "steps between validations and checkpoints (100)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--patience", t.patience, "stop after N validations without improvement");
+  cmd->add_option("--max-bad-steps", t.max_bad_steps,
+                  "non-finite steps in a row before training stops (default 10)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--seed", t.seed, "seed of initialisation, split and batches (default 0)");
   cmd->add_flag("--standardize", o->standardize, "train on standardised data (stats are saved)");
   cmd->add_option("--out", o->out, "parameters file (default params.safetensors)");
