@@ -211,7 +211,7 @@ static bool cancels(Op outer, Op inner) {
 }
 
 NodeId Graph::fold_unary(Op op, NodeId a) {
-  const Node& n = node(a);
+  const Node n = node(a);  // a copy: building nodes below may reallocate the table
   if (n.op == Op::constant) return constant(eval_elementwise(op, n.value));
   if (cancels(op, n.op)) return n.args[0];
   if (op == Op::neg && n.op == Op::sub) return binary(Op::sub, n.args[1], n.args[0]);
@@ -274,8 +274,7 @@ NodeId Graph::fold_mul(NodeId a, NodeId b) {
   if (is_constant(b, 1)) return a;
   if (is_constant(a, -1)) return unary(Op::neg, b);
   if (is_constant(b, -1)) return unary(Op::neg, a);
-  const Node& na = node(a);
-  const Node& nb = node(b);
+  const Node na = node(a), nb = node(b);  // copies: the factory may reallocate
   if (na.op == Op::neg && nb.op == Op::neg) return binary(Op::mul, na.args[0], nb.args[0]);
   if (na.op == Op::neg) return unary(Op::neg, binary(Op::mul, na.args[0], b));
   if (nb.op == Op::neg) return unary(Op::neg, binary(Op::mul, a, nb.args[0]));
@@ -295,9 +294,8 @@ NodeId Graph::fold_div(NodeId a, NodeId b) {
   if (is_constant(b, -1)) return unary(Op::neg, a);
   if (is_constant(a, 0)) return constant(0);
   if (a == b) return constant(1);
-  const Node& na = node(a);
-  const Node& nb = node(b);
-  if (nb.op == Op::exp)  // a / e^u = a e^-u
+  const Node na = node(a), nb = node(b);  // copies: the factory may reallocate
+  if (nb.op == Op::exp)                   // a / e^u = a e^-u
     return binary(Op::mul, a, unary(Op::exp, unary(Op::neg, nb.args[0])));
   if (na.op == Op::neg) return unary(Op::neg, binary(Op::div, na.args[0], b));
   if (na.op == Op::mul) {  // (x*y)/y = x

@@ -386,7 +386,7 @@ TEST_CASE("jit: 5 layers of 64 -> 2x512 -> 128 MLPs compile and match", "[jit][s
 TEST_CASE("jit: entry points compile alike on one thread or several", "[jit]") {
   Graph g;
   Program program = coupling_chain(g, 3, 16, 2);
-  const EntryPoint& forward = program.entries[0];
+  const EntryPoint forward = program.entries[0];  // a copy: push_back below reallocates
   for (const char* name : {"second", "third", "fourth", "fifth"})
     program.entries.push_back({name, forward.input, {forward.outputs[1]}});
   const std::vector<double> params = chain_params(g);
