@@ -4,7 +4,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: deps configure build test demo format clean
+.PHONY: deps configure build test test-sanitize demo format clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -18,6 +18,15 @@ build: configure
 # Builds and runs every test.
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer
+# (a separate build in build-asan; leak checking is off: LLVM keeps global
+# state alive until exit on purpose).
+test-sanitize: deps
+	@[ -f build-asan/build.ninja ] || cmake -S . -B build-asan -G Ninja -DNFC_SANITIZE=ON
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -j $(JOBS)
 
 # The main job on built-in data: compile the example flow (summary and the
 # rules nfc derived), train it on builtin:moons, sample from it, evaluate it
@@ -37,4 +46,4 @@ format:
 	clang-format-19 -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD) out
+	rm -rf $(BUILD) build-asan out
