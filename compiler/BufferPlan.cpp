@@ -67,8 +67,7 @@ BufferPlan plan_buffers(const Graph& g, const EntryPoint& entry,
   plan.offset.assign(g.size(), -1);
   plan.accumulate_after.assign(plan.order.size(), {});
   std::vector<size_t> position(g.size(), 0);
-  for (size_t i = 0; i < plan.order.size(); ++i)
-    position[static_cast<size_t>(plan.order[i])] = i;
+  for (size_t i = 0; i < plan.order.size(); ++i) position[static_cast<size_t>(plan.order[i])] = i;
 
   // last_use[id]: position in `order` of id's last user; outputs live forever.
   std::vector<size_t> last_use(g.size(), 0);
@@ -81,7 +80,8 @@ BufferPlan plan_buffers(const Graph& g, const EntryPoint& entry,
       if (id >= 0) ready = std::max(ready, position[static_cast<size_t>(id)]);
     plan.accumulate_after[ready].push_back(k);
     for (NodeId id : {a.value, a.outer_a, a.outer_b})
-      if (id >= 0) last_use[static_cast<size_t>(id)] = std::max(last_use[static_cast<size_t>(id)], ready);
+      if (id >= 0)
+        last_use[static_cast<size_t>(id)] = std::max(last_use[static_cast<size_t>(id)], ready);
   }
   for (NodeId o : entry.outputs) last_use[static_cast<size_t>(o)] = plan.order.size();
 

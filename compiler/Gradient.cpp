@@ -35,8 +35,8 @@ class ReverseMode {
 
   Graph& g_;
   std::vector<NodeId> order_;
-  std::unordered_map<NodeId, bool> reaches_param_;  // only these need adjoints
-  std::unordered_map<NodeId, NodeId> adjoint_;      // length 1 = same in every lane
+  std::unordered_map<NodeId, bool> reaches_param_;   // only these need adjoints
+  std::unordered_map<NodeId, NodeId> adjoint_;       // length 1 = same in every lane
   std::vector<std::pair<int, Accumulation>> outer_;  // (tensor, W += a b^T)
 };
 

@@ -15,9 +15,9 @@ using ExprPtr = std::shared_ptr<const Expr>;
 
 struct Expr {
   enum class Kind {
-    number,  // value
-    name,    // name
-    neg,     // -args[0]
+    number,   // value
+    name,     // name
+    neg,      // -args[0]
     binary,   // args[0] op args[1], op one of + - * / ^
     call,     // name(args...)
     compare,  // args[0] op args[1], op one of '<' '>' 'l' (<=) 'g' (>=) '=' (==) '!' (!=);
@@ -41,10 +41,9 @@ struct ExprFunction {
   int arity;
 };
 inline constexpr ExprFunction kExprFunctions[] = {
-    {"exp", 1},   {"log", 1},     {"log1p", 1},   {"expm1", 1},    {"sqrt", 1},
-    {"tanh", 1},  {"atanh", 1},   {"sigmoid", 1}, {"logit", 1},    {"softplus", 1},
-    {"sinh", 1},  {"asinh", 1},   {"abs", 1},     {"min", 2},      {"max", 2},
-    {"clamp", 3}, {"where", 3},
+    {"exp", 1},   {"log", 1},     {"log1p", 1}, {"expm1", 1},    {"sqrt", 1},  {"tanh", 1},
+    {"atanh", 1}, {"sigmoid", 1}, {"logit", 1}, {"softplus", 1}, {"sinh", 1},  {"asinh", 1},
+    {"abs", 1},   {"min", 2},     {"max", 2},   {"clamp", 3},    {"where", 3},
 };
 
 }  // namespace nfc

@@ -71,7 +71,8 @@ typename Flow<T>::Samples Flow<T>::sample(int64_t n, uint64_t seed) const {
     double log_q = 0;  // uniform on [0, 1]^D
     if (!uniform) {
       double sq = 0;
-      for (int d = 0; d < dim_; ++d) sq += double(z[size_t(i * dim_ + d)]) * z[size_t(i * dim_ + d)];
+      for (int d = 0; d < dim_; ++d)
+        sq += double(z[size_t(i * dim_ + d)]) * z[size_t(i * dim_ + d)];
       log_q = log_norm - 0.5 * sq;
     }
     // log p(x) = log q(z) - log|det g'(z)|

@@ -60,7 +60,7 @@ Flow<T> make_flow(const CompiledModel& model) {
   entries.nll_grad =
       reinterpret_cast<typename EntryPoints<T>::Gradient>(model.jit->lookup("nll_grad"));
   const BaseKind base = model.graph->base == BaseDistribution::uniform ? BaseKind::uniform
-                                                                     : BaseKind::standard_normal;
+                                                                       : BaseKind::standard_normal;
   return Flow<T>(model.graph->name, model.graph->dim, param_table(model.graph->graph), entries,
                  model.jit, base);
 }
