@@ -708,58 +708,6 @@ TEST_CASE("jit: dead lanes of a mean_gradient block never leak Inf or NaN", "[ji
   }
 }
 
-TEST_CASE("jit: throughput of a forward map vs its mean_gradient", "[.][bench]") {
-  Graph g;
-  const bool relu = GENERATE(false, true);
-  Program program = mlp_gradient(g, 64, 512, 128, relu);
-  program.entries.push_back(program.entries[1]);
-  program.entries.back().name = "loss_only";
-  program.entries.back().accumulations.clear();
-  const std::vector<double> exact = chain_params(g);
-  const int64_t n = 4096;
-  // Multiply-adds per sample: forward 3 matvecs; gradient adds 2 matvec_t and 3 outer products.
-  const double fwd_flops = 2.0 * (64 * 512 + 512 * 512 + 512 * 128);
-  const double grad_flops = fwd_flops + 2.0 * (512 * 512 + 512 * 128) + fwd_flops;
-  const auto time = [](const std::function<void()>& f) {
-    f();
-    double best = 1e30;
-    for (int rep = 0; rep < 5; ++rep) {
-      const auto start = std::chrono::steady_clock::now();
-      f();
-      best = std::min(
-          best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
-    return best;
-  };
-  const auto run = [&]<typename T>(Precision precision, T) {
-    JitOptions options;
-    options.precision = precision;
-    const auto jit = JitModule::compile(program, options);
-    const auto p = narrow<T>(exact);
-    std::mt19937 rng(1);
-    const auto x = narrow<T>(random_values<T>(64 * n, {{-2, 2}}, rng));
-    std::vector<T> y(128 * n), loss(n), grad(static_cast<size_t>(g.param_count()));
-    using Fwd = void (*)(const T*, const T*, T*, T*, int64_t);
-    using Grad = T (*)(const T*, const T*, int64_t, T*);
-    auto fwd = reinterpret_cast<Fwd>(jit->lookup("forward"));
-    auto grd = reinterpret_cast<Grad>(jit->lookup("grad"));
-    const double tf = time([&] { fwd(p.data(), x.data(), y.data(), loss.data(), n); });
-    const double tg = time([&] { grd(p.data(), x.data(), n, grad.data()); });
-    auto lo = reinterpret_cast<Grad>(jit->lookup("loss_only"));
-    const double tl = time([&] { lo(p.data(), x.data(), n, grad.data()); });
-    WARN("loss only " << n / tl << " samples/s");
-    WARN((relu ? "relu " : "tanh/softplus ")
-         << (precision == Precision::f64 ? "f64" : "f32") << " W=" << jit->vector_width()
-         << ": forward " << n / tf << " samples/s (" << fwd_flops * n / tf * 1e-9
-         << " GFLOP/s), mean_gradient " << n / tg << " samples/s (" << grad_flops * n / tg * 1e-9
-         << " GFLOP/s), ratio " << tg / tf << "; compile "
-         << jit->timings().lower_ms + jit->timings().optimize_ms + jit->timings().codegen_ms
-         << " ms");
-  };
-  run(Precision::f32, float{});
-  run(Precision::f64, double{});
-}
-
 // Solve nodes: Newton-bisection in the JIT against the interpreter's. Both
 // stop at 4 eps of their precision, so f64 agrees to a few ULPs of the
 // root's conditioning (1e-12); f32 solves in float against the
