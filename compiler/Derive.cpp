@@ -160,7 +160,7 @@ NodeId substitute(Graph& g, NodeId expr, const std::unordered_map<NodeId, NodeId
         break;
       default:
         if (n.op == Op::matvec) {
-          image[id] = g.matvec(args[0], args[1], n.rows, n.cols);
+          image[id] = g.matvec(args[0], args[1], n.rows, n.cols, view_of(n));
         } else if (n.op == Op::gather) {
           image[id] = g.gather(args[0], n.indices);
         } else if (n.op == Op::concat) {
@@ -168,7 +168,7 @@ NodeId substitute(Graph& g, NodeId expr, const std::unordered_map<NodeId, NodeId
         } else if (n.op == Op::sum) {
           image[id] = g.sum(args[0]);
         } else if (n.op == Op::matvec_t) {
-          image[id] = g.matvec_t(args[0], args[1], n.rows, n.cols);
+          image[id] = g.matvec_t(args[0], args[1], n.rows, n.cols, view_of(n));
         } else if (n.op == Op::scatter) {
           image[id] = g.scatter(args[0], n.indices, n.len);
         } else if (n.op == Op::broadcast) {

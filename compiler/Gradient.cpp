@@ -66,13 +66,14 @@ void ReverseMode::push_matvec(NodeId id, NodeId adj) {
   const Node n = g_.node(id);
   const NodeId w = n.args[0], v = n.args[1];
   const NodeId a = full(adj, n.rows);
-  if (reaches_param_.at(v)) accumulate(v, g_.matvec_t(w, a, n.rows, n.cols));
+  if (reaches_param_.at(v)) accumulate(v, g_.matvec_t(w, a, n.rows, n.cols, view_of(n)));
   if (g_.node(w).op != Op::param) {
     internal_check(!reaches_param_.at(w), "matvec weights must be a parameter tensor");
     return;
   }
   const ParamTensor& t = g_.params()[static_cast<size_t>(g_.node(w).index)];
-  outer_.push_back({g_.node(w).index, Accumulation{t.offset, -1, a, v}});
+  outer_.push_back(
+      {g_.node(w).index, Accumulation{t.offset + n.offset, -1, a, v, n.stride, n.indices}});
 }
 
 void ReverseMode::push(NodeId id, NodeId adj) {
@@ -120,8 +121,12 @@ std::vector<Accumulation> ReverseMode::run() {
   for (size_t t = 0; t < g_.params().size(); ++t) {
     const ParamTensor& p = g_.params()[t];
     auto adj = adjoint_.find(g_.param(static_cast<int>(t)));
-    if (adj != adjoint_.end())
-      terms.push_back({p.offset, full(adj->second, static_cast<int>(p.size)), -1, -1});
+    if (adj != adjoint_.end()) {
+      Accumulation whole;
+      whole.offset = p.offset;
+      whole.value = full(adj->second, static_cast<int>(p.size));
+      terms.push_back(std::move(whole));
+    }
     for (const auto& [tensor, acc] : outer_)
       if (tensor == static_cast<int>(t)) terms.push_back(acc);
   }

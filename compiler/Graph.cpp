@@ -81,6 +81,7 @@ size_t Graph::NodeHash::operator()(const Node& n) const {
   mix(std::hash<double>{}(n.value));
   mix(static_cast<size_t>(n.index));
   mix(static_cast<size_t>(n.rows) * 31 + static_cast<size_t>(n.cols));
+  mix(static_cast<size_t>(n.offset) * 31 + static_cast<size_t>(n.stride));
   for (int i : n.indices) mix(static_cast<size_t>(i));
   return h;
 }
@@ -144,6 +145,14 @@ void Graph::set_param_init(int tensor, std::vector<double> values) {
   ParamTensor& t = params_.at(static_cast<size_t>(tensor));
   internal_check(static_cast<int64_t>(values.size()) == t.size, "initial values per element");
   t.init = std::move(values);
+}
+
+void Graph::set_param_row_lengths(int tensor, std::vector<int> row_lengths) {
+  ParamTensor& t = params_.at(static_cast<size_t>(tensor));
+  internal_check(t.shape.size() == 2 && static_cast<int>(row_lengths.size()) == t.shape[0],
+                 "row lengths: one per row of a matrix");
+  for (int l : row_lengths) internal_check(l >= 0 && l <= t.shape[1], "row length out of range");
+  t.row_lengths = std::move(row_lengths);
 }
 
 NodeId Graph::param(int tensor) {
@@ -356,14 +365,47 @@ NodeId Graph::select_pos(NodeId cond, NodeId if_pos, NodeId otherwise) {
   return intern(std::move(n));
 }
 
-NodeId Graph::matvec(NodeId matrix, NodeId v, int rows, int cols) {
-  internal_check(len(matrix) == rows * cols && len(v) == cols, "matvec shape mismatch");
+MatrixView view_of(const Node& n) {
+  return {n.offset, n.stride, n.indices};
+}
+
+namespace {
+
+// A matvec/matvec_t node with its view checked and put in canonical form
+// (explicit stride; no row lengths when every row is full).
+Node matrix_node(Op op, const Graph& g, NodeId matrix, NodeId v, int rows, int cols,
+                 MatrixView view) {
+  if (view.stride == 0) view.stride = cols;
+  internal_check(rows > 0 && cols > 0 && view.offset >= 0 && view.stride >= cols &&
+                     view.offset + int64_t{rows - 1} * view.stride + cols <= g.len(matrix),
+                 "matvec view outside its matrix");
+  internal_check(view.row_lengths.empty() || static_cast<int>(view.row_lengths.size()) == rows,
+                 "matvec: one row length per row");
+  bool full = true;
+  for (size_t r = 0; r < view.row_lengths.size(); ++r) {
+    const int l = view.row_lengths[r];
+    internal_check(l >= 0 && l <= cols && (r == 0 || l >= view.row_lengths[r - 1]),
+                   "matvec row lengths must be non-decreasing and within cols");
+    full = full && l == cols;
+  }
+  if (full) view.row_lengths.clear();
   Node n;
-  n.op = Op::matvec;
-  n.len = rows;
+  n.op = op;
   n.rows = rows;
   n.cols = cols;
+  n.offset = view.offset;
+  n.stride = view.stride;
+  n.indices = std::move(view.row_lengths);
   n.args = {matrix, v};
+  return n;
+}
+
+}  // namespace
+
+NodeId Graph::matvec(NodeId matrix, NodeId v, int rows, int cols, MatrixView view) {
+  internal_check(len(v) == cols, "matvec shape mismatch");
+  Node n = matrix_node(Op::matvec, *this, matrix, v, rows, cols, std::move(view));
+  n.len = rows;
   return intern(std::move(n));
 }
 
@@ -430,15 +472,11 @@ NodeId Graph::sum(NodeId v) {
   return intern(std::move(n));
 }
 
-NodeId Graph::matvec_t(NodeId matrix, NodeId a, int rows, int cols) {
-  internal_check(len(matrix) == rows * cols && len(a) == rows, "matvec_t shape mismatch");
+NodeId Graph::matvec_t(NodeId matrix, NodeId a, int rows, int cols, MatrixView view) {
+  internal_check(len(a) == rows, "matvec_t shape mismatch");
   if (is_constant(a, 0)) return constant(0);
-  Node n;
-  n.op = Op::matvec_t;
+  Node n = matrix_node(Op::matvec_t, *this, matrix, a, rows, cols, std::move(view));
   n.len = cols;
-  n.rows = rows;
-  n.cols = cols;
-  n.args = {matrix, a};
   return intern(std::move(n));
 }
 

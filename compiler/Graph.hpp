@@ -30,6 +30,19 @@ double eval_elementwise(Op op, double a, double b = 0, double c = 0);
 
 using NodeId = int32_t;
 
+// Which elements of its matrix operand a matvec (or matvec_t) reads: element
+// (r, c) of the rows x cols operand is matrix[offset + r * stride + c]
+// (stride 0 means cols: a dense row-major matrix). With row_lengths, row r
+// has only its first row_lengths[r] columns (non-decreasing lengths, a
+// "staircase" such as a MADE mask with rows sorted by degree); the elements
+// past them are structural zeros that the runtime keeps at 0, so a backend
+// may read them as zeros or skip them.
+struct MatrixView {
+  int64_t offset = 0;
+  int stride = 0;
+  std::vector<int> row_lengths;
+};
+
 struct Node {
   Op op = Op::constant;
   int len = 1;
@@ -37,10 +50,15 @@ struct Node {
   double value = 0;          // constant
   int index = 0;             // input, var, param: which one
   int rows = 0, cols = 0;    // matvec, matvec_t
-  std::vector<int> indices;  // gather, scatter
+  int64_t offset = 0;        // matvec, matvec_t: the view's first element (MatrixView)
+  int stride = 0;            // matvec, matvec_t: the view's row stride
+  std::vector<int> indices;  // gather, scatter: indices; matvec, matvec_t: row lengths
 
   bool operator==(const Node&) const = default;
 };
+
+// The matrix view of a matvec or matvec_t node.
+MatrixView view_of(const Node& n);
 
 // A named parameter tensor; its values sit at [offset, offset + size) of the
 // flat parameter buffer. Matrices are row-major with shape {rows, cols}.
@@ -51,6 +69,9 @@ struct ParamTensor {
   int64_t size = 0;
   double init_bound = 0;     // initialised uniform in [-init_bound, init_bound] ...
   std::vector<double> init;  // ... unless these exact values are given
+  // Structural zeros of a matrix {rows, cols}: element (r, c) with
+  // c >= row_lengths[r] is always 0 (kept so by the runtime). Empty: none.
+  std::vector<int> row_lengths;
 };
 
 class Graph {
@@ -62,6 +83,7 @@ class Graph {
   NodeId param(int tensor);
   int add_param(std::string name, std::vector<int> shape, double init_bound = 0);
   void set_param_init(int tensor, std::vector<double> values);
+  void set_param_row_lengths(int tensor, std::vector<int> row_lengths);
   int add_var_name(std::string name);  // returns the new var's index
 
   // Elementwise operations (broadcasting operands of length 1).
@@ -70,11 +92,11 @@ class Graph {
   NodeId select_pos(NodeId cond, NodeId if_pos, NodeId otherwise);
 
   // Structural operations.
-  NodeId matvec(NodeId matrix, NodeId v, int rows, int cols);
+  NodeId matvec(NodeId matrix, NodeId v, int rows, int cols, MatrixView view = {});
   NodeId gather(NodeId v, std::vector<int> indices);
   NodeId concat(const std::vector<NodeId>& parts);
   NodeId sum(NodeId v);
-  NodeId matvec_t(NodeId matrix, NodeId a, int rows, int cols);
+  NodeId matvec_t(NodeId matrix, NodeId a, int rows, int cols, MatrixView view = {});
   NodeId scatter(NodeId a, std::vector<int> indices, int len);
   NodeId broadcast(NodeId a, int len);
   // The x with f(x) = target (see Ops.def): f and dfdx are expressions in

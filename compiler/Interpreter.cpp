@@ -28,24 +28,31 @@ std::vector<double> eval_elementwise_node(const Node& n, const Values& vals) {
   return out;
 }
 
+// Columns of row r of a matvec's view (its row length, or all).
+size_t row_length(const Node& n, size_t r) {
+  return n.indices.empty() ? static_cast<size_t>(n.cols) : static_cast<size_t>(n.indices[r]);
+}
+
+// out[r] = sum_{c < len_r} M[offset + r * stride + c] * v[c], in column order.
 std::vector<double> eval_matvec(const Node& n, const Values& vals) {
   const auto& m = vals[static_cast<size_t>(n.args[0])];
   const auto& v = vals[static_cast<size_t>(n.args[1])];
-  const auto cols = static_cast<size_t>(n.cols);
+  const auto offset = static_cast<size_t>(n.offset), stride = static_cast<size_t>(n.stride);
   std::vector<double> out(static_cast<size_t>(n.rows), 0.0);
   for (size_t r = 0; r < out.size(); ++r)
-    for (size_t c = 0; c < cols; ++c) out[r] += m[r * cols + c] * v[c];
+    for (size_t c = 0; c < row_length(n, r); ++c) out[r] += m[offset + r * stride + c] * v[c];
   return out;
 }
 
-// out[c] = sum_r M[r * cols + c] * a[r], accumulated in row order.
+// out[c] = sum_{r: c < len_r} M[offset + r * stride + c] * a[r], in row order.
 std::vector<double> eval_matvec_t(const Node& n, const Values& vals) {
   const auto& m = vals[static_cast<size_t>(n.args[0])];
   const auto& a = vals[static_cast<size_t>(n.args[1])];
-  const auto rows = static_cast<size_t>(n.rows), cols = static_cast<size_t>(n.cols);
-  std::vector<double> out(cols, 0.0);
-  for (size_t c = 0; c < cols; ++c)
-    for (size_t r = 0; r < rows; ++r) out[c] += m[r * cols + c] * a[r];
+  const auto offset = static_cast<size_t>(n.offset), stride = static_cast<size_t>(n.stride);
+  std::vector<double> out(static_cast<size_t>(n.cols), 0.0);
+  for (size_t c = 0; c < out.size(); ++c)
+    for (size_t r = 0; r < static_cast<size_t>(n.rows); ++r)
+      if (c < row_length(n, r)) out[c] += m[offset + r * stride + c] * a[r];
   return out;
 }
 
@@ -251,10 +258,14 @@ double interpret_mean_gradient(const Graph& g, const EntryPoint& entry,
       } else {
         const auto& va = vals[static_cast<size_t>(a.outer_a)];
         const auto& vb = vals[static_cast<size_t>(a.outer_b)];
-        internal_check(offset + va.size() * vb.size() <= param_count,
+        const size_t stride = a.stride > 0 ? static_cast<size_t>(a.stride) : vb.size();
+        internal_check(va.size() > 0 && offset + (va.size() - 1) * stride + vb.size() <= param_count,
                        "interpret_mean_gradient: range");
-        for (size_t r = 0; r < va.size(); ++r)
-          for (size_t c = 0; c < vb.size(); ++c) grad[offset + r * vb.size() + c] += va[r] * vb[c];
+        for (size_t r = 0; r < va.size(); ++r) {
+          const size_t cols =
+              a.row_lengths.empty() ? vb.size() : static_cast<size_t>(a.row_lengths[r]);
+          for (size_t c = 0; c < cols; ++c) grad[offset + r * stride + c] += va[r] * vb[c];
+        }
       }
     }
   }

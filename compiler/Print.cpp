@@ -30,6 +30,15 @@ std::string index_list(const std::vector<int>& v) {
   return fmt::format("[{}]", fmt::join(v, ", "));
 }
 
+// A matvec's view of its matrix when it is not the whole dense matrix:
+// "[rows x cols at offset, stride s, staircase]".
+std::string view_suffix(const Node& n) {
+  if (n.offset == 0 && n.stride == n.cols && n.indices.empty()) return "";
+  std::string s = fmt::format("[{}x{} at {}, stride {}", n.rows, n.cols, n.offset, n.stride);
+  if (!n.indices.empty()) s += ", staircase";
+  return s + "]";
+}
+
 std::string leaf_name(const Graph& g, const Node& n) {
   switch (n.op) {
     case Op::constant:
@@ -78,11 +87,11 @@ std::string to_infix(const Graph& g, NodeId id) {
     case Op::gather:
       return to_infix(g, n.args[0]) + index_list(n.indices);
     case Op::matvec:
-      return fmt::format("{} @ {}", to_infix(g, n.args[0]), operand(1, true));
+      return fmt::format("{}{} @ {}", to_infix(g, n.args[0]), view_suffix(n), operand(1, true));
     case Op::sum:
       return fmt::format("sum({})", to_infix(g, n.args[0]));
     case Op::matvec_t:
-      return fmt::format("{}^T @ {}", to_infix(g, n.args[0]), operand(1, true));
+      return fmt::format("{}{}^T @ {}", to_infix(g, n.args[0]), view_suffix(n), operand(1, true));
     case Op::scatter:
       return fmt::format("scatter({}, {}, {})", to_infix(g, n.args[0]), index_list(n.indices),
                          n.len);

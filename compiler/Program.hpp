@@ -23,14 +23,18 @@ enum class EntryKind {
 
 // One term of a parameter gradient, summed over the samples of a batch:
 //   value:  grad[offset + k] += value[k]            for k < len(value)
-//   outer:  grad[offset + r * cols + c] += outer_a[r] * outer_b[c]
-//           with rows = len(outer_a), cols = len(outer_b)
+//   outer:  grad[offset + r * stride + c] += outer_a[r] * outer_b[c]
+//           with rows = len(outer_a), cols = len(outer_b), stride 0 meaning
+//           cols, and only for c < row_lengths[r] if row_lengths is given
 // (exactly one of value / outer_a+outer_b is set). Outer products are the
-// weight gradients of matvec; they are never materialised per sample.
+// weight gradients of matvec (over its MatrixView); they are never
+// materialised per sample.
 struct Accumulation {
   int64_t offset = 0;
   NodeId value = -1;
   NodeId outer_a = -1, outer_b = -1;
+  int stride = 0;
+  std::vector<int> row_lengths;
 };
 
 // A mean_gradient entry point has the ABI

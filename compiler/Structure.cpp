@@ -42,6 +42,16 @@ Lanes propagate(const Node& n, const std::unordered_map<NodeId, Lanes>& deps, in
   } else if (n.op == Op::scatter) {
     for (size_t k = 0; k < n.indices.size(); ++k)
       out[static_cast<size_t>(n.indices[k])].merge(lane(n.args[0], int(k)));
+  } else if (n.op == Op::matvec && !n.indices.empty()) {
+    // A staircase: row r reads only the first row_lengths[r] elements.
+    Bits prefix(dim);
+    int read = 0;
+    const Lanes& v = deps.at(n.args.back());
+    for (int r = 0; r < n.rows; ++r) {
+      for (; read < n.indices[static_cast<size_t>(r)]; ++read)
+        prefix.merge(v[static_cast<size_t>(read)]);
+      out[static_cast<size_t>(r)] = prefix;
+    }
   } else if (n.op == Op::matvec || n.op == Op::matvec_t || n.op == Op::sum ||
              n.op == Op::broadcast) {
     Bits all(dim);  // every output element reads every element of the vector

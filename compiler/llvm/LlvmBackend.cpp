@@ -75,6 +75,8 @@ class FunctionLowering {
                 int64_t unroll_max = kUnrollMax);
   void for_dynamic(Value* begin, Value* end, int64_t step,
                    const std::function<void(Value* k)>& body);
+  Values for_dynamic_range(Value* begin, Value* end, Values carried,
+                           const std::function<Values(Value* k, const Values& carried)>& body);
 
   // Node values: element k of a node (k broadcasts for length-1 nodes), and
   // the definition of element k of a node being evaluated.
@@ -89,15 +91,17 @@ class FunctionLowering {
   void emit_outputs();
   void emit_elementwise(NodeId id);
   void emit_matvec(NodeId id);
-  void emit_matvec_rows(NodeId id, Value* first_row, int count);
+  void emit_matvec_rows(NodeId id, Value* first_row, int count, Value* cols);
+  void emit_staircase_matvec(NodeId id);
   void emit_gather(NodeId id);
   void emit_concat(NodeId id);
   void emit_sum(NodeId id);
   void emit_matvec_t(NodeId id);
-  void emit_matvec_t_cols(NodeId id, Value* first_col, int count);
+  void emit_matvec_t_cols(NodeId id, Value* first_col, int count, Value* first_row);
   void emit_scatter(NodeId id);
   void emit_solve(NodeId id);
   Value* index_table(const std::vector<int>& indices, const char* name);
+  Value* table_entry(Value* table, Value* k);
   void check_gradient_entry() const;
   void emit_accumulation(const Accumulation& acc);
   llvm::Function* outer_helper();
@@ -209,6 +213,42 @@ void FunctionLowering::for_dynamic(Value* begin, Value* end, int64_t step,
   B_.SetInsertPoint(done);
 }
 
+// for (k = begin; k < end; ++k) with carried values, bounds known at run
+// time; returns the carried values after the last iteration (the initial
+// ones if there is none).
+Values FunctionLowering::for_dynamic_range(
+    Value* begin, Value* end, Values carried,
+    const std::function<Values(Value* k, const Values& carried)>& body) {
+  llvm::BasicBlock* pre = B_.GetInsertBlock();
+  auto* loop = llvm::BasicBlock::Create(ctx_, "rloop", F_);
+  auto* done = llvm::BasicBlock::Create(ctx_, "rloop.end", F_);
+  B_.CreateCondBr(B_.CreateICmpSLT(begin, end), loop, done);
+  B_.SetInsertPoint(loop);
+  llvm::PHINode* k = B_.CreatePHI(B_.getInt64Ty(), 2, "k");
+  k->addIncoming(begin, pre);
+  Values phis;
+  for (Value* c : carried) {
+    phis.push_back(B_.CreatePHI(c->getType(), 2));
+    llvm::cast<llvm::PHINode>(phis.back())->addIncoming(c, pre);
+  }
+  Values next = body(k, phis);
+  Value* k_next = B_.CreateNSWAdd(k, i64(1));
+  llvm::BasicBlock* latch = B_.GetInsertBlock();
+  B_.CreateCondBr(B_.CreateICmpSLT(k_next, end), loop, done);
+  k->addIncoming(k_next, latch);
+  for (size_t i = 0; i < phis.size(); ++i)
+    llvm::cast<llvm::PHINode>(phis[i])->addIncoming(next[i], latch);
+  B_.SetInsertPoint(done);
+  Values out;
+  for (size_t i = 0; i < carried.size(); ++i) {
+    llvm::PHINode* phi = B_.CreatePHI(carried[i]->getType(), 2);
+    phi->addIncoming(carried[i], pre);
+    phi->addIncoming(next[i], latch);
+    out.push_back(phi);
+  }
+  return out;
+}
+
 // Broadcasts are views (element k of one is element 0 of its operand);
 // constants and parameters are read where they are.
 bool FunctionLowering::needs_buffer(NodeId id) const {
@@ -295,7 +335,9 @@ void FunctionLowering::check_gradient_entry() const {
     const bool value = a.value >= 0, outer = a.outer_a >= 0 && a.outer_b >= 0;
     internal_check(value != outer && (value || (a.outer_a >= 0) == (a.outer_b >= 0)),
                    "llvm backend: an accumulation is a value or an outer product");
-    const int64_t size = value ? g_.len(a.value) : int64_t{g_.len(a.outer_a)} * g_.len(a.outer_b);
+    const int64_t stride = a.stride > 0 ? a.stride : (outer ? g_.len(a.outer_b) : 0);
+    const int64_t size =
+        value ? g_.len(a.value) : int64_t{g_.len(a.outer_a) - 1} * stride + g_.len(a.outer_b);
     internal_check(a.offset >= 0 && a.offset + size <= g_.param_count(),
                    "llvm backend: accumulation outside the parameter buffer");
   }
@@ -418,21 +460,31 @@ void FunctionLowering::emit_accumulation(const Accumulation& acc) {
     Value* at = B_.CreateGEP(T_, stage_b_, B_.CreateAdd(lane_rows, splat(c)));
     B_.CreateMaskedScatter(live(element(acc.outer_b, c)), at, align, all);
   });
-  B_.CreateCall(outer_helper(), {dest, stage_a_, stage_b_, i64(rows), i64(cols)});
+  // Row lengths: the view's staircase, or every row full.
+  std::vector<int> lengths = acc.row_lengths;
+  if (lengths.empty()) lengths.assign(static_cast<size_t>(rows), static_cast<int>(cols));
+  const int64_t stride = acc.stride > 0 ? acc.stride : cols;
+  B_.CreateCall(outer_helper(), {dest, stage_a_, stage_b_, i64(rows), i64(stride), i64(cols),
+                                 index_table(lengths, "outer_rows")});
 }
 
-// void nfc.outer(T* G, const T* A, const T* BT, i64 rows, i64 cols):
-//   G[r * cols + c] += sum_{j < W} A[r * W + j] * BT[j * cols + c]
+// void nfc.outer(T* G, const T* A, const T* BT, i64 rows, i64 stride, i64 cols,
+//                const i32* len):
+//   G[r * stride + c] += sum_{j < W} A[r * W + j] * BT[j * cols + c]
+//   for c < len[r] <= cols (len non-decreasing)
 // Blocks of kOuterRows rows x kOuterCols vectors of columns stay in registers
 // while j runs over the lanes: per lane, kOuterCols loads of BT and
-// kOuterRows broadcasts of A feed kOuterRows * kOuterCols FMAs. Columns past
-// `cols` are masked off (loads and stores), so any shape is one code path.
+// kOuterRows broadcasts of A feed kOuterRows * kOuterCols FMAs. A block's
+// columns run to its last row's length; each row's columns past its own
+// length are masked off (loads and stores), so any shape, dense or a
+// staircase, is one code path.
 llvm::Function* FunctionLowering::outer_helper() {
   const std::string name = "nfc.outer";
   if (llvm::Function* existing = m_.getFunction(name)) return existing;
   auto* ptr = llvm::PointerType::getUnqual(ctx_);
-  auto* type = llvm::FunctionType::get(B_.getVoidTy(),
-                                       {ptr, ptr, ptr, B_.getInt64Ty(), B_.getInt64Ty()}, false);
+  auto* type = llvm::FunctionType::get(
+      B_.getVoidTy(), {ptr, ptr, ptr, B_.getInt64Ty(), B_.getInt64Ty(), B_.getInt64Ty(), ptr},
+      false);
   auto* helper = llvm::Function::Create(type, llvm::Function::InternalLinkage, name, m_);
   helper->setDoesNotThrow();
   helper->addFnAttr("min-legal-vector-width", std::to_string(VT_->getPrimitiveSizeInBits()));
@@ -449,7 +501,9 @@ llvm::Function* FunctionLowering::outer_helper() {
   Value* A = helper->getArg(1);
   Value* BT = helper->getArg(2);
   Value* rows = helper->getArg(3);
-  Value* cols = helper->getArg(4);
+  Value* stride = helper->getArg(4);
+  Value* bt_cols = helper->getArg(5);
+  Value* lengths = helper->getArg(6);
   const llvm::Align align(T_->getPrimitiveSizeInBits() / 8);
   std::vector<llvm::Constant*> iota;
   for (int j = 0; j < W_; ++j) iota.push_back(B_.getInt64(static_cast<uint64_t>(j)));
@@ -459,18 +513,25 @@ llvm::Function* FunctionLowering::outer_helper() {
   // One register block: rows [r0, r0 + R), vectors of columns from c0.
   auto kernel = [&](Value* r0, Value* c0, int R) {
     const int C = kOuterCols;
-    Values masks, col;
+    Values col, row_len, masks, col_lanes;  // masks[rr * C + cc]: row rr's live columns
     for (int cc = 0; cc < C; ++cc) {
       col.push_back(B_.CreateAdd(c0, i64(int64_t{cc} * W_)));
-      masks.push_back(B_.CreateICmpSLT(B_.CreateAdd(splat(col.back()), lane), splat(cols)));
+      col_lanes.push_back(B_.CreateAdd(splat(col.back()), lane));
     }
+    for (int rr = 0; rr < R; ++rr) {
+      Value* len = splat(table_entry(lengths, B_.CreateAdd(r0, i64(rr))));
+      for (int cc = 0; cc < C; ++cc)
+        masks.push_back(B_.CreateICmpSLT(col_lanes[static_cast<size_t>(cc)], len));
+    }
+    // BT's columns are read up to the block's longest row (its last).
+    Values bt_masks(masks.end() - C, masks.end());
     Values g_at, acc;
     for (int rr = 0; rr < R; ++rr)
       for (int cc = 0; cc < C; ++cc) {
-        Value* row = B_.CreateMul(B_.CreateAdd(r0, i64(rr)), cols);
+        Value* row = B_.CreateMul(B_.CreateAdd(r0, i64(rr)), stride);
         g_at.push_back(B_.CreateGEP(T_, G, B_.CreateAdd(row, col[static_cast<size_t>(cc)])));
-        acc.push_back(
-            B_.CreateMaskedLoad(VT_, g_at.back(), align, masks[static_cast<size_t>(cc)], zero));
+        acc.push_back(B_.CreateMaskedLoad(VT_, g_at.back(), align,
+                                          masks[static_cast<size_t>(rr * C + cc)], zero));
       }
     // A loop over the lanes (Jit.cpp's pipeline does not unroll it).
     // Unrolling it here by 2..W measured 10-20% slower on moons' nll_grad
@@ -478,10 +539,10 @@ llvm::Function* FunctionLowering::outer_helper() {
     // streaming G through memory once per block of W samples bounds it.
     acc = for_range(W_, acc, 1, [&](Value* j, const Values& acc) {
       Values b, a, next;
-      Value* bt_row = B_.CreateMul(j, cols);
+      Value* bt_row = B_.CreateMul(j, bt_cols);
       for (int cc = 0; cc < C; ++cc) {
         Value* at = B_.CreateGEP(T_, BT, B_.CreateAdd(bt_row, col[static_cast<size_t>(cc)]));
-        b.push_back(B_.CreateMaskedLoad(VT_, at, align, masks[static_cast<size_t>(cc)], zero));
+        b.push_back(B_.CreateMaskedLoad(VT_, at, align, bt_masks[static_cast<size_t>(cc)], zero));
       }
       for (int rr = 0; rr < R; ++rr) {
         Value* at =
@@ -496,13 +557,14 @@ llvm::Function* FunctionLowering::outer_helper() {
       return next;
     });
     for (size_t i = 0; i < acc.size(); ++i)
-      B_.CreateMaskedStore(acc[i], g_at[i], align, masks[i % static_cast<size_t>(C)]);
+      B_.CreateMaskedStore(acc[i], g_at[i], align, masks[i]);
   };
   Value* block_rows = B_.CreateMul(B_.CreateSDiv(rows, i64(kOuterRows)), i64(kOuterRows));
   for (auto [begin, end, R] : {std::tuple<Value*, Value*, int>{i64(0), block_rows, kOuterRows},
                                std::tuple<Value*, Value*, int>{block_rows, rows, 1}}) {
     for_dynamic(begin, end, R, [&](Value* r0) {
-      for_dynamic(i64(0), cols, int64_t{kOuterCols} * W_, [&](Value* c0) { kernel(r0, c0, R); });
+      Value* last = table_entry(lengths, B_.CreateAdd(r0, i64(R - 1)));
+      for_dynamic(i64(0), last, int64_t{kOuterCols} * W_, [&](Value* c0) { kernel(r0, c0, R); });
     });
   }
   B_.CreateRetVoid();
@@ -579,28 +641,64 @@ void FunctionLowering::emit_elementwise(NodeId id) {
   });
 }
 
-// out[r] = sum_c M[r * cols + c] * v[c], accumulated in column order like the
-// interpreter, kRowBlock rows at a time.
+// out[r] = sum_c M[offset + r * stride + c] * v[c], accumulated in column
+// order like the interpreter, kRowBlock rows at a time.
 void FunctionLowering::emit_matvec(NodeId id) {
   const Node& n = g_.node(id);
-  if (n.rows <= kUnrollMax) return emit_matvec_rows(id, i64(0), n.rows);
+  if (!n.indices.empty()) return emit_staircase_matvec(id);
+  if (n.rows <= kUnrollMax) return emit_matvec_rows(id, i64(0), n.rows, i64(n.cols));
   const int blocks = n.rows / kRowBlock, rest = n.rows % kRowBlock;
   // Row blocks stay a loop: each block is already kRowBlock accumulators
   // wide, and unrolling blocks only multiplies IR (and compile time).
   for_each(
-      blocks, [&](Value* b) { emit_matvec_rows(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock); },
+      blocks,
+      [&](Value* b) {
+        emit_matvec_rows(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock, i64(n.cols));
+      },
       1);
-  if (rest > 0) emit_matvec_rows(id, i64(int64_t{blocks} * kRowBlock), rest);
+  if (rest > 0) emit_matvec_rows(id, i64(int64_t{blocks} * kRowBlock), rest, i64(n.cols));
 }
 
-void FunctionLowering::emit_matvec_rows(NodeId id, Value* first_row, int count) {
+// A staircase (row r reads columns < row_lengths[r], non-decreasing): each
+// block of rows runs its columns up to its last row's length. The shorter
+// rows of the block read structural zeros there (Graph.hpp's MatrixView),
+// so the skipped work is the zeros right of the block's longest row: for a
+// MADE about half of all multiply-adds.
+void FunctionLowering::emit_staircase_matvec(NodeId id) {
+  const Node& n = g_.node(id);
+  const int blocks = n.rows / kRowBlock, rest = n.rows % kRowBlock;
+  auto block_cols = [&](int first, int count) { return n.indices[size_t(first + count - 1)]; };
+  if (blocks <= 2 || !addressable(n.args[1])) {  // short: straight-line blocks
+    for (int first = 0; first < n.rows; first += kRowBlock) {
+      const int count = std::min(kRowBlock, n.rows - first);
+      emit_matvec_rows(id, i64(first), count, i64(block_cols(first, count)));
+    }
+    return;
+  }
+  std::vector<int> cols;
+  for (int b = 0; b < blocks; ++b) cols.push_back(block_cols(b * kRowBlock, kRowBlock));
+  Value* table = index_table(cols, "staircase");
+  for_each(
+      blocks,
+      [&](Value* b) {
+        emit_matvec_rows(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock, table_entry(table, b));
+      },
+      1);
+  if (rest > 0)
+    emit_matvec_rows(id, i64(blocks * kRowBlock), rest, i64(block_cols(blocks * kRowBlock, rest)));
+}
+
+// Rows [first_row, first_row + count) over columns [0, cols); a constant
+// `cols` gives a loop unrolled when short.
+void FunctionLowering::emit_matvec_rows(NodeId id, Value* first_row, int count, Value* cols) {
   const Node& n = g_.node(id);
   const NodeId matrix = n.args[0], v = n.args[1];
   Values row_start;
   for (int i = 0; i < count; ++i)
-    row_start.push_back(B_.CreateMul(B_.CreateAdd(first_row, i64(i)), i64(n.cols)));
+    row_start.push_back(B_.CreateAdd(
+        i64(n.offset), B_.CreateMul(B_.CreateAdd(first_row, i64(i)), i64(n.stride))));
   Values zeros(static_cast<size_t>(count), splat_const(0));
-  Values acc = for_range(n.cols, zeros, kUnrollMax, [&](Value* c, const Values& acc) {
+  auto step = [&](Value* c, const Values& acc) {
     Value* vc = element(v, c);
     Values next;
     for (int i = 0; i < count; ++i) {
@@ -609,7 +707,11 @@ void FunctionLowering::emit_matvec_rows(NodeId id, Value* first_row, int count) 
                                         {m, vc, acc[static_cast<size_t>(i)]}));
     }
     return next;
-  });
+  };
+  auto* constant_cols = llvm::dyn_cast<llvm::ConstantInt>(cols);
+  Values acc = constant_cols
+                   ? for_range(constant_cols->getSExtValue(), zeros, kUnrollMax, step)
+                   : for_dynamic_range(i64(0), cols, zeros, step);
   for (int i = 0; i < count; ++i)
     define(id, B_.CreateAdd(first_row, i64(i)), acc[static_cast<size_t>(i)]);
 }
@@ -629,6 +731,12 @@ void FunctionLowering::emit_gather(NodeId id) {
     Value* index = B_.CreateZExt(B_.CreateLoad(B_.getInt32Ty(), at), B_.getInt64Ty());
     define(id, k, element(src, index));
   });
+}
+
+// Entry k of an index_table, as i64.
+Value* FunctionLowering::table_entry(Value* table, Value* k) {
+  Value* at = B_.CreateGEP(B_.getInt32Ty(), table, k);
+  return B_.CreateZExt(B_.CreateLoad(B_.getInt32Ty(), at), B_.getInt64Ty());
 }
 
 // A constant table of indices in the module.
@@ -682,26 +790,53 @@ void FunctionLowering::emit_scatter(NodeId id) {
   });
 }
 
-// out[c] = sum_r M[r * cols + c] * a[r], accumulated in row order like the
-// interpreter, kRowBlock columns at a time: each a[r] loaded feeds kRowBlock
-// FMA chains, as in matvec.
+// out[c] = sum_r M[offset + r * stride + c] * a[r], accumulated in row order
+// like the interpreter, kRowBlock columns at a time: each a[r] loaded feeds
+// kRowBlock FMA chains, as in matvec. For a staircase, a block of columns
+// starts at the first row long enough to reach its first column: the rows
+// above hold only structural zeros there (and the ones it does read past
+// their length are zeros too).
 void FunctionLowering::emit_matvec_t(NodeId id) {
   const Node& n = g_.node(id);
-  if (n.cols <= kUnrollMax) return emit_matvec_t_cols(id, i64(0), n.cols);
+  auto first_row = [&](int first_col) {
+    int r = 0;
+    while (!n.indices.empty() && r < n.rows && n.indices[size_t(r)] <= first_col) ++r;
+    return r;
+  };
+  if (n.cols <= kUnrollMax) return emit_matvec_t_cols(id, i64(0), n.cols, i64(first_row(0)));
   const int blocks = n.cols / kRowBlock, rest = n.cols % kRowBlock;
+  if (!n.indices.empty() && (blocks <= 2 || !addressable(n.args[1]))) {  // straight-line blocks
+    for (int first = 0; first < n.cols; first += kRowBlock)
+      emit_matvec_t_cols(id, i64(first), std::min(kRowBlock, n.cols - first),
+                         i64(first_row(first)));
+    return;
+  }
+  Value* starts = nullptr;
+  if (!n.indices.empty()) {
+    std::vector<int> rows;
+    for (int b = 0; b < blocks; ++b) rows.push_back(first_row(b * kRowBlock));
+    starts = index_table(rows, "staircase_t");
+  }
   for_each(
-      blocks, [&](Value* b) { emit_matvec_t_cols(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock); },
+      blocks,
+      [&](Value* b) {
+        emit_matvec_t_cols(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock,
+                           starts ? table_entry(starts, b) : i64(0));
+      },
       1);
-  if (rest > 0) emit_matvec_t_cols(id, i64(int64_t{blocks} * kRowBlock), rest);
+  if (rest > 0)
+    emit_matvec_t_cols(id, i64(int64_t{blocks} * kRowBlock), rest,
+                       i64(first_row(blocks * kRowBlock)));
 }
 
-void FunctionLowering::emit_matvec_t_cols(NodeId id, Value* first_col, int count) {
+void FunctionLowering::emit_matvec_t_cols(NodeId id, Value* first_col, int count,
+                                          Value* first_row) {
   const Node& n = g_.node(id);
   const NodeId matrix = n.args[0], a = n.args[1];
   Values zeros(static_cast<size_t>(count), splat_const(0));
-  Values acc = for_range(n.rows, zeros, kUnrollMax, [&](Value* r, const Values& acc) {
+  auto step = [&](Value* r, const Values& acc) {
     Value* ar = element(a, r);
-    Value* row = B_.CreateAdd(B_.CreateMul(r, i64(n.cols)), first_col);
+    Value* row = B_.CreateAdd(i64(n.offset), B_.CreateAdd(B_.CreateMul(r, i64(n.stride)), first_col));
     Values next;
     for (int i = 0; i < count; ++i) {
       Value* m = element(matrix, B_.CreateAdd(row, i64(i)));
@@ -709,7 +844,16 @@ void FunctionLowering::emit_matvec_t_cols(NodeId id, Value* first_col, int count
                                         {m, ar, acc[static_cast<size_t>(i)]}));
     }
     return next;
-  });
+  };
+  auto* constant_first = llvm::dyn_cast<llvm::ConstantInt>(first_row);
+  Values acc;
+  if (constant_first && constant_first->isZero())
+    acc = for_range(n.rows, zeros, kUnrollMax, step);
+  else if (constant_first && n.rows - constant_first->getSExtValue() <= kUnrollMax)
+    acc = for_range(n.rows - constant_first->getSExtValue(), zeros, kUnrollMax,
+                    [&](Value* k, const Values& acc) { return step(B_.CreateAdd(k, first_row), acc); });
+  else
+    acc = for_dynamic_range(first_row, i64(n.rows), zeros, step);
   for (int i = 0; i < count; ++i)
     define(id, B_.CreateAdd(first_col, i64(i)), acc[static_cast<size_t>(i)]);
 }
