@@ -10,6 +10,7 @@
 #include <numeric>
 #include <optional>
 
+#include "compiler/Autoregressive.hpp"
 #include "compiler/Derive.hpp"
 #include "compiler/Gradient.hpp"
 #include "compiler/Invert.hpp"
@@ -76,6 +77,7 @@ class FlowBuilder {
   std::optional<LayerMaps> coupling(int index, const CouplingSpec& c);
   void declare_flow_params();
   void check_transform_monotonicity(int index, const TransformRules& rules, NodeId dzdx);
+  std::optional<LayerMaps> autoregressive(int index, const AutoregressiveSpec& a);
   LayerMaps permute(const PermuteSpec& p);
   NodeId base_log_density(NodeId z);
   bool check_structure(const LayerSpec& layer, const LayerInfo& info, NodeId in, NodeId out);
@@ -209,6 +211,15 @@ std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c)
   return maps;
 }
 
+std::optional<LayerMaps> FlowBuilder::autoregressive(int index, const AutoregressiveSpec& a) {
+  const TransformRules* rules = rules_for(a.transform);
+  if (!rules) return std::nullopt;
+  const TransformDef& def = spec_.transforms[static_cast<size_t>(a.transform)];
+  return build_autoregressive(g_, a, *rules, def.params, index, spec_.dim, [&](NodeId dzdx) {
+    check_transform_monotonicity(index, *rules, dzdx);
+  });
+}
+
 LayerMaps FlowBuilder::permute(const PermuteSpec& p) {
   const std::vector<int> inv = inverse_permutation(p.perm);
   LayerMaps maps;
@@ -298,6 +309,9 @@ bool FlowBuilder::build() {
       m = coupling(static_cast<int>(l), *c);
       info.order = c->identity_dims;
       info.order.insert(info.order.end(), c->transformed_dims.begin(), c->transformed_dims.end());
+    } else if (const auto* a = std::get_if<AutoregressiveSpec>(&layer.kind)) {
+      m = autoregressive(static_cast<int>(l), *a);
+      info.order = a->order;
     } else if (const auto* p = std::get_if<PermuteSpec>(&layer.kind)) {
       m = permute(*p);
     } else {

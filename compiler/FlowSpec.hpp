@@ -52,6 +52,22 @@ struct CouplingSpec {
   std::vector<ParamRewrite> rewrites;
 };
 
+// A masked autoregressive layer (MAF; IAF when `inverse`), with a MADE
+// conditioner (Germain et al. 2015). With u = x in the order `order`
+// (u_k = x[order[k]]), the MAF map is
+//   z[order[k]] = h(u_k; p_1[k], ..., p_m[k]),  p[k] = rewrites(made(u_0..u_{k-1}))
+// (density in one pass; its inverse solves k = 0, 1, ... in turn). An IAF
+// layer is exactly the inverse of that map: x -> z solves the sequence,
+// z -> x is one pass (sampling in one pass). Parameter layout: docs/language.md.
+struct AutoregressiveSpec {
+  int transform = 0;       // index into FlowSpec::transforms
+  std::vector<int> order;  // a permutation of 0..dim-1
+  MlpSpec net;             // hidden widths and activation of the MADE
+  bool residual = false;   // equal-width hidden layers add their input
+  std::vector<ParamRewrite> rewrites;
+  bool inverse = false;  // iaf
+};
+
 // z[i] = x[perm[i]].
 struct PermuteSpec {
   std::vector<int> perm;
@@ -91,7 +107,7 @@ struct MapSpec {
 struct LayerSpec {
   SourceRange loc;    // the layer keyword
   std::string label;  // e.g. "coupling affine", "permute reverse", "map"
-  std::variant<CouplingSpec, PermuteSpec, MapSpec> kind;
+  std::variant<CouplingSpec, PermuteSpec, MapSpec, AutoregressiveSpec> kind;
 };
 
 // standard_normal: N(0, I). uniform: uniform on [0, 1]^dim (log density 0

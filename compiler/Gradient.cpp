@@ -31,6 +31,7 @@ class ReverseMode {
   void push(NodeId id, NodeId adj);
   void push_elementwise(NodeId id, NodeId adj);
   void push_matvec(NodeId id, NodeId adj);
+  void push_solve(NodeId id, NodeId adj);
   NodeId full(NodeId adj, int len) { return g_.broadcast(adj, len); }
 
   Graph& g_;
@@ -76,6 +77,36 @@ void ReverseMode::push_matvec(NodeId id, NodeId adj) {
       {g_.node(w).index, Accumulation{t.offset + n.offset, -1, a, v, n.stride, n.indices}});
 }
 
+// x = solve(target, f, dfdx) satisfies f(x; c) = target. By the implicit
+// function theorem, dx/dtarget = 1 / f_x and dx/dc = -f_c / f_x at the
+// solution, for each context operand c (the x-free values f reads). f_c is
+// derived with every context operand replaced by a placeholder var, so the
+// derivative runs through the elementwise x-dependent part only.
+void ReverseMode::push_solve(NodeId id, NodeId adj) {
+  const Node n = g_.node(id);
+  const NodeId f = n.indices[0], dfdx = n.indices[1], x = n.indices[2];
+  const NodeId scaled = g_.binary(Op::div, adj, substitute(g_, dfdx, {{x, id}}));
+  auto contribute = [&](NodeId operand, NodeId c) {
+    if (g_.len(operand) == 1 && g_.len(c) > 1) c = g_.sum(c);
+    accumulate(operand, c);
+  };
+  if (reaches_param_.at(n.args[0])) contribute(n.args[0], scaled);
+  std::unordered_map<NodeId, NodeId> to_vars, back;
+  for (size_t i = 1; i < n.args.size(); ++i) {
+    const NodeId v = g_.var(g_.add_var_name("solve_context"), g_.len(n.args[i]));
+    to_vars[n.args[i]] = v;
+    back[v] = n.args[i];
+  }
+  back[x] = id;
+  const NodeId f_vars = substitute(g_, f, to_vars);
+  for (size_t i = 1; i < n.args.size(); ++i) {
+    const NodeId c = n.args[i];
+    if (!reaches_param_.at(c)) continue;
+    const NodeId f_c = substitute(g_, derivative(g_, f_vars, to_vars.at(c)), back);
+    contribute(c, g_.unary(Op::neg, g_.binary(Op::mul, scaled, f_c)));
+  }
+}
+
 void ReverseMode::push(NodeId id, NodeId adj) {
   const Node n = g_.node(id);
   if (is_elementwise(n.op)) return push_elementwise(id, adj);
@@ -98,6 +129,8 @@ void ReverseMode::push(NodeId id, NodeId adj) {
       return accumulate(n.args[0], adj);
     case Op::broadcast:  // the one source lane gets the sum
       return accumulate(n.args[0], g_.sum(adj));
+    case Op::solve:
+      return push_solve(id, adj);
     case Op::constant:
     case Op::input:
     case Op::var:

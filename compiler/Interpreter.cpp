@@ -259,8 +259,9 @@ double interpret_mean_gradient(const Graph& g, const EntryPoint& entry,
         const auto& va = vals[static_cast<size_t>(a.outer_a)];
         const auto& vb = vals[static_cast<size_t>(a.outer_b)];
         const size_t stride = a.stride > 0 ? static_cast<size_t>(a.stride) : vb.size();
-        internal_check(va.size() > 0 && offset + (va.size() - 1) * stride + vb.size() <= param_count,
-                       "interpret_mean_gradient: range");
+        internal_check(
+            va.size() > 0 && offset + (va.size() - 1) * stride + vb.size() <= param_count,
+            "interpret_mean_gradient: range");
         for (size_t r = 0; r < va.size(); ++r) {
           const size_t cols =
               a.row_lengths.empty() ? vb.size() : static_cast<size_t>(a.row_lengths[r]);

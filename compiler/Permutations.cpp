@@ -3,6 +3,7 @@
 #include "compiler/Permutations.hpp"
 
 #include <cstddef>
+#include <algorithm>
 #include <numeric>
 #include <utility>
 
@@ -19,6 +20,12 @@ uint64_t SplitMix64::next() {
 std::vector<int> reverse_permutation(int dim) {
   std::vector<int> perm(static_cast<std::size_t>(dim));
   for (int i = 0; i < dim; ++i) perm[static_cast<std::size_t>(i)] = dim - 1 - i;
+  return perm;
+}
+
+std::vector<int> identity_permutation(int dim) {
+  std::vector<int> perm(static_cast<std::size_t>(std::max(dim, 0)));
+  std::iota(perm.begin(), perm.end(), 0);
   return perm;
 }
 

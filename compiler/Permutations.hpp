@@ -6,6 +6,9 @@
 
 namespace nfc {
 
+// perm[i] = i.
+std::vector<int> identity_permutation(int dim);
+
 // perm[i] = dim - 1 - i.
 std::vector<int> reverse_permutation(int dim);
 

@@ -176,11 +176,14 @@ class Sema {
   void check_layers(const std::vector<ast::Layer>& body);
   void check_layer(const ast::Repeat& r);
   void check_layer(const ast::Coupling& c);
+  void check_autoregressive(const ast::Coupling& c);
+  std::optional<std::vector<int>> resolve_order(const ast::Value& v);
   void check_layer(const ast::Permute& p);
   void check_layer(const ast::Map& m);
   std::optional<std::vector<int>> resolve_mask(const ast::Value& v, int k);
   std::optional<std::vector<int>> check_mask_list(const ast::Value& v);
-  MlpSpec resolve_net(const ast::Coupling& c);
+  MlpSpec resolve_net(const ast::Coupling& c, std::string_view kind = "mlp",
+                      bool* residual = nullptr);
   void resolve_hidden(const ast::Value& v, MlpSpec& net);
   void resolve_activation(const ast::Value& v, MlpSpec& net);
   std::vector<ParamRewrite> resolve_rewrites(const ast::Coupling& c, const TransformDef& t);
@@ -188,8 +191,7 @@ class Sema {
   std::optional<std::vector<int>> random_permutation_of(const ast::Value& v);
   std::optional<std::vector<int>> check_permutation_list(const ast::Value& v);
   void report_missing_outputs(const ast::Map& m, const std::vector<const ast::Assignment*>& defs);
-  void push_layer(SourceRange loc, std::string label,
-                  std::variant<CouplingSpec, PermuteSpec, MapSpec> kind);
+  void push_layer(SourceRange loc, std::string label, decltype(LayerSpec::kind) kind);
 
   FlowSpec spec_;
   std::map<std::string, int, std::less<>> transforms_;  // index in spec_, -1 = broken
@@ -454,6 +456,7 @@ void Sema::check_layer(const ast::Repeat& r) {
 
 // coupling T(mask = M) { net = ...; P = expr ... }
 void Sema::check_layer(const ast::Coupling& c) {
+  if (c.kind != "coupling") return check_autoregressive(c);
   const int k = couplings_++;
   const ArgList args(c.args, "'coupling'", {"mask"}, reporter());
   std::optional<std::vector<int>> mask;
@@ -468,6 +471,40 @@ void Sema::check_layer(const ast::Coupling& c) {
     (mask->at(static_cast<size_t>(i)) ? spec.transformed_dims : spec.identity_dims).push_back(i);
   }
   push_layer(c.keyword, "coupling " + c.transform.text, std::move(spec));
+}
+
+// maf T(order = O) { net = made(...); P = expr ... }, and iaf alike.
+void Sema::check_autoregressive(const ast::Coupling& c) {
+  const std::string owner = "'" + c.kind + "'";
+  const ArgList args(c.args, owner, {"order"}, reporter());
+  AutoregressiveSpec spec;
+  spec.inverse = c.kind == "iaf";
+  spec.net = resolve_net(c, "made", &spec.residual);
+  std::optional<std::vector<int>> order;
+  if (const ast::Value* o = args.find("order"))
+    order = resolve_order(*o);
+  else
+    order = identity_permutation(dim_);
+  spec.transform = find_transform(c.transform);
+  if (spec.transform < 0) return;
+  spec.rewrites = resolve_rewrites(c, spec_.transforms[static_cast<size_t>(spec.transform)]);
+  if (!order) return;
+  spec.order = std::move(*order);
+  push_layer(c.keyword, c.kind + " " + c.transform.text, std::move(spec));
+}
+
+// order = natural | reverse | random(seed = S) | [i, ...]: the dimensions in
+// autoregressive order.
+std::optional<std::vector<int>> Sema::resolve_order(const ast::Value& v) {
+  if (v.kind == ast::Value::Kind::name && v.text == "natural") return identity_permutation(dim_);
+  if ((v.kind == ast::Value::Kind::name || v.kind == ast::Value::Kind::call) &&
+      v.text != "reverse" && v.text != "random") {
+    error(v.loc, fmt::format("unknown order '{}'{}", v.text,
+                             did_you_mean(v.text, {"natural", "reverse", "random"})));
+    return std::nullopt;
+  }
+  std::string label;
+  return resolve_permutation(v, label);
 }
 
 // mask = alternate | halves | [0/1, ...]: one flag per dim, 1 = transformed.
@@ -531,27 +568,38 @@ std::optional<std::vector<int>> Sema::check_mask_list(const ast::Value& v) {
   return mask;
 }
 
-// net = mlp(hidden = [...], act = ...) ; defaults when absent.
-MlpSpec Sema::resolve_net(const ast::Coupling& c) {
+// net = mlp(hidden = [...], act = ...) ; defaults when absent. Autoregressive
+// layers take net = made(hidden = [...], act = ..., residual = true|false).
+MlpSpec Sema::resolve_net(const ast::Coupling& c, std::string_view kind, bool* residual) {
   MlpSpec net;
   net.loc = c.keyword;
   for (size_t i = 1; i < c.nets.size(); ++i) {
-    error(c.nets[i].key.loc, "duplicate 'net' in coupling block");
+    error(c.nets[i].key.loc, fmt::format("duplicate 'net' in {} block", c.kind));
   }
   if (c.nets.empty()) return net;
   const ast::Value& v = c.nets[0].value;
   net.loc = v.loc;
   if (v.kind == ast::Value::Kind::error) return net;
   const bool named = v.kind == ast::Value::Kind::name || v.kind == ast::Value::Kind::call;
-  if (!named || v.text != "mlp") {
-    const std::string hint = named ? did_you_mean(v.text, {"mlp"}) : "";
-    error(v.loc, fmt::format("unknown network {}{}", describe(v),
-                             hint.empty() ? "; expected 'mlp(hidden = [...], act = ...)'" : hint));
+  if (!named || v.text != kind) {
+    const std::string hint = named ? did_you_mean(v.text, {std::string(kind)}) : "";
+    error(v.loc,
+          fmt::format("unknown network {}{}", describe(v),
+                      hint.empty() ? fmt::format("; expected '{}(hidden = [...], act = ...)'", kind)
+                                   : hint));
     return net;
   }
-  const ArgList args(v.args, "'mlp'", {"hidden", "act"}, reporter());
+  const ArgList args = residual ? ArgList(v.args, "'" + std::string(kind) + "'",
+                                          {"hidden", "act", "residual"}, reporter())
+                                : ArgList(v.args, "'mlp'", {"hidden", "act"}, reporter());
   if (const ast::Value* hidden = args.find("hidden")) resolve_hidden(*hidden, net);
   if (const ast::Value* act = args.find("act")) resolve_activation(*act, net);
+  if (const ast::Value* r = residual ? args.find("residual") : nullptr) {
+    if (r->kind == ast::Value::Kind::name && (r->text == "true" || r->text == "false"))
+      *residual = r->text == "true";
+    else if (r->kind != ast::Value::Kind::error)
+      error(r->loc, fmt::format("'residual' must be true or false, found {}", describe(*r)));
+  }
   return net;
 }
 
@@ -869,8 +917,7 @@ void Sema::report_missing_outputs(const ast::Map& m,
   error(m.keyword, fmt::format("map does not define {}", list));
 }
 
-void Sema::push_layer(SourceRange loc, std::string label,
-                      std::variant<CouplingSpec, PermuteSpec, MapSpec> kind) {
+void Sema::push_layer(SourceRange loc, std::string label, decltype(LayerSpec::kind) kind) {
   if (building_) spec_.layers.push_back(LayerSpec{loc, std::move(label), std::move(kind)});
 }
 

@@ -55,8 +55,10 @@ struct Assignment {
   ExprPtr expr;
 };
 
-// coupling T(args) { net = value; P = expr ... }
+// coupling T(args) { net = value; P = expr ... }, and alike the
+// autoregressive layers `maf T(...) { ... }` and `iaf T(...) { ... }`.
 struct Coupling {
+  std::string kind;  // "coupling", "maf" or "iaf"
   SourceRange keyword;
   Name transform;
   std::vector<Arg> args;

@@ -308,11 +308,12 @@ ast::Layer Parser::parse_layer() {
   }
   if (at_word("let")) fail(peek(), "'let' is only allowed inside a map block");
   if (at_word("repeat")) return ast::Layer{parse_repeat()};
-  if (at_word("coupling")) return ast::Layer{parse_coupling()};
+  if (at_word("coupling") || at_word("maf") || at_word("iaf")) return ast::Layer{parse_coupling()};
   if (at_word("permute")) return ast::Layer{parse_permute()};
   if (at_word("map")) return ast::Layer{parse_map()};
   fail(peek(), fmt::format("unknown layer '{}'{}", peek().text,
-                           did_you_mean(peek().text, {"coupling", "permute", "map", "repeat"})));
+                           did_you_mean(peek().text,
+                                        {"coupling", "maf", "iaf", "permute", "map", "repeat"})));
 }
 
 // repeat := 'repeat' value block<layer>
@@ -324,11 +325,12 @@ ast::Repeat Parser::parse_repeat() {
   return r;
 }
 
-// coupling := 'coupling' NAME [ '(' args ')' ] [ block<coupling_item> ]
+// coupling := ('coupling' | 'maf' | 'iaf') NAME [ '(' args ')' ] [ block<coupling_item> ]
 ast::Coupling Parser::parse_coupling() {
   ast::Coupling c;
+  c.kind = std::string(peek().text);
   c.keyword = advance().range;
-  c.transform = expect_name("a transform name after 'coupling'");
+  c.transform = expect_name(fmt::format("a transform name after '{}'", c.kind));
   if (at(TokenKind::lparen)) {
     advance();
     c.args = parse_args();
@@ -340,9 +342,9 @@ ast::Coupling Parser::parse_coupling() {
 // coupling_item := 'net' '=' value | NAME '=' expr
 void Parser::parse_coupling_item(ast::Coupling& coupling) {
   if (at_declaration("param")) {
-    fail(peek(),
-         "a coupling block cannot declare parameters (its network provides them); "
-         "declare 'param' at the top level of the flow or inside a map");
+    fail(peek(), fmt::format("a {} block cannot declare parameters (its network provides them); "
+                             "declare 'param' at the top level of the flow or inside a map",
+                             coupling.kind));
   }
   if (at_declaration("let")) fail(peek(), "'let' is only allowed inside a map block");
   ast::Name target = expect_name("'net = ...' or a parameter rewrite 'P = ...'");

@@ -96,6 +96,8 @@ SavedParams load_params(const std::string& path, const std::vector<ParamInfo>& t
                                   shape_text(t->shape), shape_text(shape_of(p))));
     std::copy(t->values.begin(), t->values.end(), out.values.begin() + p.offset);
   }
+  // Masked weights (a MADE's) are zero by definition, whatever the file says.
+  zero_structural(table, out.values.data());
   if (file.tensors.size() != table.size())
     for (const auto& t : file.tensors) {
       bool known = false;

@@ -1,6 +1,7 @@
 // Flow: parameters plus calls through the compiled entry points.
 #include "runtime/Flow.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -30,7 +31,22 @@ void Flow<T>::init_params(uint64_t seed) {
       params_[static_cast<size_t>(p.offset + k)] =
           p.init.empty() ? static_cast<T>(rng.uniform(-p.init_bound, p.init_bound))
                          : static_cast<T>(p.init[static_cast<size_t>(k)]);
+  zero_structural(table_, params_.data());
 }
+
+template <class T>
+void zero_structural(const std::vector<ParamInfo>& table, T* values) {
+  for (const auto& p : table) {
+    if (p.row_lengths.empty()) continue;
+    const int64_t cols = p.shape.at(1);
+    for (size_t r = 0; r < p.row_lengths.size(); ++r)
+      std::fill(values + p.offset + int64_t(r) * cols + p.row_lengths[r],
+                values + p.offset + int64_t(r + 1) * cols, T(0));
+  }
+}
+
+template void zero_structural(const std::vector<ParamInfo>&, float*);
+template void zero_structural(const std::vector<ParamInfo>&, double*);
 
 template <class T>
 void Flow<T>::forward(const T* x, T* z, T* logdet, int64_t n) const {

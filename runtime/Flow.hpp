@@ -21,7 +21,15 @@ struct ParamInfo {
   int64_t size = 0;
   double init_bound = 0;     // uniform in [-init_bound, init_bound] ...
   std::vector<double> init;  // ... unless these exact values are given
+  // A matrix {rows, cols} whose element (r, c) with c >= row_lengths[r] is a
+  // structural zero (a MADE mask): compiled code may read it as 0, so it
+  // must stay 0. Empty: every element is free.
+  std::vector<int> row_lengths;
 };
+
+// Sets every structural zero of `values` (laid out by `table`) to 0.
+template <class T>
+void zero_structural(const std::vector<ParamInfo>& table, T* values);
 
 // The base distribution q(z) of the latent space.
 enum class BaseKind { standard_normal, uniform };

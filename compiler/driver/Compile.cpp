@@ -43,7 +43,7 @@ std::unique_ptr<CompiledModel> compile_model(std::string_view source, Diagnostic
 std::vector<ParamInfo> param_table(const Graph& g) {
   std::vector<ParamInfo> table;
   for (const ParamTensor& p : g.params())
-    table.push_back({p.name, p.shape, p.offset, p.size, p.init_bound, p.init});
+    table.push_back({p.name, p.shape, p.offset, p.size, p.init_bound, p.init, p.row_lengths});
   return table;
 }
 

@@ -556,8 +556,7 @@ llvm::Function* FunctionLowering::outer_helper() {
                                              acc[static_cast<size_t>(rr * C + cc)]}));
       return next;
     });
-    for (size_t i = 0; i < acc.size(); ++i)
-      B_.CreateMaskedStore(acc[i], g_at[i], align, masks[i]);
+    for (size_t i = 0; i < acc.size(); ++i) B_.CreateMaskedStore(acc[i], g_at[i], align, masks[i]);
   };
   Value* block_rows = B_.CreateMul(B_.CreateSDiv(rows, i64(kOuterRows)), i64(kOuterRows));
   for (auto [begin, end, R] : {std::tuple<Value*, Value*, int>{i64(0), block_rows, kOuterRows},
@@ -695,8 +694,8 @@ void FunctionLowering::emit_matvec_rows(NodeId id, Value* first_row, int count, 
   const NodeId matrix = n.args[0], v = n.args[1];
   Values row_start;
   for (int i = 0; i < count; ++i)
-    row_start.push_back(B_.CreateAdd(
-        i64(n.offset), B_.CreateMul(B_.CreateAdd(first_row, i64(i)), i64(n.stride))));
+    row_start.push_back(
+        B_.CreateAdd(i64(n.offset), B_.CreateMul(B_.CreateAdd(first_row, i64(i)), i64(n.stride))));
   Values zeros(static_cast<size_t>(count), splat_const(0));
   auto step = [&](Value* c, const Values& acc) {
     Value* vc = element(v, c);
@@ -709,9 +708,8 @@ void FunctionLowering::emit_matvec_rows(NodeId id, Value* first_row, int count, 
     return next;
   };
   auto* constant_cols = llvm::dyn_cast<llvm::ConstantInt>(cols);
-  Values acc = constant_cols
-                   ? for_range(constant_cols->getSExtValue(), zeros, kUnrollMax, step)
-                   : for_dynamic_range(i64(0), cols, zeros, step);
+  Values acc = constant_cols ? for_range(constant_cols->getSExtValue(), zeros, kUnrollMax, step)
+                             : for_dynamic_range(i64(0), cols, zeros, step);
   for (int i = 0; i < count; ++i)
     define(id, B_.CreateAdd(first_row, i64(i)), acc[static_cast<size_t>(i)]);
 }
@@ -836,7 +834,8 @@ void FunctionLowering::emit_matvec_t_cols(NodeId id, Value* first_col, int count
   Values zeros(static_cast<size_t>(count), splat_const(0));
   auto step = [&](Value* r, const Values& acc) {
     Value* ar = element(a, r);
-    Value* row = B_.CreateAdd(i64(n.offset), B_.CreateAdd(B_.CreateMul(r, i64(n.stride)), first_col));
+    Value* row =
+        B_.CreateAdd(i64(n.offset), B_.CreateAdd(B_.CreateMul(r, i64(n.stride)), first_col));
     Values next;
     for (int i = 0; i < count; ++i) {
       Value* m = element(matrix, B_.CreateAdd(row, i64(i)));
@@ -850,8 +849,9 @@ void FunctionLowering::emit_matvec_t_cols(NodeId id, Value* first_col, int count
   if (constant_first && constant_first->isZero())
     acc = for_range(n.rows, zeros, kUnrollMax, step);
   else if (constant_first && n.rows - constant_first->getSExtValue() <= kUnrollMax)
-    acc = for_range(n.rows - constant_first->getSExtValue(), zeros, kUnrollMax,
-                    [&](Value* k, const Values& acc) { return step(B_.CreateAdd(k, first_row), acc); });
+    acc = for_range(
+        n.rows - constant_first->getSExtValue(), zeros, kUnrollMax,
+        [&](Value* k, const Values& acc) { return step(B_.CreateAdd(k, first_row), acc); });
   else
     acc = for_dynamic_range(first_row, i64(n.rows), zeros, step);
   for (int i = 0; i < count; ++i)

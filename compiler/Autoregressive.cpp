@@ -1,0 +1,284 @@
+// MAF and IAF layers: a MADE in two evaluation orders, and the transformer
+// applied in one pass or solved position by position.
+#include "compiler/Autoregressive.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <unordered_map>
+
+#include "compiler/Derive.hpp"
+#include "compiler/FlowGraph.hpp"
+#include "compiler/LowerExpr.hpp"
+#include "compiler/Mlp.hpp"
+
+namespace nfc {
+
+std::vector<int> made_hidden_degrees(int dim, int width) {
+  std::vector<int> degrees(static_cast<size_t>(width));
+  const int64_t span = std::max(dim - 1, 0);
+  for (int j = 0; j < width; ++j)
+    degrees[static_cast<size_t>(j)] =
+        span == 0 ? 0 : 1 + static_cast<int>(int64_t{j} * span / width);
+  return degrees;
+}
+
+namespace {
+
+std::vector<int> iota(int n, int start = 0) {
+  std::vector<int> v(static_cast<size_t>(n));
+  std::iota(v.begin(), v.end(), start);
+  return v;
+}
+
+std::vector<int> inverse_permutation(const std::vector<int>& perm) {
+  std::vector<int> inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inv[static_cast<size_t>(perm[i])] = int(i);
+  return inv;
+}
+
+// Number of values in the sorted `degrees` that are <= `limit`.
+int count_at_most(const std::vector<int>& degrees, int limit) {
+  return static_cast<int>(std::upper_bound(degrees.begin(), degrees.end(), limit) -
+                          degrees.begin());
+}
+
+// A MADE with hidden units sorted by degree. Its inputs are u_0..u_{D-1}
+// (degrees 1..D); its outputs are P per position, row k * P + p for
+// parameter p of position k (degree k + 1, reading inputs of degree <= k).
+class Made {
+ public:
+  Made(Graph& g, const AutoregressiveSpec& spec, int params_per_dim, int layer_index, int dim)
+      : g_(g), dim_(dim), P_(params_per_dim), act_(activation_op(spec.net.act)) {
+    std::vector<int> widths = spec.net.hidden;
+    widths.push_back(dim * params_per_dim);
+    dense_ = declare_dense_layers(g, "layer" + std::to_string(layer_index) + ".net.", dim, widths);
+    // Degrees of each layer's inputs, and each row's threshold: a row reads
+    // the inputs of degree <= threshold (hidden unit: its degree; output of
+    // position k: k).
+    std::vector<int> in_degrees = iota(dim, 1);
+    for (size_t l = 0; l < dense_.size(); ++l) {
+      const bool output = l + 1 == dense_.size();
+      std::vector<int> thresholds;
+      if (output) {
+        for (int k = 0; k < dim; ++k) thresholds.insert(thresholds.end(), size_t(P_), k);
+      } else {
+        thresholds = made_hidden_degrees(dim, dense_[l].rows);
+      }
+      std::vector<int> lengths;
+      for (int t : thresholds) lengths.push_back(count_at_most(in_degrees, t));
+      g.set_param_row_lengths(dense_[l].w_tensor, lengths);
+      thresholds_.push_back(thresholds);
+      row_lengths_.push_back(std::move(lengths));
+      in_degrees = thresholds;
+      residual_.push_back(spec.residual && l > 0 && !output &&
+                          dense_[l].rows == dense_[l - 1].rows);
+    }
+  }
+
+  int params_per_dim() const { return P_; }
+
+  // All outputs at once from the vector u (one masked matvec per layer).
+  NodeId outputs(NodeId u) const {
+    NodeId h = u;
+    for (size_t l = 0; l < dense_.size(); ++l) {
+      const DenseLayer& d = dense_[l];
+      const NodeId pre =
+          g_.binary(Op::add, g_.matvec(d.w, h, d.rows, d.cols, {0, 0, row_lengths_[l]}), d.b);
+      if (l + 1 == dense_.size()) return pre;
+      const NodeId a = g_.unary(act_, pre);
+      h = residual_[l] ? g_.binary(Op::add, h, a) : a;
+    }
+    return h;
+  }
+
+  // Position by position: hidden units are computed in blocks of equal
+  // degree, each block once, as soon as the inputs it reads are known.
+  class Sequence {
+   public:
+    explicit Sequence(const Made& made) : m_(made), blocks_(made.dense_.size() - 1) {}
+
+    // The P raw outputs of position k, given u_0..u_{k-1} (k = 0, 1, ... in
+    // turn). Returns them as length-1 nodes.
+    std::vector<NodeId> step(int k, const std::vector<NodeId>& u_known) {
+      Graph& g = m_.g_;
+      for (size_t l = 0; l + 1 < m_.dense_.size(); ++l) {
+        const std::vector<int>& degrees = m_.thresholds_[l];
+        const int lo = count_at_most(degrees, k - 1), hi = count_at_most(degrees, k);
+        if (hi == lo) continue;
+        NodeId pre = rows(l, lo, hi, prefix(l, u_known, k));
+        NodeId a = g.unary(m_.act_, pre);
+        if (m_.residual_[l]) a = g.binary(Op::add, g.concat(block_range(l - 1, lo, hi)), a);
+        blocks_[l].push_back({lo, hi, a});
+      }
+      const size_t out = m_.dense_.size() - 1;
+      const NodeId raw = rows(out, k * m_.P_, (k + 1) * m_.P_, prefix(out, u_known, k));
+      std::vector<NodeId> values;
+      for (int p = 0; p < m_.P_; ++p) values.push_back(g.gather(raw, {p}));
+      return values;
+    }
+
+   private:
+    struct Block {
+      int lo, hi;  // rows of the layer
+      NodeId value;
+    };
+
+    // What rows [lo, hi) of layer l read at step k: the layer's input units
+    // of degree <= the rows' threshold, all known by now. -1 if none.
+    NodeId prefix(size_t l, const std::vector<NodeId>& u_known, int k) {
+      if (l == 0) return u_known.empty() ? -1 : m_.g_.concat(u_known);
+      std::vector<NodeId> parts;
+      for (const Block& b : blocks_[l - 1])
+        if (m_.thresholds_[l - 1][size_t(b.lo)] <= k) parts.push_back(b.value);
+      return parts.empty() ? -1 : m_.g_.concat(parts);
+    }
+
+    // Rows [lo, hi) of dense layer l on `input` (its prefix), plus bias.
+    NodeId rows(size_t l, int lo, int hi, NodeId input) {
+      Graph& g = m_.g_;
+      const DenseLayer& d = m_.dense_[l];
+      const NodeId bias = g.gather(d.b, iota(hi - lo, lo));
+      if (input < 0) return bias;
+      const int cols = g.len(input);
+      const NodeId mv = g.matvec(d.w, input, hi - lo, cols, {int64_t{lo} * d.cols, d.cols, {}});
+      return g.binary(Op::add, mv, bias);
+    }
+
+    // The blocks of layer l covering rows [lo, hi) (equal widths: the same
+    // degrees row for row, hence the same blocks).
+    std::vector<NodeId> block_range(size_t l, int lo, int hi) const {
+      std::vector<NodeId> parts;
+      for (const Block& b : blocks_[l])
+        if (b.lo >= lo && b.hi <= hi) parts.push_back(b.value);
+      return parts;
+    }
+
+    const Made& m_;
+    std::vector<std::vector<Block>> blocks_;  // per hidden layer, in degree order
+  };
+
+ private:
+  Graph& g_;
+  int dim_, P_;
+  Op act_;
+  std::vector<DenseLayer> dense_;
+  std::vector<std::vector<int>> thresholds_;   // per layer, per row
+  std::vector<std::vector<int>> row_lengths_;  // per layer, per row
+  std::vector<bool> residual_;                 // per layer
+};
+
+class Autoregressive {
+ public:
+  Autoregressive(Graph& g, const AutoregressiveSpec& spec, const TransformRules& rules,
+                 const std::vector<std::string>& names, int layer_index, int dim)
+      : g_(g),
+        spec_(spec),
+        rules_(rules),
+        names_(names),
+        dim_(dim),
+        made_(g, spec, static_cast<int>(rules.params.size()), layer_index, dim) {}
+
+  // The transformer's parameter placeholders bound to the conditioner's
+  // outputs (one node per parameter, vectors or scalars), rewrites applied.
+  std::unordered_map<NodeId, NodeId> bind(const std::vector<NodeId>& raw) const {
+    NameEnv values;
+    for (size_t p = 0; p < names_.size(); ++p) values[names_[p]] = raw[p];
+    for (const ParamRewrite& rw : spec_.rewrites)
+      values[rw.param] = lower_expr(g_, *rw.expr, values);
+    std::unordered_map<NodeId, NodeId> bound;
+    for (size_t p = 0; p < names_.size(); ++p) bound[rules_.params[p]] = values.at(names_[p]);
+    return bound;
+  }
+
+  std::unordered_map<NodeId, NodeId> bind_one_pass(NodeId u) const {
+    const NodeId raw = made_.outputs(u);
+    const int P = made_.params_per_dim();
+    std::vector<NodeId> per_param;
+    for (int p = 0; p < P; ++p) {
+      std::vector<int> rows;
+      for (int k = 0; k < dim_; ++k) rows.push_back(k * P + p);
+      per_param.push_back(g_.gather(raw, std::move(rows)));
+    }
+    return bind(per_param);
+  }
+
+  // v = h(u; made(u)) and sum log|dv/du|, u and v in the layer's order.
+  std::pair<NodeId, NodeId> one_pass(NodeId u) const {
+    auto bound = bind_one_pass(u);
+    bound[rules_.x] = u;
+    return {substitute(g_, rules_.body, bound), sum_lanes(substitute(g_, rules_.logabs, bound))};
+  }
+
+  // The u with v = h(u; made(u)), position by position, and sum log|dv/du|.
+  std::pair<NodeId, NodeId> sequential(NodeId v) const {
+    Made::Sequence seq(made_);
+    std::vector<NodeId> u;
+    std::vector<std::vector<NodeId>> raw_per_param(names_.size());
+    for (int k = 0; k < dim_; ++k) {
+      const std::vector<NodeId> raw = seq.step(k, u);
+      auto bound = bind(raw);
+      bound[rules_.z] = g_.gather(v, {k});
+      u.push_back(substitute(g_, rules_.inverse, bound));
+      for (size_t p = 0; p < raw.size(); ++p) raw_per_param[p].push_back(raw[p]);
+    }
+    std::vector<NodeId> per_param;
+    for (const auto& scalars : raw_per_param) per_param.push_back(g_.concat(scalars));
+    const NodeId all_u = g_.concat(u);
+    auto bound = bind(per_param);
+    bound[rules_.x] = all_u;
+    return {all_u, sum_lanes(substitute(g_, rules_.logabs, bound))};
+  }
+
+  NodeId derivative_on(NodeId probe) const {
+    return substitute(g_, rules_.dzdx, bind_one_pass(probe));
+  }
+
+ private:
+  NodeId sum_lanes(NodeId v) const {
+    if (g_.len(v) == 1) return g_.binary(Op::mul, g_.constant(dim_), v);
+    return g_.sum(v);
+  }
+
+  Graph& g_;
+  const AutoregressiveSpec& spec_;
+  const TransformRules& rules_;
+  std::vector<std::string> names_;
+  int dim_;
+  Made made_;
+};
+
+}  // namespace
+
+LayerMaps build_autoregressive(Graph& g, const AutoregressiveSpec& spec,
+                               const TransformRules& rules,
+                               const std::vector<std::string>& param_names, int layer_index,
+                               int dim, const std::function<void(NodeId dzdx)>& check_monotone) {
+  auto layer = std::make_shared<Autoregressive>(g, spec, rules, param_names, layer_index, dim);
+  check_monotone(layer->derivative_on(g.var(g.add_var_name("layer_input"), dim)));
+  const std::vector<int> order = spec.order, back = inverse_permutation(spec.order);
+  // In the layer's order, the MAF map is v = h(u) (one pass) and its inverse
+  // u = h^-1(v) (sequential); an IAF layer runs them the other way round.
+  auto one_pass = [&g, layer, order, back](NodeId in, double sign) {
+    auto [out, logdet] = layer->one_pass(g.gather(in, order));
+    return std::pair{g.gather(out, back), sign > 0 ? logdet : g.unary(Op::neg, logdet)};
+  };
+  auto sequential = [&g, layer, order, back](NodeId in, double sign) {
+    auto [out, logdet] = layer->sequential(g.gather(in, order));
+    return std::pair{g.gather(out, back), sign > 0 ? logdet : g.unary(Op::neg, logdet)};
+  };
+  LayerMaps maps;
+  if (!spec.inverse) {
+    maps.forward = [one_pass](NodeId x) { return one_pass(x, +1); };
+    maps.inverse = [sequential](NodeId z) -> std::optional<std::pair<NodeId, NodeId>> {
+      return sequential(z, -1);
+    };
+  } else {
+    maps.forward = [sequential](NodeId x) { return sequential(x, -1); };
+    maps.inverse = [one_pass](NodeId z) -> std::optional<std::pair<NodeId, NodeId>> {
+      return one_pass(z, +1);
+    };
+  }
+  return maps;
+}
+
+}  // namespace nfc
