@@ -77,6 +77,37 @@ class Made {
 
   int params_per_dim() const { return P_; }
 
+  // The loop form of the sequential pass (Ops.def: made_sequence), given
+  // the per-position step over placeholder vars.
+  MadeSequence sequence(std::vector<NodeId> raw, NodeId target, NodeId step) const {
+    MadeSequence s;
+    s.dim = dim_;
+    s.params_per_dim = P_;
+    s.act = act_;
+    for (size_t l = 0; l < dense_.size(); ++l) {
+      MadeSequence::Layer layer;
+      layer.rows = dense_[l].rows;
+      layer.cols = dense_[l].cols;
+      layer.row_lengths = row_lengths_[l];
+      if (l + 1 < dense_.size()) layer.degrees = thresholds_[l];
+      layer.residual = residual_[l];
+      s.layers.push_back(std::move(layer));
+    }
+    s.raw = std::move(raw);
+    s.target = target;
+    s.step = step;
+    return s;
+  }
+
+  std::vector<NodeId> weights() const {
+    std::vector<NodeId> w;
+    for (const DenseLayer& d : dense_) {
+      w.push_back(d.w);
+      w.push_back(d.b);
+    }
+    return w;
+  }
+
   // All outputs at once from the vector u (one masked matvec per layer).
   NodeId outputs(NodeId u) const {
     NodeId h = u;
@@ -209,7 +240,37 @@ class Autoregressive {
     return {substitute(g_, rules_.body, bound), sum_lanes(substitute(g_, rules_.logabs, bound))};
   }
 
-  // The u with v = h(u; made(u)), position by position, and sum log|dv/du|.
+  // Whether the sequential pass can be one made_sequence loop: the
+  // transformer's inverse must be elementwise (no numerical solve inside).
+  bool has_loop_form() const { return rules_.analytic_inverse; }
+
+  // The sequential pass as one made_sequence loop; values only.
+  std::pair<NodeId, NodeId> sequential_loop(NodeId v) const {
+    const int P = made_.params_per_dim();
+    if (made_sequence_ < 0) {
+      std::vector<NodeId> raw;
+      for (int p = 0; p < P; ++p) raw.push_back(g_.var(g_.add_var_name("made_raw"), 1));
+      const NodeId target = g_.var(g_.add_var_name("made_target"), 1);
+      auto bound = bind(raw);
+      bound[rules_.z] = target;
+      const NodeId step = substitute(g_, rules_.inverse, bound);
+      made_sequence_ = g_.add_made_sequence(made_.sequence(raw, target, step));
+    }
+    const NodeId seq = g_.made_sequence(v, made_.weights(), made_sequence_);
+    const NodeId u = g_.gather(seq, iota(dim_));
+    std::vector<NodeId> per_param;
+    for (int p = 0; p < P; ++p) {
+      std::vector<int> rows;
+      for (int k = 0; k < dim_; ++k) rows.push_back(dim_ + k * P + p);
+      per_param.push_back(g_.gather(seq, std::move(rows)));
+    }
+    auto bound = bind(per_param);
+    bound[rules_.x] = u;
+    return {u, sum_lanes(substitute(g_, rules_.logabs, bound))};
+  }
+
+  // The u with v = h(u; made(u)), position by position, and sum log|dv/du|:
+  // a graph per position, which reverse mode can differentiate.
   std::pair<NodeId, NodeId> sequential(NodeId v) const {
     Made::Sequence seq(made_);
     std::vector<NodeId> u;
@@ -245,6 +306,7 @@ class Autoregressive {
   std::vector<std::string> names_;
   int dim_;
   Made made_;
+  mutable int made_sequence_ = -1;  // built on first use
 };
 
 }  // namespace
@@ -266,14 +328,20 @@ LayerMaps build_autoregressive(Graph& g, const AutoregressiveSpec& spec,
     auto [out, logdet] = layer->sequential(g.gather(in, order));
     return std::pair{g.gather(out, back), sign > 0 ? logdet : g.unary(Op::neg, logdet)};
   };
+  auto fast_sequential = [&g, layer, order, back, sequential](NodeId in, double sign) {
+    if (!layer->has_loop_form()) return sequential(in, sign);
+    auto [out, logdet] = layer->sequential_loop(g.gather(in, order));
+    return std::pair{g.gather(out, back), sign > 0 ? logdet : g.unary(Op::neg, logdet)};
+  };
   LayerMaps maps;
   if (!spec.inverse) {
     maps.forward = [one_pass](NodeId x) { return one_pass(x, +1); };
-    maps.inverse = [sequential](NodeId z) -> std::optional<std::pair<NodeId, NodeId>> {
-      return sequential(z, -1);
+    maps.inverse = [fast_sequential](NodeId z) -> std::optional<std::pair<NodeId, NodeId>> {
+      return fast_sequential(z, -1);
     };
   } else {
-    maps.forward = [sequential](NodeId x) { return sequential(x, -1); };
+    maps.forward = [fast_sequential](NodeId x) { return fast_sequential(x, -1); };
+    maps.forward_for_gradient = [sequential](NodeId x) { return sequential(x, -1); };
     maps.inverse = [one_pass](NodeId z) -> std::optional<std::pair<NodeId, NodeId>> {
       return one_pass(z, +1);
     };

@@ -98,6 +98,7 @@ NodeId rule(Graph& g, NodeId id, const std::unordered_map<NodeId, NodeId>& d) {
     case Op::scatter:
     case Op::broadcast:
     case Op::solve:
+    case Op::made_sequence:
       throw InternalError("diagonal derivative through a structural op");
   }
   return g.constant(0);
@@ -173,6 +174,8 @@ NodeId substitute(Graph& g, NodeId expr, const std::unordered_map<NodeId, NodeId
           image[id] = g.scatter(args[0], n.indices, n.len);
         } else if (n.op == Op::broadcast) {
           image[id] = g.broadcast(args[0], n.len);
+        } else if (n.op == Op::made_sequence) {
+          image[id] = g.made_sequence(args[0], {args.begin() + 1, args.end()}, n.index);
         } else if (n.op == Op::solve) {  // the replacement applies inside f and dfdx too
           image[id] = g.solve(args[0], substitute(g, n.indices[0], replace),
                               substitute(g, n.indices[1], replace), n.indices[2]);

@@ -82,6 +82,7 @@ class FlowBuilder {
   NodeId base_log_density(NodeId z);
   bool check_structure(const LayerSpec& layer, const LayerInfo& info, NodeId in, NodeId out);
   NodeId sum_lanes(NodeId v, int lanes);
+  NodeId differentiable_log_prob(const std::vector<LayerMaps>& maps);
 
   const FlowSpec& spec_;
   Diagnostics& diags_;
@@ -285,6 +286,22 @@ NodeId FlowBuilder::base_log_density(NodeId z) {
   throw InternalError("unknown base distribution");
 }
 
+// log_prob again where a layer's forward map is not differentiable (an IAF's
+// loop): the same map from differentiable ops. Shared prefixes are the same
+// nodes (interning), so only the layers from the first such one are new.
+NodeId FlowBuilder::differentiable_log_prob(const std::vector<LayerMaps>& maps) {
+  bool needed = false;
+  for (const LayerMaps& m : maps) needed = needed || bool(m.forward_for_gradient);
+  if (!needed) return fg_.log_prob;
+  NodeId cur = fg_.x, logdet = g_.constant(0);
+  for (const LayerMaps& m : maps) {
+    const auto [out, ld] = m.forward_for_gradient ? m.forward_for_gradient(cur) : m.forward(cur);
+    cur = out;
+    logdet = g_.binary(Op::add, logdet, ld);
+  }
+  return g_.binary(Op::add, base_log_density(cur), logdet);
+}
+
 void FlowBuilder::declare_flow_params() {
   for (const ParamDecl& p : spec_.params) flow_params_[p.name] = declare_param(g_, p, p.name);
 }
@@ -345,7 +362,7 @@ bool FlowBuilder::build() {
   fg_.forward_z = cur;
   fg_.forward_logdet = logdet;
   fg_.log_prob = g_.binary(Op::add, base_log_density(cur), logdet);
-  fg_.nll = g_.unary(Op::neg, fg_.log_prob);
+  fg_.nll = g_.unary(Op::neg, differentiable_log_prob(maps));
   fg_.gradient = parameter_gradient(g_, fg_.nll);
   NodeId back = fg_.z, inv_logdet = g_.constant(0);
   for (auto it = maps.rbegin(); it != maps.rend(); ++it) {

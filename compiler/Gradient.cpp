@@ -139,6 +139,8 @@ void ReverseMode::push(NodeId id, NodeId adj) {
     case Op::matvec_t:
     case Op::scatter:
       throw InternalError("reverse mode through an adjoint op");
+    case Op::made_sequence:
+      throw InternalError("reverse mode through made_sequence (use the per-position graph)");
     default:  // elementwise ops, handled above
       throw InternalError("reverse mode: unhandled op");
   }

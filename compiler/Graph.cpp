@@ -540,6 +540,27 @@ NodeId Graph::solve(NodeId target, NodeId f, NodeId dfdx, NodeId x) {
   return intern(std::move(n));
 }
 
+int Graph::add_made_sequence(MadeSequence s) {
+  internal_check(s.dim > 0 && s.params_per_dim > 0 && !s.layers.empty() &&
+                     static_cast<int>(s.raw.size()) == s.params_per_dim,
+                 "made_sequence: malformed");
+  made_sequences_.push_back(std::move(s));
+  return static_cast<int>(made_sequences_.size()) - 1;
+}
+
+NodeId Graph::made_sequence(NodeId v, const std::vector<NodeId>& weights, int made) {
+  const MadeSequence& s = made_sequence_info(made);
+  internal_check(len(v) == s.dim && weights.size() == 2 * s.layers.size(),
+                 "made_sequence: operands do not match the layers");
+  Node n;
+  n.op = Op::made_sequence;
+  n.len = s.dim * (1 + s.params_per_dim);
+  n.index = made;
+  n.args = {v};
+  n.args.insert(n.args.end(), weights.begin(), weights.end());
+  return intern(std::move(n));
+}
+
 Ex operator+(Ex a, Ex b) {
   return {a.g, a.g->binary(Op::add, a.id, b.id)};
 }

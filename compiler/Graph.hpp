@@ -60,6 +60,28 @@ struct Node {
 // The matrix view of a matvec or matvec_t node.
 MatrixView view_of(const Node& n);
 
+// The sequential direction of a MADE-conditioned autoregressive layer as one
+// loop over positions (Ops.def: made_sequence). Layers are the MADE's dense
+// layers (hidden..., output), each reading its input's first row_lengths[r]
+// values in row r; hidden rows are sorted by degree and position k computes
+// the rows of degree k (degrees[r] == k) of each hidden layer, then output
+// rows k P .. k P + P - 1, then u_k = `step`, an elementwise expression in
+// the placeholder vars `raw` (the P outputs) and `target` (v_k).
+struct MadeSequence {
+  struct Layer {
+    int rows = 0, cols = 0;
+    std::vector<int> row_lengths;
+    std::vector<int> degrees;  // hidden layers: per row, non-decreasing
+    bool residual = false;     // adds the previous hidden layer, row for row
+  };
+  int dim = 0, params_per_dim = 0;
+  Op act = Op::relu;
+  std::vector<Layer> layers;
+  std::vector<NodeId> raw;
+  NodeId target = -1;
+  NodeId step = -1;
+};
+
 // A named parameter tensor; its values sit at [offset, offset + size) of the
 // flat parameter buffer. Matrices are row-major with shape {rows, cols}.
 struct ParamTensor {
@@ -102,6 +124,13 @@ class Graph {
   // The x with f(x) = target (see Ops.def): f and dfdx are expressions in
   // the placeholder var x.
   NodeId solve(NodeId target, NodeId f, NodeId dfdx, NodeId x);
+  // The sequence `made` (added with add_made_sequence) on v: args {v, w1, b1,
+  // ..., wL, bL} with the layers' parameter nodes.
+  NodeId made_sequence(NodeId v, const std::vector<NodeId>& weights, int made);
+  int add_made_sequence(MadeSequence s);
+  const MadeSequence& made_sequence_info(int index) const {
+    return made_sequences_.at(static_cast<size_t>(index));
+  }
 
   const Node& node(NodeId id) const { return nodes_[static_cast<size_t>(id)]; }
   int len(NodeId id) const { return node(id).len; }
@@ -131,6 +160,7 @@ class Graph {
   std::vector<ParamTensor> params_;
   int64_t param_count_ = 0;
   std::vector<std::string> var_names_;
+  std::vector<MadeSequence> made_sequences_;
 };
 
 // A node handle with operators, so derivation rules read like mathematics:

@@ -106,6 +106,8 @@ std::vector<double> eval_node(const Graph& g, const Node& n, const Values& vals,
                                  vals[static_cast<size_t>(n.args[0])].at(0));
     case Op::solve:
       throw InternalError("interpret: solve is evaluated by evaluate_solve");
+    case Op::made_sequence:
+      throw InternalError("interpret: made_sequence is evaluated by evaluate_made_sequence");
     case Op::input:
       throw InternalError("interpret: input nodes are bound, not evaluated");
     case Op::var:
@@ -175,6 +177,54 @@ void evaluate_solve(const Graph& g, NodeId id, Values& vals, const std::vector<d
   }
 }
 
+// Evaluates a made_sequence node (Ops.def) position by position; the step
+// subgraph is re-evaluated with its placeholders bound for each position.
+void evaluate_made_sequence(const Graph& g, NodeId id, Values& vals,
+                            const std::vector<double>& params) {
+  const Node n = g.node(id);
+  const MadeSequence& s = g.made_sequence_info(n.index);
+  const auto D = static_cast<size_t>(s.dim), P = static_cast<size_t>(s.params_per_dim);
+  std::vector<NodeId> inner;  // the step's nodes above its placeholders
+  for (NodeId k : topological_order(g, {s.step})) {
+    const Op op = g.node(k).op;
+    if (op != Op::var && op != Op::constant && op != Op::param) inner.push_back(k);
+  }
+  const std::vector<double> v = vals[static_cast<size_t>(n.args[0])];
+  std::vector<double> out(D * (1 + P), 0.0);
+  std::vector<std::vector<double>> hidden(s.layers.size());
+  for (size_t l = 0; l < s.layers.size(); ++l) hidden[l].assign(size_t(s.layers[l].rows), 0.0);
+  // Row r of layer l from its input's first row_lengths[r] values.
+  auto row = [&](size_t l, size_t r, const std::vector<double>& in) {
+    const MadeSequence::Layer& layer = s.layers[l];
+    const auto& w = vals[static_cast<size_t>(n.args[1 + 2 * l])];
+    double acc = vals[static_cast<size_t>(n.args[2 + 2 * l])][r];
+    for (size_t c = 0; c < size_t(layer.row_lengths[r]); ++c)
+      acc += w[r * size_t(layer.cols) + c] * in[c];
+    return acc;
+  };
+  for (size_t k = 0; k < D; ++k) {
+    for (size_t l = 0; l + 1 < s.layers.size(); ++l) {
+      const std::vector<double>& in = l == 0 ? out : hidden[l - 1];
+      for (size_t r = 0; r < hidden[l].size(); ++r) {
+        if (s.layers[l].degrees[r] != int(k)) continue;
+        double a = eval_elementwise(s.act, row(l, r, in));
+        if (s.layers[l].residual) a += hidden[l - 1][r];
+        hidden[l][r] = a;
+      }
+    }
+    const size_t last = s.layers.size() - 1;
+    const std::vector<double>& in = last == 0 ? out : hidden[last - 1];
+    for (size_t p = 0; p < P; ++p) {
+      out[D + k * P + p] = row(last, k * P + p, in);
+      vals[static_cast<size_t>(s.raw[p])] = {out[D + k * P + p]};
+    }
+    vals[static_cast<size_t>(s.target)] = {v[k]};
+    for (NodeId j : inner) vals[static_cast<size_t>(j)] = eval_node(g, g.node(j), vals, params);
+    out[k] = vals[static_cast<size_t>(s.step)].at(0);
+  }
+  vals[static_cast<size_t>(id)] = std::move(out);
+}
+
 }  // namespace
 
 namespace {
@@ -192,6 +242,8 @@ Values evaluate(const Graph& g, NodeId input, const std::vector<NodeId>& roots,
       out = in_row;
     } else if (n.op == Op::solve) {
       evaluate_solve(g, id, vals, params);
+    } else if (n.op == Op::made_sequence) {
+      evaluate_made_sequence(g, id, vals, params);
     } else {
       out = eval_node(g, n, vals, params);
     }

@@ -64,6 +64,7 @@ NodeId invert_unary(Graph& g, Op op, NodeId y) {
     case Op::scatter:
     case Op::broadcast:
     case Op::solve:
+    case Op::made_sequence:
       return -1;
   }
   return -1;

@@ -18,6 +18,10 @@ namespace nfc {
 struct LayerMaps {
   std::function<std::pair<NodeId, NodeId>(NodeId)> forward;
   std::function<std::optional<std::pair<NodeId, NodeId>>(NodeId)> inverse;
+  // The same forward map built from ops reverse mode can differentiate,
+  // where `forward` uses one that it cannot (an IAF's made_sequence): the
+  // training loss is built with it. Empty: `forward` is differentiable.
+  std::function<std::pair<NodeId, NodeId>(NodeId)> forward_for_gradient;
 };
 
 // How one output's inverse was obtained and what is known of its

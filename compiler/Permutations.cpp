@@ -2,8 +2,8 @@
 // them changes every trained model).
 #include "compiler/Permutations.hpp"
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <numeric>
 #include <utility>
 

@@ -97,6 +97,8 @@ std::string to_infix(const Graph& g, NodeId id) {
                          n.len);
     case Op::broadcast:
       return fmt::format("broadcast({}, {})", to_infix(g, n.args[0]), n.len);
+    case Op::made_sequence:
+      return fmt::format("made_sequence{}({})", n.index, to_infix(g, n.args[0]));
     case Op::solve:
       return fmt::format("solve({} = {} for {})", to_infix(g, n.indices[0]), to_infix(g, n.args[0]),
                          to_infix(g, n.indices[2]));

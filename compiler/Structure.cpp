@@ -23,6 +23,10 @@ struct Bits {
 
 using Lanes = std::vector<Bits>;  // one set per element of a node
 
+int g_len_of(const std::unordered_map<NodeId, Lanes>& deps, NodeId id) {
+  return static_cast<int>(deps.at(id).size());
+}
+
 Lanes propagate(const Node& n, const std::unordered_map<NodeId, Lanes>& deps, int dim) {
   Lanes out(static_cast<size_t>(n.len), Bits(dim));
   auto lane = [&](NodeId arg, int k) -> const Bits& {
@@ -42,6 +46,15 @@ Lanes propagate(const Node& n, const std::unordered_map<NodeId, Lanes>& deps, in
   } else if (n.op == Op::scatter) {
     for (size_t k = 0; k < n.indices.size(); ++k)
       out[static_cast<size_t>(n.indices[k])].merge(lane(n.args[0], int(k)));
+  } else if (n.op == Op::made_sequence) {
+    // u_k reads v_0..v_k; the raw outputs of position k read v_0..v_{k-1}.
+    const int D = g_len_of(deps, n.args[0]), P = (n.len - D) / D;
+    Bits prefix(dim);
+    for (int k = 0; k < D; ++k) {
+      for (int p = 0; p < P; ++p) out[static_cast<size_t>(D + k * P + p)] = prefix;
+      prefix.merge(lane(n.args[0], k));
+      out[static_cast<size_t>(k)] = prefix;
+    }
   } else if (n.op == Op::matvec && !n.indices.empty()) {
     // A staircase: row r reads only the first row_lengths[r] elements.
     Bits prefix(dim);

@@ -3,6 +3,7 @@
 // implementation, structural zeros, and the cost of the sequential pass.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
 #include <numeric>
 
 #include "compiler/Autoregressive.hpp"
@@ -146,7 +147,8 @@ TEST_CASE("masked MADE weights are zero after init and after loading any file",
   CHECK(zeros == 8 + 14);
   std::vector<double> noisy = flow.params();
   for (double& v : noisy) v += 0.5;
-  const std::string path = "autoregressive_masked.safetensors";
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "nfc_autoregressive_masked.safetensors").string();
   save_params(path, table, noisy, TensorDType::f64, ModelIdentity{"f", "h"}, std::nullopt);
   const SavedParams back = load_params(path, table);
   for (size_t i = 0; i < noisy.size(); ++i)
@@ -155,7 +157,8 @@ TEST_CASE("masked MADE weights are zero after init and after loading any file",
 
 // The sequential direction evaluates each hidden unit once: its multiply-adds
 // match the one-pass direction's (the masked matvec skips the same zeros),
-// instead of D times as many.
+// instead of D times as many; and it is one loop (made_sequence), so its
+// code does not grow with D.
 TEST_CASE("the sequential MAF pass costs about one MADE evaluation", "[autoregressive]") {
   auto model = compile_or_fail(R"(
 flow f(dim = 16) {
@@ -167,6 +170,9 @@ flow f(dim = 16) {
     int64_t total = 0;
     for (NodeId id : topological_order(g, {root})) {
       const Node& n = g.node(id);
+      if (n.op == Op::made_sequence)  // every row of every layer once
+        for (const MadeSequence::Layer& layer : g.made_sequence_info(n.index).layers)
+          for (int len : layer.row_lengths) total += len;
       if (n.op != Op::matvec) continue;
       for (int r = 0; r < n.rows; ++r) total += n.indices.empty() ? n.cols : n.indices[size_t(r)];
     }
@@ -176,6 +182,10 @@ flow f(dim = 16) {
   const int64_t sequential = multiply_adds(model->graph->inverse_x);
   INFO("log_prob " << one_pass << ", inverse " << sequential);
   CHECK(sequential == one_pass);
+  int loops = 0;
+  for (NodeId id : topological_order(g, {model->graph->inverse_x}))
+    loops += g.node(id).op == Op::made_sequence;
+  CHECK(loops == 1);
 }
 
 // An IAF's density direction solves the transformer numerically here: its

@@ -100,6 +100,7 @@ class FunctionLowering {
   void emit_matvec_t_cols(NodeId id, Value* first_col, int count, Value* first_row);
   void emit_scatter(NodeId id);
   void emit_solve(NodeId id);
+  void emit_made_sequence(NodeId id);
   Value* index_table(const std::vector<int>& indices, const char* name);
   Value* table_entry(Value* table, Value* k);
   void check_gradient_entry() const;
@@ -253,6 +254,7 @@ Values FunctionLowering::for_dynamic_range(
 // constants and parameters are read where they are.
 bool FunctionLowering::needs_buffer(NodeId id) const {
   const Op op = g_.node(id).op;
+  if (op == Op::made_sequence) return true;  // indexed by its loop's position
   return op != Op::constant && op != Op::param && op != Op::broadcast && g_.len(id) > kUnrollMax;
 }
 
@@ -602,6 +604,8 @@ void FunctionLowering::emit_node(NodeId id) {
       return;  // a view: element() reads its operand
     case Op::solve:
       return emit_solve(id);
+    case Op::made_sequence:
+      return emit_made_sequence(id);
   }
 }
 
@@ -667,20 +671,27 @@ void FunctionLowering::emit_staircase_matvec(NodeId id) {
   const Node& n = g_.node(id);
   const int blocks = n.rows / kRowBlock, rest = n.rows % kRowBlock;
   auto block_cols = [&](int first, int count) { return n.indices[size_t(first + count - 1)]; };
-  if (blocks <= 2 || !addressable(n.args[1])) {  // short: straight-line blocks
+  if (n.rows <= 2 * kRowBlock) {  // short: straight-line blocks
     for (int first = 0; first < n.rows; first += kRowBlock) {
       const int count = std::min(kRowBlock, n.rows - first);
       emit_matvec_rows(id, i64(first), count, i64(block_cols(first, count)));
     }
     return;
   }
-  std::vector<int> cols;
-  for (int b = 0; b < blocks; ++b) cols.push_back(block_cols(b * kRowBlock, kRowBlock));
-  Value* table = index_table(cols, "staircase");
+  // A vector held in registers has at most kUnrollMax elements: every
+  // block reads all of them (the zeros past a row's length included)
+  // rather than a run-time number, which registers cannot be indexed by.
+  Value* table = nullptr;
+  if (addressable(n.args[1])) {
+    std::vector<int> cols;
+    for (int b = 0; b < blocks; ++b) cols.push_back(block_cols(b * kRowBlock, kRowBlock));
+    table = index_table(cols, "staircase");
+  }
   for_each(
       blocks,
       [&](Value* b) {
-        emit_matvec_rows(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock, table_entry(table, b));
+        emit_matvec_rows(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock,
+                         table ? table_entry(table, b) : i64(n.cols));
       },
       1);
   if (rest > 0)
@@ -874,6 +885,124 @@ void FunctionLowering::emit_sum(NodeId id) {
       g_.len(src), {splat_const(0)}, kUnrollMax,
       [&](Value* k, const Values& acc) { return Values{B_.CreateFAdd(acc[0], element(src, k))}; });
   define(id, i64(0), total[0]);
+}
+
+// made_sequence (Ops.def): one emitted loop over the positions k, whatever
+// the dimension, so IR and compile time do not grow with it. Per position
+// and hidden layer, the rows of degree k are [start[k], start[k + 1]) of
+// a constant table, all reading the same prefix of their input (its length
+// from a second table), four rows at a time; the P output rows of position
+// k are one block. u (the node's first D elements) is the first layer's
+// input, hidden activations live in stack buffers.
+void FunctionLowering::emit_made_sequence(NodeId id) {
+  const Node& n = g_.node(id);
+  const MadeSequence& s = g_.made_sequence_info(n.index);
+  const int D = s.dim, P = s.params_per_dim;
+  const size_t L = s.layers.size();
+  std::vector<Value*> hidden;  // <W x T> per row of each hidden layer
+  Value* v_copy = nullptr;     // v, indexable by the loop's position
+  {
+    llvm::IRBuilder<> entry(&F_->getEntryBlock(), F_->getEntryBlock().begin());
+    for (size_t l = 0; l + 1 < L; ++l)
+      hidden.push_back(entry.CreateAlloca(VT_, i64(s.layers[l].rows), "made.h"));
+    v_copy = entry.CreateAlloca(VT_, i64(D), "made.v");
+  }
+  for (int k = 0; k < D; ++k)
+    B_.CreateStore(element(n.args[0], i64(k)), B_.CreateGEP(VT_, v_copy, i64(k)));
+  auto load = [&](Value* buffer, Value* k) {
+    return B_.CreateLoad(VT_, B_.CreateGEP(VT_, buffer, k));
+  };
+  // Per hidden layer: first row of each degree (D + 1 entries), prefix length per degree.
+  std::vector<Value*> starts, prefixes;
+  for (size_t l = 0; l + 1 < L; ++l) {
+    const MadeSequence::Layer& layer = s.layers[l];
+    std::vector<int> start, prefix(static_cast<size_t>(D), 0);
+    for (int k = 0; k <= D; ++k)
+      start.push_back(static_cast<int>(
+          std::lower_bound(layer.degrees.begin(), layer.degrees.end(), k) - layer.degrees.begin()));
+    for (int r = 0; r < layer.rows; ++r)
+      if (layer.degrees[size_t(r)] < D)
+        prefix[size_t(layer.degrees[size_t(r)])] = layer.row_lengths[size_t(r)];
+    starts.push_back(index_table(start, "made.start"));
+    prefixes.push_back(index_table(prefix, "made.prefix"));
+  }
+  std::vector<int> out_prefix;
+  for (int k = 0; k < D; ++k) out_prefix.push_back(s.layers.back().row_lengths[size_t(k * P)]);
+  Value* out_prefixes = index_table(out_prefix, "made.out_prefix");
+  // The step's nodes above its placeholders, operands first.
+  std::vector<NodeId> inner;
+  for (NodeId j : topological_order(g_, {s.step})) {
+    const Op op = g_.node(j).op;
+    if (op == Op::var || op == Op::constant || op == Op::param) continue;
+    internal_check(is_elementwise(op) || op == Op::broadcast,
+                   "llvm backend: made_sequence's step must be elementwise");
+    inner.push_back(j);
+  }
+
+  // Rows [r0, r0 + R) of layer l over the first `cols` inputs: w h + b.
+  auto rows = [&](size_t l, Value* r0, int R, Value* cols) {
+    const NodeId w = n.args[1 + 2 * l], b = n.args[2 + 2 * l];
+    const int64_t stride = s.layers[l].cols;
+    Values acc, row_start;
+    for (int i = 0; i < R; ++i) {
+      Value* r = B_.CreateAdd(r0, i64(i));
+      acc.push_back(element(b, r));
+      row_start.push_back(B_.CreateMul(r, i64(stride)));
+    }
+    return for_dynamic_range(i64(0), cols, acc, [&](Value* c, const Values& acc) {
+      Value* in = l == 0 ? element(id, c) : load(hidden[l - 1], c);
+      Values next;
+      for (int i = 0; i < R; ++i) {
+        Value* m = element(w, B_.CreateAdd(row_start[size_t(i)], c));
+        next.push_back(
+            B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_}, {m, in, acc[size_t(i)]}));
+      }
+      return next;
+    });
+  };
+  constexpr int kRows = 4;
+  for_each(
+      D,
+      [&](Value* k) {
+        for (size_t l = 0; l + 1 < L; ++l) {
+          Value* lo = table_entry(starts[l], k);
+          Value* hi = table_entry(starts[l], B_.CreateAdd(k, i64(1)));
+          Value* cols = table_entry(prefixes[l], k);
+          auto block = [&](Value* r0, int R) {
+            const Values pre = rows(l, r0, R, cols);
+            for (int i = 0; i < R; ++i) {
+              Value* r = B_.CreateAdd(r0, i64(i));
+              Value* a = lower_elementwise(s.act, pre[size_t(i)], nullptr, nullptr);
+              if (s.layers[l].residual) a = B_.CreateFAdd(a, load(hidden[l - 1], r));
+              B_.CreateStore(a, B_.CreateGEP(VT_, hidden[l], r));
+            }
+          };
+          Value* tiled = B_.CreateAdd(
+              lo, B_.CreateMul(B_.CreateSDiv(B_.CreateSub(hi, lo), i64(kRows)), i64(kRows)));
+          for_dynamic(lo, tiled, kRows, [&](Value* r0) { block(r0, kRows); });
+          for_dynamic(tiled, hi, 1, [&](Value* r0) { block(r0, 1); });
+        }
+        const Values raw = rows(L - 1, B_.CreateMul(k, i64(P)), P, table_entry(out_prefixes, k));
+        std::unordered_map<NodeId, Value*> bound;
+        for (int p = 0; p < P; ++p) {
+          define(id, B_.CreateAdd(i64(D), B_.CreateAdd(B_.CreateMul(k, i64(P)), i64(p))),
+                 raw[size_t(p)]);
+          bound[s.raw[size_t(p)]] = raw[size_t(p)];
+        }
+        bound[s.target] = load(v_copy, k);
+        for (NodeId j : inner) {
+          const Node& jn = g_.node(j);
+          Value* ops[3] = {nullptr, nullptr, nullptr};
+          for (size_t i = 0; i < jn.args.size() && i < 3; ++i) {
+            auto it = bound.find(jn.args[i]);
+            ops[i] = it != bound.end() ? it->second : element(jn.args[i], i64(0));
+          }
+          bound[j] =
+              jn.op == Op::broadcast ? ops[0] : lower_elementwise(jn.op, ops[0], ops[1], ops[2]);
+        }
+        define(id, k, bound.at(s.step));
+      },
+      0);
 }
 
 // Safeguarded Newton-bisection for f(x) = target (Ops.def), step for step
@@ -1130,6 +1259,7 @@ Value* FunctionLowering::lower_elementwise(Op op, Value* a, Value* b, Value* c) 
     case Op::scatter:
     case Op::broadcast:
     case Op::solve:
+    case Op::made_sequence:
       break;
   }
   throw InternalError("llvm backend: lower_elementwise on a structural op");
