@@ -17,6 +17,7 @@
 #include "compiler/MapLayer.hpp"
 #include "compiler/Params.hpp"
 #include "compiler/Print.hpp"
+#include "compiler/Spline.hpp"
 #include "compiler/Structure.hpp"
 
 namespace nfc {
@@ -71,11 +72,13 @@ class FlowBuilder {
   bool build();
 
  private:
-  const TransformRules* rules_for(int transform);
+  const TransformRules* rules_for(const TransformerSpec& t);
   bool derive_rules(const TransformDef& def, TransformRules& r);
   std::optional<LayerMaps> coupling(int index, const CouplingSpec& c);
   void declare_flow_params();
   void check_transform_monotonicity(int index, const TransformRules& rules, NodeId dzdx);
+  InversionReport& report_inversion(int index, const TransformRules& rules);
+  void report_by_construction(int index, const TransformRules& rules);
   LayerMaps permute(const PermuteSpec& p);
   NodeId base_log_density(NodeId z);
   bool check_structure(const LayerSpec& layer, const LayerInfo& info, NodeId in, NodeId out);
@@ -86,7 +89,8 @@ class FlowBuilder {
   FlowGraph& fg_;
   Graph& g_;
   std::vector<int> rules_index_;  // transform -> index into fg_.transforms, -1 unbuilt, -2 failed
-  NameEnv flow_params_;           // flow-level parameters, by name
+  std::vector<std::pair<SplineSpec, int>> spline_index_;  // splines built, by settings
+  NameEnv flow_params_;                                   // flow-level parameters, by name
 };
 
 // Sum of a per-lane quantity over `lanes` lanes; a length-1 value stands for
@@ -122,7 +126,17 @@ bool FlowBuilder::derive_rules(const TransformDef& def, TransformRules& r) {
   return true;
 }
 
-const TransformRules* FlowBuilder::rules_for(int transform) {
+// The derived rules of a layer's transformer, built once per transform (or
+// per spline setting) and shared by every layer that uses it.
+const TransformRules* FlowBuilder::rules_for(const TransformerSpec& t) {
+  if (t.spline) {
+    for (const auto& [settings, slot] : spline_index_)
+      if (settings == *t.spline) return &fg_.transforms[static_cast<size_t>(slot)];
+    spline_index_.emplace_back(*t.spline, static_cast<int>(fg_.transforms.size()));
+    fg_.transforms.push_back(spline_rules(g_, *t.spline));
+    return &fg_.transforms.back();
+  }
+  const int transform = t.transform;
   int& slot = rules_index_[static_cast<size_t>(transform)];
   if (slot == -1) {
     TransformRules r;
@@ -137,7 +151,7 @@ const TransformRules* FlowBuilder::rules_for(int transform) {
 }
 
 std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c) {
-  const TransformRules* rules = rules_for(c.transform);
+  const TransformRules* rules = rules_for(c.transformer);
   if (!rules) return std::nullopt;
   const int n_id = static_cast<int>(c.identity_dims.size());
   const int n_t = static_cast<int>(c.transformed_dims.size());
@@ -169,18 +183,21 @@ std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c)
       h = g_.binary(Op::add, g_.matvec(dense[k].w, h, dense[k].rows, dense[k].cols), dense[k].b);
       if (k + 1 < dense.size()) h = g_.unary(act, h);
     }
-    const auto& def = spec_.transforms[static_cast<size_t>(c.transform)];
+    // Rewrites name the parameters as the placeholders do.
+    std::vector<std::string> names;
+    for (NodeId p : rules->params) names.push_back(g_.var_name(g_.node(p).index));
     NameEnv values;
-    for (size_t p = 0; p < def.params.size(); ++p)
-      values[def.params[p]] = g_.gather(h, iota(n_t, int(p) * n_t));
+    for (size_t p = 0; p < names.size(); ++p)
+      values[names[p]] = g_.gather(h, iota(n_t, int(p) * n_t));
     for (const ParamRewrite& rw : c.rewrites) values[rw.param] = lower_expr(g_, *rw.expr, values);
     std::unordered_map<NodeId, NodeId> bind;
-    for (size_t p = 0; p < def.params.size(); ++p)
-      bind[rules->params[p]] = values.at(def.params[p]);
+    for (size_t p = 0; p < names.size(); ++p) bind[rules->params[p]] = values.at(names[p]);
     return bind;
   };
-  {  // Monotonicity with this layer's rewrites applied: a soft clamp or a
-     // softplus can be what makes it provable.
+  if (rules->monotone_by_construction) {
+    report_by_construction(index, *rules);
+  } else {  // Monotonicity with this layer's rewrites applied: a soft clamp or a
+            // softplus can be what makes it provable.
     const NodeId probe = g_.var(g_.add_var_name("layer_input"), spec_.dim);
     const NodeId d = substitute(g_, rules->dzdx, conditioner(g_.gather(probe, c.identity_dims)));
     check_transform_monotonicity(index, *rules, d);
@@ -239,22 +256,39 @@ bool FlowBuilder::check_structure(const LayerSpec& layer, const LayerInfo& info,
   return false;
 }
 
-void FlowBuilder::check_transform_monotonicity(int index, const TransformRules& rules,
-                                               NodeId dzdx) {
-  InversionReport r;
+// The --explain entry of a layer's transformer, its monotonicity unknown.
+InversionReport& FlowBuilder::report_inversion(int index, const TransformRules& rules) {
+  InversionReport& r = fg_.inversions.emplace_back();
   const LayerSpec& layer = spec_.layers[static_cast<size_t>(index)];
   r.what = fmt::format("layer {} {}", index, layer.label);
   r.loc = layer.loc;
   r.analytic = rules.analytic_inverse;
-  r.why = rules.analytic_inverse
-              ? fmt::format("{} = {}", to_infix(g_, rules.x), to_infix(g_, rules.inverse))
-              : rules.inverse_failure + ", so no closed form";
+  if (!rules.inverse_text.empty())
+    r.why = rules.inverse_text;
+  else
+    r.why = rules.analytic_inverse
+                ? fmt::format("{} = {}", to_infix(g_, rules.x), to_infix(g_, rules.inverse))
+                : rules.inverse_failure + ", so no closed form";
+  return r;
+}
+
+void FlowBuilder::check_transform_monotonicity(int index, const TransformRules& rules,
+                                               NodeId dzdx) {
+  InversionReport& r = report_inversion(index, rules);
   r.monotonicity = monotonicity(g_, dzdx);
   if (r.monotonicity == Monotonicity::unproved)
-    diags_.warning(layer.loc, fmt::format("cannot prove that transform '{}' is strictly monotone "
-                                          "here: dz/dx = {} may be 0",
-                                          rules.name, to_infix(g_, rules.dzdx)));
-  fg_.inversions.push_back(std::move(r));
+    diags_.warning(r.loc, fmt::format("cannot prove that transform '{}' is strictly monotone "
+                                      "here: dz/dx = {} may be 0",
+                                      rules.name, to_infix(g_, rules.dzdx)));
+}
+
+// A transformer increasing by construction (the spline: positive knot
+// derivatives and bin sizes) needs no proof, and its derivative is too
+// large an expression for interval arithmetic to bound usefully.
+void FlowBuilder::report_by_construction(int index, const TransformRules& rules) {
+  InversionReport& r = report_inversion(index, rules);
+  r.monotonicity = Monotonicity::increasing;
+  r.by_construction = true;
 }
 
 // log q(z): N(0, I) gives -|z|^2 / 2 - D/2 log(2 pi); uniform on [0, 1]^D

@@ -26,7 +26,9 @@ struct TransformRules {
   NodeId logabs = -1;          // log|dz/dx|
   NodeId inverse = -1;         // x as a function of z (a solve node without a closed form)
   bool analytic_inverse = true;
-  std::string inverse_failure;  // why there is no closed form
+  std::string inverse_failure;            // why there is no closed form
+  bool monotone_by_construction = false;  // built increasing (the spline): nothing to prove
+  std::string inverse_text;               // for --explain, when the formula is too long to print
 };
 
 struct LayerInfo {

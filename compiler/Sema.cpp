@@ -17,6 +17,7 @@
 #include "compiler/SemaArgs.hpp"
 #include "compiler/SemaExpr.hpp"
 #include "compiler/SemaParams.hpp"
+#include "compiler/SemaSpline.hpp"
 #include "dsl/Suggest.hpp"
 
 namespace nfc {
@@ -330,7 +331,12 @@ void Sema::check_file_shape(const ast::File& file) {
 }
 
 void Sema::add_transform(const ast::Transform& t) {
-  if (t.name.text.empty()) return;  // nameless: a syntax error was reported
+  if (t.name.text.empty()) return;   // nameless: a syntax error was reported
+  if (t.name.text == kSplineName) {  // not shadowed silently: layers mean the built-in
+    error(t.name.loc,
+          "'spline' is the built-in spline transformer; give this transform another name");
+    return;
+  }
   if (transforms_.contains(t.name.text)) {
     error(t.name.loc, fmt::format("redefinition of transform '{}'", t.name.text));
     return;
@@ -381,7 +387,7 @@ void Sema::check_transform_body(const ast::Transform& t) {
 int Sema::find_transform(const ast::Name& name) {
   const auto it = transforms_.find(name.text);
   if (it != transforms_.end()) return it->second;
-  std::vector<std::string> known;
+  std::vector<std::string> known{std::string(kSplineName)};
   for (const auto& [known_name, index] : transforms_) known.push_back(known_name);
   error(name.loc,
         fmt::format("unknown transform '{}'{}", name.text, did_you_mean(name.text, known)));
@@ -453,16 +459,32 @@ void Sema::check_layer(const ast::Repeat& r) {
 }
 
 // coupling T(mask = M) { net = ...; P = expr ... }
+// coupling spline(mask = M, bins = K, bound = B, min_...) { net = ... }
 void Sema::check_layer(const ast::Coupling& c) {
   const int k = couplings_++;
-  const ArgList args(c.args, "'coupling'", {"mask"}, reporter());
+  const bool spline = c.transform.text == kSplineName;
+  const ArgList args =
+      spline ? ArgList(c.args, "'coupling'",
+                       {"mask", "bins", "bound", "min_width", "min_height", "min_derivative"},
+                       reporter())
+             : ArgList(c.args, "'coupling'", {"mask"}, reporter());
   std::optional<std::vector<int>> mask;
   if (const ast::Value* m = args.require("mask", c.transform.loc)) mask = resolve_mask(*m, k);
   CouplingSpec spec;
   spec.net = resolve_net(c);
-  spec.transform = find_transform(c.transform);
-  if (spec.transform < 0) return;
-  spec.rewrites = resolve_rewrites(c, spec_.transforms[static_cast<size_t>(spec.transform)]);
+  if (spline) {
+    for (const ast::Assignment& rw : c.rewrites)
+      error(rw.target.loc,
+            fmt::format("cannot rewrite '{}': the spline transformer takes no rewrites",
+                        rw.target.text));
+    spec.transformer.spline = resolve_spline(args, reporter());
+    if (!spec.transformer.spline || !c.rewrites.empty()) return;
+  } else {
+    spec.transformer.transform = find_transform(c.transform);
+    if (spec.transformer.transform < 0) return;
+    spec.rewrites =
+        resolve_rewrites(c, spec_.transforms[static_cast<size_t>(spec.transformer.transform)]);
+  }
   if (!mask) return;
   for (int i = 0; i < dim_; ++i) {
     (mask->at(static_cast<size_t>(i)) ? spec.transformed_dims : spec.identity_dims).push_back(i);
