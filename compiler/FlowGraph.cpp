@@ -263,8 +263,8 @@ InversionReport& FlowBuilder::report_inversion(int index, const TransformRules& 
   r.what = fmt::format("layer {} {}", index, layer.label);
   r.loc = layer.loc;
   r.analytic = rules.analytic_inverse;
-  if (!rules.inverse_text.empty())
-    r.why = rules.inverse_text;
+  if (!rules.summary.empty())
+    r.why = rules.summary;
   else
     r.why = rules.analytic_inverse
                 ? fmt::format("{} = {}", to_infix(g_, rules.x), to_infix(g_, rules.inverse))

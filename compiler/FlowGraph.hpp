@@ -28,7 +28,7 @@ struct TransformRules {
   bool analytic_inverse = true;
   std::string inverse_failure;            // why there is no closed form
   bool monotone_by_construction = false;  // built increasing (the spline): nothing to prove
-  std::string inverse_text;               // for --explain, when the formula is too long to print
+  std::string summary;  // printed instead of formulas too large to print as trees (the spline)
 };
 
 struct LayerInfo {

@@ -128,6 +128,10 @@ void print_flow_graph(std::ostream& out, const FlowGraph& fg) {
     std::vector<std::string> params;
     for (NodeId p : r.params) params.push_back(to_infix(g, p));
     out << fmt::format("transform {}({}; {})\n", r.name, to_infix(g, r.x), fmt::join(params, ", "));
+    if (!r.summary.empty()) {  // shared subexpressions: as trees, exponential in the bins
+      out << "  " << r.summary << "\n";
+      continue;
+    }
     out << fmt::format("  z          = {}\n", to_infix(g, r.body));
     out << fmt::format("  dz/dx      = {}\n", to_infix(g, r.dzdx));
     out << fmt::format("  log|dz/dx| = {}\n", to_infix(g, r.logabs));

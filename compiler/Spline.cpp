@@ -151,7 +151,7 @@ TransformRules spline_rules(Graph& g, const SplineSpec& s) {
   const Ex zs = clamp(g, z, s.bound);
   r.inverse = tails(g, z, s.bound, z, rq_inverse(g, bin_at(g, grid, grid.ys, zs), zs)).id;
   r.monotone_by_construction = true;
-  r.inverse_text = fmt::format(
+  r.summary = fmt::format(
       "rational-quadratic spline, {} bins on [-{}, {}]: the bin's quadratic root "
       "2c / (-b - sqrt(b^2 - 4ac)); identity outside",
       s.bins, s.bound, s.bound);

@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "compiler/Derive.hpp"
+#include "compiler/Print.hpp"
 #include "compiler/Spline.hpp"
 #include "tests/TestSupport.hpp"
 
@@ -335,4 +336,17 @@ TEST_CASE("a zero-branch select takes a product into its branch", "[nan][simplif
   CHECK(sum.op == Op::select_pos);
   CHECK(sum.args[1] == a);
   CHECK(sum.args[2] == p);
+}
+
+TEST_CASE("spline: --dump=graph and --explain stay small for many bins", "[spline]") {
+  // The knots share subexpressions (the softmax's running maximum): printed
+  // as trees they would grow as 2^bins.
+  auto model = test::compile_or_fail(
+      "flow f(dim = 2) { coupling spline(mask = alternate, bins = 64, bound = 5) }");
+  std::ostringstream dump, explain;
+  print_flow_graph(dump, *model->graph);
+  print_inversions(explain, *model->graph);
+  CHECK(dump.str().size() < 4000000);
+  CHECK(dump.str().find("rational-quadratic spline, 64 bins on [-5, 5]") != std::string::npos);
+  CHECK(explain.str().find("increasing (by construction)") != std::string::npos);
 }
