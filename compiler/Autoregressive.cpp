@@ -8,7 +8,6 @@
 
 #include "compiler/Derive.hpp"
 #include "compiler/FlowGraph.hpp"
-#include "compiler/LowerExpr.hpp"
 #include "compiler/Mlp.hpp"
 
 namespace nfc {
@@ -201,24 +200,15 @@ class Made {
 class Autoregressive {
  public:
   Autoregressive(Graph& g, const AutoregressiveSpec& spec, const TransformRules& rules,
-                 const std::vector<std::string>& names, int layer_index, int dim)
+                 int layer_index, int dim)
       : g_(g),
         spec_(spec),
         rules_(rules),
-        names_(names),
         dim_(dim),
         made_(g, spec, static_cast<int>(rules.params.size()), layer_index, dim) {}
 
-  // The transformer's parameter placeholders bound to the conditioner's
-  // outputs (one node per parameter, vectors or scalars), rewrites applied.
   std::unordered_map<NodeId, NodeId> bind(const std::vector<NodeId>& raw) const {
-    NameEnv values;
-    for (size_t p = 0; p < names_.size(); ++p) values[names_[p]] = raw[p];
-    for (const ParamRewrite& rw : spec_.rewrites)
-      values[rw.param] = lower_expr(g_, *rw.expr, values);
-    std::unordered_map<NodeId, NodeId> bound;
-    for (size_t p = 0; p < names_.size(); ++p) bound[rules_.params[p]] = values.at(names_[p]);
-    return bound;
+    return bind_transformer(g_, rules_, raw, spec_.rewrites);
   }
 
   std::unordered_map<NodeId, NodeId> bind_one_pass(NodeId u) const {
@@ -274,7 +264,7 @@ class Autoregressive {
   std::pair<NodeId, NodeId> sequential(NodeId v) const {
     Made::Sequence seq(made_);
     std::vector<NodeId> u;
-    std::vector<std::vector<NodeId>> raw_per_param(names_.size());
+    std::vector<std::vector<NodeId>> raw_per_param(rules_.params.size());
     for (int k = 0; k < dim_; ++k) {
       const std::vector<NodeId> raw = seq.step(k, u);
       auto bound = bind(raw);
@@ -303,7 +293,6 @@ class Autoregressive {
   Graph& g_;
   const AutoregressiveSpec& spec_;
   const TransformRules& rules_;
-  std::vector<std::string> names_;
   int dim_;
   Made made_;
   mutable int made_sequence_ = -1;  // built on first use
@@ -312,10 +301,9 @@ class Autoregressive {
 }  // namespace
 
 LayerMaps build_autoregressive(Graph& g, const AutoregressiveSpec& spec,
-                               const TransformRules& rules,
-                               const std::vector<std::string>& param_names, int layer_index,
-                               int dim, const std::function<void(NodeId dzdx)>& check_monotone) {
-  auto layer = std::make_shared<Autoregressive>(g, spec, rules, param_names, layer_index, dim);
+                               const TransformRules& rules, int layer_index, int dim,
+                               const std::function<void(NodeId dzdx)>& check_monotone) {
+  auto layer = std::make_shared<Autoregressive>(g, spec, rules, layer_index, dim);
   check_monotone(layer->derivative_on(g.var(g.add_var_name("layer_input"), dim)));
   const std::vector<int> order = spec.order, back = inverse_permutation(spec.order);
   // In the layer's order, the MAF map is v = h(u) (one pass) and its inverse

@@ -29,12 +29,10 @@ struct TransformRules;
 std::vector<int> made_hidden_degrees(int dim, int width);
 
 // Declares the layer's MADE parameters (`layerN.net.w1`, `b1`, ...) and
-// returns its maps. `param_names` are the transformer's parameter names
-// (what rewrites refer to). `check_monotone` receives the transformer's
-// derivative with the rewrites applied, on a placeholder input.
+// returns its maps. `check_monotone` receives the transformer's derivative
+// with the rewrites applied, on a placeholder input.
 LayerMaps build_autoregressive(Graph& g, const AutoregressiveSpec& spec,
-                               const TransformRules& rules,
-                               const std::vector<std::string>& param_names, int layer_index,
-                               int dim, const std::function<void(NodeId dzdx)>& check_monotone);
+                               const TransformRules& rules, int layer_index, int dim,
+                               const std::function<void(NodeId dzdx)>& check_monotone);
 
 }  // namespace nfc

@@ -16,11 +16,27 @@
 #include "compiler/Invert.hpp"
 #include "compiler/LowerExpr.hpp"
 #include "compiler/MapLayer.hpp"
+#include "compiler/Mlp.hpp"
 #include "compiler/Params.hpp"
 #include "compiler/Print.hpp"
+#include "compiler/Spline.hpp"
 #include "compiler/Structure.hpp"
 
 namespace nfc {
+
+std::unordered_map<NodeId, NodeId> bind_transformer(Graph& g, const TransformRules& rules,
+                                                    const std::vector<NodeId>& raw,
+                                                    const std::vector<ParamRewrite>& rewrites) {
+  // Rewrites name the parameters as the placeholders do.
+  std::vector<std::string> names;
+  for (NodeId p : rules.params) names.push_back(g.var_name(g.node(p).index));
+  NameEnv values;
+  for (size_t p = 0; p < names.size(); ++p) values[names[p]] = raw.at(p);
+  for (const ParamRewrite& rw : rewrites) values[rw.param] = lower_expr(g, *rw.expr, values);
+  std::unordered_map<NodeId, NodeId> bind;
+  for (size_t p = 0; p < names.size(); ++p) bind[rules.params[p]] = values.at(names[p]);
+  return bind;
+}
 
 Program FlowGraph::program() const {
   Program p;
@@ -33,24 +49,6 @@ Program FlowGraph::program() const {
 }
 
 namespace {
-
-Op activation_op(Activation a) {
-  switch (a) {
-    case Activation::relu:
-      return Op::relu;
-    case Activation::tanh:
-      return Op::tanh;
-    case Activation::elu:
-      return Op::elu;
-    case Activation::gelu:
-      return Op::gelu;
-    case Activation::sigmoid:
-      return Op::sigmoid;
-    case Activation::softplus:
-      return Op::softplus;
-  }
-  return Op::relu;
-}
 
 std::vector<int> iota(int n, int start = 0) {
   std::vector<int> v(static_cast<size_t>(n));
@@ -72,12 +70,14 @@ class FlowBuilder {
   bool build();
 
  private:
-  const TransformRules* rules_for(int transform);
+  const TransformRules* rules_for(const TransformerSpec& t);
   bool derive_rules(const TransformDef& def, TransformRules& r);
   std::optional<LayerMaps> coupling(int index, const CouplingSpec& c);
   void declare_flow_params();
   void check_transform_monotonicity(int index, const TransformRules& rules, NodeId dzdx);
   std::optional<LayerMaps> autoregressive(int index, const AutoregressiveSpec& a);
+  InversionReport& report_inversion(int index, const TransformRules& rules);
+  void report_by_construction(int index, const TransformRules& rules);
   LayerMaps permute(const PermuteSpec& p);
   NodeId base_log_density(NodeId z);
   bool check_structure(const LayerSpec& layer, const LayerInfo& info, NodeId in, NodeId out);
@@ -89,7 +89,8 @@ class FlowBuilder {
   FlowGraph& fg_;
   Graph& g_;
   std::vector<int> rules_index_;  // transform -> index into fg_.transforms, -1 unbuilt, -2 failed
-  NameEnv flow_params_;           // flow-level parameters, by name
+  std::vector<std::pair<SplineSpec, int>> spline_index_;  // splines built, by settings
+  NameEnv flow_params_;                                   // flow-level parameters, by name
 };
 
 // Sum of a per-lane quantity over `lanes` lanes; a length-1 value stands for
@@ -125,7 +126,17 @@ bool FlowBuilder::derive_rules(const TransformDef& def, TransformRules& r) {
   return true;
 }
 
-const TransformRules* FlowBuilder::rules_for(int transform) {
+// The derived rules of a layer's transformer, built once per transform (or
+// per spline setting) and shared by every layer that uses it.
+const TransformRules* FlowBuilder::rules_for(const TransformerSpec& t) {
+  if (t.spline) {
+    for (const auto& [settings, slot] : spline_index_)
+      if (settings == *t.spline) return &fg_.transforms[static_cast<size_t>(slot)];
+    spline_index_.emplace_back(*t.spline, static_cast<int>(fg_.transforms.size()));
+    fg_.transforms.push_back(spline_rules(g_, *t.spline));
+    return &fg_.transforms.back();
+  }
+  const int transform = t.transform;
   int& slot = rules_index_[static_cast<size_t>(transform)];
   if (slot == -1) {
     TransformRules r;
@@ -140,29 +151,16 @@ const TransformRules* FlowBuilder::rules_for(int transform) {
 }
 
 std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c) {
-  const TransformRules* rules = rules_for(c.transform);
+  const TransformRules* rules = rules_for(c.transformer);
   if (!rules) return std::nullopt;
   const int n_id = static_cast<int>(c.identity_dims.size());
   const int n_t = static_cast<int>(c.transformed_dims.size());
   const int n_out = n_t * static_cast<int>(rules->params.size());
-  // Parameters once per layer, shared by both directions. PyTorch's Linear
-  // initialisation: uniform in +-1/sqrt(fan_in).
-  struct Dense {
-    NodeId w, b;
-    int rows, cols;
-  };
-  std::vector<Dense> dense;
-  int fan_in = n_id;
+  // Parameters once per layer, shared by both directions.
   std::vector<int> widths = c.net.hidden;
   widths.push_back(n_out);
-  for (size_t k = 0; k < widths.size(); ++k) {
-    const std::string prefix = "layer" + std::to_string(index) + ".net.";
-    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-    const int w = g_.add_param(prefix + "w" + std::to_string(k + 1), {widths[k], fan_in}, bound);
-    const int b = g_.add_param(prefix + "b" + std::to_string(k + 1), {widths[k]}, bound);
-    dense.push_back({g_.param(w), g_.param(b), widths[k], fan_in});
-    fan_in = widths[k];
-  }
+  const std::vector<DenseLayer> dense =
+      declare_dense_layers(g_, "layer" + std::to_string(index) + ".net.", n_id, widths);
   const Op act = activation_op(c.net.act);
   // The conditioner: raw MLP outputs split per transform parameter, then the
   // user's rewrites (e.g. soft clamps) in order.
@@ -172,18 +170,15 @@ std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c)
       h = g_.binary(Op::add, g_.matvec(dense[k].w, h, dense[k].rows, dense[k].cols), dense[k].b);
       if (k + 1 < dense.size()) h = g_.unary(act, h);
     }
-    const auto& def = spec_.transforms[static_cast<size_t>(c.transform)];
-    NameEnv values;
-    for (size_t p = 0; p < def.params.size(); ++p)
-      values[def.params[p]] = g_.gather(h, iota(n_t, int(p) * n_t));
-    for (const ParamRewrite& rw : c.rewrites) values[rw.param] = lower_expr(g_, *rw.expr, values);
-    std::unordered_map<NodeId, NodeId> bind;
-    for (size_t p = 0; p < def.params.size(); ++p)
-      bind[rules->params[p]] = values.at(def.params[p]);
-    return bind;
+    std::vector<NodeId> raw;
+    for (size_t p = 0; p < rules->params.size(); ++p)
+      raw.push_back(g_.gather(h, iota(n_t, int(p) * n_t)));
+    return bind_transformer(g_, *rules, raw, c.rewrites);
   };
-  {  // Monotonicity with this layer's rewrites applied: a soft clamp or a
-     // softplus can be what makes it provable.
+  if (rules->monotone_by_construction) {
+    report_by_construction(index, *rules);
+  } else {  // Monotonicity with this layer's rewrites applied: a soft clamp or a
+            // softplus can be what makes it provable.
     const NodeId probe = g_.var(g_.add_var_name("layer_input"), spec_.dim);
     const NodeId d = substitute(g_, rules->dzdx, conditioner(g_.gather(probe, c.identity_dims)));
     check_transform_monotonicity(index, *rules, d);
@@ -213,11 +208,13 @@ std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c)
 }
 
 std::optional<LayerMaps> FlowBuilder::autoregressive(int index, const AutoregressiveSpec& a) {
-  const TransformRules* rules = rules_for(a.transform);
+  const TransformRules* rules = rules_for(a.transformer);
   if (!rules) return std::nullopt;
-  const TransformDef& def = spec_.transforms[static_cast<size_t>(a.transform)];
-  return build_autoregressive(g_, a, *rules, def.params, index, spec_.dim, [&](NodeId dzdx) {
-    check_transform_monotonicity(index, *rules, dzdx);
+  return build_autoregressive(g_, a, *rules, index, spec_.dim, [&](NodeId dzdx) {
+    if (rules->monotone_by_construction)
+      report_by_construction(index, *rules);
+    else
+      check_transform_monotonicity(index, *rules, dzdx);
   });
 }
 
@@ -251,22 +248,39 @@ bool FlowBuilder::check_structure(const LayerSpec& layer, const LayerInfo& info,
   return false;
 }
 
-void FlowBuilder::check_transform_monotonicity(int index, const TransformRules& rules,
-                                               NodeId dzdx) {
-  InversionReport r;
+// The --explain entry of a layer's transformer, its monotonicity unknown.
+InversionReport& FlowBuilder::report_inversion(int index, const TransformRules& rules) {
+  InversionReport& r = fg_.inversions.emplace_back();
   const LayerSpec& layer = spec_.layers[static_cast<size_t>(index)];
   r.what = fmt::format("layer {} {}", index, layer.label);
   r.loc = layer.loc;
   r.analytic = rules.analytic_inverse;
-  r.why = rules.analytic_inverse
-              ? fmt::format("{} = {}", to_infix(g_, rules.x), to_infix(g_, rules.inverse))
-              : rules.inverse_failure + ", so no closed form";
+  if (!rules.summary.empty())
+    r.why = rules.summary;
+  else
+    r.why = rules.analytic_inverse
+                ? fmt::format("{} = {}", to_infix(g_, rules.x), to_infix(g_, rules.inverse))
+                : rules.inverse_failure + ", so no closed form";
+  return r;
+}
+
+void FlowBuilder::check_transform_monotonicity(int index, const TransformRules& rules,
+                                               NodeId dzdx) {
+  InversionReport& r = report_inversion(index, rules);
   r.monotonicity = monotonicity(g_, dzdx);
   if (r.monotonicity == Monotonicity::unproved)
-    diags_.warning(layer.loc, fmt::format("cannot prove that transform '{}' is strictly monotone "
-                                          "here: dz/dx = {} may be 0",
-                                          rules.name, to_infix(g_, rules.dzdx)));
-  fg_.inversions.push_back(std::move(r));
+    diags_.warning(r.loc, fmt::format("cannot prove that transform '{}' is strictly monotone "
+                                      "here: dz/dx = {} may be 0",
+                                      rules.name, to_infix(g_, rules.dzdx)));
+}
+
+// A transformer increasing by construction (the spline: positive knot
+// derivatives and bin sizes) needs no proof, and its derivative is too
+// large an expression for interval arithmetic to bound usefully.
+void FlowBuilder::report_by_construction(int index, const TransformRules& rules) {
+  InversionReport& r = report_inversion(index, rules);
+  r.monotonicity = Monotonicity::increasing;
+  r.by_construction = true;
 }
 
 // log q(z): N(0, I) gives -|z|^2 / 2 - D/2 log(2 pi); uniform on [0, 1]^D

@@ -5,6 +5,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "compiler/FlowSpec.hpp"
@@ -26,8 +27,17 @@ struct TransformRules {
   NodeId logabs = -1;          // log|dz/dx|
   NodeId inverse = -1;         // x as a function of z (a solve node without a closed form)
   bool analytic_inverse = true;
-  std::string inverse_failure;  // why there is no closed form
+  std::string inverse_failure;            // why there is no closed form
+  bool monotone_by_construction = false;  // built increasing (the spline): nothing to prove
+  std::string summary;  // printed instead of formulas too large to print as trees (the spline)
 };
+
+// The transformer's parameter placeholders bound to a conditioner's raw
+// outputs (one node per parameter, in the order of rules.params), after the
+// layer's rewrites, which name the parameters as the placeholders do.
+std::unordered_map<NodeId, NodeId> bind_transformer(Graph& g, const TransformRules& rules,
+                                                    const std::vector<NodeId>& raw,
+                                                    const std::vector<ParamRewrite>& rewrites);
 
 struct LayerInfo {
   std::string label;

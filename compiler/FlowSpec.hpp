@@ -5,6 +5,7 @@
 // report errors at the user's text.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -44,8 +45,26 @@ struct ParamRewrite {
 // z[transformed_dims[i]] = h(x[transformed_dims[i]]; p_1[i], ..., p_k[i])
 // where (p_1, ..., p_k) = rewrites(mlp(x[identity_dims])) split in k blocks
 // of transformed_dims.size() outputs each (parameter-major).
+// The built-in rational-quadratic spline transformer (Durkan et al. 2019,
+// nflows' conventions, linear tails): `bins` bins on [-bound, bound], the
+// identity outside; 3 bins - 1 parameters per transformed value (bins
+// widths, bins heights, bins - 1 interior derivatives), see Spline.hpp.
+struct SplineSpec {
+  int bins = 8;
+  double bound = 3;
+  double min_width = 1e-3, min_height = 1e-3, min_derivative = 1e-3;
+
+  bool operator==(const SplineSpec&) const = default;
+};
+
+// The elementwise transformer of a layer: a `.nf` transform, or the spline.
+struct TransformerSpec {
+  int transform = -1;  // index into FlowSpec::transforms, when not a spline
+  std::optional<SplineSpec> spline;
+};
+
 struct CouplingSpec {
-  int transform = 0;  // index into FlowSpec::transforms
+  TransformerSpec transformer;
   std::vector<int> identity_dims;
   std::vector<int> transformed_dims;
   MlpSpec net;
@@ -60,7 +79,7 @@ struct CouplingSpec {
 // layer is exactly the inverse of that map: x -> z solves the sequence,
 // z -> x is one pass (sampling in one pass). Parameter layout: docs/language.md.
 struct AutoregressiveSpec {
-  int transform = 0;       // index into FlowSpec::transforms
+  TransformerSpec transformer;
   std::vector<int> order;  // a permutation of 0..dim-1
   MlpSpec net;             // hidden widths and activation of the MADE
   bool residual = false;   // equal-width hidden layers add their input

@@ -255,9 +255,38 @@ NodeId Graph::unary(Op op, NodeId a) {
   return intern(std::move(n));
 }
 
+// a OP b where an operand is a select with a zero branch, as a select of
+// the operation in each branch: select(c, u, 0) * p = select(c, u * p, 0 * p)
+// and 0 * p folds to 0. The unselected lanes then never compute 0 * p, which
+// is NaN where p is infinite or NaN (log(x) beyond a where(x > 0, ...), a
+// spline formula outside its interval): a mask reaching a reverse-mode chain
+// stays outermost all the way down. Only * and / (numerator): 0 OP p must
+// fold to 0.
+NodeId Graph::into_zero_select(Op op, NodeId a, NodeId b) {
+  for (const bool left : {true, false}) {
+    if (!left && op == Op::div) break;
+    const Node s = node(left ? a : b);  // a copy: the factory may reallocate
+    const NodeId other = left ? b : a;
+    if (s.op != Op::select_pos || (!is_constant(s.args[1], 0) && !is_constant(s.args[2], 0)))
+      continue;
+    auto in = [&](NodeId branch) {
+      return left ? binary(op, branch, other) : binary(op, other, branch);
+    };
+    return select_pos(s.args[0], in(s.args[1]), in(s.args[2]));
+  }
+  return -1;
+}
+
 NodeId Graph::fold_add(NodeId a, NodeId b) {
   if (is_constant(a, 0)) return b;
   if (is_constant(b, 0)) return a;
+  {  // select(c, u, v) + select(c, p, q) = select(c, u + p, v + q): adjoints
+     // of one select's branches meet again as one masked sum
+    const Node na = node(a), nb = node(b);
+    if (na.op == Op::select_pos && nb.op == Op::select_pos && na.args[0] == nb.args[0])
+      return select_pos(na.args[0], binary(Op::add, na.args[1], nb.args[1]),
+                        binary(Op::add, na.args[2], nb.args[2]));
+  }
   if (node(b).op == Op::neg) return binary(Op::sub, a, node(b).args[0]);
   if (node(a).op == Op::neg) return binary(Op::sub, b, node(a).args[0]);
   if (a == b) return binary(Op::mul, constant(2), a);
@@ -283,6 +312,7 @@ NodeId Graph::fold_mul(NodeId a, NodeId b) {
   if (is_constant(b, 1)) return a;
   if (is_constant(a, -1)) return unary(Op::neg, b);
   if (is_constant(b, -1)) return unary(Op::neg, a);
+  if (const NodeId pushed = into_zero_select(Op::mul, a, b); pushed >= 0) return pushed;
   const Node na = node(a), nb = node(b);  // copies: the factory may reallocate
   if (na.op == Op::neg && nb.op == Op::neg) return binary(Op::mul, na.args[0], nb.args[0]);
   if (na.op == Op::neg) return unary(Op::neg, binary(Op::mul, na.args[0], b));
@@ -303,6 +333,7 @@ NodeId Graph::fold_div(NodeId a, NodeId b) {
   if (is_constant(b, -1)) return unary(Op::neg, a);
   if (is_constant(a, 0)) return constant(0);
   if (a == b) return constant(1);
+  if (const NodeId pushed = into_zero_select(Op::div, a, b); pushed >= 0) return pushed;
   const Node na = node(a), nb = node(b);  // copies: the factory may reallocate
   if (nb.op == Op::exp)                   // a / e^u = a e^-u
     return binary(Op::mul, a, unary(Op::exp, unary(Op::neg, nb.args[0])));
@@ -357,6 +388,11 @@ NodeId Graph::binary(Op op, NodeId a, NodeId b) {
 
 NodeId Graph::select_pos(NodeId cond, NodeId if_pos, NodeId otherwise) {
   if (is_constant(cond)) return node(cond).value > 0 ? if_pos : otherwise;
+  // select(c, select(c, u, v), w) = select(c, u, w), and likewise inside w
+  if (node(if_pos).op == Op::select_pos && node(if_pos).args[0] == cond)
+    return select_pos(cond, node(if_pos).args[1], otherwise);
+  if (node(otherwise).op == Op::select_pos && node(otherwise).args[0] == cond)
+    return select_pos(cond, if_pos, node(otherwise).args[2]);
   if (if_pos == otherwise) return if_pos;
   Node n;
   n.op = Op::select_pos;

@@ -154,6 +154,7 @@ class Graph {
   NodeId fold_mul(NodeId a, NodeId b);
   NodeId fold_div(NodeId a, NodeId b);
   NodeId fold_pow(NodeId a, NodeId b);
+  NodeId into_zero_select(Op op, NodeId a, NodeId b);
 
   std::vector<Node> nodes_;
   std::unordered_map<Node, NodeId, NodeHash> interned_;

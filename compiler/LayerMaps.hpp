@@ -32,6 +32,7 @@ struct InversionReport {
   bool analytic = true;  // else: safeguarded Newton-bisection at run time
   std::string why;       // the inverse formula, or why none exists
   Monotonicity monotonicity = Monotonicity::unproved;
+  bool by_construction = false;  // monotone as built (the spline), not proved
 };
 
 }  // namespace nfc

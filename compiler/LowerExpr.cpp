@@ -61,14 +61,6 @@ NodeId lower_where(Graph& g, const Expr& cond, NodeId p, NodeId q, const NameEnv
   throw InternalError("unknown comparison reached the graph builder");
 }
 
-NodeId min_of(Graph& g, NodeId a, NodeId b) {
-  return g.select_pos(g.binary(Op::sub, b, a), a, b);  // a where a < b
-}
-
-NodeId max_of(Graph& g, NodeId a, NodeId b) {
-  return g.select_pos(g.binary(Op::sub, a, b), a, b);  // a where a > b
-}
-
 NodeId lower_call(Graph& g, const Expr& e, const NameEnv& env) {
   auto arg = [&](size_t i) { return lower_expr(g, *e.args[i], env); };
   if (e.name == "where") return lower_where(g, *e.args[0], arg(1), arg(2), env);
@@ -105,6 +97,14 @@ NodeId lower_expr(Graph& g, const Expr& e, const NameEnv& env) {
       throw InternalError("a comparison outside where() reached the graph builder");
   }
   throw InternalError("unknown expression kind");
+}
+
+NodeId min_of(Graph& g, NodeId a, NodeId b) {
+  return g.select_pos(g.binary(Op::sub, b, a), a, b);  // a where a < b
+}
+
+NodeId max_of(Graph& g, NodeId a, NodeId b) {
+  return g.select_pos(g.binary(Op::sub, a, b), a, b);  // a where a > b
 }
 
 }  // namespace nfc

@@ -15,4 +15,8 @@ using NameEnv = std::unordered_map<std::string, NodeId>;
 // bound to vectors: the result is then elementwise over them.
 NodeId lower_expr(Graph& g, const Expr& e, const NameEnv& env);
 
+// min(a, b) and max(a, b) as select_pos: the derivative is the selected one's.
+NodeId min_of(Graph& g, NodeId a, NodeId b);
+NodeId max_of(Graph& g, NodeId a, NodeId b);
+
 }  // namespace nfc

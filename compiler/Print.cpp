@@ -139,6 +139,10 @@ void print_flow_graph(std::ostream& out, const FlowGraph& fg) {
     std::vector<std::string> params;
     for (NodeId p : r.params) params.push_back(to_infix(g, p));
     out << fmt::format("transform {}({}; {})\n", r.name, to_infix(g, r.x), fmt::join(params, ", "));
+    if (!r.summary.empty()) {  // shared subexpressions: as trees, exponential in the bins
+      out << "  " << r.summary << "\n";
+      continue;
+    }
     out << fmt::format("  z          = {}\n", to_infix(g, r.body));
     out << fmt::format("  dz/dx      = {}\n", to_infix(g, r.dzdx));
     out << fmt::format("  log|dz/dx| = {}\n", to_infix(g, r.logabs));
@@ -175,8 +179,9 @@ void print_inversions(std::ostream& out, const FlowGraph& fg) {
   for (const InversionReport& r : fg.inversions) {
     const std::string method =
         r.analytic ? "closed form: " + r.why : "Newton-bisection at run time (" + r.why + ")";
-    out << fmt::format("  {:<26} {}\n  {:<26} {}\n", r.what, method, "",
-                       monotonicity_text(r.monotonicity));
+    out << fmt::format(
+        "  {:<26} {}\n  {:<26} {}\n", r.what, method, "",
+        r.by_construction ? "increasing (by construction)" : monotonicity_text(r.monotonicity));
   }
 }
 

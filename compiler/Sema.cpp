@@ -17,6 +17,7 @@
 #include "compiler/SemaArgs.hpp"
 #include "compiler/SemaExpr.hpp"
 #include "compiler/SemaParams.hpp"
+#include "compiler/SemaSpline.hpp"
 #include "dsl/Suggest.hpp"
 
 namespace nfc {
@@ -177,6 +178,8 @@ class Sema {
   void check_layer(const ast::Repeat& r);
   void check_layer(const ast::Coupling& c);
   void check_autoregressive(const ast::Coupling& c);
+  bool resolve_transformer(const ast::Coupling& c, const ArgList& args, TransformerSpec& t,
+                           std::vector<ParamRewrite>& rewrites);
   std::optional<std::vector<int>> resolve_order(const ast::Value& v);
   void check_layer(const ast::Permute& p);
   void check_layer(const ast::Map& m);
@@ -332,7 +335,12 @@ void Sema::check_file_shape(const ast::File& file) {
 }
 
 void Sema::add_transform(const ast::Transform& t) {
-  if (t.name.text.empty()) return;  // nameless: a syntax error was reported
+  if (t.name.text.empty()) return;   // nameless: a syntax error was reported
+  if (t.name.text == kSplineName) {  // not shadowed silently: layers mean the built-in
+    error(t.name.loc,
+          "'spline' is the built-in spline transformer; give this transform another name");
+    return;
+  }
   if (transforms_.contains(t.name.text)) {
     error(t.name.loc, fmt::format("redefinition of transform '{}'", t.name.text));
     return;
@@ -383,7 +391,7 @@ void Sema::check_transform_body(const ast::Transform& t) {
 int Sema::find_transform(const ast::Name& name) {
   const auto it = transforms_.find(name.text);
   if (it != transforms_.end()) return it->second;
-  std::vector<std::string> known;
+  std::vector<std::string> known{std::string(kSplineName)};
   for (const auto& [known_name, index] : transforms_) known.push_back(known_name);
   error(name.loc,
         fmt::format("unknown transform '{}'{}", name.text, did_you_mean(name.text, known)));
@@ -455,17 +463,21 @@ void Sema::check_layer(const ast::Repeat& r) {
 }
 
 // coupling T(mask = M) { net = ...; P = expr ... }
+// coupling spline(mask = M, bins = K, bound = B, min_...) { net = ... }
 void Sema::check_layer(const ast::Coupling& c) {
   if (c.kind != "coupling") return check_autoregressive(c);
   const int k = couplings_++;
-  const ArgList args(c.args, "'coupling'", {"mask"}, reporter());
+  const bool spline = c.transform.text == kSplineName;
+  const ArgList args =
+      spline ? ArgList(c.args, "'coupling'",
+                       {"mask", "bins", "bound", "min_width", "min_height", "min_derivative"},
+                       reporter())
+             : ArgList(c.args, "'coupling'", {"mask"}, reporter());
   std::optional<std::vector<int>> mask;
   if (const ast::Value* m = args.require("mask", c.transform.loc)) mask = resolve_mask(*m, k);
   CouplingSpec spec;
   spec.net = resolve_net(c);
-  spec.transform = find_transform(c.transform);
-  if (spec.transform < 0) return;
-  spec.rewrites = resolve_rewrites(c, spec_.transforms[static_cast<size_t>(spec.transform)]);
+  if (!resolve_transformer(c, args, spec.transformer, spec.rewrites)) return;
   if (!mask) return;
   for (int i = 0; i < dim_; ++i) {
     (mask->at(static_cast<size_t>(i)) ? spec.transformed_dims : spec.identity_dims).push_back(i);
@@ -473,10 +485,33 @@ void Sema::check_layer(const ast::Coupling& c) {
   push_layer(c.keyword, "coupling " + c.transform.text, std::move(spec));
 }
 
+// The layer's transformer: the built-in spline (its settings from `args`)
+// or a .nf transform and the block's rewrites. False after reporting.
+bool Sema::resolve_transformer(const ast::Coupling& c, const ArgList& args, TransformerSpec& t,
+                               std::vector<ParamRewrite>& rewrites) {
+  if (c.transform.text == kSplineName) {
+    for (const ast::Assignment& rw : c.rewrites)
+      error(rw.target.loc,
+            fmt::format("cannot rewrite '{}': the spline transformer takes no rewrites",
+                        rw.target.text));
+    t.spline = resolve_spline(args, reporter());
+    return t.spline && c.rewrites.empty();
+  }
+  t.transform = find_transform(c.transform);
+  if (t.transform < 0) return false;
+  rewrites = resolve_rewrites(c, spec_.transforms[static_cast<size_t>(t.transform)]);
+  return true;
+}
+
 // maf T(order = O) { net = made(...); P = expr ... }, and iaf alike.
 void Sema::check_autoregressive(const ast::Coupling& c) {
   const std::string owner = "'" + c.kind + "'";
-  const ArgList args(c.args, owner, {"order"}, reporter());
+  const ArgList args =
+      c.transform.text == kSplineName
+          ? ArgList(c.args, owner,
+                    {"order", "bins", "bound", "min_width", "min_height", "min_derivative"},
+                    reporter())
+          : ArgList(c.args, owner, {"order"}, reporter());
   AutoregressiveSpec spec;
   spec.inverse = c.kind == "iaf";
   spec.net = resolve_net(c, "made", &spec.residual);
@@ -485,9 +520,7 @@ void Sema::check_autoregressive(const ast::Coupling& c) {
     order = resolve_order(*o);
   else
     order = identity_permutation(dim_);
-  spec.transform = find_transform(c.transform);
-  if (spec.transform < 0) return;
-  spec.rewrites = resolve_rewrites(c, spec_.transforms[static_cast<size_t>(spec.transform)]);
+  if (!resolve_transformer(c, args, spec.transformer, spec.rewrites)) return;
   if (!order) return;
   spec.order = std::move(*order);
   push_layer(c.keyword, c.kind + " " + c.transform.text, std::move(spec));

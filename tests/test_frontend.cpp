@@ -93,8 +93,8 @@ TEST_CASE("prelude transforms come first, user transforms after", "[frontend]") 
   CHECK(spec.transforms[2].name == "affine2");
   CHECK(spec.transforms[2].input == "x");
   CHECK(spec.transforms[3].name == "shift");
-  CHECK(coupling(spec, 0).transform == 0);
-  CHECK(coupling(spec, 9).transform == 3);
+  CHECK(coupling(spec, 0).transformer.transform == 0);
+  CHECK(coupling(spec, 9).transformer.transform == 3);
 }
 
 TEST_CASE("alternate masks alternate over all couplings, through repeats", "[frontend]") {
