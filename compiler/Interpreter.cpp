@@ -184,11 +184,9 @@ void evaluate_made_sequence(const Graph& g, NodeId id, Values& vals,
   const Node n = g.node(id);
   const MadeSequence& s = g.made_sequence_info(n.index);
   const auto D = static_cast<size_t>(s.dim), P = static_cast<size_t>(s.params_per_dim);
-  std::vector<NodeId> inner;  // the step's nodes above its placeholders
-  for (NodeId k : topological_order(g, {s.step})) {
-    const Op op = g.node(k).op;
-    if (op != Op::var && op != Op::constant && op != Op::param) inner.push_back(k);
-  }
+  std::vector<NodeId> inner;  // the step's nodes but its placeholders
+  for (NodeId k : topological_order(g, {s.step}))
+    if (g.node(k).op != Op::var) inner.push_back(k);
   const std::vector<double> v = vals[static_cast<size_t>(n.args[0])];
   std::vector<double> out(D * (1 + P), 0.0);
   std::vector<std::vector<double>> hidden(s.layers.size());
