@@ -14,6 +14,7 @@
 #include "compiler/Derive.hpp"
 #include "compiler/Gradient.hpp"
 #include "compiler/Invert.hpp"
+#include "compiler/LinearLayer.hpp"
 #include "compiler/LowerExpr.hpp"
 #include "compiler/MapLayer.hpp"
 #include "compiler/Mlp.hpp"
@@ -76,6 +77,7 @@ class FlowBuilder {
   void declare_flow_params();
   void check_transform_monotonicity(int index, const TransformRules& rules, NodeId dzdx);
   std::optional<LayerMaps> autoregressive(int index, const AutoregressiveSpec& a);
+  std::optional<LayerMaps> elementwise(int index, const ElementwiseSpec& e);
   InversionReport& report_inversion(int index, const TransformRules& rules);
   void report_by_construction(int index, const TransformRules& rules);
   LayerMaps permute(const PermuteSpec& p);
@@ -218,6 +220,39 @@ std::optional<LayerMaps> FlowBuilder::autoregressive(int index, const Autoregres
   });
 }
 
+std::optional<LayerMaps> FlowBuilder::elementwise(int index, const ElementwiseSpec& e) {
+  const TransformRules* rules = rules_for(TransformerSpec{e.transform, std::nullopt});
+  if (!rules) return std::nullopt;
+  const TransformDef& def = spec_.transforms[static_cast<size_t>(e.transform)];
+  const int dim = spec_.dim;
+  std::unordered_map<NodeId, NodeId> bind;  // parameters: learnable vectors
+  for (size_t p = 0; p < def.params.size(); ++p) {
+    const int t = g_.add_param("layer" + std::to_string(index) + "." + def.params[p], {dim});
+    g_.set_param_init(t, std::vector<double>(static_cast<size_t>(dim), e.init[p]));
+    bind[rules->params[p]] = g_.param(t);
+  }
+  {
+    auto probe = bind;
+    probe[rules->x] = g_.var(g_.add_var_name("layer_input"), dim);
+    check_transform_monotonicity(index, *rules, substitute(g_, rules->dzdx, probe));
+  }
+  LayerMaps maps;
+  maps.forward = [this, bind, rules, dim](NodeId in) {
+    auto b = bind;
+    b[rules->x] = in;
+    return std::pair{substitute(g_, rules->body, b),
+                     sum_lanes(substitute(g_, rules->logabs, b), dim)};
+  };
+  maps.inverse = [this, bind, rules, dim](NodeId in) -> std::optional<std::pair<NodeId, NodeId>> {
+    auto b = bind;
+    b[rules->z] = in;
+    const NodeId x = substitute(g_, rules->inverse, b);
+    b[rules->x] = x;
+    return std::pair{x, g_.unary(Op::neg, sum_lanes(substitute(g_, rules->logabs, b), dim))};
+  };
+  return maps;
+}
+
 LayerMaps FlowBuilder::permute(const PermuteSpec& p) {
   const std::vector<int> inv = inverse_permutation(p.perm);
   LayerMaps maps;
@@ -230,6 +265,8 @@ LayerMaps FlowBuilder::permute(const PermuteSpec& p) {
 
 bool FlowBuilder::check_structure(const LayerSpec& layer, const LayerInfo& info, NodeId in,
                                   NodeId out) {
+  // L U x is not triangular as a whole; each factor is, by construction.
+  if (std::holds_alternative<LinearSpec>(layer.kind)) return true;
   const DependencyMatrix deps = dependency_matrix(g_, out, in);
   if (const auto* p = std::get_if<PermuteSpec>(&layer.kind)) {
     if (is_permutation_of(deps, p->perm)) return true;
@@ -343,6 +380,10 @@ bool FlowBuilder::build() {
     } else if (const auto* a = std::get_if<AutoregressiveSpec>(&layer.kind)) {
       m = autoregressive(static_cast<int>(l), *a);
       info.order = a->order;
+    } else if (const auto* e = std::get_if<ElementwiseSpec>(&layer.kind)) {
+      m = elementwise(static_cast<int>(l), *e);
+    } else if (std::holds_alternative<LinearSpec>(layer.kind)) {
+      m = build_linear_layer(g_, static_cast<int>(l), spec_.dim);
     } else if (const auto* p = std::get_if<PermuteSpec>(&layer.kind)) {
       m = permute(*p);
     } else {

@@ -87,6 +87,20 @@ struct AutoregressiveSpec {
   bool inverse = false;  // iaf
 };
 
+// z_i = T(x_i; p_1[i], ..., p_m[i]) for every dimension, each parameter a
+// learnable vector (tensor `layerK.NAME`, shape [dim]) starting at init[j];
+// `elementwise exp` and the other one-argument functions are transforms
+// without parameters.
+struct ElementwiseSpec {
+  int transform = -1;        // index into FlowSpec::transforms
+  std::vector<double> init;  // per transform parameter
+};
+
+// z = L U x + b with L unit lower triangular, U upper triangular with a
+// positive diagonal exp(log_diag): an invertible linear map (Glow's 1x1
+// convolution for vectors) whose log-det is sum(log_diag).
+struct LinearSpec {};
+
 // z[i] = x[perm[i]].
 struct PermuteSpec {
   std::vector<int> perm;
@@ -126,7 +140,8 @@ struct MapSpec {
 struct LayerSpec {
   SourceRange loc;    // the layer keyword
   std::string label;  // e.g. "coupling affine", "permute reverse", "map"
-  std::variant<CouplingSpec, PermuteSpec, MapSpec, AutoregressiveSpec> kind;
+  std::variant<CouplingSpec, PermuteSpec, MapSpec, AutoregressiveSpec, ElementwiseSpec, LinearSpec>
+      kind;
 };
 
 // standard_normal: N(0, I). uniform: uniform on [0, 1]^dim (log density 0

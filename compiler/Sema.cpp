@@ -178,6 +178,10 @@ class Sema {
   void check_layer(const ast::Repeat& r);
   void check_layer(const ast::Coupling& c);
   void check_autoregressive(const ast::Coupling& c);
+  void check_elementwise(const ast::Coupling& c);
+  void check_linear(const ast::Coupling& c);
+  void reject_block(const ast::Coupling& c);
+  int function_transform(const std::string& function);
   bool resolve_transformer(const ast::Coupling& c, const ArgList& args, TransformerSpec& t,
                            std::vector<ParamRewrite>& rewrites);
   std::optional<std::vector<int>> resolve_order(const ast::Value& v);
@@ -465,6 +469,8 @@ void Sema::check_layer(const ast::Repeat& r) {
 // coupling T(mask = M) { net = ...; P = expr ... }
 // coupling spline(mask = M, bins = K, bound = B, min_...) { net = ... }
 void Sema::check_layer(const ast::Coupling& c) {
+  if (c.kind == "elementwise") return check_elementwise(c);
+  if (c.kind == "linear") return check_linear(c);
   if (c.kind != "coupling") return check_autoregressive(c);
   const int k = couplings_++;
   const bool spline = c.transform.text == kSplineName;
@@ -501,6 +507,83 @@ bool Sema::resolve_transformer(const ast::Coupling& c, const ArgList& args, Tran
   if (t.transform < 0) return false;
   rewrites = resolve_rewrites(c, spec_.transforms[static_cast<size_t>(t.transform)]);
   return true;
+}
+
+// elementwise and linear layers take no block.
+void Sema::reject_block(const ast::Coupling& c) {
+  for (const ast::Arg& net : c.nets)
+    error(net.key.loc, fmt::format("'{}' takes no network", c.kind));
+  for (const ast::Assignment& rw : c.rewrites)
+    error(rw.target.loc, fmt::format("'{}' takes no rewrites", c.kind));
+}
+
+// A one-argument function as a parameterless transform `f(x) = f(x)`,
+// added to the model once.
+int Sema::function_transform(const std::string& function) {
+  const std::string name = "fn:" + function;
+  if (auto it = transforms_.find(name); it != transforms_.end()) return it->second;
+  auto x = std::make_shared<Expr>();
+  x->kind = Expr::Kind::name;
+  x->name = "x";
+  auto call = std::make_shared<Expr>();
+  call->kind = Expr::Kind::call;
+  call->name = function;
+  call->args = {x};
+  spec_.transforms.push_back(TransformDef{function, "x", {}, call, spec_.loc});
+  const int index = static_cast<int>(spec_.transforms.size()) - 1;
+  transforms_[name] = index;
+  return index;
+}
+
+// elementwise F: F a one-argument function (exp, sigmoid, logit, ...) or a
+// transform whose parameters become per-dimension learnable vectors,
+// initialised from the arguments (`elementwise affine(s = 0, t = 0)`, 0 when
+// absent).
+void Sema::check_elementwise(const ast::Coupling& c) {
+  reject_block(c);
+  static const std::vector<std::string> kFunctions = {"exp",   "log",      "log1p", "expm1",
+                                                      "sqrt",  "tanh",     "atanh", "sigmoid",
+                                                      "logit", "softplus", "sinh",  "asinh"};
+  ElementwiseSpec spec;
+  const std::string& name = c.transform.text;
+  if (std::find(kFunctions.begin(), kFunctions.end(), name) != kFunctions.end() &&
+      transforms_.find(name) == transforms_.end()) {
+    for (const ast::Arg& a : c.args)
+      error(a.key.loc, fmt::format("function '{}' takes no parameters", name));
+    spec.transform = function_transform(name);
+  } else {
+    spec.transform = find_transform(c.transform);
+    if (spec.transform < 0) return;
+    const TransformDef& t = spec_.transforms[static_cast<size_t>(spec.transform)];
+    spec.init.assign(t.params.size(), 0.0);
+    for (const ast::Arg& a : c.args) {
+      auto it = std::find(t.params.begin(), t.params.end(), a.key.text);
+      if (it == t.params.end()) {
+        error(a.key.loc, fmt::format("'{}' is not a parameter of transform '{}'{}", a.key.text,
+                                     t.name, did_you_mean(a.key.text, t.params)));
+        continue;
+      }
+      const std::optional<double> v =
+          a.value.kind == ast::Value::Kind::number && std::isfinite(a.value.number)
+              ? std::optional<double>(a.value.number)
+              : std::nullopt;
+      if (!v) {
+        if (a.value.kind != ast::Value::Kind::error)
+          error(a.value.loc, fmt::format("initial value of '{}' must be a number, found {}",
+                                         a.key.text, describe(a.value)));
+        continue;
+      }
+      spec.init[static_cast<size_t>(it - t.params.begin())] = *v;
+    }
+  }
+  push_layer(c.keyword, "elementwise " + name, std::move(spec));
+}
+
+// linear: an LU-parameterised invertible linear map.
+void Sema::check_linear(const ast::Coupling& c) {
+  reject_block(c);
+  const ArgList args(c.args, "'linear'", {}, reporter());
+  push_layer(c.keyword, "linear", LinearSpec{});
 }
 
 // maf T(order = O) { net = made(...); P = expr ... }, and iaf alike.

@@ -56,9 +56,10 @@ struct Assignment {
 };
 
 // coupling T(args) { net = value; P = expr ... }, and alike the
-// autoregressive layers `maf T(...) { ... }` and `iaf T(...) { ... }`.
+// autoregressive layers `maf T(...) { ... }` and `iaf T(...) { ... }`, the
+// elementwise layer `elementwise T(p = init, ...)` and `linear(...)`.
 struct Coupling {
-  std::string kind;  // "coupling", "maf" or "iaf"
+  std::string kind;  // "coupling", "maf", "iaf", "elementwise" or "linear"
   SourceRange keyword;
   Name transform;
   std::vector<Arg> args;

@@ -308,12 +308,14 @@ ast::Layer Parser::parse_layer() {
   }
   if (at_word("let")) fail(peek(), "'let' is only allowed inside a map block");
   if (at_word("repeat")) return ast::Layer{parse_repeat()};
-  if (at_word("coupling") || at_word("maf") || at_word("iaf")) return ast::Layer{parse_coupling()};
+  if (at_word("coupling") || at_word("maf") || at_word("iaf") || at_word("elementwise") ||
+      at_word("linear"))
+    return ast::Layer{parse_coupling()};
   if (at_word("permute")) return ast::Layer{parse_permute()};
   if (at_word("map")) return ast::Layer{parse_map()};
   fail(peek(), fmt::format("unknown layer '{}'{}", peek().text,
-                           did_you_mean(peek().text,
-                                        {"coupling", "maf", "iaf", "permute", "map", "repeat"})));
+                           did_you_mean(peek().text, {"coupling", "maf", "iaf", "elementwise",
+                                                      "linear", "permute", "map", "repeat"})));
 }
 
 // repeat := 'repeat' value block<layer>
@@ -325,12 +327,15 @@ ast::Repeat Parser::parse_repeat() {
   return r;
 }
 
-// coupling := ('coupling' | 'maf' | 'iaf') NAME [ '(' args ')' ] [ block<coupling_item> ]
+// coupling := ('coupling' | 'maf' | 'iaf' | 'elementwise') NAME [ '(' args ')' ]
+//             [ block<coupling_item> ]
+//           | 'linear' [ '(' args ')' ]
 ast::Coupling Parser::parse_coupling() {
   ast::Coupling c;
   c.kind = std::string(peek().text);
   c.keyword = advance().range;
-  c.transform = expect_name(fmt::format("a transform name after '{}'", c.kind));
+  if (c.kind != "linear")
+    c.transform = expect_name(fmt::format("a transform name after '{}'", c.kind));
   if (at(TokenKind::lparen)) {
     advance();
     c.args = parse_args();
