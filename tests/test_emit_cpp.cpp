@@ -1,0 +1,327 @@
+// The C++ source backend held to the JIT: every example model and every
+// model in tests/models/ is emitted (`nfc emit-cpp`) in f64 and f32, all of
+// them compiled into one program with the system compiler under
+// -Wall -Wextra -Werror -pedantic (so two or more emitted flows link
+// together), run on inputs drawn by the emitted Generator, and compared
+// with the JIT on the same inputs and parameters. The program also counts
+// heap allocations (a replaced global operator new) around batch-1 calls.
+// One model is compiled again under ASan + UBSan.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "compiler/driver/Compile.hpp"
+#include "runtime/Checkpoint.hpp"
+#include "runtime/Hash.hpp"
+#include "runtime/Random.hpp"
+#include "tests/Shell.hpp"
+
+namespace fs = std::filesystem;
+using namespace nfc;
+
+namespace {
+
+const std::string kCompile = "g++ -std=c++17 -O2 -Wall -Wextra -Werror -pedantic";
+constexpr int64_t kRows = 37;  // as the JIT tests: not a multiple of a SIMD width
+constexpr uint64_t kInputSeed = 11, kBaseSeed = 12, kSampleSeed = 13;
+
+fs::path scratch(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / "nfc_test_emit" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<fs::path> all_models() {
+  std::vector<fs::path> models;
+  for (const char* dir : {"examples", "tests/models"})
+    for (const auto& e : fs::directory_iterator(fs::path(NFC_SOURCE_DIR) / dir))
+      if (e.path().extension() == ".nf") models.push_back(e.path());
+  std::sort(models.begin(), models.end());
+  return models;
+}
+
+// One emitted flow: a model in one precision, under its own namespace.
+struct Emitted {
+  fs::path model;
+  Precision precision;
+  std::string ns;
+  bool load_weights = false;
+  fs::path params;  // initialised parameters, saved as f64 (exact for both)
+  std::unique_ptr<CompiledModel> jit;
+};
+
+// Compiles the model with the JIT, saves parameters initialised from a
+// seed, and emits it with the nfc binary.
+Emitted emit(const fs::path& model, Precision precision, const std::string& ns, bool load,
+             const fs::path& dir, uint64_t seed) {
+  Emitted e{model, precision, ns, load, dir / (ns + ".safetensors"), nullptr};
+  const std::string source = read_text(model);
+  Diagnostics diags(model.string(), source);
+  JitOptions options;
+  options.precision = precision;
+  e.jit = compile_model(source, diags, options);
+  REQUIRE(e.jit != nullptr);
+  Flow<double> init = make_flow<double>(*compile_model(source, diags, JitOptions{}));
+  init.init_params(seed);
+  save_params(e.params.string(), init.param_table(), init.params(), TensorDType::f64,
+              {init.name(), hex64(fnv1a64(source))}, std::nullopt);
+  const auto r = test::run_shell(
+      std::string(NFC_EXECUTABLE) + " emit-cpp " + model.string() + " --params " +
+      e.params.string() + " -o " + dir.string() + " --namespace " + ns + " --precision " +
+      (precision == Precision::f32 ? "f32" : "f64") + (load ? " --load-weights" : ""));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  return e;
+}
+
+// The test program: for each flow, its outputs on seeded inputs as lines
+// "NS NAME v0 v1 ..." (17 significant digits: exact for double and float),
+// and the heap allocations of batch-1 calls.
+const char* const kDriverTop = R"(#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <vector>
+$INCLUDES
+#ifdef COUNT_ALLOCATIONS
+static long g_allocations = 0;
+void* operator new(std::size_t size) {
+  ++g_allocations;
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#else
+static long g_allocations = 0;
+#endif
+
+template <class T>
+void print(const char* ns, const char* name, const std::vector<T>& v) {
+  std::printf("%s %s", ns, name);
+  for (T x : v) std::printf(" %.17g", static_cast<double>(x));
+  std::printf("\n");
+}
+
+#define RUN_MODEL(NS)                                                                      \
+  {                                                                                        \
+    using Real = NS::Real;                                                                 \
+    const long n = $ROWS, d = NS::kDim;                                                    \
+    std::vector<Real> x(n * d), z(n * d), ld(n), base(n * d), back(n * d), ldi(n), lp(n),  \
+        sx(n * d), slp(n), one(d);                                                         \
+    NS::Generator in_rng($INPUT_SEED), base_rng($BASE_SEED), rng($SAMPLE_SEED);            \
+    for (Real& v : x) v = static_cast<Real>(in_rng.normal());                              \
+    for (Real& v : base)                                                                   \
+      v = static_cast<Real>(NS::kUniformBase ? base_rng.uniform() : base_rng.normal());    \
+    NS::forward(x.data(), z.data(), ld.data(), n);                                         \
+    NS::inverse(base.data(), back.data(), ldi.data(), n);                                  \
+    NS::log_prob(x.data(), lp.data(), n);                                                  \
+    NS::sample(rng, sx.data(), slp.data(), n);                                             \
+    print(#NS, "z", z);                                                                    \
+    print(#NS, "forward_logdet", ld);                                                      \
+    print(#NS, "x", back);                                                                 \
+    print(#NS, "inverse_logdet", ldi);                                                     \
+    print(#NS, "log_prob", lp);                                                            \
+    print(#NS, "sample_x", sx);                                                            \
+    print(#NS, "sample_log_prob", slp);                                                    \
+    long mismatches = 0;                                                                   \
+    const long before = g_allocations;                                                     \
+    for (long i = 0; i < n; ++i) {                                                         \
+      Real one_ld, one_lp;                                                                 \
+      NS::forward(&x[i * d], one.data(), &one_ld);                                         \
+      mismatches += one_ld != ld[i];                                                       \
+      mismatches += NS::log_prob(&x[i * d]) != lp[i];                                      \
+      NS::log_prob(&x[i * d], &one_lp, 1);                                                 \
+      mismatches += one_lp != lp[i];                                                       \
+    }                                                                                      \
+    std::printf("%s allocations %ld\n%s mismatches %ld\n", #NS, g_allocations - before,   \
+                #NS, mismatches);                                                          \
+  }
+
+int main() {
+$BODY  return 0;
+}
+)";
+
+std::string driver(const std::vector<Emitted>& flows) {
+  std::string includes, body;
+  for (const Emitted& e : flows) {
+    includes += "#include \"" + e.ns + ".hpp\"\n";
+    if (e.load_weights)
+      body += "  if (!" + e.ns + "::load_weights(\"" + e.params.string() + "\")) return 1;\n";
+    body += "  RUN_MODEL(" + e.ns + ")\n";
+  }
+  std::string text = kDriverTop;
+  const std::map<std::string, std::string> vars = {{"$INCLUDES", includes},
+                                                   {"$BODY", body},
+                                                   {"$ROWS", std::to_string(kRows)},
+                                                   {"$INPUT_SEED", std::to_string(kInputSeed)},
+                                                   {"$BASE_SEED", std::to_string(kBaseSeed)},
+                                                   {"$SAMPLE_SEED", std::to_string(kSampleSeed)}};
+  for (const auto& [key, value] : vars)
+    for (size_t at; (at = text.find(key)) != std::string::npos;)
+      text.replace(at, key.size(), value);
+  return text;
+}
+
+// Compiles the emitted sources and the driver (two compilers at a time)
+// and runs the program; returns its output.
+std::string build_and_run(const fs::path& dir, const std::vector<Emitted>& flows,
+                          const std::string& compile) {
+  std::ofstream(dir / "driver.cpp") << driver(flows);
+  std::string sources = "driver.cpp";
+  for (const Emitted& e : flows) sources += " " + e.ns + ".cpp";
+  const std::string objects = "$(echo " + sources + " | sed 's/\\.cpp/.o/g')";
+  const auto built = test::run_shell(
+      "cd " + dir.string() + " && echo " + sources + " | tr ' ' '\\n' | xargs -P 2 -I{} sh -c '" +
+      compile + " -c {} -o $(basename {} .cpp).o' && " + compile + " " + objects + " -o flows");
+  INFO(built.output);
+  REQUIRE(built.exit_code == 0);
+  CHECK(built.output.empty());  // no warnings (and -Werror would have failed)
+  const auto ran = test::run_shell((dir / "flows").string());
+  INFO(ran.output);
+  REQUIRE(ran.exit_code == 0);
+  return ran.output;
+}
+
+using Arrays = std::map<std::string, std::vector<double>>;  // "NS NAME" -> values
+
+Arrays parse(const std::string& output) {
+  Arrays arrays;
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string ns, name;
+    words >> ns >> name;
+    std::vector<double>& v = arrays[ns + " " + name];
+    for (std::string x; words >> x;) v.push_back(std::strtod(x.c_str(), nullptr));  // and nan
+  }
+  return arrays;
+}
+
+// The JIT's outputs on the inputs the driver draws, under the same names.
+template <class T>
+Arrays jit_outputs(const Emitted& e) {
+  Flow<T> flow = make_flow<T>(*e.jit);
+  const SavedParams saved = load_params(e.params.string(), flow.param_table());
+  for (size_t i = 0; i < saved.values.size(); ++i)
+    flow.params()[i] = static_cast<T>(saved.values[i]);
+  const int d = flow.dim();
+  const bool uniform = flow.base() == BaseKind::uniform;
+  std::vector<T> x(kRows * d), base(kRows * d), z(x.size()), back(x.size()), ld(kRows), ldi(kRows),
+      lp(kRows);
+  Random in_rng(kInputSeed), base_rng(kBaseSeed);
+  for (T& v : x) v = static_cast<T>(in_rng.normal());
+  for (T& v : base) v = static_cast<T>(uniform ? base_rng.uniform() : base_rng.normal());
+  flow.forward(x.data(), z.data(), ld.data(), kRows);
+  flow.inverse(base.data(), back.data(), ldi.data(), kRows);
+  flow.log_prob(x.data(), lp.data(), kRows);
+  const auto s = flow.sample(kRows, kSampleSeed);
+  auto dbl = [](const std::vector<T>& v) { return std::vector<double>(v.begin(), v.end()); };
+  const std::string p = e.ns + " ";
+  return {{p + "z", dbl(z)},
+          {p + "forward_logdet", dbl(ld)},
+          {p + "x", dbl(back)},
+          {p + "inverse_logdet", dbl(ldi)},
+          {p + "log_prob", dbl(lp)},
+          {p + "sample_x", dbl(s.x)},
+          {p + "sample_log_prob", dbl(s.log_prob)}};
+}
+
+// Tolerances. Both backends evaluate the same graph in the same order of
+// operations; they differ by libm (emitted) versus glibc's vector maths
+// (JIT, within 4 ulp), by the JIT's fused multiply-adds in matvecs (one
+// rounding fewer per term), and, for solves, by where Newton stops within
+// its 4-eps tolerance. That is a few dozen roundings per output amplified
+// by the conditioning of a few layers: ~1e-14 in double, ~1e-6 in float,
+// so 1e-12 and 1e-5 hold with margin yet catch any real mistake (a wrong
+// op or operand changes results at 1e-3 or more). Outputs are O(1)
+// quantities whose rounding is relative to the terms they are made of, so
+// values below 1 in magnitude are compared on an absolute scale.
+//
+// In float, a few samples land far in a tail (|x| ~ 1e6 after sinh layers)
+// where the map amplifies every rounding; there two correct float
+// implementations differ by as much as each differs from the exact value.
+// So a float output may also differ from the JIT's by up to twice the
+// JIT's own float error, measured against the emitted double (`exact`).
+void check_close(const Arrays& emitted, const Arrays& jit, double tol,
+                 const std::function<const std::vector<double>*(const std::string&)>& exact) {
+  for (const auto& [name, want] : jit) {
+    INFO(name);
+    REQUIRE(emitted.count(name) == 1);
+    const auto& got = emitted.at(name);
+    REQUIRE(got.size() == want.size());
+    const std::vector<double>* ref = exact ? exact(name) : nullptr;
+    double worst = 0;  // difference over what is allowed
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (std::isnan(want[i]) && std::isnan(got[i])) continue;  // outside the map's range
+      const double diff = got[i] == want[i] ? 0 : std::fabs(got[i] - want[i]);  // inf == inf
+      double allowed = tol * std::max(1.0, std::fabs(want[i]));
+      if (ref) allowed = std::max(allowed, 2 * std::fabs(want[i] - (*ref)[i]));
+      worst = std::max(worst, diff / allowed);
+    }
+    INFO("worst difference, in units of the tolerance: " << worst);
+    CHECK(worst <= 1);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("emitted C++ of every model compiles warning-free and matches the JIT", "[emit]") {
+  const fs::path dir = scratch("all");
+  std::vector<Emitted> flows;
+  uint64_t seed = 1;
+  for (const fs::path& model : all_models()) {
+    const std::string stem = model.stem().string();
+    flows.push_back(emit(model, Precision::f64, stem + "_f64", false, dir, seed));
+    flows.push_back(emit(model, Precision::f32, stem + "_f32", false, dir, seed));
+    ++seed;
+  }
+  // Parameters read at run time instead of embedded.
+  flows.push_back(emit(fs::path(NFC_SOURCE_DIR) / "examples/moons.nf", Precision::f32,
+                       "moons_loaded", true, dir, 7));
+  const Arrays emitted = parse(build_and_run(dir, flows, kCompile));
+  for (const Emitted& e : flows) {
+    INFO(e.model.string() << " as " << e.ns);
+    // The same model in double, emitted from the same parameters.
+    auto exact = [&](const std::string& name) -> const std::vector<double>* {
+      const std::string f64 = e.model.stem().string() + "_f64" + name.substr(name.find(' '));
+      return e.load_weights || !emitted.count(f64) ? nullptr : &emitted.at(f64);
+    };
+    if (e.precision == Precision::f64)
+      check_close(emitted, jit_outputs<double>(e), 1e-12, nullptr);
+    else
+      check_close(emitted, jit_outputs<float>(e), 1e-5, exact);
+    // Batch-1 and single-sample calls allocate nothing and give the batch's results.
+    CHECK(emitted.at(e.ns + " allocations") == std::vector<double>{0});
+    CHECK(emitted.at(e.ns + " mismatches") == std::vector<double>{0});
+  }
+}
+
+TEST_CASE("emitted C++ runs clean under AddressSanitizer and UBSan", "[emit]") {
+  const fs::path dir = scratch("sanitize");
+  std::vector<Emitted> flows;
+  flows.push_back(emit(fs::path(NFC_SOURCE_DIR) / "tests/models/bent.nf", Precision::f64, "bent",
+                       true, dir, 3));
+  const Arrays emitted = parse(build_and_run(
+      dir, flows, kCompile + " -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"));
+  check_close(emitted, jit_outputs<double>(flows[0]), 1e-12, nullptr);
+}
+
+TEST_CASE("emit-cpp refuses a namespace that is not a C++ identifier", "[emit]") {
+  const fs::path dir = scratch("names");
+  const auto r = test::run_shell(std::string(NFC_EXECUTABLE) + " emit-cpp " + NFC_SOURCE_DIR +
+                                 "/examples/moons.nf --params none.safetensors -o " + dir.string() +
+                                 " --namespace class");
+  CHECK(r.exit_code == 1);
+}
