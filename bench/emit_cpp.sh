@@ -13,7 +13,7 @@ trap 'rm -rf "$dir"' EXIT
 for precision in f32 f64; do
   "$build/nfc" emit-cpp examples/moons.nf --params "$dir/p.safetensors" --precision "$precision" \
     --namespace "moons_$precision" -o "$dir" 2>/dev/null
-  g++ -std=c++17 -O2 -Wall -Wextra -Werror -pedantic -I"$dir" -include "moons_$precision.hpp" \
+  g++ -std=c++17 -O2 -Wall -Wextra -Werror -pedantic -I"$dir" -I. -include "moons_$precision.hpp" \
     -DNFC_NS="moons_$precision" bench/emitted.cpp "$dir/moons_$precision.cpp" -o "$dir/bench_$precision"
   echo "emitted C++, g++ -O2:  $("$dir/bench_$precision")"
 done

@@ -3,31 +3,12 @@
 // one thread, best of 5 rounds of at least 0.2 s. Built by
 // bench/emit_cpp.sh against one emitted flow: -include its header and
 // -DNFC_NS=its namespace.
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <vector>
 
-namespace flow = NFC_NS;
+#include "bench/BestOf.hpp"
 
-template <class F>
-double seconds_per_call(F&& call) {
-  using clock = std::chrono::steady_clock;
-  call();
-  double best = 1e300;
-  for (int round = 0; round < 5; ++round) {
-    long calls = 0;
-    const auto start = clock::now();
-    double seconds = 0;
-    do {
-      call();
-      ++calls;
-      seconds = std::chrono::duration<double>(clock::now() - start).count();
-    } while (seconds < 0.2);
-    best = std::min(best, seconds / double(calls));
-  }
-  return best;
-}
+namespace flow = NFC_NS;
 
 int main() {
   const long n = 4096;
@@ -36,11 +17,13 @@ int main() {
   flow::sample(rng, x.data(), lp.data(), n);
   volatile flow::Real sink = 0;
   long i = 0;
-  const double latency = seconds_per_call([&] {
+  const double latency = nfc::bench::best_seconds_per_call([&] {
     sink = flow::log_prob(&x[(i++ % n) * flow::kDim]);  // a different row each call
   });
-  const double batch_lp = seconds_per_call([&] { flow::log_prob(x.data(), lp.data(), n); });
-  const double batch_sample = seconds_per_call([&] { flow::sample(rng, x.data(), lp.data(), n); });
+  const double batch_lp =
+      nfc::bench::best_seconds_per_call([&] { flow::log_prob(x.data(), lp.data(), n); });
+  const double batch_sample =
+      nfc::bench::best_seconds_per_call([&] { flow::sample(rng, x.data(), lp.data(), n); });
   std::printf(
       "%s (%s): batch-1 log_prob %.0f ns; batch %ld: log_prob %.2fM samples/s, "
       "sample %.2fM samples/s\n",

@@ -59,8 +59,7 @@ class FunctionWriter {
 
   void emit_node(NodeId id);
   void emit_elementwise(NodeId id);
-  void emit_matvec(NodeId id);
-  void emit_matvec_t(NodeId id);
+  void emit_dot_products(NodeId id, const std::string& out, const std::string& over);
   void emit_gather(NodeId id);
   void emit_concat(NodeId id);
   void emit_sum(NodeId id);
@@ -227,7 +226,7 @@ void FunctionWriter::emit_node(NodeId id) {
     case Op::var:
       throw InternalError("cpp backend: 'var' node left in a lowered program");
     case Op::matvec:
-      return emit_matvec(id);
+      return emit_dot_products(id, "r", "c");
     case Op::gather:
       return emit_gather(id);
     case Op::concat:
@@ -235,7 +234,7 @@ void FunctionWriter::emit_node(NodeId id) {
     case Op::sum:
       return emit_sum(id);
     case Op::matvec_t:
-      return emit_matvec_t(id);
+      return emit_dot_products(id, "c", "r");
     case Op::scatter:
       return emit_scatter(id);
     case Op::solve:
@@ -251,27 +250,20 @@ void FunctionWriter::emit_elementwise(NodeId id) {
   });
 }
 
-// out[r] = sum_c M[r * cols + c] v[c], from 0 in column order.
-void FunctionWriter::emit_matvec(NodeId id) {
+// matvec:   out[r] = sum_c M[r * cols + c] v[c], from 0 in column order;
+// matvec_t: out[c] = sum_r M[r * cols + c] a[r], from 0 in row order.
+// `out` and `over` name the loop variables ("r"/"c") of the result and
+// of the sum.
+void FunctionWriter::emit_dot_products(NodeId id, const std::string& out, const std::string& over) {
   const Node& n = g_.node(id);
-  line("for (int r = 0; r < " + std::to_string(n.rows) + "; ++r) {  // matvec");
+  auto count = [&](const std::string& var) { return std::to_string(var == "r" ? n.rows : n.cols); };
+  line("for (int " + out + " = 0; " + out + " < " + count(out) + "; ++" + out + ") {  // " +
+       op_spelling(n.op));
   line("  Real acc = 0;");
-  line("  for (int c = 0; c < " + std::to_string(n.cols) +
-       "; ++c) acc += " + element(n.args[0], "r * " + std::to_string(n.cols) + " + c") + " * " +
-       element(n.args[1], "c") + ";");
-  line("  " + slot(id, "r") + " = acc;");
-  line("}");
-}
-
-// out[c] = sum_r M[r * cols + c] a[r], from 0 in row order.
-void FunctionWriter::emit_matvec_t(NodeId id) {
-  const Node& n = g_.node(id);
-  line("for (int c = 0; c < " + std::to_string(n.cols) + "; ++c) {  // matvec_t");
-  line("  Real acc = 0;");
-  line("  for (int r = 0; r < " + std::to_string(n.rows) +
-       "; ++r) acc += " + element(n.args[0], "r * " + std::to_string(n.cols) + " + c") + " * " +
-       element(n.args[1], "r") + ";");
-  line("  " + slot(id, "c") + " = acc;");
+  line("  for (int " + over + " = 0; " + over + " < " + count(over) + "; ++" + over +
+       ") acc += " + element(n.args[0], "r * " + std::to_string(n.cols) + " + c") + " * " +
+       element(n.args[1], over) + ";");
+  line("  " + slot(id, out) + " = acc;");
   line("}");
 }
 
@@ -365,7 +357,7 @@ void FunctionWriter::emit_solve(NodeId id) {
   check_context(dfdx);
   line("for (int k = 0; k < " + std::to_string(n.len) + "; ++k) {  // solve");
   indent_ += 2;
-  line("auto f_and_dfdx = [&](Real x) {");
+  line("auto f_and_dfdx = [&]([[maybe_unused]] Real x) {");
   indent_ += 2;
   locals_[x] = "x";
   for (NodeId j : inner) {
