@@ -44,7 +44,8 @@ std::string index(int64_t base, const std::string& k) {
 
 class FunctionWriter {
  public:
-  FunctionWriter(const Graph& g, const EntryPoint& entry) : g_(g), entry_(entry) {}
+  FunctionWriter(const Graph& g, const EntryPoint& entry, int lanes)
+      : g_(g), entry_(entry), lanes_(lanes) {}
   std::string write(const std::string& name);
 
  private:
@@ -52,11 +53,22 @@ class FunctionWriter {
   std::string element(NodeId id, const std::string& k) const;
   std::string slot(NodeId id, const std::string& k) const;
   void line(const std::string& text) { out_ << std::string(indent_, ' ') << text << '\n'; }
+  // With lanes, every statement runs once per lane l; values of nodes,
+  // input and output elements are indexed by l, parameters and constants
+  // are shared.
+  std::string lane() const { return lanes_ > 1 ? "[l]" : ""; }
+  std::string per_lane() const {
+    return lanes_ > 1 ? "for (int l = 0; l < " + std::to_string(lanes_) + "; ++l) " : "";
+  }
+  void stmt(const std::string& text) { line(per_lane() + text); }
   // `for (int VAR = 0; VAR < count; ++VAR) body(VAR)` on one line, or
   // body("0") when count is 1.
   void loop(int64_t count, const std::string& var,
             const std::function<std::string(const std::string&)>& body);
 
+  void declare_acc() {
+    line(lanes_ > 1 ? "Real acc[" + std::to_string(lanes_) + "] = {};" : "Real acc = 0;");
+  }
   void emit_node(NodeId id);
   void emit_elementwise(NodeId id);
   void emit_dot_products(NodeId id, const std::string& out, const std::string& over);
@@ -69,6 +81,7 @@ class FunctionWriter {
 
   const Graph& g_;
   const EntryPoint& entry_;
+  const int lanes_;
   BufferPlan plan_;
   std::ostringstream out_;
   int indent_ = 2;
@@ -163,7 +176,7 @@ bool FunctionWriter::needs_buffer(NodeId id) const {
 std::string FunctionWriter::slot(NodeId id, const std::string& k) const {
   const int64_t at = plan_.offset[static_cast<size_t>(id)];
   internal_check(at >= 0, "cpp backend: a node without storage");
-  return "s[" + index(at, g_.len(id) == 1 ? "0" : k) + "]";
+  return "s[" + index(at, g_.len(id) == 1 ? "0" : k) + "]" + lane();
 }
 
 // Element k of a node (k broadcasts for length-1 nodes).
@@ -176,7 +189,8 @@ std::string FunctionWriter::element(NodeId id, const std::string& k) const {
     return "p[" + index(g_.params().at(static_cast<size_t>(n.index)).offset, kk) + "]";
   if (n.op == Op::input) {
     internal_check(id == entry_.input, "cpp backend: input node is not the entry's input");
-    return "in[" + kk + "]";
+    if (lanes_ == 1) return "in[" + kk + "]";
+    return "in[l * " + std::to_string(n.len) + (kk == "0" ? "" : " + " + kk) + "]";
   }
   if (n.op == Op::broadcast) return element(n.args[0], "0");
   return slot(id, kk);
@@ -184,26 +198,31 @@ std::string FunctionWriter::element(NodeId id, const std::string& k) const {
 
 void FunctionWriter::loop(int64_t count, const std::string& var,
                           const std::function<std::string(const std::string&)>& body) {
-  if (count == 1) return line(body("0"));
+  if (count == 1) return stmt(body("0"));
   line("for (int " + var + " = 0; " + var + " < " + std::to_string(count) + "; ++" + var + ") " +
-       body(var));
+       per_lane() + body(var));
 }
 
 std::string FunctionWriter::write(const std::string& name) {
   internal_check(entry_.kind == EntryKind::map && entry_.accumulations.empty(),
                  "cpp backend: only map entry points are emitted");
   plan_ = plan_buffers(g_, entry_, [this](NodeId id) { return needs_buffer(id); });
-  out_ << "// Entry point '" << entry_.name << "' for one sample.\n";
-  out_ << "static void " << name
+  out_ << "// Entry point '" << entry_.name << "' for "
+       << (lanes_ == 1 ? std::string("one sample.\n")
+                       : std::to_string(lanes_) + " samples (rows of in and out_*).\n");
+  out_ << (lanes_ > 1 ? "[[maybe_unused]] " : "") << "static void " << name
        << "([[maybe_unused]] const Real* p, [[maybe_unused]] const Real* in";
   for (size_t o = 0; o < entry_.outputs.size(); ++o) out_ << ", Real* out_" << o;
   out_ << ") {\n";
-  if (plan_.slots > 0) line("Real s[" + std::to_string(plan_.slots) + "];");
+  if (plan_.slots > 0)
+    line("Real s[" + std::to_string(plan_.slots) + "]" +
+         (lanes_ > 1 ? "[" + std::to_string(lanes_) + "]" : "") + ";");
   for (NodeId id : plan_.order) emit_node(id);
   for (size_t o = 0; o < entry_.outputs.size(); ++o) {
     const NodeId id = entry_.outputs[o];
     loop(g_.len(id), "k", [&](const std::string& k) {
-      return "out_" + std::to_string(o) + "[" + k + "] = " + element(id, k) + ";";
+      const std::string row = lanes_ > 1 ? "l * " + std::to_string(g_.len(id)) + " + " : "";
+      return "out_" + std::to_string(o) + "[" + row + k + "] = " + element(id, k) + ";";
     });
   }
   out_ << "}\n";
@@ -253,17 +272,21 @@ void FunctionWriter::emit_elementwise(NodeId id) {
 // matvec:   out[r] = sum_c M[r * cols + c] v[c], from 0 in column order;
 // matvec_t: out[c] = sum_r M[r * cols + c] a[r], from 0 in row order.
 // `out` and `over` name the loop variables ("r"/"c") of the result and
-// of the sum.
+// of the sum; in a block the accumulator is one per lane.
 void FunctionWriter::emit_dot_products(NodeId id, const std::string& out, const std::string& over) {
   const Node& n = g_.node(id);
-  auto count = [&](const std::string& var) { return std::to_string(var == "r" ? n.rows : n.cols); };
-  line("for (int " + out + " = 0; " + out + " < " + count(out) + "; ++" + out + ") {  // " +
-       op_spelling(n.op));
-  line("  Real acc = 0;");
-  line("  for (int " + over + " = 0; " + over + " < " + count(over) + "; ++" + over +
-       ") acc += " + element(n.args[0], "r * " + std::to_string(n.cols) + " + c") + " * " +
+  auto head = [&](const std::string& var) {
+    const int count = var == "r" ? n.rows : n.cols;
+    return "for (int " + var + " = 0; " + var + " < " + std::to_string(count) + "; ++" + var + ")";
+  };
+  line(head(out) + " {  // " + op_spelling(n.op));
+  indent_ += 2;
+  declare_acc();
+  line(head(over) + " " + per_lane() + "acc" + lane() +
+       " += " + element(n.args[0], "r * " + std::to_string(n.cols) + " + c") + " * " +
        element(n.args[1], over) + ";");
-  line("  " + slot(id, out) + " = acc;");
+  stmt(slot(id, out) + " = acc" + lane() + ";");
+  indent_ -= 2;
   line("}");
 }
 
@@ -281,7 +304,7 @@ void FunctionWriter::emit_gather(NodeId id) {
   const Node& n = g_.node(id);
   if (n.indices.size() <= kUnrollMax) {
     for (size_t k = 0; k < n.indices.size(); ++k)
-      line(slot(id, std::to_string(k)) + " = " + element(n.args[0], std::to_string(n.indices[k])) +
+      stmt(slot(id, std::to_string(k)) + " = " + element(n.args[0], std::to_string(n.indices[k])) +
            ";");
     return;
   }
@@ -305,11 +328,12 @@ void FunctionWriter::emit_concat(NodeId id) {
 void FunctionWriter::emit_sum(NodeId id) {
   const NodeId src = g_.node(id).args[0];
   line("{");
-  line("  Real acc = 0;");
   indent_ += 2;
-  loop(g_.len(src), "k", [&](const std::string& k) { return "acc += " + element(src, k) + ";"; });
+  declare_acc();
+  loop(g_.len(src), "k",
+       [&](const std::string& k) { return "acc" + lane() + " += " + element(src, k) + ";"; });
+  stmt(slot(id, "0") + " = acc" + lane() + ";");
   indent_ -= 2;
-  line("  " + slot(id, "0") + " = acc;");
   line("}");
 }
 
@@ -319,7 +343,7 @@ void FunctionWriter::emit_scatter(NodeId id) {
   loop(n.len, "k", [&](const std::string& k) { return slot(id, k) + " = 0;"; });
   if (n.indices.size() <= kUnrollMax) {
     for (size_t k = 0; k < n.indices.size(); ++k)
-      line(slot(id, std::to_string(n.indices[k])) + " += " + element(n.args[0], std::to_string(k)) +
+      stmt(slot(id, std::to_string(n.indices[k])) + " += " + element(n.args[0], std::to_string(k)) +
            ";");
     return;
   }
@@ -355,7 +379,7 @@ void FunctionWriter::emit_solve(NodeId id) {
   };
   check_context(f);
   check_context(dfdx);
-  line("for (int k = 0; k < " + std::to_string(n.len) + "; ++k) {  // solve");
+  line("for (int k = 0; k < " + std::to_string(n.len) + "; ++k) " + per_lane() + "{  // solve");
   indent_ += 2;
   line("auto f_and_dfdx = [&]([[maybe_unused]] Real x) {");
   indent_ += 2;
@@ -387,9 +411,9 @@ void FunctionWriter::emit_solve(NodeId id) {
 }  // namespace
 
 std::string emit_cpp_function(const Program& program, const EntryPoint& entry,
-                              const std::string& function_name) {
-  internal_check(program.graph != nullptr, "cpp backend: program without a graph");
-  return FunctionWriter(*program.graph, entry).write(function_name);
+                              const std::string& function_name, int lanes) {
+  internal_check(program.graph != nullptr && lanes >= 1, "cpp backend: bad arguments");
+  return FunctionWriter(*program.graph, entry, lanes).write(function_name);
 }
 
 }  // namespace nfc
