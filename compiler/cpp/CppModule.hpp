@@ -1,8 +1,9 @@
 // A trained flow as standalone C++17: a header declaring the model's API
 // and a source file holding the weights (or a loader for them) and the
 // entry points, which emit_cpp_function() writes from the same lowered
-// Program the JIT compiles. Needs only the standard library. The API of
-// the emitted code is documented in docs/api.md ("Emitted C++").
+// Program the JIT compiles, once for one sample and once for blocks of
+// samples. Needs only the standard library. The API of the emitted code is
+// documented in docs/api.md ("Emitted C++").
 #pragma once
 
 #include <string>
@@ -30,9 +31,9 @@ struct CppFiles {
 };
 
 // `params` are the flat parameter values in the graph's table order; they
-// are embedded unless options.load_weights. Throws UserError-free
-// InternalError only for compiler bugs; checks of user input (a namespace
-// that is not an identifier) are the caller's.
+// are embedded unless options.load_weights. Throws InternalError for
+// compiler bugs only: checking user input (is_cpp_namespace_name) is the
+// caller's job.
 CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& params,
                          const CppModuleOptions& options);
 
