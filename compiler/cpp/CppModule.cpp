@@ -89,8 +89,8 @@ const char* const kHeader =
 // Directions: forward = f (x -> z, with log|det f'(x)|); inverse = g = f^-1
 // (z -> x, with log|det g'(z)| = -log|det f'(x)|). Base density q: $BASE.
 // log p(x) = log q(f(x)) + log|det f'(x)|.$STD_NOTE Batches are row-major
-// [n, kDim]. No function allocates memory or keeps state between calls
-// (a Generator is the caller's), so calls may run concurrently.
+// [n, kDim]. Evaluation and sampling allocate no memory and keep no state
+// between calls (a Generator is the caller's): calls may run concurrently.
 #ifndef $GUARD
 #define $GUARD
 
@@ -489,7 +489,7 @@ CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& param
   auto embed = [&](const char* path) {
     const EmbeddedParts part = embeddable(path);
     source_includes.push_back(part.includes);
-    embedded += "// " + std::string(path) + " of nfc, embedded:" + part.body + "\n";
+    embedded += "// " + std::string(path) + " of nfc, embedded:\n" + part.body + "\n";
   };
   if (has_solve(flow.graph)) embed("compiler/NewtonBisection.hpp");
   if (o.load_weights) embed("compiler/cpp/embed/WeightLoader.hpp");

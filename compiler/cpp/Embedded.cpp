@@ -25,11 +25,14 @@ std::string_view embedded_file(std::string_view path) {
 EmbeddedParts embeddable(std::string_view path) {
   EmbeddedParts parts;
   std::istringstream in{std::string(embedded_file(path))};
+  bool blank = false;  // the previous body line was empty: no runs of empty lines
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("#include", 0) == 0)
+    if (line.rfind("#include", 0) == 0) {
       parts.includes += line + '\n';
-    else if (line.rfind("#pragma once", 0) != 0)
+    } else if (line.rfind("#pragma once", 0) != 0 && !(blank && line.empty())) {
       parts.body += line + '\n';
+      blank = line.empty();
+    }
   }
   return parts;
 }

@@ -14,7 +14,8 @@ namespace nfc {
 std::string_view embedded_file(std::string_view path);
 
 // An embedded file split for pasting into another file: its `#include`
-// lines, and the rest without them and without `#pragma once`.
+// lines, and the rest without them, without `#pragma once` and without
+// the empty lines they leave behind.
 struct EmbeddedParts {
   std::string includes;
   std::string body;
