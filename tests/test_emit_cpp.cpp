@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "compiler/Interpreter.hpp"
@@ -61,13 +62,15 @@ struct Emitted {
   bool load_weights = false;
   fs::path params;  // initialised parameters, saved as f64 (exact for both)
   std::unique_ptr<CompiledModel> jit;
+  std::optional<Standardizer> standardizer;  // saved with the parameters
 };
 
 // Compiles the model with the JIT, saves parameters initialised from a
 // seed, and emits it with the nfc binary.
 Emitted emit(const fs::path& model, Precision precision, const std::string& ns, bool load,
-             const fs::path& dir, uint64_t seed) {
-  Emitted e{model, precision, ns, load, dir / (ns + ".safetensors"), nullptr};
+             const fs::path& dir, uint64_t seed,
+             const std::optional<Standardizer>& standardizer = std::nullopt) {
+  Emitted e{model, precision, ns, load, dir / (ns + ".safetensors"), nullptr, standardizer};
   const std::string source = read_text(model);
   Diagnostics diags(model.string(), source);
   JitOptions options;
@@ -77,7 +80,7 @@ Emitted emit(const fs::path& model, Precision precision, const std::string& ns, 
   Flow<double> init = make_flow<double>(*compile_model(source, diags, JitOptions{}));
   init.init_params(seed);
   save_params(e.params.string(), init.param_table(), init.params(), TensorDType::f64,
-              {init.name(), hex64(fnv1a64(source))}, std::nullopt);
+              {init.name(), hex64(fnv1a64(source))}, standardizer);
   const auto r = test::run_shell(
       std::string(NFC_EXECUTABLE) + " emit-cpp " + model.string() + " --params " +
       e.params.string() + " -o " + dir.string() + " --namespace " + ns + " --precision " +
@@ -225,10 +228,29 @@ Arrays jit_outputs(const Emitted& e) {
   Random in_rng(kInputSeed), base_rng(kBaseSeed);
   for (T& v : x) v = static_cast<T>(in_rng.normal());
   for (T& v : base) v = static_cast<T>(uniform ? base_rng.uniform() : base_rng.normal());
-  flow.forward(x.data(), z.data(), ld.data(), kRows);
+  // With a standardisation the flow models u = (x - mean) / scale and the
+  // emitted API works in data coordinates: log p(x) = log p(u) - sum log scale.
+  const Standardizer* st = e.standardizer ? &*e.standardizer : nullptr;
+  std::vector<T> u = x;
+  for (size_t i = 0; st && i < u.size(); ++i)
+    u[i] = static_cast<T>((x[i] - st->mean[i % d]) / st->scale[i % d]);
+  flow.forward(u.data(), z.data(), ld.data(), kRows);
   flow.inverse(base.data(), back.data(), ldi.data(), kRows);
-  flow.log_prob(x.data(), lp.data(), kRows);
-  const auto s = flow.sample(kRows, kSampleSeed);
+  flow.log_prob(u.data(), lp.data(), kRows);
+  auto s = flow.sample(kRows, kSampleSeed);
+  if (st) {
+    const double shift = st->log_det_correction();
+    for (int64_t r = 0; r < kRows; ++r) {
+      ld[r] -= shift;
+      ldi[r] += shift;
+      lp[r] -= shift;
+      s.log_prob[r] -= shift;
+    }
+    for (size_t i = 0; i < back.size(); ++i) {
+      back[i] = static_cast<T>(back[i] * st->scale[i % d] + st->mean[i % d]);
+      s.x[i] = static_cast<T>(s.x[i] * st->scale[i % d] + st->mean[i % d]);
+    }
+  }
   auto dbl = [](const std::vector<T>& v) { return std::vector<double>(v.begin(), v.end()); };
   const std::string p = e.ns + " ";
   return {{p + "z", dbl(z)},
@@ -292,6 +314,9 @@ TEST_CASE("emitted C++ of every model compiles warning-free and matches the JIT"
   // Parameters read at run time instead of embedded.
   flows.push_back(emit(fs::path(NFC_SOURCE_DIR) / "examples/moons.nf", Precision::f32,
                        "moons_loaded", true, dir, 7));
+  // Trained on standardised data: the emitted API works in data coordinates.
+  flows.push_back(emit(fs::path(NFC_SOURCE_DIR) / "examples/moons.nf", Precision::f64,
+                       "moons_standardized", false, dir, 8, Standardizer{{0.5, 0.25}, {0.9, 0.5}}));
   // Batches in blocks of 8 samples (the default where the compiler targets
   // AVX); the driver checks one-sample calls against them bit for bit.
   const Arrays emitted = parse(build_and_run(dir, flows, kCompile + " -DNFC_EMITTED_LANES=8"));
