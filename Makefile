@@ -4,7 +4,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: deps configure build test test-sanitize demo format clean
+.PHONY: deps configure build test test-sanitize demo deploy-example format clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -41,6 +41,19 @@ demo: build
 	$(BUILD)/nfc eval examples/moons.nf --precision f32 --params out/moons.safetensors \
 		--data builtin:moons --data-seed 1
 	$(BUILD)/nfc plot examples/moons.nf --precision f32 --params out/moons.safetensors -o out/moons.png
+	@if [ "$(DEPLOY)" != 0 ]; then $(MAKE) --no-print-directory deploy-example; fi
+
+# The trained flow as standalone C++ (examples/deploy/README.md): emitted,
+# compiled with the system compiler alone, run. `make demo DEPLOY=0` skips it.
+DEPLOY ?= 1
+deploy-example: build
+	@mkdir -p out/deploy
+	@[ -f out/moons.safetensors ] || $(BUILD)/nfc train examples/moons.nf --precision f32 \
+		--data builtin:moons --steps 3000 --eval-every 250 --out out/moons.safetensors
+	$(BUILD)/nfc emit-cpp examples/moons.nf --params out/moons.safetensors --precision f32 -o out/deploy
+	g++ -std=c++17 -O2 -Wall -Wextra -pedantic -Iout/deploy examples/deploy/main.cpp \
+		out/deploy/moons.cpp -o out/deploy/moons
+	out/deploy/moons
 
 format:
 	clang-format-19 -i $$(git ls-files '*.cpp' '*.hpp')

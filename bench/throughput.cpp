@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/BestOf.hpp"
 #include "compiler/driver/Compile.hpp"
 
 #ifndef NFC_SOURCE_DIR
@@ -26,21 +27,7 @@ namespace {
 
 template <class F>
 double samples_per_second(int64_t batch, F&& call) {
-  using clock = std::chrono::steady_clock;
-  call();  // warm-up: pages, caches
-  double best = 0;
-  for (int round = 0; round < 5; ++round) {
-    int64_t calls = 0;
-    const auto start = clock::now();
-    double seconds = 0;
-    do {
-      call();
-      ++calls;
-      seconds = std::chrono::duration<double>(clock::now() - start).count();
-    } while (seconds < 0.2);
-    best = std::max(best, static_cast<double>(calls * batch) / seconds);
-  }
-  return best;
+  return static_cast<double>(batch) / nfc::bench::best_seconds_per_call(call);
 }
 
 template <class T>

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "compiler/NewtonBisection.hpp"
 #include "dsl/Diagnostics.hpp"
 
 namespace nfc {
@@ -116,42 +117,6 @@ std::vector<double> eval_node(const Graph& g, const Node& n, const Values& vals,
   throw InternalError("interpret: unknown op");
 }
 
-// The solver of Ops.def for element k: f(x) = t for monotone f. `eval`
-// returns (f(x), f'(x)) at a point. In double, tol = 4 eps.
-template <class F>
-double newton_bisection(double t, F eval) {
-  constexpr double kTol = 4 * 2.220446049250313e-16;
-  double lo = -1, hi = 1;
-  double flo = eval(lo).first - t, fhi = eval(hi).first - t;
-  for (int i = 0; i < 128 && (flo > 0) == (fhi > 0) && flo != 0 && fhi != 0; ++i) {
-    const double w = hi - lo;  // double the bracket on both sides
-    lo -= w;
-    hi += w;
-    flo = eval(lo).first - t;
-    fhi = eval(hi).first - t;
-  }
-  if (flo == 0) return lo;
-  if (fhi == 0) return hi;
-  double x = 0.5 * (lo + hi);
-  for (int i = 0; i < 100; ++i) {
-    const auto [fx_raw, d] = eval(x);
-    const double fx = fx_raw - t;
-    if (fx == 0) return x;
-    if ((fx > 0) == (flo > 0)) {  // the root lies between x and hi
-      lo = x;
-      flo = fx;
-    } else {
-      hi = x;
-    }
-    double next = x - fx / d;
-    if (!(next > std::min(lo, hi) && next < std::max(lo, hi))) next = 0.5 * (lo + hi);
-    const bool done = std::fabs(next - x) <= kTol * (1 + std::fabs(x));
-    x = next;
-    if (done) break;
-  }
-  return x;
-}
-
 // Evaluates a solve node: for each element, Newton-bisection on the
 // x-dependent part of f and dfdx, re-evaluated with x bound to the iterate.
 void evaluate_solve(const Graph& g, NodeId id, Values& vals, const std::vector<double>& params) {
@@ -173,7 +138,7 @@ void evaluate_solve(const Graph& g, NodeId id, Values& vals, const std::vector<d
       for (NodeId k : inner) vals[static_cast<size_t>(k)] = eval_node(g, g.node(k), vals, params);
       return std::pair{at(vals[static_cast<size_t>(f)], e), at(vals[static_cast<size_t>(dfdx)], e)};
     };
-    out[e] = newton_bisection(at(vals[static_cast<size_t>(n.args[0])], e), eval);
+    out[e] = newton_bisection<double>(at(vals[static_cast<size_t>(n.args[0])], e), eval);
   }
 }
 

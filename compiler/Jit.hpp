@@ -19,10 +19,11 @@
 #include <string>
 
 #include "compiler/Program.hpp"
+#include "include/nfc/Precision.hpp"
 
 namespace nfc {
 
-enum class Precision { f32, f64 };
+// enum class Precision { f32, f64 }, shared with the public API.
 
 // The entry-point ABIs, to cast lookup()'s address to (MapFn for one output).
 template <typename T>

@@ -12,25 +12,16 @@
 #include <thread>
 
 #include "runtime/Safetensors.hpp"
+#include "tests/Shell.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
+using Run = nfc::test::ShellRun;
 
 Run run(const std::string& args) {
-  const std::string cmd = std::string(NFC_EXECUTABLE) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+  return nfc::test::run_shell(std::string(NFC_EXECUTABLE) + " " + args);
 }
 
 fs::path scratch(const std::string& name) {

@@ -62,5 +62,6 @@ void register_sample(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_logprob(CLI::App& app);
 void register_plot(CLI::App& app);
+void register_emit_cpp(CLI::App& app);
 
 }  // namespace nfc::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   register_eval(app);
   register_logprob(app);
   register_plot(app);
+  register_emit_cpp(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

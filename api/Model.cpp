@@ -1,0 +1,257 @@
+// The public API (include/nfc/nfc.hpp) over the compiler driver, the
+// runtime Flow and the Trainer: a Flow<float> or Flow<double> behind one
+// double-valued interface, and internal errors turned into nfc::Error.
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <variant>
+
+#include "compiler/driver/Compile.hpp"
+#include "include/nfc/nfc.hpp"
+#include "runtime/Checkpoint.hpp"
+#include "runtime/DataError.hpp"
+#include "runtime/Hash.hpp"
+#include "runtime/Trainer.hpp"
+
+namespace nfc {
+
+struct Model::Impl {
+  std::unique_ptr<CompiledModel> compiled;
+  std::string source_hash;
+  std::variant<Flow<float>, Flow<double>> flow;
+
+  // Calls f(flow) with the flow of the model's precision.
+  template <class F>
+  decltype(auto) visit(F&& f) {
+    return std::visit(std::forward<F>(f), flow);
+  }
+  template <class F>
+  decltype(auto) visit(F&& f) const {
+    return std::visit(std::forward<F>(f), flow);
+  }
+};
+
+namespace {
+
+std::variant<Flow<float>, Flow<double>> make_any_flow(const CompiledModel& m) {
+  if (m.precision == Precision::f32) return make_flow<float>(m);
+  return make_flow<double>(m);
+}
+
+// Runs f, turning the runtime's exceptions into nfc::Error.
+template <class F>
+decltype(auto) guarded(F&& f) {
+  try {
+    return f();
+  } catch (const DataError& e) {
+    throw Error(e.what());
+  } catch (const InternalError& e) {
+    throw Error(std::string("internal error in nfc: ") + e.what());
+  }
+}
+
+template <class T>
+std::vector<T> converted(const std::vector<double>& v) {
+  return {v.begin(), v.end()};
+}
+
+template <class T>
+std::vector<double> doubles(const std::vector<T>& v) {
+  return {v.begin(), v.end()};
+}
+
+void check_rows(const std::vector<double>& x, int dim, const char* what) {
+  if (x.size() % static_cast<size_t>(dim) != 0)
+    throw Error(std::string(what) + ": " + std::to_string(x.size()) +
+                " values are not whole rows of dim " + std::to_string(dim));
+}
+
+// forward or inverse (`call`) on whole rows, converted to and from T.
+template <class Call>
+void map_rows(const Model::Impl& impl, int dim, const char* what, const std::vector<double>& in,
+              std::vector<double>& out, std::vector<double>& logdet, Call call) {
+  check_rows(in, dim, what);
+  const auto n = static_cast<int64_t>(in.size()) / dim;
+  impl.visit([&](const auto& f) {
+    using T = std::decay_t<decltype(f.params()[0])>;
+    const std::vector<T> a = converted<T>(in);
+    std::vector<T> b(a.size()), ld(static_cast<size_t>(n));
+    call(f, a.data(), b.data(), ld.data(), n);
+    out = doubles(b);
+    logdet = doubles(ld);
+  });
+}
+
+}  // namespace
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+Model::~Model() = default;
+
+Model Model::compile(std::string_view source, Precision precision, const std::string& name) {
+  return guarded([&] {
+    Diagnostics diags(name, source);
+    JitOptions options;
+    options.precision = precision;
+    auto compiled = compile_model(source, diags, options);
+    if (!compiled) {
+      std::ostringstream text;
+      diags.print(text);
+      throw CompileError(text.str());
+    }
+    auto flow = make_any_flow(*compiled);
+    auto impl = std::unique_ptr<Impl>(
+        new Impl{std::move(compiled), hex64(fnv1a64(source)), std::move(flow)});
+    Model model(std::move(impl));
+    model.init_params(0);
+    return model;
+  });
+}
+
+Model Model::compile_file(const std::string& path, Precision precision) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  return compile(text.str(), precision, path);
+}
+
+const std::string& Model::name() const {
+  return impl_->compiled->graph->name;
+}
+int Model::dim() const {
+  return impl_->compiled->graph->dim;
+}
+Precision Model::precision() const {
+  return impl_->compiled->precision;
+}
+
+void Model::init_params(uint64_t seed) {
+  impl_->visit([&](auto& f) { f.init_params(seed); });
+}
+
+std::vector<double> Model::params() const {
+  return impl_->visit([](const auto& f) { return doubles(f.params()); });
+}
+
+void Model::set_params(const std::vector<double>& values) {
+  impl_->visit([&](auto& f) {
+    if (values.size() != f.params().size())
+      throw Error("set_params: " + std::to_string(values.size()) + " values for " +
+                  std::to_string(f.params().size()) + " parameters");
+    for (size_t i = 0; i < values.size(); ++i)
+      f.params()[i] = static_cast<std::decay_t<decltype(f.params()[0])>>(values[i]);
+  });
+}
+
+std::vector<std::string> Model::param_names() const {
+  std::vector<std::string> names;
+  impl_->visit([&](const auto& f) {
+    for (const ParamInfo& p : f.param_table()) names.push_back(p.name);
+  });
+  return names;
+}
+
+void Model::save(const std::string& path) const {
+  guarded([&] {
+    impl_->visit([&](const auto& f) {
+      const bool f32 = precision() == Precision::f32;
+      save_params(path, f.param_table(), doubles(f.params()),
+                  f32 ? TensorDType::f32 : TensorDType::f64, {f.name(), impl_->source_hash},
+                  std::nullopt);
+    });
+  });
+}
+
+void Model::load(const std::string& path) {
+  guarded([&] {
+    impl_->visit([&](const auto& f) {
+      const SavedParams saved = load_params(path, f.param_table());
+      if (saved.standardizer)
+        throw Error(path +
+                    ": the parameters were trained on standardised data, which this "
+                    "API does not apply; use nfc sample/eval, or emit-cpp");
+      set_params(saved.values);
+    });
+  });
+}
+
+TrainResult Model::train(const std::vector<double>& rows, const TrainConfig& config,
+                         const std::function<bool(const TrainProgress&)>& on_progress) {
+  check_rows(rows, dim(), "train");
+  TrainOptions o;
+  o.steps = config.steps;
+  o.batch = config.batch;
+  o.val_frac = config.val_frac;
+  o.eval_every = config.eval_every;
+  o.patience = config.patience;
+  o.seed = config.seed;
+  o.optimizer.lr = config.lr;
+  TrainState state;
+  bool stopped_by_callback = false;
+  guarded([&] {
+    impl_->visit([&](auto& f) {
+      using T = std::decay_t<decltype(f.params()[0])>;
+      Trainer<T> trainer(f, rows, static_cast<int64_t>(rows.size()) / dim(), o);
+      trainer.run(state, [&](const TrainEvent& e) {
+        if (!on_progress || e.kind == TrainEvent::Kind::done) return true;
+        const TrainProgress p{e.step,    e.total, e.loss,
+                              e.val_nll, e.lr,    e.kind == TrainEvent::Kind::evaluation};
+        const bool go_on = on_progress(p);
+        stopped_by_callback |= !go_on;
+        return go_on;
+      });
+    });
+  });
+  // The trainer restores the best parameters when it ends by itself; a
+  // stop from the callback gets the same.
+  if (stopped_by_callback && !state.best_params.empty()) set_params(state.best_params);
+  TrainResult r;
+  r.steps = state.step;
+  r.best_val_nll =
+      std::isfinite(state.best_val) ? state.best_val : std::numeric_limits<double>::quiet_NaN();
+  r.best_step = state.best_step;
+  r.stopped_early = state.stopped_early || stopped_by_callback;
+  r.diverged = state.diverged;
+  return r;
+}
+
+std::vector<double> Model::log_prob(const std::vector<double>& x) const {
+  check_rows(x, dim(), "log_prob");
+  const auto n = static_cast<int64_t>(x.size()) / dim();
+  return impl_->visit([&](const auto& f) {
+    using T = std::decay_t<decltype(f.params()[0])>;
+    const std::vector<T> in = converted<T>(x);
+    std::vector<T> out(static_cast<size_t>(n));
+    f.log_prob(in.data(), out.data(), n);
+    return doubles(out);
+  });
+}
+
+void Model::forward(const std::vector<double>& x, std::vector<double>& z,
+                    std::vector<double>& logdet) const {
+  map_rows(*impl_, dim(), "forward", x, z, logdet,
+           [](const auto& f, const auto* in, auto* out, auto* ld, int64_t n) {
+             f.forward(in, out, ld, n);
+           });
+}
+
+void Model::inverse(const std::vector<double>& z, std::vector<double>& x,
+                    std::vector<double>& logdet) const {
+  map_rows(*impl_, dim(), "inverse", z, x, logdet,
+           [](const auto& f, const auto* in, auto* out, auto* ld, int64_t n) {
+             f.inverse(in, out, ld, n);
+           });
+}
+
+Model::Samples Model::sample(int64_t n, uint64_t seed) const {
+  if (n < 0) throw Error("sample: n must not be negative");
+  return impl_->visit([&](const auto& f) {
+    const auto s = f.sample(n, seed);
+    return Samples{doubles(s.x), doubles(s.log_prob)};
+  });
+}
+
+}  // namespace nfc

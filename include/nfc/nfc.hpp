@@ -1,0 +1,118 @@
+// nfc's C++ API: compile a flow described in the .nf language (JIT, in
+// process), initialise or load its parameters, train it, evaluate its
+// density, sample from it, save it. Self-contained: the standard library
+// only; link the CMake target nfc::nfc. Documented in docs/api.md.
+//
+// Directions: forward = f (x -> z, with log|det f'(x)|), inverse =
+// g = f^-1 (z -> x, with log|det g'(z)| = -log|det f'(x)|). Data are
+// row-major [n, dim] arrays of double, whatever precision the flow runs in.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "Precision.hpp"
+
+namespace nfc {
+
+// Every failure of the API: bad files, bad arguments, training errors.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A model that does not compile. what() is the compiler's diagnostics, as
+// `nfc check` prints them: "model.nf:3:3: error: ...", the line, a caret.
+class CompileError : public Error {
+ public:
+  using Error::Error;
+};
+
+struct TrainConfig {
+  int64_t steps = 2000;
+  int64_t batch = 256;
+  double lr = 1e-3;          // Adam, cosine schedule
+  double val_frac = 0.1;     // share of rows held out for validation (0 = none)
+  int64_t eval_every = 100;  // steps between validations and progress records
+  int64_t patience = 0;      // validations without improvement before stopping; 0 = never
+  uint64_t seed = 0;         // the split and the batches
+};
+
+// What a training callback sees. Return false from it to stop training.
+struct TrainProgress {
+  int64_t step = 0;    // steps completed
+  int64_t total = 0;   // steps planned
+  double loss = 0;     // mean training NLL (of the step, or since the last record)
+  double val_nll = 0;  // NaN unless this is an evaluation with a validation set
+  double lr = 0;
+  bool evaluation = false;  // a record: every eval_every steps and at the end
+};
+
+struct TrainResult {
+  int64_t steps = 0;
+  double best_val_nll = 0;     // NaN without a validation set
+  int64_t best_step = -1;      // whose parameters the model now holds
+  bool stopped_early = false;  // patience ran out, or the callback said stop
+  bool diverged = false;
+};
+
+class Model {
+ public:
+  // Compiles .nf source text or a .nf file; throws CompileError. `name`
+  // labels the diagnostics. Parameters start initialised from seed 0.
+  static Model compile(std::string_view source, Precision precision = Precision::f64,
+                       const std::string& name = "model.nf");
+  static Model compile_file(const std::string& path, Precision precision = Precision::f64);
+
+  const std::string& name() const;  // the flow's name in the source
+  int dim() const;
+  Precision precision() const;
+
+  // Parameters: flat, in the order of param_names() (each tensor row-major).
+  void init_params(uint64_t seed);  // as nfc train: PyTorch-like uniform, declared values
+  std::vector<double> params() const;
+  void set_params(const std::vector<double>& values);
+  std::vector<std::string> param_names() const;
+  // .safetensors, one tensor per parameter, as `nfc train` writes them.
+  void save(const std::string& path) const;
+  void load(const std::string& path);
+
+  // Fits the flow to `rows` ([n, dim]) with Adam; the model then holds the
+  // best validated parameters. `on_progress` (may be empty) is called
+  // after every step; returning false stops training.
+  TrainResult train(const std::vector<double>& rows, const TrainConfig& config = {},
+                    const std::function<bool(const TrainProgress&)>& on_progress = {});
+
+  // log p(x) for every row of x ([n, dim]).
+  std::vector<double> log_prob(const std::vector<double>& x) const;
+  // z = f(x) into z ([n, dim]), log|det f'(x)| into logdet ([n]).
+  void forward(const std::vector<double>& x, std::vector<double>& z,
+               std::vector<double>& logdet) const;
+  // x = g(z) into x, log|det g'(z)| into logdet.
+  void inverse(const std::vector<double>& z, std::vector<double>& x,
+               std::vector<double>& logdet) const;
+
+  struct Samples {
+    std::vector<double> x;         // [n, dim]
+    std::vector<double> log_prob;  // [n]
+  };
+  // n samples from base draws seeded by `seed` (as `nfc sample --seed`).
+  Samples sample(int64_t n, uint64_t seed) const;
+
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  struct Impl;
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nfc

@@ -1,0 +1,124 @@
+// The public C++ API (include/nfc/nfc.hpp): compile errors as exceptions,
+// parameters through safetensors, training with a callback that stops it,
+// the host example, and an outside CMake project against an installed nfc.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
+#include <nfc/nfc.hpp>
+
+#include "tests/Shell.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kModel = R"(
+flow pair(dim = 2) {
+  coupling affine(mask = alternate) { net = mlp(hidden = [8], act = tanh) }
+  coupling affine(mask = alternate) { net = mlp(hidden = [8], act = tanh) }
+})";
+
+fs::path scratch(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / "nfc_test_api" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::vector<double> gaussian_rows(int n) {
+  std::vector<double> rows;
+  for (int i = 0; i < n; ++i) {  // deterministic, spread out, correlated
+    const double t = std::sin(i * 12.9898) * 43758.5453;
+    const double u = t - std::floor(t) - 0.5, v = std::cos(i * 78.233) * 0.7;
+    rows.push_back(2 * u + 0.5 * v);
+    rows.push_back(v - u);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("a model that does not compile throws its diagnostics", "[api]") {
+  try {
+    nfc::Model::compile("flow f(dim = 2) { coupl affine(mask = alternate) }", nfc::Precision::f64,
+                        "bad.nf");
+    FAIL("no exception");
+  } catch (const nfc::CompileError& e) {
+    CHECK(std::string(e.what()).find("bad.nf:1:19: error: unknown layer 'coupl'; did you mean "
+                                     "'coupling'?") != std::string::npos);
+  }
+  CHECK_THROWS_AS(nfc::Model::compile_file("/nonexistent.nf"), nfc::Error);
+}
+
+TEST_CASE("parameters round-trip through safetensors; densities and samples agree", "[api]") {
+  const fs::path dir = scratch("params");
+  nfc::Model a = nfc::Model::compile(kModel, nfc::Precision::f64);
+  a.init_params(3);
+  CHECK(a.name() == "pair");
+  CHECK(a.dim() == 2);
+  CHECK(a.param_names().front() == "layer0.net.w1");
+  a.save((dir / "p.safetensors").string());
+  nfc::Model b = nfc::Model::compile(kModel, nfc::Precision::f64);
+  b.load((dir / "p.safetensors").string());
+  CHECK(b.params() == a.params());
+  const auto s = a.sample(20, 5);
+  const auto lp = b.log_prob(s.x);  // by the forward direction; samples' by the inverse
+  for (size_t i = 0; i < lp.size(); ++i) CHECK(lp[i] == Approx(s.log_prob[i]).margin(1e-12));
+  std::vector<double> z, ld, back, ldi;
+  b.forward(s.x, z, ld);
+  b.inverse(z, back, ldi);
+  for (size_t i = 0; i < back.size(); ++i) CHECK(back[i] == Approx(s.x[i]).margin(1e-12));
+  CHECK_THROWS_AS(b.log_prob({1, 2, 3}), nfc::Error);  // not whole rows
+  CHECK_THROWS_AS(b.load((dir / "missing.safetensors").string()), nfc::Error);
+}
+
+TEST_CASE("training reports progress and stops when the callback says so", "[api]") {
+  nfc::Model m = nfc::Model::compile(kModel, nfc::Precision::f32);
+  m.init_params(1);
+  const auto data = gaussian_rows(2000);
+  nfc::TrainConfig config;
+  config.steps = 400;
+  config.eval_every = 20;
+  int64_t evaluations = 0;
+  const nfc::TrainResult r = m.train(data, config, [&](const nfc::TrainProgress& p) {
+    evaluations += p.evaluation;
+    return p.step < 100;
+  });
+  CHECK(r.steps == 100);
+  CHECK(r.stopped_early);
+  CHECK(evaluations == 5);
+  CHECK(std::isfinite(r.best_val_nll));
+  const nfc::TrainResult full = m.train(data, config);
+  CHECK(full.steps == 400);
+  CHECK_FALSE(full.stopped_early);
+  CHECK(full.best_val_nll < r.best_val_nll);
+}
+
+TEST_CASE("the host example trains a flow through the API", "[api]") {
+  const fs::path dir = scratch("host");
+  const auto r = nfc::test::run_shell(std::string(NFC_HOST_EXAMPLE) + " " +
+                                      (dir / "ring.safetensors").string());
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("trained 600 steps") != std::string::npos);
+  CHECK(r.output.find("bad.nf:1:21: error: unknown layer 'coupl'") != std::string::npos);
+  CHECK(fs::exists(dir / "ring.safetensors"));
+}
+
+TEST_CASE("an outside CMake project finds and links an installed nfc", "[api][install]") {
+  const fs::path dir = scratch("install");
+  const std::string prefix = (dir / "prefix").string();
+  auto run = [](const std::string& command) {
+    const auto r = nfc::test::run_shell(command);
+    INFO(command << "\n" << r.output);
+    REQUIRE(r.exit_code == 0);
+    return r.output;
+  };
+  run("cmake --install " + std::string(NFC_BUILD_DIR) + " --prefix " + prefix);
+  CHECK(fs::exists(dir / "prefix/bin/nfc"));
+  CHECK(fs::exists(dir / "prefix/include/nfc/nfc.hpp"));
+  run("cmake -S " + std::string(NFC_SOURCE_DIR) + "/tests/install -B " + (dir / "build").string() +
+      " -G Ninja -DCMAKE_PREFIX_PATH=" + prefix);
+  run("cmake --build " + (dir / "build").string());
+  CHECK(run((dir / "build/app").string()).find("line: mass 1.0000") != std::string::npos);
+}
