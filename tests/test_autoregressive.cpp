@@ -28,6 +28,7 @@ flow mixed(dim = 5) {
   iaf affine(order = random(seed = 9)) { net = made(hidden = [7]); s = tanh(s) }
   maf sas { net = made(hidden = [9, 9], act = elu, residual = true); b = softplus(b) + 0.5 }
   iaf additive(order = [2, 0, 4, 1, 3]) { net = made(hidden = [], act = tanh) }
+  iaf affine { net = made(hidden = [10, 10, 10], residual = true); s = tanh(s) }
 }
 )";
 

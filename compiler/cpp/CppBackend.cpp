@@ -77,7 +77,9 @@ class FunctionWriter {
   void emit_sum(NodeId id);
   void emit_scatter(NodeId id);
   void emit_solve(NodeId id);
-  std::string index_table(NodeId id, const std::vector<int>& indices);
+  void emit_made_sequence(NodeId id);
+  void emit_step(NodeId step, const std::string& k);
+  std::string index_table(NodeId id, const std::vector<int>& indices, const std::string& tag = "");
 
   const Graph& g_;
   const EntryPoint& entry_;
@@ -161,6 +163,7 @@ std::string elementwise_expr(Op op, const std::string& a, const std::string& b,
     case Op::scatter:
     case Op::broadcast:
     case Op::solve:
+    case Op::made_sequence:
       break;
   }
   throw InternalError(std::string("cpp backend: '") + op_spelling(op) + "' is not elementwise");
@@ -258,6 +261,8 @@ void FunctionWriter::emit_node(NodeId id) {
       return emit_scatter(id);
     case Op::solve:
       return emit_solve(id);
+    case Op::made_sequence:
+      return emit_made_sequence(id);
   }
 }
 
@@ -269,30 +274,39 @@ void FunctionWriter::emit_elementwise(NodeId id) {
   });
 }
 
-// matvec:   out[r] = sum_c M[r * cols + c] v[c], from 0 in column order;
-// matvec_t: out[c] = sum_r M[r * cols + c] a[r], from 0 in row order.
+// matvec:   out[r] = sum_c M[offset + r * stride + c] v[c], from 0 in column order;
+// matvec_t: out[c] = sum_r M[offset + r * stride + c] a[r], from 0 in row order;
+// with row lengths (Graph.hpp: MatrixView), only the c < len[r] terms.
 // `out` and `over` name the loop variables ("r"/"c") of the result and
 // of the sum; in a block the accumulator is one per lane.
 void FunctionWriter::emit_dot_products(NodeId id, const std::string& out, const std::string& over) {
   const Node& n = g_.node(id);
+  const std::string lengths = n.indices.empty() ? "" : index_table(id, n.indices, "len");
   auto head = [&](const std::string& var) {
-    const int count = var == "r" ? n.rows : n.cols;
-    return "for (int " + var + " = 0; " + var + " < " + std::to_string(count) + "; ++" + var + ")";
+    const bool cols = var == "c";
+    const std::string bound = cols && !lengths.empty() && out == "r"
+                                  ? lengths + "[r]"
+                                  : std::to_string(cols ? n.cols : n.rows);
+    return "for (int " + var + " = 0; " + var + " < " + bound + "; ++" + var + ")";
   };
+  // matvec_t over a staircase: row r contributes to column c only if c < len[r].
+  const std::string guard =
+      !lengths.empty() && out == "c" ? "if (c < " + lengths + "[r]) " : std::string();
   line(head(out) + " {  // " + op_spelling(n.op));
   indent_ += 2;
   declare_acc();
-  line(head(over) + " " + per_lane() + "acc" + lane() +
-       " += " + element(n.args[0], "r * " + std::to_string(n.cols) + " + c") + " * " +
-       element(n.args[1], over) + ";");
+  line(head(over) + " " + guard + per_lane() + "acc" + lane() +
+       " += " + element(n.args[0], index(n.offset, "r * " + std::to_string(n.stride) + " + c")) +
+       " * " + element(n.args[1], over) + ";");
   stmt(slot(id, out) + " = acc" + lane() + ";");
   indent_ -= 2;
   line("}");
 }
 
-// A static table of indices, named after the node.
-std::string FunctionWriter::index_table(NodeId id, const std::vector<int>& indices) {
-  const std::string name = "index" + std::to_string(id);
+// A static table of indices, named after the node (and `tag`).
+std::string FunctionWriter::index_table(NodeId id, const std::vector<int>& indices,
+                                        const std::string& tag) {
+  const std::string name = "index" + std::to_string(id) + tag;
   std::string values;
   for (size_t k = 0; k < indices.size(); ++k)
     values += (k ? ", " : "") + std::to_string(indices[k]);
@@ -406,6 +420,100 @@ void FunctionWriter::emit_solve(NodeId id) {
        ", f_and_dfdx);");
   indent_ -= 2;
   line("}");
+}
+
+// made_sequence (Ops.def): a loop over positions k, each lane on its own.
+// Per hidden layer the rows of degree k are [start[k], start[k + 1]) of a
+// table, all reading the first prefix[k] inputs; then the P outputs of
+// position k; then the step, u_k, written like a solve's lambda body.
+void FunctionWriter::emit_made_sequence(NodeId id) {
+  const Node& n = g_.node(id);
+  const MadeSequence& s = g_.made_sequence_info(n.index);
+  const int D = s.dim, P = s.params_per_dim;
+  const size_t L = s.layers.size();
+  line("{  // made_sequence");
+  indent_ += 2;
+  std::vector<std::string> starts, prefixes, hidden;
+  for (size_t l = 0; l + 1 < L; ++l) {
+    const MadeSequence::Layer& layer = s.layers[l];
+    std::vector<int> start, prefix(static_cast<size_t>(D), 0);
+    for (int k = 0; k <= D; ++k)
+      start.push_back(static_cast<int>(
+          std::lower_bound(layer.degrees.begin(), layer.degrees.end(), k) - layer.degrees.begin()));
+    for (int r = 0; r < layer.rows; ++r)
+      if (layer.degrees[size_t(r)] < D)
+        prefix[size_t(layer.degrees[size_t(r)])] = layer.row_lengths[size_t(r)];
+    const std::string tag = std::to_string(l);
+    starts.push_back(index_table(id, start, "start" + tag));
+    prefixes.push_back(index_table(id, prefix, "prefix" + tag));
+    hidden.push_back("h" + std::to_string(id) + "_" + tag);
+    line("Real " + hidden.back() + "[" + std::to_string(layer.rows) + "]" +
+         (lanes_ > 1 ? "[" + std::to_string(lanes_) + "]" : "") + ";");
+  }
+  std::vector<int> out_prefix;
+  for (int k = 0; k < D; ++k) out_prefix.push_back(s.layers.back().row_lengths[size_t(k * P)]);
+  const std::string outs = index_table(id, out_prefix, "out");
+  // Input c of layer l: u_c (this node's first D elements) or a hidden unit.
+  auto input = [&](size_t l, const std::string& c) {
+    return l == 0 ? slot(id, c) : hidden[l - 1] + "[" + c + "]" + lane();
+  };
+  // acc = b[r] + sum_{c < count} w[r * cols + c] in_c
+  auto dot = [&](size_t l, const std::string& r, const std::string& count) {
+    const NodeId w = n.args[1 + 2 * l], b = n.args[2 + 2 * l];
+    line("Real acc = " + element(b, r) + ";");
+    line("for (int c = 0; c < " + count + "; ++c) acc += " +
+         element(w, "(" + r + ") * " + std::to_string(s.layers[l].cols) + " + c") + " * " +
+         input(l, "c") + ";");
+  };
+  line("for (int k = 0; k < " + std::to_string(D) + "; ++k) " + per_lane() + "{");
+  indent_ += 2;
+  for (size_t l = 0; l + 1 < L; ++l) {
+    line("for (int r = " + starts[l] + "[k]; r < " + starts[l] + "[k + 1]; ++r) {");
+    indent_ += 2;
+    dot(l, "r", prefixes[l] + "[k]");
+    std::string value = elementwise_expr(s.act, "acc", "", "");
+    if (s.layers[l].residual) value = "(" + value + ") + " + hidden[l - 1] + "[r]" + lane();
+    line(hidden[l] + "[r]" + lane() + " = " + value + ";");
+    indent_ -= 2;
+    line("}");
+  }
+  for (int p = 0; p < P; ++p) {
+    const std::string r = "k * " + std::to_string(P) + " + " + std::to_string(p);
+    line("{");
+    indent_ += 2;
+    dot(L - 1, r, outs + "[k]");
+    line(slot(id, index(D, r)) + " = acc;");
+    locals_[s.raw[size_t(p)]] = slot(id, index(D, r));
+    indent_ -= 2;
+    line("}");
+  }
+  locals_[s.target] = element(n.args[0], "k");
+  emit_step(s.step, "k");
+  line(slot(id, "k") + " = " + element(s.step, "k") + ";");
+  locals_.clear();
+  indent_ -= 2;
+  line("}");
+  indent_ -= 2;
+  line("}");
+}
+
+// The elementwise nodes of `step` above the placeholders in locals_, as
+// local constants (a made_sequence's per-position step).
+void FunctionWriter::emit_step(NodeId step, const std::string& k) {
+  for (NodeId j : topological_order(g_, {step})) {
+    const Node& jn = g_.node(j);
+    if (locals_.count(j) || jn.op == Op::constant || jn.op == Op::param) continue;
+    if (!is_elementwise(jn.op) && jn.op != Op::broadcast)
+      throw InternalError(std::string("cpp backend: a made_sequence step has a '") +
+                          op_spelling(jn.op) + "' node; only elementwise ops are supported");
+    const std::string name = "x" + std::to_string(j);
+    auto arg = [&](size_t i) {
+      return i < jn.args.size() ? element(jn.args[i], k) : std::string();
+    };
+    line("const Real " + name + " = " +
+         (jn.op == Op::broadcast ? arg(0) : elementwise_expr(jn.op, arg(0), arg(1), arg(2))) + ";");
+    locals_[j] = name;
+  }
 }
 
 }  // namespace
