@@ -56,6 +56,15 @@ flow cond(dim = 2, context = 1) {
 }
 )";
 
+// The spline transformer's conditioners read the context like any other.
+const char* kSplines = R"(
+flow cond(dim = 2, context = 1) {
+  coupling spline(mask = alternate, bins = 4, bound = 2) { net = mlp(hidden = [5], act = tanh) }
+  maf spline(order = reverse, bins = 3) { net = made(hidden = [4], act = tanh) }
+  iaf spline(bins = 3) { net = made(hidden = [4]) }
+}
+)";
+
 const double* tensor(const Flow<double>& flow, const std::vector<double>& params,
                      const std::string& name) {
   for (const ParamInfo& p : flow.param_table())
@@ -87,7 +96,8 @@ TEST_CASE("conditional layers: round trip, log-det against the Jacobian in x, JI
           "[conditional]") {
   check_flow_numerics(kEveryKind, 3);
   check_flow_numerics(kNumericInverses, 4);
-  for (const char* source : {kEveryKind, kNumericInverses}) {
+  check_flow_numerics(kSplines, 6);
+  for (const char* source : {kEveryKind, kNumericInverses, kSplines}) {
     auto model = compile_or_fail(source);
     Flow<double> flow = make_flow<double>(*model);
     flow.init_params(5);
@@ -99,6 +109,7 @@ TEST_CASE("conditional gradients against finite differences, context weights inc
           "[conditional][gradient]") {
   check_gradient(kEveryKind, 7);
   check_gradient(kNumericInverses, 8);
+  check_gradient(kSplines, 9);
   // The context columns of the first layers do get gradient: they are free
   // weights (column 1.. of the coupling's w1 after its one identity input;
   // columns 0, 1 of a MADE's w1).
