@@ -41,20 +41,30 @@ int count_at_most(const std::vector<int>& degrees, int limit) {
                           degrees.begin());
 }
 
-// A MADE with hidden units sorted by degree. Its inputs are u_0..u_{D-1}
-// (degrees 1..D); its outputs are P per position, row k * P + p for
+// A MADE with hidden units sorted by degree. Its inputs are the context
+// c_0..c_{C-1} (degree 0: every unit may read them), then u_0..u_{D-1}
+// (degrees 1..D), so every first-layer row reads a prefix: the context and
+// the u it may see. Its outputs are P per position, row k * P + p for
 // parameter p of position k (degree k + 1, reading inputs of degree <= k).
 class Made {
  public:
-  Made(Graph& g, const AutoregressiveSpec& spec, int params_per_dim, int layer_index, int dim)
-      : g_(g), dim_(dim), P_(params_per_dim), act_(activation_op(spec.net.act)) {
+  Made(Graph& g, const AutoregressiveSpec& spec, int params_per_dim, int layer_index, int dim,
+       NodeId context)
+      : g_(g),
+        dim_(dim),
+        P_(params_per_dim),
+        act_(activation_op(spec.net.act)),
+        context_(context),
+        C_(context < 0 ? 0 : g.len(context)) {
     std::vector<int> widths = spec.net.hidden;
     widths.push_back(dim * params_per_dim);
-    dense_ = declare_dense_layers(g, "layer" + std::to_string(layer_index) + ".net.", dim, widths);
+    dense_ =
+        declare_dense_layers(g, "layer" + std::to_string(layer_index) + ".net.", C_ + dim, widths);
     // Degrees of each layer's inputs, and each row's threshold: a row reads
     // the inputs of degree <= threshold (hidden unit: its degree; output of
     // position k: k).
-    std::vector<int> in_degrees = iota(dim, 1);
+    std::vector<int> in_degrees(size_t(C_), 0);
+    for (int d : iota(dim, 1)) in_degrees.push_back(d);
     for (size_t l = 0; l < dense_.size(); ++l) {
       const bool output = l + 1 == dense_.size();
       std::vector<int> thresholds;
@@ -88,6 +98,10 @@ class Made {
       layer.rows = dense_[l].rows;
       layer.cols = dense_[l].cols;
       layer.row_lengths = row_lengths_[l];
+      if (l == 0) {  // the loop's input is u; the context goes into the bias (weights())
+        for (int& n : layer.row_lengths) n -= C_;
+        layer.first_col = C_;
+      }
       if (l + 1 < dense_.size()) layer.degrees = thresholds_[l];
       layer.residual = residual_[l];
       s.layers.push_back(std::move(layer));
@@ -98,18 +112,24 @@ class Made {
     return s;
   }
 
+  // The made_sequence operands: each layer's weights and bias, the first
+  // bias with the context's share, b1 + W1[:, :C] c, added once per sample.
   std::vector<NodeId> weights() const {
     std::vector<NodeId> w;
     for (const DenseLayer& d : dense_) {
       w.push_back(d.w);
       w.push_back(d.b);
     }
+    if (C_ > 0) {
+      const DenseLayer& d = dense_.front();
+      w[1] = g_.binary(Op::add, d.b, g_.matvec(d.w, context_, d.rows, C_, {0, d.cols, {}}));
+    }
     return w;
   }
 
   // All outputs at once from the vector u (one masked matvec per layer).
   NodeId outputs(NodeId u) const {
-    NodeId h = u;
+    NodeId h = C_ > 0 ? g_.concat({context_, u}) : u;
     for (size_t l = 0; l < dense_.size(); ++l) {
       const DenseLayer& d = dense_[l];
       const NodeId pre =
@@ -156,7 +176,12 @@ class Made {
     // What rows [lo, hi) of layer l read at step k: the layer's input units
     // of degree <= the rows' threshold, all known by now. -1 if none.
     NodeId prefix(size_t l, const std::vector<NodeId>& u_known, int k) {
-      if (l == 0) return u_known.empty() ? -1 : m_.g_.concat(u_known);
+      if (l == 0) {
+        std::vector<NodeId> parts;
+        if (m_.C_ > 0) parts.push_back(m_.context_);
+        parts.insert(parts.end(), u_known.begin(), u_known.end());
+        return parts.empty() ? -1 : m_.g_.concat(parts);
+      }
       std::vector<NodeId> parts;
       for (const Block& b : blocks_[l - 1])
         if (m_.thresholds_[l - 1][size_t(b.lo)] <= k) parts.push_back(b.value);
@@ -191,6 +216,8 @@ class Made {
   Graph& g_;
   int dim_, P_;
   Op act_;
+  NodeId context_;  // -1: unconditional
+  int C_;           // context length
   std::vector<DenseLayer> dense_;
   std::vector<std::vector<int>> thresholds_;   // per layer, per row
   std::vector<std::vector<int>> row_lengths_;  // per layer, per row
@@ -200,12 +227,12 @@ class Made {
 class Autoregressive {
  public:
   Autoregressive(Graph& g, const AutoregressiveSpec& spec, const TransformRules& rules,
-                 int layer_index, int dim)
+                 int layer_index, int dim, NodeId context)
       : g_(g),
         spec_(spec),
         rules_(rules),
         dim_(dim),
-        made_(g, spec, static_cast<int>(rules.params.size()), layer_index, dim) {}
+        made_(g, spec, static_cast<int>(rules.params.size()), layer_index, dim, context) {}
 
   std::unordered_map<NodeId, NodeId> bind(const std::vector<NodeId>& raw) const {
     return bind_transformer(g_, rules_, raw, spec_.rewrites);
@@ -302,8 +329,9 @@ class Autoregressive {
 
 LayerMaps build_autoregressive(Graph& g, const AutoregressiveSpec& spec,
                                const TransformRules& rules, int layer_index, int dim,
+                               NodeId context,
                                const std::function<void(NodeId dzdx)>& check_monotone) {
-  auto layer = std::make_shared<Autoregressive>(g, spec, rules, layer_index, dim);
+  auto layer = std::make_shared<Autoregressive>(g, spec, rules, layer_index, dim, context);
   check_monotone(layer->derivative_on(g.var(g.add_var_name("layer_input"), dim)));
   const std::vector<int> order = spec.order, back = inverse_permutation(spec.order);
   // In the layer's order, the MAF map is v = h(u) (one pass) and its inverse

@@ -29,10 +29,13 @@ struct TransformRules;
 std::vector<int> made_hidden_degrees(int dim, int width);
 
 // Declares the layer's MADE parameters (`layerN.net.w1`, `b1`, ...) and
-// returns its maps. `check_monotone` receives the transformer's derivative
-// with the rewrites applied, on a placeholder input.
+// returns its maps. `context` (-1: none) is the flow's context node, extra
+// MADE inputs of degree 0, first in w1's columns. `check_monotone` receives
+// the transformer's derivative with the rewrites applied, on a placeholder
+// input.
 LayerMaps build_autoregressive(Graph& g, const AutoregressiveSpec& spec,
                                const TransformRules& rules, int layer_index, int dim,
+                               NodeId context,
                                const std::function<void(NodeId dzdx)>& check_monotone);
 
 }  // namespace nfc

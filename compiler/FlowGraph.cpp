@@ -85,6 +85,7 @@ class FlowBuilder {
   bool check_structure(const LayerSpec& layer, const LayerInfo& info, NodeId in, NodeId out);
   NodeId sum_lanes(NodeId v, int lanes);
   NodeId differentiable_log_prob(const std::vector<LayerMaps>& maps);
+  NodeId bind_context(NodeId v, NodeId row);
 
   const FlowSpec& spec_;
   Diagnostics& diags_;
@@ -92,7 +93,10 @@ class FlowBuilder {
   Graph& g_;
   std::vector<int> rules_index_;  // transform -> index into fg_.transforms, -1 unbuilt, -2 failed
   std::vector<std::pair<SplineSpec, int>> spline_index_;  // splines built, by settings
-  NameEnv flow_params_;                                   // flow-level parameters, by name
+  NameEnv flow_params_;  // flow-level parameters and the context values c0.., by name
+  // The context (conditional flows; -1 otherwise): a placeholder every layer
+  // reads, bound per entry point to the context columns of its input row.
+  NodeId context_ = -1;
 };
 
 // Sum of a per-lane quantity over `lanes` lanes; a length-1 value stands for
@@ -161,13 +165,14 @@ std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c)
   // Parameters once per layer, shared by both directions.
   std::vector<int> widths = c.net.hidden;
   widths.push_back(n_out);
-  const std::vector<DenseLayer> dense =
-      declare_dense_layers(g_, "layer" + std::to_string(index) + ".net.", n_id, widths);
+  const std::vector<DenseLayer> dense = declare_dense_layers(
+      g_, "layer" + std::to_string(index) + ".net.", n_id + spec_.context_dim, widths);
   const Op act = activation_op(c.net.act);
   // The conditioner: raw MLP outputs split per transform parameter, then the
-  // user's rewrites (e.g. soft clamps) in order.
+  // user's rewrites (e.g. soft clamps) in order. It reads the identity part,
+  // then the context.
   auto conditioner = [this, dense, act, rules, n_t, &c](NodeId identity_part) {
-    NodeId h = identity_part;
+    NodeId h = context_ < 0 ? identity_part : g_.concat({identity_part, context_});
     for (size_t k = 0; k < dense.size(); ++k) {
       h = g_.binary(Op::add, g_.matvec(dense[k].w, h, dense[k].rows, dense[k].cols), dense[k].b);
       if (k + 1 < dense.size()) h = g_.unary(act, h);
@@ -212,7 +217,7 @@ std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c)
 std::optional<LayerMaps> FlowBuilder::autoregressive(int index, const AutoregressiveSpec& a) {
   const TransformRules* rules = rules_for(a.transformer);
   if (!rules) return std::nullopt;
-  return build_autoregressive(g_, a, *rules, index, spec_.dim, [&](NodeId dzdx) {
+  return build_autoregressive(g_, a, *rules, index, spec_.dim, context_, [&](NodeId dzdx) {
     if (rules->monotone_by_construction)
       report_by_construction(index, *rules);
     else
@@ -344,7 +349,8 @@ NodeId FlowBuilder::differentiable_log_prob(const std::vector<LayerMaps>& maps) 
   bool needed = false;
   for (const LayerMaps& m : maps) needed = needed || bool(m.forward_for_gradient);
   if (!needed) return fg_.log_prob;
-  NodeId cur = fg_.x, logdet = g_.constant(0);
+  NodeId cur = spec_.context_dim > 0 ? g_.gather(fg_.x, iota(spec_.dim)) : fg_.x;
+  NodeId logdet = g_.constant(0);
   for (const LayerMaps& m : maps) {
     const auto [out, ld] = m.forward_for_gradient ? m.forward_for_gradient(cur) : m.forward(cur);
     cur = out;
@@ -355,18 +361,24 @@ NodeId FlowBuilder::differentiable_log_prob(const std::vector<LayerMaps>& maps) 
 
 void FlowBuilder::declare_flow_params() {
   for (const ParamDecl& p : spec_.params) flow_params_[p.name] = declare_param(g_, p, p.name);
+  for (int k = 0; k < spec_.context_dim; ++k)
+    flow_params_["c" + std::to_string(k)] = g_.gather(context_, {k});
 }
 
 bool FlowBuilder::build() {
   fg_.name = spec_.name;
   fg_.dim = spec_.dim;
+  fg_.context_dim = spec_.context_dim;
   rules_index_.assign(spec_.transforms.size(), -1);
   fg_.base = spec_.base;
-  fg_.x = g_.input(0, spec_.dim);
-  fg_.z = g_.input(1, spec_.dim);
+  const int D = spec_.dim, C = spec_.context_dim;
+  // Entry rows are (x, c) and (z, c): the ABI stays one input per entry.
+  fg_.x = g_.input(0, D + C);
+  fg_.z = g_.input(1, D + C);
+  if (C > 0) context_ = g_.var(g_.add_var_name("context"), C);
   declare_flow_params();
   std::vector<LayerMaps> maps;
-  NodeId cur = fg_.x, logdet = g_.constant(0);
+  NodeId cur = C > 0 ? g_.gather(fg_.x, iota(D)) : fg_.x, logdet = g_.constant(0);
   bool ok = true;
   for (size_t l = 0; l < spec_.layers.size(); ++l) {
     const LayerSpec& layer = spec_.layers[l];
@@ -414,21 +426,28 @@ bool FlowBuilder::build() {
     maps.push_back(std::move(*m));
   }
   if (!ok) return false;
-  fg_.forward_z = cur;
-  fg_.forward_logdet = logdet;
-  fg_.log_prob = g_.binary(Op::add, base_log_density(cur), logdet);
-  fg_.nll = g_.unary(Op::neg, differentiable_log_prob(maps));
+  fg_.forward_z = bind_context(cur, fg_.x);
+  fg_.forward_logdet = bind_context(logdet, fg_.x);
+  fg_.log_prob = bind_context(g_.binary(Op::add, base_log_density(cur), logdet), fg_.x);
+  fg_.nll = g_.unary(Op::neg, bind_context(differentiable_log_prob(maps), fg_.x));
   fg_.gradient = parameter_gradient(g_, fg_.nll);
-  NodeId back = fg_.z, inv_logdet = g_.constant(0);
+  NodeId back = C > 0 ? g_.gather(fg_.z, iota(D)) : fg_.z, inv_logdet = g_.constant(0);
   for (auto it = maps.rbegin(); it != maps.rend(); ++it) {
     const auto step = it->inverse(back);
     if (!step) return false;
     back = step->first;
     inv_logdet = g_.binary(Op::add, inv_logdet, step->second);
   }
-  fg_.inverse_x = back;
-  fg_.inverse_logdet = inv_logdet;
+  fg_.inverse_x = bind_context(back, fg_.z);
+  fg_.inverse_logdet = bind_context(inv_logdet, fg_.z);
   return true;
+}
+
+// `v` with the context placeholder replaced by the context columns of the
+// entry's input row (x, c) or (z, c).
+NodeId FlowBuilder::bind_context(NodeId v, NodeId row) {
+  if (context_ < 0) return v;
+  return substitute(g_, v, {{context_, g_.gather(row, iota(spec_.context_dim, spec_.dim))}});
 }
 
 }  // namespace

@@ -51,12 +51,15 @@ struct LayerInfo {
 struct FlowGraph {
   std::string name;
   int dim = 0;
+  int context_dim = 0;  // conditional flows: entry rows are (x, c), (z, c) of dim + context_dim
   BaseDistribution base = BaseDistribution::standard_normal;
   Graph graph;
   std::deque<TransformRules> transforms;  // only those the flow uses; deque: layers keep pointers
   std::vector<LayerInfo> layers;
   std::vector<InversionReport> inversions;  // per transform and map output, for --explain
-  NodeId x = -1, z = -1;  // entry inputs: data for forward/log_prob, latent for inverse
+  // Entry inputs: data for forward/log_prob, latent for inverse; each row
+  // followed by the context when the flow has one.
+  NodeId x = -1, z = -1;
   NodeId forward_z = -1, forward_logdet = -1;
   NodeId inverse_x = -1, inverse_logdet = -1;  // logdet = log|det g'(z)| = -log|det f'(x)|
   NodeId log_prob = -1;

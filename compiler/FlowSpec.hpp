@@ -151,6 +151,10 @@ enum class BaseDistribution { standard_normal, uniform };
 struct FlowSpec {
   std::string name;
   int dim = 0;
+  // Conditional flows: every layer may read a context vector c of this
+  // length (coupling and MADE conditioners take it as extra inputs, maps
+  // name it c0..c{C-1}); the density is p(x | c). 0: unconditional.
+  int context_dim = 0;
   BaseDistribution base = BaseDistribution::standard_normal;
   SourceRange loc;
   std::vector<TransformDef> transforms;  // user transforms and the prelude's

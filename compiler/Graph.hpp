@@ -73,6 +73,11 @@ struct MadeSequence {
     std::vector<int> row_lengths;
     std::vector<int> degrees;  // hidden layers: per row, non-decreasing
     bool residual = false;     // adds the previous hidden layer, row for row
+    // The first layer's columns before its loop input: a conditional MADE's
+    // context, whose contribution is already in the bias operand (then a
+    // computed node, not a parameter). Row r reads columns
+    // first_col .. first_col + row_lengths[r] - 1 of w.
+    int first_col = 0;
   };
   int dim = 0, params_per_dim = 0;
   Op act = Op::relu;

@@ -162,7 +162,7 @@ void evaluate_made_sequence(const Graph& g, NodeId id, Values& vals,
     const auto& w = vals[static_cast<size_t>(n.args[1 + 2 * l])];
     double acc = vals[static_cast<size_t>(n.args[2 + 2 * l])][r];
     for (size_t c = 0; c < size_t(layer.row_lengths[r]); ++c)
-      acc += w[r * size_t(layer.cols) + c] * in[c];
+      acc += w[r * size_t(layer.cols) + size_t(layer.first_col) + c] * in[c];
     return acc;
   };
   for (size_t k = 0; k < D; ++k) {

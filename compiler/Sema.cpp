@@ -210,6 +210,7 @@ class Sema {
   std::map<std::string, std::vector<Declared>, std::less<>> map_names_;
   std::set<std::string> used_in_maps_;  // every name any map expression mentions
   int dim_ = 0;           // 0 while unknown or invalid: dim-dependent checks are skipped
+  int context_dim_ = 0;   // the flow's context length: maps may read c0..c{C-1}
   int couplings_ = 0;     // coupling layers seen so far, in unrolled order
   bool muted_ = false;    // inside the second and later passes over a repeat body
   bool building_ = true;  // false when the unrolled flow is too large to build
@@ -226,13 +227,14 @@ std::optional<FlowSpec> Sema::run(const ast::File& prelude, const ast::File& fil
   // Parameters first, so transforms and rewrites that use them are told why
   // they may not.
   if (!file.flows.empty()) {
+    // The header first: the context's length decides which names are reserved.
+    if (file.flows[0].header_ok) check_header(file.flows[0]);
     check_flow_params(file.flows[0]);
     collect_map_names(file.flows[0].body);
   }
   for (const ast::Transform& t : file.transforms) add_transform(t);
   if (file.flows.empty() || !file.flows[0].header_ok) return std::nullopt;
   const ast::Flow& flow = file.flows[0];
-  check_header(flow);
   check_size(flow);
   check_layers(flow.body);
   for (const ParamDecl& p : spec_.params) {
@@ -285,6 +287,10 @@ bool Sema::declare(Scope& scope, const ast::Name& name, Declared d) {
     error(name.loc, fmt::format("{} cannot be named '{}': x0, x1, ... are the inputs and z0, "
                                 "z1, ... the outputs",
                                 what, n));
+    return false;
+  }
+  if (context_dim_ > 0 && indexed_name(n, 'c')) {
+    error(name.loc, fmt::format("{} cannot be named '{}': c0, c1, ... are the context", what, n));
     return false;
   }
   if (is_function(n)) {
@@ -406,15 +412,21 @@ int Sema::find_transform(const ast::Name& name) {
 void Sema::check_header(const ast::Flow& flow) {
   spec_.name = flow.name.text;
   spec_.loc = flow.name.loc;
-  const ArgList args(flow.args, fmt::format("flow '{}'", flow.name.text), {"dim", "base"},
-                     reporter());
+  const ArgList args(flow.args, fmt::format("flow '{}'", flow.name.text),
+                     {"dim", "base", "context"}, reporter());
   if (const ast::Value* dim = args.require("dim", flow.name.loc)) {
     if (auto n = integer_in_range(*dim, "'dim'", 1, kMaxDim, reporter())) {
       dim_ = static_cast<int>(*n);
     }
   }
   if (const ast::Value* base = args.find("base")) check_base(*base);
+  if (const ast::Value* context = args.find("context")) {
+    if (auto n = integer_in_range(*context, "'context'", 0, kMaxDim, reporter())) {
+      context_dim_ = static_cast<int>(*n);
+    }
+  }
   spec_.dim = dim_;
+  spec_.context_dim = context_dim_;
 }
 
 void Sema::check_base(const ast::Value& v) {
@@ -973,6 +985,16 @@ std::string Sema::check_map_name(const Expr& use, const Scope& local, SourceRang
     }
     if (use.kind == Expr::Kind::index) {
       return fmt::format("'{}' is an input, not a vector: it cannot be indexed", name);
+    }
+    return "";
+  }
+  if (const std::optional<int64_t> k = indexed_name(name, 'c'); k && context_dim_ > 0) {
+    if (*k >= context_dim_) {
+      return fmt::format("'{}' is out of range: the flow has context {} ({})", name, context_dim_,
+                         index_range('c', context_dim_));
+    }
+    if (use.kind == Expr::Kind::index) {
+      return fmt::format("'{}' is a context value, not a vector: it cannot be indexed", name);
     }
     return "";
   }

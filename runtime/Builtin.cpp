@@ -123,11 +123,43 @@ double log_density_bimodal1d(const double* x) {
   return log_sum_exp(terms, 2);
 }
 
+// Conditional, rows (x0, x1, c): c = -1 + 2U, then x | c a 2-D Gaussian
+// with mean (1.5 c, c^2 - 0.5), standard deviations 0.5 and correlation
+// 0.8 c, drawn as x0 = m0 + 0.5 N1, x1 = m1 + 0.5 (r N1 + sqrt(1 - r^2) N2).
+constexpr double kCondSigma = 0.5;
+
+void cond_gaussian_params(double c, double* mean, double* rho) {
+  mean[0] = 1.5 * c;
+  mean[1] = c * c - 0.5;
+  *rho = 0.8 * c;
+}
+
+void sample_cond_gaussians(Random& rng, double* out) {
+  const double c = -1 + 2 * rng.uniform();
+  const double n1 = rng.normal(), n2 = rng.normal();
+  double mean[2], rho;
+  cond_gaussian_params(c, mean, &rho);
+  out[0] = mean[0] + kCondSigma * n1;
+  out[1] = mean[1] + kCondSigma * (rho * n1 + std::sqrt(1 - rho * rho) * n2);
+  out[2] = c;
+}
+
+// log p(x | c) of the bivariate normal, from the row (x0, x1, c).
+double log_density_cond_gaussians(const double* row) {
+  double mean[2], rho;
+  cond_gaussian_params(row[2], mean, &rho);
+  const double u = (row[0] - mean[0]) / kCondSigma, v = (row[1] - mean[1]) / kCondSigma;
+  const double one_minus = 1 - rho * rho;
+  return -std::log(2 * kPi * kCondSigma * kCondSigma * std::sqrt(one_minus)) -
+         (u * u - 2 * rho * u * v + v * v) / (2 * one_minus);
+}
+
 struct Builtin {
   BuiltinInfo info;
   void (*sample)(Random&, double*);
   double (*log_density)(const double*);  // null: no closed form
-  int dim = 2;
+  int dim = 2;                           // columns, the context's included
+  int context = 0;                       // conditional: the last columns are the context
 };
 
 const std::vector<Builtin>& builtins() {
@@ -145,6 +177,13 @@ const std::vector<Builtin>& builtins() {
       {{"bimodal1d", "1-D: 0.35 N(-1.2, 0.35^2) + 0.65 N(1.0, 0.5^2)"},
        sample_bimodal1d,
        log_density_bimodal1d,
+       1},
+      {{"cond_gaussians",
+        "conditional: c ~ U(-1, 1), x | c ~ N((1.5c, c^2 - 0.5), 0.5^2 [1, 0.8c; 0.8c, 1]); rows "
+        "(x0, x1, c)"},
+       sample_cond_gaussians,
+       log_density_cond_gaussians,
+       3,
        1},
   };
   return table;
@@ -188,6 +227,10 @@ std::vector<double> generate_builtin(const std::string& name, int64_t rows, uint
 
 int builtin_dim(const std::string& name) {
   return find_builtin(name).dim;
+}
+
+int builtin_context_dim(const std::string& name) {
+  return find_builtin(name).context;
 }
 
 std::optional<LogDensity> builtin_log_density(const std::string& name) {

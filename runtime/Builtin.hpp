@@ -21,6 +21,16 @@
 //               rho may be negative, so each x != 0 has the two preimages
 //               (|x|, theta) and (-|x|, theta + pi) and
 //               p(x) = sum_k w_k [N(|x|; r_k, 0.08^2) + N(-|x|; r_k, 0.08^2)] / (2 pi |x|).
+//
+// A conditional one, for flows with context = 1; rows are (x0, x1, c), the
+// context last, and its density is the conditional log p(x | c):
+//
+//  cond_gaussians  c = -1 + 2U; x | c ~ N(m(c), S(c)) with m(c) = (1.5 c, c^2 - 0.5),
+//                  standard deviations 0.5, 0.5 and correlation r(c) = 0.8 c:
+//                  x0 = m0 + 0.5 N1, x1 = m1 + 0.5 (r N1 + sqrt(1 - r^2) N2);
+//                  log p(x | c) = -log(2 pi 0.25 sqrt(1 - r^2))
+//                                 - (u^2 - 2 r u v + v^2) / (2 (1 - r^2)),
+//                  u = (x0 - m0) / 0.5, v = (x1 - m1) / 0.5.
 #pragma once
 
 #include <cstdint>
@@ -45,10 +55,15 @@ bool is_builtin(const std::string& spec);
 // `rows` samples as a row-major rows x 2 array. `name` may carry the
 // `builtin:` prefix. Throws DataError for an unknown name or rows <= 0.
 std::vector<double> generate_builtin(const std::string& name, int64_t rows, uint64_t seed);
-// Columns of a built-in data set (2, or 1 for the 1-D ones such as bimodal1d).
+// Columns of a built-in data set (2, or 1 for the 1-D ones such as bimodal1d;
+// 3 for cond_gaussians: x0, x1 and its context).
 int builtin_dim(const std::string& name);
+// How many of those columns, the last ones, are a context (0 but for the
+// conditional data sets).
+int builtin_context_dim(const std::string& name);
 
-// log p(x) of the generating distribution at one 2-D point; -inf where the
+// log p(x) of the generating distribution at one row (for a conditional
+// data set, log p(x | c) at the row (x, c)); -inf where the
 // density is zero (checkerboard), +inf at the origin for rings (its density
 // has an integrable 1/|x| singularity there).
 using LogDensity = std::function<double(const double* x)>;

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <stdexcept>
+#include <string>
 
 #include "runtime/Random.hpp"
 
@@ -11,9 +13,10 @@ namespace nfc {
 
 template <class T>
 Flow<T>::Flow(std::string name, int dim, std::vector<ParamInfo> table, EntryPoints<T> entries,
-              std::shared_ptr<const void> code, BaseKind base)
+              std::shared_ptr<const void> code, BaseKind base, int context_dim)
     : name_(std::move(name)),
       dim_(dim),
+      context_dim_(context_dim),
       table_(std::move(table)),
       entries_(entries),
       code_(std::move(code)),
@@ -73,15 +76,40 @@ T Flow<T>::nll_grad(const T* params, const T* x, int64_t n, T* grad) const {
   return entries_.nll_grad(params, x, n, grad);
 }
 
+namespace {
+
+// Rows (z, c) from latent rows z ([n, dim]) and the context: one row of C
+// values for all, or n rows.
 template <class T>
-typename Flow<T>::Samples Flow<T>::sample(int64_t n, uint64_t seed) const {
+std::vector<T> with_context(const std::vector<T>& z, int64_t n, int dim,
+                            const std::vector<T>& context, int C) {
+  const auto rows = static_cast<size_t>(n), D = static_cast<size_t>(dim), c = size_t(C);
+  if (C == 0 && context.empty()) return z;
+  if (C == 0 || (context.size() != c && context.size() != rows * c))
+    throw std::invalid_argument("sample: the context has " + std::to_string(context.size()) +
+                                " values; the flow needs " + std::to_string(C) +
+                                " per sample (one row for all samples, or one per sample)");
+  const bool shared = context.size() == c;
+  std::vector<T> out(rows * (D + c));
+  for (size_t i = 0; i < rows; ++i) {
+    std::copy_n(&z[i * D], D, &out[i * (D + c)]);
+    std::copy_n(&context[shared ? 0 : i * c], c, &out[i * (D + c) + D]);
+  }
+  return out;
+}
+
+}  // namespace
+
+template <class T>
+typename Flow<T>::Samples Flow<T>::sample(int64_t n, uint64_t seed,
+                                          const std::vector<T>& context) const {
   Random rng(seed);
   const size_t count = static_cast<size_t>(n) * static_cast<size_t>(dim_);
   std::vector<T> z(count);
   const bool uniform = base_ == BaseKind::uniform;
   for (auto& v : z) v = static_cast<T>(uniform ? rng.uniform() : rng.normal());
   Samples s{std::vector<T>(count), std::vector<T>(static_cast<size_t>(n))};
-  inverse(z.data(), s.x.data(), s.log_prob.data(), n);
+  inverse(with_context(z, n, dim_, context, context_dim_).data(), s.x.data(), s.log_prob.data(), n);
   const double log_norm = -0.5 * dim_ * std::log(2 * std::numbers::pi);
   for (int64_t i = 0; i < n; ++i) {
     double log_q = 0;  // uniform on [0, 1]^D

@@ -5,6 +5,9 @@
 //
 // Directions: forward = f (x -> z, log|det f'(x)|), inverse = g = f^-1
 // (z -> x, log|det g'(z)| = -log|det f'(x)|). Batches are row-major [n, dim].
+// A conditional flow (context_dim() = C > 0) models p(x | c): every input
+// row carries its context after the data, (x, c) for forward, log_prob and
+// nll_grad and (z, c) for inverse, rows of dim() + C; outputs stay [n, dim].
 #pragma once
 
 #include <cstdint>
@@ -50,10 +53,13 @@ template <class T>
 class Flow {
  public:
   Flow(std::string name, int dim, std::vector<ParamInfo> table, EntryPoints<T> entries,
-       std::shared_ptr<const void> code, BaseKind base = BaseKind::standard_normal);
+       std::shared_ptr<const void> code, BaseKind base = BaseKind::standard_normal,
+       int context_dim = 0);
 
   const std::string& name() const { return name_; }
   int dim() const { return dim_; }
+  int context_dim() const { return context_dim_; }
+  int row_dim() const { return dim_ + context_dim_; }  // an input row: (x, c) or (z, c)
   const std::vector<ParamInfo>& param_table() const { return table_; }
   std::vector<T>& params() { return params_; }
   const std::vector<T>& params() const { return params_; }
@@ -72,16 +78,20 @@ class Flow {
   T nll_grad(const T* params, const T* x, int64_t n, T* grad) const;
 
   // n samples x = g(z), z ~ q from `seed`; also returns log p(x) =
-  // log q(z) - log|det g'(z)|, which costs nothing extra.
+  // log q(z) - log|det g'(z)|, which costs nothing extra. A conditional
+  // flow samples x ~ p(x | c) with `context` one row of C values for every
+  // sample, or n rows (row-major [n, C]); throws std::invalid_argument for
+  // another size.
   struct Samples {
     std::vector<T> x;
     std::vector<T> log_prob;
   };
-  Samples sample(int64_t n, uint64_t seed) const;
+  Samples sample(int64_t n, uint64_t seed, const std::vector<T>& context = {}) const;
 
  private:
   std::string name_;
   int dim_;
+  int context_dim_;
   std::vector<ParamInfo> table_;
   EntryPoints<T> entries_;
   std::shared_ptr<const void> code_;

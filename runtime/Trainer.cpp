@@ -42,7 +42,7 @@ int64_t steps_per_epoch(int64_t n, const TrainOptions& o) {
 
 template <class T>
 Trainer<T>::Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, TrainOptions o)
-    : flow_(flow), o_(o), dim_(flow.dim()) {
+    : flow_(flow), o_(o), dim_(flow.row_dim()) {
   const auto split = shuffled(n, o_.seed ^ 0x5eed5b1175ULL);
   n_val_ = validation_rows(n, o_.val_frac);
   n_train_ = n - n_val_;

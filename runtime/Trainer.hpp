@@ -97,7 +97,7 @@ class Trainer {
 
   Flow<T>& flow_;
   TrainOptions o_;
-  int dim_;
+  int dim_;  // values per row: the flow's dim plus its context
   int64_t n_train_ = 0, n_val_ = 0;
   std::vector<T> train_, val_, batch_, grad_;
   std::vector<int64_t> order_;  // the current epoch's shuffled row order

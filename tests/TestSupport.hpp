@@ -37,7 +37,8 @@ constexpr Precision precision_of() {
 // central-difference Jacobian, log_prob against base + log-det, and the JIT
 // against the interpreter, on 37 samples (not a multiple of any SIMD width).
 // Gradients (nll_grad) against central differences of the mean NLL, and the
-// JIT against the interpreter's reduction.
+// JIT against the interpreter's reduction. For a conditional flow every row
+// is (x, c), the context drawn like x and held fixed by the Jacobian.
 inline std::vector<double> normal_batch(int64_t n, int dim, uint64_t seed, double scale = 1) {
   Random rng(seed);
   std::vector<double> v(static_cast<size_t>(n * dim));
@@ -45,10 +46,11 @@ inline std::vector<double> normal_batch(int64_t n, int dim, uint64_t seed, doubl
   return v;
 }
 
+// dz/dx at the row x (x, then the context, which stays fixed).
 inline Eigen::MatrixXd fd_jacobian(const Flow<double>& flow, const double* x) {
   const int d = flow.dim();
   Eigen::MatrixXd J(d, d);
-  std::vector<double> xp(x, x + d), zp(d), zm(d);
+  std::vector<double> xp(x, x + flow.row_dim()), zp(d), zm(d);
   double ld;
   for (int i = 0; i < d; ++i) {
     // Central differences: truncation ~h^2 = 1e-12, rounding ~1e-16/h = 1e-10.
@@ -67,12 +69,14 @@ inline void check_flow_numerics(const std::string& source, uint64_t init_seed) {
   auto model = compile_or_fail(source, Precision::f64);
   Flow<double> flow = make_flow<double>(*model);
   flow.init_params(init_seed);
-  const int d = flow.dim();
+  const int d = flow.dim(), row = flow.row_dim();
   const int64_t n = 37;  // not a multiple of any SIMD width: exercises the tail
-  const auto x = normal_batch(n, d, 5);
-  std::vector<double> z(x.size()), back(x.size()), ld_f(n), ld_i(n), lp(n);
+  const auto x = normal_batch(n, row, 5);
+  std::vector<double> z(size_t(n * d)), back(z.size()), ld_f(n), ld_i(n), lp(n);
   flow.forward(x.data(), z.data(), ld_f.data(), n);
-  flow.inverse(z.data(), back.data(), ld_i.data(), n);
+  std::vector<double> zc = x;  // (z, c): the context of each row kept
+  for (int64_t r = 0; r < n; ++r) std::copy_n(&z[r * d], d, &zc[r * row]);
+  flow.inverse(zc.data(), back.data(), ld_i.data(), n);
   flow.log_prob(x.data(), lp.data(), n);
   for (int64_t r = 0; r < n; ++r) {
     INFO("sample " << r);
@@ -80,13 +84,14 @@ inline void check_flow_numerics(const std::string& source, uint64_t init_seed) {
     for (int k = 0; k < d; ++k) {
       // Round trip: a handful of exp/log/sinh/asinh per layer, each within
       // a few ulps, amplified by at most the flow's condition: 1e-12 is ample.
-      CHECK(back[r * d + k] == Approx(x[r * d + k]).margin(1e-12 * (1 + std::fabs(x[r * d + k]))));
+      CHECK(back[r * d + k] ==
+            Approx(x[r * row + k]).margin(1e-12 * (1 + std::fabs(x[r * row + k]))));
       sq += z[r * d + k] * z[r * d + k];
     }
     CHECK(ld_i[r] == Approx(-ld_f[r]).margin(1e-12));
     CHECK(lp[r] == Approx(-0.5 * sq - 0.5 * d * std::log(2 * M_PI) + ld_f[r]).margin(1e-12));
     // log|det| of the central-difference Jacobian: entries good to ~1e-10.
-    const double fd = std::log(std::fabs(fd_jacobian(flow, &x[r * d]).determinant()));
+    const double fd = std::log(std::fabs(fd_jacobian(flow, &x[r * row]).determinant()));
     CHECK(ld_f[r] == Approx(fd).margin(1e-7));
   }
   // The JIT against the reference interpreter on the same batch.
@@ -121,7 +126,7 @@ inline void check_gradient(const std::string& source, uint64_t seed) {
   auto model = test::compile_or_fail(source);
   Flow<double> flow = make_flow<double>(*model);
   flow.init_params(seed);
-  const int d = flow.dim();
+  const int d = flow.row_dim();
   const int64_t n = 13;  // a partial SIMD block: dead lanes must not leak
   Random rng(seed + 100);
   std::vector<double> x(static_cast<size_t>(n * d));

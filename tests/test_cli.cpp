@@ -1,6 +1,7 @@
 // The nfc binary end to end, as a user runs it: training writes
 // checkpoints that survive SIGKILL and resume to the same parameters, and
-// bad data and checkpoints get one clear line and exit 1.
+// bad data and checkpoints get one clear line and exit 1; a conditional
+// flow trains, samples with a context and evaluates.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -127,4 +128,61 @@ TEST_CASE("bad data and checkpoints get one line and exit 1", "[cli]") {
     CHECK(r.exit_code == 1);
     CHECK(r.output == "nfc: error: " + c.message + "\n");
   }
+}
+
+TEST_CASE("nfc with a conditional flow: train, sample with a context, eval, errors",
+          "[conditional][cli]") {
+  const fs::path dir = scratch("conditional");
+  const std::string model = std::string(NFC_SOURCE_DIR) + "/examples/conditional.nf";
+  const std::string params = (dir / "p.safetensors").string();
+  const Run trained = run("train " + model +
+                          " --data builtin:cond_gaussians --data-rows 2000 --steps 200 "
+                          "--eval-every 100 -q --out " +
+                          params);
+  INFO(trained.output);
+  REQUIRE(trained.exit_code == 0);
+  CHECK(trained.output.find("KL(true || model)") != std::string::npos);
+
+  const Run sampled = run("sample " + model + " --params " + params + " -n 5 --context 0.5");
+  INFO(sampled.output);
+  CHECK(sampled.exit_code == 0);
+  CHECK(sampled.output.find("x0,x1,log_prob") != std::string::npos);
+  // A context file: one sample per row.
+  {
+    std::ofstream f(dir / "ctx.csv");
+    f << "c\n-0.5\n0\n0.5\n";
+  }
+  const std::string out = (dir / "s.csv").string();
+  const Run from_file = run("sample " + model + " --params " + params + " --context-file " +
+                            (dir / "ctx.csv").string() + " -o " + out);
+  INFO(from_file.output);
+  CHECK(from_file.exit_code == 0);
+  CHECK(from_file.output.find("wrote 3 samples") != std::string::npos);
+
+  const Run eval = run("eval " + model + " --params " + params +
+                       " --data builtin:cond_gaussians --data-rows 1000 --data-seed 4");
+  INFO(eval.output);
+  CHECK(eval.exit_code == 0);
+  CHECK(eval.output.find("KL(true || model)") != std::string::npos);
+
+  // Errors: one line, exit 1.
+  const Run no_context = run("sample " + model + " --params " + params);
+  CHECK(no_context.exit_code == 1);
+  CHECK(no_context.output ==
+        "nfc: error: 'conditional' is conditional (context 1): give --context with 1 value or "
+        "--context-file\n");
+  const Run two = run("sample " + model + " --params " + params + " --context 1,2");
+  CHECK(two.exit_code == 1);
+  CHECK(two.output == "nfc: error: --context has 2 values, the model's context needs 1 value\n");
+  const Run bad_data = run("eval " + model + " --params " + params + " --data builtin:moons");
+  CHECK(bad_data.exit_code == 1);
+  CHECK(bad_data.output ==
+        "nfc: error: builtin:moons: the data have 2 columns, the model needs 3 (dim 2, then "
+        "context 1)\n");
+  const Run unconditional =
+      run("sample " + std::string(NFC_SOURCE_DIR) + "/examples/moons.nf --context 0.5");
+  CHECK(unconditional.exit_code == 1);
+  CHECK(unconditional.output ==
+        "nfc: error: 'moons' has no context; --context and --context-file need a flow declared "
+        "with context = N\n");
 }

@@ -456,8 +456,8 @@ std::pair<double, double> integrate(const LogDensity& log_p, const Grid& g) {
 TEST_CASE("built-in datasets: names, shapes, determinism", "[data]") {
   std::vector<std::string> names;
   for (const BuiltinInfo& b : list_builtins()) names.push_back(b.name);
-  CHECK(names ==
-        std::vector<std::string>{"moons", "8gaussians", "checkerboard", "rings", "bimodal1d"});
+  CHECK(names == std::vector<std::string>{"moons", "8gaussians", "checkerboard", "rings",
+                                          "bimodal1d", "cond_gaussians"});
   CHECK(is_builtin("builtin:moons"));
   CHECK(is_builtin("builtin:nonsense"));
   CHECK_FALSE(is_builtin("moons.npy"));
@@ -465,8 +465,9 @@ TEST_CASE("built-in datasets: names, shapes, determinism", "[data]") {
   for (const std::string& name : names) {
     INFO(name);
     const Dataset a = load_dataset("builtin:" + name, 42, 500);
-    const int dim = name == "bimodal1d" ? 1 : 2;
+    const int dim = name == "bimodal1d" ? 1 : name == "cond_gaussians" ? 3 : 2;
     CHECK(builtin_dim(name) == dim);
+    CHECK(builtin_context_dim(name) == (name == "cond_gaussians" ? 1 : 0));
     CHECK((a.rows == 500 && a.cols == dim && a.values.size() == size_t(500 * dim)));
     CHECK(a.source == "builtin:" + name);
     CHECK(load_dataset("builtin:" + name, 42, 500).values == a.values);
@@ -476,7 +477,7 @@ TEST_CASE("built-in datasets: names, shapes, determinism", "[data]") {
   }
   CHECK(data_error([] { load_dataset("builtin:moonz", 1); }) ==
         "unknown built-in dataset 'moonz' (known: moons, 8gaussians, checkerboard, rings, "
-        "bimodal1d)");
+        "bimodal1d, cond_gaussians)");
   CHECK(data_error([] { load_dataset("builtin:rings", 1, 0); }) ==
         "builtin:rings: the number of rows must be positive, not 0");
   CHECK_FALSE(builtin_log_density("moons").has_value());

@@ -23,7 +23,10 @@ struct UseOptions {
   std::string out;
   int64_t n = 10;
   uint64_t seed = 1;
+  std::vector<double> context;  // sample: --context
+  std::string context_file;     // sample: --context-file
   bool bits_per_dim = false;
+  CLI::Option* n_given = nullptr;  // sample: whether -n was given
 };
 
 void add_params_option(CLI::App* cmd, UseOptions& o, bool required) {
@@ -45,12 +48,19 @@ std::vector<std::string> column_names(int dim, bool with_log_prob) {
 }
 
 template <class T>
-void sample(const UseOptions& o) {
-  if (o.n < 1) throw UserError("-n must be at least 1");
+void sample(UseOptions o) {
   const LoadedModel m = compile_model_file(o.model);
   const auto r = ready_flow<T>(m, o.params, o.init_seed);
+  const SampleContext context =
+      sample_context(r.flow.name(), r.flow.context_dim(), o.context, o.context_file);
+  // A context file gives one sample per row unless -n says otherwise.
+  if (context.rows > 1 && o.n_given->count() == 0) o.n = context.rows;
+  if (o.n < 1) throw UserError("-n must be at least 1");
+  if (context.rows > 1 && context.rows != o.n)
+    throw UserError(fmt::format("{} has {} rows of context, but -n asks for {} samples",
+                                o.context_file, context.rows, o.n));
   const int dim = r.flow.dim();
-  auto [x, lp] = data_samples(r, o.n, o.seed);
+  auto [x, lp] = data_samples(r, o.n, o.seed, context.values);
   if (!o.out.empty()) {
     write_table(o.out, column_names(dim, false), x, o.n, dim, std::is_same_v<T, float>);
     fmt::print(std::cerr, "wrote {} samples to {}\n", o.n, o.out);
@@ -71,7 +81,8 @@ template <class T>
 void eval(const UseOptions& o) {
   const LoadedModel m = compile_model_file(o.model);
   const auto r = ready_flow<T>(m, o.params, o.init_seed);
-  const Dataset data = load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows);
+  const Dataset data =
+      load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows, r.flow.context_dim());
   const auto lp = data_log_prob(r, data.values, data.rows);
   double nll = 0;
   for (double v : lp) nll -= v / double(data.rows);
@@ -92,7 +103,8 @@ template <class T>
 void logprob(const UseOptions& o) {
   const LoadedModel m = compile_model_file(o.model);
   const auto r = ready_flow<T>(m, o.params, o.init_seed);
-  const Dataset data = load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows);
+  const Dataset data =
+      load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows, r.flow.context_dim());
   const auto lp = data_log_prob(r, data.values, data.rows);
   write_table(o.out, {"log_prob"}, lp, data.rows, 1, std::is_same_v<T, float>);
   fmt::print(std::cerr, "wrote {} log-densities to {}\n", data.rows, o.out);
@@ -107,7 +119,12 @@ void register_sample(CLI::App& app) {
   add_model_options(cmd, o->model);
   add_params_option(cmd, *o, false);
   cmd->add_option("--init-seed", o->init_seed, "without --params: seed of the initialisation");
-  cmd->add_option("-n", o->n, "number of samples (default 10)");
+  o->n_given = cmd->add_option("-n", o->n, "number of samples (default 10)");
+  cmd->add_option("--context", o->context,
+                  "conditional flows: the context of every sample, V,V,...")
+      ->delimiter(',');
+  cmd->add_option("--context-file", o->context_file,
+                  "conditional flows: one context row per sample (FILE.npy or FILE.csv)");
   cmd->add_option("--seed", o->seed, "seed of the base draws (default 1)");
   cmd->add_option("-o,--out", o->out, "write the samples to FILE.npy or FILE.csv");
   cmd->callback([o] { with_precision(o->model, [&]<class T>() { sample<T>(*o); }); });

@@ -1,10 +1,40 @@
 // Output tables for the data-facing subcommands.
 #include "tools/FlowIO.hpp"
 
+#include <cmath>
+
 #include "runtime/Csv.hpp"
 #include "runtime/Npy.hpp"
 
 namespace nfc::cli {
+
+SampleContext sample_context(const std::string& name, int context_dim,
+                             const std::vector<double>& inline_values, const std::string& file) {
+  if (context_dim == 0) {
+    if (!inline_values.empty() || !file.empty())
+      throw UserError("'" + name + "' has no context; --context and --context-file need a flow " +
+                      "declared with context = N");
+    return {};
+  }
+  const std::string needs = std::to_string(context_dim) + " value" + (context_dim == 1 ? "" : "s");
+  if (inline_values.empty() && file.empty())
+    throw UserError("'" + name + "' is conditional (context " + std::to_string(context_dim) +
+                    "): give --context with " + needs + " or --context-file");
+  if (!file.empty()) {
+    const Dataset d = load_dataset(file, 0);
+    if (d.cols != context_dim)
+      throw UserError(file + ": the context file has " + std::to_string(d.cols) +
+                      " columns, the model's context has " + std::to_string(context_dim));
+    return {d.values, d.rows};
+  }
+  if (static_cast<int>(inline_values.size()) != context_dim)
+    throw UserError("--context has " + std::to_string(inline_values.size()) + " value" +
+                    (inline_values.size() == 1 ? "" : "s") + ", the model's context needs " +
+                    needs);
+  for (double v : inline_values)
+    if (!std::isfinite(v)) throw UserError("--context values must be finite numbers");
+  return {inline_values, 1};
+}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&

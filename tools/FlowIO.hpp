@@ -42,14 +42,29 @@ ReadyFlow<T> ready_flow(const LoadedModel& m, const std::string& params_path, ui
   return r;
 }
 
-// Loads data and checks it fits the flow.
-inline Dataset load_model_data(const std::string& spec, int dim, uint64_t seed, int64_t rows) {
+// Loads data and checks it fits the flow: dim columns, then the context's
+// context_dim columns for a conditional flow.
+inline Dataset load_model_data(const std::string& spec, int dim, uint64_t seed, int64_t rows,
+                               int context_dim = 0) {
   Dataset d = load_dataset(spec, seed, rows);
-  if (d.cols != dim)
-    throw UserError(spec + ": the data have " + std::to_string(d.cols) +
-                    " columns, the model has dim " + std::to_string(dim));
+  if (d.cols != dim + context_dim)
+    throw UserError(spec + ": the data have " + std::to_string(d.cols) + " columns, the model " +
+                    (context_dim == 0 ? "has dim " + std::to_string(dim)
+                                      : "needs " + std::to_string(dim + context_dim) + " (dim " +
+                                            std::to_string(dim) + ", then context " +
+                                            std::to_string(context_dim) + ")"));
   return d;
 }
+
+// The context of `nfc sample`: --context V,V,... (one row for every
+// sample) or --context-file F (one row per sample). Checked against the
+// model's context length; empty for an unconditional model.
+struct SampleContext {
+  std::vector<double> values;  // C values, or rows x C
+  int64_t rows = 0;            // rows given (1 for --context)
+};
+SampleContext sample_context(const std::string& name, int context_dim,
+                             const std::vector<double>& inline_values, const std::string& file);
 
 // log p(x) for rows in data coordinates.
 template <class T>
@@ -66,11 +81,12 @@ std::vector<double> data_log_prob(const ReadyFlow<T>& r, std::vector<double> row
   return out;
 }
 
-// n samples in data coordinates, with their log-density.
+// n samples in data coordinates, with their log-density; `context`: see
+// Flow::sample.
 template <class T>
-std::pair<std::vector<double>, std::vector<double>> data_samples(const ReadyFlow<T>& r, int64_t n,
-                                                                 uint64_t seed) {
-  const auto s = r.flow.sample(n, seed);
+std::pair<std::vector<double>, std::vector<double>> data_samples(
+    const ReadyFlow<T>& r, int64_t n, uint64_t seed, const std::vector<double>& context = {}) {
+  const auto s = r.flow.sample(n, seed, std::vector<T>(context.begin(), context.end()));
   std::vector<double> x(s.x.begin(), s.x.end()), lp(s.log_prob.begin(), s.log_prob.end());
   if (r.standardizer) {
     r.standardizer->unapply(x.data(), n);

@@ -79,6 +79,9 @@ template <class T>
 void plot(PlotOptions o) {
   const LoadedModel m = compile_model_file(o.model);
   const auto r = ready_flow<T>(m, o.params, 0);
+  if (r.flow.context_dim() > 0)  // a density per context: which one to draw is not settled
+    throw UserError(fmt::format("plot does not draw conditional flows yet; '{}' has context {}",
+                                o.model.path, r.flow.context_dim()));
   if (r.flow.dim() == 2) {
     FlowPlot p;
     fill_common(p, p.data.xy, p.samples.xy, o, r);

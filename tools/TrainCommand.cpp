@@ -119,16 +119,20 @@ struct KlEstimator {
   std::vector<double> rows, log_true;
   int64_t n = 0;
 
-  static std::optional<KlEstimator> make(const TrainCliOptions& o, int dim) {
+  // For a conditional flow rows are (x, c), the truth log p(x | c) and the
+  // estimate the KL averaged over the contexts c of the held-out rows.
+  static std::optional<KlEstimator> make(const TrainCliOptions& o, int dim, int context_dim) {
     if (!is_builtin(o.data)) return std::nullopt;
     auto truth = builtin_log_density(o.data.substr(8));
     if (!truth) return std::nullopt;
     KlEstimator k;
     // A seed disjoint from the training data's.
-    const Dataset held_out = load_model_data(o.data, dim, o.data_seed + 0x6b1d0f5eULL, 20000);
+    const Dataset held_out =
+        load_model_data(o.data, dim, o.data_seed + 0x6b1d0f5eULL, 20000, context_dim);
     k.rows = held_out.values;
     k.n = held_out.rows;
-    for (int64_t i = 0; i < k.n; ++i) k.log_true.push_back((*truth)(&k.rows[size_t(i * dim)]));
+    for (int64_t i = 0; i < k.n; ++i)
+      k.log_true.push_back((*truth)(&k.rows[size_t(i * held_out.cols)]));
     return k;
   }
 
@@ -151,7 +155,11 @@ void train(TrainCliOptions o) {
   const LoadedModel m = compile_model_file(o.model);
   ReadyFlow<T> r{make_flow<T>(*m.compiled), std::nullopt, {}};
   r.flow.init_params(o.train.seed);
-  Dataset data = load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows);
+  Dataset data =
+      load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows, r.flow.context_dim());
+  if (o.standardize && r.flow.context_dim() > 0)
+    throw UserError("--standardize is not supported for conditional flows yet ('" + r.flow.name() +
+                    "' has context " + std::to_string(r.flow.context_dim()) + ")");
   if (o.standardize) {
     r.standardizer = Standardizer::fit(data);
     r.standardizer->apply(data);
@@ -178,7 +186,7 @@ void train(TrainCliOptions o) {
     state = std::move(info.state);
     fmt::print(std::cerr, "resuming from step {} ({})\n", state.step, state_file);
   }
-  const auto kl = KlEstimator::make(o, r.flow.dim());
+  const auto kl = KlEstimator::make(o, r.flow.dim(), r.flow.context_dim());
   std::vector<double> kl_at;  // per history record
   const TensorDType dtype = std::is_same_v<T, float> ? TensorDType::f32 : TensorDType::f64;
   const ModelIdentity model{r.flow.name(), m.source_hash};

@@ -62,7 +62,7 @@ Flow<T> make_flow(const CompiledModel& model) {
   const BaseKind base = model.graph->base == BaseDistribution::uniform ? BaseKind::uniform
                                                                        : BaseKind::standard_normal;
   return Flow<T>(model.graph->name, model.graph->dim, param_table(model.graph->graph), entries,
-                 model.jit, base);
+                 model.jit, base, model.graph->context_dim);
 }
 
 template Flow<float> make_flow<float>(const CompiledModel&);

@@ -909,6 +909,17 @@ void FunctionLowering::emit_made_sequence(NodeId id) {
   }
   for (int k = 0; k < D; ++k)
     B_.CreateStore(element(n.args[0], i64(k)), B_.CreateGEP(VT_, v_copy, i64(k)));
+  // A bias computed per sample (a conditional MADE's, holding the context's
+  // contribution) may live in registers: copied so rows can index it.
+  std::vector<Value*> bias_copy(L, nullptr);
+  for (size_t l = 0; l < L; ++l) {
+    const NodeId b = n.args[2 + 2 * l];
+    if (addressable(b)) continue;
+    llvm::IRBuilder<> entry(&F_->getEntryBlock(), F_->getEntryBlock().begin());
+    bias_copy[l] = entry.CreateAlloca(VT_, i64(g_.len(b)), "made.b");
+    for (int r = 0; r < g_.len(b); ++r)
+      B_.CreateStore(element(b, i64(r)), B_.CreateGEP(VT_, bias_copy[l], i64(r)));
+  }
   auto load = [&](Value* buffer, Value* k) {
     return B_.CreateLoad(VT_, B_.CreateGEP(VT_, buffer, k));
   };
@@ -946,8 +957,8 @@ void FunctionLowering::emit_made_sequence(NodeId id) {
     Values acc, row_start;
     for (int i = 0; i < R; ++i) {
       Value* r = B_.CreateAdd(r0, i64(i));
-      acc.push_back(element(b, r));
-      row_start.push_back(B_.CreateMul(r, i64(stride)));
+      acc.push_back(bias_copy[l] ? load(bias_copy[l], r) : element(b, r));
+      row_start.push_back(B_.CreateAdd(B_.CreateMul(r, i64(stride)), i64(s.layers[l].first_col)));
     }
     return for_dynamic_range(i64(0), cols, acc, [&](Value* c, const Values& acc) {
       Value* in = l == 0 ? element(id, c) : load(hidden[l - 1], c);
