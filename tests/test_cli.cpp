@@ -185,4 +185,9 @@ TEST_CASE("nfc with a conditional flow: train, sample with a context, eval, erro
   CHECK(unconditional.output ==
         "nfc: error: 'moons' has no context; --context and --context-file need a flow declared "
         "with context = N\n");
+  const Run emitted = run("emit-cpp " + model + " --params " + params + " -o " +
+                          (dir / "emitted").string());
+  CHECK(emitted.exit_code == 1);
+  CHECK(emitted.output == "nfc: error: " + model +
+                              ": emit-cpp does not support conditional flows (context = 1) yet\n");
 }

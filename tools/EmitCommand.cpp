@@ -37,6 +37,9 @@ void emit(const EmitOptions& o) {
   diags.print(std::cerr);
   if (!model) throw Failure{1};
   const FlowGraph& flow = *model->graph;
+  if (flow.context_dim > 0)
+    throw UserError(o.model + ": emit-cpp does not support conditional flows (context = " +
+                    std::to_string(flow.context_dim) + ") yet");
   const SavedParams saved = load_params(o.params, param_table(flow.graph));
 
   CppModuleOptions options;

@@ -462,8 +462,9 @@ void FunctionWriter::emit_made_sequence(NodeId id) {
     const NodeId w = n.args[1 + 2 * l], b = n.args[2 + 2 * l];
     line("Real acc = " + element(b, r) + ";");
     line("for (int c = 0; c < " + count + "; ++c) acc += " +
-         element(w, "(" + r + ") * " + std::to_string(s.layers[l].cols) + " + c") + " * " +
-         input(l, "c") + ";");
+         element(w, "(" + r + ") * " + std::to_string(s.layers[l].cols) + " + " +
+                        std::to_string(s.layers[l].first_col) + " + c") +
+         " * " + input(l, "c") + ";");
   };
   line("for (int k = 0; k < " + std::to_string(D) + "; ++k) " + per_lane() + "{");
   indent_ += 2;
