@@ -66,6 +66,11 @@ struct Coupling {
   std::vector<Assignment> rewrites;
 };
 
+// actnorm
+struct ActNorm {
+  SourceRange keyword;
+};
+
 // permute value
 struct Permute {
   SourceRange keyword;
@@ -113,7 +118,7 @@ struct Repeat {
 };
 
 struct Layer {
-  std::variant<Coupling, Permute, Map, Repeat> node;
+  std::variant<Coupling, Permute, Map, Repeat, ActNorm> node;
 };
 
 // transform name(input; params) = body

@@ -296,7 +296,7 @@ void Parser::parse_flow(ast::File& file) {
   });
 }
 
-// layer := repeat | coupling | permute | map
+// layer := repeat | coupling | permute | map | 'actnorm'
 ast::Layer Parser::parse_layer() {
   if (!at(TokenKind::identifier)) {
     fail(peek(), fmt::format("expected a layer, found {}", describe(peek())));
@@ -311,9 +311,10 @@ ast::Layer Parser::parse_layer() {
   if (at_word("coupling") || at_word("maf") || at_word("iaf")) return ast::Layer{parse_coupling()};
   if (at_word("permute")) return ast::Layer{parse_permute()};
   if (at_word("map")) return ast::Layer{parse_map()};
+  if (at_word("actnorm")) return ast::Layer{ast::ActNorm{advance().range}};
   fail(peek(), fmt::format("unknown layer '{}'{}", peek().text,
-                           did_you_mean(peek().text,
-                                        {"coupling", "maf", "iaf", "permute", "map", "repeat"})));
+                           did_you_mean(peek().text, {"coupling", "maf", "iaf", "permute", "map",
+                                                      "repeat", "actnorm"})));
 }
 
 // repeat := 'repeat' value block<layer>
