@@ -311,7 +311,12 @@ ast::Layer Parser::parse_layer() {
   if (at_word("coupling") || at_word("maf") || at_word("iaf")) return ast::Layer{parse_coupling()};
   if (at_word("permute")) return ast::Layer{parse_permute()};
   if (at_word("map")) return ast::Layer{parse_map()};
-  if (at_word("actnorm")) return ast::Layer{ast::ActNorm{advance().range}};
+  if (at_word("actnorm")) {
+    const ast::ActNorm a{advance().range};
+    if (at(TokenKind::lparen) || at(TokenKind::lbrace))
+      fail(peek(), "'actnorm' takes no arguments and no block");
+    return ast::Layer{a};
+  }
   fail(peek(), fmt::format("unknown layer '{}'{}", peek().text,
                            did_you_mean(peek().text, {"coupling", "maf", "iaf", "permute", "map",
                                                       "repeat", "actnorm"})));
