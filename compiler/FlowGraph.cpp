@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "compiler/Autoregressive.hpp"
+#include "compiler/BaseDensity.hpp"
 #include "compiler/Derive.hpp"
 #include "compiler/Gradient.hpp"
 #include "compiler/Invert.hpp"
@@ -46,6 +47,7 @@ Program FlowGraph::program() const {
                {"inverse", z, {inverse_x, inverse_logdet}},
                {"log_prob", x, {log_prob}},
                {"nll_grad", x, {nll}, EntryKind::mean_gradient, gradient}};
+  if (!actnorms.empty()) p.entries.push_back({"actnorm_inputs", x, {actnorm_inputs}});
   return p;
 }
 
@@ -81,7 +83,6 @@ class FlowBuilder {
   InversionReport& report_inversion(int index, const TransformRules& rules);
   void report_by_construction(int index, const TransformRules& rules);
   LayerMaps permute(const PermuteSpec& p);
-  NodeId base_log_density(NodeId z);
   bool check_structure(const LayerSpec& layer, const LayerInfo& info, NodeId in, NodeId out);
   NodeId sum_lanes(NodeId v, int lanes);
   NodeId differentiable_log_prob(const std::vector<LayerMaps>& maps);
@@ -97,6 +98,7 @@ class FlowBuilder {
   // The context (conditional flows; -1 otherwise): a placeholder every layer
   // reads, bound per entry point to the context columns of its input row.
   NodeId context_ = -1;
+  std::optional<BaseDensity> base_;  // declared before the layers
 };
 
 // Sum of a per-lane quantity over `lanes` lanes; a length-1 value stands for
@@ -325,23 +327,6 @@ void FlowBuilder::report_by_construction(int index, const TransformRules& rules)
   r.by_construction = true;
 }
 
-// log q(z): N(0, I) gives -|z|^2 / 2 - D/2 log(2 pi); uniform on [0, 1]^D
-// gives 0 inside and -inf outside (z (1 - z) > 0 exactly inside).
-NodeId FlowBuilder::base_log_density(NodeId z) {
-  switch (spec_.base) {
-    case BaseDistribution::standard_normal:
-      return (-0.5 * Ex{&g_, g_.sum(g_.binary(Op::mul, z, z))} -
-              0.5 * spec_.dim * std::log(2 * M_PI))
-          .id;
-    case BaseDistribution::uniform: {
-      const NodeId inside = g_.binary(Op::mul, z, g_.binary(Op::sub, g_.constant(1), z));
-      const NodeId per_dim = g_.select_pos(inside, g_.constant(0), g_.constant(-INFINITY));
-      return g_.len(per_dim) == 1 ? per_dim : g_.sum(per_dim);
-    }
-  }
-  throw InternalError("unknown base distribution");
-}
-
 // log_prob again where a layer's forward map is not differentiable (an IAF's
 // loop): the same map from differentiable ops. Shared prefixes are the same
 // nodes (interning), so only the layers from the first such one are new.
@@ -356,7 +341,7 @@ NodeId FlowBuilder::differentiable_log_prob(const std::vector<LayerMaps>& maps) 
     cur = out;
     logdet = g_.binary(Op::add, logdet, ld);
   }
-  return g_.binary(Op::add, base_log_density(cur), logdet);
+  return g_.binary(Op::add, base_->log_density(cur), logdet);
 }
 
 void FlowBuilder::declare_flow_params() {
@@ -377,7 +362,9 @@ bool FlowBuilder::build() {
   fg_.z = g_.input(1, D + C);
   if (C > 0) context_ = g_.var(g_.add_var_name("context"), C);
   declare_flow_params();
+  base_.emplace(g_, spec_.base, spec_.dim);
   std::vector<LayerMaps> maps;
+  std::vector<NodeId> actnorm_inputs;
   NodeId cur = C > 0 ? g_.gather(fg_.x, iota(D)) : fg_.x, logdet = g_.constant(0);
   bool ok = true;
   for (size_t l = 0; l < spec_.layers.size(); ++l) {
@@ -398,6 +385,9 @@ bool FlowBuilder::build() {
       m = build_linear_layer(g_, static_cast<int>(l), spec_.dim);
     } else if (const auto* p = std::get_if<PermuteSpec>(&layer.kind)) {
       m = permute(*p);
+    } else if (std::holds_alternative<ActNormSpec>(layer.kind)) {
+      m = build_actnorm(g_, static_cast<int>(l), spec_.dim, fg_.actnorms.emplace_back());
+      actnorm_inputs.push_back(cur);
     } else {
       auto built = build_map_layer(g_, diags_, std::get<MapSpec>(layer.kind), spec_.dim,
                                    static_cast<int>(l), flow_params_, fg_.inversions);
@@ -428,7 +418,8 @@ bool FlowBuilder::build() {
   if (!ok) return false;
   fg_.forward_z = bind_context(cur, fg_.x);
   fg_.forward_logdet = bind_context(logdet, fg_.x);
-  fg_.log_prob = bind_context(g_.binary(Op::add, base_log_density(cur), logdet), fg_.x);
+  if (!actnorm_inputs.empty()) fg_.actnorm_inputs = bind_context(g_.concat(actnorm_inputs), fg_.x);
+  fg_.log_prob = bind_context(g_.binary(Op::add, base_->log_density(cur), logdet), fg_.x);
   fg_.nll = g_.unary(Op::neg, bind_context(differentiable_log_prob(maps), fg_.x));
   fg_.gradient = parameter_gradient(g_, fg_.nll);
   NodeId back = C > 0 ? g_.gather(fg_.z, iota(D)) : fg_.z, inv_logdet = g_.constant(0);

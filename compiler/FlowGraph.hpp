@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "compiler/ActNorm.hpp"
 #include "compiler/FlowSpec.hpp"
 #include "compiler/Graph.hpp"
 #include "compiler/LayerMaps.hpp"
@@ -52,7 +53,7 @@ struct FlowGraph {
   std::string name;
   int dim = 0;
   int context_dim = 0;  // conditional flows: entry rows are (x, c), (z, c) of dim + context_dim
-  BaseDistribution base = BaseDistribution::standard_normal;
+  BaseSpec base;
   Graph graph;
   std::deque<TransformRules> transforms;  // only those the flow uses; deque: layers keep pointers
   std::vector<LayerInfo> layers;
@@ -65,10 +66,16 @@ struct FlowGraph {
   NodeId log_prob = -1;
   NodeId nll = -1;                     // -log_prob, the per-sample training loss
   std::vector<Accumulation> gradient;  // d nll / d params, by reverse mode
+  // ActNorm layers in order: their tensors, and the concatenation of their
+  // inputs at x (length actnorms.size() * dim) for data initialisation.
+  std::vector<ActNormTensors> actnorms;
+  NodeId actnorm_inputs = -1;
 
   // Entry points "forward" (x -> z, logdet), "inverse" (z -> x, logdet),
   // "log_prob" (x -> log p(x)) and the mean_gradient entry "nll_grad"
-  // (batch -> mean NLL and its gradient). The program points into this object.
+  // (batch -> mean NLL and its gradient), in this order; then, if the flow
+  // has ActNorm layers, "actnorm_inputs" (x -> actnorm_inputs). The program
+  // points into this object.
   Program program() const;
 };
 

@@ -137,16 +137,36 @@ struct MapSpec {
   std::vector<LetBinding> lets;          // in source order
 };
 
+// ActNorm (Kingma & Dhariwal 2018): z = x * exp(log_scale) + shift per
+// dimension, learnable tensors layerK.log_scale and layerK.shift [dim],
+// initialised from the first training batch (runtime/Flow: init_from_data).
+struct ActNormSpec {};
+
 struct LayerSpec {
   SourceRange loc;    // the layer keyword
   std::string label;  // e.g. "coupling affine", "permute reverse", "map"
-  std::variant<CouplingSpec, PermuteSpec, MapSpec, AutoregressiveSpec, ElementwiseSpec, LinearSpec>
+  std::variant<CouplingSpec, PermuteSpec, MapSpec, AutoregressiveSpec, ElementwiseSpec, LinearSpec,
+               ActNormSpec>
       kind;
 };
 
-// standard_normal: N(0, I). uniform: uniform on [0, 1]^dim (log density 0
-// inside, -inf outside): with it a 1-D flow learns the data's CDF.
-enum class BaseDistribution { standard_normal, uniform };
+// The base density q(z); formulas and tensor names in docs/language.md.
+// standard_normal: N(0, I). diag_normal: N(mean, diag(exp(log_scale))^2),
+// learnable. uniform: uniform on the box [low, high]^dim (log density
+// -dim log(high - low) inside, -inf outside): with [0, 1] a 1-D flow learns
+// the data's CDF. mixture: `components` Gaussians with diagonal covariances
+// and learnable weights. student_t: independent Student-t with `df` degrees
+// of freedom per dimension.
+enum class BaseDistribution { standard_normal, diag_normal, uniform, mixture, student_t };
+
+struct BaseSpec {
+  BaseDistribution kind = BaseDistribution::standard_normal;
+  double low = 0, high = 1;  // uniform
+  int components = 1;        // mixture
+  double df = 1;             // student_t
+
+  bool operator==(const BaseSpec&) const = default;
+};
 
 struct FlowSpec {
   std::string name;
@@ -155,7 +175,7 @@ struct FlowSpec {
   // length (coupling and MADE conditioners take it as extra inputs, maps
   // name it c0..c{C-1}); the density is p(x | c). 0: unconditional.
   int context_dim = 0;
-  BaseDistribution base = BaseDistribution::standard_normal;
+  BaseSpec base;
   SourceRange loc;
   std::vector<TransformDef> transforms;  // user transforms and the prelude's
   std::vector<ParamDecl> params;         // declared at flow level: every map may use them

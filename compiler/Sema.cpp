@@ -15,6 +15,7 @@
 #include "compiler/Masks.hpp"
 #include "compiler/Permutations.hpp"
 #include "compiler/SemaArgs.hpp"
+#include "compiler/SemaBase.hpp"
 #include "compiler/SemaExpr.hpp"
 #include "compiler/SemaParams.hpp"
 #include "compiler/SemaSpline.hpp"
@@ -187,6 +188,7 @@ class Sema {
   std::optional<std::vector<int>> resolve_order(const ast::Value& v);
   void check_layer(const ast::Permute& p);
   void check_layer(const ast::Map& m);
+  void check_layer(const ast::ActNorm& a);
   std::optional<std::vector<int>> resolve_mask(const ast::Value& v, int k);
   std::optional<std::vector<int>> check_mask_list(const ast::Value& v);
   MlpSpec resolve_net(const ast::Coupling& c, std::string_view kind = "mlp",
@@ -408,7 +410,7 @@ int Sema::find_transform(const ast::Name& name) {
   return -1;
 }
 
-// flow NAME(dim = INT, base = normal)
+// flow NAME(dim = INT, base = B), B checked by resolve_base (SemaBase.cpp)
 void Sema::check_header(const ast::Flow& flow) {
   spec_.name = flow.name.text;
   spec_.loc = flow.name.loc;
@@ -430,19 +432,7 @@ void Sema::check_header(const ast::Flow& flow) {
 }
 
 void Sema::check_base(const ast::Value& v) {
-  if (v.kind == ast::Value::Kind::error) return;
-  if (v.kind == ast::Value::Kind::name && v.text == "normal") {
-    spec_.base = BaseDistribution::standard_normal;
-    return;
-  }
-  if (v.kind == ast::Value::Kind::name && v.text == "uniform") {
-    spec_.base = BaseDistribution::uniform;
-    return;
-  }
-  std::string hint =
-      v.kind == ast::Value::Kind::name ? did_you_mean(v.text, {"normal", "uniform"}) : "";
-  if (hint.empty()) hint = "; expected 'normal' or 'uniform'";
-  error(v.loc, fmt::format("unknown base distribution {}{}", describe(v), hint));
+  if (auto base = resolve_base(v, reporter())) spec_.base = *base;
 }
 
 // Refuses to unroll flows whose layers would not fit in memory.
@@ -805,6 +795,11 @@ void Sema::check_layer(const ast::Permute& p) {
   std::string label = "permute";
   std::optional<std::vector<int>> perm = resolve_permutation(p.spec, label);
   if (perm) push_layer(p.keyword, std::move(label), PermuteSpec{std::move(*perm)});
+}
+
+// actnorm: no arguments; its tensors are declared with the graph.
+void Sema::check_layer(const ast::ActNorm& a) {
+  push_layer(a.keyword, "actnorm", ActNormSpec{});
 }
 
 std::optional<std::vector<int>> Sema::resolve_permutation(const ast::Value& v, std::string& label) {

@@ -67,6 +67,11 @@ struct Coupling {
   std::vector<Assignment> rewrites;
 };
 
+// actnorm
+struct ActNorm {
+  SourceRange keyword;
+};
+
 // permute value
 struct Permute {
   SourceRange keyword;
@@ -114,7 +119,7 @@ struct Repeat {
 };
 
 struct Layer {
-  std::variant<Coupling, Permute, Map, Repeat> node;
+  std::variant<Coupling, Permute, Map, Repeat, ActNorm> node;
 };
 
 // transform name(input; params) = body

@@ -296,7 +296,7 @@ void Parser::parse_flow(ast::File& file) {
   });
 }
 
-// layer := repeat | coupling | permute | map
+// layer := repeat | coupling | permute | map | 'actnorm'
 ast::Layer Parser::parse_layer() {
   if (!at(TokenKind::identifier)) {
     fail(peek(), fmt::format("expected a layer, found {}", describe(peek())));
@@ -313,9 +313,16 @@ ast::Layer Parser::parse_layer() {
     return ast::Layer{parse_coupling()};
   if (at_word("permute")) return ast::Layer{parse_permute()};
   if (at_word("map")) return ast::Layer{parse_map()};
+  if (at_word("actnorm")) {
+    const ast::ActNorm a{advance().range};
+    if (at(TokenKind::lparen) || at(TokenKind::lbrace))
+      fail(peek(), "'actnorm' takes no arguments and no block");
+    return ast::Layer{a};
+  }
   fail(peek(), fmt::format("unknown layer '{}'{}", peek().text,
                            did_you_mean(peek().text, {"coupling", "maf", "iaf", "elementwise",
-                                                      "linear", "permute", "map", "repeat"})));
+                                                      "linear", "actnorm", "permute", "map",
+                                                      "repeat"})));
 }
 
 // repeat := 'repeat' value block<layer>

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 #include <stdexcept>
 #include <string>
 
@@ -13,7 +12,7 @@ namespace nfc {
 
 template <class T>
 Flow<T>::Flow(std::string name, int dim, std::vector<ParamInfo> table, EntryPoints<T> entries,
-              std::shared_ptr<const void> code, BaseKind base, int context_dim)
+              std::shared_ptr<const void> code, BaseSettings base, int context_dim)
     : name_(std::move(name)),
       dim_(dim),
       context_dim_(context_dim),
@@ -24,6 +23,13 @@ Flow<T>::Flow(std::string name, int dim, std::vector<ParamInfo> table, EntryPoin
   int64_t total = 0;
   for (const auto& p : table_) total += p.size;
   params_.assign(static_cast<size_t>(total), T(0));
+  std::vector<std::string> names;
+  std::vector<int64_t> offsets;
+  for (const auto& p : table_) {
+    names.push_back(p.name);
+    offsets.push_back(p.offset);
+  }
+  base_tensors_ = BaseTensors::find(names, offsets);
 }
 
 template <class T>
@@ -106,22 +112,13 @@ typename Flow<T>::Samples Flow<T>::sample(int64_t n, uint64_t seed,
   Random rng(seed);
   const size_t count = static_cast<size_t>(n) * static_cast<size_t>(dim_);
   std::vector<T> z(count);
-  const bool uniform = base_ == BaseKind::uniform;
-  for (auto& v : z) v = static_cast<T>(uniform ? rng.uniform() : rng.normal());
+  std::vector<double> log_q(static_cast<size_t>(n));
+  sample_base(base_, base_tensors_, params_.data(), dim_, n, rng, z.data(), log_q.data());
   Samples s{std::vector<T>(count), std::vector<T>(static_cast<size_t>(n))};
   inverse(with_context(z, n, dim_, context, context_dim_).data(), s.x.data(), s.log_prob.data(), n);
-  const double log_norm = -0.5 * dim_ * std::log(2 * std::numbers::pi);
-  for (int64_t i = 0; i < n; ++i) {
-    double log_q = 0;  // uniform on [0, 1]^D
-    if (!uniform) {
-      double sq = 0;
-      for (int d = 0; d < dim_; ++d)
-        sq += double(z[size_t(i * dim_ + d)]) * z[size_t(i * dim_ + d)];
-      log_q = log_norm - 0.5 * sq;
-    }
-    // log p(x) = log q(z) - log|det g'(z)|
-    s.log_prob[size_t(i)] = static_cast<T>(log_q - s.log_prob[size_t(i)]);
-  }
+  // log p(x) = log q(z) - log|det g'(z)|
+  for (size_t i = 0; i < size_t(n); ++i)
+    s.log_prob[i] = static_cast<T>(log_q[i] - double(s.log_prob[i]));
   return s;
 }
 

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/Base.hpp"
+
 namespace nfc {
 
 struct ParamInfo {
@@ -34,9 +36,6 @@ struct ParamInfo {
 template <class T>
 void zero_structural(const std::vector<ParamInfo>& table, T* values);
 
-// The base distribution q(z) of the latent space.
-enum class BaseKind { standard_normal, uniform };
-
 template <class T>
 struct EntryPoints {
   using Map = void (*)(const T* params, const T* in, T* out, T* logdet, int64_t n);
@@ -47,13 +46,25 @@ struct EntryPoints {
   Map inverse = nullptr;
   Density log_prob = nullptr;
   Gradient nll_grad = nullptr;
+  // x -> the inputs of every ActNorm layer, concatenated (width layers * dim);
+  // null if the flow has none.
+  Density actnorm_inputs = nullptr;
 };
+
+// Where an ActNorm layer's tensors sit in the parameter buffer.
+struct ActNormSlot {
+  int64_t log_scale = 0, shift = 0;
+};
+
+// Added to the variance in ActNorm's initialisation: a dimension constant
+// over the batch gets scale 1e6 rather than a division by zero.
+inline constexpr double kActNormEpsilon = 1e-12;
 
 template <class T>
 class Flow {
  public:
   Flow(std::string name, int dim, std::vector<ParamInfo> table, EntryPoints<T> entries,
-       std::shared_ptr<const void> code, BaseKind base = BaseKind::standard_normal,
+       std::shared_ptr<const void> code, BaseSettings base = BaseKind::standard_normal,
        int context_dim = 0);
 
   const std::string& name() const { return name_; }
@@ -67,7 +78,18 @@ class Flow {
   // Every tensor uniform in +-init_bound (PyTorch's Linear default), seeded;
   // tensors with declared initial values (map parameters) get those.
   void init_params(uint64_t seed);
-  BaseKind base() const { return base_; }
+  BaseKind base() const { return base_.kind; }
+  const BaseSettings& base_settings() const { return base_; }
+
+  // The flow's ActNorm layers, in order (make_flow sets them).
+  void set_actnorm_layers(std::vector<ActNormSlot> slots) { actnorm_ = std::move(slots); }
+  const std::vector<ActNormSlot>& actnorm_layers() const { return actnorm_; }
+  // ActNorm's data-dependent initialisation on the batch x ([n, dim]): layer
+  // by layer in order, log_scale = -log(std) and shift = -mean / std of the
+  // layer's input over the batch (per dimension, std = sqrt(variance +
+  // kActNormEpsilon), variance over n), so its output on x has mean 0 and
+  // variance 1. Later layers see the earlier ones already initialised.
+  void init_from_data(const T* x, int64_t n);
 
   void forward(const T* x, T* z, T* logdet, int64_t n) const;
   void inverse(const T* z, T* x, T* logdet, int64_t n) const;
@@ -95,7 +117,9 @@ class Flow {
   std::vector<ParamInfo> table_;
   EntryPoints<T> entries_;
   std::shared_ptr<const void> code_;
-  BaseKind base_;
+  BaseSettings base_;
+  BaseTensors base_tensors_;
+  std::vector<ActNormSlot> actnorm_;
   std::vector<T> params_;
 };
 

@@ -122,6 +122,10 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
   auto& params = flow_.params();
   double lr = learning_rate(o_.optimizer, s.step, o_.steps);
   bool go_on = !s.finished;
+  if (s.step == 0 && o_.data_init) {
+    fill_batch(0);
+    flow_.init_from_data(batch_.data(), o_.batch);
+  }
   while (go_on && s.step < o_.steps) {
     lr = learning_rate(o_.optimizer, s.step, o_.steps) * s.lr_scale;
     fill_batch(s.step);

@@ -30,6 +30,10 @@ struct TrainOptions {
   // steps in a row end training as diverged.
   int64_t max_bad_steps = 10;
   uint64_t seed = 0;
+  // A fresh run (state at step 0) first initialises the flow's ActNorm
+  // layers from the first training batch (Flow::init_from_data); a resumed
+  // run does not, its parameters are already trained.
+  bool data_init = true;
   OptimizerOptions optimizer;
 };
 

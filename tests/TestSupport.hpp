@@ -4,6 +4,7 @@
 #include <Eigen/Dense>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <functional>
 #include <sstream>
 #include <string>
 
@@ -65,10 +66,27 @@ inline Eigen::MatrixXd fd_jacobian(const Flow<double>& flow, const double* x) {
   return J;
 }
 
-inline void check_flow_numerics(const std::string& source, uint64_t init_seed) {
+// log N(z; 0, I), the default base of check_flow_numerics.
+inline double standard_normal_log_density(const double* z, int d) {
+  double sq = 0;
+  for (int k = 0; k < d; ++k) sq += z[k] * z[k];
+  return -0.5 * sq - 0.5 * d * std::log(2 * M_PI);
+}
+
+// What check_flow_numerics needs beyond the source: the base's log density
+// (computed independently by the test) and a hook that sets parameters
+// after init_params (e.g. ActNorm's, which start at the identity).
+struct NumericsOptions {
+  std::function<double(const double* z, int d)> log_base = standard_normal_log_density;
+  std::function<void(Flow<double>&)> prepare;
+};
+
+inline void check_flow_numerics(const std::string& source, uint64_t init_seed,
+                                const NumericsOptions& o = {}) {
   auto model = compile_or_fail(source, Precision::f64);
   Flow<double> flow = make_flow<double>(*model);
   flow.init_params(init_seed);
+  if (o.prepare) o.prepare(flow);
   const int d = flow.dim(), row = flow.row_dim();
   const int64_t n = 37;  // not a multiple of any SIMD width: exercises the tail
   const auto x = normal_batch(n, row, 5);
@@ -80,16 +98,14 @@ inline void check_flow_numerics(const std::string& source, uint64_t init_seed) {
   flow.log_prob(x.data(), lp.data(), n);
   for (int64_t r = 0; r < n; ++r) {
     INFO("sample " << r);
-    double sq = 0;
     for (int k = 0; k < d; ++k) {
       // Round trip: a handful of exp/log/sinh/asinh per layer, each within
       // a few ulps, amplified by at most the flow's condition: 1e-12 is ample.
       CHECK(back[r * d + k] ==
             Approx(x[r * row + k]).margin(1e-12 * (1 + std::fabs(x[r * row + k]))));
-      sq += z[r * d + k] * z[r * d + k];
     }
     CHECK(ld_i[r] == Approx(-ld_f[r]).margin(1e-12));
-    CHECK(lp[r] == Approx(-0.5 * sq - 0.5 * d * std::log(2 * M_PI) + ld_f[r]).margin(1e-12));
+    CHECK(lp[r] == Approx(o.log_base(&z[r * d], d) + ld_f[r]).margin(1e-12));
     // log|det| of the central-difference Jacobian: entries good to ~1e-10.
     const double fd = std::log(std::fabs(fd_jacobian(flow, &x[r * row]).determinant()));
     CHECK(ld_f[r] == Approx(fd).margin(1e-7));
@@ -122,10 +138,13 @@ inline double mean_nll(const Flow<double>& flow, const std::vector<double>& para
 // truncation error (~h^2 |f'''| ~ 1e-10) and the rounding error
 // (~1e-16 |f| / h ~ 1e-11) of the difference far below the 1e-6 relative
 // tolerance of the check.
-inline void check_gradient(const std::string& source, uint64_t seed) {
+// `prepare`, if given, sets parameters after init_params (as in NumericsOptions).
+inline void check_gradient(const std::string& source, uint64_t seed,
+                           const std::function<void(Flow<double>&)>& prepare = {}) {
   auto model = test::compile_or_fail(source);
   Flow<double> flow = make_flow<double>(*model);
   flow.init_params(seed);
+  if (prepare) prepare(flow);
   const int d = flow.row_dim();
   const int64_t n = 13;  // a partial SIMD block: dead lanes must not leak
   Random rng(seed + 100);

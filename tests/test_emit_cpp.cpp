@@ -16,6 +16,7 @@
 
 #include "compiler/Interpreter.hpp"
 #include "compiler/cpp/CppBackend.hpp"
+#include "compiler/cpp/CppModule.hpp"
 #include "compiler/driver/Compile.hpp"
 #include "runtime/Checkpoint.hpp"
 #include "runtime/Hash.hpp"
@@ -45,15 +46,20 @@ std::string read_text(const fs::path& p) {
   return s.str();
 }
 
-// Every model but the conditional ones, which emit-cpp rejects (tested in
-// test_cli.cpp).
+// Whether emit-cpp takes the model: not conditional, a base it can sample
+// (the others are refused with one line, tested in test_cli.cpp).
+bool emittable(const fs::path& model) {
+  const std::string source = read_text(model);
+  Diagnostics diags(model.string(), source);
+  const auto analyzed = analyze_model(source, diags);
+  return analyzed && analyzed->graph->context_dim == 0 && emittable_base(analyzed->graph->base);
+}
+
 std::vector<fs::path> all_models() {
   std::vector<fs::path> models;
   for (const char* dir : {"examples", "tests/models"})
     for (const auto& e : fs::directory_iterator(fs::path(NFC_SOURCE_DIR) / dir))
-      if (e.path().extension() == ".nf" &&
-          read_text(e.path()).find("context =") == std::string::npos)
-        models.push_back(e.path());
+      if (e.path().extension() == ".nf" && emittable(e.path())) models.push_back(e.path());
   std::sort(models.begin(), models.end());
   return models;
 }

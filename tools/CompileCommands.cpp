@@ -11,16 +11,35 @@ namespace nfc::cli {
 
 namespace {
 
+std::string describe_base(const BaseSpec& b) {
+  switch (b.kind) {
+    case BaseDistribution::standard_normal:
+      return "normal";
+    case BaseDistribution::diag_normal:
+      return "diag_normal";
+    case BaseDistribution::uniform:
+      return b.low == 0 && b.high == 1
+                 ? "uniform"
+                 : fmt::format("uniform(low = {:g}, high = {:g})", b.low, b.high);
+    case BaseDistribution::mixture:
+      return fmt::format("mixture(components = {})", b.components);
+    case BaseDistribution::student_t:
+      return fmt::format("student_t(df = {:g})", b.df);
+  }
+  return "?";
+}
+
 void print_summary(const CompiledModel& m, const ModelOptions& o) {
   const FlowGraph& fg = *m.graph;
-  fmt::print("flow {} (dim {}, base {}, {})\n", fg.name, fg.dim,
-             fg.base == BaseDistribution::uniform ? "uniform" : "normal", o.precision);
+  fmt::print("flow {} (dim {}, base {}, {})\n", fg.name, fg.dim, describe_base(fg.base),
+             o.precision);
   for (size_t l = 0; l < fg.layers.size(); ++l)
     fmt::print("  layer {:>3}  {:<28} {:>10} params\n", l, fg.layers[l].label,
                fg.layers[l].param_count);
   fmt::print("parameters: {}\n", fg.graph.param_count());
-  fmt::print("graph: {} nodes; entry points: forward, inverse, log_prob, nll_grad; SIMD width {}\n",
-             fg.graph.size(), m.jit->vector_width());
+  fmt::print(
+      "graph: {} nodes; entry points: forward, inverse, log_prob, nll_grad{}; SIMD width {}\n",
+      fg.graph.size(), fg.actnorms.empty() ? "" : ", actnorm_inputs", m.jit->vector_width());
   const auto& t = m.times;
   fmt::print(
       "compile time: check {:.1f} ms, graph+derive {:.1f} ms, lower {:.1f} ms, O{} {:.1f} ms, "

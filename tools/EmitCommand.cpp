@@ -40,6 +40,10 @@ void emit(const EmitOptions& o) {
   if (flow.context_dim > 0)
     throw UserError(o.model + ": emit-cpp does not support conditional flows (context = " +
                     std::to_string(flow.context_dim) + ") yet");
+  if (!emittable_base(flow.base))
+    throw UserError(o.model +
+                    ": emit-cpp supports the bases normal and uniform on [0, 1] only, not this "
+                    "flow's base yet");
   const SavedParams saved = load_params(o.params, param_table(flow.graph));
 
   CppModuleOptions options;

@@ -90,7 +90,8 @@ void plot(PlotOptions o) {
     FlowPlot1d p;
     fill_common(p, p.data, p.samples, o, r);
     // With a uniform base on [0, 1], z = f(x) is the model's CDF.
-    if (r.flow.base() == BaseKind::uniform) {
+    const BaseSettings& base = r.flow.base_settings();
+    if (base.kind == BaseKind::uniform && base.low == 0 && base.high == 1) {
       p.cdf = [&r](const std::vector<double>& x, std::vector<double>& z) {
         z = data_forward(r, x, static_cast<int64_t>(x.size()));
       };

@@ -15,6 +15,11 @@
 
 namespace nfc {
 
+bool emittable_base(const BaseSpec& base) {
+  return base == BaseSpec{} ||
+         (base.kind == BaseDistribution::uniform && base.low == 0 && base.high == 1);
+}
+
 namespace {
 
 // Samples per block in the batch functions of emitted code: 8 floats or
@@ -496,12 +501,14 @@ CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& param
   embedded += weights_block(flow, params, o) + "\n";
   const Program program = flow.program();
   for (const EntryPoint& e : program.entries) {
-    if (e.kind != EntryKind::map) continue;  // nll_grad: training stays with nfc
+    // nll_grad and actnorm_inputs: training stays with nfc.
+    if (e.kind != EntryKind::map || e.name == "actnorm_inputs") continue;
     embedded += emit_cpp_function(program, e, e.name + "_one") + "\n";
     embedded += emit_cpp_function(program, e, e.name + "_block", kLanes) + "\n";
   }
 
-  const bool uniform = flow.base == BaseDistribution::uniform;
+  internal_check(emittable_base(flow.base), "cpp backend: base distribution not supported");
+  const bool uniform = flow.base.kind == BaseDistribution::uniform;
   std::map<std::string, std::string> vars = {
       {"MODEL", flow.name},
       {"HASH", o.source_hash.empty() ? "unknown" : o.source_hash},

@@ -15,6 +15,33 @@ double ms_since(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+// The runtime's view of the base: the same settings, no graph.
+BaseSettings base_settings(const BaseSpec& b) {
+  BaseSettings s;
+  switch (b.kind) {
+    case BaseDistribution::standard_normal:
+      s.kind = BaseKind::standard_normal;
+      break;
+    case BaseDistribution::diag_normal:
+      s.kind = BaseKind::diag_normal;
+      break;
+    case BaseDistribution::uniform:
+      s.kind = BaseKind::uniform;
+      break;
+    case BaseDistribution::mixture:
+      s.kind = BaseKind::mixture;
+      break;
+    case BaseDistribution::student_t:
+      s.kind = BaseKind::student_t;
+      break;
+  }
+  s.low = b.low;
+  s.high = b.high;
+  s.components = b.components;
+  s.df = b.df;
+  return s;
+}
+
 }  // namespace
 
 std::unique_ptr<CompiledModel> analyze_model(std::string_view source, Diagnostics& diags) {
@@ -59,10 +86,18 @@ Flow<T> make_flow(const CompiledModel& model) {
       reinterpret_cast<typename EntryPoints<T>::Density>(model.jit->lookup("log_prob"));
   entries.nll_grad =
       reinterpret_cast<typename EntryPoints<T>::Gradient>(model.jit->lookup("nll_grad"));
-  const BaseKind base = model.graph->base == BaseDistribution::uniform ? BaseKind::uniform
-                                                                       : BaseKind::standard_normal;
-  return Flow<T>(model.graph->name, model.graph->dim, param_table(model.graph->graph), entries,
-                 model.jit, base, model.graph->context_dim);
+  const FlowGraph& fg = *model.graph;
+  if (!fg.actnorms.empty())
+    entries.actnorm_inputs =
+        reinterpret_cast<typename EntryPoints<T>::Density>(model.jit->lookup("actnorm_inputs"));
+  Flow<T> flow(fg.name, fg.dim, param_table(fg.graph), entries, model.jit, base_settings(fg.base),
+               fg.context_dim);
+  std::vector<ActNormSlot> slots;
+  for (const ActNormTensors& a : fg.actnorms)
+    slots.push_back(
+        {fg.graph.params()[size_t(a.log_scale)].offset, fg.graph.params()[size_t(a.shift)].offset});
+  flow.set_actnorm_layers(std::move(slots));
+  return flow;
 }
 
 template Flow<float> make_flow<float>(const CompiledModel&);
