@@ -69,6 +69,7 @@ class FlowBuilder {
       : spec_(spec), diags_(diags), fg_(fg), g_(fg.graph) {}
 
   bool build();
+  bool within_limits(SourceRange at);
 
  private:
   const TransformRules* rules_for(int transform);
@@ -309,6 +310,7 @@ bool FlowBuilder::build() {
       }
     }
     info.param_count = g_.param_count() - params_before;
+    if (!within_limits(layer.loc)) return false;
     if (!m) {
       ok = false;
       continue;
@@ -342,6 +344,23 @@ bool FlowBuilder::build() {
   }
   fg_.inverse_x = back;
   fg_.inverse_logdet = inv_logdet;
+  return within_limits(spec_.loc);
+}
+
+// Checked after every layer, so a huge flow stops at the layer that crosses
+// a limit instead of being built whole, and once more for the whole graph
+// (gradient and inverse included).
+bool FlowBuilder::within_limits(SourceRange at) {
+  if (g_.param_count() > kMaxParams) {
+    diags_.error(at, fmt::format("flow has too many parameters: {} (limit {})", g_.param_count(),
+                                 kMaxParams));
+    return false;
+  }
+  if (g_.size() > kMaxGraphNodes) {
+    diags_.error(at, fmt::format("flow is too large to compile: {} graph nodes (limit {})",
+                                 g_.size(), kMaxGraphNodes));
+    return false;
+  }
   return true;
 }
 

@@ -2,6 +2,7 @@
 // layer inputs it reads, as a bitset, computed operands first.
 #include "compiler/Structure.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <unordered_map>
 
@@ -21,34 +22,47 @@ struct Bits {
   }
 };
 
-using Lanes = std::vector<Bits>;  // one set per element of a node
+// One set per element of a node, or a single set standing for every element
+// when they are all equal (after a matvec or a sum, and elementwise ops on
+// such nodes): a conditioner's hidden layers then cost one set, not one per
+// unit, which keeps wide networks over large dims in bounded memory.
+using Lanes = std::vector<Bits>;
 
-Lanes propagate(const Node& n, const std::unordered_map<NodeId, Lanes>& deps, int dim) {
-  Lanes out(static_cast<size_t>(n.len), Bits(dim));
-  auto lane = [&](NodeId arg, int k) -> const Bits& {
-    const Lanes& a = deps.at(arg);
-    return a.size() == 1 ? a[0] : a[static_cast<size_t>(k)];
-  };
+const Bits& lane_of(const Lanes& a, int k) {
+  return a.size() == 1 ? a[0] : a[static_cast<size_t>(k)];
+}
+
+Lanes propagate(const Node& n, const std::unordered_map<NodeId, Lanes>& deps, int dim,
+                const Graph& g) {
+  auto lane = [&](NodeId arg, int k) -> const Bits& { return lane_of(deps.at(arg), k); };
   if (is_elementwise(n.op) || n.op == Op::solve) {  // solve is elementwise in its operands
-    for (int k = 0; k < n.len; ++k)
-      for (NodeId a : n.args) out[static_cast<size_t>(k)].merge(lane(a, k));
-  } else if (n.op == Op::gather) {
+    const bool uniform =
+        std::all_of(n.args.begin(), n.args.end(), [&](NodeId a) { return deps.at(a).size() == 1; });
+    Lanes out(uniform ? 1 : static_cast<size_t>(n.len), Bits(dim));
+    for (size_t k = 0; k < out.size(); ++k)
+      for (NodeId a : n.args) out[k].merge(lane(a, static_cast<int>(k)));
+    return out;
+  }
+  if (n.op == Op::matvec || n.op == Op::matvec_t || n.op == Op::sum || n.op == Op::broadcast) {
+    Bits all(dim);  // every output element reads every element of the vector
+    for (const Bits& b : deps.at(n.args.back())) all.merge(b);
+    return Lanes(1, std::move(all));
+  }
+  // Leaves other than the layer input (constants, parameters: a weight
+  // matrix is one leaf of rows x cols elements) read nothing.
+  if (n.args.empty()) return Lanes(1, Bits(dim));
+  Lanes out(static_cast<size_t>(n.len), Bits(dim));
+  if (n.op == Op::gather) {
     for (int k = 0; k < n.len; ++k)
       out[static_cast<size_t>(k)] = lane(n.args[0], n.indices[static_cast<size_t>(k)]);
   } else if (n.op == Op::concat) {
     size_t k = 0;
     for (NodeId a : n.args)
-      for (const Bits& b : deps.at(a)) out[k++] = b;
+      for (int i = 0; i < g.len(a); ++i) out[k++] = lane(a, i);
   } else if (n.op == Op::scatter) {
     for (size_t k = 0; k < n.indices.size(); ++k)
       out[static_cast<size_t>(n.indices[k])].merge(lane(n.args[0], int(k)));
-  } else if (n.op == Op::matvec || n.op == Op::matvec_t || n.op == Op::sum ||
-             n.op == Op::broadcast) {
-    Bits all(dim);  // every output element reads every element of the vector
-    for (const Bits& b : deps.at(n.args.back())) all.merge(b);
-    for (auto& o : out) o = all;
   }
-  // Leaves other than the layer input read nothing.
   return out;
 }
 
@@ -63,13 +77,14 @@ DependencyMatrix dependency_matrix(const Graph& g, NodeId output, NodeId input) 
       for (int i = 0; i < dim; ++i) own[static_cast<size_t>(i)].set(i);
       deps[id] = std::move(own);
     } else {
-      deps[id] = propagate(g.node(id), deps, dim);
+      deps[id] = propagate(g.node(id), deps, dim, g);
     }
   }
   const Lanes& out = deps.at(output);
-  DependencyMatrix m(out.size(), std::vector<bool>(static_cast<size_t>(dim)));
-  for (size_t j = 0; j < out.size(); ++j)
-    for (int i = 0; i < dim; ++i) m[j][static_cast<size_t>(i)] = out[j].test(i);
+  DependencyMatrix m(static_cast<size_t>(g.len(output)),
+                     std::vector<bool>(static_cast<size_t>(dim)));
+  for (size_t j = 0; j < m.size(); ++j)
+    for (int i = 0; i < dim; ++i) m[j][static_cast<size_t>(i)] = lane_of(out, int(j)).test(i);
   return m;
 }
 
