@@ -70,6 +70,22 @@ std::pair<std::string, int> shown_line(std::string_view text, int col) {
   return {out, col + shift};
 }
 
+// Messages quote names and numbers from the source, which may be megabytes
+// long: a message over kMaxMessage bytes keeps its start and its end (where
+// hints are) around "...", cut at UTF-8 character boundaries.
+constexpr size_t kMaxMessage = 300;
+
+std::string shortened(std::string message) {
+  if (message.size() <= kMaxMessage) return message;
+  const auto boundary = [&](size_t i) {
+    while (i > 0 && (static_cast<unsigned char>(message[i]) & 0xC0) == 0x80) --i;
+    return i;
+  };
+  const size_t head = boundary(kMaxMessage * 2 / 3);
+  const size_t tail = boundary(message.size() - kMaxMessage / 4);
+  return message.substr(0, head) + "..." + message.substr(tail);
+}
+
 }  // namespace
 
 Diagnostics::Diagnostics(std::string file_name, std::string_view source)
@@ -80,7 +96,7 @@ void Diagnostics::error(SourceRange at, std::string message) {
     ++dropped_;
     return;
   }
-  errors_.push_back(Diagnostic{at, message, Diagnostic::Severity::error});
+  errors_.push_back(Diagnostic{at, shortened(std::move(message)), Diagnostic::Severity::error});
   all_.push_back(errors_.back());
 }
 
@@ -89,7 +105,7 @@ void Diagnostics::warning(SourceRange at, std::string message) {
     ++dropped_;
     return;
   }
-  all_.push_back(Diagnostic{at, std::move(message), Diagnostic::Severity::warning});
+  all_.push_back(Diagnostic{at, shortened(std::move(message)), Diagnostic::Severity::warning});
 }
 
 void Diagnostics::note(SourceRange at, std::string message) {
@@ -97,7 +113,7 @@ void Diagnostics::note(SourceRange at, std::string message) {
     ++dropped_;
     return;
   }
-  all_.push_back(Diagnostic{at, std::move(message), Diagnostic::Severity::note});
+  all_.push_back(Diagnostic{at, shortened(std::move(message)), Diagnostic::Severity::note});
 }
 
 namespace {

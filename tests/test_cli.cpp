@@ -170,6 +170,7 @@ TEST_CASE("hostile .nf files get a located error, exit 1 and no signal", "[cli]"
       write("nodes.nf",
             "flow m(dim = 2) { repeat 2000 { coupling affine(mask = alternate) { net "
             "= mlp(hidden = [4]) } } }\n"),
+      write("long_name.nf", "flow m(dim = 2) { " + std::string(10'000'000, 'q') + " }\n"),
       write("empty.nf", ""),
   };
   for (const std::string& file : files) {

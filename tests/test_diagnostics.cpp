@@ -240,3 +240,10 @@ TEST_CASE("control bytes and malformed UTF-8 are echoed as '?'", "[diagnostics]"
         "flow f(dim = 2) { ? ?? }\n"
         "                     ^\n");
 }
+
+TEST_CASE("a megabyte name is quoted shortened in the message", "[diagnostics]") {
+  const std::string out = check_text("flow f(dim = 2) { " + std::string(1'000'000, 'q') + " }\n");
+  const std::string first = out.substr(0, out.find('\n'));
+  CHECK(first == "m.nf:1:19: error: unknown layer '" + std::string(185, 'q') + "..." +
+                     std::string(74, 'q') + "'");
+}
