@@ -158,6 +158,9 @@ std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c)
     const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
     const int w = g_.add_param(prefix + "w" + std::to_string(k + 1), {widths[k], fan_in}, bound);
     const int b = g_.add_param(prefix + "b" + std::to_string(k + 1), {widths[k]}, bound);
+    // Over the limit, stop before making nodes: a 65536 x 65536 weight
+    // matrix would not even fit a node's length. build() reports it.
+    if (g_.param_count() > kMaxParams) return std::nullopt;
     dense.push_back({g_.param(w), g_.param(b), widths[k], fan_in});
     fan_in = widths[k];
   }
@@ -352,8 +355,9 @@ bool FlowBuilder::build() {
 // (gradient and inverse included).
 bool FlowBuilder::within_limits(SourceRange at) {
   if (g_.param_count() > kMaxParams) {
-    diags_.error(at, fmt::format("flow has too many parameters: {} (limit {})", g_.param_count(),
-                                 kMaxParams));
+    // Building stops at the first tensor over the limit: a lower bound.
+    diags_.error(at, fmt::format("flow has too many parameters: at least {} (limit {})",
+                                 g_.param_count(), kMaxParams));
     return false;
   }
   if (g_.size() > kMaxGraphNodes) {
