@@ -13,12 +13,24 @@
 
 namespace nfc::fuzz {
 
-inline std::string scratch_path(const char* extension) {
-  const std::filesystem::path dir = std::filesystem::exists("/dev/shm")
-                                        ? std::filesystem::path("/dev/shm")
-                                        : std::filesystem::temp_directory_path();
-  return (dir / ("nfc_fuzz_" + std::to_string(getpid()) + extension)).string();
-}
+// The scratch file's path; removed when the fuzzer exits (a static's
+// destructor runs on libFuzzer's exit()).
+class ScratchFile {
+ public:
+  explicit ScratchFile(const char* extension) {
+    const std::filesystem::path dir = std::filesystem::exists("/dev/shm")
+                                          ? std::filesystem::path("/dev/shm")
+                                          : std::filesystem::temp_directory_path();
+    path_ = (dir / ("nfc_fuzz_" + std::to_string(getpid()) + extension)).string();
+  }
+  ~ScratchFile() { std::remove(path_.c_str()); }
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // Replaces the file's contents with the input; aborts if it cannot (the
 // fuzzer would otherwise test nothing).

@@ -9,7 +9,8 @@
 #include "tests/fuzz/FuzzFile.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = nfc::fuzz::scratch_path(".npy");
+  static const nfc::fuzz::ScratchFile scratch(".npy");
+  const std::string& path = scratch.path();
   nfc::fuzz::write_input(path, data, size);
   try {
     nfc::read_npy(path);

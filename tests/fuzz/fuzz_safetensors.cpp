@@ -10,7 +10,8 @@
 #include "tests/fuzz/FuzzFile.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = nfc::fuzz::scratch_path(".safetensors");
+  static const nfc::fuzz::ScratchFile scratch(".safetensors");
+  const std::string& path = scratch.path();
   // The table of a small model: a 2x3 weight and a 2-vector.
   static const std::vector<nfc::ParamInfo> table = {
       {"c0.w0", {2, 3}, 0, 6, 0.5, {}},
