@@ -4,7 +4,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: deps configure build test test-sanitize demo deploy-example format clean
+.PHONY: deps configure build test test-sanitize fuzz demo deploy-example format clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -27,6 +27,18 @@ test-sanitize: deps
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --output-on-failure -j $(JOBS)
+
+# Every libFuzzer target (tests/fuzz/) for FUZZ_SECONDS each, in a separate
+# clang build in build-fuzz; a crash, hang or sanitizer report fails it.
+# Longer runs: `make fuzz FUZZ_SECONDS=3600`, or one target with
+# `tests/fuzz/run.sh build-fuzz 3600 frontend`.
+FUZZ_SECONDS ?= 30
+fuzz:
+	bash scripts/install-deps.sh --fuzz
+	@[ -f build-fuzz/build.ninja ] || cmake -S . -B build-fuzz -G Ninja -DNFC_FUZZ=ON \
+		-DCMAKE_CXX_COMPILER=clang++-19 -DBUILD_TESTING=OFF
+	cmake --build build-fuzz --target nfc_fuzz -j $(JOBS)
+	bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 # The main job on built-in data: compile the example flow (summary and the
 # rules nfc derived), train it on builtin:moons, sample from it, evaluate it
@@ -59,4 +71,4 @@ format:
 	clang-format-19 -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD) build-asan out
+	rm -rf $(BUILD) build-asan build-fuzz out

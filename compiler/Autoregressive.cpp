@@ -3,6 +3,7 @@
 #include "compiler/Autoregressive.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <unordered_map>
 
@@ -59,7 +60,8 @@ class Made {
     std::vector<int> widths = spec.net.hidden;
     widths.push_back(dim * params_per_dim);
     dense_ =
-        declare_dense_layers(g, "layer" + std::to_string(layer_index) + ".net.", C_ + dim, widths);
+        declare_dense_layers(g, "layer" + std::to_string(layer_index) + ".net.", C_ + dim, widths,
+                             std::numeric_limits<int64_t>::max());  // the caller checked the size
     // Degrees of each layer's inputs, and each row's threshold: a row reads
     // the inputs of degree <= threshold (hidden unit: its degree; output of
     // position k: k).

@@ -71,6 +71,7 @@ class FlowBuilder {
       : spec_(spec), diags_(diags), fg_(fg), g_(fg.graph) {}
 
   bool build();
+  bool within_limits(SourceRange at);
 
  private:
   const TransformRules* rules_for(const TransformerSpec& t);
@@ -168,7 +169,10 @@ std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c)
   std::vector<int> widths = c.net.hidden;
   widths.push_back(n_out);
   const std::vector<DenseLayer> dense = declare_dense_layers(
-      g_, "layer" + std::to_string(index) + ".net.", n_id + spec_.context_dim, widths);
+      g_, "layer" + std::to_string(index) + ".net.", n_id + spec_.context_dim, widths, kMaxParams);
+  // Over the limit, stop before making nodes: a 65536 x 65536 weight matrix
+  // would not even fit a node's length. build() reports it.
+  if (dense.empty()) return std::nullopt;
   const Op act = activation_op(c.net.act);
   // The conditioner: raw MLP outputs split per transform parameter, then the
   // user's rewrites (e.g. soft clamps) in order. It reads the identity part,
@@ -219,6 +223,21 @@ std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c)
 std::optional<LayerMaps> FlowBuilder::autoregressive(int index, const AutoregressiveSpec& a) {
   const TransformRules* rules = rules_for(a.transformer);
   if (!rules) return std::nullopt;
+  {  // The MADE's size first: over the limit, no tensor of it is made.
+    int64_t count = 0, fan_in = spec_.dim + spec_.context_dim;
+    std::vector<int> widths = a.net.hidden;
+    widths.push_back(spec_.dim * static_cast<int>(rules->params.size()));
+    for (int w : widths) {
+      count += (fan_in + 1) * w;
+      fan_in = w;
+    }
+    if (g_.param_count() + count > kMaxParams) {
+      diags_.error(spec_.layers[static_cast<size_t>(index)].loc,
+                   fmt::format("flow has too many parameters: at least {} (limit {})",
+                               g_.param_count() + count, kMaxParams));
+      return std::nullopt;
+    }
+  }
   return build_autoregressive(g_, a, *rules, index, spec_.dim, context_, [&](NodeId dzdx) {
     if (rules->monotone_by_construction)
       report_by_construction(index, *rules);
@@ -397,6 +416,7 @@ bool FlowBuilder::build() {
       }
     }
     info.param_count = g_.param_count() - params_before;
+    if (!within_limits(layer.loc)) return false;
     if (!m) {
       ok = false;
       continue;
@@ -431,6 +451,24 @@ bool FlowBuilder::build() {
   }
   fg_.inverse_x = bind_context(back, fg_.z);
   fg_.inverse_logdet = bind_context(inv_logdet, fg_.z);
+  return within_limits(spec_.loc);
+}
+
+// Checked after every layer, so a huge flow stops at the layer that crosses
+// a limit instead of being built whole, and once more for the whole graph
+// (gradient and inverse included).
+bool FlowBuilder::within_limits(SourceRange at) {
+  if (g_.param_count() > kMaxParams) {
+    // Building stops at the first tensor over the limit: a lower bound.
+    diags_.error(at, fmt::format("flow has too many parameters: at least {} (limit {})",
+                                 g_.param_count(), kMaxParams));
+    return false;
+  }
+  if (g_.size() > kMaxGraphNodes) {
+    diags_.error(at, fmt::format("flow is too large to compile: {} graph nodes (limit {})",
+                                 g_.size(), kMaxGraphNodes));
+    return false;
+  }
   return true;
 }
 

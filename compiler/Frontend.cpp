@@ -34,6 +34,7 @@ std::optional<FlowSpec> check_source(std::string_view source, Diagnostics& diags
         break;
     }
   }
+  diags.add_dropped(local.dropped());
   if (local.has_errors()) return std::nullopt;
   return spec;
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "compiler/Program.hpp"
 #include "dsl/Diagnostics.hpp"
@@ -159,7 +160,9 @@ NodeId Graph::param(int tensor) {
   Node n;
   n.op = Op::param;
   n.index = tensor;
-  n.len = static_cast<int>(params_.at(static_cast<size_t>(tensor)).size);
+  const int64_t size = params_.at(static_cast<size_t>(tensor)).size;
+  internal_check(size <= std::numeric_limits<int>::max(), "parameter tensor too large for a node");
+  n.len = static_cast<int>(size);
   return intern(std::move(n));
 }
 

@@ -5,7 +5,7 @@
 namespace nfc {
 
 std::vector<DenseLayer> declare_dense_layers(Graph& g, const std::string& prefix, int inputs,
-                                             const std::vector<int>& widths) {
+                                             const std::vector<int>& widths, int64_t max_params) {
   std::vector<DenseLayer> layers;
   int fan_in = inputs;
   for (size_t k = 0; k < widths.size(); ++k) {
@@ -14,8 +14,10 @@ std::vector<DenseLayer> declare_dense_layers(Graph& g, const std::string& prefix
     d.rows = widths[k];
     d.cols = fan_in;
     d.w_tensor = g.add_param(prefix + "w" + std::to_string(k + 1), {d.rows, d.cols}, bound);
+    const int b = g.add_param(prefix + "b" + std::to_string(k + 1), {d.rows}, bound);
+    if (g.param_count() > max_params) return {};
     d.w = g.param(d.w_tensor);
-    d.b = g.param(g.add_param(prefix + "b" + std::to_string(k + 1), {d.rows}, bound));
+    d.b = g.param(b);
     layers.push_back(d);
     fan_in = widths[k];
   }

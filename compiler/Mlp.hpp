@@ -18,9 +18,11 @@ struct DenseLayer {
 
 // Layers `prefix`w1/b1, w2/b2, ... mapping `inputs` values through `widths`
 // (the hidden widths, then the output width). Weights and biases are
-// uniform in +-1/sqrt(fan_in), PyTorch's Linear default.
+// uniform in +-1/sqrt(fan_in), PyTorch's Linear default. Returns nothing
+// once the graph's parameter count passes `max_params`, before making a
+// node for a tensor that large (the caller reports the limit).
 std::vector<DenseLayer> declare_dense_layers(Graph& g, const std::string& prefix, int inputs,
-                                             const std::vector<int>& widths);
+                                             const std::vector<int>& widths, int64_t max_params);
 
 Op activation_op(Activation a);
 

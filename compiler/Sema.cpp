@@ -204,6 +204,7 @@ class Sema {
 
   FlowSpec spec_;
   std::map<std::string, int, std::less<>> transforms_;  // index in spec_, -1 = broken
+  std::set<std::string> transform_names_;  // every transform of the prelude and the file
   std::vector<Diagnostic> errors_;
   std::vector<Diagnostic> unused_;  // "never used" warnings: shown only for valid files
   Scope flow_scope_;                // flow-level parameters
@@ -220,6 +221,8 @@ class Sema {
 
 std::optional<FlowSpec> Sema::run(const ast::File& prelude, const ast::File& file) {
   for (const ast::Transform& t : prelude.transforms) add_transform(t);
+  for (const ast::File* f : {&prelude, &file})
+    for (const ast::Transform& t : f->transforms) transform_names_.insert(t.name.text);
   internal_check(errors_.empty(), "the prelude's transforms must check cleanly");
   // A user file may define its own version of a standard transform (as
   // examples often spell out `affine`): the user's definition wins.
@@ -392,7 +395,7 @@ void Sema::check_transform_body(const ast::Transform& t) {
         return fmt::format("unknown name '{}' in transform '{}'{}", name, t.name.text,
                            did_you_mean(name, names));
       },
-      reporter());
+      reporter(), transform_names_);
   if (!uses_name(*t.body, t.input.text)) {
     error(t.name.loc, fmt::format("transform '{}' does not depend on its input '{}'", t.name.text,
                                   t.input.text));
@@ -784,7 +787,7 @@ std::vector<ParamRewrite> Sema::resolve_rewrites(const ast::Coupling& c, const T
             hint = fmt::format("; a rewrite may use only the parameters of '{}'", t.name);
           return fmt::format("unknown name '{}' in rewrite of '{}'{}", name, p, hint);
         },
-        reporter());
+        reporter(), transform_names_);
     out.push_back(ParamRewrite{p, rw.expr, rw.target.loc});
   }
   return out;
@@ -903,7 +906,7 @@ void Sema::check_layer(const ast::Map& m) {
         [&](const Expr& use) {
           return check_map_name(use, local, m.keyword, visible, std::nullopt);
         },
-        reporter());
+        reporter(), transform_names_);
     collect_names(*def.expr, used);
   }
   used_in_maps_.insert(used.begin(), used.end());
@@ -948,7 +951,7 @@ void Sema::check_map_lets(const ast::Map& m, const Scope& local, MapSpec& spec,
     if (!let.expr) continue;
     check_expr(
         *let.expr, [&](const Expr& use) { return check_map_name(use, local, m.keyword, i, i); },
-        reporter());
+        reporter(), transform_names_);
     collect_names(*let.expr, used);
     spec.lets.push_back(LetBinding{let.name.text, let.expr, let.name.loc});
   }

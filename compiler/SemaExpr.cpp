@@ -27,11 +27,15 @@ std::string_view signature(std::string_view name) {
   return "";
 }
 
-void check_call(const Expr& e, const Reporter& report) {
+void check_call(const Expr& e, const Reporter& report, const std::set<std::string>& transforms) {
   // Point at the function name, not the whole call.
   const SourceRange name_loc{e.loc.line, e.loc.col, static_cast<int>(e.name.size())};
   const ExprFunction* f = find_function(e.name);
-  if (!f) {
+  if (!f && transforms.contains(e.name)) {
+    report(name_loc, fmt::format("cannot call transform '{}': transforms are applied by coupling "
+                                 "layers, not called in expressions",
+                                 e.name));
+  } else if (!f) {
     std::vector<std::string> known;
     for (const ExprFunction& k : kExprFunctions) known.push_back(k.name);
     report(name_loc, fmt::format("unknown function '{}'{}", e.name, did_you_mean(e.name, known)));
@@ -42,7 +46,8 @@ void check_call(const Expr& e, const Reporter& report) {
 }
 
 // `is_condition`: `e` is the first argument of where().
-void check(const Expr& e, bool is_condition, const NameCheck& check_name, const Reporter& report) {
+void check(const Expr& e, bool is_condition, const NameCheck& check_name, const Reporter& report,
+           const std::set<std::string>& transforms) {
   switch (e.kind) {
     case Expr::Kind::number:
       return;
@@ -57,15 +62,16 @@ void check(const Expr& e, bool is_condition, const NameCheck& check_name, const 
         report(e.loc, "a comparison can only be the condition of where(cond, a, b)");
       break;
     case Expr::Kind::call:
-      check_call(e, report);
+      check_call(e, report, transforms);
       if (e.name == "where" && !e.args.empty()) {
         const Expr& cond = *e.args[0];
         if (cond.kind != Expr::Kind::compare) {
           report(cond.loc,
                  "the condition of where(cond, a, b) must be a comparison: one of < <= > >= == !=");
         }
-        check(cond, true, check_name, report);
-        for (size_t i = 1; i < e.args.size(); ++i) check(*e.args[i], false, check_name, report);
+        check(cond, true, check_name, report, transforms);
+        for (size_t i = 1; i < e.args.size(); ++i)
+          check(*e.args[i], false, check_name, report, transforms);
         return;
       }
       break;
@@ -73,13 +79,14 @@ void check(const Expr& e, bool is_condition, const NameCheck& check_name, const 
     case Expr::Kind::binary:
       break;
   }
-  for (const ExprPtr& arg : e.args) check(*arg, false, check_name, report);
+  for (const ExprPtr& arg : e.args) check(*arg, false, check_name, report, transforms);
 }
 
 }  // namespace
 
-void check_expr(const Expr& e, const NameCheck& check_name, const Reporter& report) {
-  check(e, false, check_name, report);
+void check_expr(const Expr& e, const NameCheck& check_name, const Reporter& report,
+                const std::set<std::string>& transforms) {
+  check(e, false, check_name, report, transforms);
 }
 
 bool uses_name(const Expr& e, std::string_view name) {

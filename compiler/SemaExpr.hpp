@@ -19,8 +19,10 @@ using NameCheck = std::function<std::string(const Expr& use)>;
 
 // Reports every disallowed name (via `check`), unknown function, wrong arity,
 // comparison outside a where condition and where condition that is not a
-// comparison in `e`.
-void check_expr(const Expr& e, const NameCheck& check, const Reporter& report);
+// comparison in `e`. A call to one of `transforms` (a transform calling
+// itself or another) gets its own message: transforms are not functions.
+void check_expr(const Expr& e, const NameCheck& check, const Reporter& report,
+                const std::set<std::string>& transforms = {});
 
 // Whether `e` mentions the variable `name` anywhere (alone or indexed).
 bool uses_name(const Expr& e, std::string_view name);

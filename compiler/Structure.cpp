@@ -2,6 +2,7 @@
 // layer inputs it reads, as a bitset, computed operands first.
 #include "compiler/Structure.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <unordered_map>
 
@@ -21,57 +22,70 @@ struct Bits {
   }
 };
 
-using Lanes = std::vector<Bits>;  // one set per element of a node
+// One set per element of a node, or a single set standing for every element
+// when they are all equal (after a matvec or a sum, and elementwise ops on
+// such nodes): a conditioner's hidden layers then cost one set, not one per
+// unit, which keeps wide networks over large dims in bounded memory.
+using Lanes = std::vector<Bits>;
 
-int g_len_of(const std::unordered_map<NodeId, Lanes>& deps, NodeId id) {
-  return static_cast<int>(deps.at(id).size());
+const Bits& lane_of(const Lanes& a, int k) {
+  return a.size() == 1 ? a[0] : a[static_cast<size_t>(k)];
 }
 
-Lanes propagate(const Node& n, const std::unordered_map<NodeId, Lanes>& deps, int dim) {
-  Lanes out(static_cast<size_t>(n.len), Bits(dim));
-  auto lane = [&](NodeId arg, int k) -> const Bits& {
-    const Lanes& a = deps.at(arg);
-    return a.size() == 1 ? a[0] : a[static_cast<size_t>(k)];
-  };
+Lanes propagate(const Node& n, const std::unordered_map<NodeId, Lanes>& deps, int dim,
+                const Graph& g) {
+  auto lane = [&](NodeId arg, int k) -> const Bits& { return lane_of(deps.at(arg), k); };
   if (is_elementwise(n.op) || n.op == Op::solve) {  // solve is elementwise in its operands
-    for (int k = 0; k < n.len; ++k)
-      for (NodeId a : n.args) out[static_cast<size_t>(k)].merge(lane(a, k));
-  } else if (n.op == Op::gather) {
-    for (int k = 0; k < n.len; ++k)
-      out[static_cast<size_t>(k)] = lane(n.args[0], n.indices[static_cast<size_t>(k)]);
-  } else if (n.op == Op::concat) {
-    size_t k = 0;
-    for (NodeId a : n.args)
-      for (const Bits& b : deps.at(a)) out[k++] = b;
-  } else if (n.op == Op::scatter) {
-    for (size_t k = 0; k < n.indices.size(); ++k)
-      out[static_cast<size_t>(n.indices[k])].merge(lane(n.args[0], int(k)));
-  } else if (n.op == Op::made_sequence) {
+    const bool uniform =
+        std::all_of(n.args.begin(), n.args.end(), [&](NodeId a) { return deps.at(a).size() == 1; });
+    Lanes out(uniform ? 1 : static_cast<size_t>(n.len), Bits(dim));
+    for (size_t k = 0; k < out.size(); ++k)
+      for (NodeId a : n.args) out[k].merge(lane(a, static_cast<int>(k)));
+    return out;
+  }
+  if (n.op == Op::made_sequence) {
     // u_k reads v_0..v_k; the raw outputs of position k read v_0..v_{k-1}.
-    const int D = g_len_of(deps, n.args[0]), P = (n.len - D) / D;
+    const int D = g.len(n.args[0]), P = (n.len - D) / D;
+    Lanes out(static_cast<size_t>(n.len), Bits(dim));
     Bits prefix(dim);
     for (int k = 0; k < D; ++k) {
       for (int p = 0; p < P; ++p) out[static_cast<size_t>(D + k * P + p)] = prefix;
       prefix.merge(lane(n.args[0], k));
       out[static_cast<size_t>(k)] = prefix;
     }
-  } else if (n.op == Op::matvec && !n.indices.empty()) {
+    return out;
+  }
+  if (n.op == Op::matvec && !n.indices.empty()) {
     // A staircase: row r reads only the first row_lengths[r] elements.
+    Lanes out(static_cast<size_t>(n.rows), Bits(dim));
     Bits prefix(dim);
     int read = 0;
-    const Lanes& v = deps.at(n.args.back());
     for (int r = 0; r < n.rows; ++r) {
-      for (; read < n.indices[static_cast<size_t>(r)]; ++read)
-        prefix.merge(v[static_cast<size_t>(read)]);
+      for (; read < n.indices[static_cast<size_t>(r)]; ++read) prefix.merge(lane(n.args[1], read));
       out[static_cast<size_t>(r)] = prefix;
     }
-  } else if (n.op == Op::matvec || n.op == Op::matvec_t || n.op == Op::sum ||
-             n.op == Op::broadcast) {
+    return out;
+  }
+  if (n.op == Op::matvec || n.op == Op::matvec_t || n.op == Op::sum || n.op == Op::broadcast) {
     Bits all(dim);  // every output element reads every element of the vector
     for (const Bits& b : deps.at(n.args.back())) all.merge(b);
-    for (auto& o : out) o = all;
+    return Lanes(1, std::move(all));
   }
-  // Leaves other than the layer input read nothing.
+  // Leaves other than the layer input (constants, parameters: a weight
+  // matrix is one leaf of rows x cols elements) read nothing.
+  if (n.args.empty()) return Lanes(1, Bits(dim));
+  Lanes out(static_cast<size_t>(n.len), Bits(dim));
+  if (n.op == Op::gather) {
+    for (int k = 0; k < n.len; ++k)
+      out[static_cast<size_t>(k)] = lane(n.args[0], n.indices[static_cast<size_t>(k)]);
+  } else if (n.op == Op::concat) {
+    size_t k = 0;
+    for (NodeId a : n.args)
+      for (int i = 0; i < g.len(a); ++i) out[k++] = lane(a, i);
+  } else if (n.op == Op::scatter) {
+    for (size_t k = 0; k < n.indices.size(); ++k)
+      out[static_cast<size_t>(n.indices[k])].merge(lane(n.args[0], int(k)));
+  }
   return out;
 }
 
@@ -86,13 +100,14 @@ DependencyMatrix dependency_matrix(const Graph& g, NodeId output, NodeId input) 
       for (int i = 0; i < dim; ++i) own[static_cast<size_t>(i)].set(i);
       deps[id] = std::move(own);
     } else {
-      deps[id] = propagate(g.node(id), deps, dim);
+      deps[id] = propagate(g.node(id), deps, dim, g);
     }
   }
   const Lanes& out = deps.at(output);
-  DependencyMatrix m(out.size(), std::vector<bool>(static_cast<size_t>(dim)));
-  for (size_t j = 0; j < out.size(); ++j)
-    for (int i = 0; i < dim; ++i) m[j][static_cast<size_t>(i)] = out[j].test(i);
+  DependencyMatrix m(static_cast<size_t>(g.len(output)),
+                     std::vector<bool>(static_cast<size_t>(dim)));
+  for (size_t j = 0; j < m.size(); ++j)
+    for (int i = 0; i < dim; ++i) m[j][static_cast<size_t>(i)] = lane_of(out, int(j)).test(i);
   return m;
 }
 

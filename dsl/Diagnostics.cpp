@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "dsl/Utf8.hpp"
+
 namespace nfc {
 
 namespace {
@@ -37,22 +39,81 @@ std::string caret_line(std::string_view text, SourceRange at) {
   return out;
 }
 
+// Source lines longer than this are shown as a window around the caret.
+constexpr int kMaxShown = 160;
+
+// What is echoed of a source line, with the caret's column in it: `text`
+// with every byte that is not printable (control bytes other than tab, DEL,
+// malformed UTF-8) replaced by '?', cut to kMaxShown bytes around `col`
+// with "..." marking each cut.
+std::pair<std::string, int> shown_line(std::string_view text, int col) {
+  size_t begin = 0, end = text.size();
+  if (end > static_cast<size_t>(kMaxShown)) {
+    const size_t at = static_cast<size_t>(std::max(col, 1) - 1);
+    begin = at > kMaxShown / 2 ? std::min(at - kMaxShown / 2, end - kMaxShown) : 0;
+    end = begin + kMaxShown;
+  }
+  std::string out = begin > 0 ? "..." : "";
+  const int shift = static_cast<int>(out.size()) - static_cast<int>(begin);
+  for (size_t i = begin; i < end;) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const int n = utf8_sequence_length(text, i);
+    if (n > 1 && i + n <= end) {
+      out.append(text.substr(i, n));
+      i += n;
+      continue;
+    }
+    out += (n == 1 && (c >= 0x20 || c == '\t') && c != 0x7F) ? static_cast<char>(c) : '?';
+    ++i;
+  }
+  if (end < text.size()) out += "...";
+  return {out, col + shift};
+}
+
+// Messages quote names and numbers from the source, which may be megabytes
+// long: a message over kMaxMessage bytes keeps its start and its end (where
+// hints are) around "...", cut at UTF-8 character boundaries.
+constexpr size_t kMaxMessage = 300;
+
+std::string shortened(std::string message) {
+  if (message.size() <= kMaxMessage) return message;
+  const auto boundary = [&](size_t i) {
+    while (i > 0 && (static_cast<unsigned char>(message[i]) & 0xC0) == 0x80) --i;
+    return i;
+  };
+  const size_t head = boundary(kMaxMessage * 2 / 3);
+  const size_t tail = boundary(message.size() - kMaxMessage / 4);
+  return message.substr(0, head) + "..." + message.substr(tail);
+}
+
 }  // namespace
 
 Diagnostics::Diagnostics(std::string file_name, std::string_view source)
     : file_name_(std::move(file_name)), source_(source) {}
 
 void Diagnostics::error(SourceRange at, std::string message) {
-  errors_.push_back(Diagnostic{at, message, Diagnostic::Severity::error});
+  if (saturated()) {
+    ++dropped_;
+    return;
+  }
+  errors_.push_back(Diagnostic{at, shortened(std::move(message)), Diagnostic::Severity::error});
   all_.push_back(errors_.back());
 }
 
 void Diagnostics::warning(SourceRange at, std::string message) {
-  all_.push_back(Diagnostic{at, std::move(message), Diagnostic::Severity::warning});
+  if (all_.size() >= static_cast<size_t>(kMaxDiagnostics)) {
+    ++dropped_;
+    return;
+  }
+  all_.push_back(Diagnostic{at, shortened(std::move(message)), Diagnostic::Severity::warning});
 }
 
 void Diagnostics::note(SourceRange at, std::string message) {
-  all_.push_back(Diagnostic{at, std::move(message), Diagnostic::Severity::note});
+  if (all_.size() >= static_cast<size_t>(kMaxDiagnostics)) {
+    ++dropped_;
+    return;
+  }
+  all_.push_back(Diagnostic{at, shortened(std::move(message)), Diagnostic::Severity::note});
 }
 
 namespace {
@@ -79,15 +140,21 @@ std::string Diagnostics::format(const Diagnostic& d) const {
   const std::string_view text = line_text(source_, d.at.line);
   std::string out = file_name_ + ":" + std::to_string(d.at.line) + ":" +
                     std::to_string(std::max(d.at.col, 1)) + ": " + kind + ": " + d.message + "\n";
-  out += text;
+  const auto [shown, col] = shown_line(text, d.at.col);
+  out += shown;
   out += '\n';
-  out += caret_line(text, d.at);
+  out += caret_line(shown, SourceRange{d.at.line, col, d.at.length});
   out += '\n';
   return out;
 }
 
 void Diagnostics::print(std::ostream& out) const {
   for (const Diagnostic& d : all_) out << format(d);
+  if (saturated()) {
+    out << file_name_ << ": note: too many errors; only the first " << kMaxErrors << " are shown\n";
+  } else if (dropped_ > 0) {
+    out << file_name_ << ": note: " << dropped_ << " more warnings and notes not shown\n";
+  }
 }
 
 }  // namespace nfc

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "dsl/Utf8.hpp"
+
 namespace nfc {
 
 namespace {
@@ -56,7 +58,9 @@ class Lexer {
   Lexer(std::string_view source, Diagnostics& diags) : src_(source), diags_(diags) {}
 
   std::vector<Token> run() {
-    while (pos_ < src_.size()) scan_one();
+    // Past the error limit nothing more is reported, so stop reading: a
+    // file of garbage then costs no more than its first errors.
+    while (pos_ < src_.size() && !diags_.saturated()) scan_one();
     add_eof();
     return std::move(tokens_);
   }
@@ -213,17 +217,17 @@ void Lexer::scan_number(size_t start, int start_col) {
   }
 }
 
-// A byte no token starts with. A UTF-8 sequence is reported as one character.
+// A byte no token starts with. A well-formed UTF-8 sequence is reported as
+// one character; any other byte (control bytes, NUL, malformed UTF-8) alone
+// and escaped, so the message itself is always printable text.
 void Lexer::scan_unexpected(size_t start, int start_col) {
   const auto lead = static_cast<unsigned char>(peek());
-  ++pos_;
-  if (lead >= 0xC0) {
-    while ((static_cast<unsigned char>(peek()) & 0xC0) == 0x80) ++pos_;
-  }
+  const int length = utf8_sequence_length(src_, pos_);
+  const bool printable = length > 1 || (length == 1 && lead >= 0x20 && lead != 0x7F);
+  pos_ += length > 0 ? static_cast<size_t>(length) : 1;
   emit(TokenKind::error, start, start_col);
-  const std::string shown = (lead < 0x20 || lead == 0x7F || (lead >= 0x80 && lead < 0xC0))
-                                ? fmt::format("\\x{:02x}", lead)
-                                : std::string(tokens_.back().text);
+  const std::string shown =
+      printable ? std::string(tokens_.back().text) : fmt::format("\\x{:02x}", lead);
   diags_.error(tokens_.back().range, fmt::format("unexpected character '{}'", shown));
 }
 

@@ -63,6 +63,7 @@ class Parser {
   void skip_separators();
   void end_statement();
   void synchronize();
+  void recover();
 
   // Counts nesting for the duration of a scope; too deep is an error.
   class Nest {
@@ -197,6 +198,17 @@ void Parser::synchronize() {
   }
 }
 
+// After a syntax error: synchronize, or once no more errors would be
+// reported, skip to the end. Each error costs an exception, and megabytes of
+// broken lines must not cost millions of them.
+void Parser::recover() {
+  if (diags_.saturated()) {
+    pos_ = tokens_.size() - 1;  // the eof token
+  } else {
+    synchronize();
+  }
+}
+
 // block<item> := '{' { sep } [ item { sep { sep } item } ] { sep } '}'
 // The '{' must be on the line of the statement it belongs to.
 void Parser::parse_block(const std::function<void()>& item) {
@@ -218,7 +230,7 @@ void Parser::parse_block(const std::function<void()>& item) {
       item();
       end_statement();
     } catch (const SyntaxError&) {
-      synchronize();
+      recover();
     }
   }
 }
@@ -237,7 +249,7 @@ ast::File Parser::parse_file() {
       parse_item(file);
       end_statement();
     } catch (const SyntaxError&) {
-      synchronize();
+      recover();
     }
   }
   file.end = peek().range;

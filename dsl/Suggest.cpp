@@ -38,6 +38,11 @@ std::string best_hint(std::string_view name, const Range& candidates) {
   std::string_view best;
   int best_distance = 0;
   for (std::string_view candidate : candidates) {
+    // The distance is at least the difference in length: skip far-off
+    // candidates without computing it (a megabyte name costs nothing).
+    const size_t gap = name.size() > candidate.size() ? name.size() - candidate.size()
+                                                      : candidate.size() - name.size();
+    if (gap > kMaxDistance && !candidate.starts_with(name)) continue;
     const int d = edit_distance(name, candidate);
     const bool close = d <= kMaxDistance && d <= static_cast<int>(name.size() / 2);
     const bool prefix = name.size() >= kMinPrefix && candidate.starts_with(name);

@@ -202,6 +202,9 @@ ResumeInfo load_train_state(const std::string& path, size_t param_count) {
     s.stopped_early = j.at("stopped_early").get<bool>();
     s.finished = j.at("finished").get<bool>();
     s.history = history_from(j.at("history"));
+    // Compared with the resuming run's options by the CLI: must be JSON too.
+    if (!Json::parse(r.options_json).is_object())
+      throw DataError(path + ": 'nfc.train_options' metadata is not a JSON object");
   } catch (const Json::exception& e) {
     throw DataError(path + ": training state metadata is not valid (" + e.what() + ")");
   }

@@ -146,6 +146,10 @@ class SafetensorsReader {
       header = Json::parse(text);
     } catch (const Json::parse_error& e) {
       fail("header is not valid JSON (error at byte {})", e.byte);
+    } catch (const Json::exception&) {
+      // Syntactically fine but unrepresentable: a number beyond double's
+      // range (found by fuzzing: it escaped as an internal error).
+      fail("header is not valid JSON (a number is out of range)");
     }
     if (!header.is_object()) fail("header is not a JSON object");
     return header;

@@ -6,8 +6,16 @@ set -euo pipefail
 
 packages=(g++ make cmake ninja-build llvm-19-dev libfmt-dev catch2 libeigen3-dev
           libcli11-dev nlohmann-json3-dev libstb-dev)
-# Extra packages may be requested by the caller, e.g. `install-deps.sh clang-format-19`.
-packages+=("$@")
+# `install-deps.sh --fuzz` adds what the libFuzzer build needs (make fuzz):
+# clang and its runtime libraries (libFuzzer, ASan, UBSan).
+# Other extra packages may be requested by name, e.g. `install-deps.sh clang-format-19`.
+for arg in "$@"; do
+  if [ "$arg" = "--fuzz" ]; then
+    packages+=(clang-19 libclang-rt-19-dev)
+  else
+    packages+=("$arg")
+  fi
+done
 
 missing=()
 for p in "${packages[@]}"; do

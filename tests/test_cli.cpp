@@ -185,9 +185,58 @@ TEST_CASE("nfc with a conditional flow: train, sample with a context, eval, erro
   CHECK(unconditional.output ==
         "nfc: error: 'moons' has no context; --context and --context-file need a flow declared "
         "with context = N\n");
-  const Run emitted = run("emit-cpp " + model + " --params " + params + " -o " +
-                          (dir / "emitted").string());
+  const Run emitted =
+      run("emit-cpp " + model + " --params " + params + " -o " + (dir / "emitted").string());
   CHECK(emitted.exit_code == 1);
   CHECK(emitted.output == "nfc: error: " + model +
                               ": emit-cpp does not support conditional flows (context = 1) yet\n");
+}
+
+TEST_CASE("hostile .nf files get a located error, exit 1 and no signal", "[cli]") {
+  const fs::path dir = scratch("hostile");
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name, std::ios::binary) << text;
+    return (dir / name).string();
+  };
+  std::string garbage;  // 10 MB of bytes that start no token, some not UTF-8
+  for (int i = 0; garbage.size() < 10'000'000; ++i) garbage += i % 3 ? "@" : "\xff";
+  std::string sum = "flow m(dim = 1) { map { z0 = x0";
+  while (sum.size() < 10'000'000) sum += " + x0";
+  std::string blocks = "flow m(dim = 2) {\n";
+  for (int i = 0; i < 100000; ++i) blocks += "repeat 1 {";
+  const std::string files[] = {
+      write("garbage.nf", garbage),
+      write("long_sum.nf", sum + " } }\n"),
+      write("parens.nf", "flow m(dim = 1) { map { z0 = " + std::string(1'000'000, '(')),
+      write("minus.nf", "flow m(dim = 1) { map { z0 = " + std::string(1'000'000, '-') + "x0 } }"),
+      write("power.nf", "flow m(dim = 1) { map { z0 = x0" + std::string(500'000, '^') + " } }"),
+      write("blocks.nf", blocks),
+      write("nul.nf", std::string("flow m(dim = 2) {\0\0\0}\n", 22)),
+      write("recursion.nf",
+            "transform f(x; a) = f(x, a)\nflow m(dim = 2) { coupling f(mask = "
+            "alternate) }\n"),
+      write("repeats.nf",
+            "flow m(dim = 2) { repeat 10000 { repeat 10000 { repeat 10000 { "
+            "permute reverse } } } }\n"),
+      write("params.nf",
+            "flow m(dim = 4096) { coupling affine(mask = alternate) { net = "
+            "mlp(hidden = [65536, 65536, 65536]) } }\n"),
+      write("nodes.nf",
+            "flow m(dim = 2) { repeat 2000 { coupling affine(mask = alternate) { net "
+            "= mlp(hidden = [4]) } } }\n"),
+      write("long_name.nf", "flow m(dim = 2) { " + std::string(10'000'000, 'q') + " }\n"),
+      write("empty.nf", ""),
+  };
+  for (const std::string& file : files) {
+    for (const char* command : {"check ", "compile "}) {
+      const Run r = run(command + file);
+      INFO(command << file << " printed:\n" << r.output.substr(0, 2000));
+      CHECK(r.exit_code == 1);
+      // The first line names the file and, except for an empty file, the
+      // place; the whole answer is short whatever the input's size.
+      CHECK(r.output.rfind(file + ":", 0) == 0);
+      CHECK(r.output.find(": error: ") != std::string::npos);
+      CHECK(r.output.size() < 40000);
+    }
+  }
 }

@@ -743,6 +743,10 @@ TEST_CASE("safetensors: each kind of damage gives its one-line message", "[data]
         p + ": header length 64 exceeds the file size (16 bytes)");
   CHECK(error_for(safetensors_bytes("{\"a\": ", "")) ==
         p + ": header is not valid JSON (error at byte 9)");
+  // Found by fuzzing: a number JSON can spell but not hold escaped as an
+  // internal error.
+  CHECK(error_for(safetensors_bytes(R"({"__metadata__":{"k":2E0000000000000000000597579}})", "")) ==
+        p + ": header is not valid JSON (a number is out of range)");
   CHECK(error_for(safetensors_bytes("[1, 2]", "")) == p + ": header is not a JSON object");
   CHECK(error_for(safetensors_bytes(R"({"__metadata__":{"k":1}})", "")) ==
         p + ": __metadata__ must map strings to strings");

@@ -32,7 +32,8 @@ std::vector<std::string> expected_errors(const fs::path& path) {
   text << in.rdbuf();
   const std::string marker = "# expect: ";
   std::vector<std::string> out;
-  for (const std::string& line : lines_of(text.str())) {
+  for (std::string line : lines_of(text.str())) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // a CRLF test file
     const size_t at = line.find(marker);
     if (at != std::string::npos) {
       out.push_back(path.filename().string() + ":" + line.substr(at + marker.size()));
@@ -192,8 +193,57 @@ TEST_CASE("hostile input never crashes, hangs or recurses without bound", "[diag
     for (size_t i = 0; i < model.size(); ++i) check_text(model.substr(0, i) + model.substr(i + 1));
     check_text(model);
   }
+  SECTION("a 10 MB file checks in bounded time") {
+    std::string source = "flow f(dim = 2) { permute reverse }\n";
+    while (source.size() < 10'000'000) source += "# a comment line, as padding, line after line\n";
+    int errors = -1;
+    CHECK(check_text(source, &errors).empty());
+    CHECK(errors == 0);
+  }
+  SECTION("10 MB of garbage stops at the error limit") {
+    int errors = 0;
+    const std::string out = check_text(std::string(10'000'000, '@'), &errors);
+    CHECK(errors == nfc::kMaxErrors);
+    CHECK(out.find("m.nf: note: too many errors; only the first 100 are shown") !=
+          std::string::npos);
+  }
+  SECTION("two million wrong lines stop at the error limit") {
+    std::string source = "flow f(dim = 2) {\n";
+    for (int i = 0; i < 2'000'000; ++i) source += "  bad\n";
+    int errors = 0;
+    check_text(source + "}\n", &errors);
+    CHECK(errors == nfc::kMaxErrors);
+  }
   SECTION("bytes that are not text") {
     const std::string junk("\x01\xff\xc3\xa9@$`\"'\\\0}{)(][", 18);
     CHECK(check_text(junk).find("error") != std::string::npos);
   }
+}
+
+TEST_CASE("a long source line is echoed around the caret", "[diagnostics]") {
+  const std::string pad(1000, ' ');
+  const std::string out = check_text("flow f(dim = 1) { map { z0 = x0" + pad + "$" + pad + "} }\n");
+  CHECK(out == "m.nf:1:1032: error: unexpected character '$'\n..." + std::string(80, ' ') + "$" +
+                   std::string(79, ' ') + "...\n" + std::string(83, ' ') + "^\n");
+}
+
+TEST_CASE("control bytes and malformed UTF-8 are echoed as '?'", "[diagnostics]") {
+  const std::string out = check_text(std::string("flow f(dim = 2) { \x01 \xe2\x82 }\n"));
+  CHECK(out ==
+        "m.nf:1:19: error: unexpected character '\\x01'\n"
+        "flow f(dim = 2) { ? ?? }\n"
+        "                  ^\n"
+        "m.nf:1:21: error: unexpected character '\\xe2'\n"
+        "flow f(dim = 2) { ? ?? }\n"
+        "                    ^\n"
+        "m.nf:1:22: error: unexpected character '\\x82'\n"
+        "flow f(dim = 2) { ? ?? }\n"
+        "                     ^\n");
+}
+
+TEST_CASE("a megabyte name is quoted shortened in the message", "[diagnostics]") {
+  const std::string out = check_text("flow f(dim = 2) { " + std::string(1'000'000, 'q') + " }\n");
+  const std::string first = out.substr(0, out.find('\n'));
+  CHECK(first == "m.nf:1:19: error: unknown layer '" + std::string(185, 'q') + "..." +
+                     std::string(74, 'q') + "'");
 }

@@ -222,3 +222,20 @@ TEST_CASE("non-finite steps are skipped, halve the learning rate, and stop a div
   CHECK(state.skipped_steps < 200);
   for (float p : flow.params()) CHECK(std::isfinite(p));
 }
+
+TEST_CASE("a training state whose options are not JSON is a DataError", "[training]") {
+  // The CLI parses the options to compare them on --resume; unparsable ones
+  // escaped from there as an internal error.
+  const auto path =
+      (std::filesystem::temp_directory_path() / "nfc_bad_options.safetensors").string();
+  TrainState state;
+  save_train_state(path, state, {0.5, 1.5}, "{\"lr\": ");
+  CHECK_THROWS_WITH(load_train_state(path, 2),
+                    Catch::Matchers::Contains("training state metadata is not valid"));
+  save_train_state(path, state, {0.5, 1.5}, "[1]");
+  CHECK_THROWS_WITH(load_train_state(path, 2),
+                    path + ": 'nfc.train_options' metadata is not a JSON object");
+  save_train_state(path, state, {0.5, 1.5}, "{}");
+  CHECK(load_train_state(path, 2).current_params == std::vector<double>{0.5, 1.5});
+  std::filesystem::remove(path);
+}

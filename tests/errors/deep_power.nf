@@ -1,0 +1,5 @@
+# ^ is right-associative: a chain of them nests.
+flow f(dim = 1) {
+  map { z0 = x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0^x0 }
+# expect: 3:776: error: nesting too deep (limit 256)
+}

@@ -1,0 +1,60 @@
+// libFuzzer target: .nf text through lexer, parser, checker, graph building
+// (derivation, inversion, structural pass), one interpreted sample of each
+// entry point, and lowering to LLVM IR (verified, not optimised or compiled:
+// O2 and codegen are LLVM's, and slow). A crash, a sanitizer report, an
+// uncaught exception (InternalError is an nfc bug) or invalid IR is a find.
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <sstream>
+#include <string_view>
+
+#include "compiler/FlowGraph.hpp"
+#include "compiler/Frontend.hpp"
+#include "compiler/Interpreter.hpp"
+#include "compiler/llvm/LlvmBackend.hpp"
+
+namespace {
+
+void lower_and_verify(const nfc::Program& program) {
+  for (const nfc::EntryPoint& entry : program.entries) {
+    llvm::LLVMContext ctx;
+    llvm::Module module("fuzz", ctx);
+    nfc::lower_entry(program, entry, nfc::Precision::f32, 4, {}, module);
+    if (llvm::verifyModule(module, &llvm::errs())) std::abort();
+  }
+}
+
+void interpret_one_sample(const nfc::FlowGraph& flow, const nfc::Program& program) {
+  const std::vector<double> params(flow.graph.param_count(), 0.25);
+  const std::vector<double> row(flow.dim, 0.5);
+  for (const nfc::EntryPoint& entry : program.entries) {
+    if (entry.kind == nfc::EntryKind::map) {
+      nfc::interpret(flow.graph, entry, params, row);
+    } else {
+      std::vector<double> grad;
+      nfc::interpret_mean_gradient(flow.graph, entry, params, row, 1, grad);
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view source(reinterpret_cast<const char*>(data), size);
+  nfc::Diagnostics diags("fuzz.nf", source);
+  const auto spec = nfc::check_source(source, diags);
+  std::ostringstream printed;
+  diags.print(printed);  // the caret lines index into the source
+  if (!spec) return 0;
+  const auto flow = nfc::build_flow_graph(*spec, diags);
+  if (!flow) return 0;
+  const nfc::Program program = flow->program();
+  interpret_one_sample(*flow, program);
+  lower_and_verify(program);
+  return 0;
+}

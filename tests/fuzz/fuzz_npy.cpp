@@ -1,0 +1,24 @@
+// libFuzzer target: the .npy reader, directly and as a data set (which adds
+// the finiteness check). A DataError is the expected answer to bad bytes;
+// anything else escaping, a crash or a sanitizer report is a find.
+#include <cstdint>
+
+#include "runtime/DataError.hpp"
+#include "runtime/Dataset.hpp"
+#include "runtime/Npy.hpp"
+#include "tests/fuzz/FuzzFile.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const nfc::fuzz::ScratchFile scratch(".npy");
+  const std::string& path = scratch.path();
+  nfc::fuzz::write_input(path, data, size);
+  try {
+    nfc::read_npy(path);
+  } catch (const nfc::DataError&) {
+  }
+  try {
+    nfc::load_dataset(path, 0);
+  } catch (const nfc::DataError&) {
+  }
+  return 0;
+}
