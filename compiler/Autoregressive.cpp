@@ -10,6 +10,7 @@
 #include "compiler/Derive.hpp"
 #include "compiler/FlowGraph.hpp"
 #include "compiler/Mlp.hpp"
+#include "compiler/Permutations.hpp"
 
 namespace nfc {
 
@@ -23,18 +24,6 @@ std::vector<int> made_hidden_degrees(int dim, int width) {
 }
 
 namespace {
-
-std::vector<int> iota(int n, int start = 0) {
-  std::vector<int> v(static_cast<size_t>(n));
-  std::iota(v.begin(), v.end(), start);
-  return v;
-}
-
-std::vector<int> inverse_permutation(const std::vector<int>& perm) {
-  std::vector<int> inv(perm.size());
-  for (size_t i = 0; i < perm.size(); ++i) inv[static_cast<size_t>(perm[i])] = int(i);
-  return inv;
-}
 
 // Number of values in the sorted `degrees` that are <= `limit`.
 int count_at_most(const std::vector<int>& degrees, int limit) {

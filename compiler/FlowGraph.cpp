@@ -20,6 +20,7 @@
 #include "compiler/MapLayer.hpp"
 #include "compiler/Mlp.hpp"
 #include "compiler/Params.hpp"
+#include "compiler/Permutations.hpp"
 #include "compiler/Print.hpp"
 #include "compiler/Spline.hpp"
 #include "compiler/Structure.hpp"
@@ -52,18 +53,6 @@ Program FlowGraph::program() const {
 }
 
 namespace {
-
-std::vector<int> iota(int n, int start = 0) {
-  std::vector<int> v(static_cast<size_t>(n));
-  std::iota(v.begin(), v.end(), start);
-  return v;
-}
-
-std::vector<int> inverse_permutation(const std::vector<int>& perm) {
-  std::vector<int> inv(perm.size());
-  for (size_t i = 0; i < perm.size(); ++i) inv[static_cast<size_t>(perm[i])] = int(i);
-  return inv;
-}
 
 class FlowBuilder {
  public:

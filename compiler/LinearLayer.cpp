@@ -4,14 +4,15 @@
 #include <memory>
 #include <numeric>
 
+#include "compiler/Permutations.hpp"
+
 namespace nfc {
 
 namespace {
 
+// begin, ..., end - 1 (empty if end <= begin).
 std::vector<int> range(int begin, int end) {
-  std::vector<int> v(static_cast<size_t>(std::max(end - begin, 0)));
-  std::iota(v.begin(), v.end(), begin);
-  return v;
+  return iota(std::max(end - begin, 0), begin);
 }
 
 struct LuParams {

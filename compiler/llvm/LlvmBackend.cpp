@@ -166,27 +166,7 @@ Values FunctionLowering::for_range(
     for (int64_t k = 0; k < count; ++k) carried = body(i64(k), carried);
     return carried;
   }
-  llvm::BasicBlock* pre = B_.GetInsertBlock();
-  auto* loop = llvm::BasicBlock::Create(ctx_, "loop", F_);
-  B_.CreateBr(loop);
-  B_.SetInsertPoint(loop);
-  llvm::PHINode* k = B_.CreatePHI(B_.getInt64Ty(), 2, "k");
-  k->addIncoming(i64(0), pre);
-  Values phis;
-  for (Value* c : carried) {
-    phis.push_back(B_.CreatePHI(c->getType(), 2));
-    llvm::cast<llvm::PHINode>(phis.back())->addIncoming(c, pre);
-  }
-  Values next = body(k, phis);
-  Value* k_next = B_.CreateNSWAdd(k, i64(1));
-  llvm::BasicBlock* latch = B_.GetInsertBlock();
-  auto* done = llvm::BasicBlock::Create(ctx_, "loop.end", F_);
-  B_.CreateCondBr(B_.CreateICmpSLT(k_next, i64(count)), loop, done);
-  k->addIncoming(k_next, latch);
-  for (size_t i = 0; i < phis.size(); ++i)
-    llvm::cast<llvm::PHINode>(phis[i])->addIncoming(next[i], latch);
-  B_.SetInsertPoint(done);
-  return next;
+  return for_dynamic_range(i64(0), i64(count), std::move(carried), body);
 }
 
 void FunctionLowering::for_each(int64_t count, const std::function<void(Value* k)>& body,
