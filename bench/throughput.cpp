@@ -1,10 +1,23 @@
 // Run-time throughput of compiled flows: samples/s of log_prob, sample
-// (the inverse map) and nll_grad on one batch, one thread.
+// (base draws + the inverse map), nll_grad and a whole training step
+// (nll_grad + Adam), the median latency of log_prob on one sample, and
+// compile time.
 //
-// Usage: nfc_bench_throughput [--f64] [--batch N] [--no-vector-math] [--threads N]
-//                             [model.nf ...]
+// Usage: nfc_bench_throughput [--f64] [--batch N] [--train-batch N] [--no-vector-math]
+//                             [--threads N] [--json] [model.nf ...]
 // (default: examples/moons.nf and bench/models/coupling64.nf, f32, batch
-// 4096). Each figure is the best of 5 rounds of at least 0.2 s each.
+// 4096, training batch 512). Each throughput is the best of 5 rounds of at
+// least 0.2 s each.
+//
+// --threads N: N threads compile the entry points and N threads run each
+// batch. nfc's runtime (Flow, Trainer) runs a batch on one thread; the
+// entry points are stateless, so this driver splits a batch into N
+// contiguous slices run concurrently (training: per-slice gradients
+// combined by slice size, then one Adam step) — what a threaded runtime
+// would do, measured before the runtime does it. Default 1 run thread and
+// one compile thread per core.
+//
+// --json prints one JSON object per model (bench/run.sh reads them).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,10 +27,12 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/BestOf.hpp"
 #include "compiler/driver/Compile.hpp"
+#include "runtime/Optimizer.hpp"
 
 #ifndef NFC_SOURCE_DIR
 #define NFC_SOURCE_DIR "."
@@ -25,13 +40,34 @@
 
 namespace {
 
+struct Settings {
+  int64_t batch = 4096;
+  int64_t train_batch = 512;
+  bool vector_math = true;
+  int compile_threads = 0;
+  int run_threads = 1;
+  bool json = false;
+};
+
 template <class F>
 double samples_per_second(int64_t batch, F&& call) {
   return static_cast<double>(batch) / nfc::bench::best_seconds_per_call(call);
 }
 
+// Runs body(t, begin, end) for `threads` contiguous slices of [0, n); the
+// first slice on the calling thread so that 1 thread spawns nothing.
+template <class F>
+void split(int threads, int64_t n, F&& body) {
+  std::vector<std::thread> workers;
+  auto bounds = [&](int t) { return n * t / threads; };
+  for (int t = 1; t < threads; ++t)
+    workers.emplace_back([&, t] { body(t, bounds(t), bounds(t + 1)); });
+  body(0, bounds(0), bounds(1));
+  for (auto& w : workers) w.join();
+}
+
 template <class T>
-int run(const std::string& path, int64_t batch, bool vector_math, int threads) {
+int run(const std::string& path, const Settings& s) {
   std::ifstream file(path);
   if (!file) {
     std::cerr << "cannot read " << path << "\n";
@@ -43,64 +79,138 @@ int run(const std::string& path, int64_t batch, bool vector_math, int threads) {
   nfc::Diagnostics diags(path, source);
   nfc::JitOptions options;
   options.precision = std::is_same_v<T, float> ? nfc::Precision::f32 : nfc::Precision::f64;
-  options.vector_math = vector_math;
-  options.threads = threads;
+  options.vector_math = s.vector_math;
+  options.threads = s.compile_threads;
+  // Compile time is the wall time of everything from text to callable code
+  // (all entry points), what a user waits for.
+  const auto compile_start = std::chrono::steady_clock::now();
   auto model = nfc::compile_model(source, diags, options);
   if (!model) {
     diags.print(std::cerr);
     return 1;
   }
   nfc::Flow<T> flow = nfc::make_flow<T>(*model);
+  const double compile_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - compile_start)
+          .count();
   flow.init_params(1);
   const int dim = flow.dim();
+  const int threads = std::max(1, s.run_threads);
+  const int64_t batch = s.batch;
   std::mt19937_64 rng(42);
   std::normal_distribution<double> normal;
   std::vector<T> in(static_cast<size_t>(batch * dim));
   for (T& v : in) v = static_cast<T>(normal(rng));
-  std::vector<T> out(in.size()), logdet(static_cast<size_t>(batch)), lp(static_cast<size_t>(batch));
-  std::vector<T> grad(flow.params().size());
+  std::vector<T> lp(static_cast<size_t>(batch));
+  const size_t n_params = flow.params().size();
 
-  const double log_prob =
-      samples_per_second(batch, [&] { flow.log_prob(in.data(), lp.data(), batch); });
-  const double sample =
-      samples_per_second(batch, [&] { flow.inverse(in.data(), out.data(), logdet.data(), batch); });
-  const double nll_grad =
-      samples_per_second(batch, [&] { flow.nll_grad(in.data(), batch, grad.data()); });
+  const double log_prob = samples_per_second(batch, [&] {
+    split(threads, batch, [&](int, int64_t b, int64_t e) {
+      flow.log_prob(in.data() + b * dim, lp.data() + b, e - b);
+    });
+  });
+  const double sample = samples_per_second(batch, [&] {
+    split(threads, batch, [&](int t, int64_t b, int64_t e) {
+      volatile T sink = flow.sample(e - b, 7 + uint64_t(t)).x[0];
+      (void)sink;
+    });
+  });
+  // A training step on the first train_batch rows: the mean NLL gradient
+  // (slices' gradients weighted by their share of the batch) and one Adam
+  // update, as runtime/Trainer takes it. The parameters move, as in training.
+  const int64_t tb = std::min(s.train_batch, batch);
+  std::vector<std::vector<T>> grads(static_cast<size_t>(threads), std::vector<T>(n_params));
+  std::vector<T> grad(n_params);
+  nfc::OptimizerOptions adam;
+  adam.schedule = nfc::Schedule::constant;
+  nfc::OptimizerState state;
+  const std::vector<T> initial = flow.params();
+  const double nll_grad = samples_per_second(tb, [&] {
+    split(threads, tb, [&](int t, int64_t b, int64_t e) {
+      flow.nll_grad(in.data() + b * dim, e - b, grads[size_t(t)].data());
+    });
+  });
+  const double train = samples_per_second(tb, [&] {
+    split(threads, tb, [&](int t, int64_t b, int64_t e) {
+      flow.nll_grad(in.data() + b * dim, e - b, grads[size_t(t)].data());
+    });
+    for (size_t i = 0; i < n_params; ++i) {
+      T sum = 0;
+      for (int t = 0; t < threads; ++t) {
+        const int64_t b = tb * t / threads, e = tb * (t + 1) / threads;
+        sum += grads[size_t(t)][i] * static_cast<T>(e - b);
+      }
+      grad[i] = sum / static_cast<T>(tb);
+    }
+    nfc::optimizer_step(flow.params(), grad, adam.lr, adam, state);
+  });
+  flow.params() = initial;
+
+  // Batch-1 latency: every call timed on its own, the median of many (a
+  // mean would be dominated by the machine's other tenants).
+  std::vector<double> times(20000);
+  T one = 0;
+  for (int i = 0; i < 1000; ++i) flow.log_prob(in.data() + (i % batch) * dim, &one, 1);
+  for (size_t i = 0; i < times.size(); ++i) {
+    const auto a = std::chrono::steady_clock::now();
+    flow.log_prob(in.data() + int64_t(i % size_t(batch)) * dim, &one, 1);
+    times[i] =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
+  }
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  const double latency_us = times[times.size() / 2];
+
   const auto& t = model->times.jit;
+  if (s.json) {
+    std::printf(
+        "{\"model\": \"%s\", \"precision\": \"%s\", \"dim\": %d, \"params\": %zu, "
+        "\"vector_width\": %d, \"threads\": %d, \"batch\": %lld, \"train_batch\": %lld, "
+        "\"log_prob_per_s\": %.6g, \"sample_per_s\": %.6g, \"nll_grad_per_s\": %.6g, "
+        "\"train_per_s\": %.6g, \"latency_us\": %.6g, \"compile_ms\": %.6g, "
+        "\"compile_check_ms\": %.4g, \"compile_graph_ms\": %.4g, \"compile_lower_ms\": %.4g, "
+        "\"compile_o2_ms\": %.4g, \"compile_codegen_ms\": %.4g}\n",
+        path.c_str(), std::is_same_v<T, float> ? "f32" : "f64", dim, n_params,
+        model->jit->vector_width(), threads, static_cast<long long>(batch),
+        static_cast<long long>(tb), log_prob, sample, nll_grad, train, latency_us, compile_ms,
+        model->times.check_ms, model->times.graph_ms, t.lower_ms, t.optimize_ms, t.codegen_ms);
+    std::fflush(stdout);
+    return 0;
+  }
   std::printf(
-      "%-28s %s W=%-2d  log_prob %10.3g/s  sample %10.3g/s  nll_grad %10.3g/s"
-      "\n    compile wall: lower %.0f ms, O2 %.0f ms, codegen %.0f ms, total %.0f ms;"
-      " work on %d threads: O2 %.0f ms, codegen %.0f ms\n",
-      path.c_str(), std::is_same_v<T, float> ? "f32" : "f64", model->jit->vector_width(), log_prob,
-      sample, nll_grad, t.lower_ms, t.optimize_ms, t.codegen_ms,
-      t.lower_ms + t.optimize_ms + t.codegen_ms, t.threads, t.optimize_cpu_ms, t.codegen_cpu_ms);
+      "%-28s %s W=%-2d %d thr  log_prob %10.3g/s  sample %10.3g/s  nll_grad %10.3g/s"
+      "  train %10.3g/s  batch-1 %.2f us\n    compile wall %.0f ms: lower %.0f ms, O2 %.0f ms,"
+      " codegen %.0f ms; work on %d threads: O2 %.0f ms, codegen %.0f ms\n",
+      path.c_str(), std::is_same_v<T, float> ? "f32" : "f64", model->jit->vector_width(), threads,
+      log_prob, sample, nll_grad, train, latency_us, compile_ms, t.lower_ms, t.optimize_ms,
+      t.codegen_ms, t.threads, t.optimize_cpu_ms, t.codegen_cpu_ms);
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool f64 = false, vector_math = true;
-  int threads = 0;
-  int64_t batch = 4096;
+  bool f64 = false;
+  Settings s;
   std::vector<std::string> models;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--f64") == 0)
       f64 = true;
     else if (std::strcmp(argv[i], "--no-vector-math") == 0)
-      vector_math = false;
+      s.vector_math = false;
+    else if (std::strcmp(argv[i], "--json") == 0)
+      s.json = true;
     else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-      threads = std::stoi(argv[++i]);
+      s.compile_threads = s.run_threads = std::stoi(argv[++i]);
     else if (std::strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
-      batch = std::stoll(argv[++i]);
+      s.batch = std::stoll(argv[++i]);
+    else if (std::strcmp(argv[i], "--train-batch") == 0 && i + 1 < argc)
+      s.train_batch = std::stoll(argv[++i]);
     else
       models.emplace_back(argv[i]);
   }
   if (models.empty())
     models = {NFC_SOURCE_DIR "/examples/moons.nf", NFC_SOURCE_DIR "/bench/models/coupling64.nf"};
   int status = 0;
-  for (const std::string& m : models)
-    status |= f64 ? run<double>(m, batch, vector_math, threads)
-                  : run<float>(m, batch, vector_math, threads);
+  for (const std::string& m : models) status |= f64 ? run<double>(m, s) : run<float>(m, s);
   return status;
 }
