@@ -192,24 +192,59 @@ def torch_times(model, threads, train_batch):
     return out
 
 
+def torch_worker_times(model, threads, train_batch):
+    """torch_times in a fresh interpreter per OpenMP wait policy, keeping
+    the best figure of each metric: the strongest baseline. libgomp reads
+    OMP_WAIT_POLICY once at start-up; with threads spinning at barriers
+    (the default) a 2-thread torch collapses by 10-100x when another
+    process holds a core, which passive waiting avoids, while on an idle
+    machine spinning is faster."""
+    policies = ["ACTIVE", "PASSIVE"] if threads > 1 else ["ACTIVE"]
+    runs = []
+    for policy in policies:
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OMP_WAIT_POLICY=policy)
+        r = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), "--torch-worker", model, str(threads),
+             str(train_batch)],
+            capture_output=True, text=True, env=env,
+        )
+        if r.returncode != 0:
+            fail(f"{model}: the PyTorch timing failed: {r.stderr.strip()[-2000:]}")
+        runs.append(dict(json.loads(r.stdout.strip().splitlines()[-1]), omp_wait_policy=policy))
+    best = dict(runs[0])
+    for run in runs[1:]:
+        for k in ("train_per_s", "log_prob_per_s", "sample_per_s"):
+            best[k] = max(best[k], run[k])
+        for k in ("latency_us", "latency_script_us"):
+            best[k] = min(best[k], run[k])
+    best["runs"] = runs
+    return best
+
+
 def table(results, meta):
     lines = [
         f"nfc vs PyTorch {meta['torch']} (float32), batch {BATCH}; "
         f"load average before/after: {meta['load_before']} / {meta['load_after']}",
-        "GEMM 2048^3 float32 (torch): "
-        + ", ".join(f"{t} thr {g:.1f} GFLOP/s" for t, g in meta["gemm_gflops"].items()),
-        "GFLOP/s: 2 FLOP per dense multiply-add of the conditioners (MADE zeros counted);"
-        " training counted as 3x log_prob.",
+        "peak: GEMM 2048^3 float32 (torch, OpenBLAS core "
+        + meta["openblas_coretype"]
+        + "): "
+        + ", ".join(f"{t} thr {g:.1f} GFLOP/s" for t, g in meta["gemm_gflops"].items())
+        + f"; FMA ceiling of one core {meta['fma_gflops_per_core']:.0f} GFLOP/s",
+        "GFLOP/s: dense-equivalent, 2 FLOP per multiply-add of the conditioners' dense matrices"
+        " (MADE zeros counted, training 3x log_prob); % of the GEMM peak at the same threads.",
+        "nfc at 2 threads: the bench driver splits each batch over 2 threads (nfc's runtime is"
+        " single-threaded). PyTorch: best of OMP_WAIT_POLICY active/passive at 2 threads.",
         "",
     ]
-    hdr = f"{'workload':<16}{'thr':>4}  {'metric':<18}{'nfc':>12}{'PyTorch':>12}{'nfc/PT':>8}   {'GFLOP/s nfc (%peak)':>20}{'PT':>8}"
+    hdr = f"{'workload':<16}{'thr':>4}  {'metric':<18}{'nfc':>12}{'PyTorch':>12}{'nfc/PT':>8}   {'GFLOP/s nfc (%GEMM)':>20}{'PT':>8}"
     lines.append(hdr)
     lines.append("-" * len(hdr))
     for r in results:
         w = f"{r['id']} {r['model']}"
         lines.append(
             f"{w:<16}{'':>4}  {'params':<18}{r['nfc_params']:>12}{r['torch_params']:>12}"
-            f"          check f64 {r['check']['f64']:.1e}, f32 {r['check']['f32']:.1e}"
+            "          " + ("log_prob check skipped" if r["check"]["f64"] is None else
+                              f"check f64 {r['check']['f64']:.1e}, f32 {r['check']['f32']:.1e}")
         )
         for t, m in r["threads"].items():
             n, p, peak = m["nfc"], m["torch"], meta["gemm_gflops"][t]
@@ -227,7 +262,9 @@ def table(results, meta):
                 f"{'':<16}{t:>4}  {'batch-1 lp (us)':<18}{n['latency_us']:>12.3g}{p['latency_us']:>12.3g}"
                 f"{p['latency_us'] / n['latency_us']:>7.2f}x   TorchScript {p['latency_script_us']:.3g} us"
             )
-            lines.append(f"{'':<16}{t:>4}  {'compile (ms)':<18}{n['compile_ms']:>12.4g}")
+            lines.append(f"{'':<16}{t:>4}  {'compile (ms)':<18}{n['compile_ms']:>12.4g}"
+                f"   (check+graph {n['compile_check_ms'] + n['compile_graph_ms']:.0f}, lower "
+                f"{n['compile_lower_ms']:.0f}, O2 {n['compile_o2_ms']:.0f}, codegen {n['compile_codegen_ms']:.0f})")
     return "\n".join(lines)
 
 
@@ -238,6 +275,9 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--workloads", default="W1,W2,W3,W4")
     ap.add_argument("--skip-check", action="store_true")
+    if len(sys.argv) == 5 and sys.argv[1] == "--torch-worker":
+        print(json.dumps(torch_times(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))
+        return
     a = ap.parse_args()
     nfc = os.path.join(a.build, "nfc")
     driver = os.path.join(a.build, "nfc_bench_throughput")
@@ -254,6 +294,13 @@ def main():
             f"libblas.so.3-x86_64-linux-gnu). BLAS: {blas_report()}"
         )
     meta["blas"] = blas_report()
+    meta["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE", "(detected)")
+    r = subprocess.run([driver, "--fma-peak"], capture_output=True, text=True, check=True)
+    meta["fma_gflops_per_core"] = json.loads(r.stdout)["fma_gflops_per_core"]
+    if meta["gemm_gflops"][str(threads[0])] < 0.5 * threads[0] * meta["fma_gflops_per_core"]:
+        print(f"bench: warning: torch's GEMM reaches under half of the FMA ceiling "
+              f"({meta['fma_gflops_per_core']:.0f} GFLOP/s per core): OpenBLAS may not know this "
+              f"CPU (try OPENBLAS_CORETYPE=SkylakeX on AVX-512 machines)", file=sys.stderr)
 
     results = []
     with tempfile.TemporaryDirectory() as work:
@@ -267,9 +314,9 @@ def main():
             r["threads"] = {}
             for t in threads:
                 n = nfc_times(driver, model, t, tb)
-                p = torch_times(model, t, tb)
+                p = torch_worker_times(model, t, tb)
                 r["threads"][str(t)] = {"nfc": n, "torch": p}
-                print(f"{wid} {t} thr: nfc {n}\n          torch {p}", file=sys.stderr, flush=True)
+                print(f"{wid} {t} thr: nfc {n}\n          torch {p['runs']}", file=sys.stderr, flush=True)
             r["nfc_params"] = r["threads"][str(threads[0])]["nfc"]["params"]
             r["torch_params"] = r["threads"][str(threads[0])]["torch"]["params"]
             results.append(r)

@@ -5,6 +5,7 @@
 //
 // Usage: nfc_bench_throughput [--f64] [--batch N] [--train-batch N] [--no-vector-math]
 //                             [--threads N] [--json] [model.nf ...]
+//        nfc_bench_throughput --fma-peak   (one core's float32 FMA ceiling, JSON)
 // (default: examples/moons.nf and bench/models/coupling64.nf, f32, batch
 // 4096, training batch 512). Each throughput is the best of 5 rounds of at
 // least 0.2 s each.
@@ -64,6 +65,58 @@ void split(int threads, int64_t n, F&& body) {
     workers.emplace_back([&, t] { body(t, bounds(t), bounds(t + 1)); });
   body(0, bounds(0), bounds(1));
   for (auto& w : workers) w.join();
+}
+
+// The float32 FMA ceiling of one core: independent accumulators (more than
+// the FMA latency x pipes) updated in a loop, so nothing but the FMA units
+// limits it. The GEMM of a BLAS can sit well below it (Debian's OpenBLAS
+// has no Zen 5 kernel), and a GFLOP/s figure needs the hardware's ceiling.
+template <int Lanes>
+using FloatVec [[gnu::vector_size(Lanes * 4)]] = float;
+
+// One timed run of `rounds` x 12 independent FMAs (12 named accumulators
+// so that they stay in registers; inlined into the target-specific callers
+// below, as a lambda would not inherit their target).
+template <int Lanes>
+[[gnu::always_inline]] inline double fma_seconds(long rounds) {
+  FloatVec<Lanes> a, b;
+  for (int l = 0; l < Lanes; ++l) a[l] = 0.999999f, b[l] = 1e-7f;
+  FloatVec<Lanes> c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a, c8 = a, c9 = a,
+                  c10 = a, c11 = a;
+  const auto start = std::chrono::steady_clock::now();
+  for (long i = 0; i < rounds; ++i) {
+    c0 = c0 * a + b, c1 = c1 * a + b, c2 = c2 * a + b, c3 = c3 * a + b;
+    c4 = c4 * a + b, c5 = c5 * a + b, c6 = c6 * a + b, c7 = c7 * a + b;
+    c8 = c8 * a + b, c9 = c9 * a + b, c10 = c10 * a + b, c11 = c11 * a + b;
+    // Keeps the loop from being folded into a closed form.
+    asm("" : "+v"(c0), "+v"(c1), "+v"(c2), "+v"(c3), "+v"(c4), "+v"(c5));
+    asm("" : "+v"(c6), "+v"(c7), "+v"(c8), "+v"(c9), "+v"(c10), "+v"(c11));
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const FloatVec<Lanes> sum = c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11;
+  if (sum[0] == 12345.f) std::puts("");
+  return s;
+}
+
+template <int Lanes>
+[[gnu::always_inline]] inline double fma_gflops_impl() {
+  const long rounds = 20'000'000;
+  double best = 1e300;
+  for (int i = 0; i < 5; ++i) best = std::min(best, fma_seconds<Lanes>(rounds));
+  return 2.0 * Lanes * 12 * rounds / best / 1e9;
+}
+
+[[gnu::target("avx512f,fma")]] double fma_gflops_avx512() {
+  return fma_gflops_impl<16>();
+}
+[[gnu::target("avx2,fma")]] double fma_gflops_avx2() {
+  return fma_gflops_impl<8>();
+}
+
+double fma_gflops() {
+  if (__builtin_cpu_supports("avx512f")) return fma_gflops_avx512();
+  if (__builtin_cpu_supports("fma")) return fma_gflops_avx2();
+  return 0;
 }
 
 template <class T>
@@ -197,7 +250,10 @@ int main(int argc, char** argv) {
       f64 = true;
     else if (std::strcmp(argv[i], "--no-vector-math") == 0)
       s.vector_math = false;
-    else if (std::strcmp(argv[i], "--json") == 0)
+    else if (std::strcmp(argv[i], "--fma-peak") == 0) {
+      std::printf("{\"fma_gflops_per_core\": %.6g}\n", fma_gflops());
+      return 0;
+    } else if (std::strcmp(argv[i], "--json") == 0)
       s.json = true;
     else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
       s.compile_threads = s.run_threads = std::stoi(argv[++i]);
