@@ -27,12 +27,33 @@ fi
 [ -f "$build/build.ninja" ] || cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" -j "${JOBS:-2}" --target nfc nfc_bench_throughput
 
-# Debian's OpenBLAS 0.3.21 does not know Zen 5 and falls back to its
-# Haswell (AVX2) kernels: 2048^3 SGEMM at ~125 GFLOP/s per core where its
-# SkylakeX (AVX-512) kernels reach ~220. The strongest baseline uses them on
-# any CPU with AVX-512 (unless the caller chose a core type).
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo; then
-  export OPENBLAS_CORETYPE=SkylakeX
+# The strongest baseline needs OpenBLAS's best kernels for this CPU, and
+# detection can get them wrong: Debian's OpenBLAS 0.3.21 takes Zen 5 for
+# Haswell (AVX2, ~125 GFLOP/s per core for a 2048^3 SGEMM) where its
+# SkylakeX (AVX-512) kernels reach ~220, and an environment may pin a core
+# type (OPENBLAS_CORETYPE). On AVX-512 CPUs both are measured and the
+# faster kept for this run (bench.py reports which).
+gemm_probe() {
+  OPENBLAS_CORETYPE=$1 /usr/bin/python3 -c '
+import time, torch
+torch.set_num_threads(1)
+a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+torch.mm(a, b)
+best = float("inf")
+for _ in range(3):
+    t = time.perf_counter()
+    torch.mm(a, b)
+    best = min(best, time.perf_counter() - t)
+print(2 * 2048**3 / best / 1e9)'
+}
+if grep -qw avx512f /proc/cpuinfo; then
+  given=${OPENBLAS_CORETYPE:-}
+  g_given=$(gemm_probe "$given")
+  g_skx=$(gemm_probe SkylakeX)
+  echo "bench: OpenBLAS GEMM 1 thread: core '${given:-detected}' ${g_given%.*} GFLOP/s, SkylakeX ${g_skx%.*} GFLOP/s" >&2
+  if awk "BEGIN{exit !($g_skx > 1.1 * $g_given)}"; then
+    export OPENBLAS_CORETYPE=SkylakeX
+  fi
 fi
 
 # Debian's packages live in the system interpreter; a pyenv or venv python3
