@@ -264,7 +264,8 @@ def table(results, meta):
             )
             lines.append(f"{'':<16}{t:>4}  {'compile (ms)':<18}{n['compile_ms']:>12.4g}"
                 f"   (check+graph {n['compile_check_ms'] + n['compile_graph_ms']:.0f}, lower "
-                f"{n['compile_lower_ms']:.0f}, O2 {n['compile_o2_ms']:.0f}, codegen {n['compile_codegen_ms']:.0f})")
+                f"{n['compile_lower_ms']:.0f}, O2 {n['compile_o2_ms']:.0f}, codegen {n['compile_codegen_ms']:.0f});"
+                f" nfc Adam update alone {n['adam_ms']:.2g} ms/step")
     return "\n".join(lines)
 
 
