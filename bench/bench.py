@@ -221,6 +221,59 @@ def torch_worker_times(model, threads, train_batch):
     return best
 
 
+def val_nll(lp):
+    """Mean NLL over the finite log-densities and how many were not finite
+    (W4's MAF has no soft clamp: a held-out digit can overflow exp(s))."""
+    ok = np.isfinite(lp)
+    return float(-lp[ok].mean()), int((~ok).sum()), float(-np.median(lp[ok]))
+
+
+def digits_training(nfc, work, steps=300, batch=256):
+    """The training metric of W4: `steps` Adam steps (lr 1e-3, constant,
+    batch 256) on 90% of the digits in each system, float32, and the NLL of
+    the held-out 10% (nats). Wall times include nfc's compile."""
+    d = digits()
+    perm = np.random.default_rng(0).permutation(len(d))
+    nv = len(d) // 10
+    val, train = d[perm[:nv]], d[perm[nv:]]
+    tr, va, params = (os.path.join(work, n) for n in ("dtrain.npy", "dval.npy", "digits.safetensors"))
+    np.save(tr, train)
+    np.save(va, val)
+    model = os.path.join(HERE, "models", "maf64d.nf")
+    t = time.perf_counter()
+    subprocess.run(
+        [nfc, "train", model, "--precision", "f32", "--data", tr, "--val-frac", "0", "--steps",
+         str(steps), "--batch", str(batch), "--lr", "1e-3", "--schedule", "constant",
+         "--eval-every", str(10 * steps), "--out", params, "-q"],
+        check=True, capture_output=True,
+    )
+    nfc_s = time.perf_counter() - t
+    out = os.path.join(work, "dval_lp.npy")
+    subprocess.run([nfc, "logprob", model, "--precision", "f32", "--params", params, "--data", va,
+                    "-o", out], check=True, capture_output=True)
+    nfc_nll = val_nll(np.load(out).astype(np.float64))
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    flow = tf.build("maf64d").float()
+    opt = torch.optim.Adam(flow.parameters(), lr=1e-3)
+    xt = torch.from_numpy(train).float()
+    gen = np.random.default_rng(0)
+    t = time.perf_counter()
+    for _ in range(steps):
+        idx = torch.from_numpy(gen.integers(0, len(train), batch))
+        opt.zero_grad(set_to_none=True)
+        (-flow.log_prob(xt[idx]).mean()).backward()
+        opt.step()
+    torch_s = time.perf_counter() - t
+    with torch.no_grad():
+        torch_nll = val_nll(flow.log_prob(torch.from_numpy(val).float()).double().numpy())
+    return {"steps": steps, "batch": batch, "nfc_s": nfc_s, "torch_s": torch_s,
+            "nfc_val_nll": nfc_nll[0], "nfc_val_nonfinite": nfc_nll[1], "nfc_val_median_nll": nfc_nll[2],
+            "torch_val_nll": torch_nll[0], "torch_val_nonfinite": torch_nll[1],
+            "torch_val_median_nll": torch_nll[2], "val_rows": nv}
+
+
 def table(results, meta):
     lines = [
         f"nfc vs PyTorch {meta['torch']} (float32), batch {BATCH}; "
@@ -266,6 +319,14 @@ def table(results, meta):
                 f"   (check+graph {n['compile_check_ms'] + n['compile_graph_ms']:.0f}, lower "
                 f"{n['compile_lower_ms']:.0f}, O2 {n['compile_o2_ms']:.0f}, codegen {n['compile_codegen_ms']:.0f});"
                 f" nfc Adam update alone {n['adam_ms']:.2g} ms/step")
+    d = meta.get("digits_training")
+    if d:
+        lines.append(
+            f"\nW4 on digits, {d['steps']} Adam steps (batch {d['batch']}, lr 1e-3, 1 thread, f32): "
+            f"held-out NLL (mean / median over finite rows) nfc {d['nfc_val_nll']:.1f} / "
+            f"{d['nfc_val_median_nll']:.1f} nats ({d['nfc_val_nonfinite']} of {d['val_rows']} rows not finite)"
+            f" in {d['nfc_s']:.1f} s incl. compile; PyTorch {d['torch_val_nll']:.1f} / "
+            f"{d['torch_val_median_nll']:.1f} ({d['torch_val_nonfinite']} not finite) in {d['torch_s']:.1f} s")
     return "\n".join(lines)
 
 
@@ -321,6 +382,8 @@ def main():
             r["nfc_params"] = r["threads"][str(threads[0])]["nfc"]["params"]
             r["torch_params"] = r["threads"][str(threads[0])]["torch"]["params"]
             results.append(r)
+        if "W4" in a.workloads.split(","):
+            meta["digits_training"] = digits_training(nfc, work)
     meta["load_after"] = "%.2f %.2f %.2f" % os.getloadavg()
     print(table(results, meta))
     if a.json:
