@@ -4,7 +4,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: deps configure build test test-sanitize fuzz demo deploy-example format clean
+.PHONY: deps configure build test test-sanitize fuzz demo deploy-example bench format clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -66,6 +66,12 @@ deploy-example: build
 	g++ -std=c++17 -O2 -Wall -Wextra -pedantic -Iout/deploy examples/deploy/main.cpp \
 		out/deploy/moons.cpp -o out/deploy/moons
 	out/deploy/moons
+
+# nfc against a PyTorch reference on the four workloads of issue 7 (Release
+# build in build-bench; installs python3-torch and OpenBLAS if missing).
+# BENCH_ARGS is passed on, e.g. BENCH_ARGS='--json out/bench.json'.
+bench:
+	bash bench/run.sh $(BENCH_ARGS)
 
 format:
 	clang-format-19 -i $$(git ls-files '*.cpp' '*.hpp')

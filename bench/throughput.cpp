@@ -1,10 +1,24 @@
 // Run-time throughput of compiled flows: samples/s of log_prob, sample
-// (the inverse map) and nll_grad on one batch, one thread.
+// (base draws + the inverse map), nll_grad and a whole training step
+// (nll_grad + Adam), the median latency of log_prob on one sample, and
+// compile time.
 //
-// Usage: nfc_bench_throughput [--f64] [--batch N] [--no-vector-math] [--threads N]
-//                             [model.nf ...]
+// Usage: nfc_bench_throughput [--f64] [--batch N] [--train-batch N] [--no-vector-math]
+//                             [--threads N] [--json] [model.nf ...]
+//        nfc_bench_throughput --fma-peak   (one core's float32 FMA ceiling, JSON)
 // (default: examples/moons.nf and bench/models/coupling64.nf, f32, batch
-// 4096). Each figure is the best of 5 rounds of at least 0.2 s each.
+// 4096, training batch 512). Each throughput is the best of 5 rounds of at
+// least 0.2 s each.
+//
+// --threads N: N threads compile the entry points and N threads run each
+// batch. nfc's runtime (Flow, Trainer) runs a batch on one thread; the
+// entry points are stateless, so this driver splits a batch into N
+// contiguous slices run concurrently (training: per-slice gradients
+// combined by slice size, then one Adam step) — what a threaded runtime
+// would do, measured before the runtime does it. Default 1 run thread and
+// one compile thread per core.
+//
+// --json prints one JSON object per model (bench/run.sh reads them).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,10 +28,12 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/BestOf.hpp"
 #include "compiler/driver/Compile.hpp"
+#include "runtime/Optimizer.hpp"
 
 #ifndef NFC_SOURCE_DIR
 #define NFC_SOURCE_DIR "."
@@ -25,13 +41,86 @@
 
 namespace {
 
+struct Settings {
+  int64_t batch = 4096;
+  int64_t train_batch = 512;
+  bool vector_math = true;
+  int compile_threads = 0;
+  int run_threads = 1;
+  bool json = false;
+};
+
 template <class F>
 double samples_per_second(int64_t batch, F&& call) {
   return static_cast<double>(batch) / nfc::bench::best_seconds_per_call(call);
 }
 
+// Runs body(t, begin, end) for `threads` contiguous slices of [0, n); the
+// first slice on the calling thread so that 1 thread spawns nothing.
+template <class F>
+void split(int threads, int64_t n, F&& body) {
+  std::vector<std::thread> workers;
+  auto bounds = [&](int t) { return n * t / threads; };
+  for (int t = 1; t < threads; ++t)
+    workers.emplace_back([&, t] { body(t, bounds(t), bounds(t + 1)); });
+  body(0, bounds(0), bounds(1));
+  for (auto& w : workers) w.join();
+}
+
+// The float32 FMA ceiling of one core: independent accumulators (more than
+// the FMA latency x pipes) updated in a loop, so nothing but the FMA units
+// limits it. The GEMM of a BLAS can sit well below it (Debian's OpenBLAS
+// has no Zen 5 kernel), and a GFLOP/s figure needs the hardware's ceiling.
+template <int Lanes>
+using FloatVec [[gnu::vector_size(Lanes * 4)]] = float;
+
+// One timed run of `rounds` x 12 independent FMAs (12 named accumulators
+// so that they stay in registers; inlined into the target-specific callers
+// below, as a lambda would not inherit their target).
+template <int Lanes>
+[[gnu::always_inline]] inline double fma_seconds(long rounds) {
+  FloatVec<Lanes> a, b;
+  for (int l = 0; l < Lanes; ++l) a[l] = 0.999999f, b[l] = 1e-7f;
+  FloatVec<Lanes> c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a, c8 = a, c9 = a,
+                  c10 = a, c11 = a;
+  const auto start = std::chrono::steady_clock::now();
+  for (long i = 0; i < rounds; ++i) {
+    c0 = c0 * a + b, c1 = c1 * a + b, c2 = c2 * a + b, c3 = c3 * a + b;
+    c4 = c4 * a + b, c5 = c5 * a + b, c6 = c6 * a + b, c7 = c7 * a + b;
+    c8 = c8 * a + b, c9 = c9 * a + b, c10 = c10 * a + b, c11 = c11 * a + b;
+    // Keeps the loop from being folded into a closed form.
+    asm("" : "+v"(c0), "+v"(c1), "+v"(c2), "+v"(c3), "+v"(c4), "+v"(c5));
+    asm("" : "+v"(c6), "+v"(c7), "+v"(c8), "+v"(c9), "+v"(c10), "+v"(c11));
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const FloatVec<Lanes> sum = c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11;
+  if (sum[0] == 12345.f) std::puts("");
+  return s;
+}
+
+template <int Lanes>
+[[gnu::always_inline]] inline double fma_gflops_impl() {
+  const long rounds = 20'000'000;
+  double best = 1e300;
+  for (int i = 0; i < 5; ++i) best = std::min(best, fma_seconds<Lanes>(rounds));
+  return 2.0 * Lanes * 12 * rounds / best / 1e9;
+}
+
+[[gnu::target("avx512f,fma")]] double fma_gflops_avx512() {
+  return fma_gflops_impl<16>();
+}
+[[gnu::target("avx2,fma")]] double fma_gflops_avx2() {
+  return fma_gflops_impl<8>();
+}
+
+double fma_gflops() {
+  if (__builtin_cpu_supports("avx512f")) return fma_gflops_avx512();
+  if (__builtin_cpu_supports("fma")) return fma_gflops_avx2();
+  return 0;
+}
+
 template <class T>
-int run(const std::string& path, int64_t batch, bool vector_math, int threads) {
+int run(const std::string& path, const Settings& s) {
   std::ifstream file(path);
   if (!file) {
     std::cerr << "cannot read " << path << "\n";
@@ -43,64 +132,151 @@ int run(const std::string& path, int64_t batch, bool vector_math, int threads) {
   nfc::Diagnostics diags(path, source);
   nfc::JitOptions options;
   options.precision = std::is_same_v<T, float> ? nfc::Precision::f32 : nfc::Precision::f64;
-  options.vector_math = vector_math;
-  options.threads = threads;
+  options.vector_math = s.vector_math;
+  options.threads = s.compile_threads;
+  // Compile time is the wall time of everything from text to callable code
+  // (all entry points), what a user waits for.
+  const auto compile_start = std::chrono::steady_clock::now();
   auto model = nfc::compile_model(source, diags, options);
   if (!model) {
     diags.print(std::cerr);
     return 1;
   }
   nfc::Flow<T> flow = nfc::make_flow<T>(*model);
+  const double compile_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - compile_start)
+          .count();
   flow.init_params(1);
   const int dim = flow.dim();
+  const int threads = std::max(1, s.run_threads);
+  const int64_t batch = s.batch;
   std::mt19937_64 rng(42);
   std::normal_distribution<double> normal;
   std::vector<T> in(static_cast<size_t>(batch * dim));
   for (T& v : in) v = static_cast<T>(normal(rng));
-  std::vector<T> out(in.size()), logdet(static_cast<size_t>(batch)), lp(static_cast<size_t>(batch));
-  std::vector<T> grad(flow.params().size());
+  std::vector<T> lp(static_cast<size_t>(batch));
+  const size_t n_params = flow.params().size();
 
-  const double log_prob =
-      samples_per_second(batch, [&] { flow.log_prob(in.data(), lp.data(), batch); });
-  const double sample =
-      samples_per_second(batch, [&] { flow.inverse(in.data(), out.data(), logdet.data(), batch); });
-  const double nll_grad =
-      samples_per_second(batch, [&] { flow.nll_grad(in.data(), batch, grad.data()); });
+  const double log_prob = samples_per_second(batch, [&] {
+    split(threads, batch, [&](int, int64_t b, int64_t e) {
+      flow.log_prob(in.data() + b * dim, lp.data() + b, e - b);
+    });
+  });
+  const double sample = samples_per_second(batch, [&] {
+    split(threads, batch, [&](int t, int64_t b, int64_t e) {
+      volatile T sink = flow.sample(e - b, 7 + uint64_t(t)).x[0];
+      (void)sink;
+    });
+  });
+  // A training step on the first train_batch rows: the mean NLL gradient
+  // (slices' gradients weighted by their share of the batch) and one Adam
+  // update, as runtime/Trainer takes it. The parameters move, as in training.
+  const int64_t tb = std::min(s.train_batch, batch);
+  std::vector<std::vector<T>> grads(static_cast<size_t>(threads), std::vector<T>(n_params));
+  std::vector<T> grad(n_params);
+  nfc::OptimizerOptions adam;
+  adam.schedule = nfc::Schedule::constant;
+  nfc::OptimizerState state;
+  const std::vector<T> initial = flow.params();
+  const double nll_grad = samples_per_second(tb, [&] {
+    split(threads, tb, [&](int t, int64_t b, int64_t e) {
+      flow.nll_grad(in.data() + b * dim, e - b, grads[size_t(t)].data());
+    });
+  });
+  // Each slice's gradient is a mean over its rows: weight it by its share.
+  std::vector<T> share(static_cast<size_t>(threads));
+  for (int t = 0; t < threads; ++t)
+    share[size_t(t)] =
+        static_cast<T>(tb * (t + 1) / threads - tb * t / threads) / static_cast<T>(tb);
+  const double train = samples_per_second(tb, [&] {
+    split(threads, tb, [&](int t, int64_t b, int64_t e) {
+      flow.nll_grad(in.data() + b * dim, e - b, grads[size_t(t)].data());
+    });
+    if (threads == 1) {  // no combination: 1 thread is exactly the runtime's step
+      nfc::optimizer_step(flow.params(), grads[0], adam.lr, adam, state);
+      return;
+    }
+    for (size_t i = 0; i < n_params; ++i) grad[i] = share[0] * grads[0][i];
+    for (int t = 1; t < threads; ++t)
+      for (size_t i = 0; i < n_params; ++i) grad[i] += share[size_t(t)] * grads[size_t(t)][i];
+    nfc::optimizer_step(flow.params(), grad, adam.lr, adam, state);
+  });
+  // What the Adam update alone costs (runtime/Optimizer), for the report:
+  // with many parameters it is a large share of a training step.
+  const double adam_ms = 1e3 * nfc::bench::best_seconds_per_call([&] {
+                           nfc::optimizer_step(flow.params(), grads[0], adam.lr, adam, state);
+                         });
+  flow.params() = initial;
+
+  // Batch-1 latency: every call timed on its own, the median of many (a
+  // mean would be dominated by the machine's other tenants).
+  std::vector<double> times(20000);
+  T one = 0;
+  for (int i = 0; i < 1000; ++i) flow.log_prob(in.data() + (i % batch) * dim, &one, 1);
+  for (size_t i = 0; i < times.size(); ++i) {
+    const auto a = std::chrono::steady_clock::now();
+    flow.log_prob(in.data() + int64_t(i % size_t(batch)) * dim, &one, 1);
+    times[i] =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
+  }
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  const double latency_us = times[times.size() / 2];
+
   const auto& t = model->times.jit;
+  if (s.json) {
+    std::printf(
+        "{\"model\": \"%s\", \"precision\": \"%s\", \"dim\": %d, \"params\": %zu, "
+        "\"vector_width\": %d, \"threads\": %d, \"batch\": %lld, \"train_batch\": %lld, "
+        "\"log_prob_per_s\": %.6g, \"sample_per_s\": %.6g, \"nll_grad_per_s\": %.6g, "
+        "\"train_per_s\": %.6g, \"adam_ms\": %.4g, \"latency_us\": %.6g, \"compile_ms\": %.6g, "
+        "\"compile_check_ms\": %.4g, \"compile_graph_ms\": %.4g, \"compile_lower_ms\": %.4g, "
+        "\"compile_o2_ms\": %.4g, \"compile_codegen_ms\": %.4g}\n",
+        path.c_str(), std::is_same_v<T, float> ? "f32" : "f64", dim, n_params,
+        model->jit->vector_width(), threads, static_cast<long long>(batch),
+        static_cast<long long>(tb), log_prob, sample, nll_grad, train, adam_ms, latency_us,
+        compile_ms, model->times.check_ms, model->times.graph_ms, t.lower_ms, t.optimize_ms,
+        t.codegen_ms);
+    std::fflush(stdout);
+    return 0;
+  }
   std::printf(
-      "%-28s %s W=%-2d  log_prob %10.3g/s  sample %10.3g/s  nll_grad %10.3g/s"
-      "\n    compile wall: lower %.0f ms, O2 %.0f ms, codegen %.0f ms, total %.0f ms;"
-      " work on %d threads: O2 %.0f ms, codegen %.0f ms\n",
-      path.c_str(), std::is_same_v<T, float> ? "f32" : "f64", model->jit->vector_width(), log_prob,
-      sample, nll_grad, t.lower_ms, t.optimize_ms, t.codegen_ms,
-      t.lower_ms + t.optimize_ms + t.codegen_ms, t.threads, t.optimize_cpu_ms, t.codegen_cpu_ms);
+      "%-28s %s W=%-2d %d thr  log_prob %10.3g/s  sample %10.3g/s  nll_grad %10.3g/s"
+      "  train %10.3g/s  batch-1 %.2f us\n    compile wall %.0f ms: lower %.0f ms, O2 %.0f ms,"
+      " codegen %.0f ms; work on %d threads: O2 %.0f ms, codegen %.0f ms\n",
+      path.c_str(), std::is_same_v<T, float> ? "f32" : "f64", model->jit->vector_width(), threads,
+      log_prob, sample, nll_grad, train, latency_us, compile_ms, t.lower_ms, t.optimize_ms,
+      t.codegen_ms, t.threads, t.optimize_cpu_ms, t.codegen_cpu_ms);
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool f64 = false, vector_math = true;
-  int threads = 0;
-  int64_t batch = 4096;
+  bool f64 = false;
+  Settings s;
   std::vector<std::string> models;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--f64") == 0)
       f64 = true;
     else if (std::strcmp(argv[i], "--no-vector-math") == 0)
-      vector_math = false;
+      s.vector_math = false;
+    else if (std::strcmp(argv[i], "--fma-peak") == 0) {
+      std::printf("{\"fma_gflops_per_core\": %.6g}\n", fma_gflops());
+      return 0;
+    } else if (std::strcmp(argv[i], "--json") == 0)
+      s.json = true;
     else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-      threads = std::stoi(argv[++i]);
+      s.compile_threads = s.run_threads = std::stoi(argv[++i]);
     else if (std::strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
-      batch = std::stoll(argv[++i]);
+      s.batch = std::stoll(argv[++i]);
+    else if (std::strcmp(argv[i], "--train-batch") == 0 && i + 1 < argc)
+      s.train_batch = std::stoll(argv[++i]);
     else
       models.emplace_back(argv[i]);
   }
   if (models.empty())
     models = {NFC_SOURCE_DIR "/examples/moons.nf", NFC_SOURCE_DIR "/bench/models/coupling64.nf"};
   int status = 0;
-  for (const std::string& m : models)
-    status |= f64 ? run<double>(m, batch, vector_math, threads)
-                  : run<float>(m, batch, vector_math, threads);
+  for (const std::string& m : models) status |= f64 ? run<double>(m, s) : run<float>(m, s);
   return status;
 }
