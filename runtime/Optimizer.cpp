@@ -26,6 +26,31 @@ double clip_gradient(std::vector<T>& grad, double clip_norm) {
   return norm;
 }
 
+namespace {
+
+// One Adam(W) update over n parameters. Restrict pointers, no branch in the
+// loop and sqrt without errno (this file is built with -fno-math-errno) let
+// the compiler vectorise it: for the 1.8M parameters of a 64-D MAF the
+// scalar loop took longer than the gradient. Every operation is still an
+// IEEE one (no reassociation), so results are bit-identical either way.
+template <class T, bool decoupled>
+void adam_update(T* __restrict params, const T* __restrict grad, double* __restrict m,
+                 double* __restrict v, size_t n, double lr, double c1, double c2,
+                 const OptimizerOptions& o) {
+  const double b1 = o.beta1, b2 = o.beta2, eps = o.eps, wd = o.weight_decay;
+  for (size_t i = 0; i < n; ++i) {
+    double p = params[i], g = grad[i];
+    if constexpr (!decoupled) g += wd * p;
+    m[i] = b1 * m[i] + (1 - b1) * g;
+    v[i] = b2 * v[i] + (1 - b2) * g * g;
+    if constexpr (decoupled) p -= lr * wd * p;
+    p -= lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + eps);
+    params[i] = static_cast<T>(p);
+  }
+}
+
+}  // namespace
+
 template <class T>
 void optimizer_step(std::vector<T>& params, const std::vector<T>& grad, double lr,
                     const OptimizerOptions& o, OptimizerState& s) {
@@ -35,16 +60,8 @@ void optimizer_step(std::vector<T>& params, const std::vector<T>& grad, double l
   }
   ++s.t;
   const double c1 = 1 - std::pow(o.beta1, double(s.t)), c2 = 1 - std::pow(o.beta2, double(s.t));
-  const bool decoupled = o.kind == OptimizerKind::adamw;
-  for (size_t i = 0; i < params.size(); ++i) {
-    double p = params[i], g = grad[i];
-    if (!decoupled) g += o.weight_decay * p;
-    s.m[i] = o.beta1 * s.m[i] + (1 - o.beta1) * g;
-    s.v[i] = o.beta2 * s.v[i] + (1 - o.beta2) * g * g;
-    if (decoupled) p -= lr * o.weight_decay * p;
-    p -= lr * (s.m[i] / c1) / (std::sqrt(s.v[i] / c2) + o.eps);
-    params[i] = static_cast<T>(p);
-  }
+  auto* update = o.kind == OptimizerKind::adamw ? &adam_update<T, true> : &adam_update<T, false>;
+  update(params.data(), grad.data(), s.m.data(), s.v.data(), params.size(), lr, c1, c2, o);
 }
 
 const char* to_string(OptimizerKind k) {
