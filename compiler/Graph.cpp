@@ -579,6 +579,30 @@ NodeId Graph::solve(NodeId target, NodeId f, NodeId dfdx, NodeId x) {
   return intern(std::move(n));
 }
 
+std::vector<int> MadeSequence::degree_starts(size_t l) const {
+  const std::vector<int>& degrees = layers.at(l).degrees;
+  std::vector<int> starts;
+  for (int k = 0; k <= dim; ++k)
+    starts.push_back(
+        static_cast<int>(std::lower_bound(degrees.begin(), degrees.end(), k) - degrees.begin()));
+  return starts;
+}
+
+std::vector<int> MadeSequence::degree_prefixes(size_t l) const {
+  const Layer& layer = layers.at(l);
+  std::vector<int> prefixes(static_cast<size_t>(dim), 0);
+  for (size_t r = 0; r < layer.degrees.size(); ++r)
+    if (layer.degrees[r] < dim) prefixes[size_t(layer.degrees[r])] = layer.row_lengths[r];
+  return prefixes;
+}
+
+std::vector<int> MadeSequence::output_prefixes() const {
+  std::vector<int> prefixes;
+  for (int k = 0; k < dim; ++k)
+    prefixes.push_back(layers.back().row_lengths[size_t(k * params_per_dim)]);
+  return prefixes;
+}
+
 int Graph::add_made_sequence(MadeSequence s) {
   internal_check(s.dim > 0 && s.params_per_dim > 0 && !s.layers.empty() &&
                      static_cast<int>(s.raw.size()) == s.params_per_dim,

@@ -85,6 +85,14 @@ struct MadeSequence {
   std::vector<NodeId> raw;
   NodeId target = -1;
   NodeId step = -1;
+
+  // The tables the backends loop over, derived from the layers: for hidden
+  // layer l, its rows of degree k are [starts[k], starts[k + 1]) and read the
+  // first prefixes[k] inputs; the outputs of position k read the first
+  // output_prefixes()[k] units of the last hidden layer.
+  std::vector<int> degree_starts(size_t l) const;
+  std::vector<int> degree_prefixes(size_t l) const;
+  std::vector<int> output_prefixes() const;
 };
 
 // A named parameter tensor; its values sit at [offset, offset + size) of the

@@ -331,10 +331,10 @@ ast::Layer Parser::parse_layer() {
       fail(peek(), "'actnorm' takes no arguments and no block");
     return ast::Layer{a};
   }
-  fail(peek(), fmt::format("unknown layer '{}'{}", peek().text,
-                           did_you_mean(peek().text, {"coupling", "maf", "iaf", "elementwise",
-                                                      "linear", "actnorm", "permute", "map",
-                                                      "repeat"})));
+  fail(peek(),
+       fmt::format("unknown layer '{}'{}", peek().text,
+                   did_you_mean(peek().text, {"coupling", "maf", "iaf", "elementwise", "linear",
+                                              "actnorm", "permute", "map", "repeat"})));
 }
 
 // repeat := 'repeat' value block<layer>

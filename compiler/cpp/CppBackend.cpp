@@ -435,24 +435,14 @@ void FunctionWriter::emit_made_sequence(NodeId id) {
   indent_ += 2;
   std::vector<std::string> starts, prefixes, hidden;
   for (size_t l = 0; l + 1 < L; ++l) {
-    const MadeSequence::Layer& layer = s.layers[l];
-    std::vector<int> start, prefix(static_cast<size_t>(D), 0);
-    for (int k = 0; k <= D; ++k)
-      start.push_back(static_cast<int>(
-          std::lower_bound(layer.degrees.begin(), layer.degrees.end(), k) - layer.degrees.begin()));
-    for (int r = 0; r < layer.rows; ++r)
-      if (layer.degrees[size_t(r)] < D)
-        prefix[size_t(layer.degrees[size_t(r)])] = layer.row_lengths[size_t(r)];
     const std::string tag = std::to_string(l);
-    starts.push_back(index_table(id, start, "start" + tag));
-    prefixes.push_back(index_table(id, prefix, "prefix" + tag));
+    starts.push_back(index_table(id, s.degree_starts(l), "start" + tag));
+    prefixes.push_back(index_table(id, s.degree_prefixes(l), "prefix" + tag));
     hidden.push_back("h" + std::to_string(id) + "_" + tag);
-    line("Real " + hidden.back() + "[" + std::to_string(layer.rows) + "]" +
+    line("Real " + hidden.back() + "[" + std::to_string(s.layers[l].rows) + "]" +
          (lanes_ > 1 ? "[" + std::to_string(lanes_) + "]" : "") + ";");
   }
-  std::vector<int> out_prefix;
-  for (int k = 0; k < D; ++k) out_prefix.push_back(s.layers.back().row_lengths[size_t(k * P)]);
-  const std::string outs = index_table(id, out_prefix, "out");
+  const std::string outs = index_table(id, s.output_prefixes(), "out");
   // Input c of layer l: u_c (this node's first D elements) or a hidden unit.
   auto input = [&](size_t l, const std::string& c) {
     return l == 0 ? slot(id, c) : hidden[l - 1] + "[" + c + "]" + lane();

@@ -906,20 +906,10 @@ void FunctionLowering::emit_made_sequence(NodeId id) {
   // Per hidden layer: first row of each degree (D + 1 entries), prefix length per degree.
   std::vector<Value*> starts, prefixes;
   for (size_t l = 0; l + 1 < L; ++l) {
-    const MadeSequence::Layer& layer = s.layers[l];
-    std::vector<int> start, prefix(static_cast<size_t>(D), 0);
-    for (int k = 0; k <= D; ++k)
-      start.push_back(static_cast<int>(
-          std::lower_bound(layer.degrees.begin(), layer.degrees.end(), k) - layer.degrees.begin()));
-    for (int r = 0; r < layer.rows; ++r)
-      if (layer.degrees[size_t(r)] < D)
-        prefix[size_t(layer.degrees[size_t(r)])] = layer.row_lengths[size_t(r)];
-    starts.push_back(index_table(start, "made.start"));
-    prefixes.push_back(index_table(prefix, "made.prefix"));
+    starts.push_back(index_table(s.degree_starts(l), "made.start"));
+    prefixes.push_back(index_table(s.degree_prefixes(l), "made.prefix"));
   }
-  std::vector<int> out_prefix;
-  for (int k = 0; k < D; ++k) out_prefix.push_back(s.layers.back().row_lengths[size_t(k * P)]);
-  Value* out_prefixes = index_table(out_prefix, "made.out_prefix");
+  Value* out_prefixes = index_table(s.output_prefixes(), "made.out_prefix");
   // The step's nodes above its placeholders, operands first.
   std::vector<NodeId> inner;
   for (NodeId j : topological_order(g_, {s.step})) {
