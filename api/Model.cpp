@@ -127,6 +127,13 @@ int Model::dim() const {
 Precision Model::precision() const {
   return impl_->compiled->precision;
 }
+void Model::set_threads(int threads) {
+  if (threads < 1) throw Error("set_threads: the thread count must be at least 1");
+  impl_->visit([&](auto& f) { f.set_threads(threads); });
+}
+int Model::threads() const {
+  return impl_->visit([](const auto& f) { return f.threads(); });
+}
 
 void Model::init_params(uint64_t seed) {
   impl_->visit([&](auto& f) { f.init_params(seed); });

@@ -285,8 +285,9 @@ def table(results, meta):
         + f"; FMA ceiling of one core {meta['fma_gflops_per_core']:.0f} GFLOP/s",
         "GFLOP/s: dense-equivalent, 2 FLOP per multiply-add of the conditioners' dense matrices"
         " (MADE zeros counted, training 3x log_prob); % of the GEMM peak at the same threads.",
-        "nfc at 2 threads: the bench driver splits each batch over 2 threads (nfc's runtime is"
-        " single-threaded). PyTorch: best of OMP_WAIT_POLICY active/passive at 2 threads.",
+        "nfc at 2 threads: the runtime runs each batch and the Adam update on 2 threads"
+        " (Flow::set_threads, nfc --threads 2). PyTorch: best of OMP_WAIT_POLICY active/passive"
+        " at 2 threads.",
         "",
     ]
     hdr = f"{'workload':<16}{'thr':>4}  {'metric':<18}{'nfc':>12}{'PyTorch':>12}{'nfc/PT':>8}   {'GFLOP/s nfc (%GEMM)':>20}{'PT':>8}"

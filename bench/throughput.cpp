@@ -4,19 +4,16 @@
 // compile time.
 //
 // Usage: nfc_bench_throughput [--f64] [--batch N] [--train-batch N] [--no-vector-math]
-//                             [--threads N] [--json] [model.nf ...]
+//                             [--threads N] [--json] [-O0..3] [model.nf ...]
 //        nfc_bench_throughput --fma-peak   (one core's float32 FMA ceiling, JSON)
 // (default: examples/moons.nf and bench/models/coupling64.nf, f32, batch
 // 4096, training batch 512). Each throughput is the best of 5 rounds of at
 // least 0.2 s each.
 //
-// --threads N: N threads compile the entry points and N threads run each
-// batch. nfc's runtime (Flow, Trainer) runs a batch on one thread; the
-// entry points are stateless, so this driver splits a batch into N
-// contiguous slices run concurrently (training: per-slice gradients
-// combined by slice size, then one Adam step) — what a threaded runtime
-// would do, measured before the runtime does it. Default 1 run thread and
-// one compile thread per core.
+// --threads N: N threads compile the entry points and the flow runs each
+// batch and the Adam update on N threads (Flow::set_threads, as
+// `nfc train --threads N`). Default 1 run thread and one compile thread per
+// core.
 //
 // --json prints one JSON object per model (bench/run.sh reads them).
 #include <algorithm>
@@ -47,24 +44,13 @@ struct Settings {
   bool vector_math = true;
   int compile_threads = 0;
   int run_threads = 1;
+  int opt_level = 2;
   bool json = false;
 };
 
 template <class F>
 double samples_per_second(int64_t batch, F&& call) {
   return static_cast<double>(batch) / nfc::bench::best_seconds_per_call(call);
-}
-
-// Runs body(t, begin, end) for `threads` contiguous slices of [0, n); the
-// first slice on the calling thread so that 1 thread spawns nothing.
-template <class F>
-void split(int threads, int64_t n, F&& body) {
-  std::vector<std::thread> workers;
-  auto bounds = [&](int t) { return n * t / threads; };
-  for (int t = 1; t < threads; ++t)
-    workers.emplace_back([&, t] { body(t, bounds(t), bounds(t + 1)); });
-  body(0, bounds(0), bounds(1));
-  for (auto& w : workers) w.join();
 }
 
 // The float32 FMA ceiling of one core: independent accumulators (more than
@@ -134,6 +120,7 @@ int run(const std::string& path, const Settings& s) {
   options.precision = std::is_same_v<T, float> ? nfc::Precision::f32 : nfc::Precision::f64;
   options.vector_math = s.vector_math;
   options.threads = s.compile_threads;
+  options.opt_level = s.opt_level;
   // Compile time is the wall time of everything from text to callable code
   // (all entry points), what a user waits for.
   const auto compile_start = std::chrono::steady_clock::now();
@@ -147,8 +134,8 @@ int run(const std::string& path, const Settings& s) {
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - compile_start)
           .count();
   flow.init_params(1);
+  flow.set_threads(std::max(1, s.run_threads));
   const int dim = flow.dim();
-  const int threads = std::max(1, s.run_threads);
   const int64_t batch = s.batch;
   std::mt19937_64 rng(42);
   std::normal_distribution<double> normal;
@@ -157,55 +144,33 @@ int run(const std::string& path, const Settings& s) {
   std::vector<T> lp(static_cast<size_t>(batch));
   const size_t n_params = flow.params().size();
 
-  const double log_prob = samples_per_second(batch, [&] {
-    split(threads, batch, [&](int, int64_t b, int64_t e) {
-      flow.log_prob(in.data() + b * dim, lp.data() + b, e - b);
-    });
-  });
+  const double log_prob =
+      samples_per_second(batch, [&] { flow.log_prob(in.data(), lp.data(), batch); });
   const double sample = samples_per_second(batch, [&] {
-    split(threads, batch, [&](int t, int64_t b, int64_t e) {
-      volatile T sink = flow.sample(e - b, 7 + uint64_t(t)).x[0];
-      (void)sink;
-    });
+    volatile T sink = flow.sample(batch, 7).x[0];
+    (void)sink;
   });
-  // A training step on the first train_batch rows: the mean NLL gradient
-  // (slices' gradients weighted by their share of the batch) and one Adam
-  // update, as runtime/Trainer takes it. The parameters move, as in training.
+  // A training step on the first train_batch rows as runtime/Trainer takes
+  // it: the mean NLL gradient and one Adam update, both on the flow's
+  // threads. The parameters move, as in training.
   const int64_t tb = std::min(s.train_batch, batch);
-  std::vector<std::vector<T>> grads(static_cast<size_t>(threads), std::vector<T>(n_params));
   std::vector<T> grad(n_params);
   nfc::OptimizerOptions adam;
   adam.schedule = nfc::Schedule::constant;
   nfc::OptimizerState state;
   const std::vector<T> initial = flow.params();
-  const double nll_grad = samples_per_second(tb, [&] {
-    split(threads, tb, [&](int t, int64_t b, int64_t e) {
-      flow.nll_grad(in.data() + b * dim, e - b, grads[size_t(t)].data());
-    });
-  });
-  // Each slice's gradient is a mean over its rows: weight it by its share.
-  std::vector<T> share(static_cast<size_t>(threads));
-  for (int t = 0; t < threads; ++t)
-    share[size_t(t)] =
-        static_cast<T>(tb * (t + 1) / threads - tb * t / threads) / static_cast<T>(tb);
+  const double nll_grad =
+      samples_per_second(tb, [&] { flow.nll_grad(in.data(), tb, grad.data()); });
   const double train = samples_per_second(tb, [&] {
-    split(threads, tb, [&](int t, int64_t b, int64_t e) {
-      flow.nll_grad(in.data() + b * dim, e - b, grads[size_t(t)].data());
-    });
-    if (threads == 1) {  // no combination: 1 thread is exactly the runtime's step
-      nfc::optimizer_step(flow.params(), grads[0], adam.lr, adam, state);
-      return;
-    }
-    for (size_t i = 0; i < n_params; ++i) grad[i] = share[0] * grads[0][i];
-    for (int t = 1; t < threads; ++t)
-      for (size_t i = 0; i < n_params; ++i) grad[i] += share[size_t(t)] * grads[size_t(t)][i];
-    nfc::optimizer_step(flow.params(), grad, adam.lr, adam, state);
+    flow.nll_grad(in.data(), tb, grad.data());
+    nfc::optimizer_step(flow.params(), grad, adam.lr, adam, state, flow.pool());
   });
   // What the Adam update alone costs (runtime/Optimizer), for the report:
   // with many parameters it is a large share of a training step.
-  const double adam_ms = 1e3 * nfc::bench::best_seconds_per_call([&] {
-                           nfc::optimizer_step(flow.params(), grads[0], adam.lr, adam, state);
-                         });
+  const double adam_ms =
+      1e3 * nfc::bench::best_seconds_per_call([&] {
+        nfc::optimizer_step(flow.params(), grad, adam.lr, adam, state, flow.pool());
+      });
   flow.params() = initial;
 
   // Batch-1 latency: every call timed on its own, the median of many (a
@@ -232,7 +197,7 @@ int run(const std::string& path, const Settings& s) {
         "\"compile_check_ms\": %.4g, \"compile_graph_ms\": %.4g, \"compile_lower_ms\": %.4g, "
         "\"compile_o2_ms\": %.4g, \"compile_codegen_ms\": %.4g}\n",
         path.c_str(), std::is_same_v<T, float> ? "f32" : "f64", dim, n_params,
-        model->jit->vector_width(), threads, static_cast<long long>(batch),
+        model->jit->vector_width(), flow.threads(), static_cast<long long>(batch),
         static_cast<long long>(tb), log_prob, sample, nll_grad, train, adam_ms, latency_us,
         compile_ms, model->times.check_ms, model->times.graph_ms, t.lower_ms, t.optimize_ms,
         t.codegen_ms);
@@ -243,9 +208,9 @@ int run(const std::string& path, const Settings& s) {
       "%-28s %s W=%-2d %d thr  log_prob %10.3g/s  sample %10.3g/s  nll_grad %10.3g/s"
       "  train %10.3g/s  batch-1 %.2f us\n    compile wall %.0f ms: lower %.0f ms, O2 %.0f ms,"
       " codegen %.0f ms; work on %d threads: O2 %.0f ms, codegen %.0f ms\n",
-      path.c_str(), std::is_same_v<T, float> ? "f32" : "f64", model->jit->vector_width(), threads,
-      log_prob, sample, nll_grad, train, latency_us, compile_ms, t.lower_ms, t.optimize_ms,
-      t.codegen_ms, t.threads, t.optimize_cpu_ms, t.codegen_cpu_ms);
+      path.c_str(), std::is_same_v<T, float> ? "f32" : "f64", model->jit->vector_width(),
+      flow.threads(), log_prob, sample, nll_grad, train, latency_us, compile_ms, t.lower_ms,
+      t.optimize_ms, t.codegen_ms, t.threads, t.optimize_cpu_ms, t.codegen_cpu_ms);
   return 0;
 }
 
@@ -267,6 +232,8 @@ int main(int argc, char** argv) {
       s.json = true;
     else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
       s.compile_threads = s.run_threads = std::stoi(argv[++i]);
+    else if (std::strncmp(argv[i], "-O", 2) == 0 && argv[i][2] >= '0' && argv[i][2] <= '3')
+      s.opt_level = argv[i][2] - '0';
     else if (std::strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
       s.batch = std::stoll(argv[++i]);
     else if (std::strcmp(argv[i], "--train-batch") == 0 && i + 1 < argc)

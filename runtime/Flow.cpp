@@ -58,28 +58,91 @@ template void zero_structural(const std::vector<ParamInfo>&, float*);
 template void zero_structural(const std::vector<ParamInfo>&, double*);
 
 template <class T>
+void Flow<T>::set_threads(int threads) {
+  if (threads == this->threads()) return;
+  parallel_ = threads > 1 ? std::make_shared<Parallel>(threads) : nullptr;
+}
+
+// Slices start at multiples of 16 rows, so every slice but the last fills
+// whole SIMD blocks (16 lanes at most).
+constexpr int64_t kSliceAlign = 16;
+
+template <class T>
+template <class F>
+void Flow<T>::for_slices(int64_t n, F&& body) const {
+  const int threads = this->threads();
+  if (threads == 1 || n < kMinSliceRows * threads) return body(int64_t{0}, n);
+  const std::lock_guard<std::mutex> lock(parallel_->call);
+  parallel_->pool.run([&](int t) {
+    const Slice s = slice_of(n, threads, t, kSliceAlign);
+    if (s.end > s.begin) body(s.begin, s.end);
+  });
+}
+
+template <class T>
 void Flow<T>::forward(const T* x, T* z, T* logdet, int64_t n) const {
-  entries_.forward(params_.data(), x, z, logdet, n);
+  const int64_t row = row_dim(), d = dim_;
+  for_slices(n, [&](int64_t b, int64_t e) {
+    entries_.forward(params_.data(), x + b * row, z + b * d, logdet + b, e - b);
+  });
 }
 
 template <class T>
 void Flow<T>::inverse(const T* z, T* x, T* logdet, int64_t n) const {
-  entries_.inverse(params_.data(), z, x, logdet, n);
+  const int64_t row = row_dim(), d = dim_;
+  for_slices(n, [&](int64_t b, int64_t e) {
+    entries_.inverse(params_.data(), z + b * row, x + b * d, logdet + b, e - b);
+  });
 }
 
 template <class T>
 void Flow<T>::log_prob(const T* x, T* out, int64_t n) const {
-  entries_.log_prob(params_.data(), x, out, n);
+  const int64_t row = row_dim();
+  for_slices(n, [&](int64_t b, int64_t e) {
+    const bool small = entries_.log_prob_small != nullptr && e - b < entries_.small_batch;
+    (small ? entries_.log_prob_small : entries_.log_prob)(params_.data(), x + b * row, out + b,
+                                                          e - b);
+  });
 }
 
 template <class T>
 T Flow<T>::nll_grad(const T* x, int64_t n, T* grad) const {
-  return entries_.nll_grad(params_.data(), x, n, grad);
+  return nll_grad(params_.data(), x, n, grad);
 }
 
+// Each slice's gradient is the mean over its rows: the batch's is their
+// sum weighted by rows / n. Slice 0 writes into `grad`, the others into
+// buffers of their own; then every thread combines a range of parameters.
 template <class T>
 T Flow<T>::nll_grad(const T* params, const T* x, int64_t n, T* grad) const {
-  return entries_.nll_grad(params, x, n, grad);
+  const int threads = this->threads();
+  if (threads == 1 || n < kMinSliceRows * threads) return entries_.nll_grad(params, x, n, grad);
+  const std::lock_guard<std::mutex> lock(parallel_->call);
+  const int64_t row = row_dim(), size = static_cast<int64_t>(params_.size());
+  auto& buffers = parallel_->grads;
+  buffers.resize(static_cast<size_t>(threads));
+  for (auto& b : buffers) b.resize(static_cast<size_t>(size));
+  std::vector<T> loss(static_cast<size_t>(threads)), share(static_cast<size_t>(threads));
+  for (int t = 0; t < threads; ++t) {
+    const Slice s = slice_of(n, threads, t, kSliceAlign);
+    share[size_t(t)] = static_cast<T>(s.end - s.begin) / static_cast<T>(n);
+  }
+  parallel_->pool.run([&](int t) {
+    const Slice s = slice_of(n, threads, t, kSliceAlign);
+    T* out = t == 0 ? grad : buffers[size_t(t)].data();
+    loss[size_t(t)] = entries_.nll_grad(params, x + s.begin * row, s.end - s.begin, out);
+  });
+  parallel_->pool.run([&](int t) {
+    const Slice s = slice_of(size, threads, t, kSliceAlign);
+    for (int64_t i = s.begin; i < s.end; ++i) {
+      T sum = share[0] * grad[i];
+      for (int u = 1; u < threads; ++u) sum += share[size_t(u)] * buffers[size_t(u)][size_t(i)];
+      grad[i] = sum;
+    }
+  });
+  T total = 0;
+  for (int t = 0; t < threads; ++t) total += share[size_t(t)] * loss[size_t(t)];
+  return total;
 }
 
 namespace {

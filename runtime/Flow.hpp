@@ -12,10 +12,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "runtime/Base.hpp"
+#include "runtime/ThreadPool.hpp"
 
 namespace nfc {
 
@@ -45,6 +47,10 @@ struct EntryPoints {
   Map forward = nullptr;
   Map inverse = nullptr;
   Density log_prob = nullptr;
+  // log_prob compiled for small batches (fewer than small_batch rows), where
+  // log_prob's wider blocks would compute mostly dead lanes; may be null.
+  Density log_prob_small = nullptr;
+  int64_t small_batch = 0;
   Gradient nll_grad = nullptr;
   // x -> the inputs of every ActNorm layer, concatenated (width layers * dim);
   // null if the flow has none.
@@ -91,6 +97,19 @@ class Flow {
   // variance 1. Later layers see the earlier ones already initialised.
   void init_from_data(const T* x, int64_t n);
 
+  // Threads that run each batch (default 1). With more, a batch of at least
+  // kMinSliceRows rows per thread is cut into contiguous slices run
+  // concurrently: forward, inverse, log_prob and sample give the same
+  // numbers as on one thread (samples are independent); nll_grad sums the
+  // slices' mean gradients weighted by their share of the batch, which
+  // changes the rounding only (and is the same for the same thread count).
+  // Calls on one flow from several threads are serialised while threads > 1.
+  void set_threads(int threads);
+  int threads() const { return parallel_ ? parallel_->pool.size() : 1; }
+  // The flow's workers (null with one thread): the optimizer splits its update over them.
+  ThreadPool* pool() const { return parallel_ ? &parallel_->pool : nullptr; }
+  static constexpr int64_t kMinSliceRows = 64;
+
   void forward(const T* x, T* z, T* logdet, int64_t n) const;
   void inverse(const T* z, T* x, T* logdet, int64_t n) const;
   void log_prob(const T* x, T* out, int64_t n) const;
@@ -121,6 +140,19 @@ class Flow {
   BaseTensors base_tensors_;
   std::vector<ActNormSlot> actnorm_;
   std::vector<T> params_;
+  // Workers and the per-slice gradient buffers they fill. Shared by copies
+  // of the flow; `call` serialises the calls that use them.
+  struct Parallel {
+    explicit Parallel(int threads) : pool(threads) {}
+    ThreadPool pool;
+    std::mutex call;
+    std::vector<std::vector<T>> grads;
+  };
+  std::shared_ptr<Parallel> parallel_;
+  // Runs body(begin, end) over slices of [0, n) on the workers, or on the
+  // calling thread when the batch is too small to split.
+  template <class F>
+  void for_slices(int64_t n, F&& body) const;
 };
 
 extern template class Flow<float>;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/ThreadPool.hpp"
+
 namespace nfc {
 
 enum class OptimizerKind { adam, adamw };
@@ -39,10 +41,12 @@ double learning_rate(const OptimizerOptions& o, int64_t step, int64_t total_step
 template <class T>
 double clip_gradient(std::vector<T>& grad, double clip_norm);
 
-// One Adam/AdamW update of `params` with `grad` at learning rate `lr`.
+// One Adam/AdamW update of `params` with `grad` at learning rate `lr`,
+// split over `pool`'s threads when given (each parameter's update is
+// independent, so the result does not depend on the thread count).
 template <class T>
 void optimizer_step(std::vector<T>& params, const std::vector<T>& grad, double lr,
-                    const OptimizerOptions& o, OptimizerState& s);
+                    const OptimizerOptions& o, OptimizerState& s, ThreadPool* pool = nullptr);
 
 const char* to_string(OptimizerKind k);
 const char* to_string(Schedule s);

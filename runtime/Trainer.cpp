@@ -131,8 +131,8 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
     fill_batch(s.step);
     const double loss = flow_.nll_grad(batch_.data(), o_.batch, grad_.data());
     if (std::isfinite(loss) && all_finite(grad_)) {
-      clip_gradient(grad_, o_.optimizer.clip_norm);
-      optimizer_step(params, grad_, lr, o_.optimizer, s.optimizer);
+      if (o_.optimizer.clip_norm > 0) clip_gradient(grad_, o_.optimizer.clip_norm);
+      optimizer_step(params, grad_, lr, o_.optimizer, s.optimizer, flow_.pool());
       s.running_loss += loss;
       ++s.running_count;
       s.bad_in_a_row = 0;

@@ -69,6 +69,13 @@ TEST_CASE("parameters round-trip through safetensors; densities and samples agre
   b.inverse(z, back, ldi);
   for (size_t i = 0; i < back.size(); ++i) CHECK(back[i] == Approx(s.x[i]).margin(1e-12));
   CHECK_THROWS_AS(b.log_prob({1, 2, 3}), nfc::Error);  // not whole rows
+  // Two threads: the same densities (each sample is computed alone).
+  const auto many = a.sample(500, 6);
+  const auto lp1 = b.log_prob(many.x);
+  b.set_threads(2);
+  CHECK(b.threads() == 2);
+  CHECK(b.log_prob(many.x) == lp1);
+  CHECK_THROWS_AS(b.set_threads(0), nfc::Error);
   CHECK_THROWS_AS(b.load((dir / "missing.safetensors").string()), nfc::Error);
 }
 

@@ -19,12 +19,17 @@ std::string read_file(const std::string& path) {
   return buffer.str();
 }
 
-void add_model_options(CLI::App* cmd, ModelOptions& o) {
+void add_model_options(CLI::App* cmd, ModelOptions& o, bool runs_flow) {
   cmd->add_option("model", o.path, "the .nf model")->required();
   cmd->add_option("--precision", o.precision, "f32 or f64 (default f64)")
       ->check(CLI::IsMember({"f32", "f64"}));
   cmd->add_option("-O", o.opt_level, "LLVM optimisation level (default 2)")
       ->check(CLI::Range(0, 3));
+  if (!runs_flow) return;
+  cmd->add_option("--threads", o.threads,
+                  "threads that run each batch and the optimizer update (default 1; results "
+                  "depend on the count only through the rounding of summed gradients)")
+      ->check(CLI::Range(1, 256));
 }
 
 JitOptions jit_options(const ModelOptions& o) {

@@ -29,11 +29,13 @@ struct ModelOptions {
   std::string path;
   std::string precision = "f64";
   int opt_level = 2;
+  int threads = 1;  // threads that run each batch (Flow::set_threads)
   std::vector<std::string> dump;
 };
 
-// The model argument, --precision and -O.
-void add_model_options(CLI::App* cmd, ModelOptions& o);
+// The model argument, --precision, -O and, for commands that run the flow,
+// --threads.
+void add_model_options(CLI::App* cmd, ModelOptions& o, bool runs_flow = true);
 
 JitOptions jit_options(const ModelOptions& o);
 

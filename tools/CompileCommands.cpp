@@ -62,7 +62,7 @@ void register_check(CLI::App& app) {
 void register_compile(CLI::App& app) {
   auto o = std::make_shared<ModelOptions>();
   auto* cmd = app.add_subcommand("compile", "check, derive and JIT-compile; print a summary");
-  add_model_options(cmd, *o);
+  add_model_options(cmd, *o, /*runs_flow=*/false);
   cmd->add_option("--dump", o->dump, "print stages: graph, ir")
       ->delimiter(',')
       ->check(CLI::IsMember({"graph", "ir"}));

@@ -50,7 +50,7 @@ std::vector<std::string> column_names(int dim, bool with_log_prob) {
 template <class T>
 void sample(UseOptions o) {
   const LoadedModel m = compile_model_file(o.model);
-  const auto r = ready_flow<T>(m, o.params, o.init_seed);
+  const auto r = ready_flow<T>(m, o.params, o.init_seed, o.model.threads);
   const SampleContext context =
       sample_context(r.flow.name(), r.flow.context_dim(), o.context, o.context_file);
   // A context file gives one sample per row unless -n says otherwise.
@@ -80,7 +80,7 @@ void sample(UseOptions o) {
 template <class T>
 void eval(const UseOptions& o) {
   const LoadedModel m = compile_model_file(o.model);
-  const auto r = ready_flow<T>(m, o.params, o.init_seed);
+  const auto r = ready_flow<T>(m, o.params, o.init_seed, o.model.threads);
   const Dataset data =
       load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows, r.flow.context_dim());
   const auto lp = data_log_prob(r, data.values, data.rows);
@@ -102,7 +102,7 @@ void eval(const UseOptions& o) {
 template <class T>
 void logprob(const UseOptions& o) {
   const LoadedModel m = compile_model_file(o.model);
-  const auto r = ready_flow<T>(m, o.params, o.init_seed);
+  const auto r = ready_flow<T>(m, o.params, o.init_seed, o.model.threads);
   const Dataset data =
       load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows, r.flow.context_dim());
   const auto lp = data_log_prob(r, data.values, data.rows);

@@ -21,10 +21,13 @@ struct ReadyFlow {
 };
 
 // The model's flow with parameters from `params_path`, or freshly
-// initialised from `init_seed` when the path is empty.
+// initialised from `init_seed` when the path is empty, running batches on
+// `threads` threads.
 template <class T>
-ReadyFlow<T> ready_flow(const LoadedModel& m, const std::string& params_path, uint64_t init_seed) {
+ReadyFlow<T> ready_flow(const LoadedModel& m, const std::string& params_path, uint64_t init_seed,
+                        int threads = 1) {
   ReadyFlow<T> r{make_flow<T>(*m.compiled), std::nullopt, {}};
+  r.flow.set_threads(threads);
   if (params_path.empty()) {
     r.flow.init_params(init_seed);
     return r;

@@ -78,7 +78,7 @@ void fill_common(Figure& p, Values& data, Values& samples, PlotOptions& o, const
 template <class T>
 void plot(PlotOptions o) {
   const LoadedModel m = compile_model_file(o.model);
-  const auto r = ready_flow<T>(m, o.params, 0);
+  const auto r = ready_flow<T>(m, o.params, 0, o.model.threads);
   if (r.flow.context_dim() > 0)  // a density per context: which one to draw is not settled
     throw UserError(fmt::format("plot does not draw conditional flows yet; '{}' has context {}",
                                 o.model.path, r.flow.context_dim()));

@@ -155,6 +155,7 @@ void train(TrainCliOptions o) {
   const LoadedModel m = compile_model_file(o.model);
   ReadyFlow<T> r{make_flow<T>(*m.compiled), std::nullopt, {}};
   r.flow.init_params(o.train.seed);
+  r.flow.set_threads(o.model.threads);
   Dataset data =
       load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows, r.flow.context_dim());
   if (o.standardize && r.flow.context_dim() > 0)

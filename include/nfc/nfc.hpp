@@ -72,6 +72,11 @@ class Model {
   const std::string& name() const;  // the flow's name in the source
   int dim() const;
   Precision precision() const;
+  // Threads that run each batch and the optimizer update (default 1). Maps
+  // and sampling give the same numbers on any count; gradients differ in
+  // rounding only.
+  void set_threads(int threads);
+  int threads() const;
 
   // Parameters: flat, in the order of param_names() (each tensor row-major).
   void init_params(uint64_t seed);  // as nfc train: PyTorch-like uniform, declared values
