@@ -14,16 +14,22 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/Object/ELFObjectFile.h>
+#include <llvm/Object/ObjectFile.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/CommandLine.h>
 #include <llvm/Support/DynamicLibrary.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -39,7 +45,8 @@ struct JitModule::Impl {
   std::unordered_map<std::string, void*> entries;
   JitTimings timings;
   std::string ir;
-  int width = 1;
+  int width = 1;      // native lanes: gradients, log_prob.small
+  int map_width = 1;  // map entry points
 };
 
 namespace {
@@ -69,6 +76,13 @@ void initialize_llvm() {
   std::call_once(once, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
+    // Loop strength reduction took 15% of code generation (the emitted
+    // loops index memory by one induction variable already) and measured
+    // no run-time difference on the bench workloads: off, as llc's
+    // -disable-lsr would (the option is LLVM's, so set where it lives).
+    auto& options = llvm::cl::getRegisteredOptions();
+    if (auto it = options.find("disable-lsr"); it != options.end())
+      if (auto* disable = static_cast<llvm::cl::opt<bool>*>(it->second)) *disable = true;
   });
 }
 
@@ -226,6 +240,9 @@ void compile_units(std::vector<Unit>& units, llvm::orc::JITTargetMachineBuilder 
       for (size_t i = next++; i < order.size(); i = next++) {
         Unit& unit = units[order[i]];
         auto start = Clock::now();
+        if (const char* dir = std::getenv("NFC_PREOPT_DIR"))  // for opt -time-passes
+          std::ofstream(std::string(dir) + "/" + unit.module->getName().str() + ".ll")
+              << print(*unit.module);
         optimize(*unit.module, *tm, options.opt_level);
         unit.optimized = Clock::now();
         unit.optimize_ms = ms_between(start, unit.optimized);
@@ -248,6 +265,55 @@ void compile_units(std::vector<Unit>& units, llvm::orc::JITTargetMachineBuilder 
   if (error) std::rethrow_exception(error);
 }
 
+// A function of an object file: its name, offset in the object's text
+// section and size.
+struct ObjectFunction {
+  std::string name;
+  uint64_t offset = 0, size = 0;
+};
+
+std::vector<ObjectFunction> object_functions(const llvm::MemoryBuffer& object) {
+  std::vector<ObjectFunction> out;
+  auto file = llvm::object::ObjectFile::createObjectFile(object.getMemBufferRef());
+  if (!file) {
+    llvm::consumeError(file.takeError());
+    return out;
+  }
+  for (const llvm::object::SymbolRef& symbol : (*file)->symbols()) {
+    auto type = symbol.getType();
+    auto name = symbol.getName();
+    auto value = symbol.getValue();
+    if (!type || !name || !value || *type != llvm::object::SymbolRef::ST_Function) {
+      if (!type) llvm::consumeError(type.takeError());
+      if (!name) llvm::consumeError(name.takeError());
+      if (!value) llvm::consumeError(value.takeError());
+      continue;
+    }
+    out.push_back({name->str(), *value, llvm::object::ELFSymbolRef(symbol).getSize()});
+  }
+  return out;
+}
+
+// With NFC_PERF_MAP set, every compiled function is listed in
+// /tmp/perf-PID.map (perf report then names JIT code) and each entry
+// point's object is written to /tmp/nfc-PID-ENTRY.o, so samples can be
+// placed on its disassembly (objdump -d; the map gives each function's
+// load address). Each object has one text section, loaded contiguously,
+// so a helper's address is its entry's plus their offset difference.
+void write_perf_map(const std::string& entry, const llvm::MemoryBuffer& object, uint64_t address) {
+  const std::string pid = std::to_string(::getpid());
+  std::ofstream("/tmp/nfc-" + pid + "-" + entry + ".o", std::ios::binary)
+      .write(object.getBufferStart(), static_cast<std::streamsize>(object.getBufferSize()));
+  const std::vector<ObjectFunction> functions = object_functions(object);
+  uint64_t entry_offset = 0;
+  for (const ObjectFunction& f : functions)
+    if (f.name == entry) entry_offset = f.offset;
+  std::ofstream map("/tmp/perf-" + pid + ".map", std::ios::app);
+  for (const ObjectFunction& f : functions)
+    map << std::hex << address - entry_offset + f.offset << ' ' << f.size << std::dec << ' '
+        << entry << ':' << f.name << '\n';
+}
+
 }  // namespace
 
 std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitOptions& options) {
@@ -258,18 +324,35 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
   std::unique_ptr<llvm::TargetMachine> tm =
       unwrap(jtmb.createTargetMachine(), "creating the target machine");
   impl->width = host_vector_width(*tm, options.precision);
+  impl->map_width = impl->width * std::max(1, options.map_vectors);
   const VectorMath vector_math =
       options.vector_math ? host_vector_math(*tm, options.precision, impl->width) : VectorMath{};
 
+  // What to compile: every entry point at its kind's width, and log_prob
+  // once more at the native width for small batches.
+  struct Job {
+    EntryPoint entry;
+    int width;
+  };
+  std::vector<Job> jobs;
+  for (const EntryPoint& entry : program.entries) {
+    const bool gradient = entry.kind == EntryKind::mean_gradient;
+    jobs.push_back({entry, gradient ? impl->width : impl->map_width});
+    if (entry.name == "log_prob" && impl->map_width > impl->width) {
+      jobs.push_back({entry, impl->width});
+      jobs.back().entry.name = "log_prob.small";
+    }
+  }
+
   const auto start = Clock::now();
-  std::vector<Unit> units(program.entries.size());
+  std::vector<Unit> units(jobs.size());
   for (size_t i = 0; i < units.size(); ++i) {
     Unit& unit = units[i];
     unit.ctx = std::make_unique<llvm::LLVMContext>();
-    unit.module = std::make_unique<llvm::Module>("nfc." + program.entries[i].name, *unit.ctx);
+    unit.module = std::make_unique<llvm::Module>("nfc." + jobs[i].entry.name, *unit.ctx);
     unit.module->setDataLayout(tm->createDataLayout());
     unit.module->setTargetTriple(tm->getTargetTriple().str());
-    lower_entry(program, program.entries[i], options.precision, impl->width, vector_math,
+    lower_entry(program, jobs[i].entry, options.precision, jobs[i].width, vector_math,
                 *unit.module);
     std::string broken;
     llvm::raw_string_ostream broken_out(broken);
@@ -299,14 +382,19 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
   impl->jit->getMainJITDylib().addGenerator(
       unwrap(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix),
              "exposing host symbols"));
+  const bool perf_map = std::getenv("NFC_PERF_MAP") != nullptr;
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;  // copies for the perf map
   for (Unit& unit : units) {
     unit.module.reset();  // before its context
     unit.ctx.reset();
+    if (perf_map) objects.push_back(llvm::MemoryBuffer::getMemBufferCopy(unit.object->getBuffer()));
     check(impl->jit->addObjectFile(std::move(unit.object)), "adding an object");
   }
-  for (const EntryPoint& entry : program.entries) {
-    auto address = unwrap(impl->jit->lookup(entry.name), "linking '" + entry.name + "'");
-    impl->entries[entry.name] = address.toPtr<void*>();
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const std::string& name = jobs[i].entry.name;
+    auto address = unwrap(impl->jit->lookup(name), "linking '" + name + "'");
+    impl->entries[name] = address.toPtr<void*>();
+    if (perf_map) write_perf_map(name, *objects[i], address.getValue());
   }
   const auto linked = Clock::now();
   impl->timings.lower_ms = ms_between(start, lowered);
@@ -325,6 +413,11 @@ void* JitModule::lookup(const std::string& entry_name) const {
   return it->second;
 }
 
+void* JitModule::find(const std::string& entry_name) const {
+  auto it = impl_->entries.find(entry_name);
+  return it == impl_->entries.end() ? nullptr : it->second;
+}
+
 const JitTimings& JitModule::timings() const {
   return impl_->timings;
 }
@@ -332,6 +425,9 @@ const std::string& JitModule::ir() const {
   return impl_->ir;
 }
 int JitModule::vector_width() const {
+  return impl_->map_width;
+}
+int JitModule::gradient_width() const {
   return impl_->width;
 }
 

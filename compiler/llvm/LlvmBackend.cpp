@@ -400,10 +400,19 @@ void FunctionLowering::emit() {
   // Means: the sums times 1/n (n > 0 here).
   B_.SetInsertPoint(finish);
   Value* scale = B_.CreateFDiv(llvm::ConstantFP::get(T_, 1.0), B_.CreateSIToFP(n_, T_));
-  for_each(g_.param_count(), [&](Value* k) {
-    Value* at = B_.CreateGEP(T_, grad_, k);
-    B_.CreateStore(B_.CreateFMul(B_.CreateLoad(T_, at), scale), at);
+  // Whole vectors, then the rest one by one (the pipeline has no loop
+  // vectorizer: a scalar loop here was 7% of a 1.8M-parameter gradient).
+  const int64_t count = g_.param_count(), whole = count / W_;
+  const llvm::Align align(T_->getPrimitiveSizeInBits() / 8);
+  for_each(whole, [&](Value* k) {
+    Value* at = B_.CreateGEP(VT_, grad_, k);
+    B_.CreateAlignedStore(B_.CreateFMul(B_.CreateAlignedLoad(VT_, at, align), splat(scale)), at,
+                          align);
   });
+  for (int64_t k = whole * W_; k < count; ++k) {
+    Value* at = B_.CreateGEP(T_, grad_, i64(k));
+    B_.CreateStore(B_.CreateFMul(B_.CreateLoad(T_, at), scale), at);
+  }
   llvm::CallInst* total = B_.CreateFAddReduce(llvm::ConstantFP::get(T_, 0.0), loss_next);
   total->setHasAllowReassoc(true);
   B_.CreateRet(B_.CreateFMul(total, scale));
