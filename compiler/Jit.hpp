@@ -48,10 +48,19 @@ struct JitOptions {
   // samples. Measured on Zen 5 (bench/throughput.cpp, f32): log_prob +22% on
   // W1 and W2, MAF sampling +65%; the gradient entry keeps one (two measured
   // 5-8% slower: the outer-product and transposed kernels run out of
-  // registers). With more than one, "log_prob" is also compiled at one
-  // vector per block as "log_prob.small", for batches smaller than a block.
+  // registers).
   int map_vectors = 2;
+  // Also compile log_prob for one sample at a time as "log_prob.small":
+  // scalar per sample, matrix-vector products vectorised along rows. A
+  // block of vector_width() samples computes mostly dead lanes for a batch
+  // of a few rows; this entry computes none (Flow uses it below
+  // kSmallBatchRows).
+  bool small_batch_entry = true;
 };
+
+// Below this many rows log_prob.small is faster than a block of
+// vector_width() samples (measured on the bench models: see docs/bench.md).
+inline constexpr int64_t kSmallBatchRows = 8;
 
 // Where compile() spends its time. The three stages partition the wall-clock
 // time of compile(): they add up to it. Entry points are optimised and
@@ -84,7 +93,7 @@ class JitModule {  // owns the LLJIT and the compiled code
   const JitTimings& timings() const;
   const std::string& ir() const;  // optimized IR text when keep_ir, else empty
   int vector_width() const;       // samples per SIMD block of the map entry points
-  int gradient_width() const;     // ... of the mean_gradient entry points and "log_prob.small"
+  int gradient_width() const;     // ... of the mean_gradient entry points
 
   ~JitModule();
   JitModule(const JitModule&) = delete;

@@ -88,7 +88,7 @@ Flow<T> make_flow(const CompiledModel& model) {
       reinterpret_cast<typename EntryPoints<T>::Gradient>(model.jit->lookup("nll_grad"));
   entries.log_prob_small =
       reinterpret_cast<typename EntryPoints<T>::Density>(model.jit->find("log_prob.small"));
-  entries.small_batch = model.jit->vector_width();
+  entries.small_batch = kSmallBatchRows;
   const FlowGraph& fg = *model.graph;
   if (!fg.actnorms.empty())
     entries.actnorm_inputs =

@@ -325,24 +325,27 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
       unwrap(jtmb.createTargetMachine(), "creating the target machine");
   impl->width = host_vector_width(*tm, options.precision);
   impl->map_width = impl->width * std::max(1, options.map_vectors);
-  const VectorMath vector_math =
-      options.vector_math ? host_vector_math(*tm, options.precision, impl->width) : VectorMath{};
 
   // What to compile: every entry point at its kind's width, and log_prob
-  // once more at the native width for small batches.
+  // once more for one sample at a time (SIMD along matrix rows).
   struct Job {
     EntryPoint entry;
     int width;
+    int row_lanes;
   };
   std::vector<Job> jobs;
   for (const EntryPoint& entry : program.entries) {
     const bool gradient = entry.kind == EntryKind::mean_gradient;
-    jobs.push_back({entry, gradient ? impl->width : impl->map_width});
-    if (entry.name == "log_prob" && impl->map_width > impl->width) {
-      jobs.push_back({entry, impl->width});
+    jobs.push_back({entry, gradient ? impl->width : impl->map_width, 0});
+    if (entry.name == "log_prob" && options.small_batch_entry) {
+      jobs.push_back({entry, 1, impl->width});
       jobs.back().entry.name = "log_prob.small";
     }
   }
+  std::map<int, VectorMath> vector_math;  // by width
+  for (const Job& job : jobs)
+    if (options.vector_math && !vector_math.count(job.width))
+      vector_math[job.width] = host_vector_math(*tm, options.precision, job.width);
 
   const auto start = Clock::now();
   std::vector<Unit> units(jobs.size());
@@ -352,8 +355,8 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
     unit.module = std::make_unique<llvm::Module>("nfc." + jobs[i].entry.name, *unit.ctx);
     unit.module->setDataLayout(tm->createDataLayout());
     unit.module->setTargetTriple(tm->getTargetTriple().str());
-    lower_entry(program, jobs[i].entry, options.precision, jobs[i].width, vector_math,
-                *unit.module);
+    lower_entry(program, jobs[i].entry, options.precision, jobs[i].width, jobs[i].row_lanes,
+                vector_math[jobs[i].width], *unit.module);
     std::string broken;
     llvm::raw_string_ostream broken_out(broken);
     if (llvm::verifyModule(*unit.module, &broken_out))

@@ -29,8 +29,10 @@ using VectorMath = std::map<std::string, VectorFunction>;
 // internal helpers it calls to `module` (whose data layout and triple are
 // already set); the function processes blocks of `width` samples as
 // `<width x T>` vectors. One module per entry point lets entry points be
-// optimised and compiled independently, on different threads.
+// optimised and compiled independently, on different threads. With width 1
+// and row_lanes > 1, matrix-vector products run along rows in vectors of
+// row_lanes (the one-sample entry point); row_lanes 0 otherwise.
 void lower_entry(const Program& program, const EntryPoint& entry, Precision precision, int width,
-                 const VectorMath& vector_math, llvm::Module& module);
+                 int row_lanes, const VectorMath& vector_math, llvm::Module& module);
 
 }  // namespace nfc
