@@ -174,18 +174,25 @@ int run(const std::string& path, const Settings& s) {
   flow.params() = initial;
 
   // Batch-1 latency: every call timed on its own, the median of many (a
-  // mean would be dominated by the machine's other tenants).
-  std::vector<double> times(20000);
-  T one = 0;
-  for (int i = 0; i < 1000; ++i) flow.log_prob(in.data() + (i % batch) * dim, &one, 1);
-  for (size_t i = 0; i < times.size(); ++i) {
-    const auto a = std::chrono::steady_clock::now();
-    flow.log_prob(in.data() + int64_t(i % size_t(batch)) * dim, &one, 1);
-    times[i] =
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
-  }
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  const double latency_us = times[times.size() / 2];
+  // mean would be dominated by the machine's other tenants). Also the
+  // latency of kSmallBatchRows rows, the smallest batch the block-wide
+  // entry runs (what one row would cost without log_prob.small).
+  auto median_latency_us = [&](int64_t rows) {
+    std::vector<double> times(rows == 1 ? 20000 : 5000);
+    std::vector<T> out(static_cast<size_t>(rows));
+    auto at = [&](size_t i) { return in.data() + int64_t(i % size_t(batch - rows)) * dim; };
+    for (size_t i = 0; i < 1000; ++i) flow.log_prob(at(i), out.data(), rows);
+    for (size_t i = 0; i < times.size(); ++i) {
+      const auto a = std::chrono::steady_clock::now();
+      flow.log_prob(at(i), out.data(), rows);
+      times[i] =
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
+    }
+    std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+    return times[times.size() / 2];
+  };
+  const double latency_us = median_latency_us(1);
+  const double block_latency_us = median_latency_us(nfc::kSmallBatchRows);
 
   const auto& t = model->times.jit;
   if (s.json) {
@@ -193,23 +200,26 @@ int run(const std::string& path, const Settings& s) {
         "{\"model\": \"%s\", \"precision\": \"%s\", \"dim\": %d, \"params\": %zu, "
         "\"vector_width\": %d, \"threads\": %d, \"batch\": %lld, \"train_batch\": %lld, "
         "\"log_prob_per_s\": %.6g, \"sample_per_s\": %.6g, \"nll_grad_per_s\": %.6g, "
-        "\"train_per_s\": %.6g, \"adam_ms\": %.4g, \"latency_us\": %.6g, \"compile_ms\": %.6g, "
+        "\"train_per_s\": %.6g, \"adam_ms\": %.4g, \"latency_us\": %.6g, "
+        "\"block_latency_us\": %.6g, \"compile_ms\": %.6g, "
         "\"compile_check_ms\": %.4g, \"compile_graph_ms\": %.4g, \"compile_lower_ms\": %.4g, "
         "\"compile_o2_ms\": %.4g, \"compile_codegen_ms\": %.4g}\n",
         path.c_str(), std::is_same_v<T, float> ? "f32" : "f64", dim, n_params,
         model->jit->vector_width(), flow.threads(), static_cast<long long>(batch),
         static_cast<long long>(tb), log_prob, sample, nll_grad, train, adam_ms, latency_us,
-        compile_ms, model->times.check_ms, model->times.graph_ms, t.lower_ms, t.optimize_ms,
-        t.codegen_ms);
+        block_latency_us, compile_ms, model->times.check_ms, model->times.graph_ms, t.lower_ms,
+        t.optimize_ms, t.codegen_ms);
     std::fflush(stdout);
     return 0;
   }
   std::printf(
       "%-28s %s W=%-2d %d thr  log_prob %10.3g/s  sample %10.3g/s  nll_grad %10.3g/s"
-      "  train %10.3g/s  batch-1 %.2f us\n    compile wall %.0f ms: lower %.0f ms, O2 %.0f ms,"
+      "  train %10.3g/s  batch-1 %.2f us (%lld rows %.2f us)\n    compile wall %.0f ms: lower %.0f "
+      "ms, O2 %.0f ms,"
       " codegen %.0f ms; work on %d threads: O2 %.0f ms, codegen %.0f ms\n",
       path.c_str(), std::is_same_v<T, float> ? "f32" : "f64", model->jit->vector_width(),
-      flow.threads(), log_prob, sample, nll_grad, train, latency_us, compile_ms, t.lower_ms,
+      flow.threads(), log_prob, sample, nll_grad, train, latency_us,
+      static_cast<long long>(nfc::kSmallBatchRows), block_latency_us, compile_ms, t.lower_ms,
       t.optimize_ms, t.codegen_ms, t.threads, t.optimize_cpu_ms, t.codegen_cpu_ms);
   return 0;
 }

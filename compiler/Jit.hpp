@@ -58,9 +58,11 @@ struct JitOptions {
   bool small_batch_entry = true;
 };
 
-// Below this many rows log_prob.small is faster than a block of
-// vector_width() samples (measured on the bench models: see docs/bench.md).
-inline constexpr int64_t kSmallBatchRows = 8;
+// Below this many rows log_prob.small is faster than one block of
+// vector_width() samples: on the bench models W1-W4 (f32, Zen 5, 1 thread)
+// one sample costs 1.9 / 4.2 / 1.6 / 59 us there and 5 rows in one block
+// 9.8 / 16.6 / 7.4 / 247 us, a crossover at 4-5 rows.
+inline constexpr int64_t kSmallBatchRows = 5;
 
 // Where compile() spends its time. The three stages partition the wall-clock
 // time of compile(): they add up to it. Entry points are optimised and
