@@ -3,12 +3,14 @@
 // returns when all are done. Flow splits batches over it and the optimizer
 // splits its update, so both cores work on one training step.
 //
-// Workers wait on a condition variable between jobs (no spinning: an idle
-// flow costs nothing). Jobs from different threads are serialised, and a
-// task's exception is rethrown by run() after every task has finished.
+// Between jobs workers spin for up to 200 us, then sleep on a condition
+// variable (an idle flow costs nothing after that). Jobs from different
+// threads are serialised, and a task's exception is rethrown by run() after
+// every task has finished.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -36,11 +38,12 @@ class ThreadPool {
   std::mutex job_mutex_;  // one job at a time
   std::mutex mutex_;
   std::condition_variable start_, done_;
+  // Written by run() before generation_ is published; read by the workers after.
   const std::function<void(int)>* task_ = nullptr;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
-  std::exception_ptr error_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+  std::exception_ptr error_;  // under mutex_
 };
 
 // [begin, end) of slice t of [0, n) cut into `slices` contiguous parts whose
