@@ -35,21 +35,26 @@ namespace {
 // IEEE one (no reassociation), so results are bit-identical either way.
 // The bias corrections are applied as PyTorch's Adam does, outside the
 // loop: p -= (lr / c1) m / (sqrt(v) / sqrt(c2) + eps), one square root and
-// one division per parameter (in double they bound the loop).
+// one division per parameter (they bound the loop).
 template <class T, bool decoupled>
 void adam_update(T* __restrict params, const T* __restrict grad, double* __restrict m,
                  double* __restrict v, size_t n, double lr, double c1, double c2,
                  const OptimizerOptions& o) {
   const double b1 = o.beta1, b2 = o.beta2, eps = o.eps, wd = o.weight_decay;
-  const double step = lr / c1, inv_sqrt_c2 = 1 / std::sqrt(c2);
+  // The moments accumulate in double; the step itself is computed in T,
+  // as PyTorch does for float parameters (a float square root and division
+  // are twice as wide per instruction as double ones).
+  const T step = static_cast<T>(lr / c1), inv_sqrt_c2 = static_cast<T>(1 / std::sqrt(c2));
+  const T epsilon = static_cast<T>(eps), decay = static_cast<T>(lr * wd);
   for (size_t i = 0; i < n; ++i) {
-    double p = params[i], g = grad[i];
+    T p = params[i];
+    double g = grad[i];
     if constexpr (!decoupled) g += wd * p;
     m[i] = b1 * m[i] + (1 - b1) * g;
     v[i] = b2 * v[i] + (1 - b2) * g * g;
-    if constexpr (decoupled) p -= lr * wd * p;
-    p -= step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps);
-    params[i] = static_cast<T>(p);
+    if constexpr (decoupled) p -= decay * p;
+    p -= step * static_cast<T>(m[i]) / (std::sqrt(static_cast<T>(v[i])) * inv_sqrt_c2 + epsilon);
+    params[i] = p;
   }
 }
 

@@ -106,9 +106,11 @@ class FunctionLowering {
   Value* index_table(const std::vector<int>& indices, const char* name);
   Value* table_entry(Value* table, Value* k);
   void check_gradient_entry() const;
-  void emit_accumulation(const Accumulation& acc);
+  void emit_accumulation(size_t index);
+  void reduce_partial_sums();
   void transpose(Values& v);
   llvm::Function* outer_helper();
+  llvm::Function* transpose_helper();
   Value* live(Value* v) { return B_.CreateSelect(mask_, v, splat_const(0)); }
   Value* lower_elementwise(Op op, Value* a, Value* b, Value* c);
   Value* unary_intrinsic(llvm::Intrinsic::ID id, Value* a) {
@@ -139,9 +141,11 @@ class FunctionLowering {
   Value* lanes_ = nullptr;  // <W x i64>: sample index of each lane in this block
   Value* mask_ = nullptr;   // <W x i1>: lanes < n
   Value* scratch_ = nullptr;
-  Value* grad_ = nullptr;     // mean_gradient: the gradient argument
-  Value* stage_a_ = nullptr;  // mean_gradient: rows x W, an outer product's left operand
-  Value* stage_b_ = nullptr;  // mean_gradient: W x cols, its right operand transposed
+  Value* grad_ = nullptr;                // mean_gradient: the gradient argument
+  Value* stage_a_ = nullptr;             // mean_gradient: rows x W, an outer product's left operand
+  Value* partials_ = nullptr;            // mean_gradient: per-lane sums of the value accumulations
+  std::vector<int64_t> partial_offset_;  // by accumulation: its first vector in partials_, or -1
+  Value* stage_b_ = nullptr;             // mean_gradient: W x cols, its right operand transposed
   BufferPlan plan_;
   std::vector<Values> regs_;  // by NodeId: elements of register-held nodes
 };
@@ -364,6 +368,20 @@ void FunctionLowering::emit() {
     const uint64_t bytes =
         static_cast<uint64_t>(g_.param_count()) * (T_->getPrimitiveSizeInBits() / 8);
     if (bytes > 0) B_.CreateMemSet(grad_, B_.getInt8(0), B_.getInt64(bytes), llvm::MaybeAlign(1));
+    // Value accumulations (bias gradients) add whole vectors per block and
+    // sum the lanes once at the end; a horizontal sum per element per block
+    // was ~5% of a MAF's gradient. Up to 1 MB of stack, else per block.
+    int64_t vectors = 0;
+    for (const Accumulation& a : entry_.accumulations) {
+      partial_offset_.push_back(a.value >= 0 ? vectors : -1);
+      if (a.value >= 0) vectors += g_.len(a.value);
+    }
+    const uint64_t partial_bytes =
+        static_cast<uint64_t>(vectors) * (VT_->getPrimitiveSizeInBits() / 8);
+    if (vectors > 0 && partial_bytes <= (1u << 20)) {
+      partials_ = B_.CreateAlloca(VT_, i64(vectors), "partials");
+      B_.CreateMemSet(partials_, B_.getInt8(0), B_.getInt64(partial_bytes), llvm::MaybeAlign(1));
+    }
   }
   B_.CreateCondBr(B_.CreateICmpSGT(n_, i64(0)), block, exit);
 
@@ -382,7 +400,7 @@ void FunctionLowering::emit() {
 
   for (size_t i = 0; i < plan_.order.size(); ++i) {
     emit_node(plan_.order[i]);
-    for (size_t a : plan_.accumulate_after[i]) emit_accumulation(entry_.accumulations[a]);
+    for (size_t a : plan_.accumulate_after[i]) emit_accumulation(a);
   }
   Value* loss_next = nullptr;
   if (gradient)
@@ -405,6 +423,7 @@ void FunctionLowering::emit() {
 
   // Means: the sums times 1/n (n > 0 here).
   B_.SetInsertPoint(finish);
+  reduce_partial_sums();
   Value* scale = B_.CreateFDiv(llvm::ConstantFP::get(T_, 1.0), B_.CreateSIToFP(n_, T_));
   // Whole vectors, then the rest one by one (the pipeline has no loop
   // vectorizer: a scalar loop here was 7% of a 1.8M-parameter gradient).
@@ -432,8 +451,17 @@ void FunctionLowering::emit() {
 //   outer: grad[offset + r * cols + c] += sum_lanes a[r] * b[c], by the
 //          register-blocked kernel of outer_helper() on staged copies of a
 //          (rows x W) and b transposed (W x cols), dead lanes zeroed in both.
-void FunctionLowering::emit_accumulation(const Accumulation& acc) {
+void FunctionLowering::emit_accumulation(size_t index) {
+  const Accumulation& acc = entry_.accumulations[index];
   Value* dest = B_.CreateGEP(T_, grad_, i64(acc.offset));
+  if (acc.value >= 0 && partials_ != nullptr) {
+    Value* part = B_.CreateGEP(VT_, partials_, i64(partial_offset_[index]));
+    for_each(g_.len(acc.value), [&](Value* k) {
+      Value* at = B_.CreateGEP(VT_, part, k);
+      B_.CreateStore(B_.CreateFAdd(B_.CreateLoad(VT_, at), live(element(acc.value, k))), at);
+    });
+    return;
+  }
   if (acc.value >= 0) {
     for_each(g_.len(acc.value), [&](Value* k) {
       Value* at = B_.CreateGEP(T_, dest, k);
@@ -455,22 +483,16 @@ void FunctionLowering::emit_accumulation(const Accumulation& acc) {
       llvm::FixedVectorType::get(B_.getInt1Ty(), static_cast<unsigned>(W_)));
   // b transposed: blocks of W columns by a transpose in registers and W
   // contiguous stores (a scatter per column was ~7% of a MAF's gradient),
-  // the columns after the last whole block scattered.
-  const int64_t blocks = addressable(acc.outer_b) ? cols / W_ : 0;
-  for_each(
-      blocks,
-      [&](Value* q) {
-        Value* first = B_.CreateMul(q, i64(W_));
-        Values v;
-        for (int i = 0; i < W_; ++i)
-          v.push_back(live(element(acc.outer_b, B_.CreateAdd(first, i64(i)))));
-        transpose(v);
-        for (int j = 0; j < W_; ++j)
-          B_.CreateAlignedStore(
-              v[static_cast<size_t>(j)],
-              B_.CreateGEP(T_, stage_b_, B_.CreateAdd(i64(int64_t{j} * cols), first)), align);
-      },
-      1);
+  // in a helper when b is in scratch (the transposes are ~10% of a
+  // gradient's IR if inlined at every accumulation); the columns after the
+  // last whole block scattered.
+  int64_t blocks = 0;
+  const int64_t slot = plan_.offset[static_cast<size_t>(acc.outer_b)];
+  if (slot >= 0 && cols >= W_) {
+    blocks = cols / W_;
+    B_.CreateCall(transpose_helper(), {B_.CreateGEP(VT_, scratch_, i64(slot)), stage_b_,
+                                       i64(blocks), i64(cols), mask_});
+  }
   for_each(cols - blocks * W_, [&](Value* k) {
     Value* c = B_.CreateAdd(k, i64(blocks * W_));
     Value* at = B_.CreateGEP(T_, stage_b_, B_.CreateAdd(lane_rows, splat(c)));
@@ -503,6 +525,69 @@ void FunctionLowering::transpose(Values& v) {
       v[static_cast<size_t>(i ^ s)] = B_.CreateShuffleVector(a, b, high);
     }
   }
+}
+
+// grad[offset + k] += the lanes of partial sum k, for every value accumulation.
+void FunctionLowering::reduce_partial_sums() {
+  if (partials_ == nullptr) return;
+  for (size_t a = 0; a < entry_.accumulations.size(); ++a) {
+    const Accumulation& acc = entry_.accumulations[a];
+    if (acc.value < 0) continue;
+    Value* dest = B_.CreateGEP(T_, grad_, i64(acc.offset));
+    Value* part = B_.CreateGEP(VT_, partials_, i64(partial_offset_[a]));
+    for_each(g_.len(acc.value), [&](Value* k) {
+      Value* at = B_.CreateGEP(T_, dest, k);
+      llvm::CallInst* sum = B_.CreateFAddReduce(B_.CreateLoad(T_, at),
+                                                B_.CreateLoad(VT_, B_.CreateGEP(VT_, part, k)));
+      sum->setHasAllowReassoc(true);
+      B_.CreateStore(sum, at);
+    });
+  }
+}
+
+// void nfc.transpose(const <W x T>* src, T* dst, i64 blocks, i64 cols, <W x i1> live):
+//   dst[j * cols + c] = live[j] ? src[c][j] : 0 for c < blocks * W, j < W,
+// W vectors at a time, transposed in registers.
+llvm::Function* FunctionLowering::transpose_helper() {
+  const std::string name = "nfc.transpose";
+  if (llvm::Function* existing = m_.getFunction(name)) return existing;
+  auto* ptr = llvm::PointerType::getUnqual(ctx_);
+  auto* mask_type = llvm::FixedVectorType::get(B_.getInt1Ty(), static_cast<unsigned>(W_));
+  auto* type = llvm::FunctionType::get(
+      B_.getVoidTy(), {ptr, ptr, B_.getInt64Ty(), B_.getInt64Ty(), mask_type}, false);
+  auto* helper = llvm::Function::Create(type, llvm::Function::InternalLinkage, name, m_);
+  helper->setDoesNotThrow();
+  helper->addFnAttr("min-legal-vector-width", std::to_string(VT_->getPrimitiveSizeInBits()));
+  for (unsigned i = 0; i < 2; ++i) {
+    helper->addParamAttr(i, llvm::Attribute::NoAlias);
+    helper->addParamAttr(i, llvm::Attribute::NoCapture);
+  }
+  llvm::IRBuilderBase::InsertPointGuard guard(B_);
+  llvm::Function* caller = F_;
+  F_ = helper;
+  B_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", helper));
+  Value* src = helper->getArg(0);
+  Value* dst = helper->getArg(1);
+  Value* cols = helper->getArg(3);
+  Value* live = helper->getArg(4);
+  const llvm::Align align(T_->getPrimitiveSizeInBits() / 8);
+  for_dynamic(i64(0), helper->getArg(2), 1, [&](Value* q) {
+    Value* first = B_.CreateMul(q, i64(W_));
+    Values v;
+    for (int i = 0; i < W_; ++i) {
+      Value* at = B_.CreateGEP(VT_, src, B_.CreateAdd(first, i64(i)));
+      v.push_back(B_.CreateSelect(live, B_.CreateLoad(VT_, at), splat_const(0)));
+    }
+    transpose(v);
+    for (int j = 0; j < W_; ++j) {
+      Value* row = B_.CreateMul(i64(j), cols);
+      B_.CreateAlignedStore(v[static_cast<size_t>(j)],
+                            B_.CreateGEP(T_, dst, B_.CreateAdd(row, first)), align);
+    }
+  });
+  B_.CreateRetVoid();
+  F_ = caller;
+  return helper;
 }
 
 // void nfc.outer(T* G, const T* A, const T* BT, i64 rows, i64 stride, i64 cols,
