@@ -4,7 +4,7 @@
 // Each entry point becomes a function with the ABI of Program.hpp,
 //
 //   map:           void NAME(const T* params, const T* in, T* out_0, ..., T* out_k, int64_t n)
-//   mean_gradient: T NAME(const T* params, const T* in, int64_t n, T* grad)
+//   mean_gradient: T NAME(const T* params, const T* in, int64_t n, T* grad, void* work)
 //
 // where T is float or double per JitOptions::precision (MapFn / MeanGradientFn
 // below for the common cases). Code is SIMD across samples: blocks of
@@ -12,7 +12,7 @@
 // per-sample program with every scalar widened to a vector (see
 // compiler/llvm/LlvmBackend.cpp). Entry points keep
 // no state: calls may run concurrently on different threads, each with its
-// own `grad`.
+// own `grad` and `work` (workspace_bytes() of scratch, no alignment needed).
 #pragma once
 
 #include <cstdint>
@@ -30,7 +30,7 @@ namespace nfc {
 template <typename T>
 using MapFn = void (*)(const T* params, const T* in, T* out, int64_t n);
 template <typename T>
-using MeanGradientFn = T (*)(const T* params, const T* in, int64_t n, T* grad);
+using MeanGradientFn = T (*)(const T* params, const T* in, int64_t n, T* grad, void* work);
 
 struct JitOptions {
   Precision precision = Precision::f64;
@@ -92,6 +92,8 @@ class JitModule {  // owns the LLJIT and the compiled code
   void* lookup(const std::string& entry_name) const;
   // The same, or nullptr for a name that was not compiled.
   void* find(const std::string& entry_name) const;
+  // Scratch memory the entry point needs as its `work` argument (0: none).
+  int64_t workspace_bytes(const std::string& entry_name) const;
   const JitTimings& timings() const;
   const std::string& ir() const;  // optimized IR text when keep_ir, else empty
   int vector_width() const;       // samples per SIMD block of the map entry points

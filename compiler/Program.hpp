@@ -39,8 +39,9 @@ struct Accumulation {
 
 // A mean_gradient entry point has the ABI
 //
-//   T NAME(const T* params, const T* in, int64_t n, T* grad)
+//   T NAME(const T* params, const T* in, int64_t n, T* grad, void* work)
 //
+// (`work`: scratch of the size the backend reports, JitModule::workspace_bytes)
 // It returns (1/n) sum_i outputs[0](in_i) (outputs[0] has length 1) and
 // overwrites grad[0, graph.param_count()) with (1/n) sum_i of every
 // accumulation at sample i (zero where none applies). Lanes past n

@@ -110,35 +110,58 @@ T Flow<T>::nll_grad(const T* x, int64_t n, T* grad) const {
   return nll_grad(params_.data(), x, n, grad);
 }
 
+namespace {
+
+// y = a y + b x, over restrict pointers so that it vectorises.
+template <class T>
+void scale_add(T* __restrict y, T a, const T* __restrict x, T b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = a * y[i] + b * x[i];
+}
+
+}  // namespace
+
 // Each slice's gradient is the mean over its rows: the batch's is their
 // sum weighted by rows / n. Slice 0 writes into `grad`, the others into
 // buffers of their own; then every thread combines a range of parameters.
 template <class T>
+void* Flow<T>::Parallel::workspace(int thread, int64_t bytes) {
+  if (work.size() <= size_t(thread)) work.resize(size_t(thread) + 1);
+  work[size_t(thread)].resize(static_cast<size_t>(bytes));
+  return work[size_t(thread)].data();
+}
+
+template <class T>
 T Flow<T>::nll_grad(const T* params, const T* x, int64_t n, T* grad) const {
   const int threads = this->threads();
-  if (threads == 1 || n < kMinSliceRows * threads) return entries_.nll_grad(params, x, n, grad);
+  const int64_t work = entries_.gradient_workspace;
+  if (threads == 1 || n < kMinSliceRows * threads) {
+    const std::lock_guard<std::mutex> lock(workspace_->call);
+    workspace_->bytes.resize(static_cast<size_t>(work));
+    return entries_.nll_grad(params, x, n, grad, workspace_->bytes.data());
+  }
   const std::lock_guard<std::mutex> lock(parallel_->call);
   const int64_t row = row_dim(), size = static_cast<int64_t>(params_.size());
-  auto& buffers = parallel_->grads;
-  buffers.resize(static_cast<size_t>(threads));
+  auto& buffers = parallel_->grads;  // slice t > 0 writes buffers[t - 1]
+  buffers.resize(static_cast<size_t>(threads - 1));
   for (auto& b : buffers) b.resize(static_cast<size_t>(size));
   std::vector<T> loss(static_cast<size_t>(threads)), share(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) {
     const Slice s = slice_of(n, threads, t, kSliceAlign);
     share[size_t(t)] = static_cast<T>(s.end - s.begin) / static_cast<T>(n);
   }
+  std::vector<void*> workspaces;
+  for (int t = 0; t < threads; ++t) workspaces.push_back(parallel_->workspace(t, work));
   parallel_->pool.run([&](int t) {
     const Slice s = slice_of(n, threads, t, kSliceAlign);
-    T* out = t == 0 ? grad : buffers[size_t(t)].data();
-    loss[size_t(t)] = entries_.nll_grad(params, x + s.begin * row, s.end - s.begin, out);
+    T* out = t == 0 ? grad : buffers[size_t(t - 1)].data();
+    loss[size_t(t)] =
+        entries_.nll_grad(params, x + s.begin * row, s.end - s.begin, out, workspaces[size_t(t)]);
   });
   parallel_->pool.run([&](int t) {
     const Slice s = slice_of(size, threads, t, kSliceAlign);
-    for (int64_t i = s.begin; i < s.end; ++i) {
-      T sum = share[0] * grad[i];
-      for (int u = 1; u < threads; ++u) sum += share[size_t(u)] * buffers[size_t(u)][size_t(i)];
-      grad[i] = sum;
-    }
+    for (int u = 1; u < threads; ++u)
+      scale_add(grad + s.begin, u == 1 ? share[0] : T(1), buffers[size_t(u - 1)].data() + s.begin,
+                share[size_t(u)], s.end - s.begin);
   });
   T total = 0;
   for (int t = 0; t < threads; ++t) total += share[size_t(t)] * loss[size_t(t)];

@@ -42,8 +42,9 @@ template <class T>
 struct EntryPoints {
   using Map = void (*)(const T* params, const T* in, T* out, T* logdet, int64_t n);
   using Density = void (*)(const T* params, const T* x, T* log_prob, int64_t n);
-  // Returns the batch's mean NLL; overwrites grad with its gradient.
-  using Gradient = T (*)(const T* params, const T* x, int64_t n, T* grad);
+  // Returns the batch's mean NLL; overwrites grad with its gradient. `work`
+  // is gradient_workspace bytes of scratch, one per concurrent call.
+  using Gradient = T (*)(const T* params, const T* x, int64_t n, T* grad, void* work);
   Map forward = nullptr;
   Map inverse = nullptr;
   Density log_prob = nullptr;
@@ -52,6 +53,7 @@ struct EntryPoints {
   Density log_prob_small = nullptr;
   int64_t small_batch = 0;
   Gradient nll_grad = nullptr;
+  int64_t gradient_workspace = 0;
   // x -> the inputs of every ActNorm layer, concatenated (width layers * dim);
   // null if the flow has none.
   Density actnorm_inputs = nullptr;
@@ -103,7 +105,8 @@ class Flow {
   // numbers as on one thread (samples are independent); nll_grad sums the
   // slices' mean gradients weighted by their share of the batch, which
   // changes the rounding only (and is the same for the same thread count).
-  // Calls on one flow from several threads are serialised while threads > 1.
+  // Calls on one flow from several threads are serialised while threads > 1,
+  // and nll_grad calls always (they share the gradient's workspace).
   void set_threads(int threads);
   int threads() const { return parallel_ ? parallel_->pool.size() : 1; }
   // The flow's workers (null with one thread): the optimizer splits its update over them.
@@ -140,15 +143,24 @@ class Flow {
   BaseTensors base_tensors_;
   std::vector<ActNormSlot> actnorm_;
   std::vector<T> params_;
-  // Workers and the per-slice gradient buffers they fill. Shared by copies
-  // of the flow; `call` serialises the calls that use them.
+  // Workers, the per-slice gradient buffers they fill and the gradient's
+  // workspaces (one per thread). Shared by copies of the flow; `call`
+  // serialises the calls that use them.
   struct Parallel {
     explicit Parallel(int threads) : pool(threads) {}
     ThreadPool pool;
     std::mutex call;
     std::vector<std::vector<T>> grads;
+    std::vector<std::vector<unsigned char>> work;
+    void* workspace(int thread, int64_t bytes);
   };
   std::shared_ptr<Parallel> parallel_;
+  // One thread's gradient workspace (threads() == 1).
+  struct Workspace {
+    std::mutex call;
+    std::vector<unsigned char> bytes;
+  };
+  std::shared_ptr<Workspace> workspace_ = std::make_shared<Workspace>();
   // Runs body(begin, end) over slices of [0, n) on the workers, or on the
   // calling thread when the batch is too small to split.
   template <class F>

@@ -122,6 +122,15 @@ std::vector<int64_t> batch_sizes(int w) {
   return {1, w - 1, w, 3 * w + 5, 0};
 }
 
+// Gradients also on a batch of several staging groups (the outer products
+// are added into the gradient every few blocks, LlvmBackend's
+// kMaxStageBlocks), ending in a partial group and a partial block.
+std::vector<int64_t> gradient_batch_sizes(int w) {
+  std::vector<int64_t> sizes = batch_sizes(w);
+  sizes.push_back(11 * w + 7);
+  return sizes;
+}
+
 // Compiles `program` in both precisions and checks every entry on every
 // batch size; `f64_tol` > 0 replaces f64's tolerances (relative and absolute).
 void check_program(const Program& program, const std::vector<double>& params,
@@ -520,8 +529,9 @@ void compare_gradient(const Program& program, const EntryPoint& entry, const Jit
 
   const auto x = narrow<T>(in);
   std::vector<T> grad(static_cast<size_t>(g.param_count()), T(kSentinel));
-  const double got = reinterpret_cast<MeanGradientFn<T>>(jit.lookup(entry.name))(p.data(), x.data(),
-                                                                                 n, grad.data());
+  std::vector<unsigned char> work(static_cast<size_t>(jit.workspace_bytes(entry.name)));
+  const double got = reinterpret_cast<MeanGradientFn<T>>(jit.lookup(entry.name))(
+      p.data(), x.data(), n, grad.data(), work.data());
   const auto close = [&](double got, double want) {
     return std::fabs(got - want) <= rel * std::fabs(want) + abs;
   };
@@ -542,7 +552,8 @@ void check_gradient_program(const Program& program, const std::vector<double>& p
     options.precision = precision;
     const auto jit = JitModule::compile(program, options);
     for (const EntryPoint& entry : program.entries) {
-      for (int64_t n : batch_sizes(jit->vector_width())) {
+      const bool gradient = entry.kind == EntryKind::mean_gradient;
+      for (int64_t n : (gradient ? gradient_batch_sizes : batch_sizes)(jit->vector_width())) {
         if (entry.kind != EntryKind::mean_gradient && precision == Precision::f64)
           compare<double>(program, entry, *jit, params, n, input_ranges, rng);
         else if (entry.kind != EntryKind::mean_gradient)
@@ -670,7 +681,7 @@ TEST_CASE("jit: mean_gradient of a 64 -> 512 -> 512 -> 128 MLP: IR follows nodes
     const auto narrow_jit = JitModule::compile(mlp_gradient(narrow_graph, 64, 128, 128), options);
     CHECK(double(jit->ir().size()) < 1.2 * double(narrow_jit->ir().size()));
     std::mt19937 rng(4);
-    const int64_t n = 3 * jit->vector_width() + 5;
+    const int64_t n = 11 * jit->vector_width() + 7;  // several staging groups
     if (precision == Precision::f64)
       compare_gradient<double>(program, program.entries[1], *jit, params, n, {{-2, 2}}, rng);
     else
@@ -698,8 +709,8 @@ TEST_CASE("jit: dead lanes of a mean_gradient block never leak Inf or NaN", "[ji
     options.precision = precision;
     const auto jit = JitModule::compile(program, options);
     std::mt19937 rng(2);
-    for (int64_t n : batch_sizes(jit->vector_width())) {
-      if (n % jit->vector_width() == 0) continue;  // no dead lanes
+    for (int64_t n : gradient_batch_sizes(jit->vector_width())) {
+      if (n % jit->gradient_width() == 0) continue;  // no dead lanes
       if (precision == Precision::f64)
         compare_gradient<double>(program, program.entries[0], *jit, {}, n, {{0.5, 2}}, rng);
       else

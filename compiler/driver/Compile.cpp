@@ -86,6 +86,7 @@ Flow<T> make_flow(const CompiledModel& model) {
       reinterpret_cast<typename EntryPoints<T>::Density>(model.jit->lookup("log_prob"));
   entries.nll_grad =
       reinterpret_cast<typename EntryPoints<T>::Gradient>(model.jit->lookup("nll_grad"));
+  entries.gradient_workspace = model.jit->workspace_bytes("nll_grad");
   entries.log_prob_small =
       reinterpret_cast<typename EntryPoints<T>::Density>(model.jit->find("log_prob.small"));
   entries.small_batch = kSmallBatchRows;

@@ -43,6 +43,7 @@ namespace nfc {
 struct JitModule::Impl {
   std::unique_ptr<llvm::orc::LLJIT> jit;
   std::unordered_map<std::string, void*> entries;
+  std::unordered_map<std::string, int64_t> workspace;  // bytes, by entry name
   JitTimings timings;
   std::string ir;
   int width = 1;      // native lanes: gradients, log_prob.small
@@ -214,7 +215,7 @@ std::string print(const llvm::Module& module) {
 struct Unit {
   std::unique_ptr<llvm::LLVMContext> ctx;
   std::unique_ptr<llvm::Module> module;
-  size_t size = 0;  // instructions after lowering: the bigger units start first
+  size_t size = 0;    // instructions after lowering: the bigger units start first
   int opt_level = 2;  // of the IR pipeline and code generation
   std::string ir;     // optimized IR when keep_ir
   std::unique_ptr<llvm::MemoryBuffer> object;
@@ -365,8 +366,9 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
     unit.module = std::make_unique<llvm::Module>("nfc." + jobs[i].entry.name, *unit.ctx);
     unit.module->setDataLayout(tm->createDataLayout());
     unit.module->setTargetTriple(tm->getTargetTriple().str());
-    lower_entry(program, jobs[i].entry, options.precision, jobs[i].width, jobs[i].row_lanes,
-                vector_math[jobs[i].width], *unit.module);
+    impl->workspace[jobs[i].entry.name] =
+        lower_entry(program, jobs[i].entry, options.precision, jobs[i].width, jobs[i].row_lanes,
+                    vector_math[jobs[i].width], *unit.module);
     std::string broken;
     llvm::raw_string_ostream broken_out(broken);
     if (llvm::verifyModule(*unit.module, &broken_out))
@@ -423,6 +425,12 @@ JitModule::~JitModule() = default;
 void* JitModule::lookup(const std::string& entry_name) const {
   auto it = impl_->entries.find(entry_name);
   if (it == impl_->entries.end()) throw InternalError("jit: no entry point '" + entry_name + "'");
+  return it->second;
+}
+
+int64_t JitModule::workspace_bytes(const std::string& entry_name) const {
+  auto it = impl_->workspace.find(entry_name);
+  if (it == impl_->workspace.end()) throw InternalError("jit: no entry point '" + entry_name + "'");
   return it->second;
 }
 

@@ -57,12 +57,22 @@ constexpr int kRowBlock = 8;
 // the gradient held in registers while the lanes of a block stream by.
 constexpr int kOuterRows = 4;
 constexpr int kOuterCols = 3;
+// The gradient stages the operands of its outer products for up to this
+// many blocks of samples before adding them into the gradient: the gradient
+// of a large model (7 MB for the 64-D MAF) does not stay in cache, and
+// streaming it once per block of W samples bounded the whole entry point.
+// The staging areas live in the caller's workspace, at most kStageBytes.
+constexpr int64_t kMaxStageBlocks = 8;
+constexpr int64_t kStageBytes = int64_t{4} << 20;
 
 class FunctionLowering {
  public:
   FunctionLowering(const Graph& g, const EntryPoint& entry, Precision precision, int width,
                    int row_lanes, const VectorMath& vector_math, llvm::Module& m);
   void emit();
+  int64_t workspace_bytes() const {
+    return workspace_elements_ * (T_->getPrimitiveSizeInBits() / 8);
+  }
 
  private:
   // IR helpers.
@@ -108,6 +118,7 @@ class FunctionLowering {
   void check_gradient_entry() const;
   void emit_accumulation(size_t index);
   void reduce_partial_sums();
+  void plan_stages();
   void transpose(Values& v);
   llvm::Function* outer_helper();
   llvm::Function* transpose_helper();
@@ -141,11 +152,18 @@ class FunctionLowering {
   Value* lanes_ = nullptr;  // <W x i64>: sample index of each lane in this block
   Value* mask_ = nullptr;   // <W x i1>: lanes < n
   Value* scratch_ = nullptr;
-  Value* grad_ = nullptr;                // mean_gradient: the gradient argument
-  Value* stage_a_ = nullptr;             // mean_gradient: rows x W, an outer product's left operand
+  Value* grad_ = nullptr;  // mean_gradient: the gradient argument
+  // mean_gradient: outer products are staged for stage_blocks_ blocks; for
+  // accumulation a, its left operand rows x (K W) at stage_offset_[a] of
+  // the workspace, its right operand transposed, (K W) x cols, after it.
+  int64_t stage_blocks_ = 1;
+  std::vector<int64_t> stage_offset_;
+  int64_t workspace_elements_ = 0;
+  Value* workspace_ = nullptr;
+  Value* stage_lane_ = nullptr;          // i64: the first lane of this block in the stages
+  Value* flush_ = nullptr;               // i1: this block ends a group (or the batch)
   Value* partials_ = nullptr;            // mean_gradient: per-lane sums of the value accumulations
   std::vector<int64_t> partial_offset_;  // by accumulation: its first vector in partials_, or -1
-  Value* stage_b_ = nullptr;             // mean_gradient: W x cols, its right operand transposed
   BufferPlan plan_;
   std::vector<Values> regs_;  // by NodeId: elements of register-held nodes
 };
@@ -293,7 +311,7 @@ void FunctionLowering::create_function() {
   auto* ptr = llvm::PointerType::getUnqual(ctx_);
   llvm::FunctionType* type = nullptr;
   if (entry_.kind == EntryKind::mean_gradient) {
-    type = llvm::FunctionType::get(T_, {ptr, ptr, B_.getInt64Ty(), ptr}, false);
+    type = llvm::FunctionType::get(T_, {ptr, ptr, B_.getInt64Ty(), ptr, ptr}, false);
   } else {
     std::vector<llvm::Type*> args(2 + entry_.outputs.size(), ptr);
     args.push_back(B_.getInt64Ty());
@@ -312,8 +330,11 @@ void FunctionLowering::create_function() {
   if (entry_.kind == EntryKind::mean_gradient) {
     n_ = F_->getArg(2);
     grad_ = F_->getArg(3);
-    F_->addParamAttr(3, llvm::Attribute::NoCapture);
-    F_->addParamAttr(3, llvm::Attribute::NoAlias);
+    workspace_ = F_->getArg(4);
+    for (unsigned i = 3; i < 5; ++i) {
+      F_->addParamAttr(i, llvm::Attribute::NoCapture);
+      F_->addParamAttr(i, llvm::Attribute::NoAlias);
+    }
     return;
   }
   for (unsigned i = 0; i < entry_.outputs.size(); ++i) outs_.push_back(F_->getArg(2 + i));
@@ -355,16 +376,7 @@ void FunctionLowering::emit() {
   B_.SetInsertPoint(entry);
   if (plan_.slots > 0) scratch_ = B_.CreateAlloca(VT_, i64(plan_.slots), "scratch");
   if (gradient) {
-    int64_t rows = 0, cols = 0;
-    for (const Accumulation& a : entry_.accumulations)
-      if (a.value < 0) {
-        rows = std::max<int64_t>(rows, g_.len(a.outer_a));
-        cols = std::max<int64_t>(cols, g_.len(a.outer_b));
-      }
-    if (rows > 0) {
-      stage_a_ = B_.CreateAlloca(VT_, i64(rows), "stage.a");
-      stage_b_ = B_.CreateAlloca(VT_, i64(cols), "stage.b");
-    }
+    plan_stages();
     const uint64_t bytes =
         static_cast<uint64_t>(g_.param_count()) * (T_->getPrimitiveSizeInBits() / 8);
     if (bytes > 0) B_.CreateMemSet(grad_, B_.getInt8(0), B_.getInt64(bytes), llvm::MaybeAlign(1));
@@ -397,6 +409,12 @@ void FunctionLowering::emit() {
   for (int j = 0; j < W_; ++j) iota.push_back(B_.getInt64(static_cast<uint64_t>(j)));
   lanes_ = B_.CreateAdd(splat(base), llvm::ConstantVector::get(iota), "lanes");
   mask_ = B_.CreateICmpSLT(lanes_, splat(n_), "live");
+  if (gradient) {
+    Value* in_group = B_.CreateURem(B_.CreateUDiv(base, i64(W_)), i64(stage_blocks_));
+    stage_lane_ = B_.CreateMul(in_group, i64(W_), "stage.lane");
+    flush_ = B_.CreateOr(B_.CreateICmpEQ(in_group, i64(stage_blocks_ - 1)),
+                         B_.CreateICmpSGE(B_.CreateNSWAdd(base, i64(W_)), n_), "flush");
+  }
 
   for (size_t i = 0; i < plan_.order.size(); ++i) {
     emit_node(plan_.order[i]);
@@ -472,13 +490,20 @@ void FunctionLowering::emit_accumulation(size_t index) {
     return;
   }
   const int64_t rows = g_.len(acc.outer_a), cols = g_.len(acc.outer_b);
+  const int64_t a_stride = stage_blocks_ * W_;
+  const llvm::Align align(T_->getPrimitiveSizeInBits() / 8);
+  Value* stage_a = B_.CreateGEP(T_, workspace_, i64(stage_offset_[index]));
+  Value* stage_b = B_.CreateGEP(T_, stage_a, i64(rows * a_stride));
   for_each(rows, [&](Value* r) {
-    B_.CreateStore(live(element(acc.outer_a, r)), B_.CreateGEP(VT_, stage_a_, r));
+    Value* at =
+        B_.CreateGEP(T_, stage_a, B_.CreateAdd(B_.CreateMul(r, i64(a_stride)), stage_lane_));
+    B_.CreateAlignedStore(live(element(acc.outer_a, r)), at, align);
   });
+  // This block's rows of b transposed.
+  Value* block_b = B_.CreateGEP(T_, stage_b, B_.CreateMul(stage_lane_, i64(cols)));
   std::vector<llvm::Constant*> strided;
   for (int j = 0; j < W_; ++j) strided.push_back(B_.getInt64(static_cast<uint64_t>(j * cols)));
   Value* lane_rows = llvm::ConstantVector::get(strided);
-  const llvm::Align align(T_->getPrimitiveSizeInBits() / 8);
   Value* all = llvm::ConstantInt::getTrue(
       llvm::FixedVectorType::get(B_.getInt1Ty(), static_cast<unsigned>(W_)));
   // b transposed: blocks of W columns by a transpose in registers and W
@@ -490,20 +515,44 @@ void FunctionLowering::emit_accumulation(size_t index) {
   const int64_t slot = plan_.offset[static_cast<size_t>(acc.outer_b)];
   if (slot >= 0 && cols >= W_) {
     blocks = cols / W_;
-    B_.CreateCall(transpose_helper(), {B_.CreateGEP(VT_, scratch_, i64(slot)), stage_b_,
-                                       i64(blocks), i64(cols), mask_});
+    B_.CreateCall(transpose_helper(),
+                  {B_.CreateGEP(VT_, scratch_, i64(slot)), block_b, i64(blocks), i64(cols), mask_});
   }
   for_each(cols - blocks * W_, [&](Value* k) {
     Value* c = B_.CreateAdd(k, i64(blocks * W_));
-    Value* at = B_.CreateGEP(T_, stage_b_, B_.CreateAdd(lane_rows, splat(c)));
+    Value* at = B_.CreateGEP(T_, block_b, B_.CreateAdd(lane_rows, splat(c)));
     B_.CreateMaskedScatter(live(element(acc.outer_b, c)), at, align, all);
   });
+  // At the end of a group of blocks: the group's lanes into the gradient.
   // Row lengths: the view's staircase, or every row full.
   std::vector<int> lengths = acc.row_lengths;
   if (lengths.empty()) lengths.assign(static_cast<size_t>(rows), static_cast<int>(cols));
   const int64_t stride = acc.stride > 0 ? acc.stride : cols;
-  B_.CreateCall(outer_helper(), {dest, stage_a_, stage_b_, i64(rows), i64(stride), i64(cols),
-                                 index_table(lengths, "outer_rows")});
+  auto* add = llvm::BasicBlock::Create(ctx_, "outer.add", F_);
+  auto* done = llvm::BasicBlock::Create(ctx_, "outer.done", F_);
+  B_.CreateCondBr(flush_, add, done);
+  B_.SetInsertPoint(add);
+  B_.CreateCall(outer_helper(), {dest, stage_a, stage_b, i64(rows), i64(stride), i64(cols),
+                                 index_table(lengths, "outer_rows"),
+                                 B_.CreateAdd(stage_lane_, i64(W_)), i64(a_stride)});
+  B_.CreateBr(done);
+  B_.SetInsertPoint(done);
+}
+
+// How many blocks the outer products are staged for, and where each
+// accumulation's staging areas sit in the workspace.
+void FunctionLowering::plan_stages() {
+  int64_t per_block = 0;  // elements staged per block, all accumulations
+  for (const Accumulation& a : entry_.accumulations)
+    if (a.value < 0) per_block += (g_.len(a.outer_a) + g_.len(a.outer_b)) * W_;
+  const int64_t bytes = per_block * (T_->getPrimitiveSizeInBits() / 8);
+  stage_blocks_ = bytes > 0 ? std::clamp<int64_t>(kStageBytes / bytes, 1, kMaxStageBlocks) : 1;
+  int64_t offset = 0;
+  for (const Accumulation& a : entry_.accumulations) {
+    stage_offset_.push_back(offset);
+    if (a.value < 0) offset += (g_.len(a.outer_a) + g_.len(a.outer_b)) * W_ * stage_blocks_;
+  }
+  workspace_elements_ = offset;
 }
 
 // W vectors of W lanes transposed in place (v[j][i] becomes v[i][j]), W a
@@ -591,8 +640,8 @@ llvm::Function* FunctionLowering::transpose_helper() {
 }
 
 // void nfc.outer(T* G, const T* A, const T* BT, i64 rows, i64 stride, i64 cols,
-//                const i32* len):
-//   G[r * stride + c] += sum_{j < W} A[r * W + j] * BT[j * cols + c]
+//                const i32* len, i64 lanes, i64 a_stride):
+//   G[r * stride + c] += sum_{j < lanes} A[r * a_stride + j] * BT[j * cols + c]
 //   for c < len[r] <= cols (len non-decreasing)
 // Blocks of kOuterRows rows x kOuterCols vectors of columns stay in registers
 // while j runs over the lanes: per lane, kOuterCols loads of BT and
@@ -604,9 +653,10 @@ llvm::Function* FunctionLowering::outer_helper() {
   const std::string name = "nfc.outer";
   if (llvm::Function* existing = m_.getFunction(name)) return existing;
   auto* ptr = llvm::PointerType::getUnqual(ctx_);
-  auto* type = llvm::FunctionType::get(
-      B_.getVoidTy(), {ptr, ptr, ptr, B_.getInt64Ty(), B_.getInt64Ty(), B_.getInt64Ty(), ptr},
-      false);
+  auto* type = llvm::FunctionType::get(B_.getVoidTy(),
+                                       {ptr, ptr, ptr, B_.getInt64Ty(), B_.getInt64Ty(),
+                                        B_.getInt64Ty(), ptr, B_.getInt64Ty(), B_.getInt64Ty()},
+                                       false);
   auto* helper = llvm::Function::Create(type, llvm::Function::InternalLinkage, name, m_);
   helper->setDoesNotThrow();
   helper->addFnAttr("min-legal-vector-width", std::to_string(VT_->getPrimitiveSizeInBits()));
@@ -626,6 +676,8 @@ llvm::Function* FunctionLowering::outer_helper() {
   Value* stride = helper->getArg(4);
   Value* bt_cols = helper->getArg(5);
   Value* lengths = helper->getArg(6);
+  Value* lanes = helper->getArg(7);
+  Value* a_stride = helper->getArg(8);
   const llvm::Align align(T_->getPrimitiveSizeInBits() / 8);
   std::vector<llvm::Constant*> iota;
   for (int j = 0; j < W_; ++j) iota.push_back(B_.getInt64(static_cast<uint64_t>(j)));
@@ -655,11 +707,10 @@ llvm::Function* FunctionLowering::outer_helper() {
         acc.push_back(B_.CreateMaskedLoad(VT_, g_at.back(), align,
                                           masks[static_cast<size_t>(rr * C + cc)], zero));
       }
-    // A loop over the lanes (Jit.cpp's pipeline does not unroll it).
-    // Unrolling it here by 2..W measured 10-20% slower on moons' nll_grad
-    // (G in cache) and up to 15% faster on coupling64's in f64, where
-    // streaming G through memory once per block of W samples bounds it.
-    acc = for_range(W_, acc, 1, [&](Value* j, const Values& acc) {
+    // A loop over the staged lanes, up to kMaxStageBlocks x W (Jit.cpp's
+    // pipeline does not unroll it). Staging several blocks, not unrolling,
+    // is what made streaming G affordable.
+    acc = for_dynamic_range(i64(0), lanes, acc, [&](Value* j, const Values& acc) {
       Values b, a, next;
       Value* bt_row = B_.CreateMul(j, bt_cols);
       for (int cc = 0; cc < C; ++cc) {
@@ -668,7 +719,7 @@ llvm::Function* FunctionLowering::outer_helper() {
       }
       for (int rr = 0; rr < R; ++rr) {
         Value* at =
-            B_.CreateGEP(T_, A, B_.CreateAdd(B_.CreateMul(B_.CreateAdd(r0, i64(rr)), i64(W_)), j));
+            B_.CreateGEP(T_, A, B_.CreateAdd(B_.CreateMul(B_.CreateAdd(r0, i64(rr)), a_stride), j));
         a.push_back(splat(B_.CreateLoad(T_, at)));
       }
       for (int rr = 0; rr < R; ++rr)
@@ -1509,11 +1560,14 @@ llvm::Function* FunctionLowering::lane_helper(const std::string& scalar_name) {
 
 }  // namespace
 
-void lower_entry(const Program& program, const EntryPoint& entry, Precision precision, int width,
-                 int row_lanes, const VectorMath& vector_math, llvm::Module& module) {
+int64_t lower_entry(const Program& program, const EntryPoint& entry, Precision precision, int width,
+                    int row_lanes, const VectorMath& vector_math, llvm::Module& module) {
   internal_check(program.graph != nullptr, "llvm backend: program without a graph");
   internal_check(width >= 1, "llvm backend: vector width must be positive");
-  FunctionLowering(*program.graph, entry, precision, width, row_lanes, vector_math, module).emit();
+  FunctionLowering lowering(*program.graph, entry, precision, width, row_lanes, vector_math,
+                            module);
+  lowering.emit();
+  return lowering.workspace_bytes();
 }
 
 }  // namespace nfc

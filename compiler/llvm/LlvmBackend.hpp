@@ -2,6 +2,7 @@
 // (compiler/llvm/Jit.cpp); the only other file that sees LLVM types.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -32,7 +33,9 @@ using VectorMath = std::map<std::string, VectorFunction>;
 // optimised and compiled independently, on different threads. With width 1
 // and row_lanes > 1, matrix-vector products run along rows in vectors of
 // row_lanes (the one-sample entry point); row_lanes 0 otherwise.
-void lower_entry(const Program& program, const EntryPoint& entry, Precision precision, int width,
-                 int row_lanes, const VectorMath& vector_math, llvm::Module& module);
+// Returns the bytes of workspace the function needs (its last argument;
+// mean_gradient entries only, else 0).
+int64_t lower_entry(const Program& program, const EntryPoint& entry, Precision precision, int width,
+                    int row_lanes, const VectorMath& vector_math, llvm::Module& module);
 
 }  // namespace nfc
