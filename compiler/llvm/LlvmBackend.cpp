@@ -1161,7 +1161,11 @@ void FunctionLowering::emit_made_sequence(NodeId id) {
   }
 
   // Rows [r0, r0 + R) of layer l over the first `cols` inputs: w h + b.
-  auto rows = [&](size_t l, Value* r0, int R, Value* cols) {
+  // With split 2 each row keeps two partial sums (even and odd columns,
+  // added at the end): the P output rows of a position are too few
+  // independent chains to cover the FMA latency (their loop was a fifth of
+  // a MAF's sampling time).
+  auto rows = [&](size_t l, Value* r0, int R, Value* cols, int split) {
     const NodeId w = n.args[1 + 2 * l], b = n.args[2 + 2 * l];
     const int64_t stride = s.layers[l].cols;
     Values acc, row_start;
@@ -1170,16 +1174,31 @@ void FunctionLowering::emit_made_sequence(NodeId id) {
       acc.push_back(bias_copy[l] ? load(bias_copy[l], r) : element(b, r));
       row_start.push_back(B_.CreateAdd(B_.CreateMul(r, i64(stride)), i64(s.layers[l].first_col)));
     }
-    return for_dynamic_range(i64(0), cols, acc, [&](Value* c, const Values& acc) {
+    auto step = [&](Value* c, const Values& acc, size_t first) {
       Value* in = l == 0 ? element(id, c) : load(hidden[l - 1], c);
-      Values next;
+      Values next(acc);
       for (int i = 0; i < R; ++i) {
         Value* m = element(w, B_.CreateAdd(row_start[size_t(i)], c));
-        next.push_back(
-            B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_}, {m, in, acc[size_t(i)]}));
+        next[first + size_t(i)] =
+            B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_}, {m, in, acc[first + size_t(i)]});
       }
       return next;
+    };
+    if (split == 1)
+      return for_dynamic_range(i64(0), cols, acc,
+                               [&](Value* c, const Values& a) { return step(c, a, 0); });
+    for (int i = 0; i < R; ++i) acc.push_back(splat_const(0));  // the odd columns' sums
+    Value* pairs = B_.CreateSDiv(cols, i64(2));
+    acc = for_dynamic_range(i64(0), pairs, acc, [&](Value* q, const Values& a) {
+      Value* c = B_.CreateMul(q, i64(2));
+      return step(B_.CreateAdd(c, i64(1)), step(c, a, 0), size_t(R));
     });
+    // An odd column count leaves its last column.
+    acc = for_dynamic_range(B_.CreateMul(pairs, i64(2)), cols, acc,
+                            [&](Value* c, const Values& a) { return step(c, a, 0); });
+    Values sums;
+    for (int i = 0; i < R; ++i) sums.push_back(B_.CreateFAdd(acc[size_t(i)], acc[size_t(R + i)]));
+    return sums;
   };
   constexpr int kRows = 4;
   for_each(
@@ -1190,7 +1209,7 @@ void FunctionLowering::emit_made_sequence(NodeId id) {
           Value* hi = table_entry(starts[l], B_.CreateAdd(k, i64(1)));
           Value* cols = table_entry(prefixes[l], k);
           auto block = [&](Value* r0, int R) {
-            const Values pre = rows(l, r0, R, cols);
+            const Values pre = rows(l, r0, R, cols, R == 1 ? 2 : 1);
             for (int i = 0; i < R; ++i) {
               Value* r = B_.CreateAdd(r0, i64(i));
               Value* a = lower_elementwise(s.act, pre[size_t(i)], nullptr, nullptr);
@@ -1203,7 +1222,8 @@ void FunctionLowering::emit_made_sequence(NodeId id) {
           for_dynamic(lo, tiled, kRows, [&](Value* r0) { block(r0, kRows); });
           for_dynamic(tiled, hi, 1, [&](Value* r0) { block(r0, 1); });
         }
-        const Values raw = rows(L - 1, B_.CreateMul(k, i64(P)), P, table_entry(out_prefixes, k));
+        const Values raw =
+            rows(L - 1, B_.CreateMul(k, i64(P)), P, table_entry(out_prefixes, k), P <= 4 ? 2 : 1);
         std::unordered_map<NodeId, Value*> bound;
         for (int p = 0; p < P; ++p) {
           define(id, B_.CreateAdd(i64(D), B_.CreateAdd(B_.CreateMul(k, i64(P)), i64(p))),
