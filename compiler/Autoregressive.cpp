@@ -3,7 +3,6 @@
 #include "compiler/Autoregressive.hpp"
 
 #include <algorithm>
-#include <limits>
 #include <numeric>
 #include <unordered_map>
 
@@ -38,8 +37,10 @@ int count_at_most(const std::vector<int>& degrees, int limit) {
 // parameter p of position k (degree k + 1, reading inputs of degree <= k).
 class Made {
  public:
+  // Stops after the tensor that takes the graph past max_params, declaring
+  // nothing more (declared() is then false).
   Made(Graph& g, const AutoregressiveSpec& spec, int params_per_dim, int layer_index, int dim,
-       NodeId context)
+       NodeId context, int64_t max_params)
       : g_(g),
         dim_(dim),
         P_(params_per_dim),
@@ -48,9 +49,9 @@ class Made {
         C_(context < 0 ? 0 : g.len(context)) {
     std::vector<int> widths = spec.net.hidden;
     widths.push_back(dim * params_per_dim);
-    dense_ =
-        declare_dense_layers(g, "layer" + std::to_string(layer_index) + ".net.", C_ + dim, widths,
-                             std::numeric_limits<int64_t>::max());  // the caller checked the size
+    dense_ = declare_dense_layers(g, "layer" + std::to_string(layer_index) + ".net.", C_ + dim,
+                                  widths, max_params);
+    if (dense_.empty()) return;
     // Degrees of each layer's inputs, and each row's threshold: a row reads
     // the inputs of degree <= threshold (hidden unit: its degree; output of
     // position k: k).
@@ -75,6 +76,7 @@ class Made {
     }
   }
 
+  bool declared() const { return !dense_.empty(); }
   int params_per_dim() const { return P_; }
 
   // The loop form of the sequential pass (Ops.def: made_sequence), given
@@ -218,12 +220,15 @@ class Made {
 class Autoregressive {
  public:
   Autoregressive(Graph& g, const AutoregressiveSpec& spec, const TransformRules& rules,
-                 int layer_index, int dim, NodeId context)
+                 int layer_index, int dim, NodeId context, int64_t max_params)
       : g_(g),
         spec_(spec),
         rules_(rules),
         dim_(dim),
-        made_(g, spec, static_cast<int>(rules.params.size()), layer_index, dim, context) {}
+        made_(g, spec, static_cast<int>(rules.params.size()), layer_index, dim, context,
+              max_params) {}
+
+  bool declared() const { return made_.declared(); }
 
   std::unordered_map<NodeId, NodeId> bind(const std::vector<NodeId>& raw) const {
     return bind_transformer(g_, rules_, raw, spec_.rewrites);
@@ -318,11 +323,12 @@ class Autoregressive {
 
 }  // namespace
 
-LayerMaps build_autoregressive(Graph& g, const AutoregressiveSpec& spec,
-                               const TransformRules& rules, int layer_index, int dim,
-                               NodeId context,
-                               const std::function<void(NodeId dzdx)>& check_monotone) {
-  auto layer = std::make_shared<Autoregressive>(g, spec, rules, layer_index, dim, context);
+std::optional<LayerMaps> build_autoregressive(
+    Graph& g, const AutoregressiveSpec& spec, const TransformRules& rules, int layer_index, int dim,
+    NodeId context, int64_t max_params, const std::function<void(NodeId dzdx)>& check_monotone) {
+  auto layer =
+      std::make_shared<Autoregressive>(g, spec, rules, layer_index, dim, context, max_params);
+  if (!layer->declared()) return std::nullopt;  // over max_params: no node made
   check_monotone(layer->derivative_on(g.var(g.add_var_name("layer_input"), dim)));
   const std::vector<int> order = spec.order, back = inverse_permutation(spec.order);
   // In the layer's order, the MAF map is v = h(u) (one pass) and its inverse

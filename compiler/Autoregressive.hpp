@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,9 +34,11 @@ std::vector<int> made_hidden_degrees(int dim, int width);
 // MADE inputs of degree 0, first in w1's columns. `check_monotone` receives
 // the transformer's derivative with the rewrites applied, on a placeholder
 // input.
-LayerMaps build_autoregressive(Graph& g, const AutoregressiveSpec& spec,
-                               const TransformRules& rules, int layer_index, int dim,
-                               NodeId context,
-                               const std::function<void(NodeId dzdx)>& check_monotone);
+// Nothing when the MADE's tensors would take the graph past max_params:
+// declaring stops at the tensor that crosses it, before any node is made,
+// and the caller reports the count (FlowBuilder::within_limits).
+std::optional<LayerMaps> build_autoregressive(
+    Graph& g, const AutoregressiveSpec& spec, const TransformRules& rules, int layer_index, int dim,
+    NodeId context, int64_t max_params, const std::function<void(NodeId dzdx)>& check_monotone);
 
 }  // namespace nfc

@@ -212,27 +212,14 @@ std::optional<LayerMaps> FlowBuilder::coupling(int index, const CouplingSpec& c)
 std::optional<LayerMaps> FlowBuilder::autoregressive(int index, const AutoregressiveSpec& a) {
   const TransformRules* rules = rules_for(a.transformer);
   if (!rules) return std::nullopt;
-  {  // The MADE's size first: over the limit, no tensor of it is made.
-    int64_t count = 0, fan_in = spec_.dim + spec_.context_dim;
-    std::vector<int> widths = a.net.hidden;
-    widths.push_back(spec_.dim * static_cast<int>(rules->params.size()));
-    for (int w : widths) {
-      count += (fan_in + 1) * w;
-      fan_in = w;
-    }
-    if (g_.param_count() + count > kMaxParams) {
-      diags_.error(spec_.layers[static_cast<size_t>(index)].loc,
-                   fmt::format("flow has too many parameters: at least {} (limit {})",
-                               g_.param_count() + count, kMaxParams));
-      return std::nullopt;
-    }
-  }
-  return build_autoregressive(g_, a, *rules, index, spec_.dim, context_, [&](NodeId dzdx) {
-    if (rules->monotone_by_construction)
-      report_by_construction(index, *rules);
-    else
-      check_transform_monotonicity(index, *rules, dzdx);
-  });
+  // Over the parameter limit nothing is built; build() reports it.
+  return build_autoregressive(g_, a, *rules, index, spec_.dim, context_, kMaxParams,
+                              [&](NodeId dzdx) {
+                                if (rules->monotone_by_construction)
+                                  report_by_construction(index, *rules);
+                                else
+                                  check_transform_monotonicity(index, *rules, dzdx);
+                              });
 }
 
 std::optional<LayerMaps> FlowBuilder::elementwise(int index, const ElementwiseSpec& e) {
