@@ -685,8 +685,7 @@ llvm::Function* FunctionLowering::outer_helper() {
   Value* zero = splat_const(0);
 
   // One register block: rows [r0, r0 + R), vectors of columns from c0.
-  auto kernel = [&](Value* r0, Value* c0, int R) {
-    const int C = kOuterCols;
+  auto kernel = [&](Value* r0, Value* c0, int R, int C) {
     Values col, row_len, masks, col_lanes;  // masks[rr * C + cc]: row rr's live columns
     for (int cc = 0; cc < C; ++cc) {
       col.push_back(B_.CreateAdd(c0, i64(int64_t{cc} * W_)));
@@ -735,8 +734,25 @@ llvm::Function* FunctionLowering::outer_helper() {
   for (auto [begin, end, R] : {std::tuple<Value*, Value*, int>{i64(0), block_rows, kOuterRows},
                                std::tuple<Value*, Value*, int>{block_rows, rows, 1}}) {
     for_dynamic(begin, end, R, [&](Value* r0) {
+      // Columns in blocks of kOuterCols vectors, then the rest in as few
+      // vectors as cover it: a narrow gradient (a MADE's first layer, 8
+      // columns) would otherwise run three vectors of mostly masked columns.
       Value* last = table_entry(lengths, B_.CreateAdd(r0, i64(R - 1)));
-      for_dynamic(i64(0), last, int64_t{kOuterCols} * W_, [&](Value* c0) { kernel(r0, c0, R); });
+      const int64_t wide = int64_t{kOuterCols} * W_;
+      Value* full = B_.CreateMul(B_.CreateSDiv(last, i64(wide)), i64(wide));
+      for_dynamic(i64(0), full, wide, [&](Value* c0) { kernel(r0, c0, R, kOuterCols); });
+      Value* left = B_.CreateSub(last, full);  // in [0, kOuterCols W)
+      auto* done = llvm::BasicBlock::Create(ctx_, "outer.cols_done", F_);
+      for (int C = kOuterCols - 1; C >= 0; --C) {  // left > C W: C + 1 vectors
+        auto* run = llvm::BasicBlock::Create(ctx_, "outer.tail", F_);
+        auto* next = C > 0 ? llvm::BasicBlock::Create(ctx_, "outer.tail_check", F_) : done;
+        B_.CreateCondBr(B_.CreateICmpSGT(left, i64(int64_t{C} * W_)), run, next);
+        B_.SetInsertPoint(run);
+        kernel(r0, full, R, C + 1);
+        B_.CreateBr(done);
+        if (C > 0) B_.SetInsertPoint(next);
+      }
+      B_.SetInsertPoint(done);
     });
   }
   B_.CreateRetVoid();

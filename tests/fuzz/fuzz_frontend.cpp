@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <sstream>
 #include <string_view>
+#include <utility>
 
 #include "compiler/FlowGraph.hpp"
 #include "compiler/Frontend.hpp"
@@ -20,12 +21,18 @@
 
 namespace {
 
+// Every entry at 4 lanes, and the map entries as the JIT's one-sample
+// variant too (1 lane, matrix rows in vectors of 4).
 void lower_and_verify(const nfc::Program& program) {
   for (const nfc::EntryPoint& entry : program.entries) {
-    llvm::LLVMContext ctx;
-    llvm::Module module("fuzz", ctx);
-    nfc::lower_entry(program, entry, nfc::Precision::f32, 4, {}, module);
-    if (llvm::verifyModule(module, &llvm::errs())) std::abort();
+    const bool map = entry.kind == nfc::EntryKind::map;
+    for (auto [width, row_lanes] : {std::pair{4, 0}, std::pair{1, 4}}) {
+      if (width == 1 && !map) continue;
+      llvm::LLVMContext ctx;
+      llvm::Module module("fuzz", ctx);
+      nfc::lower_entry(program, entry, nfc::Precision::f32, width, row_lanes, {}, module);
+      if (llvm::verifyModule(module, &llvm::errs())) std::abort();
+    }
   }
 }
 
