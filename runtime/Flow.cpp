@@ -71,7 +71,7 @@ template <class T>
 template <class F>
 void Flow<T>::for_slices(int64_t n, F&& body) const {
   const int threads = this->threads();
-  if (threads == 1 || n < kMinSliceRows * threads) return body(int64_t{0}, n);
+  if (!splits(n)) return body(int64_t{0}, n);
   const std::lock_guard<std::mutex> lock(parallel_->call);
   parallel_->pool.run([&](int t) {
     const Slice s = slice_of(n, threads, t, kSliceAlign);
@@ -134,7 +134,7 @@ template <class T>
 T Flow<T>::nll_grad(const T* params, const T* x, int64_t n, T* grad) const {
   const int threads = this->threads();
   const int64_t work = entries_.gradient_workspace;
-  if (threads == 1 || n < kMinSliceRows * threads) {
+  if (!splits(n)) {
     const std::lock_guard<std::mutex> lock(workspace_->call);
     workspace_->bytes.resize(static_cast<size_t>(work));
     return entries_.nll_grad(params, x, n, grad, workspace_->bytes.data());

@@ -161,6 +161,9 @@ class Flow {
     std::vector<unsigned char> bytes;
   };
   std::shared_ptr<Workspace> workspace_ = std::make_shared<Workspace>();
+  // Whether a batch of n rows is cut over the threads: more than one, and
+  // at least kMinSliceRows rows each.
+  bool splits(int64_t n) const { return threads() > 1 && n >= kMinSliceRows * threads(); }
   // Runs body(begin, end) over slices of [0, n) on the workers, or on the
   // calling thread when the batch is too small to split.
   template <class F>

@@ -122,6 +122,9 @@ class FunctionLowering {
   void transpose(Values& v);
   llvm::Function* outer_helper();
   llvm::Function* transpose_helper();
+  llvm::Function* define_helper(const std::string& name, const std::vector<llvm::Type*>& args,
+                                unsigned noalias_pointers,
+                                const std::function<void(llvm::Function*)>& body);
   Value* live(Value* v) { return B_.CreateSelect(mask_, v, splat_const(0)); }
   Value* lower_elementwise(Op op, Value* a, Value* b, Value* c);
   Value* unary_intrinsic(llvm::Intrinsic::ID id, Value* a) {
@@ -594,20 +597,20 @@ void FunctionLowering::reduce_partial_sums() {
   }
 }
 
-// void nfc.transpose(const <W x T>* src, T* dst, i64 blocks, i64 cols, <W x i1> live):
-//   dst[j * cols + c] = live[j] ? src[c][j] : 0 for c < blocks * W, j < W,
-// W vectors at a time, transposed in registers.
-llvm::Function* FunctionLowering::transpose_helper() {
-  const std::string name = "nfc.transpose";
+// An internal void helper `name` of the module, defined once: its first
+// `noalias_pointers` arguments are restrict pointers; `body` emits it with
+// the builder (and F_, which the loop emitters extend) on its entry block,
+// both restored afterwards.
+llvm::Function* FunctionLowering::define_helper(const std::string& name,
+                                                const std::vector<llvm::Type*>& args,
+                                                unsigned noalias_pointers,
+                                                const std::function<void(llvm::Function*)>& body) {
   if (llvm::Function* existing = m_.getFunction(name)) return existing;
-  auto* ptr = llvm::PointerType::getUnqual(ctx_);
-  auto* mask_type = llvm::FixedVectorType::get(B_.getInt1Ty(), static_cast<unsigned>(W_));
-  auto* type = llvm::FunctionType::get(
-      B_.getVoidTy(), {ptr, ptr, B_.getInt64Ty(), B_.getInt64Ty(), mask_type}, false);
+  auto* type = llvm::FunctionType::get(B_.getVoidTy(), args, false);
   auto* helper = llvm::Function::Create(type, llvm::Function::InternalLinkage, name, m_);
   helper->setDoesNotThrow();
   helper->addFnAttr("min-legal-vector-width", std::to_string(VT_->getPrimitiveSizeInBits()));
-  for (unsigned i = 0; i < 2; ++i) {
+  for (unsigned i = 0; i < noalias_pointers; ++i) {
     helper->addParamAttr(i, llvm::Attribute::NoAlias);
     helper->addParamAttr(i, llvm::Attribute::NoCapture);
   }
@@ -615,28 +618,41 @@ llvm::Function* FunctionLowering::transpose_helper() {
   llvm::Function* caller = F_;
   F_ = helper;
   B_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", helper));
-  Value* src = helper->getArg(0);
-  Value* dst = helper->getArg(1);
-  Value* cols = helper->getArg(3);
-  Value* live = helper->getArg(4);
-  const llvm::Align align(T_->getPrimitiveSizeInBits() / 8);
-  for_dynamic(i64(0), helper->getArg(2), 1, [&](Value* q) {
-    Value* first = B_.CreateMul(q, i64(W_));
-    Values v;
-    for (int i = 0; i < W_; ++i) {
-      Value* at = B_.CreateGEP(VT_, src, B_.CreateAdd(first, i64(i)));
-      v.push_back(B_.CreateSelect(live, B_.CreateLoad(VT_, at), splat_const(0)));
-    }
-    transpose(v);
-    for (int j = 0; j < W_; ++j) {
-      Value* row = B_.CreateMul(i64(j), cols);
-      B_.CreateAlignedStore(v[static_cast<size_t>(j)],
-                            B_.CreateGEP(T_, dst, B_.CreateAdd(row, first)), align);
-    }
-  });
+  body(helper);
   B_.CreateRetVoid();
   F_ = caller;
   return helper;
+}
+
+// void nfc.transpose(const <W x T>* src, T* dst, i64 blocks, i64 cols, <W x i1> live):
+//   dst[j * cols + c] = live[j] ? src[c][j] : 0 for c < blocks * W, j < W,
+// W vectors at a time, transposed in registers.
+llvm::Function* FunctionLowering::transpose_helper() {
+  auto* ptr = llvm::PointerType::getUnqual(ctx_);
+  auto* mask_type = llvm::FixedVectorType::get(B_.getInt1Ty(), static_cast<unsigned>(W_));
+  return define_helper(
+      "nfc.transpose", {ptr, ptr, B_.getInt64Ty(), B_.getInt64Ty(), mask_type}, 2,
+      [&](llvm::Function* helper) {
+        Value* src = helper->getArg(0);
+        Value* dst = helper->getArg(1);
+        Value* cols = helper->getArg(3);
+        Value* live = helper->getArg(4);
+        const llvm::Align align(T_->getPrimitiveSizeInBits() / 8);
+        for_dynamic(i64(0), helper->getArg(2), 1, [&](Value* q) {
+          Value* first = B_.CreateMul(q, i64(W_));
+          Values v;
+          for (int i = 0; i < W_; ++i) {
+            Value* at = B_.CreateGEP(VT_, src, B_.CreateAdd(first, i64(i)));
+            v.push_back(B_.CreateSelect(live, B_.CreateLoad(VT_, at), splat_const(0)));
+          }
+          transpose(v);
+          for (int j = 0; j < W_; ++j) {
+            Value* row = B_.CreateMul(i64(j), cols);
+            B_.CreateAlignedStore(v[static_cast<size_t>(j)],
+                                  B_.CreateGEP(T_, dst, B_.CreateAdd(row, first)), align);
+          }
+        });
+      });
 }
 
 // void nfc.outer(T* G, const T* A, const T* BT, i64 rows, i64 stride, i64 cols,
@@ -650,114 +666,102 @@ llvm::Function* FunctionLowering::transpose_helper() {
 // length are masked off (loads and stores), so any shape, dense or a
 // staircase, is one code path.
 llvm::Function* FunctionLowering::outer_helper() {
-  const std::string name = "nfc.outer";
-  if (llvm::Function* existing = m_.getFunction(name)) return existing;
   auto* ptr = llvm::PointerType::getUnqual(ctx_);
-  auto* type = llvm::FunctionType::get(B_.getVoidTy(),
-                                       {ptr, ptr, ptr, B_.getInt64Ty(), B_.getInt64Ty(),
-                                        B_.getInt64Ty(), ptr, B_.getInt64Ty(), B_.getInt64Ty()},
-                                       false);
-  auto* helper = llvm::Function::Create(type, llvm::Function::InternalLinkage, name, m_);
-  helper->setDoesNotThrow();
-  helper->addFnAttr("min-legal-vector-width", std::to_string(VT_->getPrimitiveSizeInBits()));
-  for (unsigned i = 0; i < 3; ++i) {
-    helper->addParamAttr(i, llvm::Attribute::NoAlias);
-    helper->addParamAttr(i, llvm::Attribute::NoCapture);
-  }
+  llvm::Type* i64_type = B_.getInt64Ty();
+  return define_helper(
+      "nfc.outer", {ptr, ptr, ptr, i64_type, i64_type, i64_type, ptr, i64_type, i64_type}, 3,
+      [&](llvm::Function* helper) {
+        Value* G = helper->getArg(0);
+        Value* A = helper->getArg(1);
+        Value* BT = helper->getArg(2);
+        Value* rows = helper->getArg(3);
+        Value* stride = helper->getArg(4);
+        Value* bt_cols = helper->getArg(5);
+        Value* lengths = helper->getArg(6);
+        Value* lanes = helper->getArg(7);
+        Value* a_stride = helper->getArg(8);
+        const llvm::Align align(T_->getPrimitiveSizeInBits() / 8);
+        std::vector<llvm::Constant*> iota;
+        for (int j = 0; j < W_; ++j) iota.push_back(B_.getInt64(static_cast<uint64_t>(j)));
+        Value* lane = llvm::ConstantVector::get(iota);
+        Value* zero = splat_const(0);
 
-  llvm::IRBuilderBase::InsertPointGuard guard(B_);
-  llvm::Function* caller = F_;
-  F_ = helper;
-  B_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", helper));
-  Value* G = helper->getArg(0);
-  Value* A = helper->getArg(1);
-  Value* BT = helper->getArg(2);
-  Value* rows = helper->getArg(3);
-  Value* stride = helper->getArg(4);
-  Value* bt_cols = helper->getArg(5);
-  Value* lengths = helper->getArg(6);
-  Value* lanes = helper->getArg(7);
-  Value* a_stride = helper->getArg(8);
-  const llvm::Align align(T_->getPrimitiveSizeInBits() / 8);
-  std::vector<llvm::Constant*> iota;
-  for (int j = 0; j < W_; ++j) iota.push_back(B_.getInt64(static_cast<uint64_t>(j)));
-  Value* lane = llvm::ConstantVector::get(iota);
-  Value* zero = splat_const(0);
-
-  // One register block: rows [r0, r0 + R), vectors of columns from c0.
-  auto kernel = [&](Value* r0, Value* c0, int R, int C) {
-    Values col, row_len, masks, col_lanes;  // masks[rr * C + cc]: row rr's live columns
-    for (int cc = 0; cc < C; ++cc) {
-      col.push_back(B_.CreateAdd(c0, i64(int64_t{cc} * W_)));
-      col_lanes.push_back(B_.CreateAdd(splat(col.back()), lane));
-    }
-    for (int rr = 0; rr < R; ++rr) {
-      Value* len = splat(table_entry(lengths, B_.CreateAdd(r0, i64(rr))));
-      for (int cc = 0; cc < C; ++cc)
-        masks.push_back(B_.CreateICmpSLT(col_lanes[static_cast<size_t>(cc)], len));
-    }
-    // BT's columns are read up to the block's longest row (its last).
-    Values bt_masks(masks.end() - C, masks.end());
-    Values g_at, acc;
-    for (int rr = 0; rr < R; ++rr)
-      for (int cc = 0; cc < C; ++cc) {
-        Value* row = B_.CreateMul(B_.CreateAdd(r0, i64(rr)), stride);
-        g_at.push_back(B_.CreateGEP(T_, G, B_.CreateAdd(row, col[static_cast<size_t>(cc)])));
-        acc.push_back(B_.CreateMaskedLoad(VT_, g_at.back(), align,
-                                          masks[static_cast<size_t>(rr * C + cc)], zero));
-      }
-    // A loop over the staged lanes, up to kMaxStageBlocks x W (Jit.cpp's
-    // pipeline does not unroll it). Staging several blocks, not unrolling,
-    // is what made streaming G affordable.
-    acc = for_dynamic_range(i64(0), lanes, acc, [&](Value* j, const Values& acc) {
-      Values b, a, next;
-      Value* bt_row = B_.CreateMul(j, bt_cols);
-      for (int cc = 0; cc < C; ++cc) {
-        Value* at = B_.CreateGEP(T_, BT, B_.CreateAdd(bt_row, col[static_cast<size_t>(cc)]));
-        b.push_back(B_.CreateMaskedLoad(VT_, at, align, bt_masks[static_cast<size_t>(cc)], zero));
-      }
-      for (int rr = 0; rr < R; ++rr) {
-        Value* at =
-            B_.CreateGEP(T_, A, B_.CreateAdd(B_.CreateMul(B_.CreateAdd(r0, i64(rr)), a_stride), j));
-        a.push_back(splat(B_.CreateLoad(T_, at)));
-      }
-      for (int rr = 0; rr < R; ++rr)
-        for (int cc = 0; cc < C; ++cc)
-          next.push_back(B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_},
-                                            {a[static_cast<size_t>(rr)], b[static_cast<size_t>(cc)],
-                                             acc[static_cast<size_t>(rr * C + cc)]}));
-      return next;
-    });
-    for (size_t i = 0; i < acc.size(); ++i) B_.CreateMaskedStore(acc[i], g_at[i], align, masks[i]);
-  };
-  Value* block_rows = B_.CreateMul(B_.CreateSDiv(rows, i64(kOuterRows)), i64(kOuterRows));
-  for (auto [begin, end, R] : {std::tuple<Value*, Value*, int>{i64(0), block_rows, kOuterRows},
-                               std::tuple<Value*, Value*, int>{block_rows, rows, 1}}) {
-    for_dynamic(begin, end, R, [&](Value* r0) {
-      // Columns in blocks of kOuterCols vectors, then the rest in as few
-      // vectors as cover it: a narrow gradient (a MADE's first layer, 8
-      // columns) would otherwise run three vectors of mostly masked columns.
-      Value* last = table_entry(lengths, B_.CreateAdd(r0, i64(R - 1)));
-      const int64_t wide = int64_t{kOuterCols} * W_;
-      Value* full = B_.CreateMul(B_.CreateSDiv(last, i64(wide)), i64(wide));
-      for_dynamic(i64(0), full, wide, [&](Value* c0) { kernel(r0, c0, R, kOuterCols); });
-      Value* left = B_.CreateSub(last, full);  // in [0, kOuterCols W)
-      auto* done = llvm::BasicBlock::Create(ctx_, "outer.cols_done", F_);
-      for (int C = kOuterCols - 1; C >= 0; --C) {  // left > C W: C + 1 vectors
-        auto* run = llvm::BasicBlock::Create(ctx_, "outer.tail", F_);
-        auto* next = C > 0 ? llvm::BasicBlock::Create(ctx_, "outer.tail_check", F_) : done;
-        B_.CreateCondBr(B_.CreateICmpSGT(left, i64(int64_t{C} * W_)), run, next);
-        B_.SetInsertPoint(run);
-        kernel(r0, full, R, C + 1);
-        B_.CreateBr(done);
-        if (C > 0) B_.SetInsertPoint(next);
-      }
-      B_.SetInsertPoint(done);
-    });
-  }
-  B_.CreateRetVoid();
-  F_ = caller;
-  return helper;
+        // One register block: rows [r0, r0 + R), vectors of columns from c0.
+        auto kernel = [&](Value* r0, Value* c0, int R, int C) {
+          Values col, row_len, masks, col_lanes;  // masks[rr * C + cc]: row rr's live columns
+          for (int cc = 0; cc < C; ++cc) {
+            col.push_back(B_.CreateAdd(c0, i64(int64_t{cc} * W_)));
+            col_lanes.push_back(B_.CreateAdd(splat(col.back()), lane));
+          }
+          for (int rr = 0; rr < R; ++rr) {
+            Value* len = splat(table_entry(lengths, B_.CreateAdd(r0, i64(rr))));
+            for (int cc = 0; cc < C; ++cc)
+              masks.push_back(B_.CreateICmpSLT(col_lanes[static_cast<size_t>(cc)], len));
+          }
+          // BT's columns are read up to the block's longest row (its last).
+          Values bt_masks(masks.end() - C, masks.end());
+          Values g_at, acc;
+          for (int rr = 0; rr < R; ++rr)
+            for (int cc = 0; cc < C; ++cc) {
+              Value* row = B_.CreateMul(B_.CreateAdd(r0, i64(rr)), stride);
+              g_at.push_back(B_.CreateGEP(T_, G, B_.CreateAdd(row, col[static_cast<size_t>(cc)])));
+              acc.push_back(B_.CreateMaskedLoad(VT_, g_at.back(), align,
+                                                masks[static_cast<size_t>(rr * C + cc)], zero));
+            }
+          // A loop over the staged lanes, up to kMaxStageBlocks x W (Jit.cpp's
+          // pipeline does not unroll it). Staging several blocks, not unrolling,
+          // is what made streaming G affordable.
+          acc = for_dynamic_range(i64(0), lanes, acc, [&](Value* j, const Values& acc) {
+            Values b, a, next;
+            Value* bt_row = B_.CreateMul(j, bt_cols);
+            for (int cc = 0; cc < C; ++cc) {
+              Value* at = B_.CreateGEP(T_, BT, B_.CreateAdd(bt_row, col[static_cast<size_t>(cc)]));
+              b.push_back(
+                  B_.CreateMaskedLoad(VT_, at, align, bt_masks[static_cast<size_t>(cc)], zero));
+            }
+            for (int rr = 0; rr < R; ++rr) {
+              Value* at = B_.CreateGEP(
+                  T_, A, B_.CreateAdd(B_.CreateMul(B_.CreateAdd(r0, i64(rr)), a_stride), j));
+              a.push_back(splat(B_.CreateLoad(T_, at)));
+            }
+            for (int rr = 0; rr < R; ++rr)
+              for (int cc = 0; cc < C; ++cc)
+                next.push_back(
+                    B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_},
+                                       {a[static_cast<size_t>(rr)], b[static_cast<size_t>(cc)],
+                                        acc[static_cast<size_t>(rr * C + cc)]}));
+            return next;
+          });
+          for (size_t i = 0; i < acc.size(); ++i)
+            B_.CreateMaskedStore(acc[i], g_at[i], align, masks[i]);
+        };
+        Value* block_rows = B_.CreateMul(B_.CreateSDiv(rows, i64(kOuterRows)), i64(kOuterRows));
+        for (auto [begin, end, R] :
+             {std::tuple<Value*, Value*, int>{i64(0), block_rows, kOuterRows},
+              std::tuple<Value*, Value*, int>{block_rows, rows, 1}}) {
+          for_dynamic(begin, end, R, [&](Value* r0) {
+            // Columns in blocks of kOuterCols vectors, then the rest in as few
+            // vectors as cover it: a narrow gradient (a MADE's first layer, 8
+            // columns) would otherwise run three vectors of mostly masked columns.
+            Value* last = table_entry(lengths, B_.CreateAdd(r0, i64(R - 1)));
+            const int64_t wide = int64_t{kOuterCols} * W_;
+            Value* full = B_.CreateMul(B_.CreateSDiv(last, i64(wide)), i64(wide));
+            for_dynamic(i64(0), full, wide, [&](Value* c0) { kernel(r0, c0, R, kOuterCols); });
+            Value* left = B_.CreateSub(last, full);  // in [0, kOuterCols W)
+            auto* done = llvm::BasicBlock::Create(ctx_, "outer.cols_done", F_);
+            for (int C = kOuterCols - 1; C >= 0; --C) {  // left > C W: C + 1 vectors
+              auto* run = llvm::BasicBlock::Create(ctx_, "outer.tail", F_);
+              auto* next = C > 0 ? llvm::BasicBlock::Create(ctx_, "outer.tail_check", F_) : done;
+              B_.CreateCondBr(B_.CreateICmpSGT(left, i64(int64_t{C} * W_)), run, next);
+              B_.SetInsertPoint(run);
+              kernel(r0, full, R, C + 1);
+              B_.CreateBr(done);
+              if (C > 0) B_.SetInsertPoint(next);
+            }
+            B_.SetInsertPoint(done);
+          });
+        }
+      });
 }
 
 // No `default:`: a new op in Ops.def must be taught here.
