@@ -7,12 +7,13 @@
 #include <sstream>
 #include <variant>
 
-#include "compiler/driver/Compile.hpp"
+#include "driver/Compile.hpp"
 #include "include/nfc/nfc.hpp"
-#include "runtime/Checkpoint.hpp"
+#include "runtime/io/Checkpoint.hpp"
 #include "runtime/DataError.hpp"
 #include "runtime/Hash.hpp"
 #include "runtime/Trainer.hpp"
+#include "support/InternalError.hpp"
 
 namespace nfc {
 

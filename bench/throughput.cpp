@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "bench/BestOf.hpp"
-#include "compiler/driver/Compile.hpp"
+#include "driver/Compile.hpp"
 #include "runtime/Optimizer.hpp"
 
 #ifndef NFC_SOURCE_DIR

@@ -1,5 +1,5 @@
 // The syntax tree of a whole .nf file, exactly as written: nothing resolved,
-// repeats not unrolled, argument values untyped. Sema (compiler/Sema.cpp)
+// repeats not unrolled, argument values untyped. Sema (compiler/sema/Sema.cpp)
 // gives it meaning. Every node keeps the SourceRange diagnostics point at.
 //
 // Parts that failed to parse are either dropped (a whole layer statement) or

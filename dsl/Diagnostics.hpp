@@ -4,8 +4,8 @@
 //     coupl affine(mask = alternate) {
 //     ^~~~~
 //
-// User mistakes go here; compiler bugs are InternalError (see below) and have
-// their own exit code.
+// User mistakes go here; compiler bugs are InternalError
+// (support/InternalError.hpp) and have their own exit code.
 #pragma once
 
 #include <cstdint>
@@ -69,17 +69,5 @@ class Diagnostics {
   std::vector<Diagnostic> all_;  // errors, warnings and notes in order
   int64_t dropped_ = 0;
 };
-
-// Thrown when the compiler breaks one of its own invariants (a bug in nfc,
-// never a user mistake). The CLI maps it to exit code 70.
-class InternalError : public std::logic_error {
- public:
-  using std::logic_error::logic_error;
-};
-
-// Throws InternalError with `what` if `cond` is false.
-inline void internal_check(bool cond, const char* what) {
-  if (!cond) throw InternalError(what);
-}
 
 }  // namespace nfc

@@ -1,6 +1,6 @@
 // A compiled flow at run time: its parameters and its entry points. The
 // runtime knows nothing of text, graphs or LLVM: it receives a parameter
-// table and C function pointers (the ABI of compiler/Program.hpp) and keeps
+// table and C function pointers (the ABI of compiler/ir/Program.hpp) and keeps
 // whatever owns the code alive through an opaque handle.
 //
 // Directions: forward = f (x -> z, log|det f'(x)|), inverse = g = f^-1

@@ -8,8 +8,8 @@
 #include <sstream>
 #include <string>
 
-#include "compiler/Interpreter.hpp"
-#include "compiler/driver/Compile.hpp"
+#include "compiler/backend/interp/Interpreter.hpp"
+#include "driver/Compile.hpp"
 #include "runtime/Random.hpp"
 
 namespace nfc::test {

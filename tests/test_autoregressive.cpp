@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <numeric>
 
-#include "compiler/Autoregressive.hpp"
-#include "compiler/Interpreter.hpp"
-#include "compiler/driver/Compile.hpp"
-#include "runtime/Checkpoint.hpp"
+#include "compiler/layers/Autoregressive.hpp"
+#include "compiler/backend/interp/Interpreter.hpp"
+#include "driver/Compile.hpp"
+#include "runtime/io/Checkpoint.hpp"
 #include "tests/TestSupport.hpp"
 
 using namespace nfc;

@@ -2,7 +2,7 @@
 // two values that are live at the same time.
 #include <catch2/catch.hpp>
 
-#include "compiler/BufferPlan.hpp"
+#include "compiler/analysis/BufferPlan.hpp"
 
 using namespace nfc;
 

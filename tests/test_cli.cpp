@@ -12,7 +12,7 @@
 #include <fstream>
 #include <thread>
 
-#include "runtime/Safetensors.hpp"
+#include "runtime/io/Safetensors.hpp"
 #include "tests/Shell.hpp"
 
 namespace fs = std::filesystem;

@@ -8,8 +8,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "compiler/Interpreter.hpp"
-#include "compiler/driver/Compile.hpp"
+#include "compiler/backend/interp/Interpreter.hpp"
+#include "driver/Compile.hpp"
 #include "runtime/Builtin.hpp"
 #include "runtime/Trainer.hpp"
 #include "tests/TestSupport.hpp"

@@ -14,16 +14,16 @@
 #include <limits>
 #include <sstream>
 
-#include "runtime/AtomicFile.hpp"
+#include "runtime/io/AtomicFile.hpp"
 #include "runtime/Builtin.hpp"
-#include "runtime/Csv.hpp"
+#include "runtime/io/Csv.hpp"
 #include "runtime/DataError.hpp"
-#include "runtime/Dataset.hpp"
+#include "runtime/io/Dataset.hpp"
 #include "runtime/Hash.hpp"
-#include "runtime/Npy.hpp"
+#include "runtime/io/Npy.hpp"
 #include "runtime/Random.hpp"
-#include "runtime/Safetensors.hpp"
-#include "runtime/Standardize.hpp"
+#include "runtime/io/Safetensors.hpp"
+#include "runtime/io/Standardize.hpp"
 
 using namespace nfc;
 namespace fs = std::filesystem;

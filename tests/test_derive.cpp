@@ -5,9 +5,9 @@
 #include <cmath>
 #include <string>
 
-#include "compiler/Derive.hpp"
-#include "compiler/Interpreter.hpp"
-#include "compiler/Invert.hpp"
+#include "compiler/analysis/Derive.hpp"
+#include "compiler/backend/interp/Interpreter.hpp"
+#include "compiler/analysis/Invert.hpp"
 
 using namespace nfc;
 

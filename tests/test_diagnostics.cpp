@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "compiler/Check.hpp"
-#include "compiler/Frontend.hpp"
+#include "driver/Check.hpp"
+#include "compiler/sema/Frontend.hpp"
 
 namespace {
 

@@ -14,11 +14,11 @@
 #include <optional>
 #include <sstream>
 
-#include "compiler/Interpreter.hpp"
-#include "compiler/cpp/CppBackend.hpp"
-#include "compiler/cpp/CppModule.hpp"
-#include "compiler/driver/Compile.hpp"
-#include "runtime/Checkpoint.hpp"
+#include "compiler/backend/interp/Interpreter.hpp"
+#include "compiler/backend/cpp/CppBackend.hpp"
+#include "compiler/backend/cpp/CppModule.hpp"
+#include "driver/Compile.hpp"
+#include "runtime/io/Checkpoint.hpp"
 #include "runtime/Hash.hpp"
 #include "runtime/Random.hpp"
 #include "tests/Shell.hpp"
@@ -388,7 +388,7 @@ struct AllOps {
     std::vector<NodeId> parts;
     for (Op op : {
 #define NFC_UNARY(o, spelling, expr) Op::o,
-#include "compiler/Ops.def"
+#include "compiler/ir/Ops.def"
          }) {
       const bool needs_positive = op == Op::log || op == Op::sqrt || op == Op::log1p;
       const bool needs_unit = op == Op::atanh || op == Op::logit;
@@ -431,7 +431,7 @@ TEST_CASE("C++ backend: every op of a hand-built program matches the interpreter
   const fs::path dir = scratch("ops");
   std::string text =
       "#include <cmath>\n#include <cstdio>\n#include <limits>\n#include <utility>\n"
-      "#include \"compiler/NewtonBisection.hpp\"\n"
+      "#include \"compiler/ir/NewtonBisection.hpp\"\n"
       "using Real = double;\n" +
       emit_cpp_function(program, program.entries[0], "f_one") + "int main() {\n";
   auto list = [](const std::vector<double>& v) {

@@ -7,8 +7,8 @@
 #include <sstream>
 #include <string>
 
-#include "compiler/Frontend.hpp"
-#include "compiler/Permutations.hpp"
+#include "compiler/sema/Frontend.hpp"
+#include "compiler/sema/Permutations.hpp"
 
 namespace {
 

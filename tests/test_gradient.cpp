@@ -6,8 +6,8 @@
 #include <cmath>
 #include <sstream>
 
-#include "compiler/Interpreter.hpp"
-#include "compiler/driver/Compile.hpp"
+#include "compiler/backend/interp/Interpreter.hpp"
+#include "driver/Compile.hpp"
 #include "runtime/Random.hpp"
 #include "tests/TestSupport.hpp"
 

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "compiler/Derive.hpp"
-#include "compiler/Interpreter.hpp"
-#include "compiler/Jit.hpp"
-#include "dsl/Diagnostics.hpp"
+#include "compiler/analysis/Derive.hpp"
+#include "compiler/backend/interp/Interpreter.hpp"
+#include "compiler/backend/llvm/Jit.hpp"
+#include "support/InternalError.hpp"
 
 using namespace nfc;
 

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "compiler/driver/Compile.hpp"
+#include "driver/Compile.hpp"
 #include "tests/TestSupport.hpp"
 
 using namespace nfc;

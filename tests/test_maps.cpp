@@ -4,7 +4,7 @@
 // differences; and what the simplifier makes of the banana map's log-det.
 #include <catch2/catch.hpp>
 
-#include "compiler/Print.hpp"
+#include "compiler/ir/Print.hpp"
 #include "tests/TestSupport.hpp"
 
 using namespace nfc;

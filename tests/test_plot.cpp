@@ -11,8 +11,8 @@
 #include <limits>
 #include <memory>
 
-#include "runtime/Axes.hpp"
-#include "runtime/Plot.hpp"
+#include "plot/Axes.hpp"
+#include "plot/Plot.hpp"
 #include "runtime/Random.hpp"
 
 using namespace nfc;

@@ -2,9 +2,9 @@
 // interning (equal expressions are one node).
 #include <catch2/catch.hpp>
 
-#include "compiler/Derive.hpp"
-#include "compiler/Invert.hpp"
-#include "compiler/Print.hpp"
+#include "compiler/analysis/Derive.hpp"
+#include "compiler/analysis/Invert.hpp"
+#include "compiler/ir/Print.hpp"
 
 using namespace nfc;
 

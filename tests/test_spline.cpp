@@ -11,9 +11,10 @@
 #include <iomanip>
 #include <limits>
 
-#include "compiler/Derive.hpp"
-#include "compiler/Print.hpp"
-#include "compiler/Spline.hpp"
+#include "compiler/analysis/Derive.hpp"
+#include "compiler/ir/Print.hpp"
+#include "compiler/layers/FlowPrint.hpp"
+#include "compiler/layers/Spline.hpp"
 #include "tests/TestSupport.hpp"
 
 using namespace nfc;

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "compiler/driver/Compile.hpp"
+#include "driver/Compile.hpp"
 #include "runtime/ThreadPool.hpp"
 #include "runtime/Trainer.hpp"
 #include "tests/TestSupport.hpp"

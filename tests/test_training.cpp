@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <sstream>
 
-#include "compiler/driver/Compile.hpp"
+#include "driver/Compile.hpp"
 #include "runtime/Builtin.hpp"
-#include "runtime/Checkpoint.hpp"
+#include "runtime/io/Checkpoint.hpp"
 #include "runtime/DataError.hpp"
 #include "runtime/Trainer.hpp"
 #include "tests/TestSupport.hpp"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/driver/Compile.hpp"
+#include "driver/Compile.hpp"
 
 namespace nfc::cli {
 

@@ -3,8 +3,8 @@
 
 #include <iostream>
 
-#include "compiler/Check.hpp"
-#include "compiler/Print.hpp"
+#include "driver/Check.hpp"
+#include "compiler/layers/FlowPrint.hpp"
 #include "tools/Cli.hpp"
 
 namespace nfc::cli {

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <iostream>
 
-#include "compiler/cpp/CppModule.hpp"
-#include "runtime/Checkpoint.hpp"
+#include "compiler/backend/cpp/CppModule.hpp"
+#include "runtime/io/Checkpoint.hpp"
 #include "runtime/Hash.hpp"
 #include "tools/Cli.hpp"
 

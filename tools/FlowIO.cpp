@@ -3,8 +3,8 @@
 
 #include <cmath>
 
-#include "runtime/Csv.hpp"
-#include "runtime/Npy.hpp"
+#include "runtime/io/Csv.hpp"
+#include "runtime/io/Npy.hpp"
 
 namespace nfc::cli {
 

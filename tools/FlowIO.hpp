@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/Checkpoint.hpp"
-#include "runtime/Dataset.hpp"
+#include "runtime/io/Checkpoint.hpp"
+#include "runtime/io/Dataset.hpp"
 #include "tools/Cli.hpp"
 
 namespace nfc::cli {

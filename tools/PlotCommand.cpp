@@ -7,7 +7,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "runtime/Plot.hpp"
+#include "plot/Plot.hpp"
 #include "tools/FlowIO.hpp"
 
 namespace nfc::cli {

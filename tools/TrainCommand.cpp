@@ -9,7 +9,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "runtime/AtomicFile.hpp"
+#include "runtime/io/AtomicFile.hpp"
 #include "runtime/Builtin.hpp"
 #include "runtime/Trainer.hpp"
 #include "tools/FlowIO.hpp"

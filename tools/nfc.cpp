@@ -9,6 +9,7 @@
 
 #include "runtime/DataError.hpp"
 #include "tools/Cli.hpp"
+#include "support/InternalError.hpp"
 
 int main(int argc, char** argv) {
   using namespace nfc::cli;

@@ -3,9 +3,9 @@
 // sanitizer report is a find.
 #include <cstdint>
 
-#include "runtime/Csv.hpp"
+#include "runtime/io/Csv.hpp"
 #include "runtime/DataError.hpp"
-#include "runtime/Dataset.hpp"
+#include "runtime/io/Dataset.hpp"
 #include "tests/fuzz/FuzzFile.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -14,10 +14,11 @@
 #include <string_view>
 #include <utility>
 
-#include "compiler/FlowGraph.hpp"
-#include "compiler/Frontend.hpp"
-#include "compiler/Interpreter.hpp"
-#include "compiler/llvm/LlvmBackend.hpp"
+#include "compiler/layers/FlowGraph.hpp"
+#include "compiler/sema/Frontend.hpp"
+#include "compiler/backend/interp/Interpreter.hpp"
+#include "compiler/backend/llvm/LlvmBackend.hpp"
+#include "support/InternalError.hpp"
 
 namespace {
 

@@ -4,8 +4,8 @@
 #include <cstdint>
 
 #include "runtime/DataError.hpp"
-#include "runtime/Dataset.hpp"
-#include "runtime/Npy.hpp"
+#include "runtime/io/Dataset.hpp"
+#include "runtime/io/Npy.hpp"
 #include "tests/fuzz/FuzzFile.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

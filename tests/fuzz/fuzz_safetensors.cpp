@@ -4,9 +4,9 @@
 // crash or a sanitizer report is a find.
 #include <cstdint>
 
-#include "runtime/Checkpoint.hpp"
+#include "runtime/io/Checkpoint.hpp"
 #include "runtime/DataError.hpp"
-#include "runtime/Safetensors.hpp"
+#include "runtime/io/Safetensors.hpp"
 #include "tests/fuzz/FuzzFile.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,0 +1,34 @@
+// Where the intermediate values of one entry point live during one block of
+// samples. A backend evaluates nodes in topological order; a node that needs
+// memory gets `len` consecutive slots of a scratch area (a slot holds one
+// element for all samples of the block). A node's slots are reused once its
+// last user has been evaluated, so scratch grows with the widest layer, not
+// with the depth of the flow. LLVM-free: the C++ source backend can share it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "compiler/ir/Program.hpp"
+
+namespace nfc {
+
+struct BufferPlan {
+  std::vector<NodeId> order;    // evaluation order: operands before users
+  std::vector<int64_t> offset;  // by NodeId: first slot, or -1 if no buffer
+  int64_t slots = 0;            // scratch size in slots
+  // By position in `order`: the entry's accumulations (indices into
+  // entry.accumulations) whose operands are all ready once order[i] has been
+  // evaluated. A backend accumulates them right there, before order[i + 1];
+  // their operands stay live until then, and no longer.
+  std::vector<std::vector<size_t>> accumulate_after;
+};
+
+// Plans buffers for the nodes of `entry` (below its outputs and its
+// accumulations) for which `needs_buffer` is true. Outputs stay live to the
+// end; a node's slots never overlap its operands'.
+BufferPlan plan_buffers(const Graph& g, const EntryPoint& entry,
+                        const std::function<bool(NodeId)>& needs_buffer);
+
+}  // namespace nfc

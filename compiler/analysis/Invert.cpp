@@ -1,0 +1,138 @@
+// Peels invertible operations off `expr = target`, outermost first.
+#include "compiler/analysis/Invert.hpp"
+
+#include <cmath>
+
+#include "compiler/analysis/Derive.hpp"
+
+namespace nfc {
+
+namespace {
+
+// The inverse of unary `op` applied to `y`, or -1 if `op` has none here.
+NodeId invert_unary(Graph& g, Op op, NodeId y) {
+  const Ex t{&g, y};
+  switch (op) {
+    case Op::neg:
+      return (-t).id;
+    case Op::exp:
+      return apply(Op::log, t).id;
+    case Op::log:
+      return apply(Op::exp, t).id;
+    case Op::log1p:
+      return apply(Op::expm1, t).id;
+    case Op::expm1:
+      return apply(Op::log1p, t).id;
+    case Op::tanh:
+      return apply(Op::atanh, t).id;
+    case Op::atanh:
+      return apply(Op::tanh, t).id;
+    case Op::sigmoid:
+      return apply(Op::logit, t).id;
+    case Op::logit:
+      return apply(Op::sigmoid, t).id;
+    case Op::sinh:
+      return apply(Op::asinh, t).id;
+    case Op::asinh:
+      return apply(Op::sinh, t).id;
+    case Op::softplus:  // log(e^y - 1) = y + log(-expm1(-y)), stable for large y
+      return (t + apply(Op::log, -apply(Op::expm1, -t))).id;
+    case Op::sqrt:  // sqrt is increasing on its domain [0, inf)
+      return (t * t).id;
+    case Op::abs:
+    case Op::cosh:
+    case Op::erf:
+    case Op::relu:
+    case Op::elu:
+    case Op::gelu:
+    case Op::add:
+    case Op::sub:
+    case Op::mul:
+    case Op::div:
+    case Op::pow:
+    case Op::select_pos:
+    case Op::constant:
+    case Op::input:
+    case Op::var:
+    case Op::param:
+    case Op::matvec:
+    case Op::gather:
+    case Op::concat:
+    case Op::sum:
+    case Op::matvec_t:
+    case Op::scatter:
+    case Op::broadcast:
+    case Op::solve:
+    case Op::made_sequence:
+      return -1;
+  }
+  return -1;
+}
+
+// `a op b = t` with exactly one side depending on wrt: the new target for
+// that side.
+NodeId invert_binary(Graph& g, Op op, bool left, NodeId a, NodeId b, NodeId target) {
+  const Ex t{&g, target}, ea{&g, a}, eb{&g, b};
+  switch (op) {
+    case Op::add:  // a + b = t
+      return (left ? t - eb : t - ea).id;
+    case Op::sub:  // a - b = t
+      return (left ? t + eb : ea - t).id;
+    case Op::mul:  // a * b = t
+      return (left ? t / eb : t / ea).id;
+    case Op::div:  // a / b = t
+      return (left ? t * eb : ea / t).id;
+    default:
+      return -1;
+  }
+}
+
+bool is_odd_integer(const Graph& g, NodeId id) {
+  if (!g.is_constant(id)) return false;
+  const double k = g.node(id).value;
+  return k == std::floor(k) && std::fmod(std::fabs(k), 2) == 1;
+}
+
+// a^k = t for odd k: a = sign(t) |t|^(1/k), as a select so both signs work.
+NodeId odd_root(Graph& g, NodeId t, double k) {
+  const NodeId pos = g.binary(Op::pow, t, g.constant(1 / k));
+  const NodeId neg = g.unary(Op::neg, g.binary(Op::pow, g.unary(Op::neg, t), g.constant(1 / k)));
+  return g.select_pos(t, pos, neg);
+}
+
+}  // namespace
+
+Inversion solve_for(Graph& g, NodeId expr, NodeId wrt, NodeId target) {
+  while (expr != wrt) {
+    const Node n = g.node(expr);
+    const int arity = elementwise_arity(n.op);
+    if (arity == 1) {
+      const NodeId next = invert_unary(g, n.op, target);
+      if (next < 0) return {-1, std::string("'") + op_spelling(n.op) + "' is not invertible"};
+      target = next;
+      expr = n.args[0];
+      continue;
+    }
+    if (arity == 2) {
+      const bool in_a = depends_on(g, n.args[0], wrt);
+      const bool in_b = depends_on(g, n.args[1], wrt);
+      if (in_a && in_b) return {-1, "the input occurs more than once"};
+      if (n.op == Op::pow && in_a && is_odd_integer(g, n.args[1])) {
+        target = odd_root(g, target, g.node(n.args[1]).value);
+        expr = n.args[0];
+        continue;
+      }
+      const NodeId next = invert_binary(g, n.op, in_a, n.args[0], n.args[1], target);
+      if (next < 0)
+        return {-1, std::string("'") + op_spelling(n.op) + "' of the input is not invertible"};
+      target = next;
+      expr = in_a ? n.args[0] : n.args[1];
+      continue;
+    }
+    if (!depends_on(g, expr, wrt)) return {-1, "the output does not depend on the input"};
+    return {-1, std::string("'") + op_spelling(n.op) + "' is not invertible"};
+  }
+  return {target, {}};
+}
+
+}  // namespace nfc

@@ -1,0 +1,518 @@
+// Lowering a Program entry point to C++: one statement (or one loop) per
+// node, in the buffer plan's order.
+#include "compiler/backend/cpp/CppBackend.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "compiler/analysis/BufferPlan.hpp"
+#include "support/InternalError.hpp"
+
+namespace nfc {
+
+std::string cpp_real_literal(double value) {
+  if (std::isnan(value)) return "std::numeric_limits<Real>::quiet_NaN()";
+  if (std::isinf(value))
+    return value > 0 ? "std::numeric_limits<Real>::infinity()"
+                     : "-std::numeric_limits<Real>::infinity()";
+  char text[40];
+  for (int digits = 1; digits <= 17; ++digits) {  // shortest round trip
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value) break;
+  }
+  std::string s = text;
+  if (s.find_first_of(".en") == std::string::npos) s += ".0";
+  return "Real(" + s + ")";
+}
+
+namespace {
+
+// Gathers and scatters longer than this index through a static table.
+constexpr size_t kUnrollMax = 8;
+
+// "base + k", folded when k is a number.
+std::string index(int64_t base, const std::string& k) {
+  if (!k.empty() && k.find_first_not_of("0123456789") == std::string::npos)
+    return std::to_string(base + std::stoll(k));
+  return base == 0 ? k : std::to_string(base) + " + " + k;
+}
+
+class FunctionWriter {
+ public:
+  FunctionWriter(const Graph& g, const EntryPoint& entry, int lanes)
+      : g_(g), entry_(entry), lanes_(lanes) {}
+  std::string write(const std::string& name);
+
+ private:
+  bool needs_buffer(NodeId id) const;
+  std::string element(NodeId id, const std::string& k) const;
+  std::string slot(NodeId id, const std::string& k) const;
+  void line(const std::string& text) { out_ << std::string(indent_, ' ') << text << '\n'; }
+  // With lanes, every statement runs once per lane l; values of nodes,
+  // input and output elements are indexed by l, parameters and constants
+  // are shared.
+  std::string lane() const { return lanes_ > 1 ? "[l]" : ""; }
+  std::string per_lane() const {
+    return lanes_ > 1 ? "for (int l = 0; l < " + std::to_string(lanes_) + "; ++l) " : "";
+  }
+  void stmt(const std::string& text) { line(per_lane() + text); }
+  // `for (int VAR = 0; VAR < count; ++VAR) body(VAR)` on one line, or
+  // body("0") when count is 1.
+  void loop(int64_t count, const std::string& var,
+            const std::function<std::string(const std::string&)>& body);
+
+  void declare_acc() {
+    line(lanes_ > 1 ? "Real acc[" + std::to_string(lanes_) + "] = {};" : "Real acc = 0;");
+  }
+  void emit_node(NodeId id);
+  void emit_elementwise(NodeId id);
+  void emit_dot_products(NodeId id, const std::string& out, const std::string& over);
+  void emit_gather(NodeId id);
+  void emit_concat(NodeId id);
+  void emit_sum(NodeId id);
+  void emit_scatter(NodeId id);
+  void emit_solve(NodeId id);
+  void emit_made_sequence(NodeId id);
+  void emit_step(NodeId step, const std::string& k);
+  std::string index_table(NodeId id, const std::vector<int>& indices, const std::string& tag = "");
+
+  const Graph& g_;
+  const EntryPoint& entry_;
+  const int lanes_;
+  BufferPlan plan_;
+  std::ostringstream out_;
+  int indent_ = 2;
+  // Inside a solve's lambda: the x-dependent nodes, by their local names.
+  std::map<NodeId, std::string> locals_;
+};
+
+// The spelling of an elementwise op on operand expressions, the formula of
+// Ops.def written out for float or double. Operands are primary expressions
+// (names, subscripts, Real(...)), so no parentheses are needed around them.
+// No `default:`: a new op in Ops.def must be taught here.
+std::string elementwise_expr(Op op, const std::string& a, const std::string& b,
+                             const std::string& c) {
+  auto call = [&](const char* fn) { return std::string("std::") + fn + "(" + a + ")"; };
+  switch (op) {
+    case Op::neg:
+      return "-" + a;
+    case Op::exp:
+      return call("exp");
+    case Op::log:
+      return call("log");
+    case Op::log1p:
+      return call("log1p");
+    case Op::expm1:
+      return call("expm1");
+    case Op::sqrt:
+      return call("sqrt");
+    case Op::abs:
+      return call("fabs");
+    case Op::tanh:
+      return call("tanh");
+    case Op::atanh:
+      return call("atanh");
+    case Op::sinh:
+      return call("sinh");
+    case Op::cosh:
+      return call("cosh");
+    case Op::asinh:
+      return call("asinh");
+    case Op::sigmoid:
+      return "Real(1) / (Real(1) + std::exp(-" + a + "))";
+    case Op::logit:
+      return "std::log(" + a + ") - std::log1p(-" + a + ")";
+    case Op::softplus:  // max(a, 0) + log1p(exp(-|a|))
+      return "(" + a + " < Real(0) ? Real(0) : " + a + ") + std::log1p(std::exp(-std::fabs(" + a +
+             ")))";
+    case Op::erf:
+      return call("erf");
+    case Op::relu:
+      return a + " > Real(0) ? " + a + " : Real(0)";
+    case Op::elu:
+      return a + " > Real(0) ? " + a + " : std::expm1(" + a + ")";
+    case Op::gelu:  // 0.5 a (1 + erf(a sqrt(1/2)))
+      return "Real(0.5) * " + a + " * (Real(1) + std::erf(" + a + " * " +
+             cpp_real_literal(M_SQRT1_2) + "))";
+    case Op::add:
+      return a + " + " + b;
+    case Op::sub:
+      return a + " - " + b;
+    case Op::mul:
+      return a + " * " + b;
+    case Op::div:
+      return a + " / " + b;
+    case Op::pow:
+      return "std::pow(" + a + ", " + b + ")";
+    case Op::select_pos:
+      return a + " > Real(0) ? " + b + " : " + c;
+    case Op::constant:
+    case Op::input:
+    case Op::var:
+    case Op::param:
+    case Op::matvec:
+    case Op::gather:
+    case Op::concat:
+    case Op::sum:
+    case Op::matvec_t:
+    case Op::scatter:
+    case Op::broadcast:
+    case Op::solve:
+    case Op::made_sequence:
+      break;
+  }
+  throw InternalError(std::string("cpp backend: '") + op_spelling(op) + "' is not elementwise");
+}
+
+// Constants, parameters, the input row and broadcasts are read where they
+// are; every other node gets slots of the scratch array.
+bool FunctionWriter::needs_buffer(NodeId id) const {
+  const Op op = g_.node(id).op;
+  return op != Op::constant && op != Op::param && op != Op::input && op != Op::broadcast;
+}
+
+std::string FunctionWriter::slot(NodeId id, const std::string& k) const {
+  const int64_t at = plan_.offset[static_cast<size_t>(id)];
+  internal_check(at >= 0, "cpp backend: a node without storage");
+  return "s[" + index(at, g_.len(id) == 1 ? "0" : k) + "]" + lane();
+}
+
+// Element k of a node (k broadcasts for length-1 nodes).
+std::string FunctionWriter::element(NodeId id, const std::string& k) const {
+  const Node& n = g_.node(id);
+  const std::string kk = n.len == 1 ? "0" : k;
+  if (auto local = locals_.find(id); local != locals_.end()) return local->second;
+  if (n.op == Op::constant) return cpp_real_literal(n.value);
+  if (n.op == Op::param)
+    return "p[" + index(g_.params().at(static_cast<size_t>(n.index)).offset, kk) + "]";
+  if (n.op == Op::input) {
+    internal_check(id == entry_.input, "cpp backend: input node is not the entry's input");
+    if (lanes_ == 1) return "in[" + kk + "]";
+    return "in[l * " + std::to_string(n.len) + (kk == "0" ? "" : " + " + kk) + "]";
+  }
+  if (n.op == Op::broadcast) return element(n.args[0], "0");
+  return slot(id, kk);
+}
+
+void FunctionWriter::loop(int64_t count, const std::string& var,
+                          const std::function<std::string(const std::string&)>& body) {
+  if (count == 1) return stmt(body("0"));
+  line("for (int " + var + " = 0; " + var + " < " + std::to_string(count) + "; ++" + var + ") " +
+       per_lane() + body(var));
+}
+
+std::string FunctionWriter::write(const std::string& name) {
+  internal_check(entry_.kind == EntryKind::map && entry_.accumulations.empty(),
+                 "cpp backend: only map entry points are emitted");
+  plan_ = plan_buffers(g_, entry_, [this](NodeId id) { return needs_buffer(id); });
+  out_ << "// Entry point '" << entry_.name << "' for "
+       << (lanes_ == 1 ? std::string("one sample.\n")
+                       : std::to_string(lanes_) + " samples (rows of in and out_*).\n");
+  out_ << (lanes_ > 1 ? "[[maybe_unused]] " : "") << "static void " << name
+       << "([[maybe_unused]] const Real* p, [[maybe_unused]] const Real* in";
+  for (size_t o = 0; o < entry_.outputs.size(); ++o) out_ << ", Real* out_" << o;
+  out_ << ") {\n";
+  if (plan_.slots > 0)
+    line("Real s[" + std::to_string(plan_.slots) + "]" +
+         (lanes_ > 1 ? "[" + std::to_string(lanes_) + "]" : "") + ";");
+  for (NodeId id : plan_.order) emit_node(id);
+  for (size_t o = 0; o < entry_.outputs.size(); ++o) {
+    const NodeId id = entry_.outputs[o];
+    loop(g_.len(id), "k", [&](const std::string& k) {
+      const std::string row = lanes_ > 1 ? "l * " + std::to_string(g_.len(id)) + " + " : "";
+      return "out_" + std::to_string(o) + "[" + row + k + "] = " + element(id, k) + ";";
+    });
+  }
+  out_ << "}\n";
+  return out_.str();
+}
+
+// No `default:`: a new op in Ops.def must be taught here.
+void FunctionWriter::emit_node(NodeId id) {
+  switch (g_.node(id).op) {
+#define NFC_UNARY(o, spelling, expr) case Op::o:
+#define NFC_BINARY(o, spelling, expr) case Op::o:
+#define NFC_TERNARY(o, spelling, expr) case Op::o:
+#include "compiler/ir/Ops.def"
+    return emit_elementwise(id);
+    case Op::constant:
+    case Op::param:
+    case Op::input:
+    case Op::broadcast:
+      return;  // no code: element() reads them where they are used
+    case Op::var:
+      throw InternalError("cpp backend: 'var' node left in a lowered program");
+    case Op::matvec:
+      return emit_dot_products(id, "r", "c");
+    case Op::gather:
+      return emit_gather(id);
+    case Op::concat:
+      return emit_concat(id);
+    case Op::sum:
+      return emit_sum(id);
+    case Op::matvec_t:
+      return emit_dot_products(id, "c", "r");
+    case Op::scatter:
+      return emit_scatter(id);
+    case Op::solve:
+      return emit_solve(id);
+    case Op::made_sequence:
+      return emit_made_sequence(id);
+  }
+}
+
+void FunctionWriter::emit_elementwise(NodeId id) {
+  const Node& n = g_.node(id);
+  loop(n.len, "k", [&](const std::string& k) {
+    auto arg = [&](size_t i) { return i < n.args.size() ? element(n.args[i], k) : std::string(); };
+    return slot(id, k) + " = " + elementwise_expr(n.op, arg(0), arg(1), arg(2)) + ";";
+  });
+}
+
+// matvec:   out[r] = sum_c M[offset + r * stride + c] v[c], from 0 in column order;
+// matvec_t: out[c] = sum_r M[offset + r * stride + c] a[r], from 0 in row order;
+// with row lengths (Graph.hpp: MatrixView), only the c < len[r] terms.
+// `out` and `over` name the loop variables ("r"/"c") of the result and
+// of the sum; in a block the accumulator is one per lane.
+void FunctionWriter::emit_dot_products(NodeId id, const std::string& out, const std::string& over) {
+  const Node& n = g_.node(id);
+  const std::string lengths = n.indices.empty() ? "" : index_table(id, n.indices, "len");
+  auto head = [&](const std::string& var) {
+    const bool cols = var == "c";
+    const std::string bound = cols && !lengths.empty() && out == "r"
+                                  ? lengths + "[r]"
+                                  : std::to_string(cols ? n.cols : n.rows);
+    return "for (int " + var + " = 0; " + var + " < " + bound + "; ++" + var + ")";
+  };
+  // matvec_t over a staircase: row r contributes to column c only if c < len[r].
+  const std::string guard =
+      !lengths.empty() && out == "c" ? "if (c < " + lengths + "[r]) " : std::string();
+  line(head(out) + " {  // " + op_spelling(n.op));
+  indent_ += 2;
+  declare_acc();
+  line(head(over) + " " + guard + per_lane() + "acc" + lane() +
+       " += " + element(n.args[0], index(n.offset, "r * " + std::to_string(n.stride) + " + c")) +
+       " * " + element(n.args[1], over) + ";");
+  stmt(slot(id, out) + " = acc" + lane() + ";");
+  indent_ -= 2;
+  line("}");
+}
+
+// A static table of indices, named after the node (and `tag`).
+std::string FunctionWriter::index_table(NodeId id, const std::vector<int>& indices,
+                                        const std::string& tag) {
+  const std::string name = "index" + std::to_string(id) + tag;
+  std::string values;
+  for (size_t k = 0; k < indices.size(); ++k)
+    values += (k ? ", " : "") + std::to_string(indices[k]);
+  line("static const int " + name + "[] = {" + values + "};");
+  return name;
+}
+
+void FunctionWriter::emit_gather(NodeId id) {
+  const Node& n = g_.node(id);
+  if (n.indices.size() <= kUnrollMax) {
+    for (size_t k = 0; k < n.indices.size(); ++k)
+      stmt(slot(id, std::to_string(k)) + " = " + element(n.args[0], std::to_string(n.indices[k])) +
+           ";");
+    return;
+  }
+  const std::string table = index_table(id, n.indices);
+  loop(n.len, "k", [&](const std::string& k) {
+    return slot(id, k) + " = " + element(n.args[0], table + "[" + k + "]") + ";";
+  });
+}
+
+void FunctionWriter::emit_concat(NodeId id) {
+  int64_t start = 0;
+  for (NodeId part : g_.node(id).args) {
+    loop(g_.len(part), "k", [&](const std::string& k) {
+      return slot(id, index(start, k)) + " = " + element(part, k) + ";";
+    });
+    start += g_.len(part);
+  }
+}
+
+// From 0, left to right, like the interpreter.
+void FunctionWriter::emit_sum(NodeId id) {
+  const NodeId src = g_.node(id).args[0];
+  line("{");
+  indent_ += 2;
+  declare_acc();
+  loop(g_.len(src), "k",
+       [&](const std::string& k) { return "acc" + lane() + " += " + element(src, k) + ";"; });
+  stmt(slot(id, "0") + " = acc" + lane() + ";");
+  indent_ -= 2;
+  line("}");
+}
+
+// out = 0; out[indices[k]] += a[k] in order of k.
+void FunctionWriter::emit_scatter(NodeId id) {
+  const Node& n = g_.node(id);
+  loop(n.len, "k", [&](const std::string& k) { return slot(id, k) + " = 0;"; });
+  if (n.indices.size() <= kUnrollMax) {
+    for (size_t k = 0; k < n.indices.size(); ++k)
+      stmt(slot(id, std::to_string(n.indices[k])) + " += " + element(n.args[0], std::to_string(k)) +
+           ";");
+    return;
+  }
+  const std::string table = index_table(id, n.indices);
+  loop(static_cast<int64_t>(n.indices.size()), "k", [&](const std::string& k) {
+    return slot(id, table + "[" + k + "]") + " += " + element(n.args[0], k) + ";";
+  });
+}
+
+// Element by element, newton_bisection (NewtonBisection.hpp, embedded in
+// the emitted file) on a lambda that evaluates the x-dependent part of f
+// and dfdx at the iterate; x-free values (solve's operands, constants,
+// parameters) are read from where they already are.
+void FunctionWriter::emit_solve(NodeId id) {
+  const Node& n = g_.node(id);
+  internal_check(n.indices.size() == 3, "cpp backend: solve needs {f, dfdx, x}");
+  const NodeId f = n.indices[0], dfdx = n.indices[1], x = n.indices[2];
+  internal_check(g_.node(x).op == Op::var && g_.len(x) == 1,
+                 "cpp backend: solve's x is a var of length 1");
+  std::vector<char> dep(g_.size(), 0);
+  std::vector<NodeId> inner;  // x-dependent nodes, operands first
+  for (NodeId k : topological_order(g_, {f, dfdx})) {
+    bool d = k == x;
+    for (NodeId a : g_.node(k).args) d = d || dep[static_cast<size_t>(a)];
+    dep[static_cast<size_t>(k)] = d;
+    if (d && k != x) inner.push_back(k);
+  }
+  auto check_context = [&](NodeId a) {
+    const Op op = g_.node(a).op;
+    internal_check(dep[static_cast<size_t>(a)] || op == Op::constant || op == Op::param ||
+                       std::find(n.args.begin(), n.args.end(), a) != n.args.end(),
+                   "cpp backend: solve reads an x-free node that is not among its operands");
+  };
+  check_context(f);
+  check_context(dfdx);
+  line("for (int k = 0; k < " + std::to_string(n.len) + "; ++k) " + per_lane() + "{  // solve");
+  indent_ += 2;
+  line("auto f_and_dfdx = [&]([[maybe_unused]] Real x) {");
+  indent_ += 2;
+  locals_[x] = "x";
+  for (NodeId j : inner) {
+    const Node& jn = g_.node(j);
+    if (!is_elementwise(jn.op) && jn.op != Op::broadcast)
+      throw InternalError(std::string("cpp backend: solve's x-dependent subgraph has a '") +
+                          op_spelling(jn.op) + "' node; only elementwise ops are supported");
+    for (NodeId a : jn.args) check_context(a);
+    const std::string name = "x" + std::to_string(j);
+    auto arg = [&](size_t i) {
+      return i < jn.args.size() ? element(jn.args[i], "k") : std::string();
+    };
+    line("const Real " + name + " = " +
+         (jn.op == Op::broadcast ? arg(0) : elementwise_expr(jn.op, arg(0), arg(1), arg(2))) + ";");
+    locals_[j] = name;
+  }
+  line("return std::pair<Real, Real>(" + element(f, "k") + ", " + element(dfdx, "k") + ");");
+  locals_.clear();
+  indent_ -= 2;
+  line("};");
+  line(slot(id, "k") + " = nfc::newton_bisection<Real>(" + element(n.args[0], "k") +
+       ", f_and_dfdx);");
+  indent_ -= 2;
+  line("}");
+}
+
+// made_sequence (Ops.def): a loop over positions k, each lane on its own.
+// Per hidden layer the rows of degree k are [start[k], start[k + 1]) of a
+// table, all reading the first prefix[k] inputs; then the P outputs of
+// position k; then the step, u_k, written like a solve's lambda body.
+void FunctionWriter::emit_made_sequence(NodeId id) {
+  const Node& n = g_.node(id);
+  const MadeSequence& s = g_.made_sequence_info(n.index);
+  const int D = s.dim, P = s.params_per_dim;
+  const size_t L = s.layers.size();
+  line("{  // made_sequence");
+  indent_ += 2;
+  std::vector<std::string> starts, prefixes, hidden;
+  for (size_t l = 0; l + 1 < L; ++l) {
+    const std::string tag = std::to_string(l);
+    starts.push_back(index_table(id, s.degree_starts(l), "start" + tag));
+    prefixes.push_back(index_table(id, s.degree_prefixes(l), "prefix" + tag));
+    hidden.push_back("h" + std::to_string(id) + "_" + tag);
+    line("Real " + hidden.back() + "[" + std::to_string(s.layers[l].rows) + "]" +
+         (lanes_ > 1 ? "[" + std::to_string(lanes_) + "]" : "") + ";");
+  }
+  const std::string outs = index_table(id, s.output_prefixes(), "out");
+  // Input c of layer l: u_c (this node's first D elements) or a hidden unit.
+  auto input = [&](size_t l, const std::string& c) {
+    return l == 0 ? slot(id, c) : hidden[l - 1] + "[" + c + "]" + lane();
+  };
+  // acc = b[r] + sum_{c < count} w[r * cols + c] in_c
+  auto dot = [&](size_t l, const std::string& r, const std::string& count) {
+    const NodeId w = n.args[1 + 2 * l], b = n.args[2 + 2 * l];
+    line("Real acc = " + element(b, r) + ";");
+    line("for (int c = 0; c < " + count + "; ++c) acc += " +
+         element(w, "(" + r + ") * " + std::to_string(s.layers[l].cols) + " + " +
+                        std::to_string(s.layers[l].first_col) + " + c") +
+         " * " + input(l, "c") + ";");
+  };
+  line("for (int k = 0; k < " + std::to_string(D) + "; ++k) " + per_lane() + "{");
+  indent_ += 2;
+  for (size_t l = 0; l + 1 < L; ++l) {
+    line("for (int r = " + starts[l] + "[k]; r < " + starts[l] + "[k + 1]; ++r) {");
+    indent_ += 2;
+    dot(l, "r", prefixes[l] + "[k]");
+    std::string value = elementwise_expr(s.act, "acc", "", "");
+    if (s.layers[l].residual) value = "(" + value + ") + " + hidden[l - 1] + "[r]" + lane();
+    line(hidden[l] + "[r]" + lane() + " = " + value + ";");
+    indent_ -= 2;
+    line("}");
+  }
+  for (int p = 0; p < P; ++p) {
+    const std::string r = "k * " + std::to_string(P) + " + " + std::to_string(p);
+    line("{");
+    indent_ += 2;
+    dot(L - 1, r, outs + "[k]");
+    line(slot(id, index(D, r)) + " = acc;");
+    locals_[s.raw[size_t(p)]] = slot(id, index(D, r));
+    indent_ -= 2;
+    line("}");
+  }
+  locals_[s.target] = element(n.args[0], "k");
+  emit_step(s.step, "k");
+  line(slot(id, "k") + " = " + element(s.step, "k") + ";");
+  locals_.clear();
+  indent_ -= 2;
+  line("}");
+  indent_ -= 2;
+  line("}");
+}
+
+// The elementwise nodes of `step` above the placeholders in locals_, as
+// local constants (a made_sequence's per-position step).
+void FunctionWriter::emit_step(NodeId step, const std::string& k) {
+  for (NodeId j : topological_order(g_, {step})) {
+    const Node& jn = g_.node(j);
+    if (locals_.count(j) || jn.op == Op::constant || jn.op == Op::param) continue;
+    if (!is_elementwise(jn.op) && jn.op != Op::broadcast)
+      throw InternalError(std::string("cpp backend: a made_sequence step has a '") +
+                          op_spelling(jn.op) + "' node; only elementwise ops are supported");
+    const std::string name = "x" + std::to_string(j);
+    auto arg = [&](size_t i) {
+      return i < jn.args.size() ? element(jn.args[i], k) : std::string();
+    };
+    line("const Real " + name + " = " +
+         (jn.op == Op::broadcast ? arg(0) : elementwise_expr(jn.op, arg(0), arg(1), arg(2))) + ";");
+    locals_[j] = name;
+  }
+}
+
+}  // namespace
+
+std::string emit_cpp_function(const Program& program, const EntryPoint& entry,
+                              const std::string& function_name, int lanes) {
+  internal_check(program.graph != nullptr && lanes >= 1, "cpp backend: bad arguments");
+  return FunctionWriter(*program.graph, entry, lanes).write(function_name);
+}
+
+}  // namespace nfc

@@ -1,0 +1,455 @@
+// JitModule: LLVM IR from LlvmBackend (one module per entry point), the
+// O-level pass pipeline tuned for the host and for code that is vectorized
+// by construction, machine code on a few threads, and ORC LLJIT to link and
+// load it. llvm::Error and llvm::Expected become InternalError here, at the
+// edge.
+#include "compiler/backend/llvm/Jit.hpp"
+
+#include <llvm/Analysis/TargetTransformInfo.h>
+#include <llvm/ExecutionEngine/Orc/CompileUtils.h>
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Object/ELFObjectFile.h>
+#include <llvm/Object/ObjectFile.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/CommandLine.h>
+#include <llvm/Support/DynamicLibrary.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <exception>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "compiler/backend/llvm/LlvmBackend.hpp"
+#include "support/InternalError.hpp"
+
+namespace nfc {
+
+struct JitModule::Impl {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  std::unordered_map<std::string, void*> entries;
+  std::unordered_map<std::string, int64_t> workspace;  // bytes, by entry name
+  JitTimings timings;
+  std::string ir;
+  int width = 1;      // native lanes: gradients, log_prob.small
+  int map_width = 1;  // map entry points
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+[[noreturn]] void fail(const std::string& what, llvm::Error error) {
+  throw InternalError("jit: " + what + ": " + llvm::toString(std::move(error)));
+}
+
+template <typename T>
+T unwrap(llvm::Expected<T> value, const std::string& what) {
+  if (!value) fail(what, value.takeError());
+  return std::move(*value);
+}
+
+void check(llvm::Error error, const std::string& what) {
+  if (error) fail(what, std::move(error));
+}
+
+double ms_between(Clock::time_point start, Clock::time_point end) {
+  return std::chrono::duration<double, std::milli>(end - start).count();
+}
+
+void initialize_llvm() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    // Loop strength reduction took 15% of code generation (the emitted
+    // loops index memory by one induction variable already) and measured
+    // no run-time difference on the bench workloads: off, as llc's
+    // -disable-lsr would (the option is LLVM's, so set where it lives).
+    auto& options = llvm::cl::getRegisteredOptions();
+    if (auto it = options.find("disable-lsr"); it != options.end())
+      if (auto* disable = static_cast<llvm::cl::opt<bool>*>(it->second)) *disable = true;
+  });
+}
+
+llvm::CodeGenOptLevel codegen_level(int opt_level) {
+  switch (opt_level) {
+    case 0:
+      return llvm::CodeGenOptLevel::None;
+    case 1:
+      return llvm::CodeGenOptLevel::Less;
+    case 2:
+      return llvm::CodeGenOptLevel::Default;
+    default:
+      return llvm::CodeGenOptLevel::Aggressive;
+  }
+}
+
+llvm::OptimizationLevel ir_level(int opt_level) {
+  switch (opt_level) {
+    case 0:
+      return llvm::OptimizationLevel::O0;
+    case 1:
+      return llvm::OptimizationLevel::O1;
+    case 2:
+      return llvm::OptimizationLevel::O2;
+    default:
+      return llvm::OptimizationLevel::O3;
+  }
+}
+
+// Lanes per block: the target's preferred vector register width (which
+// accounts for CPUs where 512-bit vectors are legal but slow) over T's width.
+int host_vector_width(llvm::TargetMachine& tm, Precision precision) {
+  llvm::LLVMContext ctx;
+  llvm::Module probe("probe", ctx);
+  auto* f = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), false),
+                                   llvm::Function::ExternalLinkage, "probe", probe);
+  const auto bits = tm.getTargetTransformInfo(*f)
+                        .getRegisterBitWidth(llvm::TargetTransformInfo::RGK_FixedWidthVector)
+                        .getFixedValue();
+  const int element_bits = precision == Precision::f32 ? 32 : 64;
+  return std::max(1, static_cast<int>(bits) / element_bits);
+}
+
+// glibc's libmvec, loaded into the process (so the JIT's process symbol
+// search finds it), and the variants it has for `width` lanes of the
+// precision: _ZGV<isa>N<lanes>v_<name>, isa e = AVX-512 (512-bit vectors),
+// d = AVX2 (256), c = AVX (256), b = SSE4 (128). The widest vector the host
+// can run whose lane count divides `width` wins; a function missing from
+// the library is left out (the lowering calls libm per lane instead).
+VectorMath host_vector_math(const llvm::TargetMachine& tm, Precision precision, int width) {
+  static std::mutex mutex;
+  static std::map<std::pair<Precision, int>, VectorMath> cache;
+  const std::lock_guard<std::mutex> lock(mutex);
+  const auto key = std::make_pair(precision, width);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  VectorMath& table = cache[key];
+  if (!tm.getTargetTriple().isX86() || !tm.getTargetTriple().isOSLinux()) return table;
+  std::string error;
+  auto lib = llvm::sys::DynamicLibrary::getPermanentLibrary("libmvec.so.1", &error);
+  if (!lib.isValid()) return table;
+  const std::string features = tm.getTargetFeatureString().str() + ",";
+  auto has = [&](const char* feature) {
+    return features.find(std::string("+") + feature + ",") != std::string::npos;
+  };
+  const int element_bits = precision == Precision::f32 ? 32 : 64;
+  struct Isa {
+    char letter;
+    int bits;
+    bool available;
+  };
+  const Isa isas[] = {{'e', 512, has("avx512f")},
+                      {'d', 256, has("avx2")},
+                      {'c', 256, has("avx")},
+                      {'b', 128, has("sse4.1")}};
+  for (const char* name :
+       {"exp", "log", "log1p", "expm1", "tanh", "atanh", "sinh", "cosh", "asinh", "erf"}) {
+    const std::string scalar = std::string(name) + (precision == Precision::f32 ? "f" : "");
+    for (const Isa& isa : isas) {
+      const int lanes = isa.bits / element_bits;
+      if (!isa.available || lanes > width || width % lanes != 0) continue;
+      const std::string symbol =
+          "_ZGV" + std::string(1, isa.letter) + "N" + std::to_string(lanes) + "v_" + scalar;
+      if (lib.getAddressOfSymbol(symbol.c_str()) == nullptr) continue;
+      table[scalar] = {symbol, lanes};
+      break;
+    }
+  }
+  return table;
+}
+
+// The O-level pipeline without the loop vectorizer, SLP vectorizer and loop
+// unrolling. The lowering emits explicit <W x T> vectors, register-blocked
+// kernels and unrolls short nodes itself: the vectorizers find nothing left
+// to do, and the unroller re-unrolling the emitted loops over long nodes
+// (by 8 or 16, each unroll invalidating scalar evolution for the whole,
+// loop-rich function) was 80% of O2 time and most of the machine code, for
+// no measured run-time gain (bench/throughput.cpp).
+void optimize(llvm::Module& module, llvm::TargetMachine& tm, int opt_level) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = false;
+  tuning.LoopVectorization = false;
+  tuning.LoopInterleaving = false;
+  tuning.SLPVectorization = false;
+  llvm::PassBuilder pb(&tm, tuning);  // the target machine: costs for the host
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  const llvm::OptimizationLevel level = ir_level(opt_level);
+  llvm::ModulePassManager mpm = level == llvm::OptimizationLevel::O0
+                                    ? pb.buildO0DefaultPipeline(level)
+                                    : pb.buildPerModuleDefaultPipeline(level);
+  mpm.run(module, mam);
+}
+
+std::string print(const llvm::Module& module) {
+  std::string text;
+  llvm::raw_string_ostream out(text);
+  module.print(out, nullptr);
+  return text;
+}
+
+// One entry point on its way to machine code.
+struct Unit {
+  std::unique_ptr<llvm::LLVMContext> ctx;
+  std::unique_ptr<llvm::Module> module;
+  size_t size = 0;    // instructions after lowering: the bigger units start first
+  int opt_level = 2;  // of the IR pipeline and code generation
+  std::string ir;     // optimized IR when keep_ir
+  std::unique_ptr<llvm::MemoryBuffer> object;
+  Clock::time_point optimized, compiled;
+  double optimize_ms = 0, codegen_ms = 0;
+};
+
+// Optimises and compiles every unit, `threads` at a time, biggest first.
+// Each thread has its own TargetMachine; each unit its own LLVMContext.
+void compile_units(std::vector<Unit>& units, llvm::orc::JITTargetMachineBuilder jtmb,
+                   const JitOptions& options, int threads) {
+  std::vector<size_t> order(units.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return units[a].size > units[b].size; });
+  std::atomic<size_t> next{0};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  auto work = [&] {
+    try {
+      std::unique_ptr<llvm::TargetMachine> tm =
+          unwrap(jtmb.createTargetMachine(), "creating the target machine");
+      llvm::orc::SimpleCompiler compiler(*tm);
+      for (size_t i = next++; i < order.size(); i = next++) {
+        Unit& unit = units[order[i]];
+        auto start = Clock::now();
+        if (const char* dir = std::getenv("NFC_PREOPT_DIR"))  // for opt -time-passes
+          std::ofstream(std::string(dir) + "/" + unit.module->getName().str() + ".ll")
+              << print(*unit.module);
+        tm->setOptLevel(codegen_level(unit.opt_level));
+        optimize(*unit.module, *tm, unit.opt_level);
+        unit.optimized = Clock::now();
+        unit.optimize_ms = ms_between(start, unit.optimized);
+        if (options.keep_ir) unit.ir = print(*unit.module);
+        start = Clock::now();
+        unit.object = unwrap(compiler(*unit.module), "generating code");
+        unit.compiled = Clock::now();
+        unit.codegen_ms = ms_between(start, unit.compiled);
+      }
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      next = order.size();  // the others stop after their current unit
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+// A function of an object file: its name, offset in the object's text
+// section and size.
+struct ObjectFunction {
+  std::string name;
+  uint64_t offset = 0, size = 0;
+};
+
+std::vector<ObjectFunction> object_functions(const llvm::MemoryBuffer& object) {
+  std::vector<ObjectFunction> out;
+  auto file = llvm::object::ObjectFile::createObjectFile(object.getMemBufferRef());
+  if (!file) {
+    llvm::consumeError(file.takeError());
+    return out;
+  }
+  for (const llvm::object::SymbolRef& symbol : (*file)->symbols()) {
+    auto type = symbol.getType();
+    auto name = symbol.getName();
+    auto value = symbol.getValue();
+    if (!type || !name || !value || *type != llvm::object::SymbolRef::ST_Function) {
+      if (!type) llvm::consumeError(type.takeError());
+      if (!name) llvm::consumeError(name.takeError());
+      if (!value) llvm::consumeError(value.takeError());
+      continue;
+    }
+    out.push_back({name->str(), *value, llvm::object::ELFSymbolRef(symbol).getSize()});
+  }
+  return out;
+}
+
+// With NFC_PERF_MAP set, every compiled function is listed in
+// /tmp/perf-PID.map (perf report then names JIT code) and each entry
+// point's object is written to /tmp/nfc-PID-ENTRY.o, so samples can be
+// placed on its disassembly (objdump -d; the map gives each function's
+// load address). Each object has one text section, loaded contiguously,
+// so a helper's address is its entry's plus their offset difference.
+void write_perf_map(const std::string& entry, const llvm::MemoryBuffer& object, uint64_t address) {
+  const std::string pid = std::to_string(::getpid());
+  std::ofstream("/tmp/nfc-" + pid + "-" + entry + ".o", std::ios::binary)
+      .write(object.getBufferStart(), static_cast<std::streamsize>(object.getBufferSize()));
+  const std::vector<ObjectFunction> functions = object_functions(object);
+  uint64_t entry_offset = 0;
+  for (const ObjectFunction& f : functions)
+    if (f.name == entry) entry_offset = f.offset;
+  std::ofstream map("/tmp/perf-" + pid + ".map", std::ios::app);
+  for (const ObjectFunction& f : functions)
+    map << std::hex << address - entry_offset + f.offset << ' ' << f.size << std::dec << ' '
+        << entry << ':' << f.name << '\n';
+}
+
+}  // namespace
+
+std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitOptions& options) {
+  initialize_llvm();
+  auto impl = std::make_unique<Impl>();
+  auto jtmb = unwrap(llvm::orc::JITTargetMachineBuilder::detectHost(), "detecting the host");
+  jtmb.setCodeGenOptLevel(codegen_level(options.opt_level));
+  std::unique_ptr<llvm::TargetMachine> tm =
+      unwrap(jtmb.createTargetMachine(), "creating the target machine");
+  impl->width = host_vector_width(*tm, options.precision);
+  impl->map_width = impl->width * std::max(1, options.map_vectors);
+
+  // What to compile: every entry point at its kind's width, and log_prob
+  // once more for one sample at a time (SIMD along matrix rows).
+  struct Job {
+    EntryPoint entry;
+    int width;
+    int row_lanes;
+    int opt_level;
+  };
+  std::vector<Job> jobs;
+  for (const EntryPoint& entry : program.entries) {
+    const bool gradient = entry.kind == EntryKind::mean_gradient;
+    // Map entry points are compiled at O1 when O2 is asked for: it measured
+    // the same run time on the bench workloads and 20% less compile time
+    // (W3: 536 -> 440 ms); the gradient keeps O2 (at O1 the 64-D MAF's ran
+    // a third slower).
+    const int map_level = std::min(options.opt_level, 1);
+    jobs.push_back({entry, gradient ? impl->width : impl->map_width, 0,
+                    gradient ? options.opt_level : map_level});
+    if (entry.name == "log_prob" && options.small_batch_entry) {
+      jobs.push_back({entry, 1, impl->width, map_level});
+      jobs.back().entry.name = "log_prob.small";
+    }
+  }
+  std::map<int, VectorMath> vector_math;  // by width
+  for (const Job& job : jobs)
+    if (options.vector_math && !vector_math.count(job.width))
+      vector_math[job.width] = host_vector_math(*tm, options.precision, job.width);
+
+  const auto start = Clock::now();
+  std::vector<Unit> units(jobs.size());
+  for (size_t i = 0; i < units.size(); ++i) {
+    Unit& unit = units[i];
+    unit.ctx = std::make_unique<llvm::LLVMContext>();
+    unit.opt_level = jobs[i].opt_level;
+    unit.module = std::make_unique<llvm::Module>("nfc." + jobs[i].entry.name, *unit.ctx);
+    unit.module->setDataLayout(tm->createDataLayout());
+    unit.module->setTargetTriple(tm->getTargetTriple().str());
+    impl->workspace[jobs[i].entry.name] =
+        lower_entry(program, jobs[i].entry, options.precision, jobs[i].width, jobs[i].row_lanes,
+                    vector_math[jobs[i].width], *unit.module);
+    std::string broken;
+    llvm::raw_string_ostream broken_out(broken);
+    if (llvm::verifyModule(*unit.module, &broken_out))
+      throw InternalError("jit: invalid IR from the llvm backend: " + broken);
+    for (const llvm::Function& f : *unit.module) unit.size += f.getInstructionCount();
+  }
+  const auto lowered = Clock::now();
+
+  const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+  const int threads = static_cast<int>(std::max<size_t>(
+      1, std::min<size_t>(units.size(),
+                          options.threads > 0 ? static_cast<size_t>(options.threads) : hardware)));
+  compile_units(units, jtmb, options, threads);
+
+  auto optimized = lowered;
+  for (const Unit& unit : units) {
+    optimized = std::max(optimized, unit.optimized);
+    impl->timings.optimize_cpu_ms += unit.optimize_ms;
+    impl->timings.codegen_cpu_ms += unit.codegen_ms;
+    impl->ir += unit.ir;
+  }
+
+  const char prefix = tm->createDataLayout().getGlobalPrefix();
+  impl->jit = unwrap(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(jtmb).create(),
+                     "creating the LLJIT");
+  impl->jit->getMainJITDylib().addGenerator(
+      unwrap(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix),
+             "exposing host symbols"));
+  const bool perf_map = std::getenv("NFC_PERF_MAP") != nullptr;
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;  // copies for the perf map
+  for (Unit& unit : units) {
+    unit.module.reset();  // before its context
+    unit.ctx.reset();
+    if (perf_map) objects.push_back(llvm::MemoryBuffer::getMemBufferCopy(unit.object->getBuffer()));
+    check(impl->jit->addObjectFile(std::move(unit.object)), "adding an object");
+  }
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const std::string& name = jobs[i].entry.name;
+    auto address = unwrap(impl->jit->lookup(name), "linking '" + name + "'");
+    impl->entries[name] = address.toPtr<void*>();
+    if (perf_map) write_perf_map(name, *objects[i], address.getValue());
+  }
+  const auto linked = Clock::now();
+  impl->timings.lower_ms = ms_between(start, lowered);
+  impl->timings.optimize_ms = ms_between(lowered, optimized);
+  impl->timings.codegen_ms = ms_between(optimized, linked);
+  impl->timings.threads = threads;
+  return std::unique_ptr<JitModule>(new JitModule(std::move(impl)));
+}
+
+JitModule::JitModule(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+JitModule::~JitModule() = default;
+
+void* JitModule::lookup(const std::string& entry_name) const {
+  auto it = impl_->entries.find(entry_name);
+  if (it == impl_->entries.end()) throw InternalError("jit: no entry point '" + entry_name + "'");
+  return it->second;
+}
+
+int64_t JitModule::workspace_bytes(const std::string& entry_name) const {
+  auto it = impl_->workspace.find(entry_name);
+  if (it == impl_->workspace.end()) throw InternalError("jit: no entry point '" + entry_name + "'");
+  return it->second;
+}
+
+void* JitModule::find(const std::string& entry_name) const {
+  auto it = impl_->entries.find(entry_name);
+  return it == impl_->entries.end() ? nullptr : it->second;
+}
+
+const JitTimings& JitModule::timings() const {
+  return impl_->timings;
+}
+const std::string& JitModule::ir() const {
+  return impl_->ir;
+}
+int JitModule::vector_width() const {
+  return impl_->map_width;
+}
+int JitModule::gradient_width() const {
+  return impl_->width;
+}
+
+}  // namespace nfc

@@ -1,0 +1,114 @@
+// JIT compilation of a Program to native code through LLVM's ORC LLJIT.
+// LLVM stays behind this header (pimpl): include it anywhere.
+//
+// Each entry point becomes a function with the ABI of Program.hpp,
+//
+//   map:           void NAME(const T* params, const T* in, T* out_0, ..., T* out_k, int64_t n)
+//   mean_gradient: T NAME(const T* params, const T* in, int64_t n, T* grad, void* work)
+//
+// where T is float or double per JitOptions::precision (MapFn / MeanGradientFn
+// below for the common cases). Code is SIMD across samples: blocks of
+// vector_width() samples (gradient_width() for gradients) run the
+// per-sample program with every scalar widened to a vector (see
+// compiler/backend/llvm/LlvmBackend.cpp). Entry points keep
+// no state: calls may run concurrently on different threads, each with its
+// own `grad` and `work` (workspace_bytes() of scratch, no alignment needed).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "compiler/ir/Program.hpp"
+#include "include/nfc/Precision.hpp"
+#include "support/InternalError.hpp"
+
+namespace nfc {
+
+// enum class Precision { f32, f64 }, shared with the public API.
+
+// The entry-point ABIs, to cast lookup()'s address to (MapFn for one output).
+template <typename T>
+using MapFn = void (*)(const T* params, const T* in, T* out, int64_t n);
+template <typename T>
+using MeanGradientFn = T (*)(const T* params, const T* in, int64_t n, T* grad, void* work);
+
+struct JitOptions {
+  Precision precision = Precision::f64;
+  int opt_level = 2;     // 0..3, for both the IR pipeline and codegen
+  bool keep_ir = false;  // keep the optimized IR text for ir()
+  // Call glibc's vector math (libmvec: exp, log, log1p, expm1, tanh, atanh,
+  // sinh, cosh, asinh, erf on whole vectors, within 4 ULP) where the host has
+  // it; otherwise, or when false, libm once per lane.
+  bool vector_math = true;
+  // Threads optimising and compiling entry points (one module each)
+  // concurrently; 0: one per hardware thread. Never more than entry points.
+  int threads = 0;
+  // Native vectors per block of samples in map entry points (forward,
+  // inverse, log_prob, ...): with 2, every weight loaded feeds two vectors of
+  // samples. Measured on Zen 5 (bench/throughput.cpp, f32): log_prob +22% on
+  // W1 and W2, MAF sampling +65%; the gradient entry keeps one (two measured
+  // 5-8% slower: the outer-product and transposed kernels run out of
+  // registers).
+  int map_vectors = 2;
+  // Also compile log_prob for one sample at a time as "log_prob.small":
+  // scalar per sample, matrix-vector products vectorised along rows. A
+  // block of vector_width() samples computes mostly dead lanes for a batch
+  // of a few rows; this entry computes none (Flow uses it below
+  // kSmallBatchRows).
+  bool small_batch_entry = true;
+};
+
+// Below this many rows log_prob.small is faster than one block of
+// vector_width() samples: on the bench models W1-W4 (f32, Zen 5, 1 thread)
+// one sample costs 1.9 / 4.2 / 1.6 / 59 us there and 5 rows in one block
+// 9.8 / 16.6 / 7.4 / 247 us, a crossover at 4-5 rows.
+inline constexpr int64_t kSmallBatchRows = 5;
+
+// Where compile() spends its time. The three stages partition the wall-clock
+// time of compile(): they add up to it. Entry points are optimised and
+// compiled on several threads, so stages overlap; each stage's time runs
+// from the end of the previous stage to the moment the last thread has
+// finished this one (a thread that finished optimising early is already
+// generating code, and that code generation counts as optimize_ms). The
+// *_cpu_ms fields are the time threads spent in each stage, summed over
+// threads: the work, which is what shrinks when the IR or the pipeline does.
+struct JitTimings {
+  double lower_ms = 0;     // graph -> LLVM IR, one module per entry point
+  double optimize_ms = 0;  // until every module has been through the IR pipeline
+  double codegen_ms = 0;   // until every module is machine code, and linking
+  double optimize_cpu_ms = 0;
+  double codegen_cpu_ms = 0;
+  int threads = 1;
+};
+
+class JitModule {  // owns the LLJIT and the compiled code
+ public:
+  // Compiles every entry point of `program` (all are materialized here, so
+  // timings are complete and lookup() never compiles). Throws InternalError
+  // with LLVM's message if LLVM fails.
+  static std::unique_ptr<JitModule> compile(const Program& program, const JitOptions& options);
+
+  // Address of a compiled entry point; throws InternalError for an unknown name.
+  void* lookup(const std::string& entry_name) const;
+  // The same, or nullptr for a name that was not compiled.
+  void* find(const std::string& entry_name) const;
+  // Scratch memory the entry point needs as its `work` argument (0: none).
+  int64_t workspace_bytes(const std::string& entry_name) const;
+  const JitTimings& timings() const;
+  const std::string& ir() const;  // optimized IR text when keep_ir, else empty
+  int vector_width() const;       // samples per SIMD block of the map entry points
+  int gradient_width() const;     // ... of the mean_gradient entry points
+
+  ~JitModule();
+  JitModule(const JitModule&) = delete;
+  JitModule& operator=(const JitModule&) = delete;
+
+  struct Impl;
+
+ private:
+  explicit JitModule(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nfc

@@ -1,0 +1,41 @@
+// Lowering of a Program to LLVM IR, SIMD across samples. Used by the JIT
+// (compiler/backend/llvm/Jit.cpp); the only other file that sees LLVM types.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "compiler/backend/llvm/Jit.hpp"
+#include "compiler/ir/Program.hpp"
+
+namespace llvm {
+class Module;
+}
+
+namespace nfc {
+
+// A vector variant of a scalar libm function: `symbol` computes `lanes`
+// lanes at once, one vector argument and result (glibc's libmvec naming,
+// e.g. _ZGVeN16v_expf), callable with the host's calling convention.
+struct VectorFunction {
+  std::string symbol;
+  int lanes = 0;  // divides the lowering's width
+};
+// By scalar libm name ("expf", "tanh"): the functions the lowering may call
+// instead of one scalar call per lane. Absent names stay per-lane calls.
+using VectorMath = std::map<std::string, VectorFunction>;
+
+// Adds the function of `entry` (one of `program`'s entry points) and the
+// internal helpers it calls to `module` (whose data layout and triple are
+// already set); the function processes blocks of `width` samples as
+// `<width x T>` vectors. One module per entry point lets entry points be
+// optimised and compiled independently, on different threads. With width 1
+// and row_lanes > 1, matrix-vector products run along rows in vectors of
+// row_lanes (the one-sample entry point); row_lanes 0 otherwise.
+// Returns the bytes of workspace the function needs (its last argument;
+// mean_gradient entries only, else 0).
+int64_t lower_entry(const Program& program, const EntryPoint& entry, Precision precision, int width,
+                    int row_lanes, const VectorMath& vector_math, llvm::Module& module);
+
+}  // namespace nfc

@@ -1,0 +1,20 @@
+// Readable forms of the graph for `nfc compile --dump=graph` and for tests:
+// infix for small derived expressions, an SSA listing for whole programs.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "compiler/ir/Graph.hpp"
+#include "compiler/ir/Program.hpp"
+
+namespace nfc {
+
+// `x * exp(s) + t`. Leaves print as their names: vars by name, inputs as
+// x/z, params by tensor name; structural ops in a function-like form.
+std::string to_infix(const Graph& g, NodeId id);
+
+// One line per node, operands first: `%12 = add(%11, layer0.net.b1)  [64]`.
+void print_listing(std::ostream& out, const Graph& g, const EntryPoint& entry);
+
+}  // namespace nfc

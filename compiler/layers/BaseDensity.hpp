@@ -1,0 +1,39 @@
+// The base density log q(z) in the graph, so that reverse mode gives the
+// gradients of the learnable base parameters (diag_normal, mixture) like
+// those of any layer. Formulas and tensor names: docs/language.md, "Base
+// distributions"; the runtime samples the same distributions
+// (runtime/BaseSampler).
+#pragma once
+
+#include "compiler/sema/FlowSpec.hpp"
+#include "compiler/ir/Graph.hpp"
+
+namespace nfc {
+
+class BaseDensity {
+ public:
+  // Declares the base's tensors (`base.mean`, ...), if it has any.
+  BaseDensity(Graph& g, const BaseSpec& spec, int dim);
+
+  // log q(z) for z of length dim: a length-1 node.
+  NodeId log_density(NodeId z) const;
+
+ private:
+  NodeId normal(NodeId z) const;
+  NodeId diag_normal(NodeId z) const;
+  NodeId uniform(NodeId z) const;
+  NodeId mixture(NodeId z) const;
+  NodeId student_t(NodeId z) const;
+
+  Graph& g_;
+  BaseSpec spec_;
+  int dim_;
+  NodeId mean_ = -1, log_scale_ = -1;                  // diag_normal, [dim]
+  NodeId logits_ = -1, means_ = -1, log_scales_ = -1;  // mixture: [K], [K, dim], [K, dim]
+};
+
+// The spread of the mixture's initial means: uniform in +-kMixtureMeanSpread,
+// drawn from the flow's init seed like every tensor without fixed values.
+inline constexpr double kMixtureMeanSpread = 2;
+
+}  // namespace nfc

@@ -1,0 +1,110 @@
+// Source expressions into graph nodes.
+#include "compiler/layers/LowerExpr.hpp"
+
+#include <string_view>
+
+#include "support/InternalError.hpp"
+
+namespace nfc {
+
+namespace {
+
+Op function_op(std::string_view name) {
+  static const std::unordered_map<std::string_view, Op> ops = {
+      {"exp", Op::exp},           {"log", Op::log},         {"log1p", Op::log1p},
+      {"expm1", Op::expm1},       {"sqrt", Op::sqrt},       {"tanh", Op::tanh},
+      {"atanh", Op::atanh},       {"sigmoid", Op::sigmoid}, {"logit", Op::logit},
+      {"softplus", Op::softplus}, {"sinh", Op::sinh},       {"asinh", Op::asinh},
+      {"abs", Op::abs},
+  };
+  auto it = ops.find(name);
+  if (it == ops.end()) throw InternalError("unknown function reached the graph builder");
+  return it->second;
+}
+
+Op binary_op(char op) {
+  switch (op) {
+    case '+':
+      return Op::add;
+    case '-':
+      return Op::sub;
+    case '*':
+      return Op::mul;
+    case '/':
+      return Op::div;
+    case '^':
+      return Op::pow;
+  }
+  throw InternalError("unknown binary operator reached the graph builder");
+}
+
+// where(a OP b, p, q) as one select_pos(c, if_true, if_false), which picks
+// its first branch where c > 0: a < b is b - a > 0; a <= b is "not a > b";
+// a == b is "not |a - b| > 0".
+NodeId lower_where(Graph& g, const Expr& cond, NodeId p, NodeId q, const NameEnv& env) {
+  internal_check(cond.kind == Expr::Kind::compare, "where() needs a comparison");
+  const NodeId a = lower_expr(g, *cond.args[0], env), b = lower_expr(g, *cond.args[1], env);
+  switch (cond.op) {
+    case '<':
+      return g.select_pos(g.binary(Op::sub, b, a), p, q);
+    case '>':
+      return g.select_pos(g.binary(Op::sub, a, b), p, q);
+    case 'l':
+      return g.select_pos(g.binary(Op::sub, a, b), q, p);
+    case 'g':
+      return g.select_pos(g.binary(Op::sub, b, a), q, p);
+    case '=':
+      return g.select_pos(g.unary(Op::abs, g.binary(Op::sub, a, b)), q, p);
+    case '!':
+      return g.select_pos(g.unary(Op::abs, g.binary(Op::sub, a, b)), p, q);
+  }
+  throw InternalError("unknown comparison reached the graph builder");
+}
+
+NodeId lower_call(Graph& g, const Expr& e, const NameEnv& env) {
+  auto arg = [&](size_t i) { return lower_expr(g, *e.args[i], env); };
+  if (e.name == "where") return lower_where(g, *e.args[0], arg(1), arg(2), env);
+  if (e.name == "min") return min_of(g, arg(0), arg(1));
+  if (e.name == "max") return max_of(g, arg(0), arg(1));
+  if (e.name == "clamp") return min_of(g, max_of(g, arg(0), arg(1)), arg(2));
+  return g.unary(function_op(e.name), arg(0));
+}
+
+}  // namespace
+
+NodeId lower_expr(Graph& g, const Expr& e, const NameEnv& env) {
+  switch (e.kind) {
+    case Expr::Kind::number:
+      return g.constant(e.value);
+    case Expr::Kind::name: {
+      auto it = env.find(e.name);
+      if (it == env.end()) throw InternalError("unbound name '" + e.name + "' reached the graph");
+      return it->second;
+    }
+    case Expr::Kind::index: {
+      auto it = env.find(e.name);
+      if (it == env.end()) throw InternalError("unbound name '" + e.name + "' reached the graph");
+      return g.gather(it->second, {static_cast<int>(e.value)});
+    }
+    case Expr::Kind::neg:
+      return g.unary(Op::neg, lower_expr(g, *e.args[0], env));
+    case Expr::Kind::binary:
+      return g.binary(binary_op(e.op), lower_expr(g, *e.args[0], env),
+                      lower_expr(g, *e.args[1], env));
+    case Expr::Kind::call:
+      return lower_call(g, e, env);
+    case Expr::Kind::compare:
+      throw InternalError("a comparison outside where() reached the graph builder");
+  }
+  throw InternalError("unknown expression kind");
+}
+
+NodeId min_of(Graph& g, NodeId a, NodeId b) {
+  return g.select_pos(g.binary(Op::sub, b, a), a, b);  // a where a < b
+}
+
+NodeId max_of(Graph& g, NodeId a, NodeId b) {
+  return g.select_pos(g.binary(Op::sub, a, b), a, b);  // a where a > b
+}
+
+}  // namespace nfc

@@ -1,0 +1,174 @@
+// Building a hand-written map: lower the outputs, find the triangular
+// order, judge monotonicity, and derive the inverse output by output.
+#include "compiler/layers/MapLayer.hpp"
+
+#include <fmt/format.h>
+
+#include "compiler/analysis/Derive.hpp"
+#include "compiler/analysis/Invert.hpp"
+#include "compiler/layers/Params.hpp"
+#include "compiler/ir/Print.hpp"
+
+namespace nfc {
+
+namespace {
+
+using Deps = std::vector<std::vector<bool>>;  // deps[j][i]: z_j uses x_i
+
+// Outputs in an order where each uses only inputs already placed (Kahn's
+// algorithm, smallest index first, so the natural order wins when it works).
+std::optional<std::vector<int>> triangular_order(const Deps& deps) {
+  const int n = static_cast<int>(deps.size());
+  std::vector<int> order;
+  std::vector<bool> placed(size_t(n), false);
+  while (static_cast<int>(order.size()) < n) {
+    int next = -1;
+    for (int j = 0; j < n && next < 0; ++j) {
+      if (placed[size_t(j)]) continue;
+      bool ready = true;
+      for (int i = 0; i < n; ++i)
+        ready &= i == j || !deps[size_t(j)][size_t(i)] || placed[size_t(i)];
+      if (ready) next = j;
+    }
+    if (next < 0) return std::nullopt;
+    placed[size_t(next)] = true;
+    order.push_back(next);
+  }
+  return order;
+}
+
+// A cycle among the unplaceable outputs, as "z0 depends on x1, z1 depends on x0".
+std::string describe_cycle(const Deps& deps) {
+  const int n = static_cast<int>(deps.size());
+  std::vector<int> next(size_t(n), -1);
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < n && next[size_t(j)] < 0; ++i)
+      if (i != j && deps[size_t(j)][size_t(i)]) next[size_t(j)] = i;
+  // Walk from an output that has a dependency until a node repeats.
+  int at = 0;
+  while (at < n && next[size_t(at)] < 0) ++at;
+  std::vector<int> seen(size_t(n), -1);
+  std::vector<int> path;
+  while (at >= 0 && seen[size_t(at)] < 0) {
+    seen[size_t(at)] = static_cast<int>(path.size());
+    path.push_back(at);
+    at = next[size_t(at)];
+  }
+  std::vector<std::string> parts;
+  for (size_t k = at >= 0 ? size_t(seen[size_t(at)]) : 0; k < path.size(); ++k)
+    parts.push_back(fmt::format("z{} depends on x{}", path[k], next[size_t(path[k])]));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+}  // namespace
+
+std::optional<MapLayer> build_map_layer(Graph& g, Diagnostics& diags, const MapSpec& m, int dim,
+                                        int layer_index, const NameEnv& flow_params,
+                                        std::vector<InversionReport>& reports) {
+  NameEnv env = flow_params;
+  for (const ParamDecl& p : m.params)
+    env[p.name] = declare_param(g, p, fmt::format("layer{}.{}", layer_index, p.name));
+  std::vector<NodeId> vars;
+  for (int i = 0; i < dim; ++i) {
+    const std::string name = "x" + std::to_string(i);
+    vars.push_back(g.var(g.add_var_name(name)));
+    env[name] = vars.back();
+  }
+  for (const LetBinding& let : m.lets) env[let.name] = lower_expr(g, *let.expr, env);
+  std::vector<NodeId> outputs;
+  for (const ExprPtr& e : m.outputs) outputs.push_back(lower_expr(g, *e, env));
+
+  Deps deps(static_cast<size_t>(dim), std::vector<bool>(static_cast<size_t>(dim)));
+  for (int j = 0; j < dim; ++j)
+    for (int i = 0; i < dim; ++i)
+      deps[size_t(j)][size_t(i)] = depends_on(g, outputs[size_t(j)], vars[size_t(i)]);
+  for (int j = 0; j < dim; ++j)
+    if (!deps[size_t(j)][size_t(j)]) {
+      diags.error(m.output_locs[size_t(j)],
+                  fmt::format("layer is not invertible: z{0} does not depend on x{0}", j));
+      return std::nullopt;
+    }
+  const auto order = triangular_order(deps);
+  if (!order) {
+    diags.error(m.output_locs[0], "layer is not triangular in any order: " + describe_cycle(deps));
+    return std::nullopt;
+  }
+  std::vector<int> natural(static_cast<size_t>(dim));
+  for (int j = 0; j < dim; ++j) natural[size_t(j)] = j;
+  if (*order != natural) {
+    std::vector<std::string> names;
+    for (int j : *order) names.push_back("z" + std::to_string(j));
+    diags.note(m.output_locs[size_t((*order)[0])],
+               fmt::format("the map is triangular in the order {} (each output uses only the "
+                           "inputs of outputs before it); it is inverted in that order",
+                           fmt::join(names, ", ")));
+  }
+
+  // The diagonal, its monotonicity, and each output's inverse in x_j with
+  // the other inputs held as placeholders (bound when the inverse is built).
+  std::vector<NodeId> logabs, solutions, targets;
+  bool ok = true;
+  for (int j = 0; j < dim; ++j) {
+    const NodeId d = derivative(g, outputs[size_t(j)], vars[size_t(j)]);
+    logabs.push_back(g.unary(Op::log, g.unary(Op::abs, d)));
+    InversionReport report;
+    report.what = fmt::format("layer {} z{}", layer_index, j);
+    report.loc = m.output_locs[size_t(j)];
+    report.monotonicity = monotonicity(g, d);
+    if (report.monotonicity == Monotonicity::constant_zero) {
+      diags.error(report.loc, fmt::format("dz{0}/dx{0} is zero everywhere: the layer is not "
+                                          "invertible",
+                                          j));
+      ok = false;
+    } else if (report.monotonicity == Monotonicity::unproved) {
+      diags.warning(report.loc, fmt::format("cannot prove dz{0}/dx{0} != 0, so z{0} may not be "
+                                            "invertible everywhere; dz{0}/dx{0} = {1}",
+                                            j, to_infix(g, d)));
+    }
+    targets.push_back(g.var(g.add_var_name("z" + std::to_string(j))));
+    const Inversion inv = solve_for(g, outputs[size_t(j)], vars[size_t(j)], targets.back());
+    report.analytic = inv.ok();
+    if (inv.ok()) {
+      report.why = fmt::format("x{} = {}", j, to_infix(g, inv.value));
+      solutions.push_back(inv.value);
+    } else {  // no closed form: Newton-bisection on the monotone output
+      report.why = inv.failure + ", so no closed form";
+      solutions.push_back(g.solve(targets.back(), outputs[size_t(j)], d, vars[size_t(j)]));
+    }
+    reports.push_back(std::move(report));
+  }
+  if (!ok) return std::nullopt;
+
+  MapLayer layer;
+  layer.order = *order;
+  layer.maps.forward = [&g, vars, outputs, logabs, dim](NodeId in) {
+    std::unordered_map<NodeId, NodeId> bind;
+    for (int i = 0; i < dim; ++i) bind[vars[size_t(i)]] = g.gather(in, {i});
+    std::vector<NodeId> z;
+    NodeId ld = g.constant(0);
+    for (int j = 0; j < dim; ++j) {
+      z.push_back(substitute(g, outputs[size_t(j)], bind));
+      ld = g.binary(Op::add, ld, substitute(g, logabs[size_t(j)], bind));
+    }
+    return std::pair{g.concat(z), ld};
+  };
+  // z_j = e_j(x) solved for x_j in the triangular order, each step using
+  // the inputs already recovered.
+  layer.maps.inverse = [&g, vars, targets, solutions, logabs, dim,
+                        order = *order](NodeId in) -> std::optional<std::pair<NodeId, NodeId>> {
+    std::unordered_map<NodeId, NodeId> bind;
+    for (int j = 0; j < dim; ++j) bind[targets[size_t(j)]] = g.gather(in, {j});
+    std::vector<NodeId> x(static_cast<size_t>(dim));
+    NodeId ld = g.constant(0);
+    for (int j : order) {
+      x[size_t(j)] = substitute(g, solutions[size_t(j)], bind);
+      bind[vars[size_t(j)]] = x[size_t(j)];
+    }
+    for (int j = 0; j < dim; ++j)
+      ld = g.binary(Op::sub, ld, substitute(g, logabs[size_t(j)], bind));
+    return std::pair{g.concat(x), ld};
+  };
+  return layer;
+}
+
+}  // namespace nfc

@@ -1,0 +1,69 @@
+#include "runtime/io/Dataset.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "runtime/Builtin.hpp"
+#include "runtime/io/Csv.hpp"
+#include "runtime/DataError.hpp"
+#include "runtime/io/Npy.hpp"
+
+namespace nfc {
+namespace {
+
+// Dataset::cols is an int; no model is anywhere near this wide.
+constexpr int64_t kMaxColumns = 1'000'000;
+
+bool has_extension(const std::string& path, std::string_view ext) {
+  if (path.size() < ext.size()) return false;
+  return std::equal(ext.begin(), ext.end(), path.end() - ext.size(), [](char a, char b) {
+    return a == std::tolower(static_cast<unsigned char>(b));
+  });
+}
+
+// NaN and Inf are checked here rather than in the reader: .npy is also how
+// nfc writes results, and a reader that refused NaN could not read them
+// back. Rows and columns are 0-based, as NumPy indexes them (`x[12, 1]`).
+void check_finite(const Dataset& d) {
+  for (int64_t i = 0; i < d.rows * d.cols; ++i) {
+    const double v = d.values[i];
+    if (std::isfinite(v)) continue;
+    throw DataError(fmt::format("{}: row {}, column {}: {}", d.source, i / d.cols, i % d.cols,
+                                std::isnan(v) ? "NaN"
+                                : v > 0       ? "inf"
+                                              : "-inf"));
+  }
+}
+
+Dataset from_npy(const std::string& path) {
+  NpyArray a = read_npy(path);
+  const int64_t cols = a.shape.size() == 2 ? a.shape[1] : 1;
+  if (a.shape[0] == 0) throw DataError(fmt::format("{}: no rows", path));
+  if (cols == 0) throw DataError(fmt::format("{}: no columns", path));
+  if (cols > kMaxColumns) throw DataError(fmt::format("{}: too many columns ({})", path, cols));
+  Dataset d{path, a.shape[0], static_cast<int>(cols), std::move(a.values)};
+  check_finite(d);
+  return d;
+}
+
+Dataset from_csv(const std::string& path) {
+  CsvTable t = read_csv(path);  // already rejects NaN and Inf, with line numbers
+  return Dataset{path, t.rows, t.cols, std::move(t.values)};
+}
+
+}  // namespace
+
+Dataset load_dataset(const std::string& spec, uint64_t seed, int64_t builtin_rows) {
+  if (is_builtin(spec))
+    return Dataset{spec, builtin_rows, builtin_dim(spec),
+                   generate_builtin(spec, builtin_rows, seed)};
+  if (has_extension(spec, ".npy")) return from_npy(spec);
+  if (has_extension(spec, ".csv")) return from_csv(spec);
+  throw DataError(
+      fmt::format("{}: unknown data format (expected a .npy or .csv file, or builtin:NAME)", spec));
+}
+
+}  // namespace nfc

@@ -1,0 +1,34 @@
+// NumPy's .npy format, the subset nfc needs: float32/float64, little-endian,
+// C order, 1-D or 2-D. Reading accepts versions 1.0, 2.0 and 3.0 (they differ
+// only in the width of the header length and the header's text encoding);
+// writing produces version 1.0, which every NumPy reads.
+// Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/io/TensorDType.hpp"
+
+namespace nfc {
+
+struct NpyArray {
+  std::vector<int64_t> shape;  // one or two entries
+  TensorDType dtype = TensorDType::f64;
+  std::vector<double> values;  // C order; float32 values widened exactly
+};
+
+// Throws DataError naming `path` for anything outside the subset above and
+// for damaged files (bad magic, truncated header or data, trailing bytes).
+// Allocates only after checking the data fits in the file.
+NpyArray read_npy(const std::string& path);
+
+// Writes atomically (AtomicFile.hpp). `shape` has one or two entries and
+// its product is the number of values. f32 narrows each double: exact for
+// values that came from float32.
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const double* values,
+               TensorDType dtype);
+void write_npy(const std::string& path, const std::vector<int64_t>& shape, const float* values);
+
+}  // namespace nfc

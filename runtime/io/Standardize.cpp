@@ -1,0 +1,53 @@
+#include "runtime/io/Standardize.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace nfc {
+
+Standardizer Standardizer::fit(const Dataset& data) {
+  if (data.rows <= 0) throw std::invalid_argument("Standardizer::fit: no rows");
+  const int d = data.cols;
+  Standardizer s{std::vector<double>(d, 0.0), std::vector<double>(d, 0.0)};
+  for (int64_t r = 0; r < data.rows; ++r)
+    for (int j = 0; j < d; ++j) s.mean[j] += data.values[r * d + j];
+  for (int j = 0; j < d; ++j) s.mean[j] /= static_cast<double>(data.rows);
+  // Two passes: the one-pass sum-of-squares formula cancels catastrophically
+  // for data far from the origin.
+  for (int64_t r = 0; r < data.rows; ++r)
+    for (int j = 0; j < d; ++j) {
+      const double dev = data.values[r * d + j] - s.mean[j];
+      s.scale[j] += dev * dev;
+    }
+  for (int j = 0; j < d; ++j) {
+    const double sd = std::sqrt(s.scale[j] / static_cast<double>(data.rows));
+    s.scale[j] = sd > 0 ? sd : 1.0;
+  }
+  return s;
+}
+
+void Standardizer::apply(Dataset& data) const {
+  if (static_cast<size_t>(data.cols) != mean.size())
+    throw std::invalid_argument("Standardizer::apply: column count differs from the fit");
+  apply(data.values.data(), data.rows);
+}
+
+void Standardizer::apply(double* rows, int64_t n) const {
+  const size_t d = mean.size();
+  for (int64_t r = 0; r < n; ++r)
+    for (size_t j = 0; j < d; ++j) rows[r * d + j] = (rows[r * d + j] - mean[j]) / scale[j];
+}
+
+void Standardizer::unapply(double* rows, int64_t n) const {
+  const size_t d = mean.size();
+  for (int64_t r = 0; r < n; ++r)
+    for (size_t j = 0; j < d; ++j) rows[r * d + j] = rows[r * d + j] * scale[j] + mean[j];
+}
+
+double Standardizer::log_det_correction() const {
+  double sum = 0;
+  for (double s : scale) sum += std::log(s);
+  return sum;
+}
+
+}  // namespace nfc
