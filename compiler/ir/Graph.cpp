@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "compiler/ir/OpFormula.hpp"
 #include "compiler/ir/Program.hpp"
 #include "support/InternalError.hpp"
 
@@ -55,23 +56,7 @@ bool is_elementwise(Op op) {
 }
 
 double eval_elementwise(Op op, double a, double b, double c) {
-  (void)b;
-  (void)c;
-  switch (op) {
-#define NFC_UNARY(o, spelling, expr) \
-  case Op::o:                        \
-    return expr;
-#define NFC_BINARY(o, spelling, expr) \
-  case Op::o:                         \
-    return expr;
-#define NFC_TERNARY(o, spelling, expr) \
-  case Op::o:                          \
-    return expr;
-#define NFC_SPECIAL(o, spelling) case Op::o:
-#include "compiler/ir/Ops.def"
-    throw InternalError("eval_elementwise called on a structural op");
-  }
-  return 0;
+  return apply_formula(op, a, b, c);
 }
 
 size_t Graph::NodeHash::operator()(const Node& n) const {

@@ -25,7 +25,8 @@ const char* op_spelling(Op op);
 // Number of operands of an elementwise op (1, 2 or 3); 0 for structural ops.
 int elementwise_arity(Op op);
 bool is_elementwise(Op op);
-// Scalar evaluation of an elementwise op (unused operands are ignored).
+// Scalar evaluation of an elementwise op (unused operands are ignored): its
+// Ops.def formula in double (OpFormula.hpp).
 double eval_elementwise(Op op, double a, double b = 0, double c = 0);
 
 using NodeId = int32_t;

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "compiler/analysis/BufferPlan.hpp"
+#include "compiler/ir/OpFormula.hpp"
 #include "support/InternalError.hpp"
 
 namespace nfc {
@@ -91,82 +92,69 @@ class FunctionWriter {
   std::map<NodeId, std::string> locals_;
 };
 
-// The spelling of an elementwise op on operand expressions, the formula of
-// Ops.def written out for float or double. Operands are primary expressions
-// (names, subscripts, Real(...)), so no parentheses are needed around them.
-// No `default:`: a new op in Ops.def must be taught here.
+// C++ source text as a formula value (OpFormula.hpp): each operation
+// builds the text of its result, with parentheses only where C++'s
+// precedence needs them.
+struct CppExpr : FormulaArithmetic<CppExpr> {
+  // Binding strength of the text's outermost operator.
+  enum Level { conditional, additive, multiplicative, prefix, primary };
+  std::string text;
+  Level level = primary;
+
+  CppExpr literal(double v) const { return {{}, cpp_real_literal(v), primary}; }
+  // The text as an operand that must bind at least as tightly as `need`.
+  std::string operand(Level need) const { return level >= need ? text : "(" + text + ")"; }
+  static CppExpr binary(const CppExpr& a, const char* op, const CppExpr& b, Level level) {
+    // Left-associative: the right operand must bind strictly tighter.
+    const Level tighter = static_cast<Level>(level + 1);
+    return {{}, a.operand(level) + op + b.operand(tighter), level};
+  }
+  static CppExpr call(const char* fn, const CppExpr& a) {
+    return {{}, std::string("std::") + fn + "(" + a.text + ")", primary};
+  }
+
+  friend CppExpr operator+(const CppExpr& a, const CppExpr& b) {
+    return binary(a, " + ", b, additive);
+  }
+  friend CppExpr operator-(const CppExpr& a, const CppExpr& b) {
+    return binary(a, " - ", b, additive);
+  }
+  friend CppExpr operator*(const CppExpr& a, const CppExpr& b) {
+    return binary(a, " * ", b, multiplicative);
+  }
+  friend CppExpr operator/(const CppExpr& a, const CppExpr& b) {
+    return binary(a, " / ", b, multiplicative);
+  }
+  // A prefix operand is parenthesized too: "-" + "-x" would read "--x".
+  friend CppExpr operator-(const CppExpr& a) { return {{}, "-" + a.operand(primary), prefix}; }
+  friend CppExpr exp(const CppExpr& a) { return call("exp", a); }
+  friend CppExpr log(const CppExpr& a) { return call("log", a); }
+  friend CppExpr log1p(const CppExpr& a) { return call("log1p", a); }
+  friend CppExpr expm1(const CppExpr& a) { return call("expm1", a); }
+  friend CppExpr sqrt(const CppExpr& a) { return call("sqrt", a); }
+  friend CppExpr fabs(const CppExpr& a) { return call("fabs", a); }
+  friend CppExpr tanh(const CppExpr& a) { return call("tanh", a); }
+  friend CppExpr atanh(const CppExpr& a) { return call("atanh", a); }
+  friend CppExpr sinh(const CppExpr& a) { return call("sinh", a); }
+  friend CppExpr cosh(const CppExpr& a) { return call("cosh", a); }
+  friend CppExpr asinh(const CppExpr& a) { return call("asinh", a); }
+  friend CppExpr erf(const CppExpr& a) { return call("erf", a); }
+  friend CppExpr pow(const CppExpr& a, const CppExpr& b) {
+    return {{}, "std::pow(" + a.text + ", " + b.text + ")", primary};
+  }
+  friend CppExpr select_pos(const CppExpr& a, const CppExpr& b, const CppExpr& c) {
+    return {
+        {},
+        a.operand(primary) + " > Real(0) ? " + b.operand(additive) + " : " + c.operand(additive),
+        conditional};
+  }
+};
+
+// The C++ text of an elementwise op on operand expressions (primary
+// expressions: names, subscripts, Real(...)): the op's Ops.def formula.
 std::string elementwise_expr(Op op, const std::string& a, const std::string& b,
                              const std::string& c) {
-  auto call = [&](const char* fn) { return std::string("std::") + fn + "(" + a + ")"; };
-  switch (op) {
-    case Op::neg:
-      return "-" + a;
-    case Op::exp:
-      return call("exp");
-    case Op::log:
-      return call("log");
-    case Op::log1p:
-      return call("log1p");
-    case Op::expm1:
-      return call("expm1");
-    case Op::sqrt:
-      return call("sqrt");
-    case Op::abs:
-      return call("fabs");
-    case Op::tanh:
-      return call("tanh");
-    case Op::atanh:
-      return call("atanh");
-    case Op::sinh:
-      return call("sinh");
-    case Op::cosh:
-      return call("cosh");
-    case Op::asinh:
-      return call("asinh");
-    case Op::sigmoid:
-      return "Real(1) / (Real(1) + std::exp(-" + a + "))";
-    case Op::logit:
-      return "std::log(" + a + ") - std::log1p(-" + a + ")";
-    case Op::softplus:  // max(a, 0) + log1p(exp(-|a|))
-      return "(" + a + " < Real(0) ? Real(0) : " + a + ") + std::log1p(std::exp(-std::fabs(" + a +
-             ")))";
-    case Op::erf:
-      return call("erf");
-    case Op::relu:
-      return a + " > Real(0) ? " + a + " : Real(0)";
-    case Op::elu:
-      return a + " > Real(0) ? " + a + " : std::expm1(" + a + ")";
-    case Op::gelu:  // 0.5 a (1 + erf(a sqrt(1/2)))
-      return "Real(0.5) * " + a + " * (Real(1) + std::erf(" + a + " * " +
-             cpp_real_literal(M_SQRT1_2) + "))";
-    case Op::add:
-      return a + " + " + b;
-    case Op::sub:
-      return a + " - " + b;
-    case Op::mul:
-      return a + " * " + b;
-    case Op::div:
-      return a + " / " + b;
-    case Op::pow:
-      return "std::pow(" + a + ", " + b + ")";
-    case Op::select_pos:
-      return a + " > Real(0) ? " + b + " : " + c;
-    case Op::constant:
-    case Op::input:
-    case Op::var:
-    case Op::param:
-    case Op::matvec:
-    case Op::gather:
-    case Op::concat:
-    case Op::sum:
-    case Op::matvec_t:
-    case Op::scatter:
-    case Op::broadcast:
-    case Op::solve:
-    case Op::made_sequence:
-      break;
-  }
-  throw InternalError(std::string("cpp backend: '") + op_spelling(op) + "' is not elementwise");
+  return apply_formula(op, CppExpr{{}, a}, CppExpr{{}, b}, CppExpr{{}, c}).text;
 }
 
 // Constants, parameters, the input row and broadcasts are read where they

@@ -38,6 +38,7 @@
 #include <unordered_map>
 
 #include "compiler/analysis/BufferPlan.hpp"
+#include "compiler/ir/OpFormula.hpp"
 #include "support/InternalError.hpp"
 
 namespace nfc {
@@ -126,6 +127,8 @@ class FunctionLowering {
                                 unsigned noalias_pointers,
                                 const std::function<void(llvm::Function*)>& body);
   Value* live(Value* v) { return B_.CreateSelect(mask_, v, splat_const(0)); }
+  // An elementwise op's Ops.def formula (LlvmFormula, OpFormula.hpp).
+  friend struct LlvmFormula;
   Value* lower_elementwise(Op op, Value* a, Value* b, Value* c);
   Value* unary_intrinsic(llvm::Intrinsic::ID id, Value* a) {
     return B_.CreateUnaryIntrinsic(id, a);
@@ -1445,85 +1448,59 @@ void FunctionLowering::emit_solve(NodeId id) {
   });
 }
 
-// The formulas of Ops.def, operation for operation, so results differ from
-// the interpreter's only by the rounding of T and of libm vs intrinsics.
-// No `default:`: a new op in Ops.def must be taught here.
-Value* FunctionLowering::lower_elementwise(Op op, Value* a, Value* b, Value* c) {
-  namespace I = llvm::Intrinsic;
-  Value* zero = splat_const(0);
-  Value* one = splat_const(1);
-  switch (op) {
-    case Op::neg:
-      return B_.CreateFNeg(a);
-    case Op::exp:
-      return exp(a);
-    case Op::log:
-      return log(a);
-    case Op::log1p:
-      return call_libm("log1p", a);
-    case Op::expm1:
-      return call_libm("expm1", a);
-    case Op::sqrt:
-      return unary_intrinsic(I::sqrt, a);
-    case Op::abs:
-      return unary_intrinsic(I::fabs, a);
-    case Op::tanh:
-      return call_libm("tanh", a);
-    case Op::atanh:
-      return call_libm("atanh", a);
-    case Op::sinh:
-      return call_libm("sinh", a);
-    case Op::cosh:
-      return call_libm("cosh", a);
-    case Op::asinh:
-      return call_libm("asinh", a);
-    case Op::sigmoid:  // 1 / (1 + exp(-a))
-      return B_.CreateFDiv(one, B_.CreateFAdd(one, exp(B_.CreateFNeg(a))));
-    case Op::logit:  // log(a) - log1p(-a)
-      return B_.CreateFSub(log(a), call_libm("log1p", B_.CreateFNeg(a)));
-    case Op::softplus: {  // max(a, 0) + log1p(exp(-|a|)); std::max(a, 0) is a < 0 ? 0 : a
-      Value* max = B_.CreateSelect(B_.CreateFCmpOLT(a, zero), zero, a);
-      Value* e = exp(B_.CreateFNeg(unary_intrinsic(I::fabs, a)));
-      return B_.CreateFAdd(max, call_libm("log1p", e));
-    }
-    case Op::erf:
-      return call_libm("erf", a);
-    case Op::relu:
-      return B_.CreateSelect(B_.CreateFCmpOGT(a, zero), a, zero);
-    case Op::elu:
-      return B_.CreateSelect(B_.CreateFCmpOGT(a, zero), a, call_libm("expm1", a));
-    case Op::gelu: {  // 0.5 * a * (1 + erf(a * sqrt(1/2)))
-      Value* erf = call_libm("erf", B_.CreateFMul(a, splat_const(M_SQRT1_2)));
-      return B_.CreateFMul(B_.CreateFMul(splat_const(0.5), a), B_.CreateFAdd(one, erf));
-    }
-    case Op::add:
-      return B_.CreateFAdd(a, b);
-    case Op::sub:
-      return B_.CreateFSub(a, b);
-    case Op::mul:
-      return B_.CreateFMul(a, b);
-    case Op::div:
-      return B_.CreateFDiv(a, b);
-    case Op::pow:
-      return B_.CreateBinaryIntrinsic(I::pow, a, b);
-    case Op::select_pos:
-      return B_.CreateSelect(B_.CreateFCmpOGT(a, zero), b, c);
-    case Op::constant:
-    case Op::input:
-    case Op::var:
-    case Op::param:
-    case Op::matvec:
-    case Op::gather:
-    case Op::concat:
-    case Op::sum:
-    case Op::matvec_t:
-    case Op::scatter:
-    case Op::broadcast:
-    case Op::solve:
-    case Op::made_sequence:
-      break;
+// LLVM IR as a formula value (OpFormula.hpp): Ops.def's formulas become
+// instructions on vectors of W lanes; exp and log take the vector maths
+// (call_libm), sqrt and fabs are intrinsics. Results differ from the
+// interpreter's only by the rounding of T and of the maths library.
+struct LlvmFormula : FormulaArithmetic<LlvmFormula> {
+  FunctionLowering* f = nullptr;
+  Value* v = nullptr;
+
+  LlvmFormula literal(double x) const { return {{}, f, f->splat_const(x)}; }
+  LlvmFormula with(Value* result) const { return {{}, f, result}; }
+  // Members, so that the friends below reach FunctionLowering through them.
+  llvm::IRBuilder<>& B() const { return f->B_; }
+  LlvmFormula libm(const char* name) const { return with(f->call_libm(name, v)); }
+  LlvmFormula intrinsic(llvm::Intrinsic::ID id) const { return with(f->unary_intrinsic(id, v)); }
+
+  friend LlvmFormula operator+(const LlvmFormula& a, const LlvmFormula& b) {
+    return a.with(a.B().CreateFAdd(a.v, b.v));
   }
-  throw InternalError("llvm backend: lower_elementwise on a structural op");
+  friend LlvmFormula operator-(const LlvmFormula& a, const LlvmFormula& b) {
+    return a.with(a.B().CreateFSub(a.v, b.v));
+  }
+  friend LlvmFormula operator*(const LlvmFormula& a, const LlvmFormula& b) {
+    return a.with(a.B().CreateFMul(a.v, b.v));
+  }
+  friend LlvmFormula operator/(const LlvmFormula& a, const LlvmFormula& b) {
+    return a.with(a.B().CreateFDiv(a.v, b.v));
+  }
+  friend LlvmFormula operator-(const LlvmFormula& a) { return a.with(a.B().CreateFNeg(a.v)); }
+  friend LlvmFormula exp(const LlvmFormula& a) { return a.libm("exp"); }
+  friend LlvmFormula log(const LlvmFormula& a) { return a.libm("log"); }
+  friend LlvmFormula log1p(const LlvmFormula& a) { return a.libm("log1p"); }
+  friend LlvmFormula expm1(const LlvmFormula& a) { return a.libm("expm1"); }
+  friend LlvmFormula tanh(const LlvmFormula& a) { return a.libm("tanh"); }
+  friend LlvmFormula atanh(const LlvmFormula& a) { return a.libm("atanh"); }
+  friend LlvmFormula sinh(const LlvmFormula& a) { return a.libm("sinh"); }
+  friend LlvmFormula cosh(const LlvmFormula& a) { return a.libm("cosh"); }
+  friend LlvmFormula asinh(const LlvmFormula& a) { return a.libm("asinh"); }
+  friend LlvmFormula erf(const LlvmFormula& a) { return a.libm("erf"); }
+  friend LlvmFormula sqrt(const LlvmFormula& a) { return a.intrinsic(llvm::Intrinsic::sqrt); }
+  friend LlvmFormula fabs(const LlvmFormula& a) { return a.intrinsic(llvm::Intrinsic::fabs); }
+  friend LlvmFormula pow(const LlvmFormula& a, const LlvmFormula& b) {
+    return a.with(a.B().CreateBinaryIntrinsic(llvm::Intrinsic::pow, a.v, b.v));
+  }
+  friend LlvmFormula select_pos(const LlvmFormula& a, const LlvmFormula& b, const LlvmFormula& c) {
+    Value* positive = a.B().CreateFCmpOGT(a.v, a.literal(0).v);
+    return a.with(a.B().CreateSelect(positive, b.v, c.v));
+  }
+};
+
+Value* FunctionLowering::lower_elementwise(Op op, Value* a, Value* b, Value* c) {
+  return apply_formula(op, LlvmFormula{{}, this, a}, LlvmFormula{{}, this, b},
+                       LlvmFormula{{}, this, c})
+      .v;
 }
 
 // A vector variant from `vector_math_` where there is one (a vector of
