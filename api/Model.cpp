@@ -9,10 +9,10 @@
 
 #include "driver/Compile.hpp"
 #include "include/nfc/nfc.hpp"
-#include "runtime/io/Checkpoint.hpp"
 #include "runtime/DataError.hpp"
 #include "runtime/Hash.hpp"
 #include "runtime/Trainer.hpp"
+#include "runtime/io/Checkpoint.hpp"
 #include "support/InternalError.hpp"
 
 namespace nfc {

@@ -10,11 +10,11 @@
 #include <cmath>
 #include <limits>
 
-#include "runtime/io/AtomicFile.hpp"
 #include "plot/Axes.hpp"
 #include "plot/Canvas.hpp"
 #include "plot/Colormap.hpp"
 #include "plot/Png.hpp"
+#include "runtime/io/AtomicFile.hpp"
 
 namespace nfc {
 

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <numeric>
 
-#include "compiler/layers/Autoregressive.hpp"
 #include "compiler/backend/interp/Interpreter.hpp"
+#include "compiler/layers/Autoregressive.hpp"
 #include "driver/Compile.hpp"
 #include "runtime/io/Checkpoint.hpp"
 #include "tests/TestSupport.hpp"

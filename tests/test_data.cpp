@@ -14,14 +14,14 @@
 #include <limits>
 #include <sstream>
 
-#include "runtime/io/AtomicFile.hpp"
 #include "runtime/Builtin.hpp"
-#include "runtime/io/Csv.hpp"
 #include "runtime/DataError.hpp"
-#include "runtime/io/Dataset.hpp"
 #include "runtime/Hash.hpp"
-#include "runtime/io/Npy.hpp"
 #include "runtime/Random.hpp"
+#include "runtime/io/AtomicFile.hpp"
+#include "runtime/io/Csv.hpp"
+#include "runtime/io/Dataset.hpp"
+#include "runtime/io/Npy.hpp"
 #include "runtime/io/Safetensors.hpp"
 #include "runtime/io/Standardize.hpp"
 

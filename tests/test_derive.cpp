@@ -6,8 +6,8 @@
 #include <string>
 
 #include "compiler/analysis/Derive.hpp"
-#include "compiler/backend/interp/Interpreter.hpp"
 #include "compiler/analysis/Invert.hpp"
+#include "compiler/backend/interp/Interpreter.hpp"
 
 using namespace nfc;
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "driver/Check.hpp"
 #include "compiler/sema/Frontend.hpp"
+#include "driver/Check.hpp"
 
 namespace {
 

@@ -14,13 +14,13 @@
 #include <optional>
 #include <sstream>
 
-#include "compiler/backend/interp/Interpreter.hpp"
 #include "compiler/backend/cpp/CppBackend.hpp"
 #include "compiler/backend/cpp/CppModule.hpp"
+#include "compiler/backend/interp/Interpreter.hpp"
 #include "driver/Compile.hpp"
-#include "runtime/io/Checkpoint.hpp"
 #include "runtime/Hash.hpp"
 #include "runtime/Random.hpp"
+#include "runtime/io/Checkpoint.hpp"
 #include "tests/Shell.hpp"
 
 namespace fs = std::filesystem;

@@ -9,9 +9,9 @@
 
 #include "driver/Compile.hpp"
 #include "runtime/Builtin.hpp"
-#include "runtime/io/Checkpoint.hpp"
 #include "runtime/DataError.hpp"
 #include "runtime/Trainer.hpp"
+#include "runtime/io/Checkpoint.hpp"
 #include "tests/TestSupport.hpp"
 
 using namespace nfc;

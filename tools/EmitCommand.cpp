@@ -7,8 +7,8 @@
 #include <iostream>
 
 #include "compiler/backend/cpp/CppModule.hpp"
-#include "runtime/io/Checkpoint.hpp"
 #include "runtime/Hash.hpp"
+#include "runtime/io/Checkpoint.hpp"
 #include "tools/Cli.hpp"
 
 namespace nfc::cli {

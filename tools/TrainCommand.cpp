@@ -9,9 +9,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "runtime/io/AtomicFile.hpp"
 #include "runtime/Builtin.hpp"
 #include "runtime/Trainer.hpp"
+#include "runtime/io/AtomicFile.hpp"
 #include "tools/FlowIO.hpp"
 
 namespace nfc::cli {

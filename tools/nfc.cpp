@@ -8,8 +8,8 @@
 #include <iostream>
 
 #include "runtime/DataError.hpp"
-#include "tools/Cli.hpp"
 #include "support/InternalError.hpp"
+#include "tools/Cli.hpp"
 
 int main(int argc, char** argv) {
   using namespace nfc::cli;

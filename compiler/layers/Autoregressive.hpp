@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "compiler/sema/FlowSpec.hpp"
 #include "compiler/ir/Graph.hpp"
 #include "compiler/layers/LayerMaps.hpp"
+#include "compiler/sema/FlowSpec.hpp"
 
 namespace nfc {
 

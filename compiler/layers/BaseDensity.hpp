@@ -5,8 +5,8 @@
 // (runtime/BaseSampler).
 #pragma once
 
-#include "compiler/sema/FlowSpec.hpp"
 #include "compiler/ir/Graph.hpp"
+#include "compiler/sema/FlowSpec.hpp"
 
 namespace nfc {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <utility>
 
-#include "compiler/ir/Graph.hpp"
 #include "compiler/analysis/Interval.hpp"
+#include "compiler/ir/Graph.hpp"
 #include "dsl/SourceRange.hpp"
 
 namespace nfc {

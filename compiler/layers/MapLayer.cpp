@@ -6,8 +6,8 @@
 
 #include "compiler/analysis/Derive.hpp"
 #include "compiler/analysis/Invert.hpp"
-#include "compiler/layers/Params.hpp"
 #include "compiler/ir/Print.hpp"
+#include "compiler/layers/Params.hpp"
 
 namespace nfc {
 

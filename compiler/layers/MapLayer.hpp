@@ -6,9 +6,9 @@
 #include <optional>
 #include <vector>
 
-#include "compiler/sema/FlowSpec.hpp"
 #include "compiler/layers/LayerMaps.hpp"
 #include "compiler/layers/LowerExpr.hpp"
+#include "compiler/sema/FlowSpec.hpp"
 #include "dsl/Diagnostics.hpp"
 
 namespace nfc {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "compiler/sema/FlowSpec.hpp"
 #include "compiler/ir/Graph.hpp"
+#include "compiler/sema/FlowSpec.hpp"
 
 namespace nfc {
 

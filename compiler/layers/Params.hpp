@@ -7,8 +7,8 @@
 
 #include <string>
 
-#include "compiler/sema/FlowSpec.hpp"
 #include "compiler/ir/Graph.hpp"
+#include "compiler/sema/FlowSpec.hpp"
 
 namespace nfc {
 

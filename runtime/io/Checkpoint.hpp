@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "runtime/Flow.hpp"
+#include "runtime/Trainer.hpp"
 #include "runtime/io/Standardize.hpp"
 #include "runtime/io/TensorDType.hpp"
-#include "runtime/Trainer.hpp"
 
 namespace nfc {
 

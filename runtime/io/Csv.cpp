@@ -14,8 +14,8 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "runtime/io/AtomicFile.hpp"
 #include "runtime/DataError.hpp"
+#include "runtime/io/AtomicFile.hpp"
 
 namespace nfc {
 namespace {

@@ -7,8 +7,8 @@
 #include <cmath>
 
 #include "runtime/Builtin.hpp"
-#include "runtime/io/Csv.hpp"
 #include "runtime/DataError.hpp"
+#include "runtime/io/Csv.hpp"
 #include "runtime/io/Npy.hpp"
 
 namespace nfc {

@@ -9,8 +9,8 @@
 #include <limits>
 #include <set>
 
-#include "runtime/io/AtomicFile.hpp"
 #include "runtime/DataError.hpp"
+#include "runtime/io/AtomicFile.hpp"
 
 namespace nfc {
 namespace {

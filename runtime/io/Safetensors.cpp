@@ -15,8 +15,8 @@
 #include <stdexcept>
 #include <tuple>
 
-#include "runtime/io/AtomicFile.hpp"
 #include "runtime/DataError.hpp"
+#include "runtime/io/AtomicFile.hpp"
 
 namespace nfc {
 namespace {

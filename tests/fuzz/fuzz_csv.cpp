@@ -3,8 +3,8 @@
 // sanitizer report is a find.
 #include <cstdint>
 
-#include "runtime/io/Csv.hpp"
 #include "runtime/DataError.hpp"
+#include "runtime/io/Csv.hpp"
 #include "runtime/io/Dataset.hpp"
 #include "tests/fuzz/FuzzFile.hpp"
 

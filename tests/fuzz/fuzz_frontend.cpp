@@ -14,10 +14,10 @@
 #include <string_view>
 #include <utility>
 
-#include "compiler/layers/FlowGraph.hpp"
-#include "compiler/sema/Frontend.hpp"
 #include "compiler/backend/interp/Interpreter.hpp"
 #include "compiler/backend/llvm/LlvmBackend.hpp"
+#include "compiler/layers/FlowGraph.hpp"
+#include "compiler/sema/Frontend.hpp"
 #include "support/InternalError.hpp"
 
 namespace {

@@ -4,8 +4,8 @@
 // crash or a sanitizer report is a find.
 #include <cstdint>
 
-#include "runtime/io/Checkpoint.hpp"
 #include "runtime/DataError.hpp"
+#include "runtime/io/Checkpoint.hpp"
 #include "runtime/io/Safetensors.hpp"
 #include "tests/fuzz/FuzzFile.hpp"
 

@@ -3,8 +3,8 @@
 
 #include <sstream>
 #include <utility>
-#include "support/InternalError.hpp"
 
+#include "support/InternalError.hpp"
 
 namespace nfc {
 

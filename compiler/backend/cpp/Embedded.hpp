@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+
 #include "support/InternalError.hpp"
 
 namespace nfc {
