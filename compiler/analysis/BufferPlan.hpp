@@ -14,6 +14,13 @@
 
 namespace nfc {
 
+// Both code generators unroll what is at most this long and loop over the
+// rest: the LLVM backend keeps nodes of at most kUnrollMax elements in
+// registers (straight-line code for small flows), the C++ backend writes
+// gathers and scatters of at most kUnrollMax indices inline instead of
+// indexing a static table.
+constexpr int kUnrollMax = 8;
+
 struct BufferPlan {
   std::vector<NodeId> order;    // evaluation order: operands before users
   std::vector<int64_t> offset;  // by NodeId: first slot, or -1 if no buffer

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "compiler/analysis/BufferPlan.hpp"
+#include "compiler/analysis/LoopBodies.hpp"
 #include "compiler/ir/OpFormula.hpp"
 #include "support/InternalError.hpp"
 
@@ -32,9 +33,6 @@ std::string cpp_real_literal(double value) {
 }
 
 namespace {
-
-// Gathers and scatters longer than this index through a static table.
-constexpr size_t kUnrollMax = 8;
 
 // "base + k", folded when k is a number.
 std::string index(int64_t base, const std::string& k) {
@@ -79,7 +77,7 @@ class FunctionWriter {
   void emit_scatter(NodeId id);
   void emit_solve(NodeId id);
   void emit_made_sequence(NodeId id);
-  void emit_step(NodeId step, const std::string& k);
+  void emit_locals(const std::vector<NodeId>& nodes, const std::string& k);
   std::string index_table(NodeId id, const std::vector<int>& indices, const std::string& tag = "");
 
   const Graph& g_;
@@ -304,7 +302,7 @@ std::string FunctionWriter::index_table(NodeId id, const std::vector<int>& indic
 
 void FunctionWriter::emit_gather(NodeId id) {
   const Node& n = g_.node(id);
-  if (n.indices.size() <= kUnrollMax) {
+  if (n.indices.size() <= size_t{kUnrollMax}) {
     for (size_t k = 0; k < n.indices.size(); ++k)
       stmt(slot(id, std::to_string(k)) + " = " + element(n.args[0], std::to_string(n.indices[k])) +
            ";");
@@ -343,7 +341,7 @@ void FunctionWriter::emit_sum(NodeId id) {
 void FunctionWriter::emit_scatter(NodeId id) {
   const Node& n = g_.node(id);
   loop(n.len, "k", [&](const std::string& k) { return slot(id, k) + " = 0;"; });
-  if (n.indices.size() <= kUnrollMax) {
+  if (n.indices.size() <= size_t{kUnrollMax}) {
     for (size_t k = 0; k < n.indices.size(); ++k)
       stmt(slot(id, std::to_string(n.indices[k])) + " += " + element(n.args[0], std::to_string(k)) +
            ";");
@@ -361,46 +359,15 @@ void FunctionWriter::emit_scatter(NodeId id) {
 // parameters) are read from where they already are.
 void FunctionWriter::emit_solve(NodeId id) {
   const Node& n = g_.node(id);
-  internal_check(n.indices.size() == 3, "cpp backend: solve needs {f, dfdx, x}");
-  const NodeId f = n.indices[0], dfdx = n.indices[1], x = n.indices[2];
-  internal_check(g_.node(x).op == Op::var && g_.len(x) == 1,
-                 "cpp backend: solve's x is a var of length 1");
-  std::vector<char> dep(g_.size(), 0);
-  std::vector<NodeId> inner;  // x-dependent nodes, operands first
-  for (NodeId k : topological_order(g_, {f, dfdx})) {
-    bool d = k == x;
-    for (NodeId a : g_.node(k).args) d = d || dep[static_cast<size_t>(a)];
-    dep[static_cast<size_t>(k)] = d;
-    if (d && k != x) inner.push_back(k);
-  }
-  auto check_context = [&](NodeId a) {
-    const Op op = g_.node(a).op;
-    internal_check(dep[static_cast<size_t>(a)] || op == Op::constant || op == Op::param ||
-                       std::find(n.args.begin(), n.args.end(), a) != n.args.end(),
-                   "cpp backend: solve reads an x-free node that is not among its operands");
-  };
-  check_context(f);
-  check_context(dfdx);
+  const SolveBody body = solve_body(g_, id);
   line("for (int k = 0; k < " + std::to_string(n.len) + "; ++k) " + per_lane() + "{  // solve");
   indent_ += 2;
   line("auto f_and_dfdx = [&]([[maybe_unused]] Real x) {");
   indent_ += 2;
-  locals_[x] = "x";
-  for (NodeId j : inner) {
-    const Node& jn = g_.node(j);
-    if (!is_elementwise(jn.op) && jn.op != Op::broadcast)
-      throw InternalError(std::string("cpp backend: solve's x-dependent subgraph has a '") +
-                          op_spelling(jn.op) + "' node; only elementwise ops are supported");
-    for (NodeId a : jn.args) check_context(a);
-    const std::string name = "x" + std::to_string(j);
-    auto arg = [&](size_t i) {
-      return i < jn.args.size() ? element(jn.args[i], "k") : std::string();
-    };
-    line("const Real " + name + " = " +
-         (jn.op == Op::broadcast ? arg(0) : elementwise_expr(jn.op, arg(0), arg(1), arg(2))) + ";");
-    locals_[j] = name;
-  }
-  line("return std::pair<Real, Real>(" + element(f, "k") + ", " + element(dfdx, "k") + ");");
+  locals_[body.x] = "x";
+  emit_locals(body.nodes, "k");
+  line("return std::pair<Real, Real>(" + element(body.f, "k") + ", " + element(body.dfdx, "k") +
+       ");");
   locals_.clear();
   indent_ -= 2;
   line("};");
@@ -467,7 +434,7 @@ void FunctionWriter::emit_made_sequence(NodeId id) {
     line("}");
   }
   locals_[s.target] = element(n.args[0], "k");
-  emit_step(s.step, "k");
+  emit_locals(made_sequence_step(g_, s).nodes, "k");
   line(slot(id, "k") + " = " + element(s.step, "k") + ";");
   locals_.clear();
   indent_ -= 2;
@@ -476,15 +443,11 @@ void FunctionWriter::emit_made_sequence(NodeId id) {
   line("}");
 }
 
-// The elementwise nodes of `step` above the placeholders in locals_, as
-// local constants (a made_sequence's per-position step).
-void FunctionWriter::emit_step(NodeId step, const std::string& k) {
-  for (NodeId j : topological_order(g_, {step})) {
+// The loop body `nodes` (LoopBodies.hpp) at element k as local constants,
+// each named in locals_ for the nodes after it.
+void FunctionWriter::emit_locals(const std::vector<NodeId>& nodes, const std::string& k) {
+  for (NodeId j : nodes) {
     const Node& jn = g_.node(j);
-    if (locals_.count(j) || jn.op == Op::constant || jn.op == Op::param) continue;
-    if (!is_elementwise(jn.op) && jn.op != Op::broadcast)
-      throw InternalError(std::string("cpp backend: a made_sequence step has a '") +
-                          op_spelling(jn.op) + "' node; only elementwise ops are supported");
     const std::string name = "x" + std::to_string(j);
     auto arg = [&](size_t i) {
       return i < jn.args.size() ? element(jn.args[i], k) : std::string();

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "compiler/analysis/LoopBodies.hpp"
 #include "compiler/ir/NewtonBisection.hpp"
 #include "support/InternalError.hpp"
 
@@ -121,21 +122,15 @@ std::vector<double> eval_node(const Graph& g, const Node& n, const Values& vals,
 // x-dependent part of f and dfdx, re-evaluated with x bound to the iterate.
 void evaluate_solve(const Graph& g, NodeId id, Values& vals, const std::vector<double>& params) {
   const Node n = g.node(id);
-  const NodeId f = n.indices[0], dfdx = n.indices[1], x = n.indices[2];
-  std::vector<NodeId> inner;  // x-dependent nodes, operands first
-  std::vector<char> dep(g.size(), 0);
-  for (NodeId k : topological_order(g, {f, dfdx})) {
-    bool d = k == x;
-    for (NodeId a : g.node(k).args) d = d || dep[static_cast<size_t>(a)];
-    dep[static_cast<size_t>(k)] = d;
-    if (d && k != x) inner.push_back(k);
-  }
+  const SolveBody body = solve_body(g, id);
+  const NodeId f = body.f, dfdx = body.dfdx, x = body.x;
   auto& out = vals[static_cast<size_t>(id)];
   out.assign(static_cast<size_t>(n.len), 0.0);
   for (size_t e = 0; e < out.size(); ++e) {
     auto eval = [&](double xv) {
       vals[static_cast<size_t>(x)] = {xv};
-      for (NodeId k : inner) vals[static_cast<size_t>(k)] = eval_node(g, g.node(k), vals, params);
+      for (NodeId k : body.nodes)
+        vals[static_cast<size_t>(k)] = eval_node(g, g.node(k), vals, params);
       return std::pair{at(vals[static_cast<size_t>(f)], e), at(vals[static_cast<size_t>(dfdx)], e)};
     };
     out[e] = newton_bisection<double>(at(vals[static_cast<size_t>(n.args[0])], e), eval);
@@ -149,9 +144,8 @@ void evaluate_made_sequence(const Graph& g, NodeId id, Values& vals,
   const Node n = g.node(id);
   const MadeSequence& s = g.made_sequence_info(n.index);
   const auto D = static_cast<size_t>(s.dim), P = static_cast<size_t>(s.params_per_dim);
-  std::vector<NodeId> inner;  // the step's nodes but its placeholders
-  for (NodeId k : topological_order(g, {s.step}))
-    if (g.node(k).op != Op::var) inner.push_back(k);
+  const LoopBody step = made_sequence_step(g, s);
+  for (NodeId j : step.reads) vals[static_cast<size_t>(j)] = eval_node(g, g.node(j), vals, params);
   const std::vector<double> v = vals[static_cast<size_t>(n.args[0])];
   std::vector<double> out(D * (1 + P), 0.0);
   std::vector<std::vector<double>> hidden(s.layers.size());
@@ -182,7 +176,8 @@ void evaluate_made_sequence(const Graph& g, NodeId id, Values& vals,
       vals[static_cast<size_t>(s.raw[p])] = {out[D + k * P + p]};
     }
     vals[static_cast<size_t>(s.target)] = {v[k]};
-    for (NodeId j : inner) vals[static_cast<size_t>(j)] = eval_node(g, g.node(j), vals, params);
+    for (NodeId j : step.nodes)
+      vals[static_cast<size_t>(j)] = eval_node(g, g.node(j), vals, params);
     out[k] = vals[static_cast<size_t>(s.step)].at(0);
   }
   vals[static_cast<size_t>(id)] = std::move(out);

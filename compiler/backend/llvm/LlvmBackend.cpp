@@ -38,6 +38,7 @@
 #include <unordered_map>
 
 #include "compiler/analysis/BufferPlan.hpp"
+#include "compiler/analysis/LoopBodies.hpp"
 #include "compiler/ir/OpFormula.hpp"
 #include "support/InternalError.hpp"
 
@@ -47,9 +48,6 @@ namespace {
 using llvm::Value;
 using Values = std::vector<Value*>;  // loop-carried values, or a node's elements
 
-// Nodes longer than this are evaluated by emitted loops over their elements;
-// shorter ones are unrolled, so small flows become straight-line code.
-constexpr int kUnrollMax = 8;
 // Rows of a matvec computed together: each vector element loaded feeds this
 // many independent FMA chains (register blocking), enough to hide FMA latency.
 // Also the columns of a matvec_t computed together.
@@ -1174,14 +1172,7 @@ void FunctionLowering::emit_made_sequence(NodeId id) {
   }
   Value* out_prefixes = index_table(s.output_prefixes(), "made.out_prefix");
   // The step's nodes above its placeholders, operands first.
-  std::vector<NodeId> inner;
-  for (NodeId j : topological_order(g_, {s.step})) {
-    const Op op = g_.node(j).op;
-    if (op == Op::var || op == Op::constant || op == Op::param) continue;
-    internal_check(is_elementwise(op) || op == Op::broadcast,
-                   "llvm backend: made_sequence's step must be elementwise");
-    inner.push_back(j);
-  }
+  const std::vector<NodeId> inner = made_sequence_step(g_, s).nodes;
 
   // Rows [r0, r0 + R) of layer l over the first `cols` inputs: w h + b.
   // With split 2 each row keeps two partial sums (even and odd columns,
@@ -1280,55 +1271,8 @@ void FunctionLowering::emit_made_sequence(NodeId id) {
 // context operands are read once, before the loops.
 void FunctionLowering::emit_solve(NodeId id) {
   const Node& n = g_.node(id);
-  internal_check(n.indices.size() == 3, "llvm backend: solve needs {f, dfdx, x}");
-  const NodeId f = n.indices[0], dfdx = n.indices[1], x = n.indices[2];
-  internal_check(g_.node(x).op == Op::var && g_.len(x) == 1,
-                 "llvm backend: solve's x is a var of length 1");
-  // The x-dependent nodes below f (and dfdx), operands first.
-  std::vector<char> dep(g_.size(), 0);
-  auto x_dependent = [&](const std::vector<NodeId>& roots) {
-    std::vector<NodeId> inner;
-    for (NodeId k : topological_order(g_, roots)) {
-      bool d = k == x;
-      for (NodeId a : g_.node(k).args) d = d || dep[static_cast<size_t>(a)];
-      dep[static_cast<size_t>(k)] = d;
-      if (d && k != x) inner.push_back(k);
-    }
-    return inner;
-  };
-  const std::vector<NodeId> inner_f = x_dependent({f}), inner = x_dependent({f, dfdx});
-  // x-free values the loops read: solve's operands, or constants and params.
-  std::vector<NodeId> reads;
-  auto use_context = [&](NodeId a) {
-    if (dep[static_cast<size_t>(a)] || std::find(reads.begin(), reads.end(), a) != reads.end())
-      return;
-    const Op op = g_.node(a).op;
-    internal_check(op == Op::constant || op == Op::param ||
-                       std::find(n.args.begin(), n.args.end(), a) != n.args.end(),
-                   "llvm backend: solve reads an x-free node that is not among its operands");
-    reads.push_back(a);
-  };
-  for (NodeId k : inner) {
-    const Node& kn = g_.node(k);
-    bool elementwise = kn.op == Op::broadcast;
-    switch (kn.op) {
-#define NFC_UNARY(o, spelling, expr) case Op::o:
-#define NFC_BINARY(o, spelling, expr) case Op::o:
-#define NFC_TERNARY(o, spelling, expr) case Op::o:
-#include "compiler/ir/Ops.def"
-      elementwise = true;
-      break;
-      default:
-        break;
-    }
-    if (!elementwise)
-      throw InternalError(std::string("llvm backend: solve's x-dependent subgraph has a '") +
-                          op_spelling(kn.op) + "' node; only elementwise ops are supported");
-    for (NodeId a : kn.args) use_context(a);
-  }
-  use_context(f);
-  use_context(dfdx);
-
+  const SolveBody body = solve_body(g_, id);
+  const NodeId f = body.f, x = body.x;
   const NodeId target = n.args[0];
   Value* zero = splat_const(0);
   Value* half = splat_const(0.5);
@@ -1338,7 +1282,7 @@ void FunctionLowering::emit_solve(NodeId id) {
   for_each(n.len, [&](Value* k) {
     Value* t = element(target, k);
     std::unordered_map<NodeId, Value*> context;
-    for (NodeId a : reads) context[a] = element(a, k);
+    for (NodeId a : body.reads) context[a] = element(a, k);
     // The x-dependent nodes in `nodes` at the iterate xv; returns the map.
     auto evaluate = [&](const std::vector<NodeId>& nodes, Value* xv) {
       std::unordered_map<NodeId, Value*> v = context;
@@ -1351,7 +1295,7 @@ void FunctionLowering::emit_solve(NodeId id) {
       }
       return v;
     };
-    auto f_minus_t = [&](Value* xv) { return B_.CreateFSub(evaluate(inner_f, xv).at(f), t); };
+    auto f_minus_t = [&](Value* xv) { return B_.CreateFSub(evaluate(body.f_nodes, xv).at(f), t); };
 
     // A loop while any lane of the mask `active(state)` is set, at most
     // `budget` times; `step` maps the state to the next one. Returns the
@@ -1418,9 +1362,9 @@ void FunctionLowering::emit_solve(NodeId id) {
         [&](const Values& s) { return s[4]; },
         [&](const Values& s, Value* active) {
           Value *lo = s[0], *hi = s[1], *flo = s[2], *xv = s[3];
-          const auto v = evaluate(inner, xv);
+          const auto v = evaluate(body.nodes, xv);
           Value* fx = B_.CreateFSub(v.at(f), t);
-          Value* d = v.at(dfdx);
+          Value* d = v.at(body.dfdx);
           Value* root = B_.CreateFCmpOEQ(fx, zero);
           // The root lies between x and hi where f - t has the sign of f(lo) - t.
           Value* same = B_.CreateICmpEQ(B_.CreateFCmpOGT(fx, zero), B_.CreateFCmpOGT(flo, zero));
