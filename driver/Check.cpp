@@ -6,8 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "compiler/layers/FlowGraph.hpp"
-#include "compiler/sema/Frontend.hpp"
+#include "driver/Compile.hpp"
 
 namespace nfc {
 
@@ -21,11 +20,9 @@ int check_file(const std::string& path, const std::string& display_name, std::os
   buffer << in.rdbuf();
   const std::string source = buffer.str();
   Diagnostics diags(display_name, source);
-  auto spec = check_source(source, diags);
-  // Structural checks (triangularity, invertibility) need a valid model.
-  const bool valid = spec && !diags.has_errors() && build_flow_graph(*spec, diags) != nullptr;
+  const bool valid = analyze_model(source, diags) != nullptr;
   diags.print(err);
-  return valid && !diags.has_errors() ? 0 : 1;
+  return valid ? 0 : 1;
 }
 
 }  // namespace nfc

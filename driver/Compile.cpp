@@ -1,20 +1,15 @@
-// The driver: stages in order, timed.
+// The driver: the pipeline run to analysis or to machine code, and the
+// runtime Flow over the result.
 #include "driver/Compile.hpp"
 
-#include <chrono>
 #include <type_traits>
 
-#include "compiler/sema/Frontend.hpp"
+#include "driver/Pipeline.hpp"
 #include "support/InternalError.hpp"
 
 namespace nfc {
 
 namespace {
-
-double ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
 
 // The runtime's view of the base: the same settings, no graph.
 BaseSettings base_settings(const BaseSpec& b) {
@@ -46,26 +41,12 @@ BaseSettings base_settings(const BaseSpec& b) {
 }  // namespace
 
 std::unique_ptr<CompiledModel> analyze_model(std::string_view source, Diagnostics& diags) {
-  auto model = std::make_unique<CompiledModel>();
-  auto start = std::chrono::steady_clock::now();
-  const auto spec = check_source(source, diags);
-  model->times.check_ms = ms_since(start);
-  if (!spec || diags.has_errors()) return nullptr;
-  start = std::chrono::steady_clock::now();
-  model->graph = build_flow_graph(*spec, diags);
-  model->times.graph_ms = ms_since(start);
-  if (!model->graph || diags.has_errors()) return nullptr;
-  return model;
+  return run_pipeline(source, diags, PipelineOptions{});
 }
 
 std::unique_ptr<CompiledModel> compile_model(std::string_view source, Diagnostics& diags,
                                              const JitOptions& options) {
-  auto model = analyze_model(source, diags);
-  if (!model) return nullptr;
-  model->precision = options.precision;
-  model->jit = JitModule::compile(model->graph->program(), options);
-  model->times.jit = model->jit->timings();
-  return model;
+  return run_pipeline(source, diags, PipelineOptions{options, {}});
 }
 
 std::vector<ParamInfo> param_table(const Graph& g) {

@@ -1,13 +1,13 @@
-// The compiler driver: a straight list of stages from .nf text to a runtime
-// Flow — check (dsl + sema), build and derive the graph, JIT-compile — with
-// the time each took.
+// The compiler driver: .nf text to a runtime Flow. The stages (check, the
+// graph's, JIT compilation) and their order are in Pipeline.hpp; these run
+// them, with the time each took.
 #pragma once
 
 #include <memory>
 #include <string_view>
 
-#include "compiler/layers/FlowGraph.hpp"
 #include "compiler/backend/llvm/Jit.hpp"
+#include "compiler/layers/FlowGraph.hpp"
 #include "dsl/Diagnostics.hpp"
 #include "runtime/Flow.hpp"
 
@@ -15,7 +15,7 @@ namespace nfc {
 
 struct StageTimes {
   double check_ms = 0;  // lexing, parsing, semantic checks
-  double graph_ms = 0;  // graph building, derivation, structural pass
+  double graph_ms = 0;  // the graph stages: layers, gradient, inverse
   JitTimings jit;
 };
 

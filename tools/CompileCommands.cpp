@@ -1,10 +1,15 @@
 // `nfc check` and `nfc compile`.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
+#include <map>
+#include <sstream>
+#include <string_view>
 
-#include "driver/Check.hpp"
 #include "compiler/layers/FlowPrint.hpp"
+#include "driver/Check.hpp"
+#include "driver/Pipeline.hpp"
 #include "tools/Cli.hpp"
 
 namespace nfc::cli {
@@ -48,6 +53,54 @@ void print_summary(const CompiledModel& m, const ModelOptions& o) {
       t.check_ms + t.graph_ms + t.jit.lower_ms + t.jit.optimize_ms + t.jit.codegen_ms);
 }
 
+constexpr std::string_view kGraphAfter = "graph:";
+
+// A --dump item: graph (the final graph), graph:STAGE (the graph after a
+// stage of the pipeline) or ir. The error CLI11 prints after "--dump: ".
+std::string check_dump_item(const std::string& item) {
+  if (item == "graph" || item == "ir") return "";
+  if (!item.starts_with(kGraphAfter)) return item + " is not graph, graph:STAGE or ir";
+  const std::string stage = item.substr(kGraphAfter.size());
+  const PipelineStage* s = find_pipeline_stage(stage);
+  if (!s)
+    return fmt::format("unknown stage '{}' in '{}'; the stages are {}", stage, item,
+                       fmt::join(pipeline_stage_names(), ", "));
+  if (!s->has_graph) {
+    const auto all = pipeline_stages();
+    const auto first =
+        std::ranges::find_if(all, [](const PipelineStage& p) { return p.has_graph; });
+    return fmt::format("there is no graph after stage '{}' yet; it is built from stage '{}' on",
+                       stage, first->name);
+  }
+  return "";
+}
+
+// compile_model_file, keeping the graph as printed after each stage a
+// --dump=graph:STAGE names (later stages add to it).
+struct CompileResult {
+  std::unique_ptr<CompiledModel> model;
+  std::map<std::string, std::string, std::less<>> graph_after;  // by stage name
+};
+
+CompileResult compile_with_dumps(const ModelOptions& o) {
+  CompileResult result;
+  for (const std::string& d : o.dump)
+    if (d.starts_with(kGraphAfter)) result.graph_after[d.substr(kGraphAfter.size())];
+  PipelineOptions options{jit_options(o), [&](const PipelineStage& stage, const CompiledModel& m) {
+                            const auto it = result.graph_after.find(stage.name);
+                            if (it == result.graph_after.end()) return;
+                            std::ostringstream text;
+                            print_flow_graph(text, *m.graph);
+                            it->second = text.str();
+                          }};
+  const std::string source = read_file(o.path);
+  Diagnostics diags(o.path, source);
+  result.model = run_pipeline(source, diags, options);
+  diags.print(std::cerr);
+  if (!result.model) throw Failure{1};
+  return result;
+}
+
 }  // namespace
 
 void register_check(CLI::App& app) {
@@ -63,21 +116,25 @@ void register_compile(CLI::App& app) {
   auto o = std::make_shared<ModelOptions>();
   auto* cmd = app.add_subcommand("compile", "check, derive and JIT-compile; print a summary");
   add_model_options(cmd, *o, /*runs_flow=*/false);
-  cmd->add_option("--dump", o->dump, "print stages: graph, ir")
+  cmd->add_option("--dump", o->dump,
+                  fmt::format("print: graph (the final graph), graph:STAGE (the graph after a "
+                              "stage: {}), ir (the optimised LLVM IR)",
+                              fmt::join(pipeline_stage_names(), ", ")))
       ->delimiter(',')
-      ->check(CLI::IsMember({"graph", "ir"}));
+      ->check(CLI::Validator(check_dump_item, "graph, graph:STAGE or ir"));
   auto explain = std::make_shared<bool>(false);
   cmd->add_flag("--explain", *explain,
                 "say how each transformer and map output is inverted and what is proved "
                 "of its monotonicity");
   cmd->callback([o, explain] {
-    const LoadedModel m = compile_model_file(*o);
-    if (*explain) print_inversions(std::cout, *m.compiled->graph);
+    const CompileResult r = compile_with_dumps(*o);
+    if (*explain) print_inversions(std::cout, *r.model->graph);
     for (const auto& d : o->dump) {
-      if (d == "graph") print_flow_graph(std::cout, *m.compiled->graph);
-      if (d == "ir") std::cout << m.compiled->jit->ir();
+      if (d == "graph") print_flow_graph(std::cout, *r.model->graph);
+      if (d == "ir") std::cout << r.model->jit->ir();
+      if (d.starts_with(kGraphAfter)) std::cout << r.graph_after.at(d.substr(kGraphAfter.size()));
     }
-    print_summary(*m.compiled, *o);
+    print_summary(*r.model, *o);
   });
 }
 

@@ -82,9 +82,43 @@ NodeId invert_binary(Graph& g, Op op, bool left, NodeId a, NodeId b, NodeId targ
       return (left ? t / eb : t / ea).id;
     case Op::div:  // a / b = t
       return (left ? t * eb : ea / t).id;
-    default:
+    case Op::pow:  // odd integer powers are peeled by solve_for (odd_root)
+    case Op::neg:
+    case Op::exp:
+    case Op::log:
+    case Op::log1p:
+    case Op::expm1:
+    case Op::sqrt:
+    case Op::abs:
+    case Op::tanh:
+    case Op::atanh:
+    case Op::sinh:
+    case Op::cosh:
+    case Op::asinh:
+    case Op::sigmoid:
+    case Op::logit:
+    case Op::softplus:
+    case Op::erf:
+    case Op::relu:
+    case Op::elu:
+    case Op::gelu:
+    case Op::select_pos:
+    case Op::constant:
+    case Op::input:
+    case Op::var:
+    case Op::param:
+    case Op::matvec:
+    case Op::gather:
+    case Op::concat:
+    case Op::sum:
+    case Op::matvec_t:
+    case Op::scatter:
+    case Op::broadcast:
+    case Op::solve:
+    case Op::made_sequence:
       return -1;
   }
+  return -1;
 }
 
 bool is_odd_integer(const Graph& g, NodeId id) {

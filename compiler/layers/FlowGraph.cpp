@@ -10,20 +10,20 @@
 #include <numeric>
 #include <optional>
 
-#include "compiler/layers/Autoregressive.hpp"
-#include "compiler/layers/BaseDensity.hpp"
 #include "compiler/analysis/Derive.hpp"
 #include "compiler/analysis/Gradient.hpp"
 #include "compiler/analysis/Invert.hpp"
+#include "compiler/analysis/Structure.hpp"
+#include "compiler/ir/Print.hpp"
+#include "compiler/layers/Autoregressive.hpp"
+#include "compiler/layers/BaseDensity.hpp"
 #include "compiler/layers/LinearLayer.hpp"
 #include "compiler/layers/LowerExpr.hpp"
 #include "compiler/layers/MapLayer.hpp"
 #include "compiler/layers/Mlp.hpp"
 #include "compiler/layers/Params.hpp"
-#include "compiler/sema/Permutations.hpp"
-#include "compiler/ir/Print.hpp"
 #include "compiler/layers/Spline.hpp"
-#include "compiler/analysis/Structure.hpp"
+#include "compiler/sema/Permutations.hpp"
 #include "support/InternalError.hpp"
 
 namespace nfc {
@@ -39,17 +39,20 @@ Program FlowGraph::program() const {
   return p;
 }
 
-namespace {
-
+// The builder behind FlowGraphBuilder: what the stages share (the layers'
+// maps, the context placeholder, the base density) and how each layer kind
+// is built.
 class FlowBuilder {
  public:
   FlowBuilder(const FlowSpec& spec, Diagnostics& diags, FlowGraph& fg)
       : spec_(spec), diags_(diags), fg_(fg), g_(fg.graph) {}
 
-  bool build();
-  bool within_limits(SourceRange at);
+  bool build_layers();
+  bool build_gradient();
+  bool build_inverse();
 
  private:
+  bool within_limits(SourceRange at);
   const TransformRules* rules_for(const TransformerSpec& t);
   bool derive_rules(const TransformDef& def, TransformRules& r);
   std::optional<LayerMaps> coupling(int index, const CouplingSpec& c);
@@ -76,6 +79,7 @@ class FlowBuilder {
   // reads, bound per entry point to the context columns of its input row.
   NodeId context_ = -1;
   std::optional<BaseDensity> base_;  // declared before the layers
+  std::vector<LayerMaps> maps_;      // each layer in both directions, in order
 };
 
 // Sum of a per-lane quantity over `lanes` lanes; a length-1 value stands for
@@ -332,7 +336,10 @@ void FlowBuilder::declare_flow_params() {
     flow_params_["c" + std::to_string(k)] = g_.gather(context_, {k});
 }
 
-bool FlowBuilder::build() {
+// Stage "layers": every layer's forward map (its transformer's rules derived
+// on first use) with the structural proof on each; then the forward and
+// log_prob outputs.
+bool FlowBuilder::build_layers() {
   fg_.name = spec_.name;
   fg_.dim = spec_.dim;
   fg_.context_dim = spec_.context_dim;
@@ -345,7 +352,6 @@ bool FlowBuilder::build() {
   if (C > 0) context_ = g_.var(g_.add_var_name("context"), C);
   declare_flow_params();
   base_.emplace(g_, spec_.base, spec_.dim);
-  std::vector<LayerMaps> maps;
   std::vector<NodeId> actnorm_inputs;
   NodeId cur = C > 0 ? g_.gather(fg_.x, iota(D)) : fg_.x, logdet = g_.constant(0);
   bool ok = true;
@@ -396,17 +402,30 @@ bool FlowBuilder::build() {
     cur = info.forward_out;
     logdet = g_.binary(Op::add, logdet, info.forward_logdet);
     fg_.layers.push_back(info);
-    maps.push_back(std::move(*m));
+    maps_.push_back(std::move(*m));
   }
   if (!ok) return false;
   fg_.forward_z = bind_context(cur, fg_.x);
   fg_.forward_logdet = bind_context(logdet, fg_.x);
   if (!actnorm_inputs.empty()) fg_.actnorm_inputs = bind_context(g_.concat(actnorm_inputs), fg_.x);
   fg_.log_prob = bind_context(g_.binary(Op::add, base_->log_density(cur), logdet), fg_.x);
-  fg_.nll = g_.unary(Op::neg, bind_context(differentiable_log_prob(maps), fg_.x));
+  return true;
+}
+
+// Stage "gradient": the training loss nll = -log_prob and its parameter
+// gradient by reverse mode.
+bool FlowBuilder::build_gradient() {
+  fg_.nll = g_.unary(Op::neg, bind_context(differentiable_log_prob(maps_), fg_.x));
   fg_.gradient = parameter_gradient(g_, fg_.nll);
+  return true;
+}
+
+// Stage "inverse": the layers' inverses, last layer first; then the bounds
+// on the whole graph.
+bool FlowBuilder::build_inverse() {
+  const int D = spec_.dim, C = spec_.context_dim;
   NodeId back = C > 0 ? g_.gather(fg_.z, iota(D)) : fg_.z, inv_logdet = g_.constant(0);
-  for (auto it = maps.rbegin(); it != maps.rend(); ++it) {
+  for (auto it = maps_.rbegin(); it != maps_.rend(); ++it) {
     const auto step = it->inverse(back);
     if (!step) return false;
     back = step->first;
@@ -442,12 +461,36 @@ NodeId FlowBuilder::bind_context(NodeId v, NodeId row) {
   return substitute(g_, v, {{context_, g_.gather(row, iota(spec_.context_dim, spec_.dim))}});
 }
 
-}  // namespace
+FlowGraphBuilder::FlowGraphBuilder(const FlowSpec& spec, Diagnostics& diags, FlowGraph& fg)
+    : impl_(std::make_unique<FlowBuilder>(spec, diags, fg)) {}
+
+FlowGraphBuilder::~FlowGraphBuilder() = default;
+
+bool FlowGraphBuilder::run(GraphStage stage) {
+  internal_check(!failed_ && static_cast<int>(stage) == done_,
+                 "flow graph stages run out of order or after a failure");
+  bool ok = false;
+  switch (stage) {
+    case GraphStage::layers:
+      ok = impl_->build_layers();
+      break;
+    case GraphStage::gradient:
+      ok = impl_->build_gradient();
+      break;
+    case GraphStage::inverse:
+      ok = impl_->build_inverse();
+      break;
+  }
+  failed_ = !ok;
+  ++done_;
+  return ok;
+}
 
 std::unique_ptr<FlowGraph> build_flow_graph(const FlowSpec& spec, Diagnostics& diags) {
   auto fg = std::make_unique<FlowGraph>();
-  FlowBuilder builder(spec, diags, *fg);
-  if (!builder.build()) return nullptr;
+  FlowGraphBuilder builder(spec, diags, *fg);
+  for (int s = 0; s < kGraphStageCount; ++s)
+    if (!builder.run(static_cast<GraphStage>(s))) return nullptr;
   return fg;
 }
 

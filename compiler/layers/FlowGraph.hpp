@@ -8,12 +8,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "compiler/layers/ActNorm.hpp"
-#include "compiler/sema/FlowSpec.hpp"
 #include "compiler/ir/Graph.hpp"
+#include "compiler/ir/Program.hpp"
+#include "compiler/layers/ActNorm.hpp"
 #include "compiler/layers/LayerMaps.hpp"
 #include "compiler/layers/TransformRules.hpp"
-#include "compiler/ir/Program.hpp"
+#include "compiler/sema/FlowSpec.hpp"
 #include "dsl/Diagnostics.hpp"
 
 namespace nfc {
@@ -65,8 +65,43 @@ struct FlowGraph {
 inline constexpr size_t kMaxGraphNodes = 100000;
 inline constexpr int64_t kMaxParams = int64_t{1} << 25;
 
-// Builds, derives and checks (triangularity, invertibility). Returns null
-// after reporting to `diags` if the flow cannot be compiled.
+// The flow graph is built in stages, each adding nodes to the one interned
+// Graph (driver/Pipeline.cpp runs them as part of the compiler's pipeline
+// and can print the graph after each). They run in this order, each once:
+//   layers    every layer's forward map, its transformer's rules (dz/dx,
+//             log|dz/dx|, inverse) derived on first use, monotonicity and the
+//             structural proof per layer; the forward, log_prob and
+//             actnorm_inputs outputs
+//   gradient  the training loss nll = -log_prob and its parameter gradient
+//             by reverse mode (the nll_grad entry point)
+//   inverse   the layers' inverses, last layer first (the inverse entry
+//             point); the bounds on the whole graph
+enum class GraphStage { layers, gradient, inverse };
+inline constexpr int kGraphStageCount = 3;
+
+class FlowBuilder;
+
+class FlowGraphBuilder {
+ public:
+  // Builds into `fg`; `spec` and `fg` must outlive the builder.
+  FlowGraphBuilder(const FlowSpec& spec, Diagnostics& diags, FlowGraph& fg);
+  ~FlowGraphBuilder();
+  FlowGraphBuilder(const FlowGraphBuilder&) = delete;
+  FlowGraphBuilder& operator=(const FlowGraphBuilder&) = delete;
+
+  // Runs the next stage (an internal error if `stage` is not the next one in
+  // the order above, or after a stage failed). False after reporting to
+  // `diags` if the flow cannot be compiled; later stages must not run then.
+  bool run(GraphStage stage);
+
+ private:
+  std::unique_ptr<FlowBuilder> impl_;
+  int done_ = 0;  // stages run
+  bool failed_ = false;
+};
+
+// All stages: builds, derives and checks (triangularity, invertibility).
+// Returns null after reporting to `diags` if the flow cannot be compiled.
 std::unique_ptr<FlowGraph> build_flow_graph(const FlowSpec& spec, Diagnostics& diags);
 
 }  // namespace nfc

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "compiler/ir/Print.hpp"
 
 namespace nfc {
@@ -26,10 +28,14 @@ void print_flow_graph(std::ostream& out, const FlowGraph& fg) {
   }
   for (size_t l = 0; l < fg.layers.size(); ++l) {
     const LayerInfo& info = fg.layers[l];
-    out << fmt::format("layer {}: {}  order {}  params {}\n", l, info.label, fmt::format("[{}]", fmt::join(info.order, ", ")),
-                       info.param_count);
+    out << fmt::format("layer {}: {}  order {}  params {}\n", l, info.label,
+                       fmt::format("[{}]", fmt::join(info.order, ", ")), info.param_count);
   }
-  for (const EntryPoint& e : fg.program().entries) print_listing(out, g, e);
+  for (const EntryPoint& e : fg.program().entries) {
+    // Between stages (--dump=graph:STAGE) later stages' outputs are still -1.
+    const bool built = std::ranges::all_of(e.outputs, [](NodeId o) { return o >= 0; });
+    if (built) print_listing(out, g, e);
+  }
 }
 
 namespace {

@@ -7,7 +7,9 @@
 
 namespace nfc {
 
-// The derived rules of every transform, each layer, and every entry point.
+// The derived rules of every transform, each layer, and every entry point
+// built so far (after a stage, those whose outputs later stages build are
+// left out).
 void print_flow_graph(std::ostream& out, const FlowGraph& fg);
 
 // For `--explain`: how each transformer and map output is inverted

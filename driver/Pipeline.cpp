@@ -1,0 +1,120 @@
+// The pipeline: one table of stages, run in order, each timed.
+#include "driver/Pipeline.hpp"
+
+#include <array>
+#include <chrono>
+
+#include "compiler/sema/Frontend.hpp"
+
+namespace nfc {
+
+namespace {
+
+// What the stages hand on to each other during one run.
+struct PipelineRun {
+  std::string_view source;
+  Diagnostics& diags;
+  const PipelineOptions& options;
+  std::optional<FlowSpec> spec;               // after "check"
+  std::unique_ptr<FlowGraphBuilder> builder;  // during the graph stages
+  std::unique_ptr<CompiledModel> model;
+};
+
+bool run_check(PipelineRun& r) {
+  r.spec = check_source(r.source, r.diags);
+  return r.spec && !r.diags.has_errors();
+}
+
+template <GraphStage S>
+bool run_graph_stage(PipelineRun& r) {
+  if (!r.builder) {
+    r.model->graph = std::make_unique<FlowGraph>();
+    r.builder = std::make_unique<FlowGraphBuilder>(*r.spec, r.diags, *r.model->graph);
+  }
+  return r.builder->run(S);
+}
+
+// Code is generated only for a model without errors.
+bool run_jit(PipelineRun& r) {
+  if (r.diags.has_errors()) return false;
+  const JitOptions& options = *r.options.jit;
+  r.model->precision = options.precision;
+  r.model->jit = JitModule::compile(r.model->graph->program(), options);
+  r.model->times.jit = r.model->jit->timings();
+  return true;
+}
+
+struct StageRow {
+  PipelineStage stage;
+  bool (*run)(PipelineRun&);
+  double StageTimes::*time;  // where its wall time is added, or null (the JIT times itself)
+};
+
+// The compiler, stage by stage.
+const std::array<StageRow, 5> kStages = {{
+    {{"check", "lex, parse, prelude, semantic checks: the checked model (no graph yet)", false},
+     run_check,
+     &StageTimes::check_ms},
+    {{"layers",
+      "each layer's forward map, its transformer derived on first use, proved triangular; the "
+      "forward and log_prob outputs",
+      true},
+     run_graph_stage<GraphStage::layers>,
+     &StageTimes::graph_ms},
+    {{"gradient", "the loss -log_prob and its parameter gradient by reverse mode (nll_grad)", true},
+     run_graph_stage<GraphStage::gradient>,
+     &StageTimes::graph_ms},
+    {{"inverse", "the layers' inverses, last layer first; the bounds on the whole graph", true},
+     run_graph_stage<GraphStage::inverse>,
+     &StageTimes::graph_ms},
+    {{"jit", "lower, optimise and compile every entry point to machine code (compile only)", true},
+     run_jit,
+     nullptr},
+}};
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+}  // namespace
+
+std::span<const PipelineStage> pipeline_stages() {
+  static const std::array<PipelineStage, kStages.size()> stages = [] {
+    std::array<PipelineStage, kStages.size()> s{};
+    for (size_t i = 0; i < kStages.size(); ++i) s[i] = kStages[i].stage;
+    return s;
+  }();
+  return stages;
+}
+
+std::vector<std::string> pipeline_stage_names() {
+  std::vector<std::string> names;
+  for (const PipelineStage& s : pipeline_stages()) names.emplace_back(s.name);
+  return names;
+}
+
+const PipelineStage* find_pipeline_stage(std::string_view name) {
+  for (const PipelineStage& s : pipeline_stages())
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+std::unique_ptr<CompiledModel> run_pipeline(std::string_view source, Diagnostics& diags,
+                                            const PipelineOptions& options) {
+  PipelineRun r{source, diags, options, std::nullopt, nullptr, std::make_unique<CompiledModel>()};
+  const std::span<const PipelineStage> stages = pipeline_stages();
+  for (size_t i = 0; i < kStages.size(); ++i) {
+    const StageRow& row = kStages[i];
+    if (row.run == run_jit && !options.jit) break;
+    const auto start = std::chrono::steady_clock::now();
+    const bool ok = row.run(r);
+    if (row.time) r.model->times.*row.time += ms_since(start);
+    if (!ok) return nullptr;
+    if (options.after_stage) options.after_stage(stages[i], *r.model);
+  }
+  if (diags.has_errors()) return nullptr;
+  return std::move(r.model);
+}
+
+}  // namespace nfc
