@@ -157,7 +157,7 @@ void Model::set_params(const std::vector<double>& values) {
 std::vector<std::string> Model::param_names() const {
   std::vector<std::string> names;
   impl_->visit([&](const auto& f) {
-    for (const ParamInfo& p : f.param_table()) names.push_back(p.name);
+    for (const ParamTensor& p : f.param_table()) names.push_back(p.name);
   });
   return names;
 }

@@ -9,37 +9,6 @@
 
 namespace nfc {
 
-namespace {
-
-// The runtime's view of the base: the same settings, no graph.
-BaseSettings base_settings(const BaseSpec& b) {
-  BaseSettings s;
-  switch (b.kind) {
-    case BaseDistribution::standard_normal:
-      s.kind = BaseKind::standard_normal;
-      break;
-    case BaseDistribution::diag_normal:
-      s.kind = BaseKind::diag_normal;
-      break;
-    case BaseDistribution::uniform:
-      s.kind = BaseKind::uniform;
-      break;
-    case BaseDistribution::mixture:
-      s.kind = BaseKind::mixture;
-      break;
-    case BaseDistribution::student_t:
-      s.kind = BaseKind::student_t;
-      break;
-  }
-  s.low = b.low;
-  s.high = b.high;
-  s.components = b.components;
-  s.df = b.df;
-  return s;
-}
-
-}  // namespace
-
 std::unique_ptr<CompiledModel> analyze_model(std::string_view source, Diagnostics& diags) {
   return run_pipeline(source, diags, PipelineOptions{});
 }
@@ -49,35 +18,27 @@ std::unique_ptr<CompiledModel> compile_model(std::string_view source, Diagnostic
   return run_pipeline(source, diags, PipelineOptions{options, {}});
 }
 
-std::vector<ParamInfo> param_table(const Graph& g) {
-  std::vector<ParamInfo> table;
-  for (const ParamTensor& p : g.params())
-    table.push_back({p.name, p.shape, p.offset, p.size, p.init_bound, p.init, p.row_lengths});
-  return table;
-}
-
 template <class T>
 Flow<T> make_flow(const CompiledModel& model) {
   constexpr Precision wanted = std::is_same_v<T, float> ? Precision::f32 : Precision::f64;
   internal_check(model.jit != nullptr, "make_flow needs a compiled model");
   internal_check(model.precision == wanted, "make_flow: precision does not match the model");
-  EntryPoints<T> entries;
-  entries.forward = reinterpret_cast<typename EntryPoints<T>::Map>(model.jit->lookup("forward"));
-  entries.inverse = reinterpret_cast<typename EntryPoints<T>::Map>(model.jit->lookup("inverse"));
-  entries.log_prob =
-      reinterpret_cast<typename EntryPoints<T>::Density>(model.jit->lookup("log_prob"));
-  entries.nll_grad =
-      reinterpret_cast<typename EntryPoints<T>::Gradient>(model.jit->lookup("nll_grad"));
-  entries.gradient_workspace = model.jit->workspace_bytes("nll_grad");
-  entries.log_prob_small =
-      reinterpret_cast<typename EntryPoints<T>::Density>(model.jit->find("log_prob.small"));
-  entries.small_batch = kSmallBatchRows;
+  // The entry points by their ABI names and types (abi/EntryPoints.hpp).
+  auto bind = [&]<class Fn>(const char* name, Fn& fn, bool required = true) {
+    fn = reinterpret_cast<Fn>(required ? model.jit->lookup(name) : model.jit->find(name));
+  };
   const FlowGraph& fg = *model.graph;
-  if (!fg.actnorms.empty())
-    entries.actnorm_inputs =
-        reinterpret_cast<typename EntryPoints<T>::Density>(model.jit->lookup("actnorm_inputs"));
-  Flow<T> flow(fg.name, fg.dim, param_table(fg.graph), entries, model.jit, base_settings(fg.base),
-               fg.context_dim);
+  EntryPoints<T> entries;
+  bind(abi::kForward, entries.forward);
+  bind(abi::kInverse, entries.inverse);
+  bind(abi::kLogProb, entries.log_prob);
+  bind(abi::kNllGrad, entries.nll_grad);
+  entries.gradient_workspace = model.jit->workspace_bytes(abi::kNllGrad);
+  bind(abi::kLogProbSmall, entries.log_prob_small, false);
+  entries.small_batch = kSmallBatchRows;
+  if (!fg.actnorms.empty()) bind(abi::kActNormInputs, entries.actnorm_inputs);
+  // The graph's parameter table and the spec's base are the runtime's types.
+  Flow<T> flow(fg.name, fg.dim, fg.graph.params(), entries, model.jit, fg.base, fg.context_dim);
   std::vector<ActNormSlot> slots;
   for (const ActNormTensors& a : fg.actnorms)
     slots.push_back(

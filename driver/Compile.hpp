@@ -34,8 +34,6 @@ std::unique_ptr<CompiledModel> analyze_model(std::string_view source, Diagnostic
 std::unique_ptr<CompiledModel> compile_model(std::string_view source, Diagnostics& diags,
                                              const JitOptions& options);
 
-std::vector<ParamInfo> param_table(const Graph& g);
-
 // A runtime Flow over the model's compiled entry points; T must match the
 // precision it was compiled for. Parameters start at zero: call init_params.
 template <class T>

@@ -9,21 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "abi/BaseDistribution.hpp"
 #include "runtime/Random.hpp"
 
 namespace nfc {
-
-enum class BaseKind { standard_normal, diag_normal, uniform, mixture, student_t };
-
-struct BaseSettings {
-  BaseKind kind = BaseKind::standard_normal;
-  double low = 0, high = 1;  // uniform on [low, high]^dim
-  int components = 1;        // mixture
-  double df = 1;             // student_t
-
-  BaseSettings() = default;
-  BaseSettings(BaseKind k) : kind(k) {}  // NOLINT: a kind alone is a complete base
-};
 
 // Offsets of the learnable base tensors in the flat parameter buffer; -1
 // for those the base does not have.

@@ -11,7 +11,7 @@
 namespace nfc {
 
 template <class T>
-Flow<T>::Flow(std::string name, int dim, std::vector<ParamInfo> table, EntryPoints<T> entries,
+Flow<T>::Flow(std::string name, int dim, std::vector<ParamTensor> table, EntryPoints<T> entries,
               std::shared_ptr<const void> code, BaseSettings base, int context_dim)
     : name_(std::move(name)),
       dim_(dim),
@@ -44,7 +44,7 @@ void Flow<T>::init_params(uint64_t seed) {
 }
 
 template <class T>
-void zero_structural(const std::vector<ParamInfo>& table, T* values) {
+void zero_structural(const std::vector<ParamTensor>& table, T* values) {
   for (const auto& p : table) {
     if (p.row_lengths.empty()) continue;
     const int64_t cols = p.shape.at(1);
@@ -54,8 +54,8 @@ void zero_structural(const std::vector<ParamInfo>& table, T* values) {
   }
 }
 
-template void zero_structural(const std::vector<ParamInfo>&, float*);
-template void zero_structural(const std::vector<ParamInfo>&, double*);
+template void zero_structural(const std::vector<ParamTensor>&, float*);
+template void zero_structural(const std::vector<ParamTensor>&, double*);
 
 template <class T>
 void Flow<T>::set_threads(int threads) {

@@ -1,6 +1,6 @@
 // A compiled flow at run time: its parameters and its entry points. The
 // runtime knows nothing of text, graphs or LLVM: it receives a parameter
-// table and C function pointers (the ABI of compiler/ir/Program.hpp) and keeps
+// table and C function pointers (the ABI of abi/EntryPoints.hpp) and keeps
 // whatever owns the code alive through an opaque handle.
 //
 // Directions: forward = f (x -> z, log|det f'(x)|), inverse = g = f^-1
@@ -16,35 +16,24 @@
 #include <string>
 #include <vector>
 
+#include "abi/EntryPoints.hpp"
+#include "abi/ParamTensor.hpp"
 #include "runtime/Base.hpp"
 #include "runtime/ThreadPool.hpp"
 
 namespace nfc {
 
-struct ParamInfo {
-  std::string name;
-  std::vector<int> shape;
-  int64_t offset = 0;
-  int64_t size = 0;
-  double init_bound = 0;     // uniform in [-init_bound, init_bound] ...
-  std::vector<double> init;  // ... unless these exact values are given
-  // A matrix {rows, cols} whose element (r, c) with c >= row_lengths[r] is a
-  // structural zero (a MADE mask): compiled code may read it as 0, so it
-  // must stay 0. Empty: every element is free.
-  std::vector<int> row_lengths;
-};
-
 // Sets every structural zero of `values` (laid out by `table`) to 0.
 template <class T>
-void zero_structural(const std::vector<ParamInfo>& table, T* values);
+void zero_structural(const std::vector<ParamTensor>& table, T* values);
 
 template <class T>
 struct EntryPoints {
-  using Map = void (*)(const T* params, const T* in, T* out, T* logdet, int64_t n);
-  using Density = void (*)(const T* params, const T* x, T* log_prob, int64_t n);
+  using Map = abi::Map<T>;
+  using Density = abi::Density<T>;
   // Returns the batch's mean NLL; overwrites grad with its gradient. `work`
   // is gradient_workspace bytes of scratch, one per concurrent call.
-  using Gradient = T (*)(const T* params, const T* x, int64_t n, T* grad, void* work);
+  using Gradient = abi::MeanGradient<T>;
   Map forward = nullptr;
   Map inverse = nullptr;
   Density log_prob = nullptr;
@@ -71,15 +60,14 @@ inline constexpr double kActNormEpsilon = 1e-12;
 template <class T>
 class Flow {
  public:
-  Flow(std::string name, int dim, std::vector<ParamInfo> table, EntryPoints<T> entries,
-       std::shared_ptr<const void> code, BaseSettings base = BaseKind::standard_normal,
-       int context_dim = 0);
+  Flow(std::string name, int dim, std::vector<ParamTensor> table, EntryPoints<T> entries,
+       std::shared_ptr<const void> code, BaseSettings base = {}, int context_dim = 0);
 
   const std::string& name() const { return name_; }
   int dim() const { return dim_; }
   int context_dim() const { return context_dim_; }
   int row_dim() const { return dim_ + context_dim_; }  // an input row: (x, c) or (z, c)
-  const std::vector<ParamInfo>& param_table() const { return table_; }
+  const std::vector<ParamTensor>& param_table() const { return table_; }
   std::vector<T>& params() { return params_; }
   const std::vector<T>& params() const { return params_; }
 
@@ -136,7 +124,7 @@ class Flow {
   std::string name_;
   int dim_;
   int context_dim_;
-  std::vector<ParamInfo> table_;
+  std::vector<ParamTensor> table_;
   EntryPoints<T> entries_;
   std::shared_ptr<const void> code_;
   BaseSettings base_;

@@ -125,8 +125,8 @@ inline void check_flow_numerics(const std::string& source, uint64_t init_seed,
 
 // Whether flat parameter i is a structural zero (a masked MADE weight): not a
 // free parameter, so finite differences do not apply to it.
-inline bool is_structural_zero(const std::vector<ParamInfo>& table, size_t i) {
-  for (const ParamInfo& p : table) {
+inline bool is_structural_zero(const std::vector<ParamTensor>& table, size_t i) {
+  for (const ParamTensor& p : table) {
     const auto k = static_cast<int64_t>(i) - p.offset;
     if (k < 0 || k >= p.size || p.row_lengths.empty()) continue;
     const int64_t cols = p.shape.at(1);

@@ -84,7 +84,7 @@ flow f(dim = 4) {
   std::vector<double> params = flow.params();
   // Make the masked entries non-zero in a copy: the reference masks them itself.
   auto tensor = [&](const std::string& name) {
-    for (const ParamInfo& p : flow.param_table())
+    for (const ParamTensor& p : flow.param_table())
       if (p.name == name) return params.data() + p.offset;
     FAIL("no tensor " << name);
     return static_cast<double*>(nullptr);

@@ -27,21 +27,21 @@ Flow<double> flow_of(const std::string& source, uint64_t seed = 1) {
   return flow;  // keeps the compiled code alive
 }
 
-const ParamInfo& tensor(const Flow<double>& f, const std::string& name) {
-  for (const ParamInfo& p : f.param_table())
+const ParamTensor& tensor(const Flow<double>& f, const std::string& name) {
+  for (const ParamTensor& p : f.param_table())
     if (p.name == name) return p;
   FAIL("no tensor " << name);
   throw std::logic_error("unreachable");
 }
 
 void set_tensor(Flow<double>& f, const std::string& name, const std::vector<double>& v) {
-  const ParamInfo& p = tensor(f, name);
+  const ParamTensor& p = tensor(f, name);
   REQUIRE(p.size == static_cast<int64_t>(v.size()));
   std::copy(v.begin(), v.end(), f.params().begin() + p.offset);
 }
 
 std::vector<double> get_tensor(const Flow<double>& f, const std::string& name) {
-  const ParamInfo& p = tensor(f, name);
+  const ParamTensor& p = tensor(f, name);
   return {f.params().begin() + p.offset, f.params().begin() + p.offset + p.size};
 }
 

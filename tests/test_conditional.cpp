@@ -67,7 +67,7 @@ flow cond(dim = 2, context = 1) {
 
 const double* tensor(const Flow<double>& flow, const std::vector<double>& params,
                      const std::string& name) {
-  for (const ParamInfo& p : flow.param_table())
+  for (const ParamTensor& p : flow.param_table())
     if (p.name == name) return params.data() + p.offset;
   FAIL("no tensor " << name);
   return nullptr;
@@ -214,7 +214,7 @@ flow f(dim = 3, context = 2) { maf affine(order = [1, 2, 0]) { net = made(hidden
           Approx(-0.5 * sq - 0.5 * D * std::log(2 * M_PI) + logdet).epsilon(1e-13).margin(1e-13));
   }
   // The structural zeros of w1 are exactly the masked entries past C + m_j.
-  for (const ParamInfo& t : flow.param_table())
+  for (const ParamTensor& t : flow.param_table())
     if (t.name == "layer0.net.w1") CHECK(t.row_lengths == std::vector<int>{3, 3, 4, 4});
 }
 

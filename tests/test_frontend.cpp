@@ -69,7 +69,7 @@ TEST_CASE("the example model unrolls to the expected layers", "[frontend]") {
   const FlowSpec spec = checked(kMoons);
   CHECK(spec.name == "moons");
   CHECK(spec.dim == 2);
-  CHECK(spec.base.kind == nfc::BaseDistribution::standard_normal);
+  CHECK(spec.base.kind == nfc::BaseKind::standard_normal);
   CHECK(spec.loc.line == 5);
   REQUIRE(spec.layers.size() == 11);  // 4 x (coupling, permute) + permute + coupling + map
   std::vector<std::string> labels;
@@ -251,7 +251,7 @@ TEST_CASE("statements may be separated by semicolons; base defaults to normal", 
   const FlowSpec spec = checked(
       "flow f(dim = 4) { permute reverse; permute [1, 0, 3, 2]; map { z0 = x0; z1 = x1; "
       "z2 = x2; z3 = x3 } }");
-  CHECK(spec.base.kind == nfc::BaseDistribution::standard_normal);
+  CHECK(spec.base.kind == nfc::BaseKind::standard_normal);
   CHECK(spec.layers.size() == 3);
   CHECK(perm(spec, 1) == Ints{1, 0, 3, 2});
 }
@@ -439,7 +439,7 @@ TEST_CASE("base = uniform is accepted with every layer kind", "[frontend]") {
   permute reverse
   map { z0 = sigmoid(x0); z1 = sigmoid(x1) }
 })");
-  CHECK(spec.base.kind == nfc::BaseDistribution::uniform);
+  CHECK(spec.base.kind == nfc::BaseKind::uniform);
   CHECK(spec.layers.size() == 3);
 }
 

@@ -530,7 +530,7 @@ void compare_gradient(const Program& program, const EntryPoint& entry, const Jit
   const auto x = narrow<T>(in);
   std::vector<T> grad(static_cast<size_t>(g.param_count()), T(kSentinel));
   std::vector<unsigned char> work(static_cast<size_t>(jit.workspace_bytes(entry.name)));
-  const double got = reinterpret_cast<MeanGradientFn<T>>(jit.lookup(entry.name))(
+  const double got = reinterpret_cast<nfc::abi::MeanGradient<T>>(jit.lookup(entry.name))(
       p.data(), x.data(), n, grad.data(), work.data());
   const auto close = [&](double got, double want) {
     return std::fabs(got - want) <= rel * std::fabs(want) + abs;

@@ -52,7 +52,7 @@ TEST_CASE("linear layer equals L U x + b from its documented parameters", "[laye
   for (size_t i = 0; i < params.size(); ++i)
     params[i] += 0.01 * double(i % 7);  // non-zero diag, bias
   auto tensor = [&](const std::string& name) {
-    for (const ParamInfo& p : flow.param_table())
+    for (const ParamTensor& p : flow.param_table())
       if (p.name == name) return params.data() + p.offset;
     FAIL("no tensor " << name);
     return static_cast<double*>(nullptr);

@@ -81,7 +81,7 @@ struct DirectSpline {
         flow(make_flow<double>(*model)) {
     std::vector<double>& p = flow.params();
     std::fill(p.begin(), p.end(), 0.0);
-    for (const ParamInfo& t : flow.param_table()) {
+    for (const ParamTensor& t : flow.param_table()) {
       if (t.name != "layer0.net.b1") continue;
       REQUIRE(t.size == int64_t(2 * (3 * bins - 1)));
       for (size_t r = 0; r < u1.size(); ++r) {
@@ -270,7 +270,7 @@ void check_finite_gradient(const std::string& source, const std::vector<double>&
   Flow<double> flow = make_flow<double>(*model);
   flow.init_params(7);
   Random rng(9);
-  for (const ParamInfo& t : flow.param_table())
+  for (const ParamTensor& t : flow.param_table())
     if (t.name.ends_with(".b1") && bias != 0)
       for (int64_t i = 0; i < t.size; ++i)
         flow.params()[size_t(t.offset + i)] = rng.normal() > 0 ? bias : -bias;

@@ -16,19 +16,19 @@ namespace nfc::cli {
 
 namespace {
 
-std::string describe_base(const BaseSpec& b) {
+std::string describe_base(const BaseSettings& b) {
   switch (b.kind) {
-    case BaseDistribution::standard_normal:
+    case BaseKind::standard_normal:
       return "normal";
-    case BaseDistribution::diag_normal:
+    case BaseKind::diag_normal:
       return "diag_normal";
-    case BaseDistribution::uniform:
+    case BaseKind::uniform:
       return b.low == 0 && b.high == 1
                  ? "uniform"
                  : fmt::format("uniform(low = {:g}, high = {:g})", b.low, b.high);
-    case BaseDistribution::mixture:
+    case BaseKind::mixture:
       return fmt::format("mixture(components = {})", b.components);
-    case BaseDistribution::student_t:
+    case BaseKind::student_t:
       return fmt::format("student_t(df = {:g})", b.df);
   }
   return "?";

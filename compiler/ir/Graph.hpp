@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "abi/ParamTensor.hpp"
+
 namespace nfc {
 
 enum class Op : uint8_t {
@@ -96,20 +98,8 @@ struct MadeSequence {
   std::vector<int> output_prefixes() const;
 };
 
-// A named parameter tensor; its values sit at [offset, offset + size) of the
-// flat parameter buffer. Matrices are row-major with shape {rows, cols}.
-struct ParamTensor {
-  std::string name;
-  std::vector<int> shape;
-  int64_t offset = 0;
-  int64_t size = 0;
-  double init_bound = 0;     // initialised uniform in [-init_bound, init_bound] ...
-  std::vector<double> init;  // ... unless these exact values are given
-  // Structural zeros of a matrix {rows, cols}: element (r, c) with
-  // c >= row_lengths[r] is always 0 (kept so by the runtime). Empty: none.
-  std::vector<int> row_lengths;
-};
-
+// Parameter tensors (abi/ParamTensor.hpp): values at [offset, offset + size)
+// of the flat parameter buffer; matrices row-major with shape {rows, cols}.
 class Graph {
  public:
   // Leaves.

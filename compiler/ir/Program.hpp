@@ -1,23 +1,23 @@
-// The lowered program both backends consume: a graph plus the entry points
-// to emit from it. Each entry point is a function over a row-major batch:
+// The lowered program the code generators consume: a graph plus the entry
+// points to emit from it, with the ABI of abi/EntryPoints.hpp:
 //
-//   void NAME(const T* params, const T* in, T* out_0, ..., T* out_k, int64_t n)
+//   map:           void NAME(const T* params, const T* in, T* out_0, ..., T* out_k, int64_t n)
+//   mean_gradient: T NAME(const T* params, const T* in, int64_t n, T* grad, void* work)
 //
-// `in` is [n, len(input)], out_i is [n, len(outputs[i])]; `params` is the
-// flat parameter buffer laid out by the graph's ParamTensor table. The
-// per-sample computation is the graph below `outputs`, with the node `input`
-// bound to one row of `in`.
+// The per-sample computation is the graph below `outputs`, with the node
+// `input` bound to one row of `in`.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "abi/EntryPoints.hpp"
 #include "compiler/ir/Graph.hpp"
 
 namespace nfc {
 
 enum class EntryKind {
-  map,            // per-sample outputs, the ABI above
+  map,            // per-sample outputs
   mean_gradient,  // a batch mean of a loss and of its parameter gradient, below
 };
 
@@ -37,15 +37,10 @@ struct Accumulation {
   std::vector<int> row_lengths;
 };
 
-// A mean_gradient entry point has the ABI
-//
-//   T NAME(const T* params, const T* in, int64_t n, T* grad, void* work)
-//
-// (`work`: scratch of the size the backend reports, JitModule::workspace_bytes)
-// It returns (1/n) sum_i outputs[0](in_i) (outputs[0] has length 1) and
-// overwrites grad[0, graph.param_count()) with (1/n) sum_i of every
-// accumulation at sample i (zero where none applies). Lanes past n
-// contribute nothing; n == 0 returns 0 with grad zeroed.
+// A mean_gradient entry point (`work`: scratch of the size the backend
+// reports, JitModule::workspace_bytes) returns (1/n) sum_i outputs[0](in_i) (outputs[0] has length
+// 1) and overwrites grad[0, graph.param_count()) with (1/n) sum_i of every accumulation at sample i
+// (zero where none applies). Lanes past n contribute nothing; n == 0 returns 0 with grad zeroed.
 struct EntryPoint {
   EntryPoint() = default;
   EntryPoint(std::string name_, NodeId input_, std::vector<NodeId> outputs_,

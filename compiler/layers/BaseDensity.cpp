@@ -39,14 +39,15 @@ NodeId log_sum_exp(Graph& g, NodeId v) {
 
 }  // namespace
 
-BaseDensity::BaseDensity(Graph& g, const BaseSpec& spec, int dim) : g_(g), spec_(spec), dim_(dim) {
+BaseDensity::BaseDensity(Graph& g, const BaseSettings& spec, int dim)
+    : g_(g), spec_(spec), dim_(dim) {
   const int k = spec.components;
   switch (spec.kind) {
-    case BaseDistribution::diag_normal:
+    case BaseKind::diag_normal:
       mean_ = param_with_init(g, "base.mean", {dim}, 0);
       log_scale_ = param_with_init(g, "base.log_scale", {dim}, 0);
       break;
-    case BaseDistribution::mixture: {
+    case BaseKind::mixture: {
       logits_ = param_with_init(g, "base.logits", {k}, 0);
       // Equal initial means would give equal gradients to every component,
       // which would then never separate: spread them out at random.
@@ -55,24 +56,24 @@ BaseDensity::BaseDensity(Graph& g, const BaseSpec& spec, int dim) : g_(g), spec_
       log_scales_ = param_with_init(g, "base.log_scales", {k, dim}, 0);
       break;
     }
-    case BaseDistribution::standard_normal:
-    case BaseDistribution::uniform:
-    case BaseDistribution::student_t:
+    case BaseKind::standard_normal:
+    case BaseKind::uniform:
+    case BaseKind::student_t:
       break;
   }
 }
 
 NodeId BaseDensity::log_density(NodeId z) const {
   switch (spec_.kind) {
-    case BaseDistribution::standard_normal:
+    case BaseKind::standard_normal:
       return normal(z);
-    case BaseDistribution::diag_normal:
+    case BaseKind::diag_normal:
       return diag_normal(z);
-    case BaseDistribution::uniform:
+    case BaseKind::uniform:
       return uniform(z);
-    case BaseDistribution::mixture:
+    case BaseKind::mixture:
       return mixture(z);
-    case BaseDistribution::student_t:
+    case BaseKind::student_t:
       return student_t(z);
   }
   throw InternalError("unknown base distribution");

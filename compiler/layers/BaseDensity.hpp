@@ -13,7 +13,7 @@ namespace nfc {
 class BaseDensity {
  public:
   // Declares the base's tensors (`base.mean`, ...), if it has any.
-  BaseDensity(Graph& g, const BaseSpec& spec, int dim);
+  BaseDensity(Graph& g, const BaseSettings& spec, int dim);
 
   // log q(z) for z of length dim: a length-1 node.
   NodeId log_density(NodeId z) const;
@@ -26,7 +26,7 @@ class BaseDensity {
   NodeId student_t(NodeId z) const;
 
   Graph& g_;
-  BaseSpec spec_;
+  BaseSettings spec_;
   int dim_;
   NodeId mean_ = -1, log_scale_ = -1;                  // diag_normal, [dim]
   NodeId logits_ = -1, means_ = -1, log_scales_ = -1;  // mixture: [K], [K, dim], [K, dim]

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <optional>
 
+#include "abi/EntryPoints.hpp"
 #include "compiler/analysis/Derive.hpp"
 #include "compiler/analysis/Gradient.hpp"
 #include "compiler/analysis/Invert.hpp"
@@ -31,11 +32,11 @@ namespace nfc {
 Program FlowGraph::program() const {
   Program p;
   p.graph = &graph;
-  p.entries = {{"forward", x, {forward_z, forward_logdet}},
-               {"inverse", z, {inverse_x, inverse_logdet}},
-               {"log_prob", x, {log_prob}},
-               {"nll_grad", x, {nll}, EntryKind::mean_gradient, gradient}};
-  if (!actnorms.empty()) p.entries.push_back({"actnorm_inputs", x, {actnorm_inputs}});
+  p.entries = {{abi::kForward, x, {forward_z, forward_logdet}},
+               {abi::kInverse, z, {inverse_x, inverse_logdet}},
+               {abi::kLogProb, x, {log_prob}},
+               {abi::kNllGrad, x, {nll}, EntryKind::mean_gradient, gradient}};
+  if (!actnorms.empty()) p.entries.push_back({abi::kActNormInputs, x, {actnorm_inputs}});
   return p;
 }
 

@@ -31,7 +31,7 @@ struct FlowGraph {
   std::string name;
   int dim = 0;
   int context_dim = 0;  // conditional flows: entry rows are (x, c), (z, c) of dim + context_dim
-  BaseSpec base;
+  BaseSettings base;
   Graph graph;
   std::deque<TransformRules> transforms;  // only those the flow uses; deque: layers keep pointers
   std::vector<LayerInfo> layers;

@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "abi/BaseDistribution.hpp"
 #include "dsl/Expr.hpp"
 #include "dsl/SourceRange.hpp"
 
@@ -150,24 +151,6 @@ struct LayerSpec {
       kind;
 };
 
-// The base density q(z); formulas and tensor names in docs/language.md.
-// standard_normal: N(0, I). diag_normal: N(mean, diag(exp(log_scale))^2),
-// learnable. uniform: uniform on the box [low, high]^dim (log density
-// -dim log(high - low) inside, -inf outside): with [0, 1] a 1-D flow learns
-// the data's CDF. mixture: `components` Gaussians with diagonal covariances
-// and learnable weights. student_t: independent Student-t with `df` degrees
-// of freedom per dimension.
-enum class BaseDistribution { standard_normal, diag_normal, uniform, mixture, student_t };
-
-struct BaseSpec {
-  BaseDistribution kind = BaseDistribution::standard_normal;
-  double low = 0, high = 1;  // uniform
-  int components = 1;        // mixture
-  double df = 1;             // student_t
-
-  bool operator==(const BaseSpec&) const = default;
-};
-
 struct FlowSpec {
   std::string name;
   int dim = 0;
@@ -175,7 +158,7 @@ struct FlowSpec {
   // length (coupling and MADE conditioners take it as extra inputs, maps
   // name it c0..c{C-1}); the density is p(x | c). 0: unconditional.
   int context_dim = 0;
-  BaseSpec base;
+  BaseSettings base;
   SourceRange loc;
   std::vector<TransformDef> transforms;  // user transforms and the prelude's
   std::vector<ParamDecl> params;         // declared at flow level: every map may use them

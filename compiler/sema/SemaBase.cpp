@@ -26,9 +26,9 @@ std::optional<double> finite_number(const ArgList& args, std::string_view key,
 }
 
 // uniform(low = a, high = b): both optional (0 and 1), a < b.
-std::optional<BaseSpec> uniform_base(const ast::Value& v, const Reporter& report) {
+std::optional<BaseSettings> uniform_base(const ast::Value& v, const Reporter& report) {
   const ArgList args(v.args, "'uniform'", {"low", "high"}, report);
-  BaseSpec b{.kind = BaseDistribution::uniform};
+  BaseSettings b{.kind = BaseKind::uniform};
   const ast::Value *low = args.find("low"), *high = args.find("high");
   const auto lo = finite_number(args, "low", report), hi = finite_number(args, "high", report);
   if ((low && !lo) || (high && !hi)) return std::nullopt;
@@ -42,30 +42,30 @@ std::optional<BaseSpec> uniform_base(const ast::Value& v, const Reporter& report
 }
 
 // mixture(components = K), 1 <= K <= kMaxMixtureComponents.
-std::optional<BaseSpec> mixture_base(const ast::Value& v, const Reporter& report) {
+std::optional<BaseSettings> mixture_base(const ast::Value& v, const Reporter& report) {
   const ArgList args(v.args, "'mixture'", {"components"}, report);
   const ast::Value* k = args.require("components", v.loc);
   if (!k) return std::nullopt;
   const auto n = integer_in_range(*k, "'components'", 1, kMaxMixtureComponents, report);
   if (!n) return std::nullopt;
-  return BaseSpec{.kind = BaseDistribution::mixture, .components = static_cast<int>(*n)};
+  return BaseSettings{.kind = BaseKind::mixture, .components = static_cast<int>(*n)};
 }
 
 // student_t(df = nu), nu > 0 (any positive real: nu = 1 is the Cauchy).
-std::optional<BaseSpec> student_t_base(const ast::Value& v, const Reporter& report) {
+std::optional<BaseSettings> student_t_base(const ast::Value& v, const Reporter& report) {
   const ArgList args(v.args, "'student_t'", {"df"}, report);
   const ast::Value* df = args.require("df", v.loc);
   if (!df) return std::nullopt;
   const auto nu = finite_number(args, "df", report);
   if (!nu) return std::nullopt;
-  if (*nu > 0) return BaseSpec{.kind = BaseDistribution::student_t, .df = *nu};
+  if (*nu > 0) return BaseSettings{.kind = BaseKind::student_t, .df = *nu};
   report(df->loc, fmt::format("'df' must be a number > 0, found {}", describe(*df)));
   return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<BaseSpec> resolve_base(const ast::Value& v, const Reporter& report) {
+std::optional<BaseSettings> resolve_base(const ast::Value& v, const Reporter& report) {
   if (v.kind == ast::Value::Kind::error) return std::nullopt;
   const bool named = v.kind == ast::Value::Kind::name || v.kind == ast::Value::Kind::call;
   if (named && v.text == "uniform") return uniform_base(v, report);
@@ -73,8 +73,8 @@ std::optional<BaseSpec> resolve_base(const ast::Value& v, const Reporter& report
   if (named && v.text == "student_t") return student_t_base(v, report);
   if (named && (v.text == "normal" || v.text == "diag_normal")) {
     ArgList(v.args, fmt::format("'{}'", v.text), {}, report);
-    return BaseSpec{.kind = v.text == "normal" ? BaseDistribution::standard_normal
-                                               : BaseDistribution::diag_normal};
+    return BaseSettings{.kind =
+                            v.text == "normal" ? BaseKind::standard_normal : BaseKind::diag_normal};
   }
   std::string hint =
       named ? did_you_mean(v.text, {"normal", "diag_normal", "uniform", "mixture", "student_t"})

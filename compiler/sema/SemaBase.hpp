@@ -14,6 +14,6 @@ inline constexpr int kMaxMixtureComponents = 1024;
 
 // The base the value names, with its arguments checked, or nullopt after
 // reporting why not (nothing is reported for a value that did not parse).
-std::optional<BaseSpec> resolve_base(const ast::Value& v, const Reporter& report);
+std::optional<BaseSettings> resolve_base(const ast::Value& v, const Reporter& report);
 
 }  // namespace nfc

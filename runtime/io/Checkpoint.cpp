@@ -18,7 +18,7 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 
-std::vector<int64_t> shape_of(const ParamInfo& p) {
+std::vector<int64_t> shape_of(const ParamTensor& p) {
   return {p.shape.begin(), p.shape.end()};
 }
 
@@ -59,7 +59,7 @@ double number_from(const Json& j, double missing) {
 
 }  // namespace
 
-void save_params(const std::string& path, const std::vector<ParamInfo>& table,
+void save_params(const std::string& path, const std::vector<ParamTensor>& table,
                  const std::vector<double>& values, TensorDType dtype, const ModelIdentity& model,
                  const std::optional<Standardizer>& standardizer, const std::string& training) {
   std::vector<NamedTensor> tensors;
@@ -80,7 +80,7 @@ void save_params(const std::string& path, const std::vector<ParamInfo>& table,
   write_safetensors(path, tensors, dtype, meta);
 }
 
-SavedParams load_params(const std::string& path, const std::vector<ParamInfo>& table) {
+SavedParams load_params(const std::string& path, const std::vector<ParamTensor>& table) {
   const SafetensorsFile file = read_safetensors(path);
   SavedParams out;
   int64_t total = 0;

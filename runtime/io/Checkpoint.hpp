@@ -34,13 +34,13 @@ struct SavedParams {
   std::string training;     // nfc.training, may be empty
 };
 
-void save_params(const std::string& path, const std::vector<ParamInfo>& table,
+void save_params(const std::string& path, const std::vector<ParamTensor>& table,
                  const std::vector<double>& values, TensorDType dtype, const ModelIdentity& model,
                  const std::optional<Standardizer>& standardizer, const std::string& training = {});
 
 // Reads parameters for a model with this table. A tensor missing, extra or
 // of another shape is a DataError naming the file and the tensor.
-SavedParams load_params(const std::string& path, const std::vector<ParamInfo>& table);
+SavedParams load_params(const std::string& path, const std::vector<ParamTensor>& table);
 
 // The training state file that goes with a parameter file.
 std::string state_path(const std::string& params_path);

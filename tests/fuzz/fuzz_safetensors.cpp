@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const nfc::fuzz::ScratchFile scratch(".safetensors");
   const std::string& path = scratch.path();
   // The table of a small model: a 2x3 weight and a 2-vector.
-  static const std::vector<nfc::ParamInfo> table = {
+  static const std::vector<nfc::ParamTensor> table = {
       {"c0.w0", {2, 3}, 0, 6, 0.5, {}, {}},
       {"c0.b0", {2}, 6, 2, 0.5, {}, {}},
   };

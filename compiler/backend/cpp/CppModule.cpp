@@ -9,15 +9,16 @@
 #include <set>
 #include <sstream>
 
+#include "abi/EntryPoints.hpp"
 #include "compiler/backend/cpp/CppBackend.hpp"
 #include "compiler/backend/cpp/Embedded.hpp"
 #include "support/InternalError.hpp"
 
 namespace nfc {
 
-bool emittable_base(const BaseSpec& base) {
-  return base == BaseSpec{} ||
-         (base.kind == BaseDistribution::uniform && base.low == 0 && base.high == 1);
+bool emittable_base(const BaseSettings& base) {
+  return base == BaseSettings{} ||
+         (base.kind == BaseKind::uniform && base.low == 0 && base.high == 1);
 }
 
 namespace {
@@ -502,13 +503,13 @@ CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& param
   const Program program = flow.program();
   for (const EntryPoint& e : program.entries) {
     // nll_grad and actnorm_inputs: training stays with nfc.
-    if (e.kind != EntryKind::map || e.name == "actnorm_inputs") continue;
+    if (e.kind != EntryKind::map || e.name == abi::kActNormInputs) continue;
     embedded += emit_cpp_function(program, e, e.name + "_one") + "\n";
     embedded += emit_cpp_function(program, e, e.name + "_block", kLanes) + "\n";
   }
 
   internal_check(emittable_base(flow.base), "cpp backend: base distribution not supported");
-  const bool uniform = flow.base.kind == BaseDistribution::uniform;
+  const bool uniform = flow.base.kind == BaseKind::uniform;
   std::map<std::string, std::string> vars = {
       {"MODEL", flow.name},
       {"HASH", o.source_hash.empty() ? "unknown" : o.source_hash},

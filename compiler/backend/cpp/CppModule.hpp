@@ -43,6 +43,6 @@ CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& param
 bool is_cpp_namespace_name(const std::string& name);
 
 // Whether emitted code can sample the base: N(0, I) or uniform on [0, 1]^D.
-bool emittable_base(const BaseSpec& base);
+bool emittable_base(const BaseSettings& base);
 
 }  // namespace nfc

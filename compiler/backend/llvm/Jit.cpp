@@ -347,9 +347,9 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
     const int map_level = std::min(options.opt_level, 1);
     jobs.push_back({entry, gradient ? impl->width : impl->map_width, 0,
                     gradient ? options.opt_level : map_level});
-    if (entry.name == "log_prob" && options.small_batch_entry) {
+    if (entry.name == abi::kLogProb && options.small_batch_entry) {
       jobs.push_back({entry, 1, impl->width, map_level});
-      jobs.back().entry.name = "log_prob.small";
+      jobs.back().entry.name = abi::kLogProbSmall;
     }
   }
   std::map<int, VectorMath> vector_math;  // by width

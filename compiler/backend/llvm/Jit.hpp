@@ -1,24 +1,22 @@
 // JIT compilation of a Program to native code through LLVM's ORC LLJIT.
 // LLVM stays behind this header (pimpl): include it anywhere.
 //
-// Each entry point becomes a function with the ABI of Program.hpp,
-//
-//   map:           void NAME(const T* params, const T* in, T* out_0, ..., T* out_k, int64_t n)
-//   mean_gradient: T NAME(const T* params, const T* in, int64_t n, T* grad, void* work)
-//
-// where T is float or double per JitOptions::precision (MapFn / MeanGradientFn
-// below for the common cases). Code is SIMD across samples: blocks of
-// vector_width() samples (gradient_width() for gradients) run the
-// per-sample program with every scalar widened to a vector (see
-// compiler/backend/llvm/LlvmBackend.cpp). Entry points keep
-// no state: calls may run concurrently on different threads, each with its
-// own `grad` and `work` (workspace_bytes() of scratch, no alignment needed).
+// Each entry point becomes a function with the ABI of abi/EntryPoints.hpp
+// (cast lookup()'s address to abi::Map<T>, abi::Density<T>,
+// abi::MeanGradient<T>), T float or double per JitOptions::precision.
+// Code is SIMD across samples: blocks of vector_width() samples
+// (gradient_width() for gradients) run the per-sample program with every
+// scalar widened to a vector (see compiler/backend/llvm/LlvmBackend.cpp).
+// Entry points keep no state: calls may run concurrently on different
+// threads, each with its own `grad` and `work` (workspace_bytes() of
+// scratch, no alignment needed).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "abi/EntryPoints.hpp"
 #include "compiler/ir/Program.hpp"
 #include "include/nfc/Precision.hpp"
 #include "support/InternalError.hpp"
@@ -26,12 +24,6 @@
 namespace nfc {
 
 // enum class Precision { f32, f64 }, shared with the public API.
-
-// The entry-point ABIs, to cast lookup()'s address to (MapFn for one output).
-template <typename T>
-using MapFn = void (*)(const T* params, const T* in, T* out, int64_t n);
-template <typename T>
-using MeanGradientFn = T (*)(const T* params, const T* in, int64_t n, T* grad, void* work);
 
 struct JitOptions {
   Precision precision = Precision::f64;

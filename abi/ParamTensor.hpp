@@ -1,0 +1,26 @@
+// One learnable tensor of a flow's flat parameter buffer: what the compiler
+// lays out (Graph::add_param) and what the runtime initialises, saves,
+// loads and keeps structurally zero. Standard library only: the compiler
+// and the runtime (and host programs) share this one definition.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nfc {
+
+struct ParamTensor {
+  std::string name;
+  std::vector<int> shape;
+  int64_t offset = 0;        // first element in the flat buffer
+  int64_t size = 0;          // product of shape
+  double init_bound = 0;     // initialised uniform in [-init_bound, init_bound] ...
+  std::vector<double> init;  // ... unless these exact values are given
+  // A matrix {rows, cols} whose element (r, c) with c >= row_lengths[r] is a
+  // structural zero (a MADE mask): compiled code may read it as 0, so the
+  // runtime keeps it 0. Empty: every element is free.
+  std::vector<int> row_lengths;
+};
+
+}  // namespace nfc
