@@ -487,12 +487,4 @@ bool FlowGraphBuilder::run(GraphStage stage) {
   return ok;
 }
 
-std::unique_ptr<FlowGraph> build_flow_graph(const FlowSpec& spec, Diagnostics& diags) {
-  auto fg = std::make_unique<FlowGraph>();
-  FlowGraphBuilder builder(spec, diags, *fg);
-  for (int s = 0; s < kGraphStageCount; ++s)
-    if (!builder.run(static_cast<GraphStage>(s))) return nullptr;
-  return fg;
-}
-
 }  // namespace nfc

@@ -77,7 +77,6 @@ inline constexpr int64_t kMaxParams = int64_t{1} << 25;
 //   inverse   the layers' inverses, last layer first (the inverse entry
 //             point); the bounds on the whole graph
 enum class GraphStage { layers, gradient, inverse };
-inline constexpr int kGraphStageCount = 3;
 
 class FlowBuilder;
 
@@ -99,9 +98,5 @@ class FlowGraphBuilder {
   int done_ = 0;  // stages run
   bool failed_ = false;
 };
-
-// All stages: builds, derives and checks (triangularity, invertibility).
-// Returns null after reporting to `diags` if the flow cannot be compiled.
-std::unique_ptr<FlowGraph> build_flow_graph(const FlowSpec& spec, Diagnostics& diags);
 
 }  // namespace nfc

@@ -1,4 +1,4 @@
-// libFuzzer target: .nf text through lexer, parser, checker, graph building
+// libFuzzer target: .nf text through the driver's pipeline up to the graph
 // (derivation, inversion, structural pass), one interpreted sample of each
 // entry point, and lowering to LLVM IR (verified, not optimised or compiled:
 // O2 and codegen are LLVM's, and slow). A crash, a sanitizer report, an
@@ -17,7 +17,7 @@
 #include "compiler/backend/interp/Interpreter.hpp"
 #include "compiler/backend/llvm/LlvmBackend.hpp"
 #include "compiler/layers/FlowGraph.hpp"
-#include "compiler/sema/Frontend.hpp"
+#include "driver/Compile.hpp"
 #include "support/InternalError.hpp"
 
 namespace {
@@ -55,12 +55,11 @@ void interpret_one_sample(const nfc::FlowGraph& flow, const nfc::Program& progra
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view source(reinterpret_cast<const char*>(data), size);
   nfc::Diagnostics diags("fuzz.nf", source);
-  const auto spec = nfc::check_source(source, diags);
+  const auto model = nfc::analyze_model(source, diags);
   std::ostringstream printed;
   diags.print(printed);  // the caret lines index into the source
-  if (!spec) return 0;
-  const auto flow = nfc::build_flow_graph(*spec, diags);
-  if (!flow) return 0;
+  if (!model) return 0;
+  const nfc::FlowGraph* flow = model->graph.get();
   const nfc::Program program = flow->program();
   interpret_one_sample(*flow, program);
   lower_and_verify(program);
