@@ -1,0 +1,206 @@
+// The lowering of one entry point to LLVM IR, SIMD across samples: the
+// FunctionLowering class, private to the LLVM backend (only the backend's
+// .cpp files include this header).
+//
+// Every entry point becomes one function that walks the batch in blocks of
+// W samples. Within a block each scalar of the per-sample program is a
+// <W x T> vector (lane j is sample base + j), so the per-sample program runs
+// unchanged, W samples at a time, without shuffles:
+//
+//   for (base = 0; base < n; base += W) {
+//     gather the input tile: row-major rows -> one vector per input element
+//       (lanes past n read nothing and hold 0)
+//     evaluate the nodes in topological order
+//     scatter the outputs back to row-major rows (lanes past n are not stored)
+//   }
+//
+// A node's value lives in SSA registers if it has at most kUnrollMax
+// elements (loops over it are unrolled by the emitter), otherwise in slots of
+// one scratch alloca, planned by liveness (BufferPlan) and read and written
+// by emitted loops; so IR size follows the number of nodes, not layer widths
+// or weights. Constants and parameters have no storage: element k of a
+// parameter is a broadcast load of params[offset + k]. exp, log, tanh, ...
+// call whole-vector variants (glibc's libmvec) when the JIT offers them.
+//
+// The members are defined by concern:
+//   LlvmBackend.cpp      the entry point's signature, its block loop (emit), lower_entry
+//   Loops.cpp            emitted loops: unrolled or not, with carried values
+//   NodeValues.cpp       where node values live, index tables, the input and output tiles
+//   Elementwise.cpp      Ops.def's formulas on vectors, vector maths calls
+//   MatrixKernels.cpp    matvec (register-blocked, staircase, row dots) and matvec_t
+//   GatherScatter.cpp    gather, scatter, concat, sum
+//   GradientKernels.cpp  mean_gradient: accumulations, staging, outer products
+//   Solve.cpp            solve: safeguarded Newton-bisection on all lanes
+//   MadeSequence.cpp     made_sequence: one loop over a MADE's positions
+#pragma once
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/DerivedTypes.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "compiler/analysis/BufferPlan.hpp"
+#include "compiler/backend/llvm/LlvmBackend.hpp"
+
+namespace nfc::llvm_lowering {
+
+using llvm::Value;
+using Values = std::vector<Value*>;  // loop-carried values, or a node's elements
+
+class FunctionLowering {
+ public:
+  FunctionLowering(const Graph& g, const EntryPoint& entry, Precision precision, int width,
+                   int row_lanes, const VectorMath& vector_math, llvm::Module& m);
+  void emit();
+  int64_t workspace_bytes() const {
+    return workspace_elements_ * (T_->getPrimitiveSizeInBits() / 8);
+  }
+
+ private:
+  // IR helpers.
+  Value* i64(int64_t v) { return B_.getInt64(static_cast<uint64_t>(v)); }
+  Value* splat(Value* scalar) { return B_.CreateVectorSplat(static_cast<unsigned>(W_), scalar); }
+  Value* splat_const(double v) { return llvm::ConstantFP::get(VT_, v); }
+  Value* live(Value* v) { return B_.CreateSelect(mask_, v, splat_const(0)); }
+  // <0, 1, ..., lanes - 1> as i64.
+  Value* lane_indices(int lanes) {
+    std::vector<llvm::Constant*> iota;
+    for (int j = 0; j < lanes; ++j) iota.push_back(B_.getInt64(static_cast<uint64_t>(j)));
+    return llvm::ConstantVector::get(iota);
+  }
+
+  // The entry point (LlvmBackend.cpp).
+  void create_function();
+  void begin_block(Value* base);
+  void emit_node(NodeId id);
+
+  // Loops (Loops.cpp).
+  Values for_range(int64_t count, Values carried, int64_t unroll_max,
+                   const std::function<Values(Value* k, const Values& carried)>& body);
+  void for_each(int64_t count, const std::function<void(Value* k)>& body,
+                int64_t unroll_max = kUnrollMax);
+  void for_dynamic(Value* begin, Value* end, int64_t step,
+                   const std::function<void(Value* k)>& body);
+  Values for_dynamic_range(Value* begin, Value* end, Values carried,
+                           const std::function<Values(Value* k, const Values& carried)>& body);
+
+  // Node values (NodeValues.cpp): element k of a node (k broadcasts for
+  // length-1 nodes), and the definition of element k of a node being
+  // evaluated.
+  bool needs_buffer(NodeId id) const;
+  bool addressable(NodeId id) const;
+  Value* element(NodeId id, Value* k);
+  void define(NodeId id, Value* k, Value* v);
+  Value* index_table(const std::vector<int>& indices, const char* name);
+  Value* table_entry(Value* table, Value* k);
+  void emit_input(NodeId id);
+  void emit_outputs();
+
+  // Elementwise maths (Elementwise.cpp): an op's Ops.def formula built by
+  // LlvmFormula (OpFormula.hpp), which reaches B_ and call_libm as a friend.
+  friend struct LlvmFormula;
+  void emit_elementwise(NodeId id);
+  Value* lower_elementwise(Op op, Value* a, Value* b, Value* c);
+  Value* unary_intrinsic(llvm::Intrinsic::ID id, Value* a) {
+    return B_.CreateUnaryIntrinsic(id, a);
+  }
+  Value* call_libm(const std::string& name, Value* a);
+  Value* call_vector(const VectorFunction& fn, Value* a);
+  llvm::Function* lane_helper(const std::string& scalar_name);
+
+  // Matrix-vector products (MatrixKernels.cpp).
+  void emit_matvec(NodeId id);
+  void emit_matvec_rows(NodeId id, Value* first_row, int count, Value* cols);
+  bool row_dot_applies(NodeId id) const;
+  void emit_matvec_row_dots(NodeId id);
+  void emit_staircase_matvec(NodeId id);
+  void emit_matvec_t(NodeId id);
+  void emit_matvec_t_cols(NodeId id, Value* first_col, int count, Value* first_row);
+
+  // Moving and adding elements by index (GatherScatter.cpp).
+  void emit_gather(NodeId id);
+  void emit_scatter(NodeId id);
+  void emit_concat(NodeId id);
+  void emit_sum(NodeId id);
+
+  // mean_gradient (GradientKernels.cpp).
+  struct OuterArgs;  // nfc.outer's arguments, as seen inside it
+  void check_gradient_entry() const;
+  void begin_gradient();
+  void finish_gradient(Value* loss);
+  void plan_stages();
+  void emit_accumulation(size_t index);
+  void accumulate_value(size_t index, Value* dest);
+  void stage_outer(size_t index, Value* stage_a, Value* stage_b);
+  void reduce_partial_sums();
+  void transpose(Values& v);
+  llvm::Function* define_helper(const std::string& name, const std::vector<llvm::Type*>& args,
+                                unsigned noalias_pointers,
+                                const std::function<void(llvm::Function*)>& body);
+  llvm::Function* transpose_helper();
+  llvm::Function* outer_helper();
+  void outer_rows(const OuterArgs& args);
+  void outer_block(const OuterArgs& args, Value* r0, Value* c0, int R, int C);
+
+  // solve (Solve.cpp).
+  struct SolveElement;  // one element of a solve: its target and context
+  void emit_solve(NodeId id);
+  std::unordered_map<NodeId, Value*> solve_evaluate(const SolveElement& e,
+                                                    const std::vector<NodeId>& nodes, Value* xv);
+  Value* solve_residual(const SolveElement& e, Value* xv);
+  Values solve_loop(Values state, int budget, const std::function<Value*(const Values&)>& active,
+                    const std::function<Values(const Values&, Value* mask)>& step);
+  Values solve_bracket(const SolveElement& e);
+  Values newton_step(const SolveElement& e, const Values& s, Value* active);
+
+  // made_sequence (MadeSequence.cpp).
+  struct MadeLoop;  // a made_sequence's buffers and tables
+  void emit_made_sequence(NodeId id);
+  void made_buffers(MadeLoop& made);
+  Value* load_slot(Value* buffer, Value* k);
+  Values made_rows(const MadeLoop& made, size_t l, Value* r0, int R, Value* cols, int split);
+  void made_hidden_layer(const MadeLoop& made, size_t l, Value* k);
+  void made_outputs(const MadeLoop& made, Value* k);
+
+  const Graph& g_;
+  const EntryPoint& entry_;
+  const Precision precision_;
+  const int W_;
+  const int row_lanes_;  // W_ = 1: lanes of the vectors a matrix row is read in (0: none)
+  const VectorMath& vector_math_;
+  llvm::Module& m_;
+  llvm::LLVMContext& ctx_;
+  llvm::IRBuilder<> B_;
+  llvm::Type* T_;
+  llvm::FixedVectorType* VT_;
+  llvm::Function* F_ = nullptr;
+  Value* params_ = nullptr;
+  Value* in_ = nullptr;
+  std::vector<Value*> outs_;
+  Value* n_ = nullptr;
+  Value* lanes_ = nullptr;  // <W x i64>: sample index of each lane in this block
+  Value* mask_ = nullptr;   // <W x i1>: lanes < n
+  Value* scratch_ = nullptr;
+  Value* grad_ = nullptr;  // mean_gradient: the gradient argument
+  // mean_gradient: outer products are staged for stage_blocks_ blocks; for
+  // accumulation a, its left operand rows x (K W) at stage_offset_[a] of
+  // the workspace, its right operand transposed, (K W) x cols, after it.
+  int64_t stage_blocks_ = 1;
+  std::vector<int64_t> stage_offset_;
+  int64_t workspace_elements_ = 0;
+  Value* workspace_ = nullptr;
+  Value* stage_lane_ = nullptr;          // i64: the first lane of this block in the stages
+  Value* flush_ = nullptr;               // i1: this block ends a group (or the batch)
+  Value* partials_ = nullptr;            // mean_gradient: per-lane sums of the value accumulations
+  std::vector<int64_t> partial_offset_;  // by accumulation: its first vector in partials_, or -1
+  BufferPlan plan_;
+  std::vector<Values> regs_;  // by NodeId: elements of register-held nodes
+};
+
+}  // namespace nfc::llvm_lowering

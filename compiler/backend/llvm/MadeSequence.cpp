@@ -1,0 +1,184 @@
+// made_sequence nodes: a MADE's inverse, one position at a time, as one
+// emitted loop over the positions.
+#include <llvm/IR/Module.h>
+
+#include <unordered_map>
+
+#include "compiler/analysis/LoopBodies.hpp"
+#include "compiler/backend/llvm/FunctionLowering.hpp"
+
+namespace nfc::llvm_lowering {
+
+namespace {
+
+// Rows of a hidden layer computed together, per position.
+constexpr int kRows = 4;
+
+}  // namespace
+
+// A made_sequence being lowered: the node, its stack buffers and its
+// constant tables.
+struct FunctionLowering::MadeLoop {
+  NodeId id;
+  const Node& n;
+  const MadeSequence& s;
+  int D, P;
+  size_t L;
+  std::vector<Value*> hidden{};     // <W x T> per row of each hidden layer
+  Value* v_copy = nullptr;          // v, indexable by the loop's position
+  std::vector<Value*> bias_copy{};  // by layer: a copy of a bias held in registers, or null
+  // Per hidden layer: first row of each degree (D + 1 entries), prefix length per degree.
+  std::vector<Value*> starts{}, prefixes{};
+  Value* out_prefixes = nullptr;  // by position: the prefix its output rows read
+  std::vector<NodeId> inner{};    // the step's nodes above its placeholders, operands first
+};
+
+// made_sequence (Ops.def): one emitted loop over the positions k, whatever
+// the dimension, so IR and compile time do not grow with it. Per position
+// and hidden layer, the rows of degree k are [start[k], start[k + 1]) of
+// a constant table, all reading the same prefix of their input (its length
+// from a second table), four rows at a time; the P output rows of position
+// k are one block. u (the node's first D elements) is the first layer's
+// input, hidden activations live in stack buffers.
+void FunctionLowering::emit_made_sequence(NodeId id) {
+  const Node& n = g_.node(id);
+  const MadeSequence& s = g_.made_sequence_info(n.index);
+  MadeLoop made{id, n, s, s.dim, s.params_per_dim, s.layers.size()};
+  made_buffers(made);
+  for (size_t l = 0; l + 1 < made.L; ++l) {
+    made.starts.push_back(index_table(s.degree_starts(l), "made.start"));
+    made.prefixes.push_back(index_table(s.degree_prefixes(l), "made.prefix"));
+  }
+  made.out_prefixes = index_table(s.output_prefixes(), "made.out_prefix");
+  made.inner = made_sequence_step(g_, s).nodes;
+  for_each(
+      made.D,
+      [&](Value* k) {
+        for (size_t l = 0; l + 1 < made.L; ++l) made_hidden_layer(made, l, k);
+        made_outputs(made, k);
+      },
+      0);
+}
+
+// The stack buffers: hidden activations, a copy of v, and copies of the
+// biases held in registers.
+void FunctionLowering::made_buffers(MadeLoop& made) {
+  const MadeSequence& s = made.s;
+  {
+    llvm::IRBuilder<> entry(&F_->getEntryBlock(), F_->getEntryBlock().begin());
+    for (size_t l = 0; l + 1 < made.L; ++l)
+      made.hidden.push_back(entry.CreateAlloca(VT_, i64(s.layers[l].rows), "made.h"));
+    made.v_copy = entry.CreateAlloca(VT_, i64(made.D), "made.v");
+  }
+  for (int k = 0; k < made.D; ++k)
+    B_.CreateStore(element(made.n.args[0], i64(k)), B_.CreateGEP(VT_, made.v_copy, i64(k)));
+  // A bias computed per sample (a conditional MADE's, holding the context's
+  // contribution) may live in registers: copied so rows can index it.
+  made.bias_copy.assign(made.L, nullptr);
+  for (size_t l = 0; l < made.L; ++l) {
+    const NodeId b = made.n.args[2 + 2 * l];
+    if (addressable(b)) continue;
+    llvm::IRBuilder<> entry(&F_->getEntryBlock(), F_->getEntryBlock().begin());
+    made.bias_copy[l] = entry.CreateAlloca(VT_, i64(g_.len(b)), "made.b");
+    for (int r = 0; r < g_.len(b); ++r)
+      B_.CreateStore(element(b, i64(r)), B_.CreateGEP(VT_, made.bias_copy[l], i64(r)));
+  }
+}
+
+// Element k of a stack buffer of vectors.
+Value* FunctionLowering::load_slot(Value* buffer, Value* k) {
+  return B_.CreateLoad(VT_, B_.CreateGEP(VT_, buffer, k));
+}
+
+// Rows [r0, r0 + R) of layer l over the first `cols` inputs: w h + b.
+// With split 2 each row keeps two partial sums (even and odd columns,
+// added at the end): the P output rows of a position are too few
+// independent chains to cover the FMA latency (their loop was a fifth of
+// a MAF's sampling time).
+Values FunctionLowering::made_rows(const MadeLoop& made, size_t l, Value* r0, int R, Value* cols,
+                                   int split) {
+  const NodeId w = made.n.args[1 + 2 * l], b = made.n.args[2 + 2 * l];
+  const int64_t stride = made.s.layers[l].cols;
+  Values acc, row_start;
+  for (int i = 0; i < R; ++i) {
+    Value* r = B_.CreateAdd(r0, i64(i));
+    acc.push_back(made.bias_copy[l] ? load_slot(made.bias_copy[l], r) : element(b, r));
+    row_start.push_back(
+        B_.CreateAdd(B_.CreateMul(r, i64(stride)), i64(made.s.layers[l].first_col)));
+  }
+  auto step = [&](Value* c, const Values& acc, size_t first) {
+    Value* in = l == 0 ? element(made.id, c) : load_slot(made.hidden[l - 1], c);
+    Values next(acc);
+    for (int i = 0; i < R; ++i) {
+      Value* m = element(w, B_.CreateAdd(row_start[size_t(i)], c));
+      next[first + size_t(i)] =
+          B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_}, {m, in, acc[first + size_t(i)]});
+    }
+    return next;
+  };
+  if (split == 1)
+    return for_dynamic_range(i64(0), cols, acc,
+                             [&](Value* c, const Values& a) { return step(c, a, 0); });
+  for (int i = 0; i < R; ++i) acc.push_back(splat_const(0));  // the odd columns' sums
+  Value* pairs = B_.CreateSDiv(cols, i64(2));
+  acc = for_dynamic_range(i64(0), pairs, acc, [&](Value* q, const Values& a) {
+    Value* c = B_.CreateMul(q, i64(2));
+    return step(B_.CreateAdd(c, i64(1)), step(c, a, 0), size_t(R));
+  });
+  // An odd column count leaves its last column.
+  acc = for_dynamic_range(B_.CreateMul(pairs, i64(2)), cols, acc,
+                          [&](Value* c, const Values& a) { return step(c, a, 0); });
+  Values sums;
+  for (int i = 0; i < R; ++i) sums.push_back(B_.CreateFAdd(acc[size_t(i)], acc[size_t(R + i)]));
+  return sums;
+}
+
+// Hidden layer l at position k: its rows of degree k, kRows at a time,
+// activated (plus the layer's input where it is residual) into its buffer.
+void FunctionLowering::made_hidden_layer(const MadeLoop& made, size_t l, Value* k) {
+  const MadeSequence& s = made.s;
+  Value* lo = table_entry(made.starts[l], k);
+  Value* hi = table_entry(made.starts[l], B_.CreateAdd(k, i64(1)));
+  Value* cols = table_entry(made.prefixes[l], k);
+  auto block = [&](Value* r0, int R) {
+    const Values pre = made_rows(made, l, r0, R, cols, R == 1 ? 2 : 1);
+    for (int i = 0; i < R; ++i) {
+      Value* r = B_.CreateAdd(r0, i64(i));
+      Value* a = lower_elementwise(s.act, pre[size_t(i)], nullptr, nullptr);
+      if (s.layers[l].residual) a = B_.CreateFAdd(a, load_slot(made.hidden[l - 1], r));
+      B_.CreateStore(a, B_.CreateGEP(VT_, made.hidden[l], r));
+    }
+  };
+  Value* tiled =
+      B_.CreateAdd(lo, B_.CreateMul(B_.CreateSDiv(B_.CreateSub(hi, lo), i64(kRows)), i64(kRows)));
+  for_dynamic(lo, tiled, kRows, [&](Value* r0) { block(r0, kRows); });
+  for_dynamic(tiled, hi, 1, [&](Value* r0) { block(r0, 1); });
+}
+
+// Position k's P output rows (defined after the D elements of u), and its
+// step: the step's nodes at those rows and v[k], whose result is element k.
+void FunctionLowering::made_outputs(const MadeLoop& made, Value* k) {
+  const MadeSequence& s = made.s;
+  const int D = made.D, P = made.P;
+  const NodeId id = made.id;
+  const Values raw = made_rows(made, made.L - 1, B_.CreateMul(k, i64(P)), P,
+                               table_entry(made.out_prefixes, k), P <= 4 ? 2 : 1);
+  std::unordered_map<NodeId, Value*> bound;
+  for (int p = 0; p < P; ++p) {
+    define(id, B_.CreateAdd(i64(D), B_.CreateAdd(B_.CreateMul(k, i64(P)), i64(p))), raw[size_t(p)]);
+    bound[s.raw[size_t(p)]] = raw[size_t(p)];
+  }
+  bound[s.target] = load_slot(made.v_copy, k);
+  for (NodeId j : made.inner) {
+    const Node& jn = g_.node(j);
+    Value* ops[3] = {nullptr, nullptr, nullptr};
+    for (size_t i = 0; i < jn.args.size() && i < 3; ++i) {
+      auto it = bound.find(jn.args[i]);
+      ops[i] = it != bound.end() ? it->second : element(jn.args[i], i64(0));
+    }
+    bound[j] = jn.op == Op::broadcast ? ops[0] : lower_elementwise(jn.op, ops[0], ops[1], ops[2]);
+  }
+  define(id, k, bound.at(s.step));
+}
+
+}  // namespace nfc::llvm_lowering

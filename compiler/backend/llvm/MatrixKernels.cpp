@@ -1,0 +1,217 @@
+// Matrix-vector products: matvec (register-blocked rows, staircases of a
+// masked matrix, dot products along rows for the one-sample entry point) and
+// matvec_t (register-blocked columns), each accumulated in the interpreter's
+// order.
+#include <algorithm>
+
+#include "compiler/backend/llvm/FunctionLowering.hpp"
+
+namespace nfc::llvm_lowering {
+namespace {
+
+// Rows of a matvec computed together: each vector element loaded feeds this
+// many independent FMA chains (register blocking), enough to hide FMA latency.
+// Also the columns of a matvec_t computed together.
+constexpr int kRowBlock = 8;
+
+}  // namespace
+
+// out[r] = sum_c M[offset + r * stride + c] * v[c], accumulated in column
+// order like the interpreter, kRowBlock rows at a time.
+void FunctionLowering::emit_matvec(NodeId id) {
+  const Node& n = g_.node(id);
+  if (row_dot_applies(id)) return emit_matvec_row_dots(id);
+  if (!n.indices.empty()) return emit_staircase_matvec(id);
+  if (n.rows <= kUnrollMax) return emit_matvec_rows(id, i64(0), n.rows, i64(n.cols));
+  const int blocks = n.rows / kRowBlock, rest = n.rows % kRowBlock;
+  // Row blocks stay a loop: each block is already kRowBlock accumulators
+  // wide, and unrolling blocks only multiplies IR (and compile time).
+  for_each(
+      blocks,
+      [&](Value* b) {
+        emit_matvec_rows(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock, i64(n.cols));
+      },
+      1);
+  if (rest > 0) emit_matvec_rows(id, i64(int64_t{blocks} * kRowBlock), rest, i64(n.cols));
+}
+
+// A staircase (row r reads columns < row_lengths[r], non-decreasing): each
+// block of rows runs its columns up to its last row's length. The shorter
+// rows of the block read structural zeros there (Graph.hpp's MatrixView),
+// so the skipped work is the zeros right of the block's longest row: for a
+// MADE about half of all multiply-adds.
+void FunctionLowering::emit_staircase_matvec(NodeId id) {
+  const Node& n = g_.node(id);
+  const int blocks = n.rows / kRowBlock, rest = n.rows % kRowBlock;
+  auto block_cols = [&](int first, int count) { return n.indices[size_t(first + count - 1)]; };
+  if (n.rows <= 2 * kRowBlock) {  // short: straight-line blocks
+    for (int first = 0; first < n.rows; first += kRowBlock) {
+      const int count = std::min(kRowBlock, n.rows - first);
+      emit_matvec_rows(id, i64(first), count, i64(block_cols(first, count)));
+    }
+    return;
+  }
+  // A vector held in registers has at most kUnrollMax elements: every
+  // block reads all of them (the zeros past a row's length included)
+  // rather than a run-time number, which registers cannot be indexed by.
+  Value* table = nullptr;
+  if (addressable(n.args[1])) {
+    std::vector<int> cols;
+    for (int b = 0; b < blocks; ++b) cols.push_back(block_cols(b * kRowBlock, kRowBlock));
+    table = index_table(cols, "staircase");
+  }
+  for_each(
+      blocks,
+      [&](Value* b) {
+        emit_matvec_rows(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock,
+                         table ? table_entry(table, b) : i64(n.cols));
+      },
+      1);
+  if (rest > 0)
+    emit_matvec_rows(id, i64(blocks * kRowBlock), rest, i64(block_cols(blocks * kRowBlock, rest)));
+}
+
+// One sample per block (W = 1, the small-batch log_prob): the per-sample
+// program is scalar, so the SIMD goes along a matrix row instead. Output r
+// is the dot product of row r (its first row_lengths[r] columns for a
+// staircase) with the input vector, both contiguous in memory, in vectors of
+// row_lanes_ with a masked tail, summed at the end: a 64 x 64 layer costs
+// 64 x 4 vector multiply-adds rather than 4096 scalar ones. The sum is
+// reassociated, so results differ from the batch entry points by rounding.
+bool FunctionLowering::row_dot_applies(NodeId id) const {
+  const Node& n = g_.node(id);
+  return W_ == 1 && row_lanes_ > 1 && n.cols >= row_lanes_ && g_.node(n.args[0]).op == Op::param &&
+         plan_.offset[static_cast<size_t>(n.args[1])] >= 0;
+}
+
+void FunctionLowering::emit_matvec_row_dots(NodeId id) {
+  const Node& n = g_.node(id);
+  const int L = row_lanes_;
+  auto* RT = llvm::FixedVectorType::get(T_, static_cast<unsigned>(L));
+  const llvm::Align align(T_->getPrimitiveSizeInBits() / 8);
+  auto splat_row = [&](Value* x) { return B_.CreateVectorSplat(static_cast<unsigned>(L), x); };
+  Value* zero = llvm::ConstantFP::get(RT, 0.0);
+  Value* lane = lane_indices(L);
+  const int64_t matrix = g_.params().at(static_cast<size_t>(g_.node(n.args[0]).index)).offset;
+  Value* weights = B_.CreateGEP(T_, params_, i64(matrix + n.offset));
+  Value* v = B_.CreateGEP(T_, scratch_, i64(plan_.offset[static_cast<size_t>(n.args[1])]));
+  Value* lengths = n.indices.empty() ? nullptr : index_table(n.indices, "row_lengths");
+  for_each(n.rows, [&](Value* r) {
+    Value* len = lengths ? table_entry(lengths, r) : i64(n.cols);
+    Value* row = B_.CreateGEP(T_, weights, B_.CreateMul(r, i64(n.stride)));
+    Value* chunks = B_.CreateSDiv(len, i64(L));
+    Values acc = for_dynamic_range(i64(0), chunks, {zero}, [&](Value* q, const Values& a) {
+      Value* c = B_.CreateMul(q, i64(L));
+      Value* m = B_.CreateAlignedLoad(RT, B_.CreateGEP(T_, row, c), align);
+      Value* x = B_.CreateAlignedLoad(RT, B_.CreateGEP(T_, v, c), align);
+      return Values{B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {RT}, {m, x, a[0]})};
+    });
+    Value* tail = B_.CreateMul(chunks, i64(L));
+    Value* live = B_.CreateICmpSLT(B_.CreateAdd(splat_row(tail), lane), splat_row(len));
+    Value* m = B_.CreateMaskedLoad(RT, B_.CreateGEP(T_, row, tail), align, live, zero);
+    Value* x = B_.CreateMaskedLoad(RT, B_.CreateGEP(T_, v, tail), align, live, zero);
+    Value* sum = B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {RT}, {m, x, acc[0]});
+    llvm::CallInst* total = B_.CreateFAddReduce(llvm::ConstantFP::get(T_, 0.0), sum);
+    total->setHasAllowReassoc(true);
+    define(id, r, splat(total));
+  });
+}
+
+// Rows [first_row, first_row + count) over columns [0, cols); a constant
+// `cols` gives a loop unrolled when short.
+void FunctionLowering::emit_matvec_rows(NodeId id, Value* first_row, int count, Value* cols) {
+  const Node& n = g_.node(id);
+  const NodeId matrix = n.args[0], v = n.args[1];
+  Values row_start;
+  for (int i = 0; i < count; ++i)
+    row_start.push_back(
+        B_.CreateAdd(i64(n.offset), B_.CreateMul(B_.CreateAdd(first_row, i64(i)), i64(n.stride))));
+  Values zeros(static_cast<size_t>(count), splat_const(0));
+  auto step = [&](Value* c, const Values& acc) {
+    Value* vc = element(v, c);
+    Values next;
+    for (int i = 0; i < count; ++i) {
+      Value* m = element(matrix, B_.CreateAdd(row_start[static_cast<size_t>(i)], c));
+      next.push_back(B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_},
+                                        {m, vc, acc[static_cast<size_t>(i)]}));
+    }
+    return next;
+  };
+  auto* constant_cols = llvm::dyn_cast<llvm::ConstantInt>(cols);
+  Values acc = constant_cols ? for_range(constant_cols->getSExtValue(), zeros, kUnrollMax, step)
+                             : for_dynamic_range(i64(0), cols, zeros, step);
+  for (int i = 0; i < count; ++i)
+    define(id, B_.CreateAdd(first_row, i64(i)), acc[static_cast<size_t>(i)]);
+}
+
+// out[c] = sum_r M[offset + r * stride + c] * a[r], accumulated in row order
+// like the interpreter, kRowBlock columns at a time: each a[r] loaded feeds
+// kRowBlock FMA chains, as in matvec. For a staircase, a block of columns
+// starts at the first row long enough to reach its first column: the rows
+// above hold only structural zeros there (and the ones it does read past
+// their length are zeros too).
+void FunctionLowering::emit_matvec_t(NodeId id) {
+  const Node& n = g_.node(id);
+  auto first_row = [&](int first_col) {
+    int r = 0;
+    while (!n.indices.empty() && r < n.rows && n.indices[size_t(r)] <= first_col) ++r;
+    return r;
+  };
+  if (n.cols <= kUnrollMax) return emit_matvec_t_cols(id, i64(0), n.cols, i64(first_row(0)));
+  const int blocks = n.cols / kRowBlock, rest = n.cols % kRowBlock;
+  if (!n.indices.empty() && (blocks <= 2 || !addressable(n.args[1]))) {  // straight-line blocks
+    for (int first = 0; first < n.cols; first += kRowBlock)
+      emit_matvec_t_cols(id, i64(first), std::min(kRowBlock, n.cols - first),
+                         i64(first_row(first)));
+    return;
+  }
+  Value* starts = nullptr;
+  if (!n.indices.empty()) {
+    std::vector<int> rows;
+    for (int b = 0; b < blocks; ++b) rows.push_back(first_row(b * kRowBlock));
+    starts = index_table(rows, "staircase_t");
+  }
+  for_each(
+      blocks,
+      [&](Value* b) {
+        emit_matvec_t_cols(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock,
+                           starts ? table_entry(starts, b) : i64(0));
+      },
+      1);
+  if (rest > 0)
+    emit_matvec_t_cols(id, i64(int64_t{blocks} * kRowBlock), rest,
+                       i64(first_row(blocks * kRowBlock)));
+}
+
+void FunctionLowering::emit_matvec_t_cols(NodeId id, Value* first_col, int count,
+                                          Value* first_row) {
+  const Node& n = g_.node(id);
+  const NodeId matrix = n.args[0], a = n.args[1];
+  Values zeros(static_cast<size_t>(count), splat_const(0));
+  auto step = [&](Value* r, const Values& acc) {
+    Value* ar = element(a, r);
+    Value* row =
+        B_.CreateAdd(i64(n.offset), B_.CreateAdd(B_.CreateMul(r, i64(n.stride)), first_col));
+    Values next;
+    for (int i = 0; i < count; ++i) {
+      Value* m = element(matrix, B_.CreateAdd(row, i64(i)));
+      next.push_back(B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_},
+                                        {m, ar, acc[static_cast<size_t>(i)]}));
+    }
+    return next;
+  };
+  auto* constant_first = llvm::dyn_cast<llvm::ConstantInt>(first_row);
+  Values acc;
+  if (constant_first && constant_first->isZero())
+    acc = for_range(n.rows, zeros, kUnrollMax, step);
+  else if (constant_first && n.rows - constant_first->getSExtValue() <= kUnrollMax)
+    acc = for_range(
+        n.rows - constant_first->getSExtValue(), zeros, kUnrollMax,
+        [&](Value* k, const Values& acc) { return step(B_.CreateAdd(k, first_row), acc); });
+  else
+    acc = for_dynamic_range(first_row, i64(n.rows), zeros, step);
+  for (int i = 0; i < count; ++i)
+    define(id, B_.CreateAdd(first_col, i64(i)), acc[static_cast<size_t>(i)]);
+}
+
+}  // namespace nfc::llvm_lowering
