@@ -184,7 +184,7 @@ TEST_CASE("jit: every unary op matches the interpreter", "[jit]") {
       {Op::sinh, {-3, 3}},    {Op::cosh, {-3, 3}},       {Op::asinh, {-3, 3}},
       {Op::sigmoid, {-5, 5}}, {Op::logit, {0.05, 0.95}}, {Op::softplus, {-5, 5}},
       {Op::erf, {-2, 2}},     {Op::relu, {-3, 3}},       {Op::elu, {-3, 3}},
-      {Op::gelu, {-3, 3}},
+      {Op::gelu, {-3, 3}},    {Op::sin, {-7, 7}},        {Op::cos, {-7, 7}},
   };
   for (const UnaryCase& c : cases) {
     // Length 3 runs the unrolled path, length 12 the emitted loop; vector

@@ -49,6 +49,10 @@ NodeId rule(Graph& g, NodeId id, const std::unordered_map<NodeId, NodeId>& d) {
       return (apply(Op::sinh, arg(0)) * darg(0)).id;
     case Op::asinh:  // d(asinh a) = da / sqrt(1 + a^2)
       return (darg(0) / apply(Op::sqrt, 1.0 + arg(0) * arg(0))).id;
+    case Op::sin:  // d(sin a) = cos a da
+      return (apply(Op::cos, arg(0)) * darg(0)).id;
+    case Op::cos:  // d(cos a) = -sin a da
+      return (-(apply(Op::sin, arg(0)) * darg(0))).id;
     case Op::sigmoid:  // d(sigma a) = sigma (1 - sigma) da
       return (self * (1.0 - self) * darg(0)).id;
     case Op::logit:  // d(logit a) = da / (a (1 - a))

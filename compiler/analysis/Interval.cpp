@@ -90,6 +90,27 @@ Interval on_domain(const Interval& a, double dlo, double dhi, double (*f)(double
   return increasing(c, f);
 }
 
+// sin(a + shift) (cos is sin shifted by pi/2): the values at the ends,
+// widened to 1 (-1) where a peak (trough) lies inside. The ends count as
+// attained and the search for extrema is widened by a few ulps: rounding
+// may only make the enclosure larger.
+Interval shifted_sine(const Interval& a, double shift) {
+  constexpr double kTwoPi = 2 * M_PI;
+  if (!std::isfinite(a.lo) || !std::isfinite(a.hi) || a.hi - a.lo >= kTwoPi)
+    return {-1, 1, false, false};
+  const double lo = a.lo + shift, hi = a.hi + shift;
+  const double slack = 1e-12 * (1 + std::max(std::fabs(lo), std::fabs(hi)));
+  // Whether some point + 2 pi k lies in [lo, hi].
+  auto contains = [&](double point) {
+    const double k = std::ceil((lo - slack - point) / kTwoPi);
+    return point + k * kTwoPi <= hi + slack;
+  };
+  const double at_lo = std::sin(lo), at_hi = std::sin(hi);
+  return {contains(-M_PI / 2) ? -1 : std::min(at_lo, at_hi),
+          contains(M_PI / 2) ? 1 : std::max(at_lo, at_hi), false, false};
+}
+
+// No `default:`: a new unary op in Ops.def must be taught here.
 Interval unary_rule(Op op, const Interval& a) {
   switch (op) {
     case Op::neg:
@@ -135,9 +156,18 @@ Interval unary_rule(Op op, const Interval& a) {
     }
     case Op::gelu:  // gelu >= -0.17 everywhere, <= max(0, x)
       return {-0.17, std::max(0.0, a.hi), false, a.hi_open};
-    default:
-      return Interval::all();
+    case Op::sin:
+      return shifted_sine(a, 0);
+    case Op::cos:  // cos x = sin(x + pi/2)
+      return shifted_sine(a, M_PI / 2);
+#define NFC_UNARY(o, spelling, formula)
+#define NFC_BINARY(o, spelling, formula) case Op::o:
+#define NFC_TERNARY(o, spelling, formula) case Op::o:
+#define NFC_SPECIAL(o, spelling) case Op::o:
+#include "compiler/ir/Ops.def"
+      break;
   }
+  return Interval::all();
 }
 
 Interval pow_rule(const Interval& a, const Interval& b) {

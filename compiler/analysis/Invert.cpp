@@ -41,6 +41,8 @@ NodeId invert_unary(Graph& g, Op op, NodeId y) {
       return (t * t).id;
     case Op::abs:
     case Op::cosh:
+    case Op::sin:  // periodic: no inverse on R
+    case Op::cos:
     case Op::erf:
     case Op::relu:
     case Op::elu:
@@ -95,6 +97,8 @@ NodeId invert_binary(Graph& g, Op op, bool left, NodeId a, NodeId b, NodeId targ
     case Op::sinh:
     case Op::cosh:
     case Op::asinh:
+    case Op::sin:
+    case Op::cos:
     case Op::sigmoid:
     case Op::logit:
     case Op::softplus:

@@ -9,17 +9,13 @@ namespace nfc {
 
 namespace {
 
+// A one-argument function of .nf (dsl/Expr.hpp: kExprFunctions) is the
+// unary op of Ops.def with that spelling.
 Op function_op(std::string_view name) {
-  static const std::unordered_map<std::string_view, Op> ops = {
-      {"exp", Op::exp},           {"log", Op::log},         {"log1p", Op::log1p},
-      {"expm1", Op::expm1},       {"sqrt", Op::sqrt},       {"tanh", Op::tanh},
-      {"atanh", Op::atanh},       {"sigmoid", Op::sigmoid}, {"logit", Op::logit},
-      {"softplus", Op::softplus}, {"sinh", Op::sinh},       {"asinh", Op::asinh},
-      {"abs", Op::abs},
-  };
-  auto it = ops.find(name);
-  if (it == ops.end()) throw InternalError("unknown function reached the graph builder");
-  return it->second;
+#define NFC_UNARY(o, spelling, formula) \
+  if (name == spelling) return Op::o;
+#include "compiler/ir/Ops.def"
+  throw InternalError("unknown function reached the graph builder");
 }
 
 Op binary_op(char op) {

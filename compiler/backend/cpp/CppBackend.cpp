@@ -136,6 +136,8 @@ struct CppExpr : FormulaArithmetic<CppExpr> {
   friend CppExpr sinh(const CppExpr& a) { return call("sinh", a); }
   friend CppExpr cosh(const CppExpr& a) { return call("cosh", a); }
   friend CppExpr asinh(const CppExpr& a) { return call("asinh", a); }
+  friend CppExpr sin(const CppExpr& a) { return call("sin", a); }
+  friend CppExpr cos(const CppExpr& a) { return call("cos", a); }
   friend CppExpr erf(const CppExpr& a) { return call("erf", a); }
   friend CppExpr pow(const CppExpr& a, const CppExpr& b) {
     return {{}, "std::pow(" + a.text + ", " + b.text + ")", primary};

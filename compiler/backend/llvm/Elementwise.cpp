@@ -56,6 +56,8 @@ struct LlvmFormula : FormulaArithmetic<LlvmFormula> {
   friend LlvmFormula sinh(const LlvmFormula& a) { return a.libm("sinh"); }
   friend LlvmFormula cosh(const LlvmFormula& a) { return a.libm("cosh"); }
   friend LlvmFormula asinh(const LlvmFormula& a) { return a.libm("asinh"); }
+  friend LlvmFormula sin(const LlvmFormula& a) { return a.libm("sin"); }
+  friend LlvmFormula cos(const LlvmFormula& a) { return a.libm("cos"); }
   friend LlvmFormula erf(const LlvmFormula& a) { return a.libm("erf"); }
   friend LlvmFormula sqrt(const LlvmFormula& a) { return a.intrinsic(llvm::Intrinsic::sqrt); }
   friend LlvmFormula fabs(const LlvmFormula& a) { return a.intrinsic(llvm::Intrinsic::fabs); }

@@ -158,8 +158,8 @@ VectorMath host_vector_math(const llvm::TargetMachine& tm, Precision precision, 
                       {'d', 256, has("avx2")},
                       {'c', 256, has("avx")},
                       {'b', 128, has("sse4.1")}};
-  for (const char* name :
-       {"exp", "log", "log1p", "expm1", "tanh", "atanh", "sinh", "cosh", "asinh", "erf"}) {
+  for (const char* name : {"exp", "log", "log1p", "expm1", "tanh", "atanh", "sinh", "cosh", "asinh",
+                           "sin", "cos", "erf"}) {
     const std::string scalar = std::string(name) + (precision == Precision::f32 ? "f" : "");
     for (const Isa& isa : isas) {
       const int lanes = isa.bits / element_bits;
