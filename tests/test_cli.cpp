@@ -62,13 +62,25 @@ TEST_CASE("training killed with SIGKILL resumes to the uninterrupted result", "[
     execl("/bin/sh", "sh", "-c", ("exec " + cmd + " >/dev/null 2>&1").c_str(), nullptr);
     _exit(127);
   }
+  // Wait for the first checkpoint pair however slow the build is (a
+  // sanitizer build spends seconds compiling before step 1), or for the
+  // run to end on its own.
   const fs::path state = dir / "killed.state.safetensors";
-  for (int i = 0; i < 2000 && !fs::exists(state); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  kill(pid, SIGKILL);
   int status = 0;
-  waitpid(pid, &status, 0);
+  bool exited = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (!(fs::exists(state) && fs::exists(out)) && std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!exited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
   const bool killed = WIFSIGNALED(status);
   if (!killed) WARN("the run finished before the kill: only resume-after-completion was tested");
   // Whatever the moment of the kill, the files on disk load.
