@@ -4,22 +4,27 @@
 
 namespace nfc {
 
-LayerMaps build_actnorm(Graph& g, int index, int dim, ActNormTensors& tensors) {
-  const std::string prefix = "layer" + std::to_string(index) + ".";
+std::optional<BuiltLayer> build_layer(LayerEnv& env, const ActNormSpec&) {
+  Graph& g = env.g;
+  const int dim = env.flow.dim;
+  const std::string prefix = env.param_prefix();
+  ActNormTensors tensors;
   tensors.log_scale = g.add_param(prefix + "log_scale", {dim});
   tensors.shift = g.add_param(prefix + "shift", {dim});
   g.set_param_init(tensors.log_scale, std::vector<double>(static_cast<size_t>(dim), 0));
   g.set_param_init(tensors.shift, std::vector<double>(static_cast<size_t>(dim), 0));
   const Ex ls{&g, g.param(tensors.log_scale)}, shift{&g, g.param(tensors.shift)};
   const NodeId logdet = g.sum(ls.id);
-  LayerMaps maps;
-  maps.forward = [&g, ls, shift, logdet](NodeId in) {
+  BuiltLayer built;
+  built.actnorm = tensors;
+  built.maps.forward = [&g, ls, shift, logdet](NodeId in) {
     return std::pair{(Ex{&g, in} * apply(Op::exp, ls) + shift).id, logdet};
   };
-  maps.inverse = [&g, ls, shift, logdet](NodeId in) -> std::optional<std::pair<NodeId, NodeId>> {
+  built.maps.inverse = [&g, ls, shift,
+                        logdet](NodeId in) -> std::optional<std::pair<NodeId, NodeId>> {
     return std::pair{((Ex{&g, in} - shift) * apply(Op::exp, -ls)).id, g.unary(Op::neg, logdet)};
   };
-  return maps;
+  return built;
 }
 
 }  // namespace nfc

@@ -6,18 +6,12 @@
 // ActNorm layer's input.
 #pragma once
 
-#include <string>
-
-#include "compiler/layers/LayerMaps.hpp"
+#include "compiler/layers/LayerBuilder.hpp"
 
 namespace nfc {
 
-struct ActNormTensors {
-  int log_scale = -1, shift = -1;  // indices into the graph's parameter table
-};
-
-// Declares layer `index`'s tensors `layerK.log_scale`, `layerK.shift` ([dim],
-// initialised to 0) into `tensors` and returns the layer's maps.
-LayerMaps build_actnorm(Graph& g, int index, int dim, ActNormTensors& tensors);
+// Declares the tensors `layerK.log_scale`, `layerK.shift` ([dim], initialised
+// to 0), returned in BuiltLayer::actnorm with the layer's maps.
+std::optional<BuiltLayer> build_layer(LayerEnv& env, const ActNormSpec& spec);
 
 }  // namespace nfc

@@ -308,10 +308,7 @@ class Autoregressive {
   }
 
  private:
-  NodeId sum_lanes(NodeId v) const {
-    if (g_.len(v) == 1) return g_.binary(Op::mul, g_.constant(dim_), v);
-    return g_.sum(v);
-  }
+  NodeId sum_lanes(NodeId v) const { return nfc::sum_lanes(g_, v, dim_); }
 
   Graph& g_;
   const AutoregressiveSpec& spec_;
@@ -323,13 +320,16 @@ class Autoregressive {
 
 }  // namespace
 
-std::optional<LayerMaps> build_autoregressive(
-    Graph& g, const AutoregressiveSpec& spec, const TransformRules& rules, int layer_index, int dim,
-    NodeId context, int64_t max_params, const std::function<void(NodeId dzdx)>& check_monotone) {
-  auto layer =
-      std::make_shared<Autoregressive>(g, spec, rules, layer_index, dim, context, max_params);
+std::optional<BuiltLayer> build_layer(LayerEnv& env, const AutoregressiveSpec& spec) {
+  const TransformRules* rules = env.rules_for(spec.transformer);
+  if (!rules) return std::nullopt;
+  Graph& g = env.g;
+  const int dim = env.flow.dim;
+  auto layer = std::make_shared<Autoregressive>(g, spec, *rules, env.index, dim, env.context,
+                                                env.max_params);
   if (!layer->declared()) return std::nullopt;  // over max_params: no node made
-  check_monotone(layer->derivative_on(g.var(g.add_var_name("layer_input"), dim)));
+  const NodeId dzdx = layer->derivative_on(g.var(g.add_var_name("layer_input"), dim));
+  env.check_monotone(*rules, [dzdx] { return dzdx; });
   const std::vector<int> order = spec.order, back = inverse_permutation(spec.order);
   // In the layer's order, the MAF map is v = h(u) (one pass) and its inverse
   // u = h^-1(v) (sequential); an IAF layer runs them the other way round.
@@ -346,7 +346,9 @@ std::optional<LayerMaps> build_autoregressive(
     auto [out, logdet] = layer->sequential_loop(g.gather(in, order));
     return std::pair{g.gather(out, back), sign > 0 ? logdet : g.unary(Op::neg, logdet)};
   };
-  LayerMaps maps;
+  BuiltLayer built;
+  built.order = spec.order;
+  LayerMaps& maps = built.maps;
   if (!spec.inverse) {
     maps.forward = [one_pass](NodeId x) { return one_pass(x, +1); };
     maps.inverse = [fast_sequential](NodeId z) -> std::optional<std::pair<NodeId, NodeId>> {
@@ -359,7 +361,7 @@ std::optional<LayerMaps> build_autoregressive(
       return one_pass(z, +1);
     };
   }
-  return maps;
+  return built;
 }
 
 }  // namespace nfc

@@ -10,18 +10,11 @@
 // instead of D of them.
 #pragma once
 
-#include <functional>
-#include <optional>
-#include <string>
 #include <vector>
 
-#include "compiler/ir/Graph.hpp"
-#include "compiler/layers/LayerMaps.hpp"
-#include "compiler/sema/FlowSpec.hpp"
+#include "compiler/layers/LayerBuilder.hpp"
 
 namespace nfc {
-
-struct TransformRules;
 
 // Degrees of a hidden layer of `width` units for `dim` inputs: unit j has
 // degree 1 + floor(j (dim - 1) / width), non-decreasing in j (0 for every
@@ -30,15 +23,12 @@ struct TransformRules;
 std::vector<int> made_hidden_degrees(int dim, int width);
 
 // Declares the layer's MADE parameters (`layerN.net.w1`, `b1`, ...) and
-// returns its maps. `context` (-1: none) is the flow's context node, extra
-// MADE inputs of degree 0, first in w1's columns. `check_monotone` receives
-// the transformer's derivative with the rewrites applied, on a placeholder
-// input.
-// Nothing when the MADE's tensors would take the graph past max_params:
-// declaring stops at the tensor that crosses it, before any node is made,
-// and the caller reports the count (FlowBuilder::within_limits).
-std::optional<LayerMaps> build_autoregressive(
-    Graph& g, const AutoregressiveSpec& spec, const TransformRules& rules, int layer_index, int dim,
-    NodeId context, int64_t max_params, const std::function<void(NodeId dzdx)>& check_monotone);
+// returns its maps. The flow's context is extra MADE inputs of degree 0,
+// first in w1's columns. Monotonicity is checked on the transformer's
+// derivative with the MADE's outputs bound. Nothing when the MADE's tensors
+// would take the graph past env.max_params: declaring stops at the tensor
+// that crosses it, before any node is made, and the flow builder reports
+// the count.
+std::optional<BuiltLayer> build_layer(LayerEnv& env, const AutoregressiveSpec& spec);
 
 }  // namespace nfc

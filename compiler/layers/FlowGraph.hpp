@@ -10,8 +10,7 @@
 
 #include "compiler/ir/Graph.hpp"
 #include "compiler/ir/Program.hpp"
-#include "compiler/layers/ActNorm.hpp"
-#include "compiler/layers/LayerMaps.hpp"
+#include "compiler/layers/LayerBuilder.hpp"
 #include "compiler/layers/TransformRules.hpp"
 #include "compiler/sema/FlowSpec.hpp"
 #include "dsl/Diagnostics.hpp"

@@ -69,8 +69,10 @@ std::pair<NodeId, NodeId> inverse(Graph& g, const LuParams& p, NodeId z) {
 
 }  // namespace
 
-LayerMaps build_linear_layer(Graph& g, int layer_index, int dim) {
-  const std::string prefix = "layer" + std::to_string(layer_index) + ".";
+std::optional<BuiltLayer> build_layer(LayerEnv& env, const LinearSpec&) {
+  Graph& g = env.g;
+  const int dim = env.flow.dim;
+  const std::string prefix = env.param_prefix();
   const int triangle = dim * (dim - 1) / 2;
   // Off-diagonal entries uniform in +-1/sqrt(dim) (nn.Linear's bound for
   // dim inputs), the diagonal 1 and the bias 0: a random, well-conditioned
@@ -84,12 +86,14 @@ LayerMaps build_linear_layer(Graph& g, int layer_index, int dim) {
   p.log_diag = g.param(g.add_param(prefix + "log_diag", {dim}, 0));
   p.bias = g.param(g.add_param(prefix + "bias", {dim}, 0));
   auto params = std::make_shared<LuParams>(p);
-  LayerMaps maps;
-  maps.forward = [&g, params](NodeId x) { return forward(g, *params, x); };
-  maps.inverse = [&g, params](NodeId z) -> std::optional<std::pair<NodeId, NodeId>> {
+  // L U x is not triangular as a whole (each factor is): order stays empty
+  // and the flow builder skips the structural check for this kind.
+  BuiltLayer built;
+  built.maps.forward = [&g, params](NodeId x) { return forward(g, *params, x); };
+  built.maps.inverse = [&g, params](NodeId z) -> std::optional<std::pair<NodeId, NodeId>> {
     return inverse(g, *params, z);
   };
-  return maps;
+  return built;
 }
 
 }  // namespace nfc

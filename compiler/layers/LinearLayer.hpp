@@ -1,8 +1,7 @@
 // The LU-parameterised invertible linear layer (`linear`): z = L U x + b.
 #pragma once
 
-#include "compiler/ir/Graph.hpp"
-#include "compiler/layers/LayerMaps.hpp"
+#include "compiler/layers/LayerBuilder.hpp"
 
 namespace nfc {
 
@@ -12,6 +11,6 @@ namespace nfc {
 // diagonal is exp(log_diag)) and `layerK.bias`, and returns the layer:
 // forward y = U x, z = L y + b (log-det sum(log_diag)); inverse by forward
 // then back substitution.
-LayerMaps build_linear_layer(Graph& g, int layer_index, int dim);
+std::optional<BuiltLayer> build_layer(LayerEnv& env, const LinearSpec& spec);
 
 }  // namespace nfc

@@ -62,12 +62,14 @@ std::string describe_cycle(const Deps& deps) {
 
 }  // namespace
 
-std::optional<MapLayer> build_map_layer(Graph& g, Diagnostics& diags, const MapSpec& m, int dim,
-                                        int layer_index, const NameEnv& flow_params,
-                                        std::vector<InversionReport>& reports) {
-  NameEnv env = flow_params;
+std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
+  Graph& g = layer_env.g;
+  Diagnostics& diags = layer_env.diags;
+  const int dim = layer_env.flow.dim;
+  const int layer_index = layer_env.index;
+  NameEnv env = layer_env.flow_params;
   for (const ParamDecl& p : m.params)
-    env[p.name] = declare_param(g, p, fmt::format("layer{}.{}", layer_index, p.name));
+    env[p.name] = declare_param(g, p, layer_env.param_prefix() + p.name);
   std::vector<NodeId> vars;
   for (int i = 0; i < dim; ++i) {
     const std::string name = "x" + std::to_string(i);
@@ -135,11 +137,11 @@ std::optional<MapLayer> build_map_layer(Graph& g, Diagnostics& diags, const MapS
       report.why = inv.failure + ", so no closed form";
       solutions.push_back(g.solve(targets.back(), outputs[size_t(j)], d, vars[size_t(j)]));
     }
-    reports.push_back(std::move(report));
+    layer_env.inversions.push_back(std::move(report));
   }
   if (!ok) return std::nullopt;
 
-  MapLayer layer;
+  BuiltLayer layer;
   layer.order = *order;
   layer.maps.forward = [&g, vars, outputs, logabs, dim](NodeId in) {
     std::unordered_map<NodeId, NodeId> bind;

@@ -1,0 +1,41 @@
+#include "compiler/layers/LayerBuilder.hpp"
+
+#include <fmt/format.h>
+
+#include "compiler/analysis/Interval.hpp"
+#include "compiler/ir/Print.hpp"
+#include "compiler/layers/TransformerCache.hpp"
+
+namespace nfc {
+
+const TransformRules* LayerEnv::rules_for(const TransformerSpec& t) {
+  return transformers.rules_for(t);
+}
+
+void LayerEnv::check_monotone(const TransformRules& rules, const std::function<NodeId()>& dzdx) {
+  InversionReport& r = inversions.emplace_back();
+  r.what = fmt::format("layer {} {}", index, layer.label);
+  r.loc = layer.loc;
+  r.analytic = rules.analytic_inverse;
+  if (!rules.summary.empty())
+    r.why = rules.summary;
+  else
+    r.why = rules.analytic_inverse
+                ? fmt::format("{} = {}", to_infix(g, rules.x), to_infix(g, rules.inverse))
+                : rules.inverse_failure + ", so no closed form";
+  // A transformer increasing by construction (the spline: positive knot
+  // derivatives and bin sizes) needs no proof, and its derivative is too
+  // large an expression for interval arithmetic to bound usefully.
+  if (rules.monotone_by_construction) {
+    r.monotonicity = Monotonicity::increasing;
+    r.by_construction = true;
+    return;
+  }
+  r.monotonicity = monotonicity(g, dzdx());
+  if (r.monotonicity == Monotonicity::unproved)
+    diags.warning(r.loc, fmt::format("cannot prove that transform '{}' is strictly monotone "
+                                     "here: dz/dx = {} may be 0",
+                                     rules.name, to_infix(g, rules.dzdx)));
+}
+
+}  // namespace nfc

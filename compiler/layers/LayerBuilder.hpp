@@ -1,0 +1,69 @@
+// The one signature every layer kind is built with:
+//
+//   std::optional<BuiltLayer> build_layer(LayerEnv& env, const XSpec& spec);
+//
+// one overload per alternative of LayerSpec::kind, each in its layer's
+// file, so FlowGraph.cpp dispatches with std::visit and a new layer kind is
+// a new overload (CONTRIBUTING.md). A builder declares its parameters
+// (`layerN.*`), reports what it proves for `--explain`, and returns its
+// maps; nothing (after reporting, or over env.max_params, which the flow
+// builder reports) when the layer cannot be built.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/ir/Graph.hpp"
+#include "compiler/layers/LayerMaps.hpp"
+#include "compiler/layers/LowerExpr.hpp"
+#include "compiler/sema/FlowSpec.hpp"
+#include "dsl/Diagnostics.hpp"
+
+namespace nfc {
+
+struct TransformRules;
+class TransformerCache;
+
+// What a layer may read and where it reports.
+struct LayerEnv {
+  Graph& g;
+  Diagnostics& diags;
+  const FlowSpec& flow;    // dim, context_dim, the transforms
+  const LayerSpec& layer;  // its label and location, for reports
+  int index;               // position in the flow: parameters are named layer<index>.*
+  NodeId context;          // the context placeholder of a conditional flow, else -1
+  int64_t max_params;
+  const NameEnv& flow_params;  // flow-level parameters and c0.., by name
+  TransformerCache& transformers;
+  std::vector<InversionReport>& inversions;  // what `--explain` prints
+
+  std::string param_prefix() const { return "layer" + std::to_string(index) + "."; }
+  // The transformer's rules, derived on first use; null after an error.
+  const TransformRules* rules_for(const TransformerSpec& t);
+  // Records the transformer's monotonicity for this layer: by construction
+  // (the spline; `dzdx` is not called) or proved from dz/dx with the
+  // layer's parameters bound, a warning when unproved.
+  void check_monotone(const TransformRules& rules, const std::function<NodeId()>& dzdx);
+};
+
+// ActNorm's tensors, which data-dependent initialisation sets.
+struct ActNormTensors {
+  int log_scale = -1, shift = -1;  // indices into the graph's parameter table
+};
+
+struct BuiltLayer {
+  LayerMaps maps;
+  std::vector<int> order;  // the declared triangular ordering; empty: 0, 1, .., dim-1
+  std::optional<ActNormTensors> actnorm;
+};
+
+// Sum of a per-lane quantity over `lanes` lanes; a length-1 value stands for
+// the same value in every lane.
+inline NodeId sum_lanes(Graph& g, NodeId v, int lanes) {
+  if (g.len(v) == 1) return g.binary(Op::mul, g.constant(lanes), v);
+  return g.sum(v);
+}
+
+}  // namespace nfc
