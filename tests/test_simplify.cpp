@@ -96,3 +96,34 @@ TEST_CASE("exp(log a) cancels only where a >= 0 is proved", "[simplify]") {
   CHECK(v.show(apply(Op::exp, apply(Op::log, apply(Op::softplus, v.x)))) == "softplus(x)");
   CHECK(v.show(apply(Op::exp, apply(Op::log, v.x))) == "exp(log(x))");
 }
+
+// A DAG whose nodes use the one before twice has 2^n paths: printing it as
+// a tree, or distributing abs over its products path by path, would take
+// 2^n steps. Both stay linear, and printing is cut with "…".
+TEST_CASE("shared subexpressions: folding and printing stay linear", "[simplify]") {
+  Vars v;
+  Ex a = v.x;
+  for (int i = 0; i < 200; ++i) a = a * a * 0.001 + a;
+  const std::string text = v.show(a);
+  // 400 characters, then at most one "…" with its operator and parentheses
+  // for each of the (at most 64) expressions still open.
+  CHECK(text.size() < 400 + 64 * 12);
+  CHECK(text.find("\u2026") != std::string::npos);
+  CHECK(v.show(v.x * apply(Op::exp, v.s) + v.t) == "t + x * exp(s)");  // short ones whole
+
+  Ex p = v.x;  // |p| with p a product DAG: |a*b| = |a|*|b| on every factor
+  for (int i = 0; i < 200; ++i) p = p * p;
+  const NodeId before = static_cast<NodeId>(v.g.size());
+  v.g.unary(Op::abs, p.id);
+  CHECK(static_cast<NodeId>(v.g.size()) - before <= 2 * 200 + 2);
+}
+
+TEST_CASE("a chain of 10000 products folds without deep recursion", "[simplify]") {
+  Vars v;
+  Ex p = v.x;
+  for (int i = 0; i < 10000; ++i) p = p * apply(Op::exp, v.s);
+  // log(|p|): abs and log rewrite through the products, but only so deep.
+  const NodeId l = v.g.unary(Op::log, v.g.unary(Op::abs, p.id));
+  CHECK(v.g.node(l).op != Op::constant);
+  CHECK(v.show(Ex{&v.g, l}).size() < 400 + 64 * 12);
+}

@@ -2,8 +2,10 @@
 #include "compiler/analysis/Invert.hpp"
 
 #include <cmath>
+#include <vector>
 
 #include "compiler/analysis/Derive.hpp"
+#include "compiler/ir/Program.hpp"
 
 namespace nfc {
 
@@ -96,9 +98,25 @@ NodeId odd_root(Graph& g, NodeId t, double k) {
   return g.select_pos(t, pos, neg);
 }
 
+// Which nodes of `expr` depend on `wrt`, found in one pass (asking
+// depends_on at every peeled op would make a chain of n lets O(n^2)).
+std::vector<char> dependents(const Graph& g, NodeId expr, NodeId wrt) {
+  std::vector<char> dep(g.size(), 0);
+  for (NodeId id : topological_order(g, {expr})) {
+    bool d = id == wrt;
+    for (NodeId a : g.node(id).args) d = d || dep[static_cast<size_t>(a)];
+    dep[static_cast<size_t>(id)] = d;
+  }
+  return dep;
+}
+
 }  // namespace
 
 Inversion solve_for(Graph& g, NodeId expr, NodeId wrt, NodeId target) {
+  // The peeled operands are nodes of the original expression: `dep` covers
+  // them, though peeling adds nodes to g.
+  const std::vector<char> dep = dependents(g, expr, wrt);
+  auto depends = [&](NodeId id) { return dep[static_cast<size_t>(id)] != 0; };
   while (expr != wrt) {
     const Node n = g.node(expr);
     const int arity = elementwise_arity(n.op);
@@ -110,8 +128,8 @@ Inversion solve_for(Graph& g, NodeId expr, NodeId wrt, NodeId target) {
       continue;
     }
     if (arity == 2) {
-      const bool in_a = depends_on(g, n.args[0], wrt);
-      const bool in_b = depends_on(g, n.args[1], wrt);
+      const bool in_a = depends(n.args[0]);
+      const bool in_b = depends(n.args[1]);
       if (in_a && in_b) return {-1, "the input occurs more than once"};
       if (n.op == Op::pow && in_a && is_odd_integer(g, n.args[1])) {
         target = odd_root(g, target, g.node(n.args[1]).value);
@@ -125,7 +143,7 @@ Inversion solve_for(Graph& g, NodeId expr, NodeId wrt, NodeId target) {
       expr = in_a ? n.args[0] : n.args[1];
       continue;
     }
-    if (!depends_on(g, expr, wrt)) return {-1, "the output does not depend on the input"};
+    if (!depends(expr)) return {-1, "the output does not depend on the input"};
     return {-1, std::string("'") + op_spelling(n.op) + "' is not invertible"};
   }
   return {target, {}};

@@ -159,7 +159,11 @@ static int broadcast_len(int a, int b) {
 }
 
 // Values that are >= 0 wherever defined: lets abs() vanish and log() split.
-static bool is_nonnegative(const Graph& g, NodeId id) {
+// At most `budget` nodes are looked at: a product chain of 10,000 lets (or
+// a DAG whose factors share operands) is simply not proved, in constant time
+// and stack.
+static bool is_nonnegative(const Graph& g, NodeId id, int& budget) {
+  if (--budget < 0) return false;
   const Node& n = g.node(id);
   switch (n.op) {
     case Op::exp:
@@ -173,10 +177,15 @@ static bool is_nonnegative(const Graph& g, NodeId id) {
       return n.value >= 0;
     case Op::mul:
     case Op::div:
-      return is_nonnegative(g, n.args[0]) && is_nonnegative(g, n.args[1]);
+      return is_nonnegative(g, n.args[0], budget) && is_nonnegative(g, n.args[1], budget);
     default:
       return false;
   }
+}
+
+static bool is_nonnegative(const Graph& g, NodeId id) {
+  int budget = 64;
+  return is_nonnegative(g, id, budget);
 }
 
 // f(g(x)) == x for these pairs on f's whole domain.
@@ -234,13 +243,35 @@ NodeId Graph::fold_unary(Op op, NodeId a) {
 
 NodeId Graph::unary(Op op, NodeId a) {
   internal_check(elementwise_arity(op) == 1, "unary() needs a unary op");
-  const NodeId folded = fold_unary(op, a);
-  if (folded >= 0) return folded;
   Node n;
   n.op = op;
   n.len = len(a);
   n.args = {a};
-  return intern(std::move(n));
+  if (const NodeId known = recall(n); known >= 0) return known;
+  NodeId id = guarded_fold([&] { return fold_unary(op, a); });
+  if (id < 0) id = intern(n);
+  return remember(std::move(n), id);
+}
+
+NodeId Graph::recall(const Node& request) const {
+  auto it = folded_.find(request);
+  return it == folded_.end() ? -1 : it->second;
+}
+
+NodeId Graph::remember(Node request, NodeId result) {
+  folded_.emplace(std::move(request), result);
+  return result;
+}
+
+template <class Fold>
+NodeId Graph::guarded_fold(Fold fold) {
+  if (fold_depth_ >= kMaxFoldDepth) return -1;
+  struct Depth {
+    int& d;
+    explicit Depth(int& depth) : d(++depth) {}
+    ~Depth() { --d; }
+  } depth(fold_depth_);
+  return fold();
 }
 
 // a OP b where an operand is a select with a zero branch, as a select of
@@ -360,21 +391,35 @@ NodeId Graph::fold_binary(Op op, NodeId a, NodeId b) {
 
 NodeId Graph::binary(Op op, NodeId a, NodeId b) {
   internal_check(elementwise_arity(op) == 2, "binary() needs a binary op");
-  const int n_len = broadcast_len(len(a), len(b));
-  const NodeId folded = fold_binary(op, a, b);
-  if (folded >= 0) return folded;
-  // Canonical order for commutative ops: constants first, then by id, so
-  // a+b and b+a are one node.
-  if ((op == Op::add || op == Op::mul) && !is_constant(a) && (is_constant(b) || b < a))
-    std::swap(a, b);
   Node n;
   n.op = op;
-  n.len = n_len;
+  n.len = broadcast_len(len(a), len(b));
   n.args = {a, b};
-  return intern(std::move(n));
+  if (const NodeId known = recall(n); known >= 0) return known;
+  NodeId id = guarded_fold([&] { return fold_binary(op, a, b); });
+  if (id < 0) {
+    // Canonical order for commutative ops: constants first, then by id, so
+    // a+b and b+a are one node.
+    Node canonical = n;
+    if ((op == Op::add || op == Op::mul) && !is_constant(a) && (is_constant(b) || b < a))
+      std::swap(canonical.args[0], canonical.args[1]);
+    id = intern(std::move(canonical));
+  }
+  return remember(std::move(n), id);
 }
 
 NodeId Graph::select_pos(NodeId cond, NodeId if_pos, NodeId otherwise) {
+  Node n;
+  n.op = Op::select_pos;
+  n.len = broadcast_len(broadcast_len(len(cond), len(if_pos)), len(otherwise));
+  n.args = {cond, if_pos, otherwise};
+  if (const NodeId known = recall(n); known >= 0) return known;
+  NodeId id = guarded_fold([&] { return fold_select(cond, if_pos, otherwise); });
+  if (id < 0) id = intern(n);
+  return remember(std::move(n), id);
+}
+
+NodeId Graph::fold_select(NodeId cond, NodeId if_pos, NodeId otherwise) {
   if (is_constant(cond)) return node(cond).value > 0 ? if_pos : otherwise;
   // select(c, select(c, u, v), w) = select(c, u, w), and likewise inside w
   if (node(if_pos).op == Op::select_pos && node(if_pos).args[0] == cond)
@@ -382,11 +427,7 @@ NodeId Graph::select_pos(NodeId cond, NodeId if_pos, NodeId otherwise) {
   if (node(otherwise).op == Op::select_pos && node(otherwise).args[0] == cond)
     return select_pos(cond, if_pos, node(otherwise).args[2]);
   if (if_pos == otherwise) return if_pos;
-  Node n;
-  n.op = Op::select_pos;
-  n.len = broadcast_len(broadcast_len(len(cond), len(if_pos)), len(otherwise));
-  n.args = {cond, if_pos, otherwise};
-  return intern(std::move(n));
+  return -1;
 }
 
 MatrixView view_of(const Node& n) {

@@ -158,10 +158,25 @@ class Graph {
   NodeId fold_mul(NodeId a, NodeId b);
   NodeId fold_div(NodeId a, NodeId b);
   NodeId fold_pow(NodeId a, NodeId b);
+  NodeId fold_select(NodeId cond, NodeId if_pos, NodeId otherwise);
   NodeId into_zero_select(Op op, NodeId a, NodeId b);
+
+  // Folding rewrites call the factories again (|a*b| = |a|*|b| on each
+  // factor, a select's branches), so folding recurses. Two guards keep it
+  // linear and shallow on any input: a request already answered is answered
+  // from `folded_` (over a DAG whose nodes share operands, a rewrite would
+  // otherwise run once per path: exponentially often), and past
+  // kMaxFoldDepth nested rewrites a node is kept as written.
+  NodeId recall(const Node& request) const;
+  NodeId remember(Node request, NodeId result);
+  template <class Fold>
+  NodeId guarded_fold(Fold fold);
+  static constexpr int kMaxFoldDepth = 256;
 
   std::vector<Node> nodes_;
   std::unordered_map<Node, NodeId, NodeHash> interned_;
+  std::unordered_map<Node, NodeId, NodeHash> folded_;  // factory request -> result
+  int fold_depth_ = 0;
   std::vector<ParamTensor> params_;
   int64_t param_count_ = 0;
   std::vector<std::string> var_names_;

@@ -54,60 +54,130 @@ std::string leaf_name(const Graph& g, const Node& n) {
   }
 }
 
-}  // namespace
+// Prints into one string with a budget: a derived expression is a DAG, and
+// printed as a tree it can be exponentially long (each let using the one
+// before twice), and a chain of 10,000 lets is 10,000 levels deep. Past
+// `max_chars` characters or kMaxDepth levels a subexpression prints as "…",
+// so printing is linear in the budget and the stack stays shallow.
+class InfixPrinter {
+ public:
+  InfixPrinter(const Graph& g, size_t max_chars) : g_(g), max_chars_(max_chars) {}
 
-std::string to_infix(const Graph& g, NodeId id) {
-  const Node& n = g.node(id);
-  if (std::string leaf = leaf_name(g, n); !leaf.empty()) {
-    if (n.op == Op::constant && n.value < 0) return "(" + leaf + ")";
-    return leaf;
+  std::string print(NodeId id) {
+    expr(id, 0);
+    return std::move(out_);
   }
-  // An operand is parenthesised when it binds less tightly than its user
-  // (or equally, on the right of a non-associative operator).
-  auto operand = [&](size_t i, bool right) {
-    const std::string s = to_infix(g, n.args[i]);
-    const int p = precedence(g.node(n.args[i])), mine = precedence(n);
-    const bool wrap = p < mine || (right && p == mine && n.op != Op::add && n.op != Op::mul) ||
-                      (n.op == Op::pow && p == mine);
-    return wrap ? "(" + s + ")" : s;
-  };
-  switch (elementwise_arity(n.op)) {
-    case 1:
-      if (n.op == Op::neg) return "-" + operand(0, true);
-      return fmt::format("{}({})", op_spelling(n.op), to_infix(g, n.args[0]));
-    case 2:
-      return fmt::format("{} {} {}", operand(0, false), op_spelling(n.op), operand(1, true));
-    case 3:
-      return fmt::format("select_pos({}, {}, {})", to_infix(g, n.args[0]), to_infix(g, n.args[1]),
-                         to_infix(g, n.args[2]));
-    default:
-      break;
-  }
-  switch (n.op) {
-    case Op::gather:
-      return to_infix(g, n.args[0]) + index_list(n.indices);
-    case Op::matvec:
-      return fmt::format("{}{} @ {}", to_infix(g, n.args[0]), view_suffix(n), operand(1, true));
-    case Op::sum:
-      return fmt::format("sum({})", to_infix(g, n.args[0]));
-    case Op::matvec_t:
-      return fmt::format("{}{}^T @ {}", to_infix(g, n.args[0]), view_suffix(n), operand(1, true));
-    case Op::scatter:
-      return fmt::format("scatter({}, {}, {})", to_infix(g, n.args[0]), index_list(n.indices),
-                         n.len);
-    case Op::broadcast:
-      return fmt::format("broadcast({}, {})", to_infix(g, n.args[0]), n.len);
-    case Op::made_sequence:
-      return fmt::format("made_sequence{}({})", n.index, to_infix(g, n.args[0]));
-    case Op::solve:
-      return fmt::format("solve({} = {} for {})", to_infix(g, n.indices[0]), to_infix(g, n.args[0]),
-                         to_infix(g, n.indices[2]));
-    default: {
-      std::vector<std::string> parts;
-      for (NodeId a : n.args) parts.push_back(to_infix(g, a));
-      return fmt::format("concat({})", fmt::join(parts, ", "));
+
+ private:
+  static constexpr int kMaxDepth = 64;
+
+  bool exhausted(int depth) const { return out_.size() >= max_chars_ || depth >= kMaxDepth; }
+
+  void expr(NodeId id, int depth) {
+    if (exhausted(depth)) {
+      out_ += "\u2026";
+      return;
+    }
+    const Node& n = g_.node(id);
+    if (std::string leaf = leaf_name(g_, n); !leaf.empty()) {
+      out_ += n.op == Op::constant && n.value < 0 ? "(" + leaf + ")" : leaf;
+      return;
+    }
+    ++depth;
+    switch (elementwise_arity(n.op)) {
+      case 1:
+        if (n.op == Op::neg) {
+          out_ += "-";
+          operand(n, 0, true, depth);
+        } else {
+          call(op_spelling(n.op), n.args, depth);
+        }
+        return;
+      case 2:
+        operand(n, 0, false, depth);
+        out_ += fmt::format(" {} ", op_spelling(n.op));
+        operand(n, 1, true, depth);
+        return;
+      case 3:
+        call("select_pos", n.args, depth);
+        return;
+      default:
+        structural(n, depth);
     }
   }
+
+  // An operand is parenthesised when it binds less tightly than its user
+  // (or equally, on the right of a non-associative operator).
+  void operand(const Node& n, size_t i, bool right, int depth) {
+    const int p = precedence(g_.node(n.args[i])), mine = precedence(n);
+    const bool wrap = p < mine || (right && p == mine && n.op != Op::add && n.op != Op::mul) ||
+                      (n.op == Op::pow && p == mine);
+    if (wrap) out_ += "(";
+    expr(n.args[i], depth);
+    if (wrap) out_ += ")";
+  }
+
+  void call(std::string_view name, const std::vector<NodeId>& args, int depth) {
+    out_ += name;
+    out_ += "(";
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (i > 0) out_ += ", ";
+      expr(args[i], depth);
+    }
+    out_ += ")";
+  }
+
+  void structural(const Node& n, int depth) {
+    switch (n.op) {
+      case Op::gather:
+        expr(n.args[0], depth);
+        out_ += index_list(n.indices);
+        return;
+      case Op::matvec:
+      case Op::matvec_t:
+        expr(n.args[0], depth);
+        out_ += view_suffix(n) + (n.op == Op::matvec_t ? "^T @ " : " @ ");
+        operand(n, 1, true, depth);
+        return;
+      case Op::sum:
+        call("sum", n.args, depth);
+        return;
+      case Op::scatter:
+        out_ += "scatter(";
+        expr(n.args[0], depth);
+        out_ += fmt::format(", {}, {})", index_list(n.indices), n.len);
+        return;
+      case Op::broadcast:
+        out_ += "broadcast(";
+        expr(n.args[0], depth);
+        out_ += fmt::format(", {})", n.len);
+        return;
+      case Op::made_sequence:
+        call(fmt::format("made_sequence{}", n.index), {n.args[0]}, depth);
+        return;
+      case Op::solve:
+        out_ += "solve(";
+        expr(n.indices[0], depth);
+        out_ += " = ";
+        expr(n.args[0], depth);
+        out_ += " for ";
+        expr(n.indices[2], depth);
+        out_ += ")";
+        return;
+      default:
+        call("concat", n.args, depth);
+    }
+  }
+
+  const Graph& g_;
+  size_t max_chars_;
+  std::string out_;
+};
+
+}  // namespace
+
+std::string to_infix(const Graph& g, NodeId id, size_t max_chars) {
+  return InfixPrinter(g, max_chars).print(id);
 }
 
 void print_listing(std::ostream& out, const Graph& g, const EntryPoint& entry) {

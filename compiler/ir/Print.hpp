@@ -12,7 +12,9 @@ namespace nfc {
 
 // `x * exp(s) + t`. Leaves print as their names: vars by name, inputs as
 // x/z, params by tensor name; structural ops in a function-like form.
-std::string to_infix(const Graph& g, NodeId id);
+// Cut with "…" past about `max_chars` characters or 64 levels of nesting:
+// the text is for people, and a shared subexpression prints once per use.
+std::string to_infix(const Graph& g, NodeId id, size_t max_chars = 400);
 
 // One line per node, operands first: `%12 = add(%11, layer0.net.b1)  [64]`.
 void print_listing(std::ostream& out, const Graph& g, const EntryPoint& entry);
