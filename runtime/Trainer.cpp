@@ -1,9 +1,12 @@
 // The training loop.
 #include "runtime/Trainer.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <string>
 
 #include "runtime/Random.hpp"
 
@@ -157,6 +160,80 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
       for (size_t i = 0; i < params.size(); ++i) params[i] = static_cast<T>(s.best_params[i]);
   }
   cb({TrainEvent::Kind::done, s.step, o_.steps, NAN, s.best_val, lr, s});
+}
+
+namespace {
+
+std::string out_of_range(const char* field, int64_t value, int64_t lo, int64_t hi) {
+  if (value >= lo && value <= hi) return {};
+  return fmt::format("field '{}' is {}, not in {}..{}", field, value, lo, hi);
+}
+
+template <class V>
+std::string non_finite(const char* field, const V& values) {
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]))
+      return fmt::format("field '{}' has a non-finite value at {}", field, i);
+  return {};
+}
+
+std::string history_problem(const std::vector<TrainRecord>& history, int64_t step,
+                            int64_t eval_every) {
+  if (int64_t(history.size()) > step / eval_every + 1)  // one per eval_every, one at the end
+    return fmt::format("field 'history' has {} records, more than {} steps make",
+                       history.size(), step);
+  int64_t last = 0;
+  for (size_t i = 0; i < history.size(); ++i) {
+    const TrainRecord& r = history[i];
+    if (r.step <= last || r.step > step)
+      return fmt::format("field 'history' record {} is at step {}, after {} and by {} expected",
+                         i, r.step, last, step);
+    if (std::isinf(r.train_nll) || !std::isfinite(r.lr) || r.lr < 0)
+      return fmt::format("field 'history' record {} has a train NLL or lr out of range", i);
+    last = r.step;
+  }
+  return {};
+}
+
+}  // namespace
+
+template <class T>
+std::string Trainer<T>::state_problem(const TrainState& s) const {
+  const size_t n_params = flow_.params().size();
+  std::vector<std::string> problems = {
+      out_of_range("step", s.step, 0, o_.steps),
+      out_of_range("skipped_steps", s.skipped_steps, 0, s.step),
+      out_of_range("bad_in_a_row", s.bad_in_a_row, 0, std::min(s.skipped_steps, o_.max_bad_steps)),
+      // Each applied step advances Adam's counter, each skipped one does not.
+      out_of_range("adam_t", s.optimizer.t, s.step - s.skipped_steps, s.step - s.skipped_steps),
+      out_of_range("running_count", s.running_count, 0, std::min(s.step, o_.eval_every)),
+      out_of_range("evals_since_best", s.evals_since_best, 0, int64_t(s.history.size())),
+      // -1 until a validation improves; never at step 0, which is not validated
+      s.best_step == -1 ? "" : out_of_range("best_step", s.best_step, 1, n_val_ > 0 ? s.step : -1),
+      history_problem(s.history, s.step, o_.eval_every),
+      non_finite("params", flow_.params()),
+      non_finite("adam.m", s.optimizer.m),
+      non_finite("adam.v", s.optimizer.v),
+      non_finite("best_params", s.best_params)};
+  for (std::string& p : problems)
+    if (!p.empty()) return p;
+  // Each skipped step halved the rate: exactly 2^-skipped_steps.
+  if (s.lr_scale != std::ldexp(1.0, -static_cast<int>(std::min<int64_t>(s.skipped_steps, 2000))))
+    return fmt::format("field 'lr_scale' is {}, but {} skipped steps make it 2^-{}", s.lr_scale,
+                       s.skipped_steps, s.skipped_steps);
+  if (!std::isfinite(s.running_loss)) return "field 'running_loss' is not finite";
+  if ((s.optimizer.t > 0) != !s.optimizer.m.empty() || s.optimizer.m.size() != s.optimizer.v.size())
+    return "fields 'adam.m' and 'adam.v' do not match 'adam_t'";
+  for (double v : s.optimizer.v)
+    if (v < 0) return "field 'adam.v' has a negative value (a second moment is >= 0)";
+  if (s.best_step >= 0) {
+    if (s.best_params.size() != n_params)
+      return "field 'best_step' is set but there are no 'best_params'";
+    if (!std::isfinite(s.best_val)) return "field 'best_val' is not finite at a best step";
+  } else if (!s.best_params.empty() || !std::isinf(s.best_val) || s.best_val < 0) {
+    return "fields 'best_params' and 'best_val' are set without a 'best_step'";
+  }
+  return {};
 }
 
 template class Trainer<float>;

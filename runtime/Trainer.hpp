@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "runtime/Flow.hpp"
@@ -94,6 +95,12 @@ class Trainer {
 
   // Mean NLL of the validation rows under the flow's current parameters.
   double validation_nll() const;
+
+  // Why `state` (read from disk for --resume) cannot be a state of this run:
+  // "field 'step' is -5, not in 0..2000"; empty if every field is one this
+  // run could have reached. The state decides memory indices and the
+  // result, so nothing is trusted.
+  std::string state_problem(const TrainState& state) const;
 
  private:
   void fill_batch(int64_t step);

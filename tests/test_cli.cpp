@@ -12,6 +12,8 @@
 #include <fstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/io/Safetensors.hpp"
 #include "tests/Shell.hpp"
 
@@ -100,6 +102,65 @@ TEST_CASE("resuming with other settings is refused", "[cli]") {
   CHECK(r.output == "nfc: error: --resume: " + (dir / "p.state.safetensors").string() +
                         " was written by a run with different settings (lr); resume with the "
                         "same ones\n");
+}
+
+// A state file is data from disk: every field that could not come from this
+// run is refused by name, before any step (step = -5 used to segfault).
+TEST_CASE("resuming from a corrupt training state names the field", "[cli]") {
+  const fs::path dir = scratch("resume_state");
+  const fs::path out = dir / "p.safetensors", state_file = dir / "p.state.safetensors";
+  REQUIRE(run("train " + train_args(out, 40)).exit_code == 0);  // records at 20 and 40
+  const nfc::SafetensorsFile good = nfc::read_safetensors(state_file.string());
+  const nlohmann::json state = nlohmann::json::parse(good.metadata.at("nfc.train_state"));
+  REQUIRE(state.at("step") == 40);
+  struct Case {
+    const char* field;
+    nlohmann::json value;
+    std::string message;
+  };
+  const std::string at = "--resume: " + state_file.string() + ": ";
+  const Case cases[] = {
+      {"step", -5, at + "field 'step' is -5, not in 0..40"},
+      {"step", -1, at + "field 'step' is -1, not in 0..40"},
+      {"step", 41, at + "field 'step' is 41, not in 0..40"},
+      {"step", 1e30, state_file.string() + ": training state field 'step' is missing or not of "
+                                           "its type"},
+      {"step", "40", state_file.string() + ": training state field 'step' is missing or not of "
+                                           "its type"},
+      {"adam_t", 39, at + "field 'adam_t' is 39, not in 40..40"},
+      {"best_step", 0, at + "field 'best_step' is 0, not in 1..40"},
+      {"best_step", 99, at + "field 'best_step' is 99, not in 1..40"},
+      {"evals_since_best", -3, at + "field 'evals_since_best' is -3, not in 0..2"},
+      {"skipped_steps", 50, at + "field 'skipped_steps' is 50, not in 0..40"},
+      {"running_count", 1000, at + "field 'running_count' is 1000, not in 0..20"},
+      {"history", nlohmann::json::array({{20, 1.0, 1.0, 1e-3}, {10, 1.0, 1.0, 1e-3}}),
+       at + "field 'history' record 1 is at step 10, after 20 and by 40 expected"},
+      {"history", nlohmann::json::array({{20, 1.0, 1.0, -1}}),
+       at + "field 'history' record 0 has a train NLL or lr out of range"},
+      {"history", 7, state_file.string() + ": training state field 'history' is missing or not "
+                                           "of its type"},
+      {"lr_scale", 0.5, at + "field 'lr_scale' is 0.5, but 0 skipped steps make it 2^-0"},
+      {"best_val", nullptr, at + "field 'best_val' is not finite at a best step"},
+  };
+  for (const Case& c : cases) {
+    nlohmann::json bad = state;
+    bad[c.field] = c.value;
+    auto meta = good.metadata;
+    meta["nfc.train_state"] = bad.dump();
+    nfc::write_safetensors(state_file.string(), good.tensors, good.dtype, meta);
+    const Run r = run("train " + train_args(out, 40) + " --resume");
+    INFO(c.field << " = " << c.value.dump());
+    CHECK(r.exit_code == 1);
+    CHECK(r.output == "nfc: error: " + c.message + "\n");
+  }
+  // Non-finite parameters in the state are refused too.
+  auto tensors = good.tensors;
+  tensors[0].values[3] = NAN;
+  nfc::write_safetensors(state_file.string(), tensors, good.dtype, good.metadata);
+  const Run nan_params = run("train " + train_args(out, 40) + " --resume");
+  CHECK(nan_params.exit_code == 1);
+  CHECK(nan_params.output ==
+        "nfc: error: " + at + "field 'params' has a non-finite value at 3\n");
 }
 
 TEST_CASE("bad data and checkpoints get one line and exit 1", "[cli]") {

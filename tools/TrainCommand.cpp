@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/Builtin.hpp"
+#include "runtime/DataError.hpp"
 #include "runtime/Trainer.hpp"
 #include "runtime/io/AtomicFile.hpp"
 #include "tools/FlowIO.hpp"
@@ -185,6 +186,8 @@ void train(TrainCliOptions o) {
     for (size_t i = 0; i < info.current_params.size(); ++i)
       r.flow.params()[i] = static_cast<T>(info.current_params[i]);
     state = std::move(info.state);
+    if (const std::string problem = run.state_problem(state); !problem.empty())
+      throw DataError(fmt::format("--resume: {}: {}", state_file, problem));
     fmt::print(std::cerr, "resuming from step {} ({})\n", state.step, state_file);
   }
   const auto kl = KlEstimator::make(o, r.flow.dim(), r.flow.context_dim());

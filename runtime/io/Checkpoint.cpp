@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "runtime/DataError.hpp"
@@ -36,14 +39,39 @@ Json history_json(const std::vector<TrainRecord>& history) {
   return h;
 }
 
+// A state file is data: a field of the wrong type or beyond int64 (which
+// nlohmann would convert with a cast) is refused by name.
+struct BadField {
+  std::string field;
+};
+
+int64_t integer(const Json& j, const std::string& field) {
+  if (!j.is_number_integer() ||
+      (j.is_number_unsigned() && j.get<uint64_t>() > uint64_t(INT64_MAX)))
+    throw BadField{field};
+  return j.get<int64_t>();
+}
+
+double real(const Json& j, const std::string& field) {
+  if (!j.is_number()) throw BadField{field};
+  return j.get<double>();
+}
+
+bool boolean(const Json& j, const std::string& field) {
+  if (!j.is_boolean()) throw BadField{field};
+  return j.get<bool>();
+}
+
 std::vector<TrainRecord> history_from(const Json& h) {
+  if (!h.is_array()) throw BadField{"history"};
   std::vector<TrainRecord> out;
   for (const auto& r : h) {
+    if (!r.is_array() || r.size() != 4) throw BadField{"history"};
     TrainRecord rec;
-    rec.step = r.at(0).get<int64_t>();
-    rec.train_nll = r.at(1).is_null() ? NAN : r.at(1).get<double>();
-    rec.val_nll = r.at(2).is_null() ? NAN : r.at(2).get<double>();
-    rec.lr = r.at(3).get<double>();
+    rec.step = integer(r[0], "history");
+    rec.train_nll = r[1].is_null() ? NAN : real(r[1], "history");
+    rec.val_nll = r[2].is_null() ? NAN : real(r[2], "history");
+    rec.lr = real(r[3], "history");
     out.push_back(rec);
   }
   return out;
@@ -53,8 +81,8 @@ std::vector<TrainRecord> history_from(const Json& h) {
 Json number(double v) {
   return std::isfinite(v) ? Json(v) : Json(nullptr);
 }
-double number_from(const Json& j, double missing) {
-  return j.is_null() ? missing : j.get<double>();
+double number_from(const Json& j, double missing, const std::string& field) {
+  return j.is_null() ? missing : real(j, field);
 }
 
 }  // namespace
@@ -187,24 +215,32 @@ ResumeInfo load_train_state(const std::string& path, size_t param_count) {
   r.options_json = opt->second;
   try {
     const Json j = Json::parse(it->second);
+    auto at = [&](const char* field) -> const Json& {
+      if (!j.is_object() || !j.contains(field)) throw BadField{field};
+      return j.at(field);
+    };
     TrainState& s = r.state;
-    s.step = j.at("step").get<int64_t>();
-    s.optimizer.t = j.at("adam_t").get<int64_t>();
-    s.best_val = number_from(j.at("best_val"), std::numeric_limits<double>::infinity());
-    s.best_step = j.at("best_step").get<int64_t>();
-    s.evals_since_best = j.at("evals_since_best").get<int64_t>();
-    s.skipped_steps = j.at("skipped_steps").get<int64_t>();
-    s.bad_in_a_row = j.at("bad_in_a_row").get<int64_t>();
-    s.lr_scale = j.at("lr_scale").get<double>();
-    s.diverged = j.at("diverged").get<bool>();
-    s.running_loss = j.at("running_loss").get<double>();
-    s.running_count = j.at("running_count").get<int64_t>();
-    s.stopped_early = j.at("stopped_early").get<bool>();
-    s.finished = j.at("finished").get<bool>();
-    s.history = history_from(j.at("history"));
+    s.step = integer(at("step"), "step");
+    s.optimizer.t = integer(at("adam_t"), "adam_t");
+    s.best_val =
+        number_from(at("best_val"), std::numeric_limits<double>::infinity(), "best_val");
+    s.best_step = integer(at("best_step"), "best_step");
+    s.evals_since_best = integer(at("evals_since_best"), "evals_since_best");
+    s.skipped_steps = integer(at("skipped_steps"), "skipped_steps");
+    s.bad_in_a_row = integer(at("bad_in_a_row"), "bad_in_a_row");
+    s.lr_scale = real(at("lr_scale"), "lr_scale");
+    s.diverged = boolean(at("diverged"), "diverged");
+    s.running_loss = real(at("running_loss"), "running_loss");
+    s.running_count = integer(at("running_count"), "running_count");
+    s.stopped_early = boolean(at("stopped_early"), "stopped_early");
+    s.finished = boolean(at("finished"), "finished");
+    s.history = history_from(at("history"));
     // Compared with the resuming run's options by the CLI: must be JSON too.
     if (!Json::parse(r.options_json).is_object())
       throw DataError(path + ": 'nfc.train_options' metadata is not a JSON object");
+  } catch (const BadField& b) {
+    throw DataError(fmt::format("{}: training state field '{}' is missing or not of its type", path,
+                                b.field));
   } catch (const Json::exception& e) {
     throw DataError(path + ": training state metadata is not valid (" + e.what() + ")");
   }
