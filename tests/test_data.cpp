@@ -750,6 +750,17 @@ TEST_CASE("safetensors: each kind of damage gives its one-line message", "[data]
   CHECK(error_for(safetensors_bytes("[1, 2]", "")) == p + ": header is not a JSON object");
   CHECK(error_for(safetensors_bytes(R"({"__metadata__":{"k":1}})", "")) ==
         p + ": __metadata__ must map strings to strings");
+  // A key twice would silently keep one of two values: in the tensor table
+  // and inside metadata or an entry alike.
+  CHECK(error_for(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                    R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                                    eight)) ==
+        p + ": key 'a' appears twice in one object of the header");
+  CHECK(error_for(safetensors_bytes(R"({"__metadata__":{"k":"1","k":"2"}})", "")) ==
+        p + ": key 'k' appears twice in one object of the header");
+  CHECK(error_for(safetensors_bytes(
+            entry("w", R"({"dtype":"F32","shape":[2],"shape":[1],"data_offsets":[0,4]})"), eight)) ==
+        p + ": key 'shape' appears twice in one object of the header");
   CHECK(error_for(safetensors_bytes(entry("w", "[0]"), "")) ==
         p + ": tensor 'w': entry is not a JSON object");
   CHECK(error_for(safetensors_bytes(entry("w", R"({"dtype":"F32","data_offsets":[0,4]})"),

@@ -21,8 +21,11 @@
 namespace nfc {
 namespace {
 
-// Ordered, so tensors keep their header order where offsets do not decide it.
-using Json = nlohmann::ordered_json;
+// Written in the order given; read into a std::map, whose inserts are
+// O(log N): ordered_json's are O(N), which made reading a header of 100k
+// entries take a minute. HeaderScan keeps the order where it matters.
+using OrderedJson = nlohmann::ordered_json;
+using Json = nlohmann::json;
 
 // The reference implementation refuses larger headers; so do we, before
 // allocating anything for one.
@@ -64,7 +67,7 @@ void check_tensors(const std::vector<NamedTensor>& tensors) {
 // so the buffer that follows the 8-byte length is 8-byte aligned.
 std::string make_header(const std::vector<NamedTensor>& tensors, TensorDType dtype,
                         const std::map<std::string, std::string>& metadata) {
-  Json header = Json::object();
+  OrderedJson header = OrderedJson::object();
   if (!metadata.empty()) header[kMetadataKey] = metadata;
   uint64_t offset = 0;
   for (const NamedTensor& t : tensors) {
@@ -86,6 +89,43 @@ struct Entry {
   uint64_t begin = 0, end = 0;
 };
 
+// What the DOM parse forgets: the order of the top-level keys (so zero-size
+// tensors sharing an offset keep the writer's order) and keys given twice in
+// one object (which would silently keep one of two values). One linear SAX
+// pass; nlohmann's parser callback would re-scan the parent object at every
+// object end, quadratic in the tensor count.
+struct HeaderScan : nlohmann::json_sax<Json> {
+  std::vector<std::set<std::string>> open_objects;
+  std::vector<std::string> top_level_keys;
+  std::optional<std::string> duplicate;
+
+  bool start_object(std::size_t) override {
+    open_objects.emplace_back();
+    return true;
+  }
+  bool end_object() override {
+    open_objects.pop_back();
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (!open_objects.back().insert(k).second) duplicate = k;
+    if (open_objects.size() == 1) top_level_keys.push_back(k);
+    return !duplicate;  // stop at the first one
+  }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+};
+
 class SafetensorsReader {
  public:
   explicit SafetensorsReader(const std::string& path) : path_(path), in_(path, std::ios::binary) {
@@ -96,10 +136,15 @@ class SafetensorsReader {
   }
 
   SafetensorsFile read() {
-    const Json header = parse_header(read_header_text());
+    const std::string text = read_header_text();
+    const Json header = parse_header(text);
+    HeaderScan scan;
+    Json::sax_parse(text, &scan);
+    if (scan.duplicate) fail("key '{}' appears twice in one object of the header", *scan.duplicate);
     SafetensorsFile file;
     std::vector<Entry> entries;
-    for (const auto& [key, value] : header.items()) {
+    for (const std::string& key : scan.top_level_keys) {
+      const Json& value = header.at(key);
       if (key == kMetadataKey)
         file.metadata = parse_metadata(value);
       else
@@ -147,8 +192,8 @@ class SafetensorsReader {
     } catch (const Json::parse_error& e) {
       fail("header is not valid JSON (error at byte {})", e.byte);
     } catch (const Json::exception&) {
-      // Syntactically fine but unrepresentable: a number beyond double's
-      // range (found by fuzzing: it escaped as an internal error).
+      // e.g. a number literal too large for a double: nlohmann reports it
+      // as an out_of_range error rather than a parse error.
       fail("header is not valid JSON (a number is out of range)");
     }
     if (!header.is_object()) fail("header is not a JSON object");
