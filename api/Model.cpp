@@ -40,14 +40,22 @@ std::variant<Flow<float>, Flow<double>> make_any_flow(const CompiledModel& m) {
   return make_flow<double>(m);
 }
 
-// Runs f, turning the runtime's exceptions into nfc::Error.
+// Runs f, turning every exception into nfc::Error: the header promises a
+// host program that nothing else escapes (a std::length_error from an
+// empty vector once aborted one).
 template <class F>
 decltype(auto) guarded(F&& f) {
   try {
     return f();
+  } catch (const Error&) {
+    throw;
   } catch (const DataError& e) {
     throw Error(e.what());
   } catch (const InternalError& e) {
+    throw Error(std::string("internal error in nfc: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    throw Error("out of memory");
+  } catch (const std::exception& e) {
     throw Error(std::string("internal error in nfc: ") + e.what());
   }
 }
@@ -74,13 +82,15 @@ void map_rows(const Model::Impl& impl, int dim, const char* what, const std::vec
               std::vector<double>& out, std::vector<double>& logdet, Call call) {
   check_rows(in, dim, what);
   const auto n = static_cast<int64_t>(in.size()) / dim;
-  impl.visit([&](const auto& f) {
-    using T = std::decay_t<decltype(f.params()[0])>;
-    const std::vector<T> a = converted<T>(in);
-    std::vector<T> b(a.size()), ld(static_cast<size_t>(n));
-    call(f, a.data(), b.data(), ld.data(), n);
-    out = doubles(b);
-    logdet = doubles(ld);
+  guarded([&] {
+    impl.visit([&](const auto& f) {
+      using T = std::decay_t<decltype(f.params()[0])>;
+      const std::vector<T> a = converted<T>(in);
+      std::vector<T> b(a.size()), ld(static_cast<size_t>(n));
+      call(f, a.data(), b.data(), ld.data(), n);
+      out = doubles(b);
+      logdet = doubles(ld);
+    });
   });
 }
 
@@ -229,12 +239,14 @@ TrainResult Model::train(const std::vector<double>& rows, const TrainConfig& con
 std::vector<double> Model::log_prob(const std::vector<double>& x) const {
   check_rows(x, dim(), "log_prob");
   const auto n = static_cast<int64_t>(x.size()) / dim();
-  return impl_->visit([&](const auto& f) {
-    using T = std::decay_t<decltype(f.params()[0])>;
-    const std::vector<T> in = converted<T>(x);
-    std::vector<T> out(static_cast<size_t>(n));
-    f.log_prob(in.data(), out.data(), n);
-    return doubles(out);
+  return guarded([&] {
+    return impl_->visit([&](const auto& f) {
+      using T = std::decay_t<decltype(f.params()[0])>;
+      const std::vector<T> in = converted<T>(x);
+      std::vector<T> out(static_cast<size_t>(n));
+      f.log_prob(in.data(), out.data(), n);
+      return doubles(out);
+    });
   });
 }
 
@@ -256,9 +268,11 @@ void Model::inverse(const std::vector<double>& z, std::vector<double>& x,
 
 Model::Samples Model::sample(int64_t n, uint64_t seed) const {
   if (n < 0) throw Error("sample: n must not be negative");
-  return impl_->visit([&](const auto& f) {
-    const auto s = f.sample(n, seed);
-    return Samples{doubles(s.x), doubles(s.log_prob)};
+  return guarded([&] {
+    return impl_->visit([&](const auto& f) {
+      const auto s = f.sample(n, seed);
+      return Samples{doubles(s.x), doubles(s.log_prob)};
+    });
   });
 }
 

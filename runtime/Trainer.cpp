@@ -8,6 +8,8 @@
 #include <numeric>
 #include <string>
 
+#include "runtime/DataError.hpp"
+#include "runtime/NonFinite.hpp"
 #include "runtime/Random.hpp"
 
 namespace nfc {
@@ -43,9 +45,39 @@ int64_t steps_per_epoch(int64_t n, const TrainOptions& o) {
   return std::max<int64_t>(1, train / std::clamp<int64_t>(o.batch, 1, train));
 }
 
+std::string train_options_problem(const TrainOptions& o) {
+  auto check = [](const char* name, double value, const NumberBound& bound) -> std::string {
+    if (bound.admits(value)) return {};
+    return fmt::format("{} is {}, not {}", name, value, bound.describe());
+  };
+  namespace b = train_bounds;
+  for (std::string problem :
+       {check("steps", double(o.steps), b::steps), check("batch", double(o.batch), b::batch),
+        check("val_frac", o.val_frac, b::val_frac),
+        check("eval_every", double(o.eval_every), b::eval_every),
+        check("patience", double(o.patience), b::patience),
+        check("max_bad_steps", double(o.max_bad_steps), b::max_bad_steps),
+        check("lr", o.optimizer.lr, b::lr),
+        check("weight_decay", o.optimizer.weight_decay, b::weight_decay),
+        check("warmup_steps", double(o.optimizer.warmup_steps), b::warmup_steps),
+        check("clip_norm", o.optimizer.clip_norm, b::clip_norm)})
+    if (!problem.empty()) return problem;
+  return {};
+}
+
 template <class T>
 Trainer<T>::Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, TrainOptions o)
     : flow_(flow), o_(o), dim_(flow.row_dim()) {
+  // Checked for every caller: the CLI has checked its flags and files
+  // already, a host program of the C++ API has not.
+  if (const std::string problem = train_options_problem(o_); !problem.empty())
+    throw DataError("training options: " + problem);
+  if (n < 1) throw DataError("training data: no rows");
+  if (rows.size() != size_t(n) * size_t(dim_))
+    throw DataError(fmt::format("training data: {} values are not {} rows of {}", rows.size(), n,
+                                dim_));
+  if (const std::string where = first_non_finite(rows.data(), n, dim_); !where.empty())
+    throw DataError("training data: " + where);
   const auto split = shuffled(n, o_.seed ^ 0x5eed5b1175ULL);
   n_val_ = validation_rows(n, o_.val_frac);
   n_train_ = n - n_val_;

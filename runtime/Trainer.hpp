@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "runtime/Flow.hpp"
+#include "runtime/NumberBound.hpp"
 #include "runtime/Optimizer.hpp"
 
 namespace nfc {
@@ -37,6 +38,26 @@ struct TrainOptions {
   bool data_init = true;
   OptimizerOptions optimizer;
 };
+
+// The values each option may take (NumberBound.hpp: the CLI checks its
+// flags against the same ones).
+namespace train_bounds {
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+inline constexpr NumberBound steps{1, kInf, false, true};
+inline constexpr NumberBound batch{1, kInf, false, true};
+inline constexpr NumberBound val_frac{0, 0.9};
+inline constexpr NumberBound eval_every{1, kInf, false, true};
+inline constexpr NumberBound patience{0, kInf, false, true};
+inline constexpr NumberBound max_bad_steps{1, kInf, false, true};
+inline constexpr NumberBound lr{0, kInf, true};
+inline constexpr NumberBound weight_decay{0, kInf};
+inline constexpr NumberBound warmup_steps{0, kInf, false, true};
+inline constexpr NumberBound clip_norm{0, kInf};  // 0 = off
+}  // namespace train_bounds
+
+// Why `o` cannot train: "batch is 0, not an integer of at least 1"; empty
+// if every option lies in its bound. Names are TrainOptions' fields.
+std::string train_options_problem(const TrainOptions& o);
 
 struct TrainRecord {
   int64_t step = 0;
@@ -81,7 +102,8 @@ int64_t steps_per_epoch(int64_t n, const TrainOptions& o);
 template <class T>
 class Trainer {
  public:
-  // `rows` is row-major [n, flow.dim()].
+  // `rows` is row-major [n, flow.row_dim()], n >= 1, every value finite.
+  // Throws DataError for bad options (train_options_problem) or data.
   Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, TrainOptions options);
 
   int64_t train_rows() const { return n_train_; }

@@ -101,6 +101,53 @@ TEST_CASE("training reports progress and stops when the callback says so", "[api
   CHECK(full.best_val_nll < r.best_val_nll);
 }
 
+// A host program validates nothing itself: the API refuses what the CLI
+// refuses, with the same bounds, and throws nfc::Error only (empty rows once
+// escaped as std::length_error and aborted the host).
+TEST_CASE("training through the API validates data and options as the CLI does", "[api]") {
+  nfc::Model m = nfc::Model::compile(kModel, nfc::Precision::f64);
+  const std::vector<double> params = m.params();
+  auto error_of = [&](const std::vector<double>& rows, const nfc::TrainConfig& c) -> std::string {
+    try {
+      m.train(rows, c);
+    } catch (const nfc::Error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  const std::vector<double> rows = gaussian_rows(64);
+  auto with = [](auto set) {
+    nfc::TrainConfig c;
+    c.steps = 5;
+    set(c);
+    return c;
+  };
+  CHECK(error_of({}, with([](auto&) {})) == "training data: no rows");
+  std::vector<double> nan_rows = rows;
+  nan_rows[2 * 7 + 1] = NAN;
+  CHECK(error_of(nan_rows, with([](auto&) {})) == "training data: row 7, column 1: NaN");
+  nan_rows[2 * 7 + 1] = -INFINITY;
+  CHECK(error_of(nan_rows, with([](auto&) {})) == "training data: row 7, column 1: -inf");
+  CHECK(error_of({1, 2, 3}, with([](auto&) {})) == "train: 3 values are not whole rows of dim 2");
+  CHECK(error_of(rows, with([](auto& c) { c.batch = 0; })) ==
+        "training options: batch is 0, not an integer of at least 1");
+  CHECK(error_of(rows, with([](auto& c) { c.steps = 0; })) ==
+        "training options: steps is 0, not an integer of at least 1");
+  CHECK(error_of(rows, with([](auto& c) { c.lr = NAN; })) ==
+        "training options: lr is nan, not a finite number above 0");
+  CHECK(error_of(rows, with([](auto& c) { c.lr = -1e-3; })) ==
+        "training options: lr is -0.001, not a finite number above 0");
+  CHECK(error_of(rows, with([](auto& c) { c.val_frac = 1; })) ==
+        "training options: val_frac is 1, not a number in [0, 0.9]");
+  CHECK(error_of(rows, with([](auto& c) { c.eval_every = -2; })) ==
+        "training options: eval_every is -2, not an integer of at least 1");
+  CHECK(error_of(rows, with([](auto& c) { c.patience = -1; })) ==
+        "training options: patience is -1, not an integer of at least 0");
+  CHECK(m.params() == params);  // nothing was touched
+  // The same rows and options, valid, train.
+  CHECK(error_of(rows, with([](auto&) {})) == "(no error)");
+}
+
 TEST_CASE("the host example trains a flow through the API", "[api]") {
   const fs::path dir = scratch("host");
   const auto r = nfc::test::run_shell(std::string(NFC_HOST_EXAMPLE) + " " +

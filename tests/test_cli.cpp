@@ -163,6 +163,37 @@ TEST_CASE("resuming from a corrupt training state names the field", "[cli]") {
         "nfc: error: " + at + "field 'params' has a non-finite value at 3\n");
 }
 
+// Each numeric training flag is checked against the bound the Trainer
+// enforces (train_bounds): NaN, infinities and out-of-range values are usage
+// errors before any work (--steps -5 and --lr nan used to run).
+TEST_CASE("out-of-range training flags are usage errors", "[cli]") {
+  const fs::path dir = scratch("train_flags");
+  const std::pair<const char*, const char*> cases[] = {
+      {"--steps -5", "--steps: -5 is not an integer of at least 1"},
+      {"--epochs 0", "--epochs: 0 is not an integer of at least 1"},
+      {"--batch 0", "--batch: 0 is not an integer of at least 1"},
+      {"--lr nan", "--lr: nan is not a finite number above 0"},
+      {"--lr -1", "--lr: -1 is not a finite number above 0"},
+      {"--lr 0", "--lr: 0 is not a finite number above 0"},
+      {"--val-frac nan", "--val-frac: nan is not a number in [0, 0.9]"},
+      {"--val-frac 0.95", "--val-frac: 0.95 is not a number in [0, 0.9]"},
+      {"--eval-every 0", "--eval-every: 0 is not an integer of at least 1"},
+      {"--patience -1", "--patience: -1 is not an integer of at least 0"},
+      {"--max-bad-steps 0", "--max-bad-steps: 0 is not an integer of at least 1"},
+      {"--weight-decay inf", "--weight-decay: inf is not a finite number of at least 0"},
+      {"--warmup -3", "--warmup: -3 is not an integer of at least 0"},
+      {"--clip -inf", "--clip: -inf is not a finite number of at least 0"},
+  };
+  for (const auto& [flag, message] : cases) {
+    const Run r = run("train " + kModel + " --data builtin:moons --out " +
+                      (dir / "p.safetensors").string() + " " + flag);
+    INFO(flag);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output == std::string(message) + "\nRun with --help for more information.\n");
+  }
+  CHECK(!fs::exists(dir / "p.safetensors"));
+}
+
 TEST_CASE("bad data and checkpoints get one line and exit 1", "[cli]") {
   const fs::path dir = scratch("bad_inputs");
   auto write = [&](const std::string& name, const std::string& text) {

@@ -2,6 +2,7 @@
 #include "tools/Cli.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -17,6 +18,17 @@ std::string read_file(const std::string& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+CLI::Validator within(const NumberBound& bound) {
+  return CLI::Validator(
+      [bound](const std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0') return {};  // CLI11's conversion says it
+        return bound.admits(v) ? "" : text + " is not " + bound.describe();
+      },
+      bound.describe());
 }
 
 void add_model_options(CLI::App* cmd, ModelOptions& o, bool runs_flow) {

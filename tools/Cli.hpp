@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "driver/Compile.hpp"
+#include "runtime/NumberBound.hpp"
 
 namespace nfc::cli {
 
@@ -24,6 +25,10 @@ struct Failure {
 };
 
 std::string read_file(const std::string& path);
+
+// Checks a numeric flag against its bound: "--lr: -1 is not a finite number
+// above 0", a usage error (exit 2).
+CLI::Validator within(const NumberBound& bound);
 
 struct ModelOptions {
   std::string path;

@@ -284,26 +284,34 @@ void register_train(CLI::App& app) {
   cmd->add_option("--data", o->data, "FILE.npy, FILE.csv or builtin:NAME")->required();
   cmd->add_option("--data-seed", o->data_seed, "seed of a builtin dataset (default 0)");
   cmd->add_option("--data-rows", o->data_rows, "rows of a builtin dataset (default 10000)");
-  auto* steps = cmd->add_option("--steps", o->steps, "optimisation steps (default 2000)");
+  auto* steps = cmd->add_option("--steps", o->steps, "optimisation steps (default 2000)")
+                    ->check(within(train_bounds::steps));
   cmd->add_option("--epochs", o->epochs, "passes over the training rows, instead of --steps")
-      ->excludes(steps);
-  cmd->add_option("--batch", t.batch, "minibatch size (default 256)")->check(CLI::PositiveNumber);
-  cmd->add_option("--lr", t.optimizer.lr, "learning rate (default 1e-3)");
+      ->excludes(steps)
+      ->check(within(train_bounds::steps));
+  cmd->add_option("--batch", t.batch, "minibatch size (default 256)")
+      ->check(within(train_bounds::batch));
+  cmd->add_option("--lr", t.optimizer.lr, "learning rate (default 1e-3)")
+      ->check(within(train_bounds::lr));
   cmd->add_option("--optimizer", o->optimizer, "adam or adamw (default adam)")
       ->check(CLI::IsMember({"adam", "adamw"}));
-  cmd->add_option("--weight-decay", t.optimizer.weight_decay, "L2 (adam) or decoupled (adamw)");
+  cmd->add_option("--weight-decay", t.optimizer.weight_decay, "L2 (adam) or decoupled (adamw)")
+      ->check(within(train_bounds::weight_decay));
   cmd->add_option("--schedule", o->schedule, "constant or cosine (default cosine)")
       ->check(CLI::IsMember({"constant", "cosine"}));
-  cmd->add_option("--warmup", t.optimizer.warmup_steps, "linear warm-up steps (default 0)");
-  cmd->add_option("--clip", t.optimizer.clip_norm, "gradient-norm clipping (default 0 = off)");
+  cmd->add_option("--warmup", t.optimizer.warmup_steps, "linear warm-up steps (default 0)")
+      ->check(within(train_bounds::warmup_steps));
+  cmd->add_option("--clip", t.optimizer.clip_norm, "gradient-norm clipping (default 0 = off)")
+      ->check(within(train_bounds::clip_norm));
   cmd->add_option("--val-frac", t.val_frac, "validation share (default 0.1)")
-      ->check(CLI::Range(0.0, 0.9));
+      ->check(within(train_bounds::val_frac));
   cmd->add_option("--eval-every", t.eval_every, "steps between validations and checkpoints (100)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--patience", t.patience, "stop after N validations without improvement");
+      ->check(within(train_bounds::eval_every));
+  cmd->add_option("--patience", t.patience, "stop after N validations without improvement")
+      ->check(within(train_bounds::patience));
   cmd->add_option("--max-bad-steps", t.max_bad_steps,
                   "non-finite steps in a row before training stops (default 10)")
-      ->check(CLI::PositiveNumber);
+      ->check(within(train_bounds::max_bad_steps));
   cmd->add_option("--seed", t.seed, "seed of initialisation, split and batches (default 0)");
   cmd->add_flag("--standardize", o->standardize, "train on standardised data (stats are saved)");
   cmd->add_option("--out", o->out, "parameters file (default params.safetensors)");

@@ -8,6 +8,7 @@
 
 #include "runtime/Builtin.hpp"
 #include "runtime/DataError.hpp"
+#include "runtime/NonFinite.hpp"
 #include "runtime/io/Csv.hpp"
 #include "runtime/io/Npy.hpp"
 
@@ -28,14 +29,8 @@ bool has_extension(const std::string& path, std::string_view ext) {
 // nfc writes results, and a reader that refused NaN could not read them
 // back. Rows and columns are 0-based, as NumPy indexes them (`x[12, 1]`).
 void check_finite(const Dataset& d) {
-  for (int64_t i = 0; i < d.rows * d.cols; ++i) {
-    const double v = d.values[i];
-    if (std::isfinite(v)) continue;
-    throw DataError(fmt::format("{}: row {}, column {}: {}", d.source, i / d.cols, i % d.cols,
-                                std::isnan(v) ? "NaN"
-                                : v > 0       ? "inf"
-                                              : "-inf"));
-  }
+  if (const std::string where = first_non_finite(d.values.data(), d.rows, d.cols); !where.empty())
+    throw DataError(fmt::format("{}: {}", d.source, where));
 }
 
 Dataset from_npy(const std::string& path) {

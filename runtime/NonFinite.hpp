@@ -1,0 +1,26 @@
+// Where a table of numbers first holds a NaN or an infinity, said as NumPy
+// would index it: data files and the C++ API's training rows are refused
+// with the same words.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+namespace nfc {
+
+// "row 12, column 1: NaN" for the first non-finite value of the row-major
+// [rows, cols] table at `values` (0-based), or empty if there is none.
+inline std::string first_non_finite(const double* values, int64_t rows, int cols) {
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    const double v = values[i];
+    if (std::isfinite(v)) continue;
+    return fmt::format("row {}, column {}: {}", i / cols, i % cols,
+                       std::isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf");
+  }
+  return {};
+}
+
+}  // namespace nfc
