@@ -165,6 +165,7 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
     lr = learning_rate(o_.optimizer, s.step, o_.steps) * s.lr_scale;
     fill_batch(s.step);
     const double loss = flow_.nll_grad(batch_.data(), o_.batch, grad_.data());
+    if (s.step == 0) s.initial_loss = loss;
     if (std::isfinite(loss) && all_finite(grad_)) {
       if (o_.optimizer.clip_norm > 0) clip_gradient(grad_, o_.optimizer.clip_norm);
       optimizer_step(params, grad_, lr, o_.optimizer, s.optimizer, flow_.pool());
@@ -188,10 +189,31 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
   }
   if (s.step >= o_.steps || s.stopped_early || s.diverged) {
     s.finished = true;
+    s.diverged = s.diverged || !result_problem(s).empty();
     if (!s.best_params.empty())
       for (size_t i = 0; i < params.size(); ++i) params[i] = static_cast<T>(s.best_params[i]);
   }
   cb({TrainEvent::Kind::done, s.step, o_.steps, NAN, s.best_val, lr, s});
+}
+
+template <class T>
+std::string Trainer<T>::result_problem(const TrainState& s) const {
+  if (s.history.empty()) return {};
+  const bool validated = n_val_ > 0;
+  const double result = !validated          ? s.history.back().train_nll
+                        : s.best_step >= 0 ? s.best_val
+                                           : s.history.back().val_nll;
+  const char* what = !validated          ? "the final training NLL"
+                     : s.best_step >= 0 ? "the best validation NLL"
+                                        : "the last validation NLL";
+  if (!std::isfinite(result)) return fmt::format("{} is {}", what, result);
+  // A hundred times the loss's own scale above where it started: no
+  // learning-rate schedule or noisy batch gets there from a working run.
+  const double start = s.initial_loss;
+  if (std::isfinite(start) && result > start + 100 * std::max(1.0, std::abs(start)))
+    return fmt::format("{} is {:.4g}, orders of magnitude above the first step's {:.4g}", what,
+                       result, start);
+  return {};
 }
 
 namespace {

@@ -77,7 +77,12 @@ struct TrainState {
   int64_t skipped_steps = 0;  // steps whose loss or gradient was not finite
   int64_t bad_in_a_row = 0;   // consecutive such steps
   double lr_scale = 1;        // halved by each such step
-  bool diverged = false;      // max_bad_steps in a row: training stopped at `step`
+  // max_bad_steps in a row (training stopped at `step`), or a result that is
+  // no fit (Trainer::result_problem)
+  bool diverged = false;
+  // The first step's training loss (NaN if not finite): the yardstick a
+  // blown-up result is measured against.
+  double initial_loss = std::numeric_limits<double>::quiet_NaN();
   double running_loss = 0;    // sum of losses since the last record
   int64_t running_count = 0;
   bool stopped_early = false;
@@ -114,6 +119,12 @@ class Trainer {
   // callback returns false. At the end the flow holds the best validated
   // parameters (or the last ones without a validation set).
   void run(TrainState& state, const std::function<bool(const TrainEvent&)>& on_event);
+
+  // Why the run's result, finished or stopped, is not a fit: its NLL (best
+  // validation, or last training record without a validation set) is not
+  // finite, or lies orders of magnitude above the first step's loss
+  // (--lr 1e3 reached 7e35). Empty if it is one, or there is no record yet.
+  std::string result_problem(const TrainState& state) const;
 
   // Mean NLL of the validation rows under the flow's current parameters.
   double validation_nll() const;

@@ -146,6 +146,15 @@ TEST_CASE("training through the API validates data and options as the CLI does",
   CHECK(m.params() == params);  // nothing was touched
   // The same rows and options, valid, train.
   CHECK(error_of(rows, with([](auto&) {})) == "(no error)");
+  // A learning rate far too large trains without an error but is no fit:
+  // the result says so, as the CLI's exit code does.
+  nfc::TrainConfig wild;
+  wild.steps = 200;
+  wild.eval_every = 50;
+  wild.lr = 10;
+  CHECK(m.train(gaussian_rows(400), wild).diverged);
+  m.init_params(0);
+  CHECK_FALSE(m.train(gaussian_rows(400), with([](auto& c) { c.steps = 200; })).diverged);
 }
 
 TEST_CASE("the host example trains a flow through the API", "[api]") {

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <fmt/format.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -139,6 +140,8 @@ TEST_CASE("resuming from a corrupt training state names the field", "[cli]") {
        at + "field 'history' record 0 has a train NLL or lr out of range"},
       {"history", 7, state_file.string() + ": training state field 'history' is missing or not "
                                            "of its type"},
+      {"initial_loss", "2.5", state_file.string() + ": training state field 'initial_loss' is "
+                                                    "missing or not of its type"},
       {"lr_scale", 0.5, at + "field 'lr_scale' is 0.5, but 0 skipped steps make it 2^-0"},
       {"best_val", nullptr, at + "field 'best_val' is not finite at a best step"},
   };
@@ -208,6 +211,11 @@ TEST_CASE("bad data and checkpoints get one line and exit 1", "[cli]") {
   std::string huge_rows;
   for (int i = 0; i < 300; ++i) huge_rows += "1e30,1e30\n";
   const std::string huge_csv = write("huge.csv", huge_rows);
+  // Finite steps (5 < --max-bad-steps) that end with an infinite validation
+  // NLL exited 0.
+  std::string far_rows;
+  for (int i = 0; i < 200; ++i) far_rows += fmt::format("{},{}\n", 1e300 + i * 1e298, -1e300);
+  const std::string far_csv = write("far.csv", far_rows);
   struct Case {
     std::string args, message;
   };
@@ -223,6 +231,11 @@ TEST_CASE("bad data and checkpoints get one line and exit 1", "[cli]") {
            (dir / "h.safetensors").string(),
        "training diverged: 10 steps in a row, the last at step 10, had a non-finite loss or "
        "gradient (the learning rate was halved at each); nothing was saved"},
+      {"train " + kModel + " -q --steps 5 --data " + far_csv + " --out " +
+           (dir / "far.safetensors").string(),
+       "training diverged: the last validation NLL is inf (try a smaller --lr, --clip or "
+       "--standardize); " +
+           (dir / "far.safetensors").string() + " holds the parameters of step 5"},
       {"sample " + kModel + " --params " + junk,
        junk + ": header length 7521891404167278446 exceeds the 100 MB limit"},
   };

@@ -4,6 +4,7 @@
 // parameters of an uninterrupted one; checkpoints round-trip.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <fmt/format.h>
 #include <filesystem>
 #include <sstream>
 
@@ -221,6 +222,43 @@ TEST_CASE("non-finite steps are skipped, halve the learning rate, and stop a div
   CHECK(state.skipped_steps > 0);
   CHECK(state.skipped_steps < 200);
   for (float p : flow.params()) CHECK(std::isfinite(p));
+}
+
+// A run can end with finite steps and still be no fit: a learning rate far
+// too large throws the parameters where the loss is astronomically large
+// (--lr 1e3 reached 7e35 and exited 0), or the validation NLL is infinite.
+TEST_CASE("a result orders of magnitude above the first loss, or not finite, is a divergence",
+          "[training]") {
+  auto m = compile<double>(kRealNvp);
+  const auto data = generate_builtin("moons", 2000, 2);
+  auto train = [&](double lr, const std::vector<double>& rows, double val_frac) {
+    Flow<double> flow = make_flow<double>(*m);
+    flow.init_params(1);
+    TrainOptions o = short_run(200);
+    o.optimizer.lr = lr;
+    o.val_frac = val_frac;
+    Trainer<double> trainer(flow, rows, int64_t(rows.size() / 2), o);
+    TrainState state;
+    trainer.run(state, [](const TrainEvent&) { return true; });
+    return std::pair{state, trainer.result_problem(state)};
+  };
+  const auto [good, good_problem] = train(1e-3, data, 0.1);
+  CHECK_FALSE(good.diverged);
+  CHECK(good_problem.empty());
+  CHECK(std::isfinite(good.initial_loss));
+  CHECK(good.best_val < good.initial_loss);
+
+  const auto [wild, wild_problem] = train(10, data, 0.1);
+  CHECK(wild.diverged);
+  REQUIRE(std::isfinite(wild.initial_loss));
+  CHECK(wild.best_val > wild.initial_loss + 100 * std::max(1.0, std::abs(wild.initial_loss)));
+  CHECK(wild_problem.starts_with("the best validation NLL is "));
+  CHECK(wild_problem.ends_with(fmt::format(", orders of magnitude above the first step's {:.4g}",
+                                           wild.initial_loss)));
+  // Without a validation set the last training record is the result.
+  const auto [wild_train, wild_train_problem] = train(10, data, 0);
+  CHECK(wild_train.diverged);
+  CHECK(wild_train_problem.starts_with("the final training NLL is "));
 }
 
 TEST_CASE("a training state whose options are not JSON is a DataError", "[training]") {

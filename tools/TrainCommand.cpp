@@ -231,12 +231,19 @@ void train(TrainCliOptions o) {
       progress.update(e, rate, e.val_nll, last_kl, e.kind == TrainEvent::Kind::evaluation);
     return true;
   });
-  if (state.diverged)
+  if (state.diverged && state.bad_in_a_row >= o.train.max_bad_steps)
     throw UserError(fmt::format(
         "training diverged: {} steps in a row, the last at step {}, had a non-finite loss or "
         "gradient (the learning rate was halved at each); {}",
         o.train.max_bad_steps, state.step,
         saved ? o.out + " holds the last good parameters" : "nothing was saved"));
+  if (state.diverged)
+    throw UserError(fmt::format("training diverged: {} (try a smaller --lr, --clip or --standardize); {}",
+                                run.result_problem(state),
+                                saved ? fmt::format("{} holds the parameters of step {}", o.out,
+                                                    state.best_step >= 0 ? state.best_step
+                                                                         : state.step)
+                                      : "nothing was saved"));
   // The flow now holds the best parameters: the final KL is theirs.
   const double final_kl = kl ? kl->estimate(r) : NAN;
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();

@@ -58,6 +58,8 @@ struct TrainResult {
   double best_val_nll = 0;     // NaN without a validation set
   int64_t best_step = -1;      // whose parameters the model now holds
   bool stopped_early = false;  // patience ran out, or the callback said stop
+  // Not a fit: non-finite steps in a row stopped it, or the result NLL is
+  // not finite or orders of magnitude above the first step's loss.
   bool diverged = false;
 };
 

@@ -179,6 +179,7 @@ void save_train_state(const std::string& path, const TrainState& s,
                       {"bad_in_a_row", s.bad_in_a_row},
                       {"lr_scale", s.lr_scale},
                       {"diverged", s.diverged},
+                      {"initial_loss", number(s.initial_loss)},
                       {"running_loss", s.running_loss},
                       {"running_count", s.running_count},
                       {"stopped_early", s.stopped_early},
@@ -230,6 +231,8 @@ ResumeInfo load_train_state(const std::string& path, size_t param_count) {
     s.bad_in_a_row = integer(at("bad_in_a_row"), "bad_in_a_row");
     s.lr_scale = real(at("lr_scale"), "lr_scale");
     s.diverged = boolean(at("diverged"), "diverged");
+    // Optional: states written before it existed lack it (NaN: unknown).
+    if (j.contains("initial_loss")) s.initial_loss = number_from(j["initial_loss"], NAN, "initial_loss");
     s.running_loss = real(at("running_loss"), "running_loss");
     s.running_count = integer(at("running_count"), "running_count");
     s.stopped_early = boolean(at("stopped_early"), "stopped_early");
