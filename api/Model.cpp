@@ -186,7 +186,7 @@ void Model::save(const std::string& path) const {
 void Model::load(const std::string& path) {
   guarded([&] {
     impl_->visit([&](const auto& f) {
-      const SavedParams saved = load_params(path, f.param_table());
+      const SavedParams saved = load_params(path, f.param_table(), f.dim());
       if (saved.standardizer)
         throw Error(path +
                     ": the parameters were trained on standardised data, which this "

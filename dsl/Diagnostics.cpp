@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "dsl/Utf8.hpp"
+#include "support/Utf8.hpp"
 
 namespace nfc {
 

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "dsl/Utf8.hpp"
+#include "support/Utf8.hpp"
 
 namespace nfc {
 

@@ -197,6 +197,29 @@ TEST_CASE("out-of-range training flags are usage errors", "[cli]") {
   CHECK(!fs::exists(dir / "p.safetensors"));
 }
 
+// Finite parameters within the checkpoint bounds can still overflow a
+// float32 flow: samples that are NaN are refused (the mean log p(x) printed
+// "-nan" with exit 0), and -n 0 is a usage error like every other.
+TEST_CASE("sampling that overflows is an error, -n 0 a usage error", "[cli]") {
+  const fs::path dir = scratch("sample_overflow");
+  const fs::path p = dir / "p.safetensors", big = dir / "big.safetensors";
+  REQUIRE(run("train " + train_args(p, 20)).exit_code == 0);
+  nfc::SafetensorsFile f = nfc::read_safetensors(p.string());
+  for (auto& t : f.tensors)
+    for (double& v : t.values) v = 1e25;
+  nfc::write_safetensors(big.string(), f.tensors, nfc::TensorDType::f64, f.metadata);
+  const Run f32 = run("sample " + kModel + " --precision f32 -n 5 --params " + big.string() +
+                      " -o " + (dir / "s.csv").string());
+  CHECK(f32.exit_code == 1);
+  CHECK(f32.output ==
+        "nfc: error: 5 of 5 samples have a non-finite value or log p(x): the flow overflows at "
+        "these parameters in f32 (try --precision f64); nothing was written\n");
+  CHECK(!fs::exists(dir / "s.csv"));
+  const Run none = run("sample " + kModel + " -n 0");
+  CHECK(none.exit_code == 2);
+  CHECK(none.output == "-n: must be at least 1\nRun with --help for more information.\n");
+}
+
 TEST_CASE("bad data and checkpoints get one line and exit 1", "[cli]") {
   const fs::path dir = scratch("bad_inputs");
   auto write = [&](const std::string& name, const std::string& text) {

@@ -228,7 +228,7 @@ Arrays parse(const std::string& output) {
 template <class T>
 Arrays jit_outputs(const Emitted& e) {
   Flow<T> flow = make_flow<T>(*e.jit);
-  const SavedParams saved = load_params(e.params.string(), flow.param_table());
+  const SavedParams saved = load_params(e.params.string(), flow.param_table(), flow.dim());
   for (size_t i = 0; i < saved.values.size(); ++i)
     flow.params()[i] = static_cast<T>(saved.values[i]);
   const int d = flow.dim();

@@ -13,6 +13,7 @@
 #include "runtime/DataError.hpp"
 #include "runtime/Trainer.hpp"
 #include "runtime/io/Checkpoint.hpp"
+#include "runtime/io/Safetensors.hpp"
 #include "tests/TestSupport.hpp"
 
 using namespace nfc;
@@ -164,7 +165,7 @@ TEST_CASE("parameters round-trip through safetensors bit-exactly", "[training]")
   const std::vector<double> values(flow.params().begin(), flow.params().end());
   const Standardizer st{{0.5, -1}, {2, 3}};
   save_params(path, flow.param_table(), values, TensorDType::f32, {"gaussians", "abc"}, st);
-  const SavedParams back = load_params(path, flow.param_table());
+  const SavedParams back = load_params(path, flow.param_table(), flow.dim());
   CHECK(back.values == values);
   CHECK(back.source_hash == "abc");
   REQUIRE(back.standardizer.has_value());
@@ -178,12 +179,67 @@ flow gaussians(dim = 2) {
 })");
   Flow<float> small = make_flow<float>(*other);
   try {
-    load_params(path, small.param_table());
+    load_params(path, small.param_table(), small.dim());
     FAIL("a mismatched checkpoint was accepted");
   } catch (const DataError& e) {
     CHECK(std::string(e.what()) ==
           path + ": tensor 'layer0.net.w1' has shape [32, 1], the model needs [16, 1]");
   }
+}
+
+// A checkpoint is data from disk: values that would give NaN densities with
+// exit 0 (and emit-cpp would embed as infinity()) are refused, naming the
+// tensor and index or the metadata column.
+TEST_CASE("checkpoints with unusable values or metadata are refused", "[training]") {
+  auto m = compile<float>(kRealNvp);
+  Flow<float> flow = make_flow<float>(*m);
+  flow.init_params(3);
+  const std::string path = (temp_dir() / "unusable.safetensors").string();
+  const std::vector<double> values(flow.params().begin(), flow.params().end());
+  save_params(path, flow.param_table(), values, TensorDType::f64, {"gaussians", "abc"},
+              Standardizer{{0.5, -1}, {2, 3}});
+  const SafetensorsFile good = read_safetensors(path);
+  const std::string first = good.tensors[0].name;
+  auto error_with = [&](auto change) -> std::string {
+    SafetensorsFile f = good;
+    change(f);
+    write_safetensors(path, f.tensors, f.dtype, f.metadata);
+    try {
+      load_params(path, flow.param_table(), flow.dim());
+    } catch (const DataError& e) {
+      return e.what();
+    }
+    return "(accepted)";
+  };
+  CHECK(error_with([](auto&) {}) == "(accepted)");
+  CHECK(error_with([](auto& f) { f.tensors[0].values[3] = NAN; }) ==
+        path + ": tensor '" + first + "' holds nan at index 3");
+  CHECK(error_with([](auto& f) { f.tensors[0].values[0] = -INFINITY; }) ==
+        path + ": tensor '" + first + "' holds -inf at index 0");
+  CHECK(error_with([](auto& f) { f.tensors[0].values[1] = 1e308; }) ==
+        path + ": tensor '" + first + "' holds 1e+308 at index 1");
+  CHECK(error_with([](auto& f) { f.tensors[0].values[1] = 1e29; }) == "(accepted)");
+  auto standardize = [](const char* json) {
+    return [json](auto& f) { f.metadata["nfc.standardize"] = json; };
+  };
+  const std::string st = path + ": metadata 'nfc.standardize' ";
+  CHECK(error_with(standardize(R"({"mean":[0,1],"scale":[1,0]})")) ==
+        st + "column 1: mean 1, scale 0 (a finite mean and a finite scale above 0 are needed)");
+  CHECK(error_with(standardize(R"({"mean":[0,1],"scale":[-2,1]})")) ==
+        st + "column 0: mean 0, scale -2 (a finite mean and a finite scale above 0 are needed)");
+  CHECK(error_with(standardize(R"({"mean":[0,1e999],"scale":[1,1]})")) ==
+        path + ": metadata 'nfc.standardize' is not valid");
+  CHECK(error_with(standardize(R"({"mean":[0,1,2],"scale":[1,1,1]})")) ==
+        st + "has 3 means and 3 scales, the model has dim 2");
+  CHECK(error_with(standardize(R"({"mean":[0,1],"scale":[1]})")) ==
+        st + "has 2 means and 1 scales, the model has dim 2");
+  CHECK(error_with([](auto& f) { f.metadata["nfc.format_version"] = "2"; }) ==
+        path + ": nfc.format_version '2' is not one this nfc reads (1)");
+  // Echoed bytes are escaped: no escape sequence reaches the terminal.
+  CHECK(error_with([](auto& f) { f.metadata["nfc.format_version"] = "\033[31m9"; }) ==
+        path + ": nfc.format_version '\\x1B[31m9' is not one this nfc reads (1)");
+  // Other writers' files have no nfc metadata at all: welcome.
+  CHECK(error_with([](auto& f) { f.metadata.clear(); }) == "(accepted)");
 }
 
 TEST_CASE("non-finite steps are skipped, halve the learning rate, and stop a divergence",

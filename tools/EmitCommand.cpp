@@ -44,7 +44,7 @@ void emit(const EmitOptions& o) {
     throw UserError(o.model +
                     ": emit-cpp supports the bases normal and uniform on [0, 1] only, not this "
                     "flow's base yet");
-  const SavedParams saved = load_params(o.params, flow.graph.params());
+  const SavedParams saved = load_params(o.params, flow.graph.params(), flow.dim);
 
   CppModuleOptions options;
   options.ns = o.ns.empty() ? flow.name : o.ns;

@@ -55,12 +55,25 @@ void sample(UseOptions o) {
       sample_context(r.flow.name(), r.flow.context_dim(), o.context, o.context_file);
   // A context file gives one sample per row unless -n says otherwise.
   if (context.rows > 1 && o.n_given->count() == 0) o.n = context.rows;
-  if (o.n < 1) throw UserError("-n must be at least 1");
+  if (o.n < 1) throw CLI::ValidationError("-n", "must be at least 1");  // usage: exit 2
   if (context.rows > 1 && context.rows != o.n)
     throw UserError(fmt::format("{} has {} rows of context, but -n asks for {} samples",
                                 o.context_file, context.rows, o.n));
   const int dim = r.flow.dim();
   auto [x, lp] = data_samples(r, o.n, o.seed, context.values);
+  // Finite parameters can still overflow (float32 at large weights): a NaN
+  // sample is not a sample, and its mean log p(x) printed "-nan", exit 0.
+  int64_t bad = 0;
+  for (int64_t i = 0; i < o.n; ++i) {
+    bool finite = std::isfinite(lp[size_t(i)]);
+    for (int d = 0; d < dim; ++d) finite = finite && std::isfinite(x[size_t(i * dim + d)]);
+    bad += !finite;
+  }
+  if (bad > 0)
+    throw UserError(fmt::format(
+        "{} of {} samples have a non-finite value or log p(x): the flow overflows at these "
+        "parameters{}; nothing was written",
+        bad, o.n, std::is_same_v<T, float> ? " in f32 (try --precision f64)" : ""));
   if (!o.out.empty()) {
     write_table(o.out, column_names(dim, false), x, o.n, dim, std::is_same_v<T, float>);
     fmt::print(std::cerr, "wrote {} samples to {}\n", o.n, o.out);

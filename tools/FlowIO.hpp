@@ -32,7 +32,7 @@ ReadyFlow<T> ready_flow(const LoadedModel& m, const std::string& params_path, ui
     r.flow.init_params(init_seed);
     return r;
   }
-  SavedParams saved = load_params(params_path, r.flow.param_table());
+  SavedParams saved = load_params(params_path, r.flow.param_table(), r.flow.dim());
   if (!saved.source_hash.empty() && saved.source_hash != m.source_hash)
     std::fprintf(stderr,
                  "nfc: note: '%s' was trained from a different version of the model source "

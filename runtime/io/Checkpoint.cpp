@@ -6,9 +6,11 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "runtime/DataError.hpp"
+#include "support/Echo.hpp"
 #include "runtime/io/Safetensors.hpp"
 
 namespace nfc {
@@ -16,6 +18,12 @@ namespace nfc {
 namespace {
 
 using Json = nlohmann::json;
+
+// The checkpoint conventions this nfc writes and reads (docs/formats.md).
+constexpr const char* kFormatVersion = "1";
+// Beyond this, float32 products of parameters overflow; no trained network
+// holds such a value.
+constexpr double kMaxParamMagnitude = 1e30;
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
@@ -85,6 +93,41 @@ double number_from(const Json& j, double missing, const std::string& field) {
   return j.is_null() ? missing : real(j, field);
 }
 
+// Parameters come from disk: a NaN, an infinity or a value no trained
+// network holds (beyond ±1e30, where float32 products overflow) would give
+// NaN densities with exit 0. "inf at index 3", or empty.
+std::string unusable_value(const std::vector<double>& values) {
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]) || std::abs(values[i]) > kMaxParamMagnitude)
+      return fmt::format("{} at index {}", values[i], i);
+  return {};
+}
+
+// The nfc.standardize metadata: a mean and a positive finite scale per data
+// column.
+Standardizer standardizer_from(const std::string& path, const std::string& text, int dim) {
+  Standardizer st;
+  try {
+    const Json j = Json::parse(text);
+    st = Standardizer{j.at("mean").get<std::vector<double>>(),
+                      j.at("scale").get<std::vector<double>>()};
+  } catch (const Json::exception&) {
+    throw DataError(path + ": metadata 'nfc.standardize' is not valid");
+  }
+  if (st.mean.size() != size_t(dim) || st.scale.size() != size_t(dim))
+    throw DataError(fmt::format(
+        "{}: metadata 'nfc.standardize' has {} means and {} scales, the model has dim {}", path,
+        st.mean.size(), st.scale.size(), dim));
+  for (int j = 0; j < dim; ++j)
+    if (!std::isfinite(st.mean[size_t(j)]) || !std::isfinite(st.scale[size_t(j)]) ||
+        st.scale[size_t(j)] <= 0)
+      throw DataError(fmt::format(
+          "{}: metadata 'nfc.standardize' column {}: mean {}, scale {} (a finite mean and a "
+          "finite scale above 0 are needed)",
+          path, j, st.mean[size_t(j)], st.scale[size_t(j)]));
+  return st;
+}
+
 }  // namespace
 
 void save_params(const std::string& path, const std::vector<ParamTensor>& table,
@@ -97,7 +140,7 @@ void save_params(const std::string& path, const std::vector<ParamTensor>& table,
     tensors.push_back(std::move(t));
   }
   std::map<std::string, std::string> meta = {
-      {"nfc.format_version", "1"},
+      {"nfc.format_version", kFormatVersion},
       {"nfc.model", model.name},
       {"nfc.source_hash", model.source_hash},
       {"nfc.dtype", dtype == TensorDType::f32 ? "f32" : "f64"}};
@@ -108,8 +151,15 @@ void save_params(const std::string& path, const std::vector<ParamTensor>& table,
   write_safetensors(path, tensors, dtype, meta);
 }
 
-SavedParams load_params(const std::string& path, const std::vector<ParamTensor>& table) {
+SavedParams load_params(const std::string& path, const std::vector<ParamTensor>& table, int dim) {
   const SafetensorsFile file = read_safetensors(path);
+  auto meta = [&](const char* key) {
+    auto it = file.metadata.find(key);
+    return it == file.metadata.end() ? std::string() : it->second;
+  };
+  if (const std::string v = meta("nfc.format_version"); !v.empty() && v != kFormatVersion)
+    throw DataError(fmt::format("{}: nfc.format_version '{}' is not one this nfc reads ({})", path,
+                                echoed(v), kFormatVersion));
   SavedParams out;
   int64_t total = 0;
   for (const auto& p : table) total += p.size;
@@ -122,34 +172,25 @@ SavedParams load_params(const std::string& path, const std::vector<ParamTensor>&
     if (t->shape != shape_of(p))
       throw DataError(fmt::format("{}: tensor '{}' has shape {}, the model needs {}", path, p.name,
                                   shape_text(t->shape), shape_text(shape_of(p))));
+    if (const std::string bad = unusable_value(t->values); !bad.empty())
+      throw DataError(fmt::format("{}: tensor '{}' holds {}", path, p.name, bad));
     std::copy(t->values.begin(), t->values.end(), out.values.begin() + p.offset);
   }
   // Masked weights (a MADE's) are zero by definition, whatever the file says.
   zero_structural(table, out.values.data());
-  if (file.tensors.size() != table.size())
-    for (const auto& t : file.tensors) {
-      bool known = false;
-      for (const auto& p : table) known |= p.name == t.name;
-      if (!known)
+  if (file.tensors.size() != table.size()) {
+    std::set<std::string> names;
+    for (const auto& p : table) names.insert(p.name);
+    for (const auto& t : file.tensors)
+      if (!names.count(t.name))
         throw DataError(fmt::format(
             "{}: tensor '{}' is not a parameter of the model: the checkpoint does not match", path,
             t.name));
-    }
-  auto meta = [&](const char* key) {
-    auto it = file.metadata.find(key);
-    return it == file.metadata.end() ? std::string() : it->second;
-  };
+  }
   out.source_hash = meta("nfc.source_hash");
   out.training = meta("nfc.training");
-  if (const std::string s = meta("nfc.standardize"); !s.empty()) {
-    try {
-      const Json j = Json::parse(s);
-      out.standardizer = Standardizer{j.at("mean").get<std::vector<double>>(),
-                                      j.at("scale").get<std::vector<double>>()};
-    } catch (const Json::exception&) {
-      throw DataError(path + ": metadata 'nfc.standardize' is not valid");
-    }
-  }
+  if (const std::string s = meta("nfc.standardize"); !s.empty())
+    out.standardizer = standardizer_from(path, s, dim);
   return out;
 }
 
@@ -186,7 +227,7 @@ void save_train_state(const std::string& path, const TrainState& s,
                       {"finished", s.finished},
                       {"history", history_json(s.history)}};
   write_safetensors(path, tensors, TensorDType::f64,
-                    {{"nfc.format_version", "1"},
+                    {{"nfc.format_version", kFormatVersion},
                      {"nfc.train_state", state.dump()},
                      {"nfc.train_options", options_json}});
 }

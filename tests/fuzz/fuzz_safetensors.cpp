@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const nfc::DataError&) {
   }
   try {
-    nfc::load_params(path, table);
+    nfc::load_params(path, table, 2);
   } catch (const nfc::DataError&) {
   }
   try {
