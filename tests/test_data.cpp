@@ -379,6 +379,16 @@ TEST_CASE("csv with and without a header, CRLF, quotes and trailing blank lines"
   CHECK(t.header == std::vector<std::string>{"", "a"});
   CHECK(t.values == std::vector<double>{0, 1.5, 1, 2.5});
 
+  // Quoted fields may hold commas and "" (RFC 4180): one header field each.
+  write_bytes(p, "\"a,1\",\"say \"\"b\"\"\"\n1,2\n");
+  t = read_csv(p);
+  CHECK(t.header == std::vector<std::string>{"a,1", "say \"b\""});
+  CHECK(t.values == std::vector<double>{1, 2});
+  // Subnormal numbers are numbers; an exact zero with a large exponent too.
+  write_bytes(p, "1e-310,0e-999\n");
+  t = read_csv(p);
+  CHECK(t.values == std::vector<double>{1e-310, 0});
+
   // A header made only of numbers is data: the rule cannot tell them apart.
   write_bytes(p, "0,1\n2,3\n");
   CHECK(read_csv(p).rows == 2);
@@ -402,7 +412,23 @@ TEST_CASE("csv rejects bad data with file:line:field messages", "[data]") {
   CHECK(error_for("1,2\n3,nan\n") == p + ":2:2: NaN");
   CHECK(error_for("1,2\ninf,3\n") == p + ":2:1: inf");
   CHECK(error_for("1,2\n3,-Infinity\n") == p + ":2:2: -inf");
-  CHECK(error_for("1,2\n1e999,3\n") == p + ":2:1: number out of range: '1e999'");
+  CHECK(error_for("1,2\n1e999,3\n") == p + ":2:1: number out of range: '1e999' (beyond ±1.8e308)");
+  CHECK(error_for("1,2\n1e-999,3\n") ==
+        p + ":2:1: number out of range: '1e-999' (not 0, but below the smallest double, 4.9e-324)");
+  // A first line with a field that is a number is data, even when another
+  // field or the number itself is bad: it was silently taken as a header.
+  CHECK(error_for("1e999,2\n3,4\n") == p + ":1:1: number out of range: '1e999' (beyond ±1.8e308)");
+  CHECK(error_for("0x10,1\n3,4\n") == p + ":1:1: not a number: '0x10'");
+  CHECK(error_for("x,1\n3,4\n") == p + ":1:1: not a number: 'x'");
+  CHECK(error_for("\"a,1\",\"b\n1,2\n") == p + ":1: a quoted field is not closed on its line");
+  CHECK(error_for("\"a\"b,c\n1,2\n") == p + ":1: a quoted field is not closed on its line");
+  // Echoed bytes are cut and escaped: no escape sequence reaches the
+  // terminal, no 5 MB field fills it.
+  CHECK(error_for("1,2\n3,\033[31mRED\a\n") ==
+        p + ":2:2: not a number: '\\x1B[31mRED\\x07'");
+  CHECK(error_for("1,2\n3,\xFF\xFEok\n") == p + ":2:2: not a number: '\\xFF\\xFEok'");
+  CHECK(error_for("1,2\n3," + std::string(5'000'000, 'a') + "\n") ==
+        p + ":2:2: not a number: '" + std::string(60, 'a') + "...'");
   CHECK(error_for("1,,2\n") == p + ":1:2: empty field");
   CHECK(error_for("1,2\n\n3,4\n") == p + ":2: blank line inside the data");
   CHECK(error_for("1,2\n3,0x10\n") == p + ":2:2: not a number: '0x10'");

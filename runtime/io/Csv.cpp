@@ -16,6 +16,7 @@
 
 #include "runtime/DataError.hpp"
 #include "runtime/io/AtomicFile.hpp"
+#include "support/Echo.hpp"
 
 namespace nfc {
 namespace {
@@ -54,29 +55,53 @@ std::vector<Line> split_lines(std::string_view text) {
   return lines;
 }
 
-std::string_view trim_field(std::string_view f) {
+std::string_view trim(std::string_view f) {
   const size_t b = f.find_first_not_of(" \t");
   if (b == std::string_view::npos) return {};
-  f = f.substr(b, f.find_last_not_of(" \t") - b + 1);
-  if (f.size() >= 2 && f.front() == '"' && f.back() == '"') f = f.substr(1, f.size() - 2);
-  return f;
+  return f.substr(b, f.find_last_not_of(" \t") - b + 1);
 }
 
-std::vector<std::string_view> split_fields(std::string_view line) {
-  std::vector<std::string_view> fields;
-  for (size_t start = 0;;) {
-    const size_t comma = line.find(',', start);
-    fields.push_back(trim_field(line.substr(start, comma - start)));
-    if (comma == std::string_view::npos) return fields;
-    start = comma + 1;
+// The fields of one line, RFC 4180 style: a field may be quoted, and then
+// hold commas and "" for a quote ("a,1" is one field); spaces and tabs
+// around a field are dropped. nullopt if a quote is not closed on the line.
+std::optional<std::vector<std::string>> split_fields(std::string_view line) {
+  std::vector<std::string> fields;
+  size_t i = 0;
+  for (;;) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    std::string field;
+    if (i < line.size() && line[i] == '"') {
+      for (++i;; ++i) {
+        if (i >= line.size()) return std::nullopt;
+        if (line[i] != '"') {
+          field += line[i];
+        } else if (i + 1 < line.size() && line[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else {
+          ++i;
+          break;
+        }
+      }
+      const size_t comma = line.find(',', i);
+      if (!trim(line.substr(i, comma - i)).empty()) return std::nullopt;  // "a"b
+      i = comma;
+    } else {
+      const size_t comma = line.find(',', i);
+      field = trim(line.substr(i, comma - i));
+      i = comma;
+    }
+    fields.push_back(std::move(field));
+    if (i == std::string_view::npos) return fields;
+    ++i;
   }
 }
 
-enum class ParseStatus { ok, not_a_number, overflow };
+enum class ParseStatus { ok, not_a_number, overflow, underflow };
 
-// A whole field as a double. from_chars has no locale and no leading '+';
-// underflow to a subnormal or zero is accepted (strtod rounds it), overflow
-// is not.
+// A whole field as a double. from_chars has no locale and no leading '+'.
+// A number beyond the doubles either way is refused rather than rounded to
+// infinity or to a zero the user did not write (subnormals are fine).
 ParseStatus parse_number(std::string_view f, double& out) {
   if (!f.empty() && f[0] == '+') f.remove_prefix(1);
   if (f.empty() || f[0] == '+' || f[0] == ' ') return ParseStatus::not_a_number;
@@ -84,15 +109,21 @@ ParseStatus parse_number(std::string_view f, double& out) {
   if (end != f.data() + f.size()) return ParseStatus::not_a_number;
   if (ec == std::errc()) return ParseStatus::ok;
   if (ec != std::errc::result_out_of_range) return ParseStatus::not_a_number;
-  out = std::strtod(std::string(f).c_str(), nullptr);
-  return std::isinf(out) ? ParseStatus::overflow : ParseStatus::ok;
+  return std::isinf(std::strtod(std::string(f).c_str(), nullptr)) ? ParseStatus::overflow
+                                                                  : ParseStatus::underflow;
 }
 
-bool is_header(const std::vector<std::string_view>& fields) {
-  double ignored;
-  for (std::string_view f : fields)
-    if (!f.empty() && parse_number(f, ignored) != ParseStatus::ok) return true;
-  return false;
+// The first line is a header only if none of its fields is a number (in
+// range or not) and one is not empty: `x,y` and `,value` are headers;
+// `1e999,2` and `0x10,1` are data, and their errors are reported.
+bool is_header(const std::vector<std::string>& fields) {
+  bool named = false;
+  for (const std::string& f : fields) {
+    double ignored;
+    if (!f.empty() && parse_number(f, ignored) != ParseStatus::not_a_number) return false;
+    named |= !f.empty();
+  }
+  return named;
 }
 
 class CsvParser {
@@ -101,20 +132,28 @@ class CsvParser {
 
   CsvTable parse(const std::vector<Line>& lines) {
     if (lines.empty()) throw DataError(fmt::format("{}: empty file", path_));
-    const auto first = split_fields(lines[0].text);
+    const auto first = fields_of(lines[0]);
     table_.cols = static_cast<int>(first.size());
     const bool header = is_header(first);
-    if (header) table_.header.assign(first.begin(), first.end());
+    if (header) table_.header = first;
     for (size_t i = header ? 1 : 0; i < lines.size(); ++i) parse_row(lines[i]);
     if (table_.rows == 0) throw DataError(fmt::format("{}: no data rows (only a header)", path_));
     return std::move(table_);
   }
 
  private:
+  std::vector<std::string> fields_of(const Line& line) const {
+    auto fields = split_fields(line.text);
+    if (!fields)
+      throw DataError(fmt::format("{}:{}: a quoted field is not closed on its line", path_,
+                                  line.number));
+    return std::move(*fields);
+  }
+
   void parse_row(const Line& line) {
     if (is_blank(line.text))
       throw DataError(fmt::format("{}:{}: blank line inside the data", path_, line.number));
-    const auto fields = split_fields(line.text);
+    const auto fields = fields_of(line);
     if (static_cast<int>(fields.size()) != table_.cols)
       throw DataError(fmt::format("{}:{}: expected {} columns, found {}", path_, line.number,
                                   table_.cols, fields.size()));
@@ -131,9 +170,14 @@ class CsvParser {
       case ParseStatus::ok:
         break;
       case ParseStatus::not_a_number:
-        throw DataError(fmt::format("{}: not a number: '{}'", where, f));
+        throw DataError(fmt::format("{}: not a number: '{}'", where, echoed(f)));
       case ParseStatus::overflow:
-        throw DataError(fmt::format("{}: number out of range: '{}'", where, f));
+        throw DataError(fmt::format("{}: number out of range: '{}' (beyond ±1.8e308)", where,
+                                    echoed(f)));
+      case ParseStatus::underflow:
+        throw DataError(fmt::format(
+            "{}: number out of range: '{}' (not 0, but below the smallest double, 4.9e-324)",
+            where, echoed(f)));
     }
     if (std::isnan(v)) throw DataError(fmt::format("{}: NaN", where));
     if (std::isinf(v)) throw DataError(fmt::format("{}: {}", where, v > 0 ? "inf" : "-inf"));

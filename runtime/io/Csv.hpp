@@ -1,15 +1,16 @@
 // Comma-separated numbers, the other data format users have at hand.
 //
 // Reading: one sample per line, fields separated by commas; spaces and tabs
-// around a field and `"` quotes around it are ignored (a quoted field may
-// not contain a comma); `\r\n` line ends and a UTF-8 byte-order mark are
-// tolerated; blank lines at the end are ignored, blank lines between rows
-// are an error. Header rule: the first line is a header if at least one of
-// its fields is non-empty and not a number, so `x,y` is a header and
-// `1.5,2` is data (a header made only of numbers cannot be told from data).
-// Every value must be a finite number. Errors name the place as
-// `file:line:field` (both 1-based; the field is the column number, not the
-// character offset).
+// around a field are ignored; a field may be quoted ("a,1", with "" for a
+// quote); `\r\n` line ends and a UTF-8 byte-order mark are tolerated; blank
+// lines at the end are ignored, blank lines between rows are an error.
+// Header rule: the first line is a header only if none of its fields is a
+// number and one is not empty, so `x,y` and `,value` are headers, and
+// `1.5,2`, `1e999,2` and `0x10,1` are data (whose errors are reported). Every
+// value must be a finite double: NaN, Inf, overflow and underflow to zero
+// are errors. Errors name the place as `file:line:field` (both 1-based; the
+// field is the column number, not the character offset), and quote at most
+// 60 bytes of a field, every byte printable (support/Echo.hpp).
 #pragma once
 
 #include <cstdint>
