@@ -10,6 +10,7 @@
 
 #include "runtime/DataError.hpp"
 #include "runtime/Random.hpp"
+#include "support/Echo.hpp"
 
 namespace nfc {
 namespace {
@@ -195,8 +196,8 @@ const Builtin& find_builtin(std::string_view name) {
     if (b.info.name == name) return b;
   std::vector<std::string> known;
   for (const Builtin& b : builtins()) known.push_back(b.info.name);
-  throw DataError(
-      fmt::format("unknown built-in dataset '{}' (known: {})", name, fmt::join(known, ", ")));
+  throw DataError(fmt::format("unknown built-in dataset '{}' (known: {})", echoed(name),
+                              fmt::join(known, ", ")));
 }
 
 }  // namespace

@@ -18,7 +18,9 @@ inline std::string first_non_finite(const double* values, int64_t rows, int cols
     const double v = values[i];
     if (std::isfinite(v)) continue;
     return fmt::format("row {}, column {}: {}", i / cols, i % cols,
-                       std::isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf");
+                       std::isnan(v) ? "NaN"
+                       : v > 0       ? "inf"
+                                     : "-inf");
   }
   return {};
 }

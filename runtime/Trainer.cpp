@@ -74,8 +74,8 @@ Trainer<T>::Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, T
     throw DataError("training options: " + problem);
   if (n < 1) throw DataError("training data: no rows");
   if (rows.size() != size_t(n) * size_t(dim_))
-    throw DataError(fmt::format("training data: {} values are not {} rows of {}", rows.size(), n,
-                                dim_));
+    throw DataError(
+        fmt::format("training data: {} values are not {} rows of {}", rows.size(), n, dim_));
   if (const std::string where = first_non_finite(rows.data(), n, dim_); !where.empty())
     throw DataError("training data: " + where);
   const auto split = shuffled(n, o_.seed ^ 0x5eed5b1175ULL);
@@ -200,10 +200,10 @@ template <class T>
 std::string Trainer<T>::result_problem(const TrainState& s) const {
   if (s.history.empty()) return {};
   const bool validated = n_val_ > 0;
-  const double result = !validated          ? s.history.back().train_nll
+  const double result = !validated         ? s.history.back().train_nll
                         : s.best_step >= 0 ? s.best_val
                                            : s.history.back().val_nll;
-  const char* what = !validated          ? "the final training NLL"
+  const char* what = !validated         ? "the final training NLL"
                      : s.best_step >= 0 ? "the best validation NLL"
                                         : "the last validation NLL";
   if (!std::isfinite(result)) return fmt::format("{} is {}", what, result);
@@ -234,14 +234,14 @@ std::string non_finite(const char* field, const V& values) {
 std::string history_problem(const std::vector<TrainRecord>& history, int64_t step,
                             int64_t eval_every) {
   if (int64_t(history.size()) > step / eval_every + 1)  // one per eval_every, one at the end
-    return fmt::format("field 'history' has {} records, more than {} steps make",
-                       history.size(), step);
+    return fmt::format("field 'history' has {} records, more than {} steps make", history.size(),
+                       step);
   int64_t last = 0;
   for (size_t i = 0; i < history.size(); ++i) {
     const TrainRecord& r = history[i];
     if (r.step <= last || r.step > step)
-      return fmt::format("field 'history' record {} is at step {}, after {} and by {} expected",
-                         i, r.step, last, step);
+      return fmt::format("field 'history' record {} is at step {}, after {} and by {} expected", i,
+                         r.step, last, step);
     if (std::isinf(r.train_nll) || !std::isfinite(r.lr) || r.lr < 0)
       return fmt::format("field 'history' record {} has a train NLL or lr out of range", i);
     last = r.step;
@@ -264,10 +264,8 @@ std::string Trainer<T>::state_problem(const TrainState& s) const {
       out_of_range("evals_since_best", s.evals_since_best, 0, int64_t(s.history.size())),
       // -1 until a validation improves; never at step 0, which is not validated
       s.best_step == -1 ? "" : out_of_range("best_step", s.best_step, 1, n_val_ > 0 ? s.step : -1),
-      history_problem(s.history, s.step, o_.eval_every),
-      non_finite("params", flow_.params()),
-      non_finite("adam.m", s.optimizer.m),
-      non_finite("adam.v", s.optimizer.v),
+      history_problem(s.history, s.step, o_.eval_every), non_finite("params", flow_.params()),
+      non_finite("adam.m", s.optimizer.m), non_finite("adam.v", s.optimizer.v),
       non_finite("best_params", s.best_params)};
   for (std::string& p : problems)
     if (!p.empty()) return p;

@@ -83,7 +83,7 @@ struct TrainState {
   // The first step's training loss (NaN if not finite): the yardstick a
   // blown-up result is measured against.
   double initial_loss = std::numeric_limits<double>::quiet_NaN();
-  double running_loss = 0;    // sum of losses since the last record
+  double running_loss = 0;  // sum of losses since the last record
   int64_t running_count = 0;
   bool stopped_early = false;
   bool finished = false;

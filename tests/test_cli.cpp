@@ -2,18 +2,17 @@
 // checkpoints that survive SIGKILL and resume to the same parameters, and
 // bad data and checkpoints get one clear line and exit 1; a conditional
 // flow trains, samples with a context and evaluates.
+#include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <csignal>
-#include <fmt/format.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "runtime/io/Safetensors.hpp"
 #include "tests/Shell.hpp"
@@ -124,10 +123,12 @@ TEST_CASE("resuming from a corrupt training state names the field", "[cli]") {
       {"step", -5, at + "field 'step' is -5, not in 0..40"},
       {"step", -1, at + "field 'step' is -1, not in 0..40"},
       {"step", 41, at + "field 'step' is 41, not in 0..40"},
-      {"step", 1e30, state_file.string() + ": training state field 'step' is missing or not of "
-                                           "its type"},
-      {"step", "40", state_file.string() + ": training state field 'step' is missing or not of "
-                                           "its type"},
+      {"step", 1e30,
+       state_file.string() + ": training state field 'step' is missing or not of "
+                             "its type"},
+      {"step", "40",
+       state_file.string() + ": training state field 'step' is missing or not of "
+                             "its type"},
       {"adam_t", 39, at + "field 'adam_t' is 39, not in 40..40"},
       {"best_step", 0, at + "field 'best_step' is 0, not in 1..40"},
       {"best_step", 99, at + "field 'best_step' is 99, not in 1..40"},
@@ -138,10 +139,12 @@ TEST_CASE("resuming from a corrupt training state names the field", "[cli]") {
        at + "field 'history' record 1 is at step 10, after 20 and by 40 expected"},
       {"history", nlohmann::json::array({{20, 1.0, 1.0, -1}}),
        at + "field 'history' record 0 has a train NLL or lr out of range"},
-      {"history", 7, state_file.string() + ": training state field 'history' is missing or not "
-                                           "of its type"},
-      {"initial_loss", "2.5", state_file.string() + ": training state field 'initial_loss' is "
-                                                    "missing or not of its type"},
+      {"history", 7,
+       state_file.string() + ": training state field 'history' is missing or not "
+                             "of its type"},
+      {"initial_loss", "2.5",
+       state_file.string() + ": training state field 'initial_loss' is "
+                             "missing or not of its type"},
       {"lr_scale", 0.5, at + "field 'lr_scale' is 0.5, but 0 skipped steps make it 2^-0"},
       {"best_val", nullptr, at + "field 'best_val' is not finite at a best step"},
   };
@@ -162,8 +165,7 @@ TEST_CASE("resuming from a corrupt training state names the field", "[cli]") {
   nfc::write_safetensors(state_file.string(), tensors, good.dtype, good.metadata);
   const Run nan_params = run("train " + train_args(out, 40) + " --resume");
   CHECK(nan_params.exit_code == 1);
-  CHECK(nan_params.output ==
-        "nfc: error: " + at + "field 'params' has a non-finite value at 3\n");
+  CHECK(nan_params.output == "nfc: error: " + at + "field 'params' has a non-finite value at 3\n");
 }
 
 // Each numeric training flag is checked against the bound the Trainer

@@ -255,6 +255,48 @@ TEST_CASE("npy reads versions 2.0 and 3.0, other byte-order marks and Python 2 l
   CHECK(read_npy(p).shape == std::vector<int64_t>{6});
 }
 
+// np.save of counts gives int64, of a mask bool, of a big-endian or half
+// precision array '>f4' / '<f2': each is converted to double exactly.
+TEST_CASE("npy converts integers, bools, float16 and big-endian data exactly", "[data]") {
+  TempDir dir;
+  const std::string p = dir.path("x.npy");
+  auto read = [&](const std::string& descr, const std::string& shape, const std::string& data) {
+    write_bytes(
+        p,
+        npy_bytes(1, "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }",
+                  data));
+    return read_npy(p).values;
+  };
+  auto le = [](auto v) { return std::string(reinterpret_cast<const char*>(&v), sizeof v); };
+  auto be = [&](auto v) {
+    std::string b = le(v);
+    std::reverse(b.begin(), b.end());
+    return b;
+  };
+  CHECK(read("<i8", "(3,)", le(int64_t(-5)) + le(int64_t(1) << 53) + le(int64_t(7))) ==
+        std::vector<double>{-5, 9007199254740992.0, 7});
+  CHECK(read("<i4", "(2,)", le(int32_t(-2147483647 - 1)) + le(int32_t(3))) ==
+        std::vector<double>{-2147483648.0, 3});
+  CHECK(read("<i2", "(1,)", le(int16_t(-300))) == std::vector<double>{-300});
+  CHECK(read("|i1", "(2,)", le(int8_t(-128)) + le(int8_t(127))) == std::vector<double>{-128, 127});
+  CHECK(read("|u1", "(2,)", le(uint8_t(255)) + le(uint8_t(0))) == std::vector<double>{255, 0});
+  CHECK(read("<u8", "(1,)", le(uint64_t(1) << 52)) == std::vector<double>{4503599627370496.0});
+  CHECK(read("|b1", "(3,)", std::string("\1\0\1", 3)) == std::vector<double>{1, 0, 1});
+  CHECK(read(">f8", "(2,)", be(0.1) + be(-3.5e300)) == std::vector<double>{0.1, -3.5e300});
+  CHECK(read(">f4", "(2,)", be(0.1f) + be(1e-40f)) ==
+        std::vector<double>{double(0.1f), double(1e-40f)});
+  CHECK(read(">i8", "(1,)", be(int64_t(-123456789))) == std::vector<double>{-123456789});
+  // float16: 1, -2, the largest (65504), the smallest subnormal (2^-24), 0.1's nearest
+  CHECK(read("<f2", "(5,)",
+             le(uint16_t(0x3C00)) + le(uint16_t(0xC000)) + le(uint16_t(0x7BFF)) +
+                 le(uint16_t(0x0001)) + le(uint16_t(0x2E66))) ==
+        std::vector<double>{1, -2, 65504, std::ldexp(1.0, -24), 0.0999755859375});
+  // The loader still refuses non-finite values, whatever the dtype.
+  write_bytes(p, npy_bytes(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (2, 1), }",
+                           le(uint16_t(0x3C00)) + le(uint16_t(0x7C00))));
+  CHECK(data_error([&] { load_dataset(p, 0); }) == p + ": row 1, column 0: inf");
+}
+
 TEST_CASE("npy rejects what nfc cannot read, with one-line messages", "[data]") {
   TempDir dir;
   const std::string p = dir.path("x.npy");
@@ -274,10 +316,15 @@ TEST_CASE("npy rejects what nfc cannot read, with one-line messages", "[data]") 
         p + ": unsupported .npy version 4.0");
   CHECK(error_for(good.substr(0, 9)) == p + ": truncated header");
   CHECK(error_for(good.substr(0, 40)) == p + ": truncated header");
-  CHECK(error_for(npy_bytes(1, dict("<i4", "False", "(3, 2)"), data)) ==
-        p + ": unsupported dtype '<i4' (need float32 or float64)");
-  CHECK(error_for(npy_bytes(1, dict(">f8", "False", "(3, 2)"), data)) ==
-        p + ": unsupported dtype '>f8' (need float32 or float64)");
+  CHECK(error_for(npy_bytes(1, dict("<c16", "False", "(3,)"), data)) ==
+        p + ": unsupported dtype '<c16' (need a float, integer or bool array)");
+  CHECK(error_for(npy_bytes(1, dict("<U4", "False", "(3,)"), data)) ==
+        p + ": unsupported dtype '<U4' (need a float, integer or bool array)");
+  CHECK(error_for(npy_bytes(1, dict("<f3", "False", "(16,)"), data)) ==
+        p + ": unsupported dtype '<f3' (need a float, integer or bool array)");
+  CHECK(error_for(
+            npy_bytes(1, dict("<i8", "False", "(1,)"), std::string("\x01\0\0\0\0\0\x20\0", 8))) ==
+        p + ": element 0 is an integer beyond 2^53, which a double cannot hold exactly");
   CHECK(error_for(npy_bytes(1, dict("<f8", "True", "(3, 2)"), data)) ==
         p + ": Fortran-order arrays are not supported");
   CHECK(error_for(npy_bytes(1, dict("<f8", "False", "(1, 3, 2)"), data)) ==
@@ -424,8 +471,7 @@ TEST_CASE("csv rejects bad data with file:line:field messages", "[data]") {
   CHECK(error_for("\"a\"b,c\n1,2\n") == p + ":1: a quoted field is not closed on its line");
   // Echoed bytes are cut and escaped: no escape sequence reaches the
   // terminal, no 5 MB field fills it.
-  CHECK(error_for("1,2\n3,\033[31mRED\a\n") ==
-        p + ":2:2: not a number: '\\x1B[31mRED\\x07'");
+  CHECK(error_for("1,2\n3,\033[31mRED\a\n") == p + ":2:2: not a number: '\\x1B[31mRED\\x07'");
   CHECK(error_for("1,2\n3,\xFF\xFEok\n") == p + ":2:2: not a number: '\\xFF\\xFEok'");
   CHECK(error_for("1,2\n3," + std::string(5'000'000, 'a') + "\n") ==
         p + ":2:2: not a number: '" + std::string(60, 'a') + "...'");
@@ -785,10 +831,15 @@ TEST_CASE("safetensors: each kind of damage gives its one-line message", "[data]
   CHECK(error_for(safetensors_bytes(R"({"__metadata__":{"k":"1","k":"2"}})", "")) ==
         p + ": key 'k' appears twice in one object of the header");
   CHECK(error_for(safetensors_bytes(
-            entry("w", R"({"dtype":"F32","shape":[2],"shape":[1],"data_offsets":[0,4]})"), eight)) ==
-        p + ": key 'shape' appears twice in one object of the header");
+            entry("w", R"({"dtype":"F32","shape":[2],"shape":[1],"data_offsets":[0,4]})"),
+            eight)) == p + ": key 'shape' appears twice in one object of the header");
   CHECK(error_for(safetensors_bytes(entry("w", "[0]"), "")) ==
         p + ": tensor 'w': entry is not a JSON object");
+  // Names from the file are quoted printable and cut.
+  CHECK(error_for(safetensors_bytes(entry("\\u001b[31mw\\u0007", "[0]"), "")) ==
+        p + ": tensor '\\x1B[31mw\\x07': entry is not a JSON object");
+  CHECK(error_for(safetensors_bytes(entry(std::string(100000, 'n'), "[0]"), "")) ==
+        p + ": tensor '" + std::string(60, 'n') + "...': entry is not a JSON object");
   CHECK(error_for(safetensors_bytes(entry("w", R"({"dtype":"F32","data_offsets":[0,4]})"),
                                     eight)) == p + ": tensor 'w': missing 'shape'");
   CHECK(error_for(safetensors_bytes(

@@ -3,9 +3,10 @@
 // `warning:` / `note:`); checking the file must print exactly those
 // diagnostics, in that order, and fail iff an error is expected. Plus the
 // exact three-line format, and robustness against hostile input.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <fmt/format.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>

@@ -2,9 +2,10 @@
 // reach a small ground-truth KL; runs are bit-for-bit deterministic; a run
 // interrupted and resumed from its saved state ends with exactly the
 // parameters of an uninterrupted one; checkpoints round-trip.
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <fmt/format.h>
 #include <filesystem>
 #include <sstream>
 
@@ -309,8 +310,8 @@ TEST_CASE("a result orders of magnitude above the first loss, or not finite, is 
   REQUIRE(std::isfinite(wild.initial_loss));
   CHECK(wild.best_val > wild.initial_loss + 100 * std::max(1.0, std::abs(wild.initial_loss)));
   CHECK(wild_problem.starts_with("the best validation NLL is "));
-  CHECK(wild_problem.ends_with(fmt::format(", orders of magnitude above the first step's {:.4g}",
-                                           wild.initial_loss)));
+  CHECK(wild_problem.ends_with(
+      fmt::format(", orders of magnitude above the first step's {:.4g}", wild.initial_loss)));
   // Without a validation set the last training record is the result.
   const auto [wild_train, wild_train_problem] = train(10, data, 0);
   CHECK(wild_train.diverged);

@@ -238,12 +238,12 @@ void train(TrainCliOptions o) {
         o.train.max_bad_steps, state.step,
         saved ? o.out + " holds the last good parameters" : "nothing was saved"));
   if (state.diverged)
-    throw UserError(fmt::format("training diverged: {} (try a smaller --lr, --clip or --standardize); {}",
-                                run.result_problem(state),
-                                saved ? fmt::format("{} holds the parameters of step {}", o.out,
-                                                    state.best_step >= 0 ? state.best_step
-                                                                         : state.step)
-                                      : "nothing was saved"));
+    throw UserError(
+        fmt::format("training diverged: {} (try a smaller --lr, --clip or --standardize); {}",
+                    run.result_problem(state),
+                    saved ? fmt::format("{} holds the parameters of step {}", o.out,
+                                        state.best_step >= 0 ? state.best_step : state.step)
+                          : "nothing was saved"));
   // The flow now holds the best parameters: the final KL is theirs.
   const double final_kl = kl ? kl->estimate(r) : NAN;
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();

@@ -6,12 +6,12 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "runtime/DataError.hpp"
-#include "support/Echo.hpp"
 #include "runtime/io/Safetensors.hpp"
+#include "support/Echo.hpp"
 
 namespace nfc {
 
@@ -54,8 +54,7 @@ struct BadField {
 };
 
 int64_t integer(const Json& j, const std::string& field) {
-  if (!j.is_number_integer() ||
-      (j.is_number_unsigned() && j.get<uint64_t>() > uint64_t(INT64_MAX)))
+  if (!j.is_number_integer() || (j.is_number_unsigned() && j.get<uint64_t>() > uint64_t(INT64_MAX)))
     throw BadField{field};
   return j.get<int64_t>();
 }
@@ -185,7 +184,7 @@ SavedParams load_params(const std::string& path, const std::vector<ParamTensor>&
       if (!names.count(t.name))
         throw DataError(fmt::format(
             "{}: tensor '{}' is not a parameter of the model: the checkpoint does not match", path,
-            t.name));
+            echoed(t.name)));
   }
   out.source_hash = meta("nfc.source_hash");
   out.training = meta("nfc.training");
@@ -264,8 +263,7 @@ ResumeInfo load_train_state(const std::string& path, size_t param_count) {
     TrainState& s = r.state;
     s.step = integer(at("step"), "step");
     s.optimizer.t = integer(at("adam_t"), "adam_t");
-    s.best_val =
-        number_from(at("best_val"), std::numeric_limits<double>::infinity(), "best_val");
+    s.best_val = number_from(at("best_val"), std::numeric_limits<double>::infinity(), "best_val");
     s.best_step = integer(at("best_step"), "best_step");
     s.evals_since_best = integer(at("evals_since_best"), "evals_since_best");
     s.skipped_steps = integer(at("skipped_steps"), "skipped_steps");
@@ -273,7 +271,8 @@ ResumeInfo load_train_state(const std::string& path, size_t param_count) {
     s.lr_scale = real(at("lr_scale"), "lr_scale");
     s.diverged = boolean(at("diverged"), "diverged");
     // Optional: states written before it existed lack it (NaN: unknown).
-    if (j.contains("initial_loss")) s.initial_loss = number_from(j["initial_loss"], NAN, "initial_loss");
+    if (j.contains("initial_loss"))
+      s.initial_loss = number_from(j["initial_loss"], NAN, "initial_loss");
     s.running_loss = real(at("running_loss"), "running_loss");
     s.running_count = integer(at("running_count"), "running_count");
     s.stopped_early = boolean(at("stopped_early"), "stopped_early");
@@ -283,8 +282,8 @@ ResumeInfo load_train_state(const std::string& path, size_t param_count) {
     if (!Json::parse(r.options_json).is_object())
       throw DataError(path + ": 'nfc.train_options' metadata is not a JSON object");
   } catch (const BadField& b) {
-    throw DataError(fmt::format("{}: training state field '{}' is missing or not of its type", path,
-                                b.field));
+    throw DataError(
+        fmt::format("{}: training state field '{}' is missing or not of its type", path, b.field));
   } catch (const Json::exception& e) {
     throw DataError(path + ": training state metadata is not valid (" + e.what() + ")");
   }

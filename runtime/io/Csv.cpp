@@ -145,8 +145,8 @@ class CsvParser {
   std::vector<std::string> fields_of(const Line& line) const {
     auto fields = split_fields(line.text);
     if (!fields)
-      throw DataError(fmt::format("{}:{}: a quoted field is not closed on its line", path_,
-                                  line.number));
+      throw DataError(
+          fmt::format("{}:{}: a quoted field is not closed on its line", path_, line.number));
     return std::move(*fields);
   }
 
@@ -172,12 +172,12 @@ class CsvParser {
       case ParseStatus::not_a_number:
         throw DataError(fmt::format("{}: not a number: '{}'", where, echoed(f)));
       case ParseStatus::overflow:
-        throw DataError(fmt::format("{}: number out of range: '{}' (beyond ±1.8e308)", where,
-                                    echoed(f)));
+        throw DataError(
+            fmt::format("{}: number out of range: '{}' (beyond ±1.8e308)", where, echoed(f)));
       case ParseStatus::underflow:
         throw DataError(fmt::format(
-            "{}: number out of range: '{}' (not 0, but below the smallest double, 4.9e-324)",
-            where, echoed(f)));
+            "{}: number out of range: '{}' (not 0, but below the smallest double, 4.9e-324)", where,
+            echoed(f)));
     }
     if (std::isnan(v)) throw DataError(fmt::format("{}: NaN", where));
     if (std::isinf(v)) throw DataError(fmt::format("{}: {}", where, v > 0 ? "inf" : "-inf"));

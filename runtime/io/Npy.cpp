@@ -2,15 +2,19 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "runtime/DataError.hpp"
 #include "runtime/io/AtomicFile.hpp"
+#include "support/Echo.hpp"
 
 namespace nfc {
 namespace {
@@ -47,7 +51,7 @@ class HeaderParser {
       } else if (key == "shape") {
         h.shape = int_tuple();
       } else {
-        fail(fmt::format("unexpected key '{}'", key));
+        fail(fmt::format("unexpected key '{}'", echoed(key)));
       }
       seen.insert(key);
       if (!peek('}')) expect(',');
@@ -129,15 +133,66 @@ uint64_t read_le(const unsigned char* p, int bytes) {
   return v;
 }
 
-// '<' is little-endian; '|' (no byte order) and '=' (native) also describe
-// little-endian data on a little-endian host.
-TensorDType parse_descr(const std::string& path, const std::string& descr) {
-  const bool native_little = std::endian::native == std::endian::little;
-  const bool little = !descr.empty() &&
-                      (descr[0] == '<' || (native_little && (descr[0] == '|' || descr[0] == '=')));
-  if (little && descr.substr(1) == "f4") return TensorDType::f32;
-  if (little && descr.substr(1) == "f8") return TensorDType::f64;
-  throw DataError(fmt::format("{}: unsupported dtype '{}' (need float32 or float64)", path, descr));
+// An element type nfc converts to double: floats of 2, 4 or 8 bytes, signed
+// and unsigned integers of 1..8 bytes (np.save of counts gives int64), bool;
+// either byte order. '|' (no byte order) and '=' (native) mean the host's.
+struct NpyElement {
+  char kind;  // 'f', 'i', 'u' or 'b'
+  int size;
+  bool big_endian;
+};
+
+NpyElement parse_descr(const std::string& path, const std::string& descr) {
+  const auto refuse = [&] {
+    return DataError(fmt::format("{}: unsupported dtype '{}' (need a float, integer or bool array)",
+                                 path, echoed(descr)));
+  };
+  if (descr.size() < 3 || !std::strchr("<>|=", descr[0])) throw refuse();
+  const bool native_big = std::endian::native == std::endian::big;
+  NpyElement e{descr[1], 0, descr[0] == '>' || (native_big && descr[0] != '<')};
+  const std::string size = descr.substr(2);
+  if (size.size() != 1 || size[0] < '1' || size[0] > '8') throw refuse();
+  e.size = size[0] - '0';
+  const bool ok = (e.kind == 'f' && (e.size == 2 || e.size == 4 || e.size == 8)) ||
+                  ((e.kind == 'i' || e.kind == 'u') &&
+                   (e.size == 1 || e.size == 2 || e.size == 4 || e.size == 8)) ||
+                  (e.kind == 'b' && e.size == 1);
+  if (!ok) throw refuse();
+  return e;
+}
+
+// IEEE half precision (numpy float16) to double, exactly.
+double half_to_double(uint16_t h) {
+  const int exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
+  const double sign = (h & 0x8000) ? -1 : 1;
+  if (exponent == 0) return sign * std::ldexp(mantissa, -24);  // zero, subnormal
+  if (exponent == 31)
+    return mantissa ? std::numeric_limits<double>::quiet_NaN()
+                    : sign * std::numeric_limits<double>::infinity();
+  return sign * std::ldexp(mantissa + 1024, exponent - 25);
+}
+
+// Element `bits` (already in host order) as a double; integers beyond 2^53
+// would be rounded, and are refused by the caller (nullopt).
+std::optional<double> to_double(const NpyElement& e, uint64_t bits) {
+  constexpr uint64_t kExact = uint64_t(1) << 53;
+  switch (e.kind) {
+    case 'f':
+      if (e.size == 2) return half_to_double(static_cast<uint16_t>(bits));
+      if (e.size == 4) return std::bit_cast<float>(static_cast<uint32_t>(bits));
+      return std::bit_cast<double>(bits);
+    case 'i': {
+      const int shift = 64 - 8 * e.size;  // sign-extend
+      const int64_t v = static_cast<int64_t>(bits << shift) >> shift;
+      if (v > int64_t(kExact) || v < -int64_t(kExact)) return std::nullopt;
+      return double(v);
+    }
+    case 'u':
+      if (bits > kExact) return std::nullopt;
+      return double(bits);
+    default:  // 'b'
+      return bits ? 1.0 : 0.0;
+  }
 }
 
 // Number of elements; refuses shapes whose product overflows.
@@ -172,10 +227,11 @@ class NpyReader {
     const std::string header_text = read_header_text();
     const NpyHeader h = HeaderParser(path_, header_text).parse();
     NpyArray array;
-    array.dtype = parse_descr(path_, h.descr);
+    const NpyElement element = parse_descr(path_, h.descr);
+    array.dtype = element.kind == 'f' && element.size <= 4 ? TensorDType::f32 : TensorDType::f64;
     check_header(path_, h);
     array.shape = h.shape;
-    array.values = read_values(element_count(path_, h.shape), array.dtype);
+    array.values = read_values(element_count(path_, h.shape), element);
     return array;
   }
 
@@ -211,9 +267,8 @@ class NpyReader {
 
   // The data must fill the rest of the file exactly; that check comes before
   // allocating, so a lying header cannot make us allocate.
-  std::vector<double> read_values(int64_t count, TensorDType dtype) {
-    const int item = dtype_size(dtype);
-    const uint64_t need = static_cast<uint64_t>(count) * item, have = size_ - pos_;
+  std::vector<double> read_values(int64_t count, const NpyElement& e) {
+    const uint64_t need = static_cast<uint64_t>(count) * e.size, have = size_ - pos_;
     if (need > have)
       fail(fmt::format("truncated data: the header promises {} bytes, the file holds {}", need,
                        have));
@@ -222,9 +277,13 @@ class NpyReader {
     read_bytes(bytes.data(), need);
     std::vector<double> values(count);
     for (int64_t i = 0; i < count; ++i) {
-      const uint64_t bits = read_le(&bytes[i * item], item);
-      values[i] = item == 4 ? std::bit_cast<float>(static_cast<uint32_t>(bits))
-                            : std::bit_cast<double>(bits);
+      unsigned char* p = &bytes[size_t(i * e.size)];
+      if (e.big_endian) std::reverse(p, p + e.size);
+      const std::optional<double> v = to_double(e, read_le(p, e.size));
+      if (!v)
+        fail(fmt::format("element {} is an integer beyond 2^53, which a double cannot hold exactly",
+                         i));
+      values[size_t(i)] = *v;
     }
     return values;
   }

@@ -1,7 +1,8 @@
-// NumPy's .npy format, the subset nfc needs: float32/float64, little-endian,
-// C order, 1-D or 2-D. Reading accepts versions 1.0, 2.0 and 3.0 (they differ
-// only in the width of the header length and the header's text encoding);
-// writing produces version 1.0, which every NumPy reads.
+// NumPy's .npy format, the subset nfc needs: C order, 1-D or 2-D. Reading
+// accepts versions 1.0, 2.0 and 3.0 (they differ only in the width of the
+// header length and the header's text encoding) and float16/32/64, integer
+// and bool arrays of either byte order, converted to double exactly;
+// writing produces version 1.0, float32 or float64, which every NumPy reads.
 // Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
 #pragma once
 
@@ -14,9 +15,9 @@
 namespace nfc {
 
 struct NpyArray {
-  std::vector<int64_t> shape;  // one or two entries
-  TensorDType dtype = TensorDType::f64;
-  std::vector<double> values;  // C order; float32 values widened exactly
+  std::vector<int64_t> shape;            // one or two entries
+  TensorDType dtype = TensorDType::f64;  // f32 for float16 and float32 files
+  std::vector<double> values;            // C order; float32 values widened exactly
 };
 
 // Throws DataError naming `path` for anything outside the subset above and

@@ -17,6 +17,7 @@
 
 #include "runtime/DataError.hpp"
 #include "runtime/io/AtomicFile.hpp"
+#include "support/Echo.hpp"
 
 namespace nfc {
 namespace {
@@ -140,7 +141,8 @@ class SafetensorsReader {
     const Json header = parse_header(text);
     HeaderScan scan;
     Json::sax_parse(text, &scan);
-    if (scan.duplicate) fail("key '{}' appears twice in one object of the header", *scan.duplicate);
+    if (scan.duplicate)
+      fail("key '{}' appears twice in one object of the header", echoed(*scan.duplicate));
     SafetensorsFile file;
     std::vector<Entry> entries;
     for (const std::string& key : scan.top_level_keys) {
@@ -212,11 +214,11 @@ class SafetensorsReader {
   }
 
   TensorDType parse_dtype(const std::string& name, const Json& v) const {
-    if (!v.is_string()) fail("tensor '{}': 'dtype' must be a string", name);
+    if (!v.is_string()) fail("tensor '{}': 'dtype' must be a string", echoed(name));
     const std::string dtype = v.get<std::string>();
     if (dtype == "F32") return TensorDType::f32;
     if (dtype == "F64") return TensorDType::f64;
-    fail("tensor '{}': unsupported dtype '{}' (need F32 or F64)", name, dtype);
+    fail("tensor '{}': unsupported dtype '{}' (need F32 or F64)", echoed(name), echoed(dtype));
   }
 
   // A list of non-negative integers (nlohmann parses those as unsigned).
@@ -231,19 +233,20 @@ class SafetensorsReader {
   }
 
   Entry parse_entry(const std::string& name, const Json& v) const {
-    if (!v.is_object()) fail("tensor '{}': entry is not a JSON object", name);
+    if (!v.is_object()) fail("tensor '{}': entry is not a JSON object", echoed(name));
     for (const char* key : {"dtype", "shape", "data_offsets"})
-      if (!v.contains(key)) fail("tensor '{}': missing '{}'", name, key);
+      if (!v.contains(key)) fail("tensor '{}': missing '{}'", echoed(name), key);
     Entry e{name, parse_dtype(name, v["dtype"]), {}, 0, 0};
     const auto shape = unsigned_list(v["shape"]);
-    if (!shape) fail("tensor '{}': 'shape' must be a list of non-negative integers", name);
+    if (!shape) fail("tensor '{}': 'shape' must be a list of non-negative integers", echoed(name));
     const auto offsets = unsigned_list(v["data_offsets"]);
     if (!offsets || offsets->size() != 2)
-      fail("tensor '{}': 'data_offsets' must be two non-negative integers [begin, end]", name);
+      fail("tensor '{}': 'data_offsets' must be two non-negative integers [begin, end]",
+           echoed(name));
     e.begin = (*offsets)[0];
     e.end = (*offsets)[1];
     if (e.begin > e.end)
-      fail("tensor '{}': data_offsets [{}, {}] are reversed", name, e.begin, e.end);
+      fail("tensor '{}': data_offsets [{}, {}] are reversed", echoed(name), e.begin, e.end);
     check_size(e, *shape);
     return e;
   }
@@ -255,12 +258,13 @@ class SafetensorsReader {
     uint64_t bytes = empty ? 0 : dtype_size(e.dtype);
     for (uint64_t d : shape) {
       if (!empty && bytes > size_ / d)
-        fail("tensor '{}': shape [{}] is larger than the file", e.name, fmt::join(shape, ", "));
+        fail("tensor '{}': shape [{}] is larger than the file", echoed(e.name),
+             fmt::join(shape, ", "));
       bytes *= d;
       e.shape.push_back(static_cast<int64_t>(d));
     }
     if (bytes != e.end - e.begin)
-      fail("tensor '{}': shape [{}] needs {} bytes but data_offsets span {}", e.name,
+      fail("tensor '{}': shape [{}] needs {} bytes but data_offsets span {}", echoed(e.name),
            fmt::join(shape, ", "), bytes, e.end - e.begin);
   }
 
@@ -268,8 +272,8 @@ class SafetensorsReader {
   void check_layout(std::vector<Entry>& entries, uint64_t buffer_size) const {
     for (const Entry& e : entries)
       if (e.end > buffer_size)
-        fail("tensor '{}': data_offsets [{}, {}] lie outside the {}-byte data buffer", e.name,
-             e.begin, e.end, buffer_size);
+        fail("tensor '{}': data_offsets [{}, {}] lie outside the {}-byte data buffer",
+             echoed(e.name), e.begin, e.end, buffer_size);
     // Stable: zero-size tensors sharing an offset keep their header order.
     std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
       return std::tie(a.begin, a.end) < std::tie(b.begin, b.end);
@@ -277,7 +281,8 @@ class SafetensorsReader {
     uint64_t covered = 0;
     for (size_t i = 0; i < entries.size(); ++i) {
       const Entry& e = entries[i];
-      if (e.begin < covered) fail("tensors '{}' and '{}' overlap", entries[i - 1].name, e.name);
+      if (e.begin < covered)
+        fail("tensors '{}' and '{}' overlap", echoed(entries[i - 1].name), echoed(e.name));
       if (e.begin > covered)
         fail("bytes {}..{} of the data buffer belong to no tensor", covered, e.begin);
       covered = e.end;
