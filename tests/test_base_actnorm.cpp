@@ -555,7 +555,7 @@ TEST_CASE("a fresh Trainer initialises ActNorm from data, a resumed one does not
   f.init_params(1);
   std::vector<double> rows = test::normal_batch(300, 2, 4, 3.0);
   TrainOptions o;
-  o.steps = 0;  // initialisation only
+  o.steps = 1;  // initialisation, and one step that moves log_scale by at most lr = 1e-3
   Trainer<double> trainer(f, rows, 300, o);
   TrainState resumed;
   resumed.step = 5;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "runtime/io/Checkpoint.hpp"
 #include "runtime/io/Safetensors.hpp"
 #include "tests/Shell.hpp"
 
@@ -41,6 +42,11 @@ std::string train_args(const fs::path& out, int steps) {
          std::to_string(steps) + " --batch 64 --eval-every 20 --seed 3 -q --out " + out.string();
 }
 
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 std::vector<double> params_of(const fs::path& p) {
   std::vector<double> all;
   for (const auto& t : nfc::read_safetensors(p.string()).tensors)
@@ -50,48 +56,109 @@ std::vector<double> params_of(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("training killed with SIGKILL resumes to the uninterrupted result", "[cli]") {
-  const fs::path dir = scratch("resume");
-  const int steps = 3000;
-  REQUIRE(run("train " + train_args(dir / "whole.safetensors", steps)).exit_code == 0);
-
-  // Start the same run, kill it once a checkpoint exists, resume it.
-  const fs::path out = dir / "killed.safetensors";
-  const std::string cmd = std::string(NFC_EXECUTABLE) + " train " + train_args(out, steps);
+// Starts `nfc train`, sends `signal` once the first checkpoint pair exists
+// (however slow the build: a sanitizer build compiles for seconds before
+// step 1), and returns the wait status; the run's output goes to `log`.
+int train_until_signal(const std::string& args, const fs::path& out, const fs::path& log,
+                       int signal) {
+  const std::string cmd = std::string(NFC_EXECUTABLE) + " train " + args;
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", ("exec " + cmd + " >/dev/null 2>&1").c_str(), nullptr);
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd + " >" + log.string() + " 2>&1").c_str(), nullptr);
     _exit(127);
   }
-  // Wait for the first checkpoint pair however slow the build is (a
-  // sanitizer build spends seconds compiling before step 1), or for the
-  // run to end on its own.
-  const fs::path state = dir / "killed.state.safetensors";
+  const fs::path state = nfc::state_path(out.string());
   int status = 0;
-  bool exited = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
   while (!(fs::exists(state) && fs::exists(out)) && std::chrono::steady_clock::now() < deadline) {
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      exited = true;
-      break;
-    }
+    if (waitpid(pid, &status, WNOHANG) == pid) return status;  // ended on its own
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  if (!exited) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  kill(pid, signal);
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+// SIGKILL leaves the last checkpoint pair; SIGINT and SIGTERM save one at
+// the step they arrive and say so. Either way --resume ends bit-for-bit
+// where the uninterrupted run ends, and temporaries of killed runs are
+// cleaned up.
+TEST_CASE("training stopped by a signal resumes to the uninterrupted result", "[cli]") {
+  const fs::path dir = scratch("resume");
+  const int steps = 3000;
+  REQUIRE(run("train " + train_args(dir / "whole.safetensors", steps)).exit_code == 0);
+  for (const int signal : {SIGKILL, SIGINT, SIGTERM}) {
+    INFO("signal " << signal);
+    const fs::path out = dir / ("stopped" + std::to_string(signal) + ".safetensors");
+    const fs::path log = dir / "log.txt";
+    const int status = train_until_signal(train_args(out, steps), out, log, signal);
+    const std::string printed = read_text(log);
+    if (signal == SIGKILL) {
+      if (!WIFSIGNALED(status))
+        WARN("the run finished before the kill: only resume-after-completion was tested");
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 128 + signal) {
+      CHECK(printed.find(fmt::format(
+                "nfc: {} at step ", signal == SIGINT ? "SIGINT" : "SIGTERM")) != std::string::npos);
+      CHECK(
+          printed.ends_with(" and its training state are saved; continue with the same command "
+                            "and --resume\n"));
+    } else {
+      INFO(printed);
+      CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));  // finished before the signal
+    }
+    // Whatever the moment, the files on disk load; the lock file is gone
+    // unless the run was killed (its flock went with it: the resume below
+    // takes it), and a killed writer's temporary is removed by the next run.
+    REQUIRE_NOTHROW(params_of(out));
+    REQUIRE_NOTHROW(nfc::read_safetensors(nfc::state_path(out.string())));
+    if (signal != SIGKILL) CHECK(!fs::exists(out.string() + ".lock"));
+    const fs::path stale = out.string() + ".tmp.4194000";
+    std::ofstream(stale) << "half a checkpoint";
+    const Run resumed = run("train " + train_args(out, steps) + " --resume");
+    INFO(resumed.output);
+    REQUIRE(resumed.exit_code == 0);
+    CHECK(params_of(out) == params_of(dir / "whole.safetensors"));
+    CHECK(!fs::exists(stale));
   }
-  const bool killed = WIFSIGNALED(status);
-  if (!killed) WARN("the run finished before the kill: only resume-after-completion was tested");
-  // Whatever the moment of the kill, the files on disk load.
-  REQUIRE_NOTHROW(params_of(out));
-  REQUIRE_NOTHROW(nfc::read_safetensors(state.string()));
-  const Run resumed = run("train " + train_args(out, steps) + " --resume");
-  INFO(resumed.output);
-  REQUIRE(resumed.exit_code == 0);
-  CHECK(params_of(out) == params_of(dir / "whole.safetensors"));
+}
+
+// One writer per --out: a second run is refused at once, naming the first;
+// an --out that cannot be written fails before any work.
+TEST_CASE("outputs are claimed before any work", "[cli]") {
+  const fs::path dir = scratch("claim");
+  const fs::path out = dir / "p.safetensors", log = dir / "log.txt";
+  const std::string first = std::string(NFC_EXECUTABLE) + " train " + train_args(out, 1000000);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + first + " >/dev/null 2>&1").c_str(), nullptr);
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (!fs::exists(out.string() + ".lock") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // its pid is written
+  const Run second = run("train " + train_args(out, 40));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(second.exit_code == 1);
+  CHECK(second.output == fmt::format("nfc: error: '{}' is in use by another nfc train (pid {})\n",
+                                     out.string(), pid));
+  // The lock dies with its holder: the next run goes ahead.
+  CHECK(run("train " + train_args(out, 20)).exit_code == 0);
+
+  const fs::path nowhere = dir / "missing" / "p.safetensors";
+  const Run missing = run("train " + train_args(nowhere, 20));
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.output ==
+        "nfc: error: cannot write '" + nowhere.string() + "': No such file or directory\n");
+  const Run bad_json = run("train " + train_args(out, 20) + " --json " + nowhere.string());
+  CHECK(bad_json.exit_code == 1);
+  CHECK(bad_json.output ==
+        "nfc: error: cannot write '" + nowhere.string() + "': No such file or directory\n");
 }
 
 TEST_CASE("resuming with other settings is refused", "[cli]") {
@@ -102,6 +169,12 @@ TEST_CASE("resuming with other settings is refused", "[cli]") {
   CHECK(r.output == "nfc: error: --resume: " + (dir / "p.state.safetensors").string() +
                         " was written by a run with different settings (lr); resume with the "
                         "same ones\n");
+  // Another thread count rounds the summed gradients otherwise.
+  const Run t = run("train " + train_args(dir / "p.safetensors", 40) + " --threads 2 --resume");
+  CHECK(t.exit_code == 1);
+  CHECK(t.output == "nfc: error: --resume: " + (dir / "p.state.safetensors").string() +
+                        " was written by a run with different settings (threads); resume with "
+                        "the same ones\n");
 }
 
 // A state file is data from disk: every field that could not come from this

@@ -13,7 +13,9 @@
 #include "runtime/DataError.hpp"
 #include "runtime/Trainer.hpp"
 #include "runtime/io/AtomicFile.hpp"
+#include "runtime/io/OutputLock.hpp"
 #include "tools/FlowIO.hpp"
+#include "tools/Interrupt.hpp"
 
 namespace nfc::cli {
 
@@ -58,7 +60,10 @@ Json run_identity(const TrainCliOptions& o, const std::string& source_hash) {
           {"weight_decay", opt.weight_decay},
           {"schedule", o.schedule},
           {"warmup", opt.warmup_steps},
-          {"clip", opt.clip_norm}};
+          {"clip", opt.clip_norm},
+          // Gradients are summed per thread: another count rounds otherwise,
+          // and a resumed run would not end where the uninterrupted one does.
+          {"threads", o.model.threads}};
 }
 
 std::string differing_keys(const Json& a, const Json& b) {
@@ -151,8 +156,23 @@ std::vector<double> as_doubles(const std::vector<T>& v) {
   return {v.begin(), v.end()};
 }
 
+// Before any work: --out is ours alone (a second run on it is refused),
+// every output can be written, and temporaries of killed runs are gone.
+OutputLock claim_outputs(const TrainCliOptions& o) {
+  check_writable(o.out);  // first: a missing directory is named as --out's
+  OutputLock lock(o.out);
+  std::vector<std::string> outputs = {o.out, state_path(o.out)};
+  if (!o.json.empty()) outputs.push_back(o.json);
+  for (const std::string& path : outputs) {
+    remove_stale_temporaries(path);
+    check_writable(path);
+  }
+  return lock;
+}
+
 template <class T>
 void train(TrainCliOptions o) {
+  const OutputLock lock = claim_outputs(o);
   const LoadedModel m = compile_model_file(o.model);
   ReadyFlow<T> r{make_flow<T>(*m.compiled), std::nullopt, {}};
   r.flow.init_params(o.train.seed);
@@ -219,6 +239,7 @@ void train(TrainCliOptions o) {
   const auto start = Clock::now();
   const int64_t first_step = state.step;
   double last_kl = NAN;
+  const InterruptRequest interrupt;
   run.run(state, [&](const TrainEvent& e) {
     const double secs = std::chrono::duration<double>(Clock::now() - start).count();
     const double rate =
@@ -229,8 +250,16 @@ void train(TrainCliOptions o) {
     }
     if (e.kind != TrainEvent::Kind::done)
       progress.update(e, rate, e.val_nll, last_kl, e.kind == TrainEvent::Kind::evaluation);
-    return true;
+    return interrupt.signal() == 0;
   });
+  if (const int signal = interrupt.signal(); signal != 0 && !state.finished) {
+    save(state);
+    fmt::print(std::cerr,
+               "\nnfc: {} at step {}: {} and its training state are saved; continue with the "
+               "same command and --resume\n",
+               signal_name(signal), state.step, o.out);
+    throw Failure{128 + signal};
+  }
   if (state.diverged && state.bad_in_a_row >= o.train.max_bad_steps)
     throw UserError(fmt::format(
         "training diverged: {} steps in a row, the last at step {}, had a non-finite loss or "

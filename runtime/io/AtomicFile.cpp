@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -53,6 +54,12 @@ class FdBuf : public std::streambuf {
   char buffer_[1 << 16];
 };
 
+// Where `path` is written before the rename: beside it, so the rename stays
+// on one file system, and named by the writer's pid.
+std::string temporary_path(const std::string& path, pid_t pid) {
+  return fmt::format("{}.tmp.{}", path, pid);
+}
+
 [[noreturn]] void fail(const std::string& path, int error) {
   throw DataError(fmt::format("cannot write '{}': {}", path, std::strerror(error)));
 }
@@ -91,7 +98,7 @@ int write_temp(int fd, const std::function<void(std::ostream&)>& write) {
 
 void write_file_atomically(const std::string& path,
                            const std::function<void(std::ostream&)>& write) {
-  const std::string temp = fmt::format("{}.tmp.{}", path, ::getpid());
+  const std::string temp = temporary_path(path, ::getpid());
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0) fail(path, errno);
   int error = 0;
@@ -107,6 +114,34 @@ void write_file_atomically(const std::string& path,
     fail(path, error);
   }
   sync_directory(path);
+}
+
+void check_writable(const std::string& path) {
+  const std::string temp = temporary_path(path, ::getpid());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) fail(path, errno);
+  ::close(fd);
+  ::unlink(temp.c_str());
+}
+
+int remove_stale_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  const std::string prefix = target.filename().string() + ".tmp.";
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || (::kill(pid, 0) != 0 && errno == ESRCH)) {
+      removed += fs::remove(entry.path(), ec) ? 1 : 0;
+    }
+  }
+  return removed;
 }
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {

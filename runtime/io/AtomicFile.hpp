@@ -20,4 +20,13 @@ void write_file_atomically(const std::string& path,
 
 void write_file_atomically(const std::string& path, std::string_view bytes);
 
+// Checks before any work that `path` can be written, by creating and
+// removing its temporary file: a missing directory fails at once, not at
+// the first checkpoint minutes later. Throws DataError as above.
+void check_writable(const std::string& path);
+
+// Removes the temporary files of `path` left behind by writers that were
+// killed (`path.tmp.<pid>` whose process is gone). Returns how many.
+int remove_stale_temporaries(const std::string& path);
+
 }  // namespace nfc
