@@ -161,6 +161,37 @@ TEST_CASE("outputs are claimed before any work", "[cli]") {
         "nfc: error: cannot write '" + nowhere.string() + "': No such file or directory\n");
 }
 
+// With --standardize the trainer sees u = (x - mean) / scale; what it
+// reports must be -log p(x), as `nfc eval` reports it (the two differed by
+// sum log scale, here about 13.8 nats).
+TEST_CASE("training with --standardize reports NLL in the data's units", "[cli]") {
+  const fs::path dir = scratch("standardize_units");
+  std::string csv = "a,b\n";
+  for (int i = 0; i < 3000; ++i) {  // scales of about 1000 in both columns
+    const double t = std::sin(i * 12.9898) * 43758.5453, u = t - std::floor(t) - 0.5;
+    const double v = std::cos(i * 78.233);
+    csv += fmt::format("{},{}\n", 2000 * u + 5, 1000 * (4 * u * u + 0.3 * v));
+  }
+  std::ofstream(dir / "data.csv") << csv;
+  const Run train = run("train " + kModel + " --data " + (dir / "data.csv").string() +
+                        " --standardize --steps 600 --eval-every 200 --val-frac 0 -q --out " +
+                        (dir / "p.safetensors").string() + " --json " + (dir / "m.json").string());
+  REQUIRE(train.exit_code == 0);
+  const Run eval = run("eval " + kModel + " --data " + (dir / "data.csv").string() + " --params " +
+                       (dir / "p.safetensors").string());
+  REQUIRE(eval.exit_code == 0);
+  const double eval_nll = std::stod(eval.output.substr(eval.output.find("mean NLL ") + 9));
+  std::ifstream json_file(dir / "m.json");
+  const nlohmann::json metrics = nlohmann::json::parse(json_file);
+  const double last_train = metrics["history"].back()["train_nll"];
+  INFO(train.output << eval.output);
+  // The last record averages the final 200 steps, whose learning rate the
+  // cosine schedule has nearly zeroed: within 0.1 nats of the end's NLL.
+  CHECK(std::abs(last_train - eval_nll) < 0.1);
+  CHECK(eval_nll > 10);  // in data units: far from the ~2.8 of standardised data
+  CHECK(train.output.find(fmt::format("final train NLL {:.4f}", last_train)) != std::string::npos);
+}
+
 TEST_CASE("resuming with other settings is refused", "[cli]") {
   const fs::path dir = scratch("resume_settings");
   REQUIRE(run("train " + train_args(dir / "p.safetensors", 40)).exit_code == 0);

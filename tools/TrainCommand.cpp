@@ -92,14 +92,15 @@ class Progress {
  public:
   explicit Progress(bool quiet) : quiet_(quiet), tty_(isatty(STDOUT_FILENO)) {}
 
-  void update(const TrainEvent& e, double samples_per_s, double val, double kl, bool record) {
+  void update(const TrainEvent& e, double loss, double val, double kl, double samples_per_s,
+              bool record) {
     if (quiet_) return;
     const auto now = Clock::now();
     if (!record && (!tty_ || now - last_ < std::chrono::milliseconds(100))) return;
     last_ = now;
     const double eta = double(e.total - e.step) * batch_ / samples_per_s;
     std::string line = fmt::format("step {:>{}}/{}  loss {:8.4f}", e.step,
-                                   std::to_string(e.total).size(), e.total, e.loss);
+                                   std::to_string(e.total).size(), e.total, loss);
     if (std::isfinite(val)) line += fmt::format("  val {:8.4f}", val);
     if (std::isfinite(kl)) line += fmt::format("  KL {:.4f}", kl);
     line += fmt::format("  {} samples/s  ETA {}", rate_text(samples_per_s), duration(eta));
@@ -186,6 +187,11 @@ void train(TrainCliOptions o) {
     r.standardizer = Standardizer::fit(data);
     r.standardizer->apply(data);
   }
+  // The trainer sees standardised rows u; every NLL it reports is of u.
+  // Users compare runs and `nfc eval` in the data's own units:
+  // -log p_x(x) = -log p_u(u) + sum_j log scale_j.
+  const double log_scale_sum = r.standardizer ? r.standardizer->log_det_correction() : 0;
+  auto in_data_units = [&](double nll_of_u) { return nll_of_u + log_scale_sum; };
   o.train.optimizer.kind = o.optimizer == "adamw" ? OptimizerKind::adamw : OptimizerKind::adam;
   o.train.optimizer.schedule = o.schedule == "constant" ? Schedule::constant : Schedule::cosine;
   if (o.epochs > 0) o.train.steps = o.epochs * steps_per_epoch(data.rows, o.train);
@@ -224,10 +230,11 @@ void train(TrainCliOptions o) {
             fmt::format("parameters became non-finite by step {}; {} keeps the "
                         "last good ones",
                         s.step, o.out));
-    const Json summary = {{"steps", s.step},
-                          {"best_step", s.best_step},
-                          {"best_val_nll", std::isfinite(s.best_val) ? Json(s.best_val) : Json()},
-                          {"data", o.data}};
+    const Json summary = {
+        {"steps", s.step},
+        {"best_step", s.best_step},
+        {"best_val_nll", std::isfinite(s.best_val) ? Json(in_data_units(s.best_val)) : Json()},
+        {"data", o.data}};
     save_params(o.out, r.flow.param_table(), s.best_params.empty() ? current : s.best_params, dtype,
                 model, r.standardizer, summary.dump());
     save_train_state(state_file, s, current, identity.dump());
@@ -249,7 +256,8 @@ void train(TrainCliOptions o) {
       save(e.state);
     }
     if (e.kind != TrainEvent::Kind::done)
-      progress.update(e, rate, e.val_nll, last_kl, e.kind == TrainEvent::Kind::evaluation);
+      progress.update(e, in_data_units(e.loss), in_data_units(e.val_nll), last_kl, rate,
+                      e.kind == TrainEvent::Kind::evaluation);
     return interrupt.signal() == 0;
   });
   if (const int signal = interrupt.signal(); signal != 0 && !state.finished) {
@@ -278,9 +286,11 @@ void train(TrainCliOptions o) {
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   const std::string result =
       state.best_step >= 0
-          ? fmt::format("best val NLL {:.4f} at step {}", state.best_val, state.best_step)
-          : fmt::format("final train NLL {:.4f} (no validation set)",
-                        state.history.empty() ? NAN : state.history.back().train_nll);
+          ? fmt::format("best val NLL {:.4f} at step {}", in_data_units(state.best_val),
+                        state.best_step)
+          : fmt::format(
+                "final train NLL {:.4f} (no validation set)",
+                state.history.empty() ? NAN : in_data_units(state.history.back().train_nll));
   fmt::print("trained {} for {} steps in {:.1f} s{}: {}{}\n", r.flow.name(), state.step, secs,
              state.stopped_early ? " (stopped early)" : "", result,
              std::isfinite(final_kl) ? fmt::format(", KL(true || model) {:.4f}", final_kl) : "");
@@ -291,15 +301,16 @@ void train(TrainCliOptions o) {
   if (!o.json.empty()) {
     Json history = Json::array();
     for (const auto& h : state.history)
-      history.push_back({{"step", h.step},
-                         {"train_nll", h.train_nll},
-                         {"val_nll", std::isfinite(h.val_nll) ? Json(h.val_nll) : Json()},
-                         {"lr", h.lr}});
+      history.push_back(
+          {{"step", h.step},
+           {"train_nll", in_data_units(h.train_nll)},
+           {"val_nll", std::isfinite(h.val_nll) ? Json(in_data_units(h.val_nll)) : Json()},
+           {"lr", h.lr}});
     const Json metrics = {{"model", r.flow.name()},
                           {"options", identity},
                           {"steps", state.step},
                           {"seconds", secs},
-                          {"best_val_nll", state.best_val},
+                          {"best_val_nll", in_data_units(state.best_val)},
                           {"best_step", state.best_step},
                           {"stopped_early", state.stopped_early},
                           {"skipped_steps", state.skipped_steps},
