@@ -45,6 +45,11 @@ int64_t steps_per_epoch(int64_t n, const TrainOptions& o) {
   return std::max<int64_t>(1, train / std::clamp<int64_t>(o.batch, 1, train));
 }
 
+ValidationPlan default_validation(int64_t n, const TrainOptions& o) {
+  const int64_t every = std::clamp<int64_t>(10 * steps_per_epoch(n, o), 10, 100);
+  return {every, every < 100 ? 20 : 0};
+}
+
 std::string train_options_problem(const TrainOptions& o) {
   auto check = [](const char* name, double value, const NumberBound& bound) -> std::string {
     if (bound.admits(value)) return {};

@@ -104,6 +104,18 @@ struct TrainEvent {
 // Minibatches per pass over the training rows of an n-row dataset.
 int64_t steps_per_epoch(int64_t n, const TrainOptions& o);
 
+// Validation for an n-row data set when the user chose none: every 10
+// epochs, but at least every 100 steps and at most every 10; and when that
+// is sooner than every 100 steps (a small data set, which overfits within
+// a few hundred steps) early stopping after 20 validations without
+// improvement. With a fixed 100 steps and no patience, 10 of 12 flows on
+// iris/wine/cancer/digits kept their first validation as the best.
+struct ValidationPlan {
+  int64_t eval_every;
+  int64_t patience;
+};
+ValidationPlan default_validation(int64_t n, const TrainOptions& o);
+
 template <class T>
 class Trainer {
  public:

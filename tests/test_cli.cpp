@@ -192,6 +192,46 @@ TEST_CASE("training with --standardize reports NLL in the data's units", "[cli]"
   CHECK(train.output.find(fmt::format("final train NLL {:.4f}", last_train)) != std::string::npos);
 }
 
+// A finished run can be continued for more steps, or a new run started
+// from its parameters; small data sets validate often and stop early.
+TEST_CASE("continuing a finished run, starting from trained parameters", "[cli]") {
+  const fs::path dir = scratch("continue");
+  const fs::path out = dir / "p.safetensors";
+  REQUIRE(run("train " + train_args(out, 40)).exit_code == 0);
+  const Run more = run("train " + train_args(out, 80) + " --resume");
+  INFO(more.output);
+  REQUIRE(more.exit_code == 0);
+  CHECK(more.output.starts_with("nfc: note: continuing the run of " +
+                                nfc::state_path(out.string()) +
+                                " to 80 steps\nresuming from step 40"));
+  const auto state = nlohmann::json::parse(
+      nfc::read_safetensors(nfc::state_path(out.string())).metadata.at("nfc.train_state"));
+  CHECK(state.at("step") == 80);
+  CHECK(state.at("history").size() == 4);  // records at 20, 40, 60, 80
+  const Run fewer = run("train " + train_args(out, 60) + " --resume");
+  CHECK(fewer.exit_code == 1);
+  CHECK(fewer.output == "nfc: error: --resume: " + nfc::state_path(out.string()) +
+                            " is at step 80 already; --steps must be larger to continue it\n");
+
+  // --init-from: a fresh run whose first step starts at the trained
+  // parameters (Adam's first step moves each by at most lr = 1e-4).
+  const fs::path next = dir / "next.safetensors";
+  REQUIRE(
+      run("train " + train_args(next, 1) + " --lr 1e-4 --val-frac 0 --init-from " + out.string())
+          .exit_code == 0);
+  const std::vector<double> a = params_of(out), b = params_of(next);
+  REQUIRE(a.size() == b.size());
+  double largest = 0;
+  for (size_t i = 0; i < a.size(); ++i) largest = std::max(largest, std::abs(a[i] - b[i]));
+  CHECK(largest > 0);
+  CHECK(largest <= 1e-4 * 1.001);
+  const Run standardized = run("train " + train_args(dir / "s.safetensors", 1) +
+                               " --standardize --init-from " + out.string());
+  CHECK(standardized.exit_code == 1);
+  CHECK(standardized.output == "nfc: error: --init-from: " + out.string() +
+                                   " was trained without --standardize; train it without too\n");
+}
+
 TEST_CASE("resuming with other settings is refused", "[cli]") {
   const fs::path dir = scratch("resume_settings");
   REQUIRE(run("train " + train_args(dir / "p.safetensors", 40)).exit_code == 0);
@@ -356,12 +396,13 @@ TEST_CASE("bad data and checkpoints get one line and exit 1", "[cli]") {
       {"train " + kModel + " --data " + word_csv, word_csv + ":2:2: not a number: 'abc'"},
       {"train " + kModel + " --data " + (dir / "missing.npy").string(),
        "cannot open '" + (dir / "missing.npy").string() + "': No such file or directory"},
-      {"train " + kModel + " --precision f32 -q --data " + huge_csv + " --out " +
-           (dir / "h.safetensors").string(),
+      {"train " + kModel +
+           " --precision f32 -q --eval-every 10 --patience 20 --val-frac 0.3 --data " + huge_csv +
+           " --out " + (dir / "h.safetensors").string(),
        "training diverged: 10 steps in a row, the last at step 10, had a non-finite loss or "
        "gradient (the learning rate was halved at each); nothing was saved"},
-      {"train " + kModel + " -q --steps 5 --data " + far_csv + " --out " +
-           (dir / "far.safetensors").string(),
+      {"train " + kModel + " -q --steps 5 --eval-every 10 --patience 20 --val-frac 0.3 --data " +
+           far_csv + " --out " + (dir / "far.safetensors").string(),
        "training diverged: the last validation NLL is inf (try a smaller --lr, --clip or "
        "--standardize); " +
            (dir / "far.safetensors").string() + " holds the parameters of step 5"},

@@ -191,6 +191,18 @@ flow gaussians(dim = 2) {
 // A checkpoint is data from disk: values that would give NaN densities with
 // exit 0 (and emit-cpp would embed as infinity()) are refused, naming the
 // tensor and index or the metadata column.
+TEST_CASE("validation defaults follow the data's size", "[training]") {
+  TrainOptions o;  // batch 256, val_frac 0.1
+  auto plan = [&](int64_t n) {
+    const ValidationPlan p = default_validation(n, o);
+    return std::pair{p.eval_every, p.patience};
+  };
+  CHECK(plan(150) == std::pair<int64_t, int64_t>{10, 20});    // iris: 1 step per epoch
+  CHECK(plan(1000) == std::pair<int64_t, int64_t>{30, 20});   // 900 / 256 = 3 steps per epoch
+  CHECK(plan(10000) == std::pair<int64_t, int64_t>{100, 0});  // 35 per epoch: every 100 steps
+  CHECK(plan(1000000) == std::pair<int64_t, int64_t>{100, 0});
+}
+
 TEST_CASE("checkpoints with unusable values or metadata are refused", "[training]") {
   auto m = compile<float>(kRealNvp);
   Flow<float> flow = make_flow<float>(*m);

@@ -35,7 +35,11 @@ struct TrainCliOptions {
   bool standardize = false;
   std::string out = "params.safetensors";
   bool resume = false;
+  std::string init_from;  // parameters to start from, a fresh optimiser
   std::string json;
+  // Whether the user set them; otherwise default_validation chooses.
+  CLI::Option* eval_every_given = nullptr;
+  CLI::Option* patience_given = nullptr;
   bool quiet = false;
 };
 
@@ -63,7 +67,8 @@ Json run_identity(const TrainCliOptions& o, const std::string& source_hash) {
           {"clip", opt.clip_norm},
           // Gradients are summed per thread: another count rounds otherwise,
           // and a resumed run would not end where the uninterrupted one does.
-          {"threads", o.model.threads}};
+          {"threads", o.model.threads},
+          {"init_from", o.init_from}};
 }
 
 std::string differing_keys(const Json& a, const Json& b) {
@@ -157,6 +162,53 @@ std::vector<double> as_doubles(const std::vector<T>& v) {
   return {v.begin(), v.end()};
 }
 
+// Steps from --steps or --epochs, and validation from the data's size where
+// the user chose none (said in a note: it changes what "best" means).
+void plan_steps(TrainCliOptions& o, int64_t rows) {
+  if (o.epochs > 0) o.train.steps = o.epochs * steps_per_epoch(rows, o.train);
+  if (o.steps > 0) o.train.steps = o.steps;
+  const ValidationPlan plan = default_validation(rows, o.train);
+  const bool every_given = o.eval_every_given->count() > 0;
+  const bool patience_given = o.patience_given->count() > 0;
+  if (!every_given) o.train.eval_every = plan.eval_every;
+  if (!patience_given) o.train.patience = plan.patience;
+  if (plan.eval_every < 100 && !(every_given && patience_given))
+    fmt::print(std::cerr,
+               "nfc: note: {} rows is a small data set: validating every {} steps, stopping "
+               "after {} without improvement (--eval-every, --patience to choose)\n",
+               rows, o.train.eval_every, o.train.patience);
+}
+
+// --init-from: a trained flow's parameters (and its standardisation) as the
+// start of a new run with a fresh optimiser. ActNorm keeps its trained
+// values rather than being set from the first batch.
+template <class T>
+void start_from(ReadyFlow<T>& r, TrainCliOptions& o) {
+  const SavedParams saved = load_params(o.init_from, r.flow.param_table(), r.flow.dim());
+  if (saved.standardizer.has_value() != o.standardize)
+    throw UserError(fmt::format("--init-from: {} was trained {} --standardize; train it {} too",
+                                o.init_from, o.standardize ? "without" : "with",
+                                o.standardize ? "without" : "with"));
+  for (size_t i = 0; i < saved.values.size(); ++i)
+    r.flow.params()[i] = static_cast<T>(saved.values[i]);
+  r.standardizer = saved.standardizer;
+  o.train.data_init = false;
+}
+
+// `--resume --steps N` with N above the saved run's steps continues it,
+// finished or not. The cosine schedule then runs over N steps, so this is
+// not bit-for-bit the run an N-step command would have been.
+void extend(TrainState& state, int64_t steps, const std::string& state_file) {
+  if (steps <= state.step)
+    throw UserError(
+        fmt::format("--resume: {} is at step {} already; --steps must be larger to "
+                    "continue it",
+                    state_file, state.step));
+  fmt::print(std::cerr, "nfc: note: continuing the run of {} to {} steps\n", state_file, steps);
+  state.finished = state.stopped_early = state.diverged = false;
+  state.evals_since_best = 0;
+}
+
 // Before any work: --out is ours alone (a second run on it is refused),
 // every output can be written, and temporaries of killed runs are gone.
 OutputLock claim_outputs(const TrainCliOptions& o) {
@@ -183,8 +235,10 @@ void train(TrainCliOptions o) {
   if (o.standardize && r.flow.context_dim() > 0)
     throw UserError("--standardize is not supported for conditional flows yet ('" + r.flow.name() +
                     "' has context " + std::to_string(r.flow.context_dim()) + ")");
+  if (!o.init_from.empty()) start_from(r, o);
   if (o.standardize) {
-    r.standardizer = Standardizer::fit(data);
+    // Parameters to start from were fitted to their own standardisation.
+    if (!r.standardizer) r.standardizer = Standardizer::fit(data);
     r.standardizer->apply(data);
   }
   // The trainer sees standardised rows u; every NLL it reports is of u.
@@ -194,16 +248,22 @@ void train(TrainCliOptions o) {
   auto in_data_units = [&](double nll_of_u) { return nll_of_u + log_scale_sum; };
   o.train.optimizer.kind = o.optimizer == "adamw" ? OptimizerKind::adamw : OptimizerKind::adam;
   o.train.optimizer.schedule = o.schedule == "constant" ? Schedule::constant : Schedule::cosine;
-  if (o.epochs > 0) o.train.steps = o.epochs * steps_per_epoch(data.rows, o.train);
-  if (o.steps > 0) o.train.steps = o.steps;
+  plan_steps(o, data.rows);
   Trainer<T> run(r.flow, data.values, data.rows, o.train);
+  if (run.val_rows() > 0 && run.val_rows() < 50)
+    fmt::print(std::cerr,
+               "nfc: note: only {} validation rows: the validation NLL that picks the best "
+               "parameters is noisy (raise --val-frac, or use more data)\n",
+               run.val_rows());
   const Json identity = run_identity(o, m.source_hash);
   const std::string state_file = state_path(o.out);
 
   TrainState state;
   if (o.resume) {
     ResumeInfo info = load_train_state(state_file, r.flow.params().size());
-    const Json saved = Json::parse(info.options_json);
+    Json saved = Json::parse(info.options_json);
+    const bool longer = saved.contains("steps") && saved["steps"] != identity["steps"];
+    if (longer) saved["steps"] = identity["steps"];  // continuing: checked below
     if (saved != identity)
       throw UserError(
           fmt::format("--resume: {} was written by a run with different settings ({}); "
@@ -212,6 +272,7 @@ void train(TrainCliOptions o) {
     for (size_t i = 0; i < info.current_params.size(); ++i)
       r.flow.params()[i] = static_cast<T>(info.current_params[i]);
     state = std::move(info.state);
+    if (longer) extend(state, o.train.steps, state_file);
     if (const std::string problem = run.state_problem(state); !problem.empty())
       throw DataError(fmt::format("--resume: {}: {}", state_file, problem));
     fmt::print(std::cerr, "resuming from step {} ({})\n", state.step, state_file);
@@ -297,6 +358,12 @@ void train(TrainCliOptions o) {
   if (state.skipped_steps > 0)
     fmt::print("note: {} steps had a non-finite loss or gradient and were skipped\n",
                state.skipped_steps);
+  if (state.best_step >= 0 && state.history.size() > 1 &&
+      state.best_step == state.history.front().step)
+    fmt::print(
+        "note: the first validation (step {}) stayed the best: the flow overfits or the "
+        "learning rate is too high; try a smaller --eval-every and --lr, or more data\n",
+        state.best_step);
   fmt::print("parameters: {}\n", o.out);
   if (!o.json.empty()) {
     Json history = Json::array();
@@ -352,17 +419,28 @@ void register_train(CLI::App& app) {
       ->check(within(train_bounds::clip_norm));
   cmd->add_option("--val-frac", t.val_frac, "validation share (default 0.1)")
       ->check(within(train_bounds::val_frac));
-  cmd->add_option("--eval-every", t.eval_every, "steps between validations and checkpoints (100)")
-      ->check(within(train_bounds::eval_every));
-  cmd->add_option("--patience", t.patience, "stop after N validations without improvement")
-      ->check(within(train_bounds::patience));
+  o->eval_every_given =
+      cmd->add_option("--eval-every", t.eval_every,
+                      "steps between validations and checkpoints (default: every 10 epochs, "
+                      "within 10..100)")
+          ->check(within(train_bounds::eval_every));
+  o->patience_given =
+      cmd->add_option("--patience", t.patience,
+                      "stop after N validations without improvement (default: 20 on small data, "
+                      "else 0 = never)")
+          ->check(within(train_bounds::patience));
   cmd->add_option("--max-bad-steps", t.max_bad_steps,
                   "non-finite steps in a row before training stops (default 10)")
       ->check(within(train_bounds::max_bad_steps));
   cmd->add_option("--seed", t.seed, "seed of initialisation, split and batches (default 0)");
   cmd->add_flag("--standardize", o->standardize, "train on standardised data (stats are saved)");
   cmd->add_option("--out", o->out, "parameters file (default params.safetensors)");
-  cmd->add_flag("--resume", o->resume, "continue the run saved beside --out");
+  auto* resume = cmd->add_flag("--resume", o->resume,
+                               "continue the run saved beside --out (with a larger --steps: "
+                               "continue a finished one)");
+  cmd->add_option("--init-from", o->init_from,
+                  "start from these trained parameters, with a fresh optimiser")
+      ->excludes(resume);
   cmd->add_option("--json", o->json, "write metrics (history, KL, timing) as JSON");
   cmd->add_flag("-q,--quiet", o->quiet, "no progress line");
   cmd->callback([o] {
