@@ -196,6 +196,12 @@ template <class T>
 typename Flow<T>::Samples Flow<T>::sample(int64_t n, uint64_t seed,
                                           const std::vector<T>& context) const {
   Random rng(seed);
+  return sample(n, rng, context);
+}
+
+template <class T>
+typename Flow<T>::Samples Flow<T>::sample(int64_t n, Random& rng,
+                                          const std::vector<T>& context) const {
   const size_t count = static_cast<size_t>(n) * static_cast<size_t>(dim_);
   std::vector<T> z(count);
   std::vector<double> log_q(static_cast<size_t>(n));

@@ -19,6 +19,7 @@
 #include "abi/EntryPoints.hpp"
 #include "abi/ParamTensor.hpp"
 #include "runtime/Base.hpp"
+#include "runtime/Random.hpp"
 #include "runtime/ThreadPool.hpp"
 
 namespace nfc {
@@ -119,6 +120,10 @@ class Flow {
     std::vector<T> log_prob;
   };
   Samples sample(int64_t n, uint64_t seed, const std::vector<T>& context = {}) const;
+  // The same from a generator that continues: n samples drawn as blocks
+  // n1, n2, ... from one Random equal n samples from Random(seed) — which
+  // lets a caller stream any number of samples in constant memory.
+  Samples sample(int64_t n, Random& rng, const std::vector<T>& context = {}) const;
 
  private:
   std::string name_;

@@ -3,6 +3,7 @@
 #include <fmt/ostream.h>
 
 #include <cmath>
+#include <functional>
 #include <iostream>
 #include <numbers>
 
@@ -47,6 +48,31 @@ std::vector<std::string> column_names(int dim, bool with_log_prob) {
   return names;
 }
 
+void print_sample(const double* x, int dim, double log_prob) {
+  for (int d = 0; d < dim; ++d) fmt::print("{:.6g},", x[d]);
+  fmt::print("{:.6g}\n", log_prob);
+}
+
+// Finite parameters can still overflow (float32 at large weights): a NaN
+// sample is not a sample, and its mean log p(x) printed "-nan", exit 0.
+// Checked per block, before it is written; the message counts the block's.
+void refuse_non_finite(const std::vector<double>& x, const std::vector<double>& lp, int dim,
+                       int64_t first, int64_t total, bool f32) {
+  int64_t bad = 0;
+  for (size_t i = 0; i < lp.size(); ++i) {
+    bool finite = std::isfinite(lp[i]);
+    for (int d = 0; d < dim; ++d) finite = finite && std::isfinite(x[i * size_t(dim) + size_t(d)]);
+    bad += !finite;
+  }
+  if (bad == 0) return;
+  throw UserError(fmt::format(
+      "{} of {} samples{} have a non-finite value or log p(x): the flow overflows at these "
+      "parameters{}; nothing was written",
+      bad, int64_t(lp.size()),
+      int64_t(lp.size()) == total ? "" : fmt::format(" (from sample {} of {})", first, total),
+      f32 ? " in f32 (try --precision f64)" : ""));
+}
+
 template <class T>
 void sample(UseOptions o) {
   const LoadedModel m = compile_model_file(o.model);
@@ -60,33 +86,37 @@ void sample(UseOptions o) {
     throw UserError(fmt::format("{} has {} rows of context, but -n asks for {} samples",
                                 o.context_file, context.rows, o.n));
   const int dim = r.flow.dim();
-  auto [x, lp] = data_samples(r, o.n, o.seed, context.values);
-  // Finite parameters can still overflow (float32 at large weights): a NaN
-  // sample is not a sample, and its mean log p(x) printed "-nan", exit 0.
-  int64_t bad = 0;
-  for (int64_t i = 0; i < o.n; ++i) {
-    bool finite = std::isfinite(lp[size_t(i)]);
-    for (int d = 0; d < dim; ++d) finite = finite && std::isfinite(x[size_t(i * dim + d)]);
-    bad += !finite;
-  }
-  if (bad > 0)
-    throw UserError(fmt::format(
-        "{} of {} samples have a non-finite value or log p(x): the flow overflows at these "
-        "parameters{}; nothing was written",
-        bad, o.n, std::is_same_v<T, float> ? " in f32 (try --precision f64)" : ""));
+  const int context_dim = r.flow.context_dim();
+  // Drawn in blocks from one generator (the same samples as one draw of n),
+  // so -n 100000000 streams to the file in constant memory.
+  constexpr int64_t kBlock = 1 << 16;
+  Random rng(o.seed);
+  double mean = 0;
+  int64_t shown = 0;
+  auto draw_all = [&](const std::function<void(const double* x, int64_t n)>& take) {
+    for (int64_t first = 0; first < o.n; first += kBlock) {
+      const int64_t n = std::min(kBlock, o.n - first);
+      std::vector<double> block_context = context.values;
+      if (context.rows > 1)
+        block_context.assign(context.values.begin() + first * context_dim,
+                             context.values.begin() + (first + n) * context_dim);
+      const auto [x, lp] = data_samples(r, n, rng, block_context);
+      refuse_non_finite(x, lp, dim, first, o.n, std::is_same_v<T, float>);
+      for (double v : lp) mean += v / double(o.n);
+      take(x.data(), n);
+      for (int64_t i = 0; shown < 20 && i < n; ++i, ++shown)
+        if (o.out.empty()) print_sample(&x[size_t(i * dim)], dim, lp[size_t(i)]);
+    }
+  };
   if (!o.out.empty()) {
-    write_table(o.out, column_names(dim, false), x, o.n, dim, std::is_same_v<T, float>);
+    write_table_streamed(o.out, column_names(dim, false), o.n, dim, std::is_same_v<T, float>,
+                         [&](const AppendRows& append) { draw_all(append); });
     fmt::print(std::cerr, "wrote {} samples to {}\n", o.n, o.out);
   } else {
     fmt::print("{}\n", fmt::join(column_names(dim, true), ","));
-    for (int64_t i = 0; i < std::min<int64_t>(o.n, 20); ++i) {
-      for (int d = 0; d < dim; ++d) fmt::print("{:.6g},", x[size_t(i * dim + d)]);
-      fmt::print("{:.6g}\n", lp[size_t(i)]);
-    }
+    draw_all([](const double*, int64_t) {});
     if (o.n > 20) fmt::print("... ({} more; use -o FILE.npy|.csv for all)\n", o.n - 20);
   }
-  double mean = 0;
-  for (double v : lp) mean += v / double(o.n);
   fmt::print(std::cerr, "{} samples from {}: mean log p(x) = {:.4f}\n", o.n, r.flow.name(), mean);
 }
 

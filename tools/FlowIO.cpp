@@ -3,8 +3,10 @@
 
 #include <cmath>
 
+#include "runtime/io/AtomicFile.hpp"
 #include "runtime/io/Csv.hpp"
 #include "runtime/io/Npy.hpp"
+#include "support/InternalError.hpp"
 
 namespace nfc::cli {
 
@@ -41,17 +43,36 @@ bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+void write_table_streamed(const std::string& path, const std::vector<std::string>& header,
+                          int64_t rows, int cols, bool f32,
+                          const std::function<void(const AppendRows&)>& produce) {
+  const bool npy = ends_with(path, ".npy");
+  if (!npy && !ends_with(path, ".csv"))
+    throw UserError("'" + path + "': the output must end in .npy or .csv");
+  const TensorDType dtype = f32 ? TensorDType::f32 : TensorDType::f64;
+  write_file_atomically(path, [&](std::ostream& out) {
+    if (npy)
+      out << npy_header(cols == 1 ? std::vector<int64_t>{rows} : std::vector<int64_t>{rows, cols},
+                        dtype);
+    else
+      out << csv_header_line(header);
+    int64_t written = 0;
+    produce([&](const double* values, int64_t n) {
+      internal_check(written + n <= rows, "write_table_streamed: more rows than declared");
+      if (npy)
+        append_npy_values(out, values, n * cols, dtype);
+      else
+        append_csv_rows(out, values, n, cols);
+      written += n;
+    });
+    internal_check(written == rows, "write_table_streamed: fewer rows than declared");
+  });
+}
+
 void write_table(const std::string& path, const std::vector<std::string>& header,
                  const std::vector<double>& values, int64_t rows, int cols, bool f32) {
-  if (ends_with(path, ".npy")) {
-    const std::vector<int64_t> shape =
-        cols == 1 ? std::vector<int64_t>{rows} : std::vector<int64_t>{rows, cols};
-    write_npy(path, shape, values.data(), f32 ? TensorDType::f32 : TensorDType::f64);
-  } else if (ends_with(path, ".csv")) {
-    write_csv(path, header, values.data(), rows, cols);
-  } else {
-    throw UserError("'" + path + "': the output must end in .npy or .csv");
-  }
+  write_table_streamed(path, header, rows, cols, f32,
+                       [&](const AppendRows& append) { append(values.data(), rows); });
 }
 
 }  // namespace nfc::cli

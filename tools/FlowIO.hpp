@@ -3,6 +3,7 @@
 // helpers put standardisation (and its log-det) in or take it out.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -88,8 +89,8 @@ std::vector<double> data_log_prob(const ReadyFlow<T>& r, std::vector<double> row
 // Flow::sample.
 template <class T>
 std::pair<std::vector<double>, std::vector<double>> data_samples(
-    const ReadyFlow<T>& r, int64_t n, uint64_t seed, const std::vector<double>& context = {}) {
-  const auto s = r.flow.sample(n, seed, std::vector<T>(context.begin(), context.end()));
+    const ReadyFlow<T>& r, int64_t n, Random& rng, const std::vector<double>& context = {}) {
+  const auto s = r.flow.sample(n, rng, std::vector<T>(context.begin(), context.end()));
   std::vector<double> x(s.x.begin(), s.x.end()), lp(s.log_prob.begin(), s.log_prob.end());
   if (r.standardizer) {
     r.standardizer->unapply(x.data(), n);
@@ -100,8 +101,17 @@ std::pair<std::vector<double>, std::vector<double>> data_samples(
 
 bool ends_with(const std::string& s, const std::string& suffix);
 
-// Writes rows x cols values as .npy (in the model's precision) or .csv.
+// Writes rows x cols values as .npy (in the model's precision) or .csv,
+// atomically.
 void write_table(const std::string& path, const std::vector<std::string>& header,
                  const std::vector<double>& values, int64_t rows, int cols, bool f32);
+
+// The same for rows produced block by block, in constant memory: `produce`
+// calls `append(values, n)` with n rows at a time until `rows` are written.
+// An exception from `produce` leaves no file.
+using AppendRows = std::function<void(const double* values, int64_t n)>;
+void write_table_streamed(const std::string& path, const std::vector<std::string>& header,
+                          int64_t rows, int cols, bool f32,
+                          const std::function<void(const AppendRows&)>& produce);
 
 }  // namespace nfc::cli

@@ -68,7 +68,8 @@ void fill_common(Figure& p, Values& data, Values& samples, PlotOptions& o, const
     data = load_model_data(o.data, dim, o.data_seed, o.data_rows).values;
     p.title += " - data " + o.data;
   }
-  samples = data_samples(r, o.samples, o.seed).first;
+  Random rng(o.seed);
+  samples = data_samples(r, o.samples, rng).first;
   p.log_density = [&r, dim](const std::vector<double>& x, std::vector<double>& log_p) {
     log_p = data_log_prob(r, x, static_cast<int64_t>(x.size() / dim));
   };

@@ -189,18 +189,31 @@ class CsvParser {
 };
 
 template <class T>
+void append_rows(std::ostream& out, const T* values, int64_t rows, int cols) {
+  for (int64_t r = 0; r < rows; ++r)
+    out << fmt::format("{}\n", fmt::join(values + r * cols, values + (r + 1) * cols, ","));
+}
+
+template <class T>
 void write_csv_values(const std::string& path, const std::vector<std::string>& header,
                       const T* values, int64_t rows, int cols) {
   if (!header.empty() && static_cast<int>(header.size()) != cols)
     throw std::invalid_argument("write_csv: header size differs from the column count");
   write_file_atomically(path, [&](std::ostream& out) {
-    if (!header.empty()) out << fmt::format("{}\n", fmt::join(header, ","));
-    for (int64_t r = 0; r < rows; ++r)
-      out << fmt::format("{}\n", fmt::join(values + r * cols, values + (r + 1) * cols, ","));
+    if (!header.empty()) out << csv_header_line(header);
+    append_rows(out, values, rows, cols);
   });
 }
 
 }  // namespace
+
+std::string csv_header_line(const std::vector<std::string>& header) {
+  return fmt::format("{}\n", fmt::join(header, ","));
+}
+
+void append_csv_rows(std::ostream& out, const double* values, int64_t rows, int cols) {
+  append_rows(out, values, rows, cols);
+}
 
 CsvTable read_csv(const std::string& path) {
   const std::string text = read_text(path);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -37,5 +38,10 @@ void write_csv(const std::string& path, const std::vector<std::string>& header,
                const double* values, int64_t rows, int cols);
 void write_csv(const std::string& path, const std::vector<std::string>& header, const float* values,
                int64_t rows, int cols);
+
+// The halves of write_csv, for writers that stream rows: the header line
+// (with its newline), then rows appended.
+std::string csv_header_line(const std::vector<std::string>& header);
+void append_csv_rows(std::ostream& out, const double* values, int64_t rows, int cols);
 
 }  // namespace nfc

@@ -296,7 +296,7 @@ class NpyReader {
 
 // The v1.0 prefix and header, padded with spaces and a newline so the data
 // starts at a multiple of 64 bytes, byte for byte as NumPy writes it.
-std::string npy_header(const std::vector<int64_t>& shape, TensorDType dtype) {
+std::string header_for(const std::vector<int64_t>& shape, TensorDType dtype) {
   if (shape.empty() || shape.size() > 2)
     throw std::invalid_argument("write_npy: shape must have one or two entries");
   const std::string dims = shape.size() == 1 ? fmt::format("({},)", shape[0])
@@ -315,21 +315,26 @@ std::string npy_header(const std::vector<int64_t>& shape, TensorDType dtype) {
 }
 
 template <class T>
+void append_values(std::ostream& out, const T* values, int64_t count, TensorDType dtype) {
+  const int item = dtype_size(dtype);
+  for (int64_t i = 0; i < count; ++i) {
+    unsigned char b[8];
+    uint64_t bits = dtype == TensorDType::f32
+                        ? std::bit_cast<uint32_t>(static_cast<float>(values[i]))
+                        : std::bit_cast<uint64_t>(static_cast<double>(values[i]));
+    for (int k = 0; k < item; ++k, bits >>= 8) b[k] = static_cast<unsigned char>(bits);
+    out.write(reinterpret_cast<const char*>(b), item);
+  }
+}
+
+template <class T>
 void write_npy_values(const std::string& path, const std::vector<int64_t>& shape, const T* values,
                       TensorDType dtype) {
-  const std::string header = npy_header(shape, dtype);
+  const std::string header = header_for(shape, dtype);
   const int64_t count = shape.size() == 1 ? shape[0] : shape[0] * shape[1];
   write_file_atomically(path, [&](std::ostream& out) {
     out << header;
-    for (int64_t i = 0; i < count; ++i) {
-      unsigned char b[8];
-      uint64_t bits = dtype == TensorDType::f32
-                          ? std::bit_cast<uint32_t>(static_cast<float>(values[i]))
-                          : std::bit_cast<uint64_t>(static_cast<double>(values[i]));
-      const int item = dtype_size(dtype);
-      for (int k = 0; k < item; ++k, bits >>= 8) b[k] = static_cast<unsigned char>(bits);
-      out.write(reinterpret_cast<const char*>(b), item);
-    }
+    append_values(out, values, count, dtype);
   });
 }
 
@@ -337,6 +342,14 @@ void write_npy_values(const std::string& path, const std::vector<int64_t>& shape
 
 NpyArray read_npy(const std::string& path) {
   return NpyReader(path).read();
+}
+
+std::string npy_header(const std::vector<int64_t>& shape, TensorDType dtype) {
+  return header_for(shape, dtype);
+}
+
+void append_npy_values(std::ostream& out, const double* values, int64_t count, TensorDType dtype) {
+  append_values(out, values, count, dtype);
 }
 
 void write_npy(const std::string& path, const std::vector<int64_t>& shape, const double* values,

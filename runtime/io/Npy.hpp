@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -31,5 +32,10 @@ NpyArray read_npy(const std::string& path);
 void write_npy(const std::string& path, const std::vector<int64_t>& shape, const double* values,
                TensorDType dtype);
 void write_npy(const std::string& path, const std::vector<int64_t>& shape, const float* values);
+
+// The two halves of write_npy, for writers that stream rows of a known
+// count: the header for `shape`, then values appended in C order.
+std::string npy_header(const std::vector<int64_t>& shape, TensorDType dtype);
+void append_npy_values(std::ostream& out, const double* values, int64_t count, TensorDType dtype);
 
 }  // namespace nfc
