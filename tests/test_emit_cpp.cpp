@@ -362,12 +362,34 @@ TEST_CASE("emitted C++ runs clean under AddressSanitizer and UBSan", "[emit]") {
   check_close(emitted, jit_outputs<double>(flows[0]), 1e-12, nullptr);
 }
 
+// A namespace must be an identifier that no keyword or standard macro
+// takes: `--namespace NAN` (or a flow named NAN) emitted code that <cmath>
+// broke.
 TEST_CASE("emit-cpp refuses a namespace that is not a C++ identifier", "[emit]") {
   const fs::path dir = scratch("names");
-  const auto r = test::run_shell(std::string(NFC_EXECUTABLE) + " emit-cpp " + NFC_SOURCE_DIR +
-                                 "/examples/moons.nf --params none.safetensors -o " + dir.string() +
-                                 " --namespace class");
-  CHECK(r.exit_code == 1);
+  const std::string moons = std::string(NFC_SOURCE_DIR) + "/examples/moons.nf";
+  const std::string params = (dir / "p.safetensors").string();
+  REQUIRE(test::run_shell(std::string(NFC_EXECUTABLE) + " train " + moons +
+                          " --data builtin:moons --steps 20 -q --out " + params)
+              .exit_code == 0);
+  auto emit = [&](const std::string& model, const std::string& args) {
+    return test::run_shell(std::string(NFC_EXECUTABLE) + " emit-cpp " + model + " --params " +
+                           params + " -o " + (dir / "out").string() + args);
+  };
+  for (const char* ns : {"class", "NAN", "EOF", "errno", "INT32_MAX", "_Upper", "a__b", "1x"}) {
+    const auto r = emit(moons, std::string(" --namespace ") + ns);
+    INFO(ns);
+    CHECK(r.exit_code == 1);
+    CHECK(r.output == "nfc: error: '" + std::string(ns) + "' cannot name a C++ namespace\n");
+  }
+  std::ofstream(dir / "nan.nf") << "flow NAN(dim = 2) {\n"
+                                   "  coupling affine(mask = alternate) { net = mlp(hidden = [64, "
+                                   "64]) }\n}\n";
+  const auto named = emit((dir / "nan.nf").string(), "");
+  CHECK(named.exit_code == 1);
+  CHECK(named.output ==
+        "nfc: error: 'NAN' cannot name a C++ namespace; choose one with --namespace\n");
+  CHECK(!fs::exists(dir / "out"));
 }
 
 namespace {

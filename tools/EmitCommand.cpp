@@ -9,6 +9,7 @@
 #include "compiler/backend/cpp/CppModule.hpp"
 #include "runtime/Hash.hpp"
 #include "runtime/io/Checkpoint.hpp"
+#include "support/Echo.hpp"
 #include "tools/Cli.hpp"
 
 namespace nfc::cli {
@@ -44,13 +45,13 @@ void emit(const EmitOptions& o) {
     throw UserError(o.model +
                     ": emit-cpp supports the bases normal and uniform on [0, 1] only, not this "
                     "flow's base yet");
-  const SavedParams saved = load_params(o.params, flow.graph.params(), flow.dim);
-
   CppModuleOptions options;
   options.ns = o.ns.empty() ? flow.name : o.ns;
   if (!is_cpp_namespace_name(options.ns))
-    throw UserError("'" + options.ns + "' cannot name a C++ namespace" +
+    throw UserError("'" + echoed(options.ns) + "' cannot name a C++ namespace" +
                     (o.ns.empty() ? "; choose one with --namespace" : ""));
+  const SavedParams saved = load_params(o.params, flow.graph.params(), flow.dim);
+
   options.precision = o.precision == "f32" ? Precision::f32 : Precision::f64;
   options.load_weights = o.load_weights;
   options.source_hash = hex64(fnv1a64(source));
