@@ -329,7 +329,7 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const AutoregressiveSpec& s
                                                 env.max_params);
   if (!layer->declared()) return std::nullopt;  // over max_params: no node made
   const NodeId dzdx = layer->derivative_on(g.var(g.add_var_name("layer_input"), dim));
-  env.check_monotone(*rules, [dzdx] { return dzdx; });
+  if (!env.check_monotone(*rules, [dzdx] { return dzdx; })) return std::nullopt;
   const std::vector<int> order = spec.order, back = inverse_permutation(spec.order);
   // In the layer's order, the MAF map is v = h(u) (one pass) and its inverse
   // u = h^-1(v) (sequential); an IAF layer runs them the other way round.

@@ -40,10 +40,11 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const CouplingSpec& c) {
   };
   // Monotonicity with this layer's rewrites applied: a soft clamp or a
   // softplus can be what makes it provable.
-  env.check_monotone(*rules, [&] {
+  const bool monotone = env.check_monotone(*rules, [&] {
     const NodeId probe = g.var(g.add_var_name("layer_input"), env.flow.dim);
     return substitute(g, rules->dzdx, conditioner(g.gather(probe, c.identity_dims)));
   });
+  if (!monotone) return std::nullopt;
   // out[identity_dims] = identity part, out[transformed_dims] = transformed part
   BuiltLayer built;
   built.order = c.identity_dims;

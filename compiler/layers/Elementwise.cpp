@@ -19,11 +19,12 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const ElementwiseSpec& e) {
     g.set_param_init(t, std::vector<double>(static_cast<size_t>(dim), e.init[p]));
     bind[rules->params[p]] = g.param(t);
   }
-  env.check_monotone(*rules, [&] {
+  const bool monotone = env.check_monotone(*rules, [&] {
     auto probe = bind;
     probe[rules->x] = g.var(g.add_var_name("layer_input"), dim);
     return substitute(g, rules->dzdx, probe);
   });
+  if (!monotone) return std::nullopt;
   BuiltLayer built;
   built.maps.forward = [&g, bind, rules, dim](NodeId in) {
     auto b = bind;

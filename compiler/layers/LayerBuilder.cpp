@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "compiler/analysis/Interval.hpp"
+#include "compiler/analysis/SignChange.hpp"
 #include "compiler/ir/Print.hpp"
 #include "compiler/layers/TransformerCache.hpp"
 
@@ -12,7 +13,7 @@ const TransformRules* LayerEnv::rules_for(const TransformerSpec& t) {
   return transformers.rules_for(t);
 }
 
-void LayerEnv::check_monotone(const TransformRules& rules, const std::function<NodeId()>& dzdx) {
+bool LayerEnv::check_monotone(const TransformRules& rules, const std::function<NodeId()>& dzdx) {
   InversionReport& r = inversions.emplace_back();
   r.what = fmt::format("layer {} {}", index, layer.label);
   r.loc = layer.loc;
@@ -29,13 +30,23 @@ void LayerEnv::check_monotone(const TransformRules& rules, const std::function<N
   if (rules.monotone_by_construction) {
     r.monotonicity = Monotonicity::increasing;
     r.by_construction = true;
-    return;
+    return true;
   }
-  r.monotonicity = monotonicity(g, dzdx());
-  if (r.monotonicity == Monotonicity::unproved)
-    diags.warning(r.loc, fmt::format("cannot prove that transform '{}' is strictly monotone "
-                                     "here: dz/dx = {} may be 0",
-                                     rules.name, to_infix(g, rules.dzdx)));
+  const NodeId d = dzdx();
+  r.monotonicity = monotonicity(g, d);
+  if (r.monotonicity != Monotonicity::unproved) return true;
+  // The layer's input moves in all its lanes at once; parameters stay at
+  // their initial values; a net's output is undecidable, so in a coupling
+  // only a derivative the net does not enter can be decided.
+  if (const auto w = find_sign_change(g, d, vars_of(g, d), {}, false)) {
+    diags.error(r.loc, fmt::format("transform '{}' is not a bijection here: {}", rules.name,
+                                   not_monotone_message(*w, "z", "x", "dz/dx")));
+    return false;
+  }
+  diags.warning(r.loc, fmt::format("cannot prove that transform '{}' is strictly monotone "
+                                   "here: dz/dx = {} may be 0",
+                                   rules.name, to_infix(g, rules.dzdx)));
+  return true;
 }
 
 }  // namespace nfc

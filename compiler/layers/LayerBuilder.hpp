@@ -44,8 +44,10 @@ struct LayerEnv {
   const TransformRules* rules_for(const TransformerSpec& t);
   // Records the transformer's monotonicity for this layer: by construction
   // (the spline; `dzdx` is not called) or proved from dz/dx with the
-  // layer's parameters bound, a warning when unproved.
-  void check_monotone(const TransformRules& rules, const std::function<NodeId()>& dzdx);
+  // layer's parameters bound; a sign change found instead is an error
+  // (returns false), an undecided case a warning.
+  [[nodiscard]] bool check_monotone(const TransformRules& rules,
+                                    const std::function<NodeId()>& dzdx);
 };
 
 // ActNorm's tensors, which data-dependent initialisation sets.

@@ -6,6 +6,7 @@
 
 #include "compiler/analysis/Derive.hpp"
 #include "compiler/analysis/Invert.hpp"
+#include "compiler/analysis/SignChange.hpp"
 #include "compiler/ir/Print.hpp"
 #include "compiler/layers/Params.hpp"
 
@@ -123,9 +124,20 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
                                           j));
       ok = false;
     } else if (report.monotonicity == Monotonicity::unproved) {
-      diags.warning(report.loc, fmt::format("cannot prove dz{0}/dx{0} != 0, so z{0} may not be "
-                                            "invertible everywhere; dz{0}/dx{0} = {1}",
-                                            j, to_infix(g, d)));
+      std::vector<NodeId> others;
+      for (int i = 0; i < dim; ++i)
+        if (i != j && depends_on(g, d, vars[size_t(i)])) others.push_back(vars[size_t(i)]);
+      if (const auto w = find_sign_change(g, d, {vars[size_t(j)]}, others, true)) {
+        diags.error(report.loc, not_monotone_message(*w, fmt::format("z{}", j),
+                                                     fmt::format("x{}", j),
+                                                     fmt::format("dz{0}/dx{0}", j)) +
+                                    ", so the map is not a bijection");
+        ok = false;
+      } else {
+        diags.warning(report.loc, fmt::format("cannot prove dz{0}/dx{0} != 0, so z{0} may not be "
+                                              "invertible everywhere; dz{0}/dx{0} = {1}",
+                                              j, to_infix(g, d)));
+      }
     }
     targets.push_back(g.var(g.add_var_name("z" + std::to_string(j))));
     const Inversion inv = solve_for(g, outputs[size_t(j)], vars[size_t(j)], targets.back());

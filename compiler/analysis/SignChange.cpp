@@ -1,0 +1,119 @@
+#include "compiler/analysis/SignChange.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include "compiler/analysis/Interval.hpp"
+#include "compiler/ir/Program.hpp"
+
+namespace nfc {
+namespace {
+
+// Values of x: dense near 0 where flows see most data, sparse far out.
+std::vector<double> x_grid() {
+  std::vector<double> xs;
+  for (int k = -40; k <= 40; ++k) xs.push_back(k * 0.25);
+  for (double v : {12.5, 15.0, 20.0, 30.0, 50.0, 100.0}) {
+    xs.push_back(v);
+    xs.push_back(-v);
+  }
+  std::sort(xs.begin(), xs.end());
+  return xs;
+}
+
+// The other vars all take one of these at a time: irregular, so a formula
+// is unlikely to be special at all of them.
+constexpr double kOtherValues[] = {0.0, 0.7, -1.3, 2.9};
+
+// Parameters at their initial values: a point for a scalar, the hull of a
+// vector's values, the initialisation range of a random one.
+std::unordered_map<NodeId, Interval> parameter_leaves(const Graph& g, NodeId d) {
+  std::unordered_map<NodeId, Interval> leaves;
+  for (NodeId id : topological_order(g, {d})) {
+    const Node& n = g.node(id);
+    if (n.op != Op::param) continue;
+    const ParamTensor& p = g.params()[size_t(n.index)];
+    if (p.init.empty()) {
+      leaves[id] = {-p.init_bound, p.init_bound, false, false};
+      continue;
+    }
+    const auto [lo, hi] = std::minmax_element(p.init.begin(), p.init.end());
+    leaves[id] = {*lo, *hi, false, false};
+  }
+  return leaves;
+}
+
+double midpoint(const Interval& v) {
+  return v.lo == v.hi ? v.lo : 0.5 * (v.lo + v.hi);
+}
+
+}  // namespace
+
+std::string not_monotone_message(const SignWitness& w, const std::string& z, const std::string& x,
+                                 const std::string& derivative) {
+  std::vector<std::string> where = w.others;
+  if (w.at_initial_parameters) where.push_back("parameters at their initial values");
+  const std::string context =
+      where.empty() ? "" : fmt::format(" ({})", fmt::join(where, ", "));
+  if (w.flat)
+    return fmt::format("{} is constant in {} between {} = {:g} and {:g}{} ({} = 0)", z, x, x, w.x_a,
+                       w.x_b, context, derivative);
+  return fmt::format("{} is not monotone in {}: {} = {:+.2g} at {} = {:g}, {:+.2g} at {} = {:g}{}",
+                     z, x, derivative, w.d_a, x, w.x_a, w.d_b, x, w.x_b, context);
+}
+
+std::vector<NodeId> vars_of(const Graph& g, NodeId d) {
+  std::vector<NodeId> vars;
+  for (NodeId id : topological_order(g, {d}))
+    if (g.node(id).op == Op::var) vars.push_back(id);
+  return vars;
+}
+
+std::optional<SignWitness> find_sign_change(const Graph& g, NodeId d,
+                                            const std::vector<NodeId>& x,
+                                            const std::vector<NodeId>& others, bool report_flat) {
+  std::unordered_map<NodeId, Interval> leaves = parameter_leaves(g, d);
+  const bool reads_parameters = !leaves.empty();
+  const std::vector<double> xs = x_grid();
+  for (double other : kOtherValues) {
+    if (others.empty() && other != kOtherValues[0]) break;  // nothing else to vary
+    for (NodeId o : others) leaves[o] = Interval::point(other);
+    // The first sign change between neighbours (skipping undecided points),
+    // so the witness brackets a zero of d.
+    std::optional<size_t> last_signed, change, zero_run;
+    std::vector<Interval> at(xs.size());
+    for (size_t i = 0; i < xs.size() && !change; ++i) {
+      for (NodeId v : x) leaves[v] = Interval::point(xs[i]);
+      at[i] = enclose(g, d, leaves);
+      const Interval& v = at[i];
+      if (v.positive() || v.negative()) {
+        if (last_signed && at[*last_signed].positive() != v.positive()) change = i;
+        else last_signed = i;
+      }
+      // Flat: exactly zero at three grid points in a row; the run nearest 0
+      // is the one shown.
+      if (report_flat && i >= 2 && at[i].zero() && at[i - 1].zero() && at[i - 2].zero() &&
+          (!zero_run || std::abs(xs[i - 1]) < std::abs(xs[*zero_run + 1])))
+        zero_run = i - 2;
+    }
+    auto witness = [&](size_t a, size_t b, bool flat) {
+      if (a > b) std::swap(a, b);
+      SignWitness w{flat, xs[a], xs[b], midpoint(at[a]), midpoint(at[b]), {}, reads_parameters};
+      for (NodeId o : others) {
+        const Node& n = g.node(o);
+        const std::string name = n.op == Op::var ? g.var_name(n.index) : "?";
+        w.others.push_back(fmt::format("{} = {}", name, other));
+      }
+      return w;
+    };
+    if (change) return witness(*last_signed, *change, false);
+    if (zero_run) return witness(*zero_run, *zero_run + 2, true);
+  }
+  return std::nullopt;
+}
+
+}  // namespace nfc

@@ -1,0 +1,47 @@
+// Deciding what interval arithmetic leaves open. When the enclosure of a
+// diagonal derivative d = dz/dx straddles 0, d is evaluated on a grid: at
+// each point by the same interval rules with every leaf a point, so a sign
+// found there is proved, not rounded. Two points where d is provably of
+// opposite signs (with the other leaves equal) mean z is not monotone in
+// x: by the intermediate value theorem d vanishes between them and z takes
+// some value twice — the layer is not a bijection. A derivative exactly 0
+// at consecutive grid points is reported too (z is flat there). Only a case
+// the grid cannot decide stays a warning.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/ir/Graph.hpp"
+
+namespace nfc {
+
+struct SignWitness {
+  bool flat = false;       // d == 0 at x_a and x_b (and between on the grid)
+  double x_a = 0, x_b = 0;  // values of x, x_a < x_b
+  double d_a = 0, d_b = 0;  // d there (the enclosures' midpoints)
+  // The other leaves at the witness, as "name = value" (vars by their
+  // names), empty when d depends on x alone.
+  std::vector<std::string> others;
+  bool at_initial_parameters = false;  // d reads parameters
+};
+
+// Searches d over x in [-100, 100] (dense near 0; every node of `x` takes
+// the same value: a vector input moves in all its lanes), every var in
+// `others` at each of a few values, and parameters at their initial values
+// (a vector parameter at the hull of its values).
+std::optional<SignWitness> find_sign_change(const Graph& g, NodeId d,
+                                            const std::vector<NodeId>& x,
+                                            const std::vector<NodeId>& others, bool report_flat);
+
+// "z0 is not monotone in x0: dz0/dx0 = +0.16 at x0 = -1, -0.21 at x0 =
+// -0.75 (x1 = 0.7, parameters at their initial values)", or for a flat
+// witness "z0 is constant in x0 between x0 = -3 and -2.5 (dz0/dx0 = 0)".
+std::string not_monotone_message(const SignWitness& w, const std::string& z, const std::string& x,
+                                 const std::string& derivative);
+
+// The var nodes `d` reads.
+std::vector<NodeId> vars_of(const Graph& g, NodeId d);
+
+}  // namespace nfc
