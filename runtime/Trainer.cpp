@@ -150,6 +150,13 @@ bool Trainer<T>::evaluate(TrainState& s, double lr,
   }
   bool go_on =
       cb({TrainEvent::Kind::evaluation, s.step, o_.steps, rec.train_nll, rec.val_nll, lr, s});
+  // A validation NLL of -inf is an infinite density at a data point: the
+  // flow has collapsed onto it (duplicated rows, a discrete column), and
+  // nothing after this step is a fit. Stop and say so (result_problem).
+  if (std::isinf(rec.val_nll) && rec.val_nll < 0) {
+    s.diverged = true;
+    go_on = false;
+  }
   if (o_.patience > 0 && s.evals_since_best >= o_.patience) {
     s.stopped_early = true;
     go_on = false;

@@ -4,8 +4,9 @@
 # installed (`dpkg -s` would also accept unpacked-but-unconfigured packages).
 set -euo pipefail
 
+# python3 runs scripts/check-doc-errors.py, one of the tests.
 packages=(g++ make cmake ninja-build llvm-19-dev libfmt-dev catch2 libeigen3-dev
-          libcli11-dev nlohmann-json3-dev libstb-dev)
+          libcli11-dev nlohmann-json3-dev libstb-dev python3)
 # `install-deps.sh --fuzz` adds what the libFuzzer build needs (make fuzz):
 # clang and its runtime libraries (libFuzzer, ASan, UBSan).
 # Other extra packages may be requested by name, e.g. `install-deps.sh clang-format-19`.

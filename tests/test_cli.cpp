@@ -461,6 +461,12 @@ TEST_CASE("nfc with a conditional flow: train, sample with a context, eval, erro
   const Run two = run("sample " + model + " --params " + params + " --context 1,2");
   CHECK(two.exit_code == 1);
   CHECK(two.output == "nfc: error: --context has 2 values, the model's context needs 1 value\n");
+  std::ofstream(dir / "ctx.csv") << "a,b\n1,2\n";
+  const Run wide_context = run("sample " + model + " --params " + params + " --context-file " +
+                               (dir / "ctx.csv").string());
+  CHECK(wide_context.exit_code == 1);
+  CHECK(wide_context.output == "nfc: error: " + (dir / "ctx.csv").string() +
+                                   ": the context file has 2 columns, the model's context has 1\n");
   const Run bad_data = run("eval " + model + " --params " + params + " --data builtin:moons");
   CHECK(bad_data.exit_code == 1);
   CHECK(bad_data.output ==

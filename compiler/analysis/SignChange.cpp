@@ -57,8 +57,7 @@ std::string not_monotone_message(const SignWitness& w, const std::string& z, con
                                  const std::string& derivative) {
   std::vector<std::string> where = w.others;
   if (w.at_initial_parameters) where.push_back("parameters at their initial values");
-  const std::string context =
-      where.empty() ? "" : fmt::format(" ({})", fmt::join(where, ", "));
+  const std::string context = where.empty() ? "" : fmt::format(" ({})", fmt::join(where, ", "));
   if (w.flat)
     return fmt::format("{} is constant in {} between {} = {:g} and {:g}{} ({} = 0)", z, x, x, w.x_a,
                        w.x_b, context, derivative);
@@ -73,8 +72,7 @@ std::vector<NodeId> vars_of(const Graph& g, NodeId d) {
   return vars;
 }
 
-std::optional<SignWitness> find_sign_change(const Graph& g, NodeId d,
-                                            const std::vector<NodeId>& x,
+std::optional<SignWitness> find_sign_change(const Graph& g, NodeId d, const std::vector<NodeId>& x,
                                             const std::vector<NodeId>& others, bool report_flat) {
   std::unordered_map<NodeId, Interval> leaves = parameter_leaves(g, d);
   const bool reads_parameters = !leaves.empty();
@@ -91,8 +89,10 @@ std::optional<SignWitness> find_sign_change(const Graph& g, NodeId d,
       at[i] = enclose(g, d, leaves);
       const Interval& v = at[i];
       if (v.positive() || v.negative()) {
-        if (last_signed && at[*last_signed].positive() != v.positive()) change = i;
-        else last_signed = i;
+        if (last_signed && at[*last_signed].positive() != v.positive())
+          change = i;
+        else
+          last_signed = i;
       }
       // Flat: exactly zero at three grid points in a row; the run nearest 0
       // is the one shown.

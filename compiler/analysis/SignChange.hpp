@@ -18,7 +18,7 @@
 namespace nfc {
 
 struct SignWitness {
-  bool flat = false;       // d == 0 at x_a and x_b (and between on the grid)
+  bool flat = false;        // d == 0 at x_a and x_b (and between on the grid)
   double x_a = 0, x_b = 0;  // values of x, x_a < x_b
   double d_a = 0, d_b = 0;  // d there (the enclosures' midpoints)
   // The other leaves at the witness, as "name = value" (vars by their
@@ -31,8 +31,7 @@ struct SignWitness {
 // the same value: a vector input moves in all its lanes), every var in
 // `others` at each of a few values, and parameters at their initial values
 // (a vector parameter at the hull of its values).
-std::optional<SignWitness> find_sign_change(const Graph& g, NodeId d,
-                                            const std::vector<NodeId>& x,
+std::optional<SignWitness> find_sign_change(const Graph& g, NodeId d, const std::vector<NodeId>& x,
                                             const std::vector<NodeId>& others, bool report_flat);
 
 // "z0 is not monotone in x0: dz0/dx0 = +0.16 at x0 = -1, -0.21 at x0 =

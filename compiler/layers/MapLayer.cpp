@@ -128,10 +128,10 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
       for (int i = 0; i < dim; ++i)
         if (i != j && depends_on(g, d, vars[size_t(i)])) others.push_back(vars[size_t(i)]);
       if (const auto w = find_sign_change(g, d, {vars[size_t(j)]}, others, true)) {
-        diags.error(report.loc, not_monotone_message(*w, fmt::format("z{}", j),
-                                                     fmt::format("x{}", j),
-                                                     fmt::format("dz{0}/dx{0}", j)) +
-                                    ", so the map is not a bijection");
+        diags.error(report.loc,
+                    not_monotone_message(*w, fmt::format("z{}", j), fmt::format("x{}", j),
+                                         fmt::format("dz{0}/dx{0}", j)) +
+                        ", so the map is not a bijection");
         ok = false;
       } else {
         diags.warning(report.loc, fmt::format("cannot prove dz{0}/dx{0} != 0, so z{0} may not be "

@@ -879,6 +879,7 @@ void Sema::check_layer(const ast::Map& m) {
   std::set<std::string> used;  // names the lets and outputs mention
   check_map_lets(m, local, spec, used);
   std::vector<const ast::Assignment*> defs(static_cast<size_t>(dim_), nullptr);
+  std::vector<const ast::Assignment*> duplicates;
   std::set<int64_t> seen;
   for (const ast::Assignment& def : m.defs) {
     const std::string& name = def.target.text;
@@ -894,7 +895,7 @@ void Sema::check_layer(const ast::Map& m) {
       continue;
     }
     if (!seen.insert(*k).second) {
-      error(def.target.loc, fmt::format("duplicate definition of '{}'", name));
+      duplicates.push_back(&def);  // reported below, with the output it may have meant
       continue;
     }
     if (dim_ != 0) defs[static_cast<size_t>(*k)] = &def;
@@ -912,8 +913,19 @@ void Sema::check_layer(const ast::Map& m) {
   }
   used_in_maps_.insert(used.begin(), used.end());
   warn_unused_locals(m, used);
+  // A second `z0 = ...` where z1 is missing is most likely the z1: say so
+  // there, rather than "map does not define 'z1'" at the map keyword.
+  size_t missing = 0;
+  while (missing < defs.size() && defs[missing]) ++missing;
+  for (const ast::Assignment* d : duplicates)
+    error(d->target.loc,
+          missing < defs.size()
+              ? fmt::format("duplicate definition of '{}'; the map does not define 'z{}' (is "
+                            "this it?)",
+                            d->target.text, missing)
+              : fmt::format("duplicate definition of '{}'", d->target.text));
   if (dim_ == 0) return;
-  report_missing_outputs(m, defs);
+  if (duplicates.empty()) report_missing_outputs(m, defs);
   for (const ast::Assignment* def : defs) {
     if (!def) return;
     spec.outputs.push_back(def->expr);
