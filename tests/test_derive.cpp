@@ -18,8 +18,14 @@ namespace {
 std::vector<double> sample_points(Op op) {
   switch (op) {
     case Op::log:
+    case Op::log2:
     case Op::sqrt:
       return {0.3, 1.7, 12.0};
+    case Op::asin:
+    case Op::acos:
+      return {-0.85, -0.3, 0.15, 0.85};
+    case Op::acosh:
+      return {1.2, 2.5, 9.0};
     case Op::log1p:
       return {-0.6, 0.4, 9.0};
     case Op::atanh:
@@ -103,7 +109,8 @@ TEST_CASE("derived inverses undo every invertible op", "[derive]") {
   const NodeId zin = g.input(0, 1);
   const Op invertible[] = {Op::neg,   Op::exp,      Op::log,     Op::log1p, Op::expm1,
                            Op::tanh,  Op::atanh,    Op::sigmoid, Op::logit, Op::sinh,
-                           Op::asinh, Op::softplus, Op::sqrt};
+                           Op::asinh, Op::softplus, Op::sqrt,    Op::atan,  Op::asin,
+                           Op::acos,  Op::acosh,    Op::cbrt,    Op::log2};
   for (Op op : invertible) {
     // z = 0.5 + 2 * op(x) / 3 - 0.1: the op inside a chain of + - * /
     const Ex body = 0.5 + 2.0 * apply(op, Ex{&g, x}) / 3.0 - 0.1;

@@ -185,6 +185,9 @@ TEST_CASE("jit: every unary op matches the interpreter", "[jit]") {
       {Op::sigmoid, {-5, 5}}, {Op::logit, {0.05, 0.95}}, {Op::softplus, {-5, 5}},
       {Op::erf, {-2, 2}},     {Op::relu, {-3, 3}},       {Op::elu, {-3, 3}},
       {Op::gelu, {-3, 3}},    {Op::sin, {-7, 7}},        {Op::cos, {-7, 7}},
+      {Op::atan, {-9, 9}},    {Op::asin, {-0.99, 0.99}}, {Op::acos, {-0.99, 0.99}},
+      {Op::acosh, {1, 9}},    {Op::cbrt, {-9, 9}},       {Op::log2, {0.01, 9}},
+      {Op::erfc, {-3, 9}},
   };
   for (const UnaryCase& c : cases) {
     // Length 3 runs the unrolled path, length 12 the emitted loop; vector

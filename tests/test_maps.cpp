@@ -3,6 +3,8 @@
 // finite-difference Jacobian, and parameter gradients against finite
 // differences; and what the simplifier makes of the banana map's log-det.
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <iterator>
 
 #include "compiler/ir/Print.hpp"
 #include "tests/TestSupport.hpp"
@@ -83,6 +85,17 @@ TEST_CASE("sinh-arcsinh map with vector parameters", "[maps]") {
 TEST_CASE("3-D map mixing functions, lets, where and clamp", "[maps]") {
   test::check_flow_numerics(kMixed3d, 3);
   test::check_gradient(kMixed3d, 3);
+}
+
+// atan, asin, acos, acosh, cbrt, log2, erf, erfc and cosh in one map
+// (tests/models/elementary.nf, also emitted to C++ by test_emit_cpp):
+// round trip, log-det against the finite-difference Jacobian, gradients.
+TEST_CASE("a map of the elementary functions", "[maps]") {
+  std::ifstream in(std::string(NFC_SOURCE_DIR) + "/tests/models/elementary.nf");
+  const std::string source{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  REQUIRE(!source.empty());
+  test::check_flow_numerics(source, 3);
+  test::check_gradient(source, 3);
 }
 
 TEST_CASE("a map triangular in another order is inverted in that order", "[maps]") {

@@ -53,6 +53,20 @@ NodeId rule(Graph& g, NodeId id, const std::unordered_map<NodeId, NodeId>& d) {
       return (apply(Op::cos, arg(0)) * darg(0)).id;
     case Op::cos:  // d(cos a) = -sin a da
       return (-(apply(Op::sin, arg(0)) * darg(0))).id;
+    case Op::atan:  // d(atan a) = da / (1 + a^2)
+      return (darg(0) / (1.0 + arg(0) * arg(0))).id;
+    case Op::asin:  // d(asin a) = da / sqrt(1 - a^2)
+      return (darg(0) / apply(Op::sqrt, 1.0 - arg(0) * arg(0))).id;
+    case Op::acos:  // d(acos a) = -da / sqrt(1 - a^2)
+      return (-(darg(0) / apply(Op::sqrt, 1.0 - arg(0) * arg(0)))).id;
+    case Op::acosh:  // d(acosh a) = da / sqrt(a^2 - 1)
+      return (darg(0) / apply(Op::sqrt, arg(0) * arg(0) - 1.0)).id;
+    case Op::cbrt:  // d(a^(1/3)) = da / (3 cbrt(a)^2)
+      return (darg(0) / (3.0 * (self * self))).id;
+    case Op::log2:  // d(log2 a) = da / (a ln 2)
+      return (darg(0) / (arg(0) * c(M_LN2))).id;
+    case Op::erfc:  // d(erfc a) = -2/sqrt(pi) e^(-a^2) da
+      return (-(c(M_2_SQRTPI) * apply(Op::exp, -(arg(0) * arg(0))) * darg(0))).id;
     case Op::sigmoid:  // d(sigma a) = sigma (1 - sigma) da
       return (self * (1.0 - self) * darg(0)).id;
     case Op::logit:  // d(logit a) = da / (a (1 - a))

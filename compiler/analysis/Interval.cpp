@@ -137,6 +137,20 @@ Interval unary_rule(Op op, const Interval& a) {
       return increasing(a, [](double v) { return std::asinh(v); });
     case Op::erf:
       return increasing(a, [](double v) { return std::erf(v); });
+    case Op::erfc:  // decreasing: erfc = 1 - erf
+      return negate(increasing(a, [](double v) { return -std::erfc(v); }));
+    case Op::atan:
+      return increasing(a, [](double v) { return std::atan(v); });
+    case Op::cbrt:
+      return increasing(a, [](double v) { return std::cbrt(v); });
+    case Op::asin:
+      return on_domain(a, -1, 1, [](double v) { return std::asin(v); });
+    case Op::acos:  // decreasing: acos = pi/2 - asin
+      return negate(on_domain(a, -1, 1, [](double v) { return -std::acos(v); }));
+    case Op::acosh:
+      return on_domain(a, 1, INFINITY, [](double v) { return std::acosh(v); });
+    case Op::log2:
+      return on_domain(a, 0, INFINITY, [](double v) { return std::log2(v); });
     case Op::sigmoid:
       return increasing(a, [](double v) { return eval_elementwise(Op::sigmoid, v); });
     case Op::softplus:

@@ -43,11 +43,24 @@ NodeId invert_unary(Graph& g, Op op, NodeId y) {
       return (t + apply(Op::log, -apply(Op::expm1, -t))).id;
     case Op::sqrt:  // sqrt is increasing on its domain [0, inf)
       return (t * t).id;
+    case Op::atan:  // onto (-pi/2, pi/2), where tan is its inverse: tan = sin / cos
+      return (apply(Op::sin, t) / apply(Op::cos, t)).id;
+    case Op::asin:  // onto [-pi/2, pi/2], where sin is increasing
+      return apply(Op::sin, t).id;
+    case Op::acos:  // onto [0, pi], where cos is decreasing
+      return apply(Op::cos, t).id;
+    case Op::acosh:  // onto [0, inf), where cosh is increasing
+      return apply(Op::cosh, t).id;
+    case Op::cbrt:
+      return (t * t * t).id;
+    case Op::log2:  // 2^t
+      return apply(Op::exp, t * M_LN2).id;
     case Op::abs:
     case Op::cosh:
     case Op::sin:  // periodic: no inverse on R
     case Op::cos:
     case Op::erf:
+    case Op::erfc:
     case Op::relu:
     case Op::elu:
     case Op::gelu:

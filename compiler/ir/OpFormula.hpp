@@ -1,6 +1,7 @@
 // Each elementwise op's formula, written once: Ops.def's last column is an
 // expression over a small vocabulary (+ - * /, unary -, double literals,
-// exp log log1p expm1 sqrt fabs tanh atanh sinh cosh asinh sin cos erf pow, and
+// exp log log1p expm1 sqrt fabs tanh atanh sinh cosh asinh sin cos atan asin acos acosh
+// cbrt erf erfc pow, and
 // select_pos(a, b, c) = a > 0 ? b : c), and apply_formula instantiates it
 // for any value type that provides that vocabulary:
 //   double                     constant folding and the interpreter (Graph.cpp)
@@ -45,8 +46,9 @@ struct FormulaArithmetic {
 template <class V>
 V apply_formula(Op op, const V& a, const V& b, const V& c) {
   // For double; a code-building V brings its own by argument-dependent lookup.
-  using std::asinh, std::atanh, std::cos, std::cosh, std::erf, std::exp, std::expm1, std::fabs,
-      std::log, std::log1p, std::pow, std::sin, std::sinh, std::sqrt, std::tanh;
+  using std::acos, std::acosh, std::asin, std::asinh, std::atan, std::atanh, std::cbrt, std::cos,
+      std::cosh, std::erf, std::erfc, std::exp, std::expm1, std::fabs, std::log, std::log1p,
+      std::pow, std::sin, std::sinh, std::sqrt, std::tanh;
   (void)b;
   (void)c;
   switch (op) {

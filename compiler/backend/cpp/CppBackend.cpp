@@ -139,6 +139,12 @@ struct CppExpr : FormulaArithmetic<CppExpr> {
   friend CppExpr sin(const CppExpr& a) { return call("sin", a); }
   friend CppExpr cos(const CppExpr& a) { return call("cos", a); }
   friend CppExpr erf(const CppExpr& a) { return call("erf", a); }
+  friend CppExpr erfc(const CppExpr& a) { return call("erfc", a); }
+  friend CppExpr atan(const CppExpr& a) { return call("atan", a); }
+  friend CppExpr asin(const CppExpr& a) { return call("asin", a); }
+  friend CppExpr acos(const CppExpr& a) { return call("acos", a); }
+  friend CppExpr acosh(const CppExpr& a) { return call("acosh", a); }
+  friend CppExpr cbrt(const CppExpr& a) { return call("cbrt", a); }
   friend CppExpr pow(const CppExpr& a, const CppExpr& b) {
     return {{}, "std::pow(" + a.text + ", " + b.text + ")", primary};
   }

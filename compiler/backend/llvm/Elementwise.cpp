@@ -59,6 +59,12 @@ struct LlvmFormula : FormulaArithmetic<LlvmFormula> {
   friend LlvmFormula sin(const LlvmFormula& a) { return a.libm("sin"); }
   friend LlvmFormula cos(const LlvmFormula& a) { return a.libm("cos"); }
   friend LlvmFormula erf(const LlvmFormula& a) { return a.libm("erf"); }
+  friend LlvmFormula erfc(const LlvmFormula& a) { return a.libm("erfc"); }
+  friend LlvmFormula atan(const LlvmFormula& a) { return a.libm("atan"); }
+  friend LlvmFormula asin(const LlvmFormula& a) { return a.libm("asin"); }
+  friend LlvmFormula acos(const LlvmFormula& a) { return a.libm("acos"); }
+  friend LlvmFormula acosh(const LlvmFormula& a) { return a.libm("acosh"); }
+  friend LlvmFormula cbrt(const LlvmFormula& a) { return a.libm("cbrt"); }
   friend LlvmFormula sqrt(const LlvmFormula& a) { return a.intrinsic(llvm::Intrinsic::sqrt); }
   friend LlvmFormula fabs(const LlvmFormula& a) { return a.intrinsic(llvm::Intrinsic::fabs); }
   friend LlvmFormula pow(const LlvmFormula& a, const LlvmFormula& b) {

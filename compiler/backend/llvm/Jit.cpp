@@ -159,7 +159,7 @@ VectorMath host_vector_math(const llvm::TargetMachine& tm, Precision precision, 
                       {'c', 256, has("avx")},
                       {'b', 128, has("sse4.1")}};
   for (const char* name : {"exp", "log", "log1p", "expm1", "tanh", "atanh", "sinh", "cosh", "asinh",
-                           "sin", "cos", "erf"}) {
+                           "sin", "cos", "erf", "erfc", "atan", "asin", "acos", "acosh", "cbrt"}) {
     const std::string scalar = std::string(name) + (precision == Precision::f32 ? "f" : "");
     for (const Isa& isa : isas) {
       const int lanes = isa.bits / element_bits;
