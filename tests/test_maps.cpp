@@ -98,6 +98,16 @@ TEST_CASE("a map of the elementary functions", "[maps]") {
   test::check_gradient(source, 3);
 }
 
+// The image check (tests/errors/image_*.nf for what it refuses) ignores a
+// support's ends, which have probability 0: sigmoid onto (0, 1) serves a
+// uniform base on [0, 1], and exp then log ends on all of R.
+TEST_CASE("images that cover the base's support up to its ends are accepted", "[maps]") {
+  CHECK(test::compile_or_fail("flow e(dim = 2, base = uniform) { elementwise sigmoid }") !=
+        nullptr);
+  CHECK(test::compile_or_fail("flow e(dim = 2) {\n  map { z0 = exp(x0); z1 = x1 }\n"
+                              "  map { z0 = log(x0); z1 = x1 }\n}") != nullptr);
+}
+
 TEST_CASE("a map triangular in another order is inverted in that order", "[maps]") {
   auto m = test::compile_or_fail(kReordered);
   CHECK(m->graph->layers[0].order == std::vector<int>{1, 2, 0});

@@ -2,6 +2,8 @@
 // range of the op over its operands' intervals lies inside the result.
 #include "compiler/analysis/Interval.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -254,6 +256,10 @@ Interval enclose(const Graph& g, NodeId id, const std::unordered_map<NodeId, Int
     at[n] = it != leaves.end() ? it->second : rule(g, n, at);
   }
   return at.at(id);
+}
+
+std::string to_string(const Interval& v) {
+  return fmt::format("{}{:g}, {:g}{}", v.lo_open ? "(" : "[", v.lo, v.hi, v.hi_open ? ")" : "]");
 }
 
 Monotonicity monotonicity(const Graph& g, NodeId derivative) {

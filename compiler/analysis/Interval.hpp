@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cmath>
+#include <string>
 #include <unordered_map>
 
 #include "compiler/ir/Graph.hpp"
@@ -20,7 +21,13 @@ struct Interval {
   bool positive() const { return lo > 0 || (lo == 0 && lo_open); }
   bool negative() const { return hi < 0 || (hi == 0 && hi_open); }
   bool zero() const { return lo == 0 && hi == 0; }
+  // Whether every point of (a, b) lies inside: a support's ends have
+  // probability 0, so sigmoid's (0, 1) covers a uniform base on [0, 1].
+  bool covers(double a, double b) const { return lo <= a && hi >= b; }
 };
+
+// "(0, inf)", "[-1, 1]", "(-inf, inf)"
+std::string to_string(const Interval& v);
 
 // Encloses `id` over all values of its leaves: inputs, vars and parameters
 // are unbounded unless `leaves` says otherwise.

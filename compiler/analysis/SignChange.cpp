@@ -31,9 +31,9 @@ constexpr double kOtherValues[] = {0.0, 0.7, -1.3, 2.9};
 
 // Parameters at their initial values: a point for a scalar, the hull of a
 // vector's values, the initialisation range of a random one.
-std::unordered_map<NodeId, Interval> parameter_leaves(const Graph& g, NodeId d) {
+std::unordered_map<NodeId, Interval> parameter_leaves(const Graph& g, NodeId z, NodeId d) {
   std::unordered_map<NodeId, Interval> leaves;
-  for (NodeId id : topological_order(g, {d})) {
+  for (NodeId id : topological_order(g, {z, d})) {
     const Node& n = g.node(id);
     if (n.op != Op::param) continue;
     const ParamTensor& p = g.params()[size_t(n.index)];
@@ -72,10 +72,11 @@ std::vector<NodeId> vars_of(const Graph& g, NodeId d) {
   return vars;
 }
 
-std::optional<SignWitness> find_sign_change(const Graph& g, NodeId d, const std::vector<NodeId>& x,
+std::optional<SignWitness> find_sign_change(const Graph& g, NodeId z, NodeId d,
+                                            const std::vector<NodeId>& x,
                                             const std::vector<NodeId>& others, bool report_flat) {
-  std::unordered_map<NodeId, Interval> leaves = parameter_leaves(g, d);
-  const bool reads_parameters = !leaves.empty();
+  std::unordered_map<NodeId, Interval> leaves = parameter_leaves(g, z, d);
+  const bool reads_parameters = !parameter_leaves(g, d, d).empty();
   const std::vector<double> xs = x_grid();
   for (double other : kOtherValues) {
     if (others.empty() && other != kOtherValues[0]) break;  // nothing else to vary
@@ -86,7 +87,9 @@ std::optional<SignWitness> find_sign_change(const Graph& g, NodeId d, const std:
     std::vector<Interval> at(xs.size());
     for (size_t i = 0; i < xs.size() && !change; ++i) {
       for (NodeId v : x) leaves[v] = Interval::point(xs[i]);
-      at[i] = enclose(g, d, leaves);
+      const Interval value = enclose(g, z, leaves);
+      const bool defined = !std::isnan(value.lo) && !std::isnan(value.hi) && value.lo <= value.hi;
+      at[i] = defined ? enclose(g, d, leaves) : Interval::all();
       const Interval& v = at[i];
       if (v.positive() || v.negative()) {
         if (last_signed && at[*last_signed].positive() != v.positive())

@@ -31,7 +31,11 @@ struct SignWitness {
 // the same value: a vector input moves in all its lanes), every var in
 // `others` at each of a few values, and parameters at their initial values
 // (a vector parameter at the hull of its values).
-std::optional<SignWitness> find_sign_change(const Graph& g, NodeId d, const std::vector<NodeId>& x,
+// Only points where the function `z` itself is defined count (its point
+// enclosure is not NaN): log's derivative 1/x is negative at x = -1, where
+// log is not defined.
+std::optional<SignWitness> find_sign_change(const Graph& g, NodeId z, NodeId d,
+                                            const std::vector<NodeId>& x,
                                             const std::vector<NodeId>& others, bool report_flat);
 
 // "z0 is not monotone in x0: dz0/dx0 = +0.16 at x0 = -1, -0.21 at x0 =

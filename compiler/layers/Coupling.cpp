@@ -40,10 +40,15 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const CouplingSpec& c) {
   };
   // Monotonicity with this layer's rewrites applied: a soft clamp or a
   // softplus can be what makes it provable.
-  const bool monotone = env.check_monotone(*rules, [&] {
-    const NodeId probe = g.var(g.add_var_name("layer_input"), env.flow.dim);
-    return substitute(g, rules->dzdx, conditioner(g.gather(probe, c.identity_dims)));
-  });
+  // The probe is made only when a proof is needed: a new var renumbers
+  // the graph's later nodes, and with them the emitted code's order.
+  NodeId probe = -1;
+  auto bound = [&](NodeId of) {
+    if (probe < 0) probe = g.var(g.add_var_name("layer_input"), env.flow.dim);
+    return substitute(g, of, conditioner(g.gather(probe, c.identity_dims)));
+  };
+  const bool monotone = env.check_monotone(
+      *rules, [&] { return bound(rules->dzdx); }, [&] { return bound(rules->body); });
   if (!monotone) return std::nullopt;
   // out[identity_dims] = identity part, out[transformed_dims] = transformed part
   BuiltLayer built;

@@ -1,8 +1,10 @@
 #include "compiler/layers/Elementwise.hpp"
 
+#include <optional>
 #include <unordered_map>
 
 #include "compiler/analysis/Derive.hpp"
+#include "compiler/analysis/Interval.hpp"
 #include "compiler/layers/TransformRules.hpp"
 
 namespace nfc {
@@ -19,13 +21,19 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const ElementwiseSpec& e) {
     g.set_param_init(t, std::vector<double>(static_cast<size_t>(dim), e.init[p]));
     bind[rules->params[p]] = g.param(t);
   }
-  const bool monotone = env.check_monotone(*rules, [&] {
-    auto probe = bind;
-    probe[rules->x] = g.var(g.add_var_name("layer_input"), dim);
-    return substitute(g, rules->dzdx, probe);
-  });
+  std::optional<std::unordered_map<NodeId, NodeId>> probe;  // made when a proof is needed
+  auto bound = [&](NodeId of) {
+    if (!probe) {
+      probe = bind;
+      (*probe)[rules->x] = g.var(g.add_var_name("layer_input"), dim);
+    }
+    return substitute(g, of, *probe);
+  };
+  const bool monotone = env.check_monotone(
+      *rules, [&] { return bound(rules->dzdx); }, [&] { return bound(rules->body); });
   if (!monotone) return std::nullopt;
   BuiltLayer built;
+  built.image = {enclose(g, rules->body)};  // x and the parameters unbounded
   built.maps.forward = [&g, bind, rules, dim](NodeId in) {
     auto b = bind;
     b[rules->x] = in;

@@ -56,6 +56,7 @@ class FlowBuilder {
         transformers_(fg.graph, diags, spec.transforms, fg.transforms) {}
 
   bool build_layers();
+  bool image_covers_base(SourceRange at, const std::vector<Interval>& image);
   bool build_gradient();
   bool build_inverse();
 
@@ -136,6 +137,25 @@ void FlowBuilder::declare_flow_params() {
 // Stage "layers": every layer's forward map (its transformer's rules derived
 // on first use) with the structural proof on each; then the forward and
 // log_prob outputs.
+// Sampling inverts the last layer at draws from the base: where its image
+// misses part of the base's support, the inverse is undefined and samples
+// are NaN (`map { z0 = exp(x0) }` under a normal base printed -nan rows
+// with exit 0). An enclosure that misses the support proves the image does.
+bool FlowBuilder::image_covers_base(SourceRange at, const std::vector<Interval>& image) {
+  const bool uniform = spec_.base.kind == BaseKind::uniform;
+  const double lo = uniform ? spec_.base.low : -INFINITY, hi = uniform ? spec_.base.high : INFINITY;
+  for (size_t k = 0; k < image.size(); ++k) {
+    if (image[k].covers(lo, hi)) continue;
+    const std::string support = uniform ? fmt::format("[{:g}, {:g}]", lo, hi) : "(-inf, inf)";
+    diags_.error(at, fmt::format("the last layer's {} takes values in {} only, which does not "
+                                 "cover the base's support {}: samples there have no inverse",
+                                 image.size() == 1 ? std::string("output") : fmt::format("z{}", k),
+                                 to_string(image[k]), support));
+    return false;
+  }
+  return true;
+}
+
 bool FlowBuilder::build_layers() {
   fg_.name = spec_.name;
   fg_.dim = spec_.dim;
@@ -151,6 +171,7 @@ bool FlowBuilder::build_layers() {
   std::vector<NodeId> actnorm_inputs;
   NodeId cur = C > 0 ? g_.gather(fg_.x, iota(D)) : fg_.x, logdet = g_.constant(0);
   bool ok = true;
+  std::pair<SourceRange, std::vector<Interval>> last_image;
   for (size_t l = 0; l < spec_.layers.size(); ++l) {
     const LayerSpec& layer = spec_.layers[l];
     LayerInfo info{layer.label, layer.loc, 0, cur, -1, -1, iota(spec_.dim)};
@@ -176,13 +197,14 @@ bool FlowBuilder::build_layers() {
       ok = false;
       continue;
     }
+    last_image = {layer.loc, built->image};
     std::tie(info.forward_out, info.forward_logdet) = m.forward(cur);
     cur = info.forward_out;
     logdet = g_.binary(Op::add, logdet, info.forward_logdet);
     fg_.layers.push_back(info);
     maps_.push_back(std::move(m));
   }
-  if (!ok) return false;
+  if (!ok || !image_covers_base(last_image.first, last_image.second)) return false;
   fg_.forward_z = bind_context(cur, fg_.x);
   fg_.forward_logdet = bind_context(logdet, fg_.x);
   if (!actnorm_inputs.empty()) fg_.actnorm_inputs = bind_context(g_.concat(actnorm_inputs), fg_.x);

@@ -13,7 +13,8 @@ const TransformRules* LayerEnv::rules_for(const TransformerSpec& t) {
   return transformers.rules_for(t);
 }
 
-bool LayerEnv::check_monotone(const TransformRules& rules, const std::function<NodeId()>& dzdx) {
+bool LayerEnv::check_monotone(const TransformRules& rules, const std::function<NodeId()>& dzdx,
+                              const std::function<NodeId()>& body) {
   InversionReport& r = inversions.emplace_back();
   r.what = fmt::format("layer {} {}", index, layer.label);
   r.loc = layer.loc;
@@ -38,7 +39,9 @@ bool LayerEnv::check_monotone(const TransformRules& rules, const std::function<N
   // The layer's input moves in all its lanes at once; parameters stay at
   // their initial values; a net's output is undecidable, so in a coupling
   // only a derivative the net does not enter can be decided.
-  if (const auto w = find_sign_change(g, d, vars_of(g, d), {}, false)) {
+  const NodeId z = body ? body() : -1;
+  std::vector<NodeId> inputs = vars_of(g, d);  // the layer's input, in every lane
+  if (const auto w = z < 0 ? std::nullopt : find_sign_change(g, z, d, inputs, {}, false)) {
     diags.error(r.loc, fmt::format("transform '{}' is not a bijection here: {}", rules.name,
                                    not_monotone_message(*w, "z", "x", "dz/dx")));
     return false;

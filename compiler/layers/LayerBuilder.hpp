@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/analysis/Interval.hpp"
 #include "compiler/ir/Graph.hpp"
 #include "compiler/layers/LayerMaps.hpp"
 #include "compiler/layers/LowerExpr.hpp"
@@ -46,8 +47,11 @@ struct LayerEnv {
   // (the spline; `dzdx` is not called) or proved from dz/dx with the
   // layer's parameters bound; a sign change found instead is an error
   // (returns false), an undecided case a warning.
+  // `body` (optional) is z in the same variables: the search counts only
+  // points where it is defined; without it only the proof is tried.
   [[nodiscard]] bool check_monotone(const TransformRules& rules,
-                                    const std::function<NodeId()>& dzdx);
+                                    const std::function<NodeId()>& dzdx,
+                                    const std::function<NodeId()>& body = {});
 };
 
 // ActNorm's tensors, which data-dependent initialisation sets.
@@ -59,6 +63,10 @@ struct BuiltLayer {
   LayerMaps maps;
   std::vector<int> order;  // the declared triangular ordering; empty: 0, 1, .., dim-1
   std::optional<ActNormTensors> actnorm;
+  // An enclosure of the values each output can take, over all inputs and
+  // parameter values (one entry: the same for every output); empty when
+  // not computed (ℝ is then assumed). The last layer's must cover the base.
+  std::vector<Interval> image;
 };
 
 // Sum of a per-lane quantity over `lanes` lanes; a length-1 value stands for

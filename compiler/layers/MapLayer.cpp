@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "compiler/analysis/Derive.hpp"
+#include "compiler/analysis/Interval.hpp"
 #include "compiler/analysis/Invert.hpp"
 #include "compiler/analysis/SignChange.hpp"
 #include "compiler/ir/Print.hpp"
@@ -127,7 +128,8 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
       std::vector<NodeId> others;
       for (int i = 0; i < dim; ++i)
         if (i != j && depends_on(g, d, vars[size_t(i)])) others.push_back(vars[size_t(i)]);
-      if (const auto w = find_sign_change(g, d, {vars[size_t(j)]}, others, true)) {
+      if (const auto w =
+              find_sign_change(g, outputs[size_t(j)], d, {vars[size_t(j)]}, others, true)) {
         diags.error(report.loc,
                     not_monotone_message(*w, fmt::format("z{}", j), fmt::format("x{}", j),
                                          fmt::format("dz{0}/dx{0}", j)) +
@@ -155,6 +157,7 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
 
   BuiltLayer layer;
   layer.order = *order;
+  for (const NodeId out : outputs) layer.image.push_back(enclose(g, out));
   layer.maps.forward = [&g, vars, outputs, logabs, dim](NodeId in) {
     std::unordered_map<NodeId, NodeId> bind;
     for (int i = 0; i < dim; ++i) bind[vars[size_t(i)]] = g.gather(in, {i});
