@@ -770,6 +770,24 @@ TEST_CASE("jit: solve inverts monotone scalar functions like the interpreter", "
   }
 }
 
+// A target outside f's image has no root: the bracket never changes sign,
+// and the solve is NaN in every backend — it used to return the last
+// bisection point, a finite number that is not an inverse (issue 18).
+TEST_CASE("jit: solve of a target outside f's image is NaN, like the interpreter", "[jit]") {
+  Graph g;
+  const NodeId target = g.input(0, 3);
+  const Ex x{&g, g.var(g.add_var_name("x"), 1)};
+  const Ex t = apply(Op::tanh, x);
+  const NodeId root = g.solve(target, t.id, (1.0 - t * t).id, x.id);
+  const EntryPoint entry{"solve", target, {root}};
+  const auto out = interpret(g, entry, {}, {0.5, 1.5, -7.0});
+  CHECK(out[0][0] == Approx(std::atanh(0.5)).epsilon(1e-12));
+  CHECK(std::isnan(out[0][1]));  // tanh never reaches 1.5
+  CHECK(std::isnan(out[0][2]));
+  Program program{&g, {entry}};
+  check_program(program, {}, {{1.5, 3}, {-3, -1.5}, {2, 9}}, {}, kSolveTol64);
+}
+
 TEST_CASE("jit: solve with context vectors, unrolled and looped over elements", "[jit]") {
   // x exp(s) + 0.3 tanh(x) + t per element: s from the input, t a parameter;
   // length 5 unrolls the elements, 12 loops over them.

@@ -15,8 +15,9 @@ namespace nfc {
 
 // `eval(x)` returns the pair (f(x), f'(x)). Brackets the root by doubling
 // [-1, 1] on both sides while f - t has one sign at both ends (at most 128
-// times), then takes Newton steps, bisecting whenever a step leaves the
-// bracket, until |dx| <= 4 eps (1 + |x|) or 100 steps.
+// times; NaN if no bracket is found), then takes Newton steps, bisecting
+// whenever a step leaves the bracket, until |dx| <= 4 eps (1 + |x|) or 100
+// steps.
 template <class T, class F>
 T newton_bisection(T t, F eval) {
   const T tol = 4 * std::numeric_limits<T>::epsilon();
@@ -31,6 +32,10 @@ T newton_bisection(T t, F eval) {
   }
   if (flo == 0) return lo;
   if (fhi == 0) return hi;
+  // No sign change within |x| < 2^129: t is outside f's image (or f is not
+  // monotone, or undefined there). There is no x to return: NaN, never a
+  // finite number that is not a root.
+  if (!((flo > 0) != (fhi > 0))) return std::numeric_limits<T>::quiet_NaN();
   T x = T(0.5) * (lo + hi);
   for (int i = 0; i < 100; ++i) {
     const std::pair<T, T> fd = eval(x);

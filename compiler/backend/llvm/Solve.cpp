@@ -1,6 +1,7 @@
 // solve nodes: x with f(x) = target for every lane, by the interpreter's
 // safeguarded Newton-bisection as emitted loops over all W lanes at once.
 #include <cfloat>
+#include <limits>
 #include <unordered_map>
 
 #include "compiler/analysis/LoopBodies.hpp"
@@ -49,6 +50,13 @@ void FunctionLowering::emit_solve(NodeId id) {
         [&](const Values& s, Value* active) { return newton_step(e, s, active); });
     Value* result =
         B_.CreateSelect(lo_zero, bracket[0], B_.CreateSelect(hi_zero, bracket[1], newton[3]));
+    // No bracket (t outside f's image, or f undefined there): NaN, as
+    // NewtonBisection.hpp returns. `!(flo > 0 != fhi > 0)` is also true
+    // where a residual is NaN.
+    Value* bracketed =
+        B_.CreateXor(B_.CreateFCmpOGT(bracket[2], zero), B_.CreateFCmpOGT(bracket[3], zero));
+    Value* found = B_.CreateOr(bracketed, B_.CreateOr(lo_zero, hi_zero));
+    result = B_.CreateSelect(found, result, splat_const(std::numeric_limits<double>::quiet_NaN()));
     define(id, k, result);
   });
 }
