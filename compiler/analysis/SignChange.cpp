@@ -47,6 +47,32 @@ std::unordered_map<NodeId, Interval> parameter_leaves(const Graph& g, NodeId z, 
   return leaves;
 }
 
+// z at a point, in plain double arithmetic, from the point values of its
+// leaves (the midpoints of `leaves`): NaN where z is undefined there (log
+// of a negative, logit beyond 1). Interval rules cannot say so: they clip
+// arguments to the domain. Nodes other than elementwise ones and leaves
+// (a net's matvec) are taken as 0: only a formula's own domain is judged.
+bool defined_at(const Graph& g, NodeId z, const std::unordered_map<NodeId, Interval>& leaves) {
+  std::unordered_map<NodeId, double> v;
+  for (NodeId id : topological_order(g, {z})) {
+    const Node& n = g.node(id);
+    if (const auto it = leaves.find(id); it != leaves.end()) {
+      v[id] = 0.5 * (it->second.lo + it->second.hi);
+    } else if (n.op == Op::constant) {
+      v[id] = n.value;
+    } else if (n.op == Op::gather || n.op == Op::broadcast) {
+      v[id] = v.at(n.args[0]);
+    } else if (elementwise_arity(n.op) > 0) {
+      double a[3] = {0, 0, 0};
+      for (size_t k = 0; k < n.args.size() && k < 3; ++k) a[k] = v.at(n.args[k]);
+      v[id] = eval_elementwise(n.op, a[0], a[1], a[2]);
+    } else {
+      v[id] = 0;
+    }
+  }
+  return !std::isnan(v.at(z));
+}
+
 double midpoint(const Interval& v) {
   return v.lo == v.hi ? v.lo : 0.5 * (v.lo + v.hi);
 }
@@ -87,9 +113,7 @@ std::optional<SignWitness> find_sign_change(const Graph& g, NodeId z, NodeId d,
     std::vector<Interval> at(xs.size());
     for (size_t i = 0; i < xs.size() && !change; ++i) {
       for (NodeId v : x) leaves[v] = Interval::point(xs[i]);
-      const Interval value = enclose(g, z, leaves);
-      const bool defined = !std::isnan(value.lo) && !std::isnan(value.hi) && value.lo <= value.hi;
-      at[i] = defined ? enclose(g, d, leaves) : Interval::all();
+      at[i] = defined_at(g, z, leaves) ? enclose(g, d, leaves) : Interval::all();
       const Interval& v = at[i];
       if (v.positive() || v.negative()) {
         if (last_signed && at[*last_signed].positive() != v.positive())
