@@ -2,7 +2,6 @@
 // metrics.
 #include <fmt/format.h>
 #include <fmt/ostream.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -16,6 +15,7 @@
 #include "runtime/io/OutputLock.hpp"
 #include "tools/FlowIO.hpp"
 #include "tools/Interrupt.hpp"
+#include "tools/TrainProgress.hpp"
 
 namespace nfc::cli {
 
@@ -77,53 +77,6 @@ std::string differing_keys(const Json& a, const Json& b) {
     if (!b.contains(k) || b.at(k) != v) keys.push_back(k);
   return fmt::format("{}", fmt::join(keys, ", "));
 }
-
-std::string duration(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "?";
-  const auto s = static_cast<int64_t>(seconds + 0.5);
-  return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-                   : fmt::format("{}:{:02}", s / 60, s % 60);
-}
-
-std::string rate_text(double per_s) {
-  if (per_s >= 1e6) return fmt::format("{:.2f}M", per_s / 1e6);
-  if (per_s >= 1e3) return fmt::format("{:.0f}k", per_s / 1e3);
-  return fmt::format("{:.0f}", per_s);
-}
-
-// The one progress line: redrawn in place on a terminal, printed at every
-// evaluation otherwise (logs and CI get one line per record, no \r noise).
-class Progress {
- public:
-  explicit Progress(bool quiet) : quiet_(quiet), tty_(isatty(STDOUT_FILENO)) {}
-
-  void update(const TrainEvent& e, double loss, double val, double kl, double samples_per_s,
-              bool record) {
-    if (quiet_) return;
-    const auto now = Clock::now();
-    if (!record && (!tty_ || now - last_ < std::chrono::milliseconds(100))) return;
-    last_ = now;
-    const double eta = double(e.total - e.step) * batch_ / samples_per_s;
-    std::string line = fmt::format("step {:>{}}/{}  loss {:8.4f}", e.step,
-                                   std::to_string(e.total).size(), e.total, loss);
-    if (std::isfinite(val)) line += fmt::format("  val {:8.4f}", val);
-    if (std::isfinite(kl)) line += fmt::format("  KL {:.4f}", kl);
-    line += fmt::format("  {} samples/s  ETA {}", rate_text(samples_per_s), duration(eta));
-    if (tty_) {
-      fmt::print("\r\033[K{}", line);
-      if (record) fmt::print("\n");
-    } else if (record) {
-      fmt::print("{}\n", line);
-    }
-    std::fflush(stdout);
-  }
-  void set_batch(int64_t b) { batch_ = double(b); }
-
- private:
-  bool quiet_, tty_;
-  double batch_ = 1;
-  Clock::time_point last_{};
-};
 
 // Ground truth for built-ins with an analytic density: KL(p_true || model)
 // estimated on fresh samples the model never saw.
