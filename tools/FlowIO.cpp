@@ -54,7 +54,7 @@ void write_table_streamed(const std::string& path, const std::vector<std::string
     if (npy)
       out << npy_header(cols == 1 ? std::vector<int64_t>{rows} : std::vector<int64_t>{rows, cols},
                         dtype);
-    else
+    else if (!header.empty())
       out << csv_header_line(header);
     int64_t written = 0;
     produce([&](const double* values, int64_t n) {

@@ -52,9 +52,11 @@ std::unordered_map<NodeId, Interval> parameter_leaves(const Graph& g, NodeId z, 
 // of a negative, logit beyond 1). Interval rules cannot say so: they clip
 // arguments to the domain. Nodes other than elementwise ones and leaves
 // (a net's matvec) are taken as 0: only a formula's own domain is judged.
-bool defined_at(const Graph& g, NodeId z, const std::unordered_map<NodeId, Interval>& leaves) {
+// `order` is topological_order(g, {z}), computed once for all points.
+bool defined_at(const Graph& g, NodeId z, const std::vector<NodeId>& order,
+                const std::unordered_map<NodeId, Interval>& leaves) {
   std::unordered_map<NodeId, double> v;
-  for (NodeId id : topological_order(g, {z})) {
+  for (NodeId id : order) {
     const Node& n = g.node(id);
     if (const auto it = leaves.find(id); it != leaves.end()) {
       v[id] = 0.5 * (it->second.lo + it->second.hi);
@@ -103,6 +105,7 @@ std::optional<SignWitness> find_sign_change(const Graph& g, NodeId z, NodeId d,
                                             const std::vector<NodeId>& others, bool report_flat) {
   std::unordered_map<NodeId, Interval> leaves = parameter_leaves(g, z, d);
   const bool reads_parameters = !parameter_leaves(g, d, d).empty();
+  const std::vector<NodeId> z_order = topological_order(g, {z});
   const std::vector<double> xs = x_grid();
   for (double other : kOtherValues) {
     if (others.empty() && other != kOtherValues[0]) break;  // nothing else to vary
@@ -113,7 +116,7 @@ std::optional<SignWitness> find_sign_change(const Graph& g, NodeId z, NodeId d,
     std::vector<Interval> at(xs.size());
     for (size_t i = 0; i < xs.size() && !change; ++i) {
       for (NodeId v : x) leaves[v] = Interval::point(xs[i]);
-      at[i] = defined_at(g, z, leaves) ? enclose(g, d, leaves) : Interval::all();
+      at[i] = defined_at(g, z, z_order, leaves) ? enclose(g, d, leaves) : Interval::all();
       const Interval& v = at[i];
       if (v.positive() || v.negative()) {
         if (last_signed && at[*last_signed].positive() != v.positive())

@@ -94,7 +94,8 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
     }
   const auto order = triangular_order(deps);
   if (!order) {
-    diags.error(m.output_locs[0], "layer is not triangular in any order: " + describe_cycle(deps));
+    diags.error(m.output_locs[0],
+                fmt::format("layer is not triangular in any order: {}", describe_cycle(deps)));
     return std::nullopt;
   }
   std::vector<int> natural(static_cast<size_t>(dim));
