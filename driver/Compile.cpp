@@ -18,6 +18,12 @@ std::unique_ptr<CompiledModel> compile_model(std::string_view source, Diagnostic
   return run_pipeline(source, diags, PipelineOptions{options, {}});
 }
 
+Support flow_support(const FlowGraph& fg) {
+  Support support;
+  for (const Interval& c : fg.support) support.push_back({c.lo, c.hi, c.lo_open, c.hi_open});
+  return support;
+}
+
 template <class T>
 Flow<T> make_flow(const CompiledModel& model) {
   constexpr Precision wanted = std::is_same_v<T, float> ? Precision::f32 : Precision::f64;
@@ -44,6 +50,7 @@ Flow<T> make_flow(const CompiledModel& model) {
     slots.push_back(
         {fg.graph.params()[size_t(a.log_scale)].offset, fg.graph.params()[size_t(a.shift)].offset});
   flow.set_actnorm_layers(std::move(slots));
+  flow.set_support(flow_support(fg));
   return flow;
 }
 

@@ -39,4 +39,7 @@ std::unique_ptr<CompiledModel> compile_model(std::string_view source, Diagnostic
 template <class T>
 Flow<T> make_flow(const CompiledModel& model);
 
+// The flow's support as the runtime holds it.
+Support flow_support(const FlowGraph& fg);
+
 }  // namespace nfc

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -102,6 +103,15 @@ void Flow<T>::log_prob(const T* x, T* out, int64_t n) const {
     const bool small = entries_.log_prob_small != nullptr && e - b < entries_.small_batch;
     (small ? entries_.log_prob_small : entries_.log_prob)(params_.data(), x + b * row, out + b,
                                                           e - b);
+    // The density is 0 off the support, where the compiled formulas give
+    // NaN (logit beyond 1) or a number that means nothing.
+    if (!restricted_support_) return;
+    for (int64_t i = b; i < e; ++i)
+      for (size_t k = 0; k < support_.size(); ++k)
+        if (!support_[k].contains(double(x[i * row + int64_t(k)]))) {
+          out[i] = -std::numeric_limits<T>::infinity();
+          break;
+        }
   });
 }
 

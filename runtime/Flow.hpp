@@ -18,6 +18,7 @@
 
 #include "abi/EntryPoints.hpp"
 #include "abi/ParamTensor.hpp"
+#include "abi/Support.hpp"
 #include "runtime/Base.hpp"
 #include "runtime/Random.hpp"
 #include "runtime/ThreadPool.hpp"
@@ -78,6 +79,14 @@ class Flow {
   BaseKind base() const { return base_.kind; }
   const BaseSettings& base_settings() const { return base_; }
 
+  // Where the density is positive (make_flow sets it from the compiler's
+  // inference; empty: everywhere). log_prob is -inf outside.
+  void set_support(Support s) {
+    support_ = std::move(s);
+    restricted_support_ = restricted(support_);
+  }
+  const Support& support() const { return support_; }
+
   // The flow's ActNorm layers, in order (make_flow sets them).
   void set_actnorm_layers(std::vector<ActNormSlot> slots) { actnorm_ = std::move(slots); }
   const std::vector<ActNormSlot>& actnorm_layers() const { return actnorm_; }
@@ -104,7 +113,7 @@ class Flow {
 
   void forward(const T* x, T* z, T* logdet, int64_t n) const;
   void inverse(const T* z, T* x, T* logdet, int64_t n) const;
-  void log_prob(const T* x, T* out, int64_t n) const;
+  void log_prob(const T* x, T* out, int64_t n) const;  // -inf off the support
   // Mean over the batch of -log p(x) and its gradient w.r.t. params()
   // (grad has params().size() entries). `params` defaults to params().
   T nll_grad(const T* x, int64_t n, T* grad) const;
@@ -135,6 +144,8 @@ class Flow {
   BaseSettings base_;
   BaseTensors base_tensors_;
   std::vector<ActNormSlot> actnorm_;
+  Support support_;
+  bool restricted_support_ = false;
   std::vector<T> params_;
   // Workers, the per-slice gradient buffers they fill and the gradient's
   // workspaces (one per thread). Shared by copies of the flow; `call`

@@ -83,6 +83,10 @@ Trainer<T>::Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, T
         fmt::format("training data: {} values are not {} rows of {}", rows.size(), n, dim_));
   if (const std::string where = first_non_finite(rows.data(), n, dim_); !where.empty())
     throw DataError("training data: " + where);
+  if (const std::string outside = outside_support_message(
+          rows_outside(flow.support(), rows.data(), n, dim_), "the training data", flow.support());
+      !outside.empty())
+    throw DataError(outside);
   const auto split = shuffled(n, o_.seed ^ 0x5eed5b1175ULL);
   n_val_ = validation_rows(n, o_.val_frac);
   n_train_ = n - n_val_;

@@ -289,7 +289,7 @@ TEST_CASE("long chains of lets check in linear time and bounded stack", "[diagno
   SECTION("an image that shrinks with every let is refused, not a crash") {
     const std::string out = analyze_let_chain("sinh(tanh({}))", 3000, &errors);
     CHECK(errors == 1);
-    CHECK(out.find("error: the last layer's output takes values in (-0.0315751, 0.0315751) "
+    CHECK(out.find("error: the last layer's z0 takes values in (-0.0315751, 0.0315751) "
                    "only") != std::string::npos);
   }
   SECTION("abs() and log() rewriting through 2000 products of exp()") {

@@ -42,6 +42,12 @@ void print_summary(const CompiledModel& m, const ModelOptions& o) {
     fmt::print("  layer {:>3}  {:<28} {:>10} params\n", l, fg.layers[l].label,
                fg.layers[l].param_count);
   fmt::print("parameters: {}\n", fg.graph.param_count());
+  const Support support = flow_support(fg);
+  if (!fg.support_known)
+    fmt::print("support: not determined (see the warning)\n");
+  else
+    fmt::print("support: {}\n", restricted(support) ? describe_support(support)
+                                                    : fmt::format("all of R^{}", fg.dim));
   fmt::print(
       "graph: {} nodes; entry points: forward, inverse, log_prob, nll_grad{}; SIMD width {}\n",
       fg.graph.size(), fg.actnorms.empty() ? "" : ", actnorm_inputs", m.jit->vector_width());

@@ -126,6 +126,10 @@ void eval(const UseOptions& o) {
   const auto r = ready_flow<T>(m, o.params, o.init_seed, o.model.threads);
   const Dataset data =
       load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows, r.flow.context_dim());
+  // Off the support the density is 0: the mean NLL would be inf.
+  if (const std::string outside = outside_support(r, data.values, data.rows, o.data);
+      !outside.empty())
+    throw UserError(outside);
   const auto lp = data_log_prob(r, data.values, data.rows);
   double nll = 0;
   for (double v : lp) nll -= v / double(data.rows);
@@ -149,6 +153,9 @@ void logprob(const UseOptions& o) {
   const Dataset data =
       load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows, r.flow.context_dim());
   const auto lp = data_log_prob(r, data.values, data.rows);
+  if (const std::string outside = outside_support(r, data.values, data.rows, o.data);
+      !outside.empty())
+    fmt::print(std::cerr, "nfc: note: {}; log p is -inf there\n", outside);
   write_table(o.out, {"log_prob"}, lp, data.rows, 1, std::is_same_v<T, float>);
   fmt::print(std::cerr, "wrote {} log-densities to {}\n", data.rows, o.out);
 }

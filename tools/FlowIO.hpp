@@ -85,6 +85,20 @@ std::vector<double> data_log_prob(const ReadyFlow<T>& r, std::vector<double> row
   return out;
 }
 
+// Where data rows leave the flow's support ("12 rows of x.npy lie outside
+// the support x0 in (0, 1): first at row 3 (x0 = 1.5)"), judged in the
+// coordinates the flow sees (standardised, if it was trained so); empty
+// when none does.
+template <class T>
+std::string outside_support(const ReadyFlow<T>& r, std::vector<double> rows, int64_t n,
+                            const std::string& source) {
+  if (!restricted(r.flow.support())) return {};
+  if (r.standardizer) r.standardizer->apply(rows.data(), n);
+  const OutsideSupport o = rows_outside(r.flow.support(), rows.data(), n, r.flow.row_dim());
+  return outside_support_message(o, r.standardizer ? source + " (standardised)" : source,
+                                 r.flow.support());
+}
+
 // n samples in data coordinates, with their log-density; `context`: see
 // Flow::sample.
 template <class T>

@@ -197,6 +197,12 @@ void train(TrainCliOptions o) {
   // The trainer sees standardised rows u; every NLL it reports is of u.
   // Users compare runs and `nfc eval` in the data's own units:
   // -log p_x(x) = -log p_u(u) + sum_j log scale_j.
+  // Rows off the support have density 0: no finite loss to minimise.
+  if (const std::string outside = outside_support_message(
+          rows_outside(r.flow.support(), data.values.data(), data.rows, r.flow.row_dim()),
+          o.standardize ? o.data + " (standardised)" : o.data, r.flow.support());
+      !outside.empty())
+    throw UserError(outside);
   const double log_scale_sum = r.standardizer ? r.standardizer->log_det_correction() : 0;
   auto in_data_units = [&](double nll_of_u) { return nll_of_u + log_scale_sum; };
   o.train.optimizer.kind = o.optimizer == "adamw" ? OptimizerKind::adamw : OptimizerKind::adam;

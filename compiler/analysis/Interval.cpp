@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "abi/Support.hpp"
 #include "compiler/ir/Program.hpp"
 
 namespace nfc {
@@ -249,22 +250,42 @@ Interval rule(const Graph& g, NodeId id, const std::unordered_map<NodeId, Interv
 
 }  // namespace
 
-Interval enclose(const Graph& g, NodeId id, const std::unordered_map<NodeId, Interval>& leaves) {
+std::unordered_map<NodeId, Interval> enclose_all(
+    const Graph& g, const std::vector<NodeId>& roots,
+    const std::unordered_map<NodeId, Interval>& leaves) {
   std::unordered_map<NodeId, Interval> at;
-  for (NodeId n : topological_order(g, {id})) {
+  for (NodeId n : topological_order(g, roots)) {
     auto it = leaves.find(n);
     at[n] = it != leaves.end() ? it->second : rule(g, n, at);
   }
-  return at.at(id);
+  return at;
+}
+
+Interval enclose(const Graph& g, NodeId id, const std::unordered_map<NodeId, Interval>& leaves) {
+  return enclose_all(g, {id}, leaves).at(id);
+}
+
+Interval apply_unary(Op op, const Interval& a) {
+  return unary_rule(op, a);
+}
+
+Interval intersect(const Interval& a, const Interval& b) {
+  Interval r;
+  r.lo = std::max(a.lo, b.lo);
+  r.hi = std::min(a.hi, b.hi);
+  r.lo_open = (a.lo == r.lo && a.lo_open) || (b.lo == r.lo && b.lo_open);
+  r.hi_open = (a.hi == r.hi && a.hi_open) || (b.hi == r.hi && b.hi_open);
+  return r;
 }
 
 std::string to_string(const Interval& v) {
-  return fmt::format("{}{:g}, {:g}{}", v.lo_open ? "(" : "[", v.lo, v.hi, v.hi_open ? ")" : "]");
+  return interval_text(v.lo, v.hi, v.lo_open, v.hi_open);
 }
 
-Monotonicity monotonicity(const Graph& g, NodeId derivative) {
+Monotonicity monotonicity(const Graph& g, NodeId derivative,
+                          const std::unordered_map<NodeId, Interval>& leaves) {
   if (g.is_constant(derivative, 0)) return Monotonicity::constant_zero;
-  const Interval d = enclose(g, derivative);
+  const Interval d = enclose(g, derivative, leaves);
   if (d.zero()) return Monotonicity::constant_zero;
   if (d.positive()) return Monotonicity::increasing;
   if (d.negative()) return Monotonicity::decreasing;

@@ -13,16 +13,33 @@
 namespace nfc {
 namespace {
 
-// Values of x: dense near 0 where flows see most data, sparse far out.
-std::vector<double> x_grid() {
+// Values of x: dense near 0 where flows see most data, sparse far out; on
+// a domain, those inside it plus 81 spanning it (a bounded one) and points
+// approaching its finite ends.
+std::vector<double> x_grid(const Interval& domain) {
   std::vector<double> xs;
   for (int k = -40; k <= 40; ++k) xs.push_back(k * 0.25);
   for (double v : {12.5, 15.0, 20.0, 30.0, 50.0, 100.0}) {
     xs.push_back(v);
     xs.push_back(-v);
   }
+  if (std::isfinite(domain.lo) && std::isfinite(domain.hi))
+    for (int k = 1; k <= 81; ++k) xs.push_back(domain.lo + (domain.hi - domain.lo) * k / 82);
+  for (double step : {1e-3, 1e-2, 0.1, 1.0, 10.0}) {
+    if (std::isfinite(domain.lo)) xs.push_back(domain.lo + step);
+    if (std::isfinite(domain.hi)) xs.push_back(domain.hi - step);
+  }
+  std::erase_if(xs, [&](double v) { return !domain.contains(Interval::point(v)); });
   std::sort(xs.begin(), xs.end());
+  xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
   return xs;
+}
+
+// `v` if it lies in `domain`, else a point inside.
+double inside(const Interval& domain, double v) {
+  if (domain.contains(Interval::point(v))) return v;
+  if (std::isfinite(domain.lo) && std::isfinite(domain.hi)) return 0.5 * (domain.lo + domain.hi);
+  return std::isfinite(domain.lo) ? domain.lo + 1 : domain.hi - 1;
 }
 
 // The other vars all take one of these at a time: irregular, so a formula
@@ -102,14 +119,19 @@ std::vector<NodeId> vars_of(const Graph& g, NodeId d) {
 
 std::optional<SignWitness> find_sign_change(const Graph& g, NodeId z, NodeId d,
                                             const std::vector<NodeId>& x,
-                                            const std::vector<NodeId>& others, bool report_flat) {
+                                            const std::vector<NodeId>& others, bool report_flat,
+                                            const std::unordered_map<NodeId, Interval>& domains) {
+  auto domain_of = [&](NodeId v) {
+    const auto it = domains.find(v);
+    return it == domains.end() ? Interval::all() : it->second;
+  };
   std::unordered_map<NodeId, Interval> leaves = parameter_leaves(g, z, d);
   const bool reads_parameters = !parameter_leaves(g, d, d).empty();
   const std::vector<NodeId> z_order = topological_order(g, {z});
-  const std::vector<double> xs = x_grid();
+  const std::vector<double> xs = x_grid(x.empty() ? Interval::all() : domain_of(x[0]));
   for (double other : kOtherValues) {
     if (others.empty() && other != kOtherValues[0]) break;  // nothing else to vary
-    for (NodeId o : others) leaves[o] = Interval::point(other);
+    for (NodeId o : others) leaves[o] = Interval::point(inside(domain_of(o), other));
     // The first sign change between neighbours (skipping undecided points),
     // so the witness brackets a zero of d.
     std::optional<size_t> last_signed, change, zero_run;
@@ -136,7 +158,7 @@ std::optional<SignWitness> find_sign_change(const Graph& g, NodeId z, NodeId d,
       for (NodeId o : others) {
         const Node& n = g.node(o);
         const std::string name = n.op == Op::var ? g.var_name(n.index) : "?";
-        w.others.push_back(fmt::format("{} = {}", name, other));
+        w.others.push_back(fmt::format("{} = {}", name, leaves.at(o).lo));
       }
       return w;
     };

@@ -11,8 +11,10 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "compiler/analysis/Interval.hpp"
 #include "compiler/ir/Graph.hpp"
 
 namespace nfc {
@@ -34,9 +36,13 @@ struct SignWitness {
 // Only points where the function `z` itself is defined count (its point
 // enclosure is not NaN): log's derivative 1/x is negative at x = -1, where
 // log is not defined.
-std::optional<SignWitness> find_sign_change(const Graph& g, NodeId z, NodeId d,
-                                            const std::vector<NodeId>& x,
-                                            const std::vector<NodeId>& others, bool report_flat);
+// Where `domains` restricts a var (the formula's domain, Domain.hpp), its
+// values are taken inside: x on a grid spanning the domain, the others at
+// a point of theirs when the usual values lie outside.
+std::optional<SignWitness> find_sign_change(
+    const Graph& g, NodeId z, NodeId d, const std::vector<NodeId>& x,
+    const std::vector<NodeId>& others, bool report_flat,
+    const std::unordered_map<NodeId, Interval>& domains = {});
 
 // "z0 is not monotone in x0: dz0/dx0 = +0.16 at x0 = -1, -0.21 at x0 =
 // -0.75 (x1 = 0.7, parameters at their initial values)", or for a flat

@@ -329,7 +329,8 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const AutoregressiveSpec& s
                                                 env.max_params);
   if (!layer->declared()) return std::nullopt;  // over max_params: no node made
   const NodeId dzdx = layer->derivative_on(g.var(g.add_var_name("layer_input"), dim));
-  if (!env.check_monotone(*rules, [dzdx] { return dzdx; })) return std::nullopt;
+  const std::optional<Interval> domain = env.check_monotone(*rules, [dzdx] { return dzdx; });
+  if (!domain) return std::nullopt;
   const std::vector<int> order = spec.order, back = inverse_permutation(spec.order);
   // In the layer's order, the MAF map is v = h(u) (one pass) and its inverse
   // u = h^-1(v) (sequential); an IAF layer runs them the other way round.
@@ -347,6 +348,7 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const AutoregressiveSpec& s
     return std::pair{g.gather(out, back), sign > 0 ? logdet : g.unary(Op::neg, logdet)};
   };
   BuiltLayer built;
+  if (!domain->is_all()) built.domain.assign(size_t(dim), *domain);
   built.order = spec.order;
   LayerMaps& maps = built.maps;
   if (!spec.inverse) {

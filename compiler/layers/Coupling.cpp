@@ -47,11 +47,15 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const CouplingSpec& c) {
     if (probe < 0) probe = g.var(g.add_var_name("layer_input"), env.flow.dim);
     return substitute(g, of, conditioner(g.gather(probe, c.identity_dims)));
   };
-  const bool monotone = env.check_monotone(
+  const std::optional<Interval> domain = env.check_monotone(
       *rules, [&] { return bound(rules->dzdx); }, [&] { return bound(rules->body); });
-  if (!monotone) return std::nullopt;
+  if (!domain) return std::nullopt;
   // out[identity_dims] = identity part, out[transformed_dims] = transformed part
   BuiltLayer built;
+  if (!domain->is_all()) {
+    built.domain.assign(size_t(env.flow.dim), Interval::all());
+    for (int k : c.transformed_dims) built.domain[size_t(k)] = *domain;
+  }
   built.order = c.identity_dims;
   built.order.insert(built.order.end(), c.transformed_dims.begin(), c.transformed_dims.end());
   const std::vector<int> assemble = inverse_permutation(built.order);

@@ -29,11 +29,22 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const ElementwiseSpec& e) {
     }
     return substitute(g, of, *probe);
   };
-  const bool monotone = env.check_monotone(
+  const std::optional<Interval> domain = env.check_monotone(
       *rules, [&] { return bound(rules->dzdx); }, [&] { return bound(rules->body); });
-  if (!monotone) return std::nullopt;
+  if (!domain) return std::nullopt;
   BuiltLayer built;
-  built.image = {enclose(g, rules->body)};  // x and the parameters unbounded
+  if (!domain->is_all()) built.domain.assign(size_t(dim), *domain);
+  // Lane by lane, the parameters unbounded (they are learnable).
+  built.image = [&g, rules, domain = *domain](const std::vector<Interval>& input) {
+    std::vector<Interval> image;
+    for (size_t k = 0; k < input.size(); ++k)
+      image.push_back(k > 0 && input[k].lo == input[k - 1].lo && input[k].hi == input[k - 1].hi &&
+                              input[k].lo_open == input[k - 1].lo_open &&
+                              input[k].hi_open == input[k - 1].hi_open
+                          ? image.back()
+                          : enclose(g, rules->body, {{rules->x, intersect(input[k], domain)}}));
+    return image;
+  };
   built.maps.forward = [&g, bind, rules, dim](NodeId in) {
     auto b = bind;
     b[rules->x] = in;

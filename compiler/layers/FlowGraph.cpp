@@ -56,7 +56,8 @@ class FlowBuilder {
         transformers_(fg.graph, diags, spec.transforms, fg.transforms) {}
 
   bool build_layers();
-  bool image_covers_base(SourceRange at, const std::vector<Interval>& image);
+  bool track_ranges(size_t l, const BuiltLayer& built);
+  bool image_covers_base();
   bool build_gradient();
   bool build_inverse();
 
@@ -79,6 +80,15 @@ class FlowBuilder {
   NodeId context_ = -1;
   std::optional<BaseDensity> base_;  // declared before the layers
   std::vector<LayerMaps> maps_;      // each layer in both directions, in order
+  // Each coordinate between layers (track_ranges): an enclosure of its
+  // values, the layer whose output `output` narrowed it last (-1: none),
+  // and the data column it still is while only permutations came before.
+  struct Coordinate {
+    Interval values;
+    int narrowed_by = -1, output = -1;
+    int column = -1;
+  };
+  std::vector<Coordinate> coords_;
 };
 
 // Layer `index` built by its kind's builder (LayerBuilder.hpp).
@@ -86,7 +96,9 @@ std::optional<BuiltLayer> FlowBuilder::build(int index) {
   const LayerSpec& layer = spec_.layers[static_cast<size_t>(index)];
   LayerEnv env{g_,       diags_,     spec_,        layer,         index,
                context_, kMaxParams, flow_params_, transformers_, fg_.inversions};
-  return std::visit([&env](const auto& kind) { return build_layer(env, kind); }, layer.kind);
+  auto built = std::visit([&env](const auto& kind) { return build_layer(env, kind); }, layer.kind);
+  if (!env.domain_known) fg_.support_known = false;
+  return built;
 }
 
 bool FlowBuilder::check_structure(const LayerSpec& layer, const LayerInfo& info, NodeId in,
@@ -137,20 +149,65 @@ void FlowBuilder::declare_flow_params() {
 // Stage "layers": every layer's forward map (its transformer's rules derived
 // on first use) with the structural proof on each; then the forward and
 // log_prob outputs.
-// Sampling inverts the last layer at draws from the base: where its image
-// misses part of the base's support, the inverse is undefined and samples
-// are NaN (`map { z0 = exp(x0) }` under a normal base printed -nan rows
+
+// Between layers each coordinate takes values in an enclosure, narrowed by
+// maps and elementwise transforms (exp onto (0, inf)) and widened again by
+// layers that compute ℝ (a coupling, a log). A layer defined on part of ℝ
+// (logit on (0, 1)) either reads the data directly — then its domain is
+// the flow's support — or must receive values inside its domain. What
+// reaches the base must cover the base's support: sampling inverts the
+// layers at draws from it, and where the image misses them the inverse is
+// undefined (`map { z0 = exp(x0) }` under a normal base printed -nan rows
 // with exit 0). An enclosure that misses the support proves the image does.
-bool FlowBuilder::image_covers_base(SourceRange at, const std::vector<Interval>& image) {
+bool FlowBuilder::track_ranges(size_t l, const BuiltLayer& built) {
+  const LayerSpec& layer = spec_.layers[l];
+  const size_t D = size_t(spec_.dim);
+  std::vector<Interval> input(D);
+  for (size_t k = 0; k < D; ++k) {
+    Coordinate& c = coords_[k];
+    const Interval domain = built.domain.empty() ? Interval::all() : built.domain[k];
+    if (c.column >= 0) {  // still a column of the data: the domain restricts the support
+      fg_.support[size_t(c.column)] = intersect(fg_.support[size_t(c.column)], domain);
+      c.values = intersect(c.values, domain);
+    } else if (!domain.contains(c.values)) {
+      diags_.error(layer.loc,
+                   fmt::format("this layer is defined only for x{0} in {1}, but its input x{0} "
+                               "takes values in {2}: the layers before it can map data outside "
+                               "its domain",
+                               k, to_string(domain), to_string(c.values)));
+      return false;
+    }
+    input[k] = c.values;
+  }
+  if (const auto* p = std::get_if<PermuteSpec>(&layer.kind)) {
+    std::vector<Coordinate> permuted;
+    for (int from : p->perm) permuted.push_back(coords_[size_t(from)]);
+    coords_ = std::move(permuted);
+    return true;
+  }
+  const std::vector<Interval> image =
+      built.image ? built.image(input) : std::vector<Interval>(D, Interval::all());
+  for (size_t k = 0; k < D; ++k)
+    coords_[k] = {image[k], image[k].is_all() ? -1 : int(l), int(k), -1};
+  return true;
+}
+
+bool FlowBuilder::image_covers_base() {
   const bool uniform = spec_.base.kind == BaseKind::uniform;
   const double lo = uniform ? spec_.base.low : -INFINITY, hi = uniform ? spec_.base.high : INFINITY;
-  for (size_t k = 0; k < image.size(); ++k) {
-    if (image[k].covers(lo, hi)) continue;
+  for (const Coordinate& c : coords_) {
+    if (c.narrowed_by < 0 || c.values.covers(lo, hi)) continue;
+    const LayerSpec& layer = spec_.layers[size_t(c.narrowed_by)];
+    const bool last = size_t(c.narrowed_by) + 1 == spec_.layers.size();
+    const std::string who = last ? "the last layer" : fmt::format("layer {}", c.narrowed_by);
+    const std::string output = std::holds_alternative<ElementwiseSpec>(layer.kind)
+                                   ? "output"
+                                   : fmt::format("z{}", c.output);
     const std::string support = uniform ? fmt::format("[{:g}, {:g}]", lo, hi) : "(-inf, inf)";
-    diags_.error(at, fmt::format("the last layer's {} takes values in {} only, which does not "
-                                 "cover the base's support {}: samples there have no inverse",
-                                 image.size() == 1 ? std::string("output") : fmt::format("z{}", k),
-                                 to_string(image[k]), support));
+    diags_.error(layer.loc, fmt::format("{}'s {} takes values in {} only, which does not "
+                                        "cover the base's support {}: samples there have no "
+                                        "inverse",
+                                        who, output, to_string(c.values), support));
     return false;
   }
   return true;
@@ -171,7 +228,8 @@ bool FlowBuilder::build_layers() {
   std::vector<NodeId> actnorm_inputs;
   NodeId cur = C > 0 ? g_.gather(fg_.x, iota(D)) : fg_.x, logdet = g_.constant(0);
   bool ok = true;
-  std::pair<SourceRange, std::vector<Interval>> last_image;
+  fg_.support.assign(size_t(D), Interval::all());
+  for (int k = 0; k < D; ++k) coords_.push_back({Interval::all(), -1, -1, k});
   for (size_t l = 0; l < spec_.layers.size(); ++l) {
     const LayerSpec& layer = spec_.layers[l];
     LayerInfo info{layer.label, layer.loc, 0, cur, -1, -1, iota(spec_.dim)};
@@ -197,14 +255,17 @@ bool FlowBuilder::build_layers() {
       ok = false;
       continue;
     }
-    last_image = {layer.loc, built->image};
+    if (!track_ranges(l, *built)) {
+      ok = false;
+      continue;
+    }
     std::tie(info.forward_out, info.forward_logdet) = m.forward(cur);
     cur = info.forward_out;
     logdet = g_.binary(Op::add, logdet, info.forward_logdet);
     fg_.layers.push_back(info);
     maps_.push_back(std::move(m));
   }
-  if (!ok || !image_covers_base(last_image.first, last_image.second)) return false;
+  if (!ok || !image_covers_base()) return false;
   fg_.forward_z = bind_context(cur, fg_.x);
   fg_.forward_logdet = bind_context(logdet, fg_.x);
   if (!actnorm_inputs.empty()) fg_.actnorm_inputs = bind_context(g_.concat(actnorm_inputs), fg_.x);

@@ -35,6 +35,10 @@ struct FlowGraph {
   std::deque<TransformRules> transforms;  // only those the flow uses; deque: layers keep pointers
   std::vector<LayerInfo> layers;
   std::vector<InversionReport> inversions;  // per transform and map output, for --explain
+  // Where the density is positive: per data column, an open interval (ℝ for
+  // most), from the domain of the first layers that read the data.
+  std::vector<Interval> support;
+  bool support_known = true;  // false where a formula's domain is no box (a warning said so)
   // Entry inputs: data for forward/log_prob, latent for inverse; each row
   // followed by the context when the flow has one.
   NodeId x = -1, z = -1;

@@ -61,9 +61,10 @@ void print_inversions(std::ostream& out, const FlowGraph& fg) {
   for (const InversionReport& r : fg.inversions) {
     const std::string method =
         r.analytic ? "closed form: " + r.why : "Newton-bisection at run time (" + r.why + ")";
+    const std::string on = r.domain.empty() ? "" : " on " + r.domain;
     out << fmt::format(
-        "  {:<26} {}\n  {:<26} {}\n", r.what, method, "",
-        r.by_construction ? "increasing (by construction)" : monotonicity_text(r.monotonicity));
+        "  {:<26} {}\n  {:<26} {}{}\n", r.what, method, "",
+        r.by_construction ? "increasing (by construction)" : monotonicity_text(r.monotonicity), on);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "compiler/analysis/Domain.hpp"
 #include "compiler/analysis/Interval.hpp"
 #include "compiler/analysis/SignChange.hpp"
 #include "compiler/ir/Print.hpp"
@@ -13,8 +14,36 @@ const TransformRules* LayerEnv::rules_for(const TransformerSpec& t) {
   return transformers.rules_for(t);
 }
 
-bool LayerEnv::check_monotone(const TransformRules& rules, const std::function<NodeId()>& dzdx,
-                              const std::function<NodeId()>& body) {
+namespace {
+
+// The transformer's domain in its input x; ℝ (with a warning) where it is
+// no interval nfc can state, nothing (after an error) where it is empty.
+std::optional<Interval> transformer_domain(LayerEnv& env, const TransformRules& rules) {
+  const DomainInference domain = infer_domain(env.g, {rules.body});
+  if (domain.empty >= 0) {
+    env.diags.error(env.layer.loc, fmt::format("transform '{}' is defined for no value of its "
+                                               "input: the domains of its functions do not overlap",
+                                               rules.name));
+    return std::nullopt;
+  }
+  if (domain.undetermined >= 0) {
+    env.domain_known = false;
+    const Node& n = env.g.node(domain.undetermined);
+    env.diags.warning(env.layer.loc,
+                      fmt::format("cannot tell where transform '{}' is defined: the argument of "
+                                  "{}, {}, may leave {}; inputs there give NaN",
+                                  rules.name, op_spelling(n.op), to_infix(env.g, n.args[0]),
+                                  to_string(op_domain(env.g, n))));
+  }
+  const auto it = domain.of_var.find(rules.x);
+  return it == domain.of_var.end() ? Interval::all() : it->second;
+}
+
+}  // namespace
+
+std::optional<Interval> LayerEnv::check_monotone(const TransformRules& rules,
+                                                 const std::function<NodeId()>& dzdx,
+                                                 const std::function<NodeId()>& body) {
   InversionReport& r = inversions.emplace_back();
   r.what = fmt::format("layer {} {}", index, layer.label);
   r.loc = layer.loc;
@@ -31,25 +60,35 @@ bool LayerEnv::check_monotone(const TransformRules& rules, const std::function<N
   if (rules.monotone_by_construction) {
     r.monotonicity = Monotonicity::increasing;
     r.by_construction = true;
-    return true;
+    return Interval::all();
   }
+  const std::optional<Interval> domain = transformer_domain(*this, rules);
+  if (!domain) return std::nullopt;
+  if (!domain->is_all()) r.domain = describe_domain("x", *domain);
   const NodeId d = dzdx();
-  r.monotonicity = monotonicity(g, d);
-  if (r.monotonicity != Monotonicity::unproved) return true;
+  // The layer's input, in every lane: the transformer's x itself, or the
+  // probe a layer put in its place (named layer_input); other vars (a
+  // conditional flow's context) are unbounded.
+  std::unordered_map<NodeId, Interval> on_domain;
+  for (NodeId v : vars_of(g, d))
+    if (v == rules.x || g.var_name(g.node(v).index) == "layer_input") on_domain[v] = *domain;
+  r.monotonicity = monotonicity(g, d, on_domain);
+  if (r.monotonicity != Monotonicity::unproved) return domain;
   // The layer's input moves in all its lanes at once; parameters stay at
   // their initial values; a net's output is undecidable, so in a coupling
   // only a derivative the net does not enter can be decided.
   const NodeId z = body ? body() : -1;
   std::vector<NodeId> inputs = vars_of(g, d);  // the layer's input, in every lane
-  if (const auto w = z < 0 ? std::nullopt : find_sign_change(g, z, d, inputs, {}, false)) {
+  if (const auto w =
+          z < 0 ? std::nullopt : find_sign_change(g, z, d, inputs, {}, false, on_domain)) {
     diags.error(r.loc, fmt::format("transform '{}' is not a bijection here: {}", rules.name,
                                    not_monotone_message(*w, "z", "x", "dz/dx")));
-    return false;
+    return std::nullopt;
   }
   diags.warning(r.loc, fmt::format("cannot prove that transform '{}' is strictly monotone "
                                    "here: dz/dx = {} may be 0",
                                    rules.name, to_infix(g, rules.dzdx)));
-  return true;
+  return domain;
 }
 
 }  // namespace nfc

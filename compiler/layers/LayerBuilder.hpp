@@ -39,6 +39,9 @@ struct LayerEnv {
   const NameEnv& flow_params;  // flow-level parameters and c0.., by name
   TransformerCache& transformers;
   std::vector<InversionReport>& inversions;  // what `--explain` prints
+  // Cleared where a formula's domain is no box nfc can state (after a
+  // warning): the flow's support is then unknown.
+  bool domain_known = true;
 
   std::string param_prefix() const { return "layer" + std::to_string(index) + "."; }
   // The transformer's rules, derived on first use; null after an error.
@@ -48,10 +51,12 @@ struct LayerEnv {
   // layer's parameters bound; a sign change found instead is an error
   // (returns false), an undecided case a warning.
   // `body` (optional) is z in the same variables: the search counts only
-  // points where it is defined; without it only the proof is tried.
-  [[nodiscard]] bool check_monotone(const TransformRules& rules,
-                                    const std::function<NodeId()>& dzdx,
-                                    const std::function<NodeId()>& body = {});
+  // points where it is defined; without it only the proof is tried. The
+  // proof is over the transformer's domain, which is returned (ℝ when it
+  // is defined everywhere); nothing after an error.
+  [[nodiscard]] std::optional<Interval> check_monotone(const TransformRules& rules,
+                                                       const std::function<NodeId()>& dzdx,
+                                                       const std::function<NodeId()>& body = {});
 };
 
 // ActNorm's tensors, which data-dependent initialisation sets.
@@ -63,10 +68,13 @@ struct BuiltLayer {
   LayerMaps maps;
   std::vector<int> order;  // the declared triangular ordering; empty: 0, 1, .., dim-1
   std::optional<ActNormTensors> actnorm;
-  // An enclosure of the values each output can take, over all inputs and
-  // parameter values (one entry: the same for every output); empty when
-  // not computed (ℝ is then assumed). The last layer's must cover the base.
-  std::vector<Interval> image;
+  // Where the layer is defined, per input coordinate (open intervals; empty:
+  // everywhere). The first layer's is the flow's support.
+  std::vector<Interval> domain;
+  // Enclosures of the values each output takes when each input coordinate
+  // takes values in the given interval (dim of each); empty when not known
+  // (ℝ is then assumed). What reaches the base must cover its support.
+  std::function<std::vector<Interval>(const std::vector<Interval>&)> image;
 };
 
 // Sum of a per-lane quantity over `lanes` lanes; a length-1 value stands for

@@ -33,6 +33,7 @@ struct InversionReport {
   std::string why;       // the inverse formula, or why none exists
   Monotonicity monotonicity = Monotonicity::unproved;
   bool by_construction = false;  // monotone as built (the spline), not proved
+  std::string domain;            // "x0 in (0, 1)" where proved on a domain; empty: on ℝ
 };
 
 }  // namespace nfc

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "compiler/analysis/Derive.hpp"
+#include "compiler/analysis/Domain.hpp"
 #include "compiler/analysis/Interval.hpp"
 #include "compiler/analysis/Invert.hpp"
 #include "compiler/analysis/SignChange.hpp"
@@ -62,6 +63,49 @@ std::string describe_cycle(const Deps& deps) {
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
+// "x0 in (0, inf), x2 in (-1, 1)": the restricted inputs; empty if none.
+std::string domain_text(const std::vector<NodeId>& vars, const DomainInference& domain) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < vars.size(); ++i)
+    if (const auto it = domain.of_var.find(vars[i]); it != domain.of_var.end())
+      parts.push_back(describe_domain(fmt::format("x{}", i), it->second));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+// A map defined nowhere is an error; one whose domain is no box nfc can
+// state (log(x1 - x0)) a warning at the first output that needs it.
+bool report_domain_problems(LayerEnv& env, const MapSpec& m, const std::vector<NodeId>& outputs,
+                            const std::vector<NodeId>& vars, const DomainInference& domain) {
+  auto first_output_using = [&](NodeId node) {
+    size_t j = 0;
+    while (j + 1 < outputs.size() && !depends_on(env.g, outputs[j], node)) ++j;
+    return j;
+  };
+  auto input_name = [&](NodeId var) {
+    size_t i = 0;
+    while (i + 1 < vars.size() && vars[i] != var) ++i;
+    return fmt::format("x{}", i);
+  };
+  if (domain.empty >= 0) {
+    env.diags.error(m.output_locs[first_output_using(domain.empty)],
+                    fmt::format("the map is defined for no value of {}: the domains of its "
+                                "functions do not overlap",
+                                input_name(domain.empty)));
+    return false;
+  }
+  if (domain.undetermined >= 0) {
+    env.domain_known = false;
+    const Node& n = env.g.node(domain.undetermined);
+    const size_t j = first_output_using(domain.undetermined);
+    env.diags.warning(m.output_locs[j],
+                      fmt::format("cannot tell where z{} is defined: the argument of {}, {}, may "
+                                  "leave {}; inputs there give NaN",
+                                  j, op_spelling(n.op), to_infix(env.g, n.args[0]),
+                                  to_string(op_domain(env.g, n))));
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
@@ -109,6 +153,11 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
                            fmt::join(names, ", ")));
   }
 
+  // Where the formulas are defined: the map is a bijection from there, and
+  // its monotonicity is proved there.
+  const DomainInference domain = infer_domain(g, outputs);
+  if (!report_domain_problems(layer_env, m, outputs, vars, domain)) return std::nullopt;
+
   // The diagonal, its monotonicity, and each output's inverse in x_j with
   // the other inputs held as placeholders (bound when the inverse is built).
   std::vector<NodeId> logabs, solutions, targets;
@@ -119,7 +168,8 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
     InversionReport report;
     report.what = fmt::format("layer {} z{}", layer_index, j);
     report.loc = m.output_locs[size_t(j)];
-    report.monotonicity = monotonicity(g, d);
+    report.monotonicity = monotonicity(g, d, domain.of_var);
+    report.domain = domain_text(vars, domain);
     if (report.monotonicity == Monotonicity::constant_zero) {
       diags.error(report.loc, fmt::format("dz{0}/dx{0} is zero everywhere: the layer is not "
                                           "invertible",
@@ -129,8 +179,8 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
       std::vector<NodeId> others;
       for (int i = 0; i < dim; ++i)
         if (i != j && depends_on(g, d, vars[size_t(i)])) others.push_back(vars[size_t(i)]);
-      if (const auto w =
-              find_sign_change(g, outputs[size_t(j)], d, {vars[size_t(j)]}, others, true)) {
+      if (const auto w = find_sign_change(g, outputs[size_t(j)], d, {vars[size_t(j)]}, others, true,
+                                          domain.of_var)) {
         diags.error(report.loc,
                     not_monotone_message(*w, fmt::format("z{}", j), fmt::format("x{}", j),
                                          fmt::format("dz{0}/dx{0}", j)) +
@@ -158,7 +208,18 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
 
   BuiltLayer layer;
   layer.order = *order;
-  for (const NodeId out : outputs) layer.image.push_back(enclose(g, out));
+  for (int i = 0; i < dim; ++i) {
+    const auto it = domain.of_var.find(vars[size_t(i)]);
+    layer.domain.push_back(it == domain.of_var.end() ? Interval::all() : it->second);
+  }
+  layer.image = [&g, vars, outputs](const std::vector<Interval>& input) {
+    std::unordered_map<NodeId, Interval> leaves;
+    for (size_t i = 0; i < vars.size(); ++i) leaves[vars[i]] = input[i];
+    const auto at = enclose_all(g, outputs, leaves);
+    std::vector<Interval> image;
+    for (const NodeId out : outputs) image.push_back(at.at(out));
+    return image;
+  };
   layer.maps.forward = [&g, vars, outputs, logabs, dim](NodeId in) {
     std::unordered_map<NodeId, NodeId> bind;
     for (int i = 0; i < dim; ++i) bind[vars[size_t(i)]] = g.gather(in, {i});

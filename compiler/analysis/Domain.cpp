@@ -1,0 +1,212 @@
+#include "compiler/analysis/Domain.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <optional>
+#include <unordered_set>
+
+namespace nfc {
+namespace {
+
+Interval open(double lo, double hi) {
+  return {lo, hi, true, true};
+}
+
+// The inverse of an increasing unary op, where the chain can pass through
+// it; null for the others.
+double (*increasing_inverse(Op op))(double) {
+  switch (op) {
+    case Op::exp:
+      return [](double v) { return std::log(v); };
+    case Op::log:
+      return [](double v) { return std::exp(v); };
+    case Op::expm1:
+      return [](double v) { return std::log1p(v); };
+    case Op::log1p:
+      return [](double v) { return std::expm1(v); };
+    case Op::log2:
+      return [](double v) { return std::exp2(v); };
+    case Op::sqrt:
+      return [](double v) { return v * v; };
+    case Op::cbrt:
+      return [](double v) { return v * v * v; };
+    case Op::sinh:
+      return [](double v) { return std::asinh(v); };
+    case Op::asinh:
+      return [](double v) { return std::sinh(v); };
+    case Op::tanh:
+      return [](double v) { return std::atanh(v); };
+    case Op::atanh:
+      return [](double v) { return std::tanh(v); };
+    case Op::sigmoid:
+      return [](double v) { return std::log(v) - std::log1p(-v); };
+    case Op::logit:
+      return [](double v) { return 1 / (1 + std::exp(-v)); };
+    case Op::atan:  // tan at the image's ends ±pi/2 is ±1.6e16 in double, not inf
+      return [](double v) {
+        return std::fabs(v) >= M_PI / 2 ? std::copysign(INFINITY, v) : std::tan(v);
+      };
+    default:
+      return nullptr;
+  }
+}
+
+// `a` scaled by 1 / c (c != 0): the set of u with c u in a.
+Interval divide_by(const Interval& a, double c) {
+  if (c > 0) return {a.lo / c, a.hi / c, a.lo_open, a.hi_open};
+  return {a.hi / c, a.lo / c, a.hi_open, a.lo_open};
+}
+
+Interval shift(const Interval& a, double c) {
+  return {a.lo + c, a.hi + c, a.lo_open, a.hi_open};
+}
+
+Interval negated(const Interval& a) {
+  return {-a.hi, -a.lo, a.hi_open, a.lo_open};
+}
+
+// One step of the chain back from `node` (whose values must lie in
+// `allowed`) towards a var: the argument and the set it must lie in, or
+// nothing where the step is not invertible.
+std::optional<std::pair<NodeId, Interval>> step_back(const Graph& g, NodeId node,
+                                                     const Interval& allowed) {
+  const Node& n = g.node(node);
+  auto constant = [&](size_t k) -> std::optional<double> {
+    const Node& a = g.node(n.args[k]);
+    if (a.op != Op::constant) return std::nullopt;
+    return a.value;
+  };
+  switch (n.op) {
+    case Op::neg:
+      return std::pair{n.args[0], negated(allowed)};
+    case Op::add:
+      if (auto c = constant(1)) return std::pair{n.args[0], shift(allowed, -*c)};
+      if (auto c = constant(0)) return std::pair{n.args[1], shift(allowed, -*c)};
+      return std::nullopt;
+    case Op::sub:
+      if (auto c = constant(1)) return std::pair{n.args[0], shift(allowed, *c)};
+      if (auto c = constant(0)) return std::pair{n.args[1], shift(negated(allowed), *c)};
+      return std::nullopt;
+    case Op::mul:
+      if (auto c = constant(1); c && *c != 0) return std::pair{n.args[0], divide_by(allowed, *c)};
+      if (auto c = constant(0); c && *c != 0) return std::pair{n.args[1], divide_by(allowed, *c)};
+      return std::nullopt;
+    case Op::div:
+      if (auto c = constant(1); c && *c != 0)
+        return std::pair{n.args[0], divide_by(allowed, 1 / *c)};
+      return std::nullopt;
+    case Op::pow: {  // odd powers: u^k in a iff u in the k-th root of a
+      const auto k = constant(1);
+      if (!k || *k <= 0 || std::floor(*k) != *k || std::fmod(*k, 2) == 0) return std::nullopt;
+      auto root = [k](double v) { return std::copysign(std::pow(std::fabs(v), 1 / *k), v); };
+      return std::pair{n.args[0], Interval{root(allowed.lo), root(allowed.hi), allowed.lo_open,
+                                           allowed.hi_open}};
+    }
+    default:
+      break;
+  }
+  if (elementwise_arity(n.op) != 1) return std::nullopt;
+  const auto inverse = increasing_inverse(n.op);
+  if (!inverse) return std::nullopt;
+  const Interval a = intersect(allowed, apply_unary(n.op, Interval::all()));
+  return std::pair{n.args[0], Interval{inverse(a.lo), inverse(a.hi), a.lo_open, a.hi_open}};
+}
+
+// The var and its values where `node` lies in `allowed`, when the chain
+// from it to a var is invertible step by step (at most 64 steps: longer
+// chains are left to the enclosure check).
+std::optional<std::pair<NodeId, Interval>> preimage(const Graph& g, NodeId node, Interval allowed) {
+  for (int steps = 0; steps < 64; ++steps) {
+    if (g.node(node).op == Op::var) return std::pair{node, allowed};
+    auto back = step_back(g, node, allowed);
+    if (!back) return std::nullopt;
+    std::tie(node, allowed) = *back;
+  }
+  return std::nullopt;
+}
+
+// The nodes `roots` compute whatever the branches of their selects: a
+// where's branch is evaluated only where it is selected, so a function in
+// it (where(x0 > 0, log(x0), 0)) does not narrow the domain; guarding it
+// is the formula's own business.
+std::vector<NodeId> unguarded_nodes(const Graph& g, const std::vector<NodeId>& roots) {
+  std::vector<NodeId> out, stack = roots;
+  std::unordered_set<NodeId> seen(roots.begin(), roots.end());
+  while (!stack.empty()) {
+    const NodeId id = stack.back();
+    stack.pop_back();
+    out.push_back(id);
+    const Node& n = g.node(id);
+    const size_t reach = n.op == Op::select_pos ? 1 : n.args.size();
+    for (size_t k = 0; k < reach; ++k)
+      if (seen.insert(n.args[k]).second) stack.push_back(n.args[k]);
+  }
+  return out;
+}
+
+}  // namespace
+
+Interval op_domain(const Graph& g, const Node& n) {
+  switch (n.op) {
+    case Op::log:
+    case Op::log2:
+    case Op::sqrt:
+      return open(0, INFINITY);
+    case Op::log1p:
+      return open(-1, INFINITY);
+    case Op::logit:
+      return open(0, 1);
+    case Op::atanh:
+    case Op::asin:
+    case Op::acos:
+      return open(-1, 1);
+    case Op::acosh:
+      return open(1, INFINITY);
+    case Op::pow: {
+      // An integer exponent is defined for every base (but 0 for a negative
+      // one: a point); any other needs a positive base.
+      const Node& k = g.node(n.args[1]);
+      if (k.op == Op::constant && std::floor(k.value) == k.value) return Interval::all();
+      return open(0, INFINITY);
+    }
+    default:
+      return Interval::all();
+  }
+}
+
+DomainInference infer_domain(const Graph& g, const std::vector<NodeId>& roots) {
+  DomainInference result;
+  std::vector<NodeId> unresolved;
+  for (NodeId id : unguarded_nodes(g, roots)) {
+    const Node& n = g.node(id);
+    if (elementwise_arity(n.op) < 1) continue;
+    const Interval domain = op_domain(g, n);
+    if (domain.is_all()) continue;
+    const auto pre = preimage(g, n.args[0], domain);
+    if (!pre) {
+      unresolved.push_back(id);
+      continue;
+    }
+    auto [it, fresh] = result.of_var.try_emplace(pre->first, pre->second);
+    if (!fresh) it->second = intersect(it->second, pre->second);
+    if (it->second.empty() && result.empty < 0) result.empty = pre->first;
+  }
+  if (unresolved.empty()) return result;
+  // The others may still be defined wherever the vars are in their domains
+  // (log(1 + x0^2)): proved by enclosure.
+  const auto enclosures = enclose_all(g, roots, result.of_var);
+  for (NodeId id : unresolved) {
+    const Node& n = g.node(id);
+    if (op_domain(g, n).contains(enclosures.at(n.args[0]))) continue;
+    result.undetermined = id;
+    break;
+  }
+  return result;
+}
+
+std::string describe_domain(const std::string& var, const Interval& domain) {
+  return fmt::format("{} in {}", var, to_string(domain));
+}
+
+}  // namespace nfc
