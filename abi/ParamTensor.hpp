@@ -21,6 +21,13 @@ struct ParamTensor {
   // structural zero (a MADE mask): compiled code may read it as 0, so the
   // runtime keeps it 0. Empty: every element is free.
   std::vector<int> row_lengths;
+  // +1 (-1): every element is kept strictly positive (negative). The
+  // compiler proved a layer monotone only for parameter values of that sign
+  // (z0 = a * x0 with an unconstrained a); training holds the tensor there
+  // and parameter files that leave it are refused. `kept_for` names what
+  // needs it: "layer 0 z0 is monotone". 0: free.
+  int keep_sign = 0;
+  std::string kept_for;
 };
 
 }  // namespace nfc

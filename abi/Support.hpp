@@ -88,10 +88,11 @@ OutsideSupport rows_outside(const Support& s, const T* values, int64_t rows, int
 inline std::string outside_support_message(const OutsideSupport& o, const std::string& source,
                                            const Support& s) {
   if (o.rows == 0) return {};
-  return fmt::format("{} of {} {} outside the support {}: first at row {} (x{} = {:g})",
-                     o.rows == 1 ? std::string("1 row") : fmt::format("{} rows", o.rows), source,
-                     o.rows == 1 ? "lies" : "lie", describe_support(s), o.first_row, o.first_column,
-                     o.value);
+  if (o.rows == 1)
+    return fmt::format("1 row of {} lies outside the support {}: first at row {} (x{} = {:g})",
+                       source, describe_support(s), o.first_row, o.first_column, o.value);
+  return fmt::format("{} rows of {} lie outside the support {}: first at row {} (x{} = {:g})",
+                     o.rows, source, describe_support(s), o.first_row, o.first_column, o.value);
 }
 
 }  // namespace nfc

@@ -4,7 +4,7 @@
 For each `error: MESSAGE` quoted in docs/*.md or README.md, every word of
 MESSAGE that does not vary from run to run (quoted names, numbers, paths
 and file names do) must be spelled by a string literal of the sources
-(dsl/ compiler/ driver/ runtime/ tools/ api/ support/) — a literal's `{}`
+(abi/ dsl/ compiler/ driver/ runtime/ tools/ api/ support/) — a literal's `{}`
 placeholders split it, so a message assembled from several format strings
 is covered piece by piece — and every stretch of MESSAGE between its
 variable parts must appear in the tests (tests/, expected diagnostics in
@@ -16,7 +16,7 @@ import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SOURCE_DIRS = ["dsl", "compiler", "driver", "runtime", "tools", "api", "support"]
+SOURCE_DIRS = ["abi", "dsl", "compiler", "driver", "runtime", "tools", "api", "support"]
 CODE_EXTS = {".cpp", ".hpp", ".def", ".h"}
 # What varies in a quoted message: quoted names, numbers, paths, file names,
 # strerror() texts, and the cut marks.

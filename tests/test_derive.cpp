@@ -31,6 +31,8 @@ std::vector<double> sample_points(Op op) {
     case Op::atanh:
     case Op::logit:
       return {0.15, 0.5, 0.85};
+    case Op::erfinv:
+      return {-0.95, -0.4, 0.15, 0.9};
     default:
       return {-2.1, -0.4, 0.7, 1.9};
   }

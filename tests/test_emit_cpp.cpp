@@ -420,8 +420,8 @@ struct AllOps {
          }) {
       const bool needs_positive =
           op == Op::log || op == Op::sqrt || op == Op::log1p || op == Op::log2;
-      const bool needs_unit =
-          op == Op::atanh || op == Op::logit || op == Op::asin || op == Op::acos;
+      const bool needs_unit = op == Op::atanh || op == Op::logit || op == Op::asin ||
+                              op == Op::acos || op == Op::erfinv;
       const NodeId above_one = (X * X + 1.1).id;  // acosh
       parts.push_back(g.unary(op, op == Op::acosh  ? above_one
                                   : needs_positive ? positive
@@ -465,7 +465,7 @@ TEST_CASE("C++ backend: every op of a hand-built program matches the interpreter
   const fs::path dir = scratch("ops");
   std::string text =
       "#include <cmath>\n#include <cstdio>\n#include <limits>\n#include <utility>\n"
-      "#include \"compiler/ir/NewtonBisection.hpp\"\n"
+      "#include \"compiler/ir/NewtonBisection.hpp\"\n#include \"compiler/ir/Erfinv.hpp\"\n"
       "using Real = double;\n" +
       emit_cpp_function(program, program.entries[0], "f_one") + "int main() {\n";
   auto list = [](const std::vector<double>& v) {

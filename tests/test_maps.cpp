@@ -87,7 +87,8 @@ TEST_CASE("3-D map mixing functions, lets, where and clamp", "[maps]") {
   test::check_gradient(kMixed3d, 3);
 }
 
-// atan, asin, acos, acosh, cbrt, log2, erf, erfc and cosh in one map
+// atan, asin, acos, acosh, cbrt, log2, erf, erfc, cosh, tan, erfinv and
+// sign in one map
 // (tests/models/elementary.nf, also emitted to C++ by test_emit_cpp):
 // round trip, log-det against the finite-difference Jacobian, gradients.
 TEST_CASE("a map of the elementary functions", "[maps]") {
@@ -203,4 +204,55 @@ TEST_CASE("Newton-bisection inverses agree in f32 and f64", "[maps]") {
   f32.inverse(zf.data(), xf.data(), ldf.data(), 40);
   // float32's solver stops at 4 float eps: agreement to 1e-5 relative.
   for (size_t i = 0; i < x.size(); ++i) CHECK(xf[i] == Approx(x[i]).epsilon(1e-5).margin(1e-5));
+}
+
+// erfinv is nfc's own (compiler/ir/Erfinv.hpp: an approximation refined by
+// Halley steps), so its accuracy is tested, in double and through the JIT
+// in f32 and f64: erf(erfinv(x)) = x to a few ulps of x in the centre, and in the
+// tails 1 - |x| = erfc(|erfinv(x)|) to a few ulps of 1 - |x|, where all the
+// information sits. Reference values from mpmath at 30 digits.
+TEST_CASE("erfinv: accurate to a few ulps over (-1, 1), in double, f64 and f32", "[maps]") {
+  CHECK(eval_elementwise(Op::erfinv, 0.5) == Approx(0.47693627620446987338).epsilon(4e-16));
+  CHECK(eval_elementwise(Op::erfinv, -0.9) == Approx(-1.1630871536766740867).epsilon(4e-16));
+  CHECK(eval_elementwise(Op::erfinv, 0.999) == Approx(2.3267537655135246).epsilon(4e-16));
+  CHECK(eval_elementwise(Op::erfinv, 1e-300) == Approx(8.862269254527580e-301).epsilon(4e-16));
+  CHECK(eval_elementwise(Op::erfinv, 0) == 0);
+  std::vector<double> xs;
+  for (double v = -0.99; v <= 0.99; v += 0.0137) xs.push_back(v);
+  for (double t : {1e-3, 1e-6, 1e-9, 1e-12, 1e-15}) {
+    xs.push_back(1 - t);
+    xs.push_back(t - 1);
+  }
+  for (double x : xs) {
+    INFO("x = " << x);
+    const double y = eval_elementwise(Op::erfinv, x);
+    if (std::fabs(x) < 0.5)
+      CHECK(std::erf(y) == Approx(x).epsilon(8e-16).margin(1e-300));
+    else
+      CHECK(std::erfc(std::fabs(y)) == Approx(1 - std::fabs(x)).epsilon(1e-14));
+  }
+  // The JIT evaluates the same formula: elementwise erfinv's forward map.
+  for (Precision p : {Precision::f64, Precision::f32}) {
+    auto model = test::compile_or_fail("flow e(dim = 1) { elementwise erfinv }", p);
+    std::vector<double> inside;
+    for (double x : xs)
+      if (p == Precision::f64 || std::fabs(x) < 1 - 1e-6) inside.push_back(x);
+    const int64_t n = int64_t(inside.size());
+    auto check = [&]<class T>(Flow<T> flow) {
+      std::vector<T> x(inside.begin(), inside.end()), z(x.size()), ld(x.size());
+      flow.forward(x.data(), z.data(), ld.data(), n);
+      for (int64_t i = 0; i < n; ++i) {
+        INFO("x = " << inside[size_t(i)]);
+        const double exact = eval_elementwise(Op::erfinv, double(x[size_t(i)]));
+        // f32: the libm calls and the formula's roundings in float, each a few
+        // ulps, amplified in the tails by 1 / (erfinv's derivative)...
+        CHECK(double(z[size_t(i)]) ==
+              Approx(exact).epsilon(p == Precision::f64 ? 1e-14 : 2e-5).margin(1e-300));
+      }
+    };
+    if (p == Precision::f64)
+      check(make_flow<double>(*model));
+    else
+      check(make_flow<float>(*model));
+  }
 }

@@ -53,6 +53,12 @@ NodeId rule(Graph& g, NodeId id, const std::unordered_map<NodeId, NodeId>& d) {
       return (apply(Op::cos, arg(0)) * darg(0)).id;
     case Op::cos:  // d(cos a) = -sin a da
       return (-(apply(Op::sin, arg(0)) * darg(0))).id;
+    case Op::tan:  // d(tan a) = (1 + tan^2 a) da
+      return ((1.0 + self * self) * darg(0)).id;
+    case Op::erfinv:  // d(erfinv a) = sqrt(pi)/2 e^(erfinv(a)^2) da
+      return (c(0.5 * std::sqrt(M_PI)) * apply(Op::exp, self * self) * darg(0)).id;
+    case Op::sign:  // piecewise constant: 0 (its jump at 0 is not a derivative)
+      return g.constant(0);
     case Op::atan:  // d(atan a) = da / (1 + a^2)
       return (darg(0) / (1.0 + arg(0) * arg(0))).id;
     case Op::asin:  // d(asin a) = da / sqrt(1 - a^2)

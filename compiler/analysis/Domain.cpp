@@ -43,6 +43,14 @@ double (*increasing_inverse(Op op))(double) {
       return [](double v) { return std::log(v) - std::log1p(-v); };
     case Op::logit:
       return [](double v) { return 1 / (1 + std::exp(-v)); };
+    case Op::tan:
+      return [](double v) { return std::atan(v); };
+    case Op::erf:
+      return [](double v) {
+        return std::fabs(v) >= 1 ? std::copysign(INFINITY, v) : eval_elementwise(Op::erfinv, v);
+      };
+    case Op::erfinv:
+      return [](double v) { return std::erf(v); };
     case Op::atan:  // tan at the image's ends ±pi/2 is ±1.6e16 in double, not inf
       return [](double v) {
         return std::fabs(v) >= M_PI / 2 ? std::copysign(INFINITY, v) : std::tan(v);
@@ -160,7 +168,10 @@ Interval op_domain(const Graph& g, const Node& n) {
     case Op::atanh:
     case Op::asin:
     case Op::acos:
+    case Op::erfinv:
       return open(-1, 1);
+    case Op::tan:  // its principal branch: nfc's tan is a bijection there
+      return open(-M_PI / 2, M_PI / 2);
     case Op::acosh:
       return open(1, INFINITY);
     case Op::pow: {
@@ -194,11 +205,14 @@ DomainInference infer_domain(const Graph& g, const std::vector<NodeId>& roots) {
   }
   if (unresolved.empty()) return result;
   // The others may still be defined wherever the vars are in their domains
-  // (log(1 + x0^2)): proved by enclosure.
+  // (log(1 + x0^2)): proved by enclosure. An end of the op's domain counts:
+  // acosh(1 + x0^2) is defined at x0 = 0, log(x0^2) is -inf at one point.
   const auto enclosures = enclose_all(g, roots, result.of_var);
   for (NodeId id : unresolved) {
     const Node& n = g.node(id);
-    if (op_domain(g, n).contains(enclosures.at(n.args[0]))) continue;
+    Interval closure = op_domain(g, n);
+    closure.lo_open = closure.hi_open = false;
+    if (closure.contains(enclosures.at(n.args[0]))) continue;
     result.undetermined = id;
     break;
   }

@@ -144,6 +144,16 @@ Interval unary_rule(Op op, const Interval& a) {
       return negate(increasing(a, [](double v) { return -std::erfc(v); }));
     case Op::atan:
       return increasing(a, [](double v) { return std::atan(v); });
+    case Op::tan:  // on its principal branch, onto ℝ (tan(pi/2) in double is 1.6e16)
+      return on_domain(a, -M_PI / 2, M_PI / 2, [](double v) {
+        return std::fabs(v) >= M_PI / 2 ? std::copysign(INFINITY, v) : std::tan(v);
+      });
+    case Op::erfinv:
+      return on_domain(a, -1, 1, [](double v) {
+        return std::fabs(v) >= 1 ? std::copysign(INFINITY, v) : eval_elementwise(Op::erfinv, v);
+      });
+    case Op::sign:  // increasing, not strictly: the ends attained
+      return {eval_elementwise(Op::sign, a.lo), eval_elementwise(Op::sign, a.hi), false, false};
     case Op::cbrt:
       return increasing(a, [](double v) { return std::cbrt(v); });
     case Op::asin:

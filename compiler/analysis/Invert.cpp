@@ -43,8 +43,14 @@ NodeId invert_unary(Graph& g, Op op, NodeId y) {
       return (t + apply(Op::log, -apply(Op::expm1, -t))).id;
     case Op::sqrt:  // sqrt is increasing on its domain [0, inf)
       return (t * t).id;
-    case Op::atan:  // onto (-pi/2, pi/2), where tan is its inverse: tan = sin / cos
-      return (apply(Op::sin, t) / apply(Op::cos, t)).id;
+    case Op::atan:  // onto (-pi/2, pi/2), where tan is its inverse
+      return apply(Op::tan, t).id;
+    case Op::tan:  // on its principal branch
+      return apply(Op::atan, t).id;
+    case Op::erf:
+      return apply(Op::erfinv, t).id;
+    case Op::erfinv:
+      return apply(Op::erf, t).id;
     case Op::asin:  // onto [-pi/2, pi/2], where sin is increasing
       return apply(Op::sin, t).id;
     case Op::acos:  // onto [0, pi], where cos is decreasing
@@ -59,7 +65,7 @@ NodeId invert_unary(Graph& g, Op op, NodeId y) {
     case Op::cosh:
     case Op::sin:  // periodic: no inverse on R
     case Op::cos:
-    case Op::erf:
+    case Op::sign:
     case Op::erfc:
     case Op::relu:
     case Op::elu:

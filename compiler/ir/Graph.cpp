@@ -133,6 +133,14 @@ void Graph::set_param_init(int tensor, std::vector<double> values) {
   t.init = std::move(values);
 }
 
+void Graph::keep_param_sign(int tensor, int sign, std::string kept_for) {
+  ParamTensor& t = params_.at(static_cast<size_t>(tensor));
+  internal_check(t.keep_sign == 0 || t.keep_sign == sign, "a parameter kept at both signs");
+  if (t.keep_sign != 0) return;
+  t.keep_sign = sign;
+  t.kept_for = std::move(kept_for);
+}
+
 void Graph::set_param_row_lengths(int tensor, std::vector<int> row_lengths) {
   ParamTensor& t = params_.at(static_cast<size_t>(tensor));
   internal_check(t.shape.size() == 2 && static_cast<int>(row_lengths.size()) == t.shape[0],

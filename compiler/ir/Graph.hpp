@@ -110,6 +110,8 @@ class Graph {
   int add_param(std::string name, std::vector<int> shape, double init_bound = 0);
   void set_param_init(int tensor, std::vector<double> values);
   void set_param_row_lengths(int tensor, std::vector<int> row_lengths);
+  // ParamTensor::keep_sign; the first reason given is kept.
+  void keep_param_sign(int tensor, int sign, std::string kept_for);
   int add_var_name(std::string name);  // returns the new var's index
 
   // Elementwise operations (broadcasting operands of length 1).

@@ -2,7 +2,8 @@
 // expression over a small vocabulary (+ - * /, unary -, double literals,
 // exp log log1p expm1 sqrt fabs tanh atanh sinh cosh asinh sin cos atan asin acos acosh
 // cbrt erf erfc pow, and
-// select_pos(a, b, c) = a > 0 ? b : c), and apply_formula instantiates it
+// select_pos(a, b, c) = a > 0 ? b : c, erfinv (Erfinv.hpp)), and
+// apply_formula instantiates it
 // for any value type that provides that vocabulary:
 //   double                     constant folding and the interpreter (Graph.cpp)
 //   CppExpr (backend/cpp)      the text of emitted C++
@@ -19,6 +20,7 @@
 #include <cmath>
 #include <string>
 
+#include "compiler/ir/Erfinv.hpp"
 #include "compiler/ir/Graph.hpp"
 #include "support/InternalError.hpp"
 
@@ -39,6 +41,10 @@ struct FormulaArithmetic {
   friend V operator/(double x, const V& a) { return a.literal(x) / a; }
   friend V operator/(const V& a, double x) { return a / a.literal(x); }
   friend V select_pos(const V& a, const V& b, double c) { return select_pos(a, b, a.literal(c)); }
+  friend V select_pos(const V& a, double b, const V& c) { return select_pos(a, a.literal(b), c); }
+  friend V select_pos(const V& a, double b, double c) {
+    return select_pos(a, a.literal(b), a.literal(c));
+  }
 };
 
 // Op `op` applied to operands a, b, c (those past the op's arity are

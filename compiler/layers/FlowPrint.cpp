@@ -61,7 +61,8 @@ void print_inversions(std::ostream& out, const FlowGraph& fg) {
   for (const InversionReport& r : fg.inversions) {
     const std::string method =
         r.analytic ? "closed form: " + r.why : "Newton-bisection at run time (" + r.why + ")";
-    const std::string on = r.domain.empty() ? "" : " on " + r.domain;
+    std::string on = r.domain.empty() ? "" : " on " + r.domain;
+    if (!r.condition.empty()) on += " " + r.condition;
     out << fmt::format(
         "  {:<26} {}\n  {:<26} {}{}\n", r.what, method, "",
         r.by_construction ? "increasing (by construction)" : monotonicity_text(r.monotonicity), on);

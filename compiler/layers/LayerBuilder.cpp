@@ -4,6 +4,7 @@
 
 #include "compiler/analysis/Domain.hpp"
 #include "compiler/analysis/Interval.hpp"
+#include "compiler/analysis/ParamSigns.hpp"
 #include "compiler/analysis/SignChange.hpp"
 #include "compiler/ir/Print.hpp"
 #include "compiler/layers/TransformerCache.hpp"
@@ -73,6 +74,13 @@ std::optional<Interval> LayerEnv::check_monotone(const TransformRules& rules,
   for (NodeId v : vars_of(g, d))
     if (v == rules.x || g.var_name(g.node(v).index) == "layer_input") on_domain[v] = *domain;
   r.monotonicity = monotonicity(g, d, on_domain);
+  if (r.monotonicity == Monotonicity::unproved) {
+    const SignedProof held = prove_keeping_signs(g, d, on_domain);
+    if (held.verdict != Monotonicity::unproved) {
+      r.monotonicity = held.verdict;
+      r.condition = keep_signs(g, held, r.what);
+    }
+  }
   if (r.monotonicity != Monotonicity::unproved) return domain;
   // The layer's input moves in all its lanes at once; parameters stay at
   // their initial values; a net's output is undecidable, so in a coupling

@@ -548,8 +548,8 @@ int Sema::function_transform(const std::string& function) {
 void Sema::check_elementwise(const ast::Coupling& c) {
   reject_block(c);
   static const std::vector<std::string> kFunctions = {
-      "exp",      "log",  "log1p", "expm1", "sqrt", "tanh", "atanh", "sigmoid", "logit",
-      "softplus", "sinh", "asinh", "atan",  "asin", "acos", "cbrt",  "log2"};
+      "exp",  "log",   "log1p", "expm1", "sqrt", "tanh", "atanh", "sigmoid", "logit", "softplus",
+      "sinh", "asinh", "atan",  "asin",  "acos", "cbrt", "log2",  "tan",     "erf",   "erfinv"};
   ElementwiseSpec spec;
   const std::string& name = c.transform.text;
   if (std::find(kFunctions.begin(), kFunctions.end(), name) != kFunctions.end() &&

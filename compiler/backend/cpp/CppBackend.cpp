@@ -148,6 +148,8 @@ struct CppExpr : FormulaArithmetic<CppExpr> {
   friend CppExpr pow(const CppExpr& a, const CppExpr& b) {
     return {{}, "std::pow(" + a.text + ", " + b.text + ")", primary};
   }
+  // compiler/ir/Erfinv.hpp, embedded in the emitted code where it is used.
+  friend CppExpr erfinv(const CppExpr& a) { return {{}, "nfc::erfinv(" + a.text + ")", primary}; }
   friend CppExpr select_pos(const CppExpr& a, const CppExpr& b, const CppExpr& c) {
     return {
         {},

@@ -333,9 +333,9 @@ std::string merge_includes(const std::vector<std::string>& blocks) {
   return out;
 }
 
-bool has_solve(const Graph& g) {
+bool has_op(const Graph& g, Op op) {
   for (size_t id = 0; id < g.size(); ++id)
-    if (g.node(static_cast<NodeId>(id)).op == Op::solve) return true;
+    if (g.node(static_cast<NodeId>(id)).op == op) return true;
   return false;
 }
 
@@ -636,7 +636,8 @@ CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& param
     source_includes.push_back(part.includes);
     embedded += "// " + std::string(path) + " of nfc, embedded:\n" + part.body + "\n";
   };
-  if (has_solve(flow.graph)) embed("compiler/ir/NewtonBisection.hpp");
+  if (has_op(flow.graph, Op::solve)) embed("compiler/ir/NewtonBisection.hpp");
+  if (has_op(flow.graph, Op::erfinv)) embed("compiler/ir/Erfinv.hpp");
   if (o.load_weights) embed("compiler/backend/cpp/embed/WeightLoader.hpp");
   embedded += weights_block(flow, params, o) + "\n";
   const Program program = flow.program();

@@ -65,6 +65,8 @@ struct LlvmFormula : FormulaArithmetic<LlvmFormula> {
   friend LlvmFormula acos(const LlvmFormula& a) { return a.libm("acos"); }
   friend LlvmFormula acosh(const LlvmFormula& a) { return a.libm("acosh"); }
   friend LlvmFormula cbrt(const LlvmFormula& a) { return a.libm("cbrt"); }
+  // compiler/ir/Erfinv.hpp, registered with the JIT (Jit.cpp).
+  friend LlvmFormula erfinv(const LlvmFormula& a) { return a.libm("nfc_erfinv"); }
   friend LlvmFormula sqrt(const LlvmFormula& a) { return a.intrinsic(llvm::Intrinsic::sqrt); }
   friend LlvmFormula fabs(const LlvmFormula& a) { return a.intrinsic(llvm::Intrinsic::fabs); }
   friend LlvmFormula pow(const LlvmFormula& a, const LlvmFormula& b) {

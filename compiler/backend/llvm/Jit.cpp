@@ -36,6 +36,7 @@
 #include <unordered_map>
 
 #include "compiler/backend/llvm/LlvmBackend.hpp"
+#include "compiler/ir/Erfinv.hpp"
 #include "support/InternalError.hpp"
 
 namespace nfc {
@@ -51,6 +52,28 @@ struct JitModule::Impl {
 };
 
 namespace {
+
+// Functions of nfc that compiled code calls per lane like libm's
+// (FunctionLowering::call_libm), by address: a host program need not
+// export them for the process's symbol search to find them.
+double erfinv_f64(double a) {
+  return erfinv(a);
+}
+float erfinv_f32(float a) {
+  return erfinv(a);
+}
+
+void define_helpers(llvm::orc::LLJIT& jit) {
+  llvm::orc::SymbolMap helpers;
+  auto add = [&](const char* name, auto* fn) {
+    helpers[jit.mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                                          llvm::JITSymbolFlags::Exported};
+  };
+  add("nfc_erfinv", &erfinv_f64);
+  add("nfc_erfinvf", &erfinv_f32);
+  if (auto err = jit.getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(helpers))))
+    throw InternalError("llvm backend: defining nfc's helpers: " + llvm::toString(std::move(err)));
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -397,6 +420,7 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
   impl->jit->getMainJITDylib().addGenerator(
       unwrap(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix),
              "exposing host symbols"));
+  define_helpers(*impl->jit);
   const bool perf_map = std::getenv("NFC_PERF_MAP") != nullptr;
   std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;  // copies for the perf map
   for (Unit& unit : units) {
