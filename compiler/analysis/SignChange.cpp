@@ -7,6 +7,7 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "compiler/analysis/Derive.hpp"
 #include "compiler/analysis/Interval.hpp"
 #include "compiler/ir/Program.hpp"
 
@@ -64,14 +65,16 @@ std::unordered_map<NodeId, Interval> parameter_leaves(const Graph& g, NodeId z, 
   return leaves;
 }
 
-// z at a point, in plain double arithmetic, from the point values of its
-// leaves (the midpoints of `leaves`): NaN where z is undefined there (log
-// of a negative, logit beyond 1). Interval rules cannot say so: they clip
-// arguments to the domain. Nodes other than elementwise ones and leaves
-// (a net's matvec) are taken as 0: only a formula's own domain is judged.
-// `order` is topological_order(g, {z}), computed once for all points.
-bool defined_at(const Graph& g, NodeId z, const std::vector<NodeId>& order,
-                const std::unordered_map<NodeId, Interval>& leaves) {
+// Every node of `order` (a topological order, computed once for all
+// points) at a point, in plain double arithmetic, from the point values of
+// its leaves (the midpoints of `leaves`): NaN where a formula is undefined
+// there (log of a negative, logit beyond 1). Interval rules cannot say so:
+// they clip arguments to the domain. Nodes other than elementwise ones and
+// leaves (a net's matvec) are taken as 0: only a formula's own domain is
+// judged.
+std::unordered_map<NodeId, double> point_values(
+    const Graph& g, const std::vector<NodeId>& order,
+    const std::unordered_map<NodeId, Interval>& leaves) {
   std::unordered_map<NodeId, double> v;
   for (NodeId id : order) {
     const Node& n = g.node(id);
@@ -89,7 +92,12 @@ bool defined_at(const Graph& g, NodeId z, const std::vector<NodeId>& order,
       v[id] = 0;
     }
   }
-  return !std::isnan(v.at(z));
+  return v;
+}
+
+bool defined_at(const Graph& g, NodeId z, const std::vector<NodeId>& order,
+                const std::unordered_map<NodeId, Interval>& leaves) {
+  return !std::isnan(point_values(g, order, leaves).at(z));
 }
 
 double midpoint(const Interval& v) {
@@ -166,6 +174,78 @@ std::optional<SignWitness> find_sign_change(const Graph& g, NodeId z, NodeId d,
     if (zero_run) return witness(*zero_run, *zero_run + 2, true);
   }
   return std::nullopt;
+}
+
+std::optional<JumpWitness> find_jump(const Graph& g, NodeId z, const std::vector<NodeId>& x,
+                                     const std::vector<NodeId>& others,
+                                     const std::unordered_map<NodeId, Interval>& domains) {
+  if (x.empty()) return std::nullopt;
+  const std::vector<NodeId> order = topological_order(g, {z});
+  // The selectors that can make z jump: sign's argument, select_pos's
+  // condition (where, min, max, clamp), where they move with x.
+  std::vector<NodeId> selectors;
+  for (NodeId id : order) {
+    const Node& n = g.node(id);
+    if ((n.op == Op::sign || n.op == Op::select_pos) && depends_on(g, n.args[0], x[0]))
+      selectors.push_back(n.args[0]);
+  }
+  if (selectors.empty()) return std::nullopt;
+  auto domain_of = [&](NodeId v) {
+    const auto it = domains.find(v);
+    return it == domains.end() ? Interval::all() : it->second;
+  };
+  std::unordered_map<NodeId, Interval> leaves = parameter_leaves(g, z, z);
+  auto at = [&](double v) {
+    for (NodeId n : x) leaves[n] = Interval::point(v);
+    return point_values(g, order, leaves);
+  };
+  const std::vector<double> xs = x_grid(domain_of(x[0]));
+  int crossings = 0;  // bisections cost 100 evaluations each: bounded
+  for (double other : kOtherValues) {
+    if (others.empty() && other != kOtherValues[0]) break;
+    for (NodeId o : others) leaves[o] = Interval::point(inside(domain_of(o), other));
+    std::vector<std::unordered_map<NodeId, double>> grid;
+    for (double v : xs) grid.push_back(at(v));
+    for (NodeId s : selectors) {
+      for (size_t i = 0; i + 1 < xs.size() && crossings < 256; ++i) {
+        double lo = xs[i], hi = xs[i + 1];
+        const double s_lo = grid[i].at(s), s_hi = grid[i + 1].at(s);
+        if (std::isnan(s_lo) || std::isnan(s_hi) || (s_lo > 0) == (s_hi > 0)) continue;
+        ++crossings;
+        // The crossing, by bisection to the last bits.
+        for (int k = 0; k < 100 && hi - lo > 4e-16 * (1 + std::fabs(lo)); ++k) {
+          const double mid = 0.5 * (lo + hi);
+          ((at(mid).at(s) > 0) == (s_lo > 0) ? lo : hi) = mid;
+        }
+        // A jump: z across the crossing differs by far more than across
+        // the same step just beside it (a kink, max(x, 2 x), does not).
+        const double h = 1e-6 * (1 + std::fabs(lo));
+        const double left = at(lo - h).at(z), right = at(hi + h).at(z);
+        const double beside =
+            std::fabs(at(lo - 3 * h).at(z) - left) + std::fabs(right - at(hi + 3 * h).at(z));
+        const double jump = std::fabs(right - left);
+        if (!std::isfinite(jump) || jump <= 1e-6 * (1 + std::fabs(left)) || jump <= 10 * beside)
+          continue;
+        // The crossing to the bits bisection found; 0 shown as 0, not 1e-16.
+        const double where = 0.5 * (lo + hi);
+        JumpWitness w{std::fabs(where) < 1e-12 ? 0.0 : where, left, right, {}};
+        for (NodeId o : others) {
+          const Node& n = g.node(o);
+          w.others.push_back(
+              fmt::format("{} = {}", n.op == Op::var ? g.var_name(n.index) : "?", leaves.at(o).lo));
+        }
+        return w;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::string jump_message(const JumpWitness& w, const std::string& z, const std::string& x) {
+  const std::string context =
+      w.others.empty() ? "" : fmt::format(" ({})", fmt::join(w.others, ", "));
+  return fmt::format("{} jumps at {} = {:.6g}{} from {:.4g} to {:.4g}", z, x, w.x, context, w.left,
+                     w.right);
 }
 
 }  // namespace nfc

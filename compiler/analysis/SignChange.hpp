@@ -50,6 +50,25 @@ std::optional<SignWitness> find_sign_change(
 std::string not_monotone_message(const SignWitness& w, const std::string& z, const std::string& x,
                                  const std::string& derivative);
 
+// A jump of z in x: sign and select_pos (where, min, max, clamp) make
+// formulas that the derivative does not see jump (x0 + sign(x0) has dz/dx
+// = 1 everywhere it is defined, but skips (-1, 1): its image has a gap,
+// and a jump down takes values twice). Found by locating each point on
+// the grid where a selector's sign changes (bisection) and comparing z just
+// left and right of it with z's change beside it; the other leaves as in
+// find_sign_change.
+struct JumpWitness {
+  double x = 0;                // where
+  double left = 0, right = 0;  // z just before and after
+  std::vector<std::string> others;
+};
+std::optional<JumpWitness> find_jump(const Graph& g, NodeId z, const std::vector<NodeId>& x,
+                                     const std::vector<NodeId>& others,
+                                     const std::unordered_map<NodeId, Interval>& domains = {});
+
+// "z0 jumps at x0 = 0 from -1 to 1"
+std::string jump_message(const JumpWitness& w, const std::string& z, const std::string& x);
+
 // The var nodes `d` reads.
 std::vector<NodeId> vars_of(const Graph& g, NodeId d);
 

@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "compiler/analysis/Domain.hpp"
 #include "compiler/analysis/Interval.hpp"
 #include "compiler/analysis/ParamSigns.hpp"
 #include "compiler/analysis/SignChange.hpp"
 #include "compiler/ir/Print.hpp"
+#include "compiler/ir/Program.hpp"
 #include "compiler/layers/TransformerCache.hpp"
 
 namespace nfc {
@@ -81,12 +84,27 @@ std::optional<Interval> LayerEnv::check_monotone(const TransformRules& rules,
       r.condition = keep_signs(g, held, r.what);
     }
   }
-  if (r.monotonicity != Monotonicity::unproved) return domain;
   // The layer's input moves in all its lanes at once; parameters stay at
   // their initial values; a net's output is undecidable, so in a coupling
   // only a derivative the net does not enter can be decided.
-  const NodeId z = body ? body() : -1;
+  // (body() makes a coupling's probe: only when it is needed.)
+  const bool may_jump = std::ranges::any_of(topological_order(g, {rules.body}), [&](NodeId id) {
+    return g.node(id).op == Op::sign || g.node(id).op == Op::select_pos;
+  });
+  const bool unproved = r.monotonicity == Monotonicity::unproved;
+  const NodeId z = body && (unproved || may_jump) ? body() : -1;
   std::vector<NodeId> inputs = vars_of(g, d);  // the layer's input, in every lane
+  if (z >= 0 && may_jump) {  // a jump is invisible to the derivative, proved or not
+    std::vector<NodeId> z_inputs;
+    for (NodeId v : vars_of(g, z))
+      if (v == rules.x || g.var_name(g.node(v).index) == "layer_input") z_inputs.push_back(v);
+    if (const auto w = find_jump(g, z, z_inputs, {}, on_domain)) {
+      diags.error(r.loc, fmt::format("transform '{}' is not a bijection here: {}", rules.name,
+                                     jump_message(*w, "z", "x")));
+      return std::nullopt;
+    }
+  }
+  if (r.monotonicity != Monotonicity::unproved) return domain;
   if (const auto w =
           z < 0 ? std::nullopt : find_sign_change(g, z, d, inputs, {}, false, on_domain)) {
     diags.error(r.loc, fmt::format("transform '{}' is not a bijection here: {}", rules.name,

@@ -200,6 +200,16 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
                                               j, to_infix(g, d)));
       }
     }
+    // Jumps are invisible to the derivative, proved or not.
+    std::vector<NodeId> others;
+    for (int i = 0; i < dim; ++i)
+      if (i != j && depends_on(g, outputs[size_t(j)], vars[size_t(i)]))
+        others.push_back(vars[size_t(i)]);
+    if (const auto w = find_jump(g, outputs[size_t(j)], {vars[size_t(j)]}, others, domain.of_var)) {
+      diags.error(report.loc, jump_message(*w, fmt::format("z{}", j), fmt::format("x{}", j)) +
+                                  ", so the map is not a bijection");
+      ok = false;
+    }
     targets.push_back(g.var(g.add_var_name("z" + std::to_string(j))));
     const Inversion inv = solve_for(g, outputs[size_t(j)], vars[size_t(j)], targets.back());
     report.analytic = inv.ok();
