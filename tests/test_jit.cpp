@@ -788,6 +788,30 @@ TEST_CASE("jit: solve of a target outside f's image is NaN, like the interpreter
   check_program(program, {}, {{1.5, 3}, {-3, -1.5}, {2, 9}}, {}, kSolveTol64);
 }
 
+// A solve that does not converge within its 100 steps is NaN too, never
+// the iterate it stopped at: here dfdx is 1e10 times too large (a wrong
+// derivative stands for any f too steep for Newton's steps to get
+// anywhere), so every step moves ~1e-10 and stays inside the bracket.
+TEST_CASE("jit: solve that does not converge is NaN, like the interpreter", "[jit]") {
+  Graph g;
+  const NodeId target = g.input(0, 2);
+  const Ex x{&g, g.var(g.add_var_name("x"), 1)};
+  const NodeId slow = g.solve(target, x.id, g.constant(1e10), x.id);
+  const EntryPoint entry{"solve", target, {slow}};
+  const auto out = interpret(g, entry, {}, {0.5, 0.0});
+  CHECK(std::isnan(out[0][0]));
+  CHECK(out[0][1] == 0);  // the first midpoint is the root: no step needed
+  // In f64 (a tolerance of 4 eps, which 1e-10 steps never meet); in f32
+  // such steps count as converged, so this f tells nothing there.
+  std::mt19937 rng(1);
+  JitOptions o;
+  o.precision = Precision::f64;
+  const auto jit = JitModule::compile(Program{&g, {entry}}, o);
+  for (int64_t n : batch_sizes(jit->vector_width()))
+    compare<double>(Program{&g, {entry}}, entry, *jit, {}, n, {{0.25, 0.75}, {0.25, 0.75}}, rng,
+                    kSolveTol64);
+}
+
 TEST_CASE("jit: solve with context vectors, unrolled and looped over elements", "[jit]") {
   // x exp(s) + 0.3 tanh(x) + t per element: s from the input, t a parameter;
   // length 5 unrolls the elements, 12 loops over them.

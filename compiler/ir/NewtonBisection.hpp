@@ -16,8 +16,8 @@ namespace nfc {
 // `eval(x)` returns the pair (f(x), f'(x)). Brackets the root by doubling
 // [-1, 1] on both sides while f - t has one sign at both ends (at most 128
 // times; NaN if no bracket is found), then takes Newton steps, bisecting
-// whenever a step leaves the bracket, until |dx| <= 4 eps (1 + |x|) or 100
-// steps.
+// whenever a step leaves the bracket, until |dx| <= 4 eps (1 + |x|); NaN
+// if 100 steps do not get there.
 template <class T, class F>
 T newton_bisection(T t, F eval) {
   const T tol = 4 * std::numeric_limits<T>::epsilon();
@@ -51,9 +51,12 @@ T newton_bisection(T t, F eval) {
     if (!(next > std::min(lo, hi) && next < std::max(lo, hi))) next = T(0.5) * (lo + hi);
     const bool done = std::fabs(next - x) <= tol * (1 + std::fabs(x));
     x = next;
-    if (done) break;
+    if (done) return x;
   }
-  return x;
+  // Not converged within the budget (f not monotone, or too steep for
+  // Newton and bisection to meet the tolerance in 100 steps): no answer is
+  // better than an imprecise one.
+  return std::numeric_limits<T>::quiet_NaN();
 }
 
 }  // namespace nfc

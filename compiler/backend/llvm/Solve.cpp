@@ -56,6 +56,8 @@ void FunctionLowering::emit_solve(NodeId id) {
     Value* bracketed =
         B_.CreateXor(B_.CreateFCmpOGT(bracket[2], zero), B_.CreateFCmpOGT(bracket[3], zero));
     Value* found = B_.CreateOr(bracketed, B_.CreateOr(lo_zero, hi_zero));
+    // Lanes still moving after the budget did not converge: NaN too.
+    found = B_.CreateAnd(found, B_.CreateNot(newton[4]));
     result = B_.CreateSelect(found, result, splat_const(std::numeric_limits<double>::quiet_NaN()));
     define(id, k, result);
   });
