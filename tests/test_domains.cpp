@@ -114,6 +114,10 @@ TEST_CASE("flows on a domain integrate to 1 over their support, round-trip, and 
       {"map { z0 = atanh(2 * x0 - 1) }", "x0 in (0, 1)", {0, 1, 2}},
       {"map { z0 = sqrt(x0) + log(x0) }", "x0 in (0, inf)", {0, -2}},
       {"map { z0 = log(3 - x0) }", "x0 in (-inf, 3)", {3, 4}},
+      // A where evaluates a branch only where it is taken: log is needed
+      // for x0 < 1 only, log(x0 + 1) for x0 <= 0 only.
+      {"map { z0 = where(x0 < 1, log(x0), x0 - 1) }", "x0 in (0, inf)", {0, -1}},
+      {"map { z0 = where(x0 > 0, x0, log(x0 + 1)) }", "x0 in (-1, inf)", {-1, -2}},
       // On ℝ: kinks and odd extensions are continuous, and accepted.
       {"map { z0 = x0 + 0.5 * sign(x0) * log1p(abs(x0)) }", "", {}},
       {"map { z0 = max(x0, 2 * x0) }", "", {}},

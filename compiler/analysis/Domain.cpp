@@ -134,23 +134,82 @@ std::optional<std::pair<NodeId, Interval>> preimage(const Graph& g, NodeId node,
   return std::nullopt;
 }
 
-// The nodes `roots` compute whatever the branches of their selects: a
-// where's branch is evaluated only where it is selected, so a function in
-// it (where(x0 > 0, log(x0), 0)) does not narrow the domain; guarding it
-// is the formula's own business.
-std::vector<NodeId> unguarded_nodes(const Graph& g, const std::vector<NodeId>& roots) {
-  std::vector<NodeId> out, stack = roots;
-  std::unordered_set<NodeId> seen(roots.begin(), roots.end());
+// Where a node is evaluated: everywhere (no guard), or only where the
+// where/select above it picks its branch — a set of one var, when the
+// condition is an invertible chain of it (where(x0 < 1, log(x0), x0 - 1)
+// evaluates log only for x0 < 1).
+struct Guard {
+  NodeId var = -1;  // -1: no guard
+  Interval active;
+};
+
+struct GuardedNode {
+  NodeId node;
+  Guard guard;
+};
+
+// The nodes `roots` compute, each with the guard it is evaluated under; a
+// node under a condition nfc cannot read (or conditions on two vars) is
+// left out: guarding it is the formula's own business. A node reached
+// both ways is listed with each guard (at most 4 per node).
+std::vector<GuardedNode> guarded_nodes(const Graph& g, const std::vector<NodeId>& roots) {
+  std::vector<GuardedNode> out, stack;
+  std::unordered_map<NodeId, std::vector<Guard>> seen;
+  auto push = [&](NodeId id, const Guard& guard) {
+    std::vector<Guard>& guards = seen[id];
+    for (const Guard& s : guards)
+      if (s.var == guard.var && s.active.lo == guard.active.lo && s.active.hi == guard.active.hi &&
+          s.active.lo_open == guard.active.lo_open && s.active.hi_open == guard.active.hi_open)
+        return;
+    if (guards.size() >= 4) return;
+    guards.push_back(guard);
+    stack.push_back({id, guard});
+  };
+  for (NodeId r : roots) push(r, {});
   while (!stack.empty()) {
-    const NodeId id = stack.back();
+    const GuardedNode at = stack.back();
     stack.pop_back();
-    out.push_back(id);
-    const Node& n = g.node(id);
-    const size_t reach = n.op == Op::select_pos ? 1 : n.args.size();
-    for (size_t k = 0; k < reach; ++k)
-      if (seen.insert(n.args[k]).second) stack.push_back(n.args[k]);
+    out.push_back(at);
+    const Node& n = g.node(at.node);
+    if (n.op != Op::select_pos) {
+      for (NodeId a : n.args) push(a, at.guard);
+      continue;
+    }
+    push(n.args[0], at.guard);
+    // Branch 1 where the condition is > 0, branch 2 where it is <= 0.
+    const Interval where[2] = {{0, INFINITY, true, true}, {-INFINITY, 0, true, false}};
+    for (int branch = 0; branch < 2; ++branch) {
+      const auto pre = preimage(g, n.args[0], where[branch]);
+      if (!pre || (at.guard.var >= 0 && at.guard.var != pre->first)) continue;
+      const Interval active =
+          at.guard.var >= 0 ? intersect(at.guard.active, pre->second) : pre->second;
+      push(n.args[size_t(branch) + 1], {pre->first, active});
+    }
   }
   return out;
+}
+
+// The values of a var where a function needing `needed` of it is defined,
+// when the function is evaluated only on `active`: everything but active
+// minus needed. An interval if what is cut off reaches infinity on its
+// side (or is a single point, which has probability 0); else nothing.
+std::optional<Interval> allowed_under(const Interval& needed, const Interval& active) {
+  // What is cut off: the part of `active` left of `needed`, and right of it.
+  const Interval left = intersect(active, {-INFINITY, needed.lo, true, !needed.lo_open});
+  const Interval right = intersect(active, {needed.hi, INFINITY, !needed.hi_open, true});
+  auto matters = [](const Interval& v) { return !v.empty() && v.lo < v.hi; };
+  Interval allowed = Interval::all();
+  if (matters(left)) {
+    if (left.lo != -INFINITY) return std::nullopt;  // a hole: no interval
+    allowed.lo = left.hi;
+    allowed.lo_open = true;
+  }
+  if (matters(right)) {
+    if (right.hi != INFINITY) return std::nullopt;
+    allowed.hi = right.lo;
+    allowed.hi_open = true;
+  }
+  return allowed;
 }
 
 }  // namespace
@@ -189,14 +248,26 @@ Interval op_domain(const Graph& g, const Node& n) {
 DomainInference infer_domain(const Graph& g, const std::vector<NodeId>& roots) {
   DomainInference result;
   std::vector<NodeId> unresolved;
-  for (NodeId id : unguarded_nodes(g, roots)) {
+  for (const GuardedNode& at : guarded_nodes(g, roots)) {
+    const NodeId id = at.node;
     const Node& n = g.node(id);
     if (elementwise_arity(n.op) < 1) continue;
     const Interval domain = op_domain(g, n);
     if (domain.is_all()) continue;
-    const auto pre = preimage(g, n.args[0], domain);
+    auto pre = preimage(g, n.args[0], domain);
+    if (pre && at.guard.var >= 0) {
+      // Evaluated only where its branch is taken: only there must it be
+      // defined. A guard on another var than the argument's: no box.
+      const auto allowed =
+          at.guard.var == pre->first ? allowed_under(pre->second, at.guard.active) : std::nullopt;
+      if (!allowed) {
+        if (result.undetermined < 0) result.undetermined = id;
+        continue;
+      }
+      pre->second = *allowed;
+    }
     if (!pre) {
-      unresolved.push_back(id);
+      if (at.guard.var < 0) unresolved.push_back(id);
       continue;
     }
     auto [it, fresh] = result.of_var.try_emplace(pre->first, pre->second);

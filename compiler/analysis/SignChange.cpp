@@ -14,13 +14,14 @@
 namespace nfc {
 namespace {
 
-// Values of x: dense near 0 where flows see most data, sparse far out; on
+// Values of x: dense near 0 where flows see most data, sparse far out (to
+// 1e6: a fold at 200 is a fold); on
 // a domain, those inside it plus 81 spanning it (a bounded one) and points
 // approaching its finite ends.
 std::vector<double> x_grid(const Interval& domain) {
   std::vector<double> xs;
   for (int k = -40; k <= 40; ++k) xs.push_back(k * 0.25);
-  for (double v : {12.5, 15.0, 20.0, 30.0, 50.0, 100.0}) {
+  for (double v : {12.5, 15.0, 20.0, 30.0, 50.0, 100.0, 200.0, 500.0, 1e3, 1e4, 1e6}) {
     xs.push_back(v);
     xs.push_back(-v);
   }
@@ -237,6 +238,71 @@ std::optional<JumpWitness> find_jump(const Graph& g, NodeId z, const std::vector
         return w;
       }
     }
+  }
+  return std::nullopt;
+}
+
+std::optional<NumericImage> numeric_image(const Graph& g, NodeId z, const std::vector<NodeId>& x,
+                                          const std::vector<NodeId>& others,
+                                          const std::unordered_map<NodeId, Interval>& domains,
+                                          const std::string& z_name, const std::string& x_name) {
+  if (x.empty()) return std::nullopt;
+  const std::vector<NodeId> order = topological_order(g, {z});
+  auto domain_of = [&](NodeId v) {
+    const auto it = domains.find(v);
+    return it == domains.end() ? Interval::all() : it->second;
+  };
+  const Interval domain = domain_of(x[0]);
+  std::unordered_map<NodeId, Interval> leaves = parameter_leaves(g, z, z);
+  auto at = [&](double v) {
+    for (NodeId n : x) leaves[n] = Interval::point(v);
+    return point_values(g, order, leaves).at(z);
+  };
+  for (double other : kOtherValues) {
+    if (others.empty() && other != kOtherValues[0]) break;
+    std::vector<std::string> where;
+    for (NodeId o : others) {
+      leaves[o] = Interval::point(inside(domain_of(o), other));
+      const Node& n = g.node(o);
+      where.push_back(
+          fmt::format("{} = {}", n.op == Op::var ? g.var_name(n.index) : "?", leaves.at(o).lo));
+    }
+    // Each end: its finite limit, or where z heads (±inf), or unknown (a
+    // finite end of the domain, NaN, no settling).
+    struct End {
+      double value = NAN;
+      bool limit = false;
+    };
+    auto end = [&](double sign) {
+      if ((sign > 0 ? domain.hi : domain.lo) != sign * INFINITY) return End{};
+      // Far out, three values in a row that agree to 1e-9 (relative: 1e-300
+      // x0 is unbounded) show a limit; later ones may be spoilt by overflow
+      // (x0 / sqrt(1 + x0^2) is 0 at 1e300), so the first such run counts.
+      double v[6];
+      int k = 0;
+      for (double far : {1e10, 1e20, 1e40, 1e80, 1e160, 1e300}) v[k++] = at(sign * far);
+      auto settled = [](double a, double b) {
+        return std::isfinite(a) && std::isfinite(b) && std::fabs(b - a) <= 1e-9 * std::fabs(b);
+      };
+      for (int i = 0; i + 2 < 6; ++i)
+        if (settled(v[i], v[i + 1]) && settled(v[i + 1], v[i + 2])) return End{v[i + 2], true};
+      return End{std::isnan(v[0]) ? NAN : sign * INFINITY, false};
+    };
+    const End lo = end(-1), hi = end(1);
+    if (!lo.limit && !hi.limit) continue;
+    // Which way z runs, from a point inside; where an end is unknown the
+    // image may reach as far as it likes there.
+    const double mid = at(inside(domain, 0));
+    const bool increasing = lo.limit ? mid > lo.value : mid < hi.value;
+    // An end without a limit: z runs off to infinity there, or is unknown;
+    // either way the image may reach as far as it likes on that side.
+    const double from = lo.limit ? lo.value : (increasing ? -INFINITY : INFINITY);
+    const double to = hi.limit ? hi.value : (increasing ? INFINITY : -INFINITY);
+    const End& shown = hi.limit ? hi : lo;
+    const std::string context = where.empty() ? "" : fmt::format(" ({})", fmt::join(where, ", "));
+    return NumericImage{{std::min(from, to), std::max(from, to), true, true},
+                        fmt::format("{} tends to {:g} as {} -> {}{}", z_name, shown.value, x_name,
+                                    hi.limit ? "inf" : "-inf", context)};
   }
   return std::nullopt;
 }

@@ -69,6 +69,24 @@ std::optional<JumpWitness> find_jump(const Graph& g, NodeId z, const std::vector
 // "z0 jumps at x0 = 0 from -1 to 1"
 std::string jump_message(const JumpWitness& w, const std::string& z, const std::string& x);
 
+// The image of z in x where interval arithmetic is too loose to bound it
+// (x / (1 + abs(x)) encloses to ℝ, yet takes values in (-1, 1) only): a
+// monotone z's image is the interval between its limits at the ends of
+// its domain, and z evaluated at x = ±1e10, ±1e20, ... ±1e300 shows a
+// finite limit where it stops moving. Returns that image, with what shows it
+// ("z0 tends to 1 as x0 -> inf (x1 = 0.7)"), for the first values of the
+// other leaves (as in find_sign_change) where an infinite end of the
+// domain has a finite limit; nothing where none has. Evidence, not an
+// enclosure: it may refuse a flow, never accept one.
+struct NumericImage {
+  Interval values;
+  std::string shown_by;
+};
+std::optional<NumericImage> numeric_image(const Graph& g, NodeId z, const std::vector<NodeId>& x,
+                                          const std::vector<NodeId>& others,
+                                          const std::unordered_map<NodeId, Interval>& domains,
+                                          const std::string& z_name, const std::string& x_name);
+
 // The var nodes `d` reads.
 std::vector<NodeId> vars_of(const Graph& g, NodeId d);
 

@@ -34,6 +34,10 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const ElementwiseSpec& e) {
   if (!domain) return std::nullopt;
   BuiltLayer built;
   if (!domain->is_all()) built.domain.assign(size_t(dim), *domain);
+  // With the parameters at their initial values, like the sign search.
+  const NodeId body_at_init = substitute(g, rules->body, bind);
+  built.shown_image.assign(size_t(dim), numeric_image(g, body_at_init, {rules->x}, {},
+                                                      {{rules->x, *domain}}, "the output", "x"));
   // Lane by lane, the parameters unbounded (they are learnable).
   built.image = [&g, rules, domain = *domain](const std::vector<Interval>& input) {
     std::vector<Interval> image;

@@ -87,6 +87,7 @@ class FlowBuilder {
     Interval values;
     int narrowed_by = -1, output = -1;
     int column = -1;
+    std::optional<NumericImage> shown;  // a tighter image shown numerically, by narrowed_by
   };
   std::vector<Coordinate> coords_;
 };
@@ -187,8 +188,11 @@ bool FlowBuilder::track_ranges(size_t l, const BuiltLayer& built) {
   }
   const std::vector<Interval> image =
       built.image ? built.image(input) : std::vector<Interval>(D, Interval::all());
-  for (size_t k = 0; k < D; ++k)
-    coords_[k] = {image[k], image[k].is_all() ? -1 : int(l), int(k), -1};
+  for (size_t k = 0; k < D; ++k) {
+    const std::optional<NumericImage> shown =
+        k < built.shown_image.size() ? built.shown_image[k] : std::nullopt;
+    coords_[k] = {image[k], image[k].is_all() && !shown ? -1 : int(l), int(k), -1, shown};
+  }
   return true;
 }
 
@@ -196,7 +200,12 @@ bool FlowBuilder::image_covers_base() {
   const bool uniform = spec_.base.kind == BaseKind::uniform;
   const double lo = uniform ? spec_.base.low : -INFINITY, hi = uniform ? spec_.base.high : INFINITY;
   for (const Coordinate& c : coords_) {
-    if (c.narrowed_by < 0 || c.values.covers(lo, hi)) continue;
+    if (c.narrowed_by < 0) continue;
+    // The enclosure proves, the numeric image shows (at some values of the
+    // other inputs and the initial parameters, with the note saying which).
+    const bool enclosed = !c.values.covers(lo, hi);
+    if (!enclosed && (!c.shown || c.shown->values.covers(lo, hi))) continue;
+    const Interval& values = enclosed ? c.values : c.shown->values;
     const LayerSpec& layer = spec_.layers[size_t(c.narrowed_by)];
     const bool last = size_t(c.narrowed_by) + 1 == spec_.layers.size();
     const std::string who = last ? "the last layer" : fmt::format("layer {}", c.narrowed_by);
@@ -207,7 +216,8 @@ bool FlowBuilder::image_covers_base() {
     diags_.error(layer.loc, fmt::format("{}'s {} takes values in {} only, which does not "
                                         "cover the base's support {}: samples there have no "
                                         "inverse",
-                                        who, output, to_string(c.values), support));
+                                        who, output, to_string(values), support));
+    if (!enclosed) diags_.note(layer.loc, c.shown->shown_by);
     return false;
   }
   return true;
@@ -229,7 +239,7 @@ bool FlowBuilder::build_layers() {
   NodeId cur = C > 0 ? g_.gather(fg_.x, iota(D)) : fg_.x, logdet = g_.constant(0);
   bool ok = true;
   fg_.support.assign(size_t(D), Interval::all());
-  for (int k = 0; k < D; ++k) coords_.push_back({Interval::all(), -1, -1, k});
+  for (int k = 0; k < D; ++k) coords_.push_back({Interval::all(), -1, -1, k, std::nullopt});
   for (size_t l = 0; l < spec_.layers.size(); ++l) {
     const LayerSpec& layer = spec_.layers[l];
     LayerInfo info{layer.label, layer.loc, 0, cur, -1, -1, iota(spec_.dim)};

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "compiler/analysis/Interval.hpp"
+#include "compiler/analysis/SignChange.hpp"
 #include "compiler/ir/Graph.hpp"
 #include "compiler/layers/LayerMaps.hpp"
 #include "compiler/layers/LowerExpr.hpp"
@@ -75,6 +76,10 @@ struct BuiltLayer {
   // takes values in the given interval (dim of each); empty when not known
   // (ℝ is then assumed). What reaches the base must cover its support.
   std::function<std::vector<Interval>(const std::vector<Interval>&)> image;
+  // Per output (empty: none known): an image shown numerically where the
+  // enclosure is too loose (SignChange.hpp: numeric_image). It can refuse
+  // a flow whose base it does not cover, never accept one.
+  std::vector<std::optional<NumericImage>> shown_image;
 };
 
 // Sum of a per-lane quantity over `lanes` lanes; a length-1 value stands for

@@ -226,6 +226,15 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
 
   BuiltLayer layer;
   layer.order = *order;
+  for (int j = 0; j < dim; ++j) {
+    std::vector<NodeId> others;
+    for (int i = 0; i < dim; ++i)
+      if (i != j && depends_on(g, outputs[size_t(j)], vars[size_t(i)]))
+        others.push_back(vars[size_t(i)]);
+    layer.shown_image.push_back(numeric_image(g, outputs[size_t(j)], {vars[size_t(j)]}, others,
+                                              domain.of_var, fmt::format("z{}", j),
+                                              fmt::format("x{}", j)));
+  }
   for (int i = 0; i < dim; ++i) {
     const auto it = domain.of_var.find(vars[size_t(i)]);
     layer.domain.push_back(it == domain.of_var.end() ? Interval::all() : it->second);
