@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -21,13 +22,23 @@ struct ParamTensor {
   // structural zero (a MADE mask): compiled code may read it as 0, so the
   // runtime keeps it 0. Empty: every element is free.
   std::vector<int> row_lengths;
-  // +1 (-1): every element is kept strictly positive (negative). The
-  // compiler proved a layer monotone only for parameter values of that sign
-  // (z0 = a * x0 with an unconstrained a); training holds the tensor there
-  // and parameter files that leave it are refused. `kept_for` names what
-  // needs it: "layer 0 z0 is monotone". 0: free.
-  int keep_sign = 0;
+  // Every element is kept strictly inside (keep_lo, keep_hi): the compiler
+  // proved a layer monotone only for parameter values there (z0 = a * x0
+  // with an unconstrained a: (0, inf)); training holds the tensor there and
+  // parameter files that leave it are refused. `kept_for` names what needs
+  // it: "layer 0 z0 is monotone". All of ℝ: free.
+  double keep_lo = -std::numeric_limits<double>::infinity();
+  double keep_hi = std::numeric_limits<double>::infinity();
   std::string kept_for;
+  // The tensor holds a constraint's argument (`positive`: the parameter is
+  // softplus of it), not the parameter: never kept (its constraint says
+  // where it may go).
+  bool constrained = false;
+
+  bool kept() const {
+    return keep_lo > -std::numeric_limits<double>::infinity() ||
+           keep_hi < std::numeric_limits<double>::infinity();
+  }
 };
 
 }  // namespace nfc

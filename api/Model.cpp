@@ -11,7 +11,7 @@
 #include "include/nfc/nfc.hpp"
 #include "runtime/DataError.hpp"
 #include "runtime/Hash.hpp"
-#include "runtime/KeptSigns.hpp"
+#include "runtime/KeptRanges.hpp"
 #include "runtime/Trainer.hpp"
 #include "runtime/io/Checkpoint.hpp"
 #include "support/InternalError.hpp"
@@ -160,7 +160,7 @@ void Model::set_params(const std::vector<double>& values) {
     if (values.size() != f.params().size())
       throw Error("set_params: " + std::to_string(values.size()) + " values for " +
                   std::to_string(f.params().size()) + " parameters");
-    if (const std::string problem = kept_sign_problem(f.param_table(), values.data());
+    if (const std::string problem = kept_range_problem(f.param_table(), values.data());
         !problem.empty())
       throw Error("set_params: " + problem);
     for (size_t i = 0; i < values.size(); ++i)

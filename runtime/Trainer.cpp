@@ -9,7 +9,7 @@
 #include <string>
 
 #include "runtime/DataError.hpp"
-#include "runtime/KeptSigns.hpp"
+#include "runtime/KeptRanges.hpp"
 #include "runtime/NonFinite.hpp"
 #include "runtime/Random.hpp"
 
@@ -101,8 +101,8 @@ Trainer<T>::Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, T
   copy_rows(val_, 0, n_val_);
   copy_rows(train_, n_val_, n_train_);
   o_.batch = std::clamp<int64_t>(o_.batch, 1, n_train_);
-  for (const ParamTensor& p : flow_.param_table()) keeps_signs_ = keeps_signs_ || p.keep_sign != 0;
-  if (const std::string problem = kept_sign_problem(flow_.param_table(), flow_.params().data());
+  for (const ParamTensor& p : flow_.param_table()) keeps_ranges_ = keeps_ranges_ || p.kept();
+  if (const std::string problem = kept_range_problem(flow_.param_table(), flow_.params().data());
       !problem.empty())
     throw DataError("parameters: " + problem);
   batch_.resize(size_t(o_.batch * dim_));
@@ -190,9 +190,9 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
     if (std::isfinite(loss) && all_finite(grad_)) {
       if (o_.optimizer.clip_norm > 0) clip_gradient(grad_, o_.optimizer.clip_norm);
       const std::vector<T> before =
-          keeps_signs_ ? kept_values(flow_.param_table(), params.data()) : std::vector<T>{};
+          keeps_ranges_ ? kept_values(flow_.param_table(), params.data()) : std::vector<T>{};
       optimizer_step(params, grad_, lr, o_.optimizer, s.optimizer, flow_.pool());
-      if (keeps_signs_) hold_kept_signs(flow_.param_table(), params.data(), before, held_);
+      if (keeps_ranges_) hold_kept_ranges(flow_.param_table(), params.data(), before, held_);
       s.running_loss += loss;
       ++s.running_count;
       s.bad_in_a_row = 0;
@@ -313,8 +313,8 @@ std::string Trainer<T>::state_problem(const TrainState& s) const {
 }
 
 template <class T>
-std::vector<std::string> Trainer<T>::held_sign_notes() const {
-  return nfc::held_sign_notes(flow_.param_table(), held_);
+std::vector<std::string> Trainer<T>::held_range_notes() const {
+  return nfc::held_range_notes(flow_.param_table(), held_);
 }
 
 template class Trainer<float>;

@@ -147,10 +147,10 @@ class Trainer {
   // result, so nothing is trusted.
   std::string state_problem(const TrainState& state) const;
 
-  // Parameters the trainer held at their sign during this object's runs
-  // (KeptSigns.hpp): "parameter 'layer0.a' was held positive at 12 steps
-  // (...)", one per tensor; empty if none had to be.
-  std::vector<std::string> held_sign_notes() const;
+  // Parameters the trainer held in their kept range during this object's
+  // runs (KeptRanges.hpp): "parameter 'layer0.a' was held positive at 12
+  // steps (...)", one per tensor; empty if none had to be.
+  std::vector<std::string> held_range_notes() const;
 
  private:
   void fill_batch(int64_t step);
@@ -163,8 +163,8 @@ class Trainer {
   std::vector<T> train_, val_, batch_, grad_;
   std::vector<int64_t> order_;  // the current epoch's shuffled row order
   int64_t order_epoch_ = -1;
-  bool keeps_signs_ = false;
-  std::vector<int64_t> held_;  // per parameter tensor: steps that held its sign
+  bool keeps_ranges_ = false;
+  std::vector<int64_t> held_;  // per parameter tensor: steps that held it in its range
 };
 
 extern template class Trainer<float>;

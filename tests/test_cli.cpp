@@ -359,7 +359,8 @@ TEST_CASE("sampling that overflows is an error, -n 0 a usage error", "[cli]") {
   CHECK(f32.exit_code == 1);
   CHECK(f32.output ==
         "nfc: error: 5 of 5 samples have a non-finite value or log p(x): the flow overflows at "
-        "these parameters in f32 (try --precision f64); nothing was written\n");
+        "these parameters in f32 (try --precision f64), or has no inverse at those draws; nothing "
+        "was written\n");
   CHECK(!fs::exists(dir / "s.csv"));
   const Run none = run("sample " + kModel + " -n 0");
   CHECK(none.exit_code == 2);

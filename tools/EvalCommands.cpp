@@ -53,8 +53,10 @@ void print_sample(const double* x, int dim, double log_prob) {
   fmt::print("{:.6g}\n", log_prob);
 }
 
-// Finite parameters can still overflow (float32 at large weights): a NaN
-// sample is not a sample, and its mean log p(x) printed "-nan", exit 0.
+// Finite parameters can still overflow (float32 at large weights), and an
+// inverse without a closed form is NaN where it finds no root (a draw
+// outside an image nfc could not bound): a NaN sample is not a sample, and
+// its mean log p(x) printed "-nan", exit 0.
 // Checked per block, before it is written; the message counts the block's.
 void refuse_non_finite(const std::vector<double>& x, const std::vector<double>& lp, int dim,
                        int64_t first, int64_t total, bool f32) {
@@ -67,7 +69,7 @@ void refuse_non_finite(const std::vector<double>& x, const std::vector<double>& 
   if (bad == 0) return;
   throw UserError(fmt::format(
       "{} of {} samples{} have a non-finite value or log p(x): the flow overflows at these "
-      "parameters{}; nothing was written",
+      "parameters{}, or has no inverse at those draws; nothing was written",
       bad, int64_t(lp.size()),
       int64_t(lp.size()) == total ? "" : fmt::format(" (from sample {} of {})", first, total),
       f32 ? " in f32 (try --precision f64)" : ""));

@@ -317,7 +317,7 @@ void train(TrainCliOptions o) {
   if (state.skipped_steps > 0)
     fmt::print("note: {} steps had a non-finite loss or gradient and were skipped\n",
                state.skipped_steps);
-  for (const std::string& held : run.held_sign_notes()) fmt::print("note: {}\n", held);
+  for (const std::string& held : run.held_range_notes()) fmt::print("note: {}\n", held);
   if (state.best_step >= 0 && state.history.size() > 1 &&
       state.best_step == state.history.front().step)
     fmt::print(

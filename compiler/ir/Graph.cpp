@@ -133,12 +133,16 @@ void Graph::set_param_init(int tensor, std::vector<double> values) {
   t.init = std::move(values);
 }
 
-void Graph::keep_param_sign(int tensor, int sign, std::string kept_for) {
+void Graph::keep_param_range(int tensor, double lo, double hi, std::string kept_for) {
   ParamTensor& t = params_.at(static_cast<size_t>(tensor));
-  internal_check(t.keep_sign == 0 || t.keep_sign == sign, "a parameter kept at both signs");
-  if (t.keep_sign != 0) return;
-  t.keep_sign = sign;
-  t.kept_for = std::move(kept_for);
+  if (!t.kept()) t.kept_for = std::move(kept_for);
+  t.keep_lo = std::max(t.keep_lo, lo);
+  t.keep_hi = std::min(t.keep_hi, hi);
+  internal_check(t.keep_lo < t.keep_hi, "a parameter kept in an empty range");
+}
+
+void Graph::mark_param_constrained(int tensor) {
+  params_.at(static_cast<size_t>(tensor)).constrained = true;
 }
 
 void Graph::set_param_row_lengths(int tensor, std::vector<int> row_lengths) {

@@ -110,8 +110,10 @@ class Graph {
   int add_param(std::string name, std::vector<int> shape, double init_bound = 0);
   void set_param_init(int tensor, std::vector<double> values);
   void set_param_row_lengths(int tensor, std::vector<int> row_lengths);
-  // ParamTensor::keep_sign; the first reason given is kept.
-  void keep_param_sign(int tensor, int sign, std::string kept_for);
+  // ParamTensor::keep_lo/keep_hi (narrowed to the intersection when kept
+  // twice; the first reason given is kept) and ParamTensor::constrained.
+  void keep_param_range(int tensor, double lo, double hi, std::string kept_for);
+  void mark_param_constrained(int tensor);
   int add_var_name(std::string name);  // returns the new var's index
 
   // Elementwise operations (broadcasting operands of length 1).

@@ -6,7 +6,7 @@
 
 #include "compiler/analysis/Domain.hpp"
 #include "compiler/analysis/Interval.hpp"
-#include "compiler/analysis/ParamSigns.hpp"
+#include "compiler/analysis/ParamRanges.hpp"
 #include "compiler/analysis/SignChange.hpp"
 #include "compiler/ir/Print.hpp"
 #include "compiler/ir/Program.hpp"
@@ -78,10 +78,10 @@ std::optional<Interval> LayerEnv::check_monotone(const TransformRules& rules,
     if (v == rules.x || g.var_name(g.node(v).index) == "layer_input") on_domain[v] = *domain;
   r.monotonicity = monotonicity(g, d, on_domain);
   if (r.monotonicity == Monotonicity::unproved) {
-    const SignedProof held = prove_keeping_signs(g, d, on_domain);
+    const RangedProof held = prove_keeping_ranges(g, d, on_domain);
     if (held.verdict != Monotonicity::unproved) {
       r.monotonicity = held.verdict;
-      r.condition = keep_signs(g, held, r.what);
+      r.condition = keep_ranges(g, held, r.what);
     }
   }
   // The layer's input moves in all its lanes at once; parameters stay at

@@ -8,7 +8,7 @@
 #include "compiler/analysis/Domain.hpp"
 #include "compiler/analysis/Interval.hpp"
 #include "compiler/analysis/Invert.hpp"
-#include "compiler/analysis/ParamSigns.hpp"
+#include "compiler/analysis/ParamRanges.hpp"
 #include "compiler/analysis/SignChange.hpp"
 #include "compiler/ir/Print.hpp"
 #include "compiler/layers/Params.hpp"
@@ -171,10 +171,10 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
     report.loc = m.output_locs[size_t(j)];
     report.monotonicity = monotonicity(g, d, domain.of_var);
     if (report.monotonicity == Monotonicity::unproved) {
-      const SignedProof held = prove_keeping_signs(g, d, domain.of_var);
+      const RangedProof held = prove_keeping_ranges(g, d, domain.of_var);
       if (held.verdict != Monotonicity::unproved) {
         report.monotonicity = held.verdict;
-        report.condition = keep_signs(g, held, report.what);
+        report.condition = keep_ranges(g, held, report.what);
       }
     }
     report.domain = domain_text(vars, domain);

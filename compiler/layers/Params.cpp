@@ -32,6 +32,7 @@ NodeId declare_param(Graph& g, const ParamDecl& p, const std::string& tensor_nam
   for (double v : p.init) raw.push_back(raw_value(p, v));
   g.set_param_init(tensor, std::move(raw));
   const NodeId r = g.param(tensor);
+  if (p.constraint != ParamDecl::Constraint::none) g.mark_param_constrained(tensor);
   switch (p.constraint) {
     case ParamDecl::Constraint::none:
       return r;

@@ -10,7 +10,7 @@
 #include <set>
 
 #include "runtime/DataError.hpp"
-#include "runtime/KeptSigns.hpp"
+#include "runtime/KeptRanges.hpp"
 #include "runtime/io/Safetensors.hpp"
 #include "support/Echo.hpp"
 
@@ -176,7 +176,7 @@ SavedParams load_params(const std::string& path, const std::vector<ParamTensor>&
       throw DataError(fmt::format("{}: tensor '{}' holds {}", path, p.name, bad));
     std::copy(t->values.begin(), t->values.end(), out.values.begin() + p.offset);
   }
-  if (const std::string problem = kept_sign_problem(table, out.values.data()); !problem.empty())
+  if (const std::string problem = kept_range_problem(table, out.values.data()); !problem.empty())
     throw DataError(fmt::format("{}: {}", path, problem));
   // Masked weights (a MADE's) are zero by definition, whatever the file says.
   zero_structural(table, out.values.data());

@@ -1,7 +1,8 @@
-// A map monotone only while a parameter keeps its sign (z0 = a * x0 with an
-// unconstrained, learnable a): compiled without a warning, with the
-// parameter marked; training holds it at its sign however large the steps,
-// and parameter files or set_params values that leave it are refused.
+// A map monotone only while a parameter stays in a range (z0 = a * x0 with
+// an unconstrained, learnable a: a > 0; x0 + a * tanh(x0): a > -1):
+// compiled without a warning, with the parameter marked; training holds it
+// there however large the steps, and parameter files or set_params values
+// outside are refused.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -35,19 +36,57 @@ const ParamTensor& tensor(const Flow<double>& flow, const std::string& name) {
 }  // namespace
 
 TEST_CASE("a parameter the proof needs at its sign is marked, and the map compiles cleanly",
-          "[kept_signs]") {
+          "[kept_ranges]") {
   Diagnostics diags("test.nf", kSource);
   auto model = compile_model(kSource, diags, JitOptions{});
   REQUIRE(model != nullptr);
   CHECK(diags.all().empty());
   Flow<double> flow = make_flow<double>(*model);
-  CHECK(tensor(flow, "layer0.a").keep_sign == 1);
+  CHECK(tensor(flow, "layer0.a").keep_lo == 0);
+  CHECK(tensor(flow, "layer0.a").keep_hi == INFINITY);
   CHECK(tensor(flow, "layer0.a").kept_for == "layer 0 z0 is monotone");
   // b enters dz1/dx1 = exp(b) > 0 for every b: free.
-  CHECK(tensor(flow, "layer0.b").keep_sign == 0);
+  CHECK_FALSE(tensor(flow, "layer0.b").kept());
 }
 
-TEST_CASE("training holds a kept parameter at its sign", "[kept_signs]") {
+TEST_CASE("a parameter is kept in the widest range the proof allows, rounded to a short number",
+          "[kept_ranges]") {
+  struct Case {
+    std::string body;
+    double lo, hi;
+  };
+  const Case cases[] = {
+      // 1 + a (1 - tanh^2): positive for a > -1 (the bisection's -0.9999... rounds to -1).
+      {"param a = -0.5\n z0 = x0 + a * tanh(x0)", -1, INFINITY},
+      {"param a = 0.5\n z0 = x0 + a * tanh(x0)", -1, INFINITY},
+      // 2 - a cos: positive for a in (-2, 2).
+      {"param a = 0.5\n z0 = 2 * x0 - a * sin(x0)", -2, 2},
+      {"param a = -3\n z0 = a * x0", -INFINITY, 0},
+  };
+  for (const Case& c : cases) {
+    INFO(c.body);
+    const std::string source = "flow s(dim = 1) {\n  map {\n" + c.body + "\n  }\n}\n";
+    Diagnostics diags("test.nf", source);
+    auto model = compile_model(source, diags, JitOptions{});
+    REQUIRE(model != nullptr);
+    CHECK(diags.all().empty());
+    Flow<double> flow = make_flow<double>(*model);
+    CHECK(tensor(flow, "layer0.a").keep_lo == c.lo);
+    CHECK(tensor(flow, "layer0.a").keep_hi == c.hi);
+  }
+  // A constrained parameter holds its constraint's argument: never kept;
+  // where its constraint allows non-monotone values, a warning.
+  Diagnostics diags("test.nf", "");
+  const std::string constrained =
+      "flow s(dim = 1) {\n  map {\n param a = 0.5 (-1, 3)\n z0 = x0 - a * tanh(x0)\n  }\n}\n";
+  Diagnostics d2("test.nf", constrained);
+  auto model = compile_model(constrained, d2, JitOptions{});
+  REQUIRE(model != nullptr);
+  REQUIRE(d2.all().size() == 1);
+  CHECK_FALSE(make_flow<double>(*model).param_table()[0].kept());
+}
+
+TEST_CASE("training holds a kept parameter at its sign", "[kept_ranges]") {
   auto model = test::compile_or_fail(kSource);
   Flow<double> flow = make_flow<double>(*model);
   flow.init_params(0);
@@ -72,7 +111,7 @@ TEST_CASE("training holds a kept parameter at its sign", "[kept_signs]") {
   });
   CHECK(smallest > 0);
   CHECK_FALSE(state.diverged);
-  const auto notes = run.held_sign_notes();
+  const auto notes = run.held_range_notes();
   REQUIRE(notes.size() == 1);
   CHECK_THAT(notes[0], Catch::Matches("parameter 'layer0.a' was held positive at [0-9]+ steps "
                                       "\\(layer 0 z0 is monotone only while it is\\)"));
@@ -80,7 +119,7 @@ TEST_CASE("training holds a kept parameter at its sign", "[kept_signs]") {
   CHECK(flow.params()[size_t(tensor(flow, "layer0.a").offset)] == Approx(0.1).epsilon(0.3));
 }
 
-TEST_CASE("parameters that leave a kept sign are refused when loaded or set", "[kept_signs]") {
+TEST_CASE("parameters that leave a kept sign are refused when loaded or set", "[kept_ranges]") {
   auto model = test::compile_or_fail(kSource);
   Flow<double> flow = make_flow<double>(*model);
   const std::string path =
