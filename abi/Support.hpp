@@ -30,7 +30,9 @@ using Support = std::vector<ColumnRange>;
 
 // "(0, inf)", "[-1, 1]"
 inline std::string interval_text(double lo, double hi, bool lo_open, bool hi_open) {
-  return fmt::format("{}{:g}, {:g}{}", lo_open ? "(" : "[", lo, hi, hi_open ? ")" : "]");
+  // + 0.0: -0 (the negation of 0: log(-x0) needs x0 in (-inf, 0)) reads 0.
+  return fmt::format("{}{:g}, {:g}{}", lo_open ? "(" : "[", lo + 0.0, hi + 0.0,
+                     hi_open ? ")" : "]");
 }
 
 inline bool restricted(const Support& s) {

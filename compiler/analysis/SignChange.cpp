@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <queue>
 #include <unordered_map>
 
 #include "compiler/analysis/Derive.hpp"
@@ -105,6 +106,135 @@ double midpoint(const Interval& v) {
   return v.lo == v.hi ? v.lo : 0.5 * (v.lo + v.hi);
 }
 
+// The ends of a search box for a var: its domain, or ±1e6.
+Interval search_range(const Interval& domain) {
+  return {std::max(domain.lo, -1e6), std::min(domain.hi, 1e6), true, true};
+}
+
+double center(const Interval& v) {
+  return 0.5 * (v.lo + v.hi);
+}
+
+// Branch and bound, where the grid found no witness: boxes over (x, the
+// other vars), best first by how far below (above) 0 the enclosure of d
+// reaches, each split in half along its widest side; a box whose enclosure
+// keeps the sign of the reference point cannot hold a witness and is
+// dropped. It finds folds between or beyond the grid points (a bump at 150,
+// a fold in x1 only where x0 is near 7). At the first box center of the
+// other sign, a point of the reference sign with the same other values
+// completes the witness. At most 3000 enclosures.
+std::optional<SignWitness> search_boxes(const Graph& g, NodeId z, NodeId d,
+                                        const std::vector<NodeId>& x,
+                                        const std::vector<NodeId>& others,
+                                        const std::unordered_map<NodeId, Interval>& domains) {
+  if (x.empty()) return std::nullopt;
+  auto domain_of = [&](NodeId v) {
+    const auto it = domains.find(v);
+    return it == domains.end() ? Interval::all() : it->second;
+  };
+  std::unordered_map<NodeId, Interval> leaves = parameter_leaves(g, z, d);
+  const std::vector<NodeId> z_order = topological_order(g, {z});
+  std::vector<NodeId> dims = {x[0]};
+  dims.insert(dims.end(), others.begin(), others.end());
+  auto bind = [&](const std::vector<Interval>& box) {
+    for (NodeId n : x) leaves[n] = box[0];
+    for (size_t k = 1; k < dims.size(); ++k) leaves[dims[k]] = box[k];
+  };
+  auto signed_at = [&](const std::vector<double>& p) -> std::optional<Interval> {
+    std::vector<Interval> box;
+    for (double v : p) box.push_back(Interval::point(v));
+    bind(box);
+    if (!defined_at(g, z, z_order, leaves)) return std::nullopt;
+    const Interval v = enclose(g, d, leaves);
+    if (!v.positive() && !v.negative()) return std::nullopt;
+    return v;
+  };
+  // The reference sign: d at the center of the search.
+  std::vector<Interval> root;
+  std::vector<double> middle;
+  for (NodeId v : dims) {
+    root.push_back(search_range(domain_of(v)));
+    middle.push_back(inside(domain_of(v), 0));
+  }
+  const std::optional<Interval> reference = signed_at(middle);
+  if (!reference) return std::nullopt;
+  const bool positive = reference->positive();
+  struct Box {
+    std::vector<Interval> sides;
+    double reach;  // how far the enclosure reaches to the other sign
+  };
+  auto cmp = [](const Box& a, const Box& b) { return a.reach < b.reach; };
+  std::priority_queue<Box, std::vector<Box>, decltype(cmp)> queue(cmp);
+  auto consider = [&](std::vector<Interval> sides) {
+    bind(sides);
+    const Interval v = enclose(g, d, leaves);
+    const double reach = positive ? -v.lo : v.hi;
+    if (!(reach > 0) && !std::isnan(reach)) return;  // keeps the sign: no witness inside
+    // Nearer the origin first where reaches are alike: data live there, and
+    // a witness there reads better.
+    double distance = 0;
+    for (const Interval& side : sides)
+      distance += side.lo > 0 ? side.lo : side.hi < 0 ? -side.hi : 0.0;
+    queue.push({std::move(sides),
+                (std::isnan(reach) ? 0.0 : std::min(reach, 1e300)) / (1 + 0.01 * distance)});
+  };
+  consider(root);
+  for (int budget = 3000; budget > 0 && !queue.empty(); --budget) {
+    Box box = queue.top();
+    queue.pop();
+    std::vector<double> c;
+    for (const Interval& side : box.sides) c.push_back(center(side));
+    if (const auto v = signed_at(c); v && v->positive() != positive) {
+      // A point of the reference sign at the same other values: on the
+      // grid, nearest first.
+      std::vector<double> xs = x_grid(domain_of(x[0]));
+      std::sort(xs.begin(), xs.end(),
+                [&](double a, double b) { return std::fabs(a - c[0]) < std::fabs(b - c[0]); });
+      for (double other_x : xs) {
+        std::vector<double> p = c;
+        p[0] = other_x;
+        const auto u = signed_at(p);
+        if (!u || u->positive() != positive) continue;
+        const bool before = other_x < c[0];
+        SignWitness w{false,
+                      before ? other_x : c[0],
+                      before ? c[0] : other_x,
+                      before ? midpoint(*u) : midpoint(*v),
+                      before ? midpoint(*v) : midpoint(*u),
+                      {},
+                      !parameter_leaves(g, d, d).empty()};
+        for (size_t k = 1; k < dims.size(); ++k) {
+          const Node& n = g.node(dims[k]);
+          w.others.push_back(
+              fmt::format("{} = {:.6g}", n.op == Op::var ? g.var_name(n.index) : "?", c[k]));
+        }
+        return w;
+      }
+      return std::nullopt;
+    }
+    // Split the widest side (relative to its magnitude, so a side of
+    // [0, 1e6] and one of [-1, 1] both get their turn).
+    size_t widest = 0;
+    double width = -1;
+    for (size_t k = 0; k < box.sides.size(); ++k) {
+      const Interval& side = box.sides[k];
+      const double w = (side.hi - side.lo) / (1 + std::min(std::fabs(side.lo), std::fabs(side.hi)));
+      if (w > width) {
+        width = w;
+        widest = k;
+      }
+    }
+    if (width < 1e-9) continue;
+    std::vector<Interval> left = box.sides, right = box.sides;
+    const double mid = center(box.sides[widest]);
+    left[widest] = {box.sides[widest].lo, mid, box.sides[widest].lo_open, false};
+    right[widest] = {mid, box.sides[widest].hi, false, box.sides[widest].hi_open};
+    consider(std::move(left));
+    consider(std::move(right));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string not_monotone_message(const SignWitness& w, const std::string& z, const std::string& x,
@@ -115,8 +245,9 @@ std::string not_monotone_message(const SignWitness& w, const std::string& z, con
   if (w.flat)
     return fmt::format("{} is constant in {} between {} = {:g} and {:g}{} ({} = 0)", z, x, x, w.x_a,
                        w.x_b, context, derivative);
-  return fmt::format("{} is not monotone in {}: {} = {:+.2g} at {} = {:g}, {:+.2g} at {} = {:g}{}",
-                     z, x, derivative, w.d_a, x, w.x_a, w.d_b, x, w.x_b, context);
+  return fmt::format(
+      "{} is not monotone in {}: {} = {:+.2g} at {} = {:.10g}, {:+.2g} at {} = {:.10g}{}", z, x,
+      derivative, w.d_a, x, w.x_a, w.d_b, x, w.x_b, context);
 }
 
 std::vector<NodeId> vars_of(const Graph& g, NodeId d) {
@@ -174,7 +305,7 @@ std::optional<SignWitness> find_sign_change(const Graph& g, NodeId z, NodeId d,
     if (change) return witness(*last_signed, *change, false);
     if (zero_run) return witness(*zero_run, *zero_run + 2, true);
   }
-  return std::nullopt;
+  return search_boxes(g, z, d, x, others, domains);
 }
 
 std::optional<JumpWitness> find_jump(const Graph& g, NodeId z, const std::vector<NodeId>& x,
@@ -211,10 +342,15 @@ std::optional<JumpWitness> find_jump(const Graph& g, NodeId z, const std::vector
       for (size_t i = 0; i + 1 < xs.size() && crossings < 256; ++i) {
         double lo = xs[i], hi = xs[i + 1];
         const double s_lo = grid[i].at(s), s_hi = grid[i + 1].at(s);
-        if (std::isnan(s_lo) || std::isnan(s_hi) || (s_lo > 0) == (s_hi > 0)) continue;
+        // A crossing between the points, or a touch of 0 at one (the
+        // condition of where(abs(x0 - 0.1) < 0.1, ..) is 0 at x0 = 0 and
+        // negative at both neighbours).
+        const bool touch = s_lo == 0;
+        if (!touch && (std::isnan(s_lo) || std::isnan(s_hi) || (s_lo > 0) == (s_hi > 0))) continue;
         ++crossings;
+        if (touch) hi = lo;
         // The crossing, by bisection to the last bits.
-        for (int k = 0; k < 100 && hi - lo > 4e-16 * (1 + std::fabs(lo)); ++k) {
+        for (int k = 0; !touch && k < 100 && hi - lo > 4e-16 * (1 + std::fabs(lo)); ++k) {
           const double mid = 0.5 * (lo + hi);
           ((at(mid).at(s) > 0) == (s_lo > 0) ? lo : hi) = mid;
         }
