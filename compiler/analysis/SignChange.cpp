@@ -122,7 +122,7 @@ double center(const Interval& v) {
 // dropped. It finds folds between or beyond the grid points (a bump at 150,
 // a fold in x1 only where x0 is near 7). At the first box center of the
 // other sign, a point of the reference sign with the same other values
-// completes the witness. At most 3000 enclosures.
+// completes the witness. At most 3000 boxes, fewer for large formulas.
 std::optional<SignWitness> search_boxes(const Graph& g, NodeId z, NodeId d,
                                         const std::vector<NodeId>& x,
                                         const std::vector<NodeId>& others,
@@ -179,7 +179,12 @@ std::optional<SignWitness> search_boxes(const Graph& g, NodeId z, NodeId d,
                 (std::isnan(reach) ? 0.0 : std::min(reach, 1e300)) / (1 + 0.01 * distance)});
   };
   consider(root);
-  for (int budget = 3000; budget > 0 && !queue.empty(); --budget) {
+  // Each box costs an enclosure of d and of z (and the witness a few more):
+  // about 3e6 node visits in all, so a formula of 20000 nodes (a chain of
+  // 3000 lets) is searched less but checked in a second, not minutes.
+  const size_t nodes = topological_order(g, {z, d}).size();
+  const int boxes = int(std::clamp<size_t>(3'000'000 / std::max<size_t>(nodes, 1), 20, 3000));
+  for (int budget = boxes; budget > 0 && !queue.empty(); --budget) {
     Box box = queue.top();
     queue.pop();
     std::vector<double> c;
