@@ -19,6 +19,7 @@ struct ColumnRange {
   double lo = -INFINITY, hi = INFINITY;
   bool lo_open = true, hi_open = true;
 
+  bool operator==(const ColumnRange&) const = default;
   bool is_all() const { return lo == -INFINITY && hi == INFINITY; }
   bool contains(double v) const {
     return (v > lo || (v == lo && !lo_open)) && (v < hi || (v == hi && !hi_open));
@@ -35,6 +36,16 @@ inline std::string interval_text(double lo, double hi, bool lo_open, bool hi_ope
                      hi_open ? ")" : "]");
 }
 
+// A parameter's kept range (open ends) in words: "positive", "negative",
+// "above -1", "below 3", "in (-1, 3)".
+inline std::string range_words(double lo, double hi) {
+  if (lo == 0 && hi == INFINITY) return "positive";
+  if (lo == -INFINITY && hi == 0) return "negative";
+  if (hi == INFINITY) return fmt::format("above {:g}", lo + 0.0);
+  if (lo == -INFINITY) return fmt::format("below {:g}", hi + 0.0);
+  return "in " + interval_text(lo, hi, true, true);
+}
+
 inline bool restricted(const Support& s) {
   for (const ColumnRange& c : s)
     if (!c.is_all()) return true;
@@ -47,10 +58,7 @@ inline std::string describe_support(const Support& s) {
   std::string out;
   for (size_t k = 0; k < s.size();) {
     size_t end = k + 1;
-    auto same = [&](const ColumnRange& a, const ColumnRange& b) {
-      return a.lo == b.lo && a.hi == b.hi && a.lo_open == b.lo_open && a.hi_open == b.hi_open;
-    };
-    while (end < s.size() && same(s[end], s[k])) ++end;
+    while (end < s.size() && s[end] == s[k]) ++end;
     if (!s[k].is_all()) {
       if (!out.empty()) out += ", ";
       out += end - k == 1 ? fmt::format("x{}", k) : fmt::format("x{}..x{}", k, end - 1);

@@ -16,15 +16,6 @@
 
 namespace nfc {
 
-// "positive", "negative", "above -1", "in (-1, 3)"
-inline std::string range_words(const ParamTensor& p) {
-  if (p.keep_lo == 0 && std::isinf(p.keep_hi)) return "positive";
-  if (std::isinf(p.keep_lo) && p.keep_hi == 0) return "negative";
-  if (std::isinf(p.keep_hi)) return fmt::format("above {:g}", p.keep_lo);
-  if (std::isinf(p.keep_lo)) return fmt::format("below {:g}", p.keep_hi);
-  return "in " + interval_text(p.keep_lo, p.keep_hi, true, true);
-}
-
 inline bool inside_kept(const ParamTensor& p, double v) {
   return v > p.keep_lo && v < p.keep_hi;
 }
@@ -39,7 +30,7 @@ std::string kept_range_problem(const std::vector<ParamTensor>& table, const T* v
       const double v = double(values[p.offset + i]);
       if (inside_kept(p, v)) continue;
       return fmt::format("tensor '{}' holds {:g} at index {}, but {} only while it is {}", p.name,
-                         v, i, p.kept_for, range_words(p));
+                         v, i, p.kept_for, range_words(p.keep_lo, p.keep_hi));
     }
   }
   return {};
@@ -87,8 +78,8 @@ inline std::vector<std::string> held_range_notes(const std::vector<ParamTensor>&
   for (size_t t = 0; t < held.size() && t < table.size(); ++t)
     if (held[t] > 0)
       notes.push_back(fmt::format("parameter '{}' was held {} at {} steps ({} only while it is)",
-                                  table[t].name, range_words(table[t]), held[t],
-                                  table[t].kept_for));
+                                  table[t].name, range_words(table[t].keep_lo, table[t].keep_hi),
+                                  held[t], table[t].kept_for));
   return notes;
 }
 

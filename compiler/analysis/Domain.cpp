@@ -4,7 +4,8 @@
 
 #include <cmath>
 #include <optional>
-#include <unordered_set>
+
+#include "compiler/analysis/Invert.hpp"
 
 namespace nfc {
 namespace {
@@ -13,51 +14,40 @@ Interval open(double lo, double hi) {
   return {lo, hi, true, true};
 }
 
-// The inverse of an increasing unary op, where the chain can pass through
-// it; null for the others.
-double (*increasing_inverse(Op op))(double) {
-  switch (op) {
-    case Op::exp:
-      return [](double v) { return std::log(v); };
-    case Op::log:
-      return [](double v) { return std::exp(v); };
-    case Op::expm1:
-      return [](double v) { return std::log1p(v); };
-    case Op::log1p:
-      return [](double v) { return std::expm1(v); };
-    case Op::log2:
-      return [](double v) { return std::exp2(v); };
-    case Op::sqrt:
-      return [](double v) { return v * v; };
-    case Op::cbrt:
-      return [](double v) { return v * v * v; };
-    case Op::sinh:
-      return [](double v) { return std::asinh(v); };
-    case Op::asinh:
-      return [](double v) { return std::sinh(v); };
-    case Op::tanh:
-      return [](double v) { return std::atanh(v); };
-    case Op::atanh:
-      return [](double v) { return std::tanh(v); };
-    case Op::sigmoid:
-      return [](double v) { return std::log(v) - std::log1p(-v); };
-    case Op::logit:
-      return [](double v) { return 1 / (1 + std::exp(-v)); };
-    case Op::tan:
-      return [](double v) { return std::atan(v); };
-    case Op::erf:
-      return [](double v) {
-        return std::fabs(v) >= 1 ? std::copysign(INFINITY, v) : eval_elementwise(Op::erfinv, v);
-      };
-    case Op::erfinv:
-      return [](double v) { return std::erf(v); };
-    case Op::atan:  // tan at the image's ends ±pi/2 is ±1.6e16 in double, not inf
-      return [](double v) {
-        return std::fabs(v) >= M_PI / 2 ? std::copysign(INFINITY, v) : std::tan(v);
-      };
-    default:
-      return nullptr;
-  }
+// The inverse of unary `op` at `v` (Invert.cpp's rule, folded on a
+// constant), NaN where it has none.
+double inverse_at(Op op, double v) {
+  Graph scratch;
+  const NodeId r = invert_unary(scratch, op, scratch.constant(v));
+  return r >= 0 && scratch.is_constant(r) ? scratch.node(r).value : NAN;
+}
+
+// A point of the open interval `v`, at fraction t of it (or beside its
+// finite end, or t itself when it is all of ℝ).
+double interior(const Interval& v, double t) {
+  if (std::isfinite(v.lo) && std::isfinite(v.hi)) return v.lo + t * (v.hi - v.lo);
+  if (std::isfinite(v.lo)) return v.lo + t;
+  if (std::isfinite(v.hi)) return v.hi - 1 + t;
+  return t;
+}
+
+// The set of u with op(u) in `allowed`, for a monotone unary op with an
+// inverse: `allowed` within the op's image, mapped back end by end. An end
+// of the image comes back as the end of the domain it comes from (the
+// inverse of tan at pi/2 is 1.6e16 in double, not inf).
+std::optional<Interval> unary_preimage(const Graph& g, const Node& n, const Interval& allowed) {
+  if (std::isnan(inverse_at(n.op, 0.5))) return std::nullopt;  // none: abs, cosh, sin, ...
+  const Interval domain = op_domain(g, n), image = apply_unary(n.op, Interval::all());
+  const bool increasing = eval_elementwise(n.op, interior(domain, 0.25)) <
+                          eval_elementwise(n.op, interior(domain, 0.75));
+  const Interval a = intersect(allowed, image);
+  auto back = [&](double v, bool low) {
+    if (v == (low ? image.lo : image.hi)) return low == increasing ? domain.lo : domain.hi;
+    return inverse_at(n.op, v);
+  };
+  const double from = back(a.lo, true), to = back(a.hi, false);
+  return increasing ? Interval{from, to, a.lo_open, a.hi_open}
+                    : Interval{to, from, a.hi_open, a.lo_open};
 }
 
 // `a` scaled by 1 / c (c != 0): the set of u with c u in a.
@@ -115,10 +105,9 @@ std::optional<std::pair<NodeId, Interval>> step_back(const Graph& g, NodeId node
       break;
   }
   if (elementwise_arity(n.op) != 1) return std::nullopt;
-  const auto inverse = increasing_inverse(n.op);
-  if (!inverse) return std::nullopt;
-  const Interval a = intersect(allowed, apply_unary(n.op, Interval::all()));
-  return std::pair{n.args[0], Interval{inverse(a.lo), inverse(a.hi), a.lo_open, a.hi_open}};
+  const auto pre = unary_preimage(g, n, allowed);
+  if (!pre) return std::nullopt;
+  return std::pair{n.args[0], *pre};
 }
 
 // The var and its values where `node` lies in `allowed`, when the chain
@@ -158,9 +147,7 @@ std::vector<GuardedNode> guarded_nodes(const Graph& g, const std::vector<NodeId>
   auto push = [&](NodeId id, const Guard& guard) {
     std::vector<Guard>& guards = seen[id];
     for (const Guard& s : guards)
-      if (s.var == guard.var && s.active.lo == guard.active.lo && s.active.hi == guard.active.hi &&
-          s.active.lo_open == guard.active.lo_open && s.active.hi_open == guard.active.hi_open)
-        return;
+      if (s.var == guard.var && s.active == guard.active) return;
     if (guards.size() >= 4) return;
     guards.push_back(guard);
     stack.push_back({id, guard});

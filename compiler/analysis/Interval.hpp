@@ -17,6 +17,7 @@ struct Interval {
   double lo = -INFINITY, hi = INFINITY;
   bool lo_open = true, hi_open = true;  // infinite endpoints are never attained
 
+  bool operator==(const Interval&) const = default;
   static Interval point(double v) { return {v, v, false, false}; }
   static Interval all() { return {}; }
   bool positive() const { return lo > 0 || (lo == 0 && lo_open); }

@@ -9,9 +9,6 @@
 
 namespace nfc {
 
-namespace {
-
-// The inverse of unary `op` applied to `y`, or -1 if `op` has none here.
 // Every unary op is listed (a new one must be decided here); the others
 // come from Ops.def.
 NodeId invert_unary(Graph& g, Op op, NodeId y) {
@@ -79,6 +76,8 @@ NodeId invert_unary(Graph& g, Op op, NodeId y) {
   }
   return -1;
 }
+
+namespace {
 
 // `a op b = t` with exactly one side depending on wrt: the new target for
 // that side.

@@ -21,4 +21,9 @@ struct Inversion {
 // alone.
 Inversion solve_for(Graph& g, NodeId expr, NodeId wrt, NodeId target);
 
+// The inverse of unary `op` applied to `y` (on the op's domain: tan for
+// atan, sin for asin), or -1 if `op` has none. On a constant `y` the graph
+// folds it to a constant: the inverse at a number.
+NodeId invert_unary(Graph& g, Op op, NodeId y);
+
 }  // namespace nfc

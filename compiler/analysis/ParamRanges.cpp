@@ -121,20 +121,12 @@ RangedProof prove_keeping_ranges(const Graph& g, NodeId d,
   return proof;
 }
 
-std::string range_condition(double lo, double hi) {
-  if (lo == 0 && hi == INFINITY) return "> 0";
-  if (lo == -INFINITY && hi == 0) return "< 0";
-  if (hi == INFINITY) return fmt::format("> {:g}", lo);
-  if (lo == -INFINITY) return fmt::format("< {:g}", hi);
-  return "in " + interval_text(lo, hi, true, true);
-}
-
 std::string keep_ranges(Graph& g, const RangedProof& proof, const std::string& what) {
   std::vector<std::string> parts;
   for (const KeptRange& k : proof.kept) {
     g.keep_param_range(k.tensor, k.lo, k.hi, what + " is monotone");
     parts.push_back(
-        fmt::format("'{}' {}", g.params()[size_t(k.tensor)].name, range_condition(k.lo, k.hi)));
+        fmt::format("'{}' is {}", g.params()[size_t(k.tensor)].name, range_words(k.lo, k.hi)));
   }
   return fmt::format("while {} (training keeps it so)", fmt::join(parts, " and "));
 }

@@ -38,10 +38,7 @@ RangedProof prove_keeping_ranges(const Graph& g, NodeId d,
 
 // Marks the tensors the proof needs as kept in their ranges, for `what`
 // ("layer 0 z0"), and returns the condition as --explain prints it:
-// "while 'layer0.a' > 0 (training keeps it so)".
+// "while 'layer0.a' is positive (training keeps it so)".
 std::string keep_ranges(Graph& g, const RangedProof& proof, const std::string& what);
-
-// "> 0", "< 0", "> -1", "in (-1, 3)": a kept range as a condition.
-std::string range_condition(double lo, double hi);
 
 }  // namespace nfc

@@ -102,6 +102,24 @@ bool defined_at(const Graph& g, NodeId z, const std::vector<NodeId>& order,
   return !std::isnan(point_values(g, order, leaves).at(z));
 }
 
+// The domain `domains` gives var v, or all of ℝ.
+Interval domain_of(const std::unordered_map<NodeId, Interval>& domains, NodeId v) {
+  const auto it = domains.find(v);
+  return it == domains.end() ? Interval::all() : it->second;
+}
+
+// "x1 = 0.7, x2 = -1.3": the other vars at their point values in `leaves`.
+std::vector<std::string> others_at(const Graph& g, const std::vector<NodeId>& others,
+                                   const std::unordered_map<NodeId, Interval>& leaves) {
+  std::vector<std::string> out;
+  for (NodeId o : others) {
+    const Node& n = g.node(o);
+    out.push_back(
+        fmt::format("{} = {:.6g}", n.op == Op::var ? g.var_name(n.index) : "?", leaves.at(o).lo));
+  }
+  return out;
+}
+
 double midpoint(const Interval& v) {
   return v.lo == v.hi ? v.lo : 0.5 * (v.lo + v.hi);
 }
@@ -128,10 +146,6 @@ std::optional<SignWitness> search_boxes(const Graph& g, NodeId z, NodeId d,
                                         const std::vector<NodeId>& others,
                                         const std::unordered_map<NodeId, Interval>& domains) {
   if (x.empty()) return std::nullopt;
-  auto domain_of = [&](NodeId v) {
-    const auto it = domains.find(v);
-    return it == domains.end() ? Interval::all() : it->second;
-  };
   std::unordered_map<NodeId, Interval> leaves = parameter_leaves(g, z, d);
   const std::vector<NodeId> z_order = topological_order(g, {z});
   std::vector<NodeId> dims = {x[0]};
@@ -153,8 +167,8 @@ std::optional<SignWitness> search_boxes(const Graph& g, NodeId z, NodeId d,
   std::vector<Interval> root;
   std::vector<double> middle;
   for (NodeId v : dims) {
-    root.push_back(search_range(domain_of(v)));
-    middle.push_back(inside(domain_of(v), 0));
+    root.push_back(search_range(domain_of(domains, v)));
+    middle.push_back(inside(domain_of(domains, v), 0));
   }
   const std::optional<Interval> reference = signed_at(middle);
   if (!reference) return std::nullopt;
@@ -192,7 +206,7 @@ std::optional<SignWitness> search_boxes(const Graph& g, NodeId z, NodeId d,
     if (const auto v = signed_at(c); v && v->positive() != positive) {
       // A point of the reference sign at the same other values: on the
       // grid, nearest first.
-      std::vector<double> xs = x_grid(domain_of(x[0]));
+      std::vector<double> xs = x_grid(domain_of(domains, x[0]));
       std::sort(xs.begin(), xs.end(),
                 [&](double a, double b) { return std::fabs(a - c[0]) < std::fabs(b - c[0]); });
       for (double other_x : xs) {
@@ -208,11 +222,7 @@ std::optional<SignWitness> search_boxes(const Graph& g, NodeId z, NodeId d,
                       before ? midpoint(*v) : midpoint(*u),
                       {},
                       !parameter_leaves(g, d, d).empty()};
-        for (size_t k = 1; k < dims.size(); ++k) {
-          const Node& n = g.node(dims[k]);
-          w.others.push_back(
-              fmt::format("{} = {:.6g}", n.op == Op::var ? g.var_name(n.index) : "?", c[k]));
-        }
+        w.others = others_at(g, others, leaves);  // leaves hold p: the others at c
         return w;
       }
       return std::nullopt;
@@ -266,17 +276,13 @@ std::optional<SignWitness> find_sign_change(const Graph& g, NodeId z, NodeId d,
                                             const std::vector<NodeId>& x,
                                             const std::vector<NodeId>& others, bool report_flat,
                                             const std::unordered_map<NodeId, Interval>& domains) {
-  auto domain_of = [&](NodeId v) {
-    const auto it = domains.find(v);
-    return it == domains.end() ? Interval::all() : it->second;
-  };
   std::unordered_map<NodeId, Interval> leaves = parameter_leaves(g, z, d);
   const bool reads_parameters = !parameter_leaves(g, d, d).empty();
   const std::vector<NodeId> z_order = topological_order(g, {z});
-  const std::vector<double> xs = x_grid(x.empty() ? Interval::all() : domain_of(x[0]));
+  const std::vector<double> xs = x_grid(x.empty() ? Interval::all() : domain_of(domains, x[0]));
   for (double other : kOtherValues) {
     if (others.empty() && other != kOtherValues[0]) break;  // nothing else to vary
-    for (NodeId o : others) leaves[o] = Interval::point(inside(domain_of(o), other));
+    for (NodeId o : others) leaves[o] = Interval::point(inside(domain_of(domains, o), other));
     // The first sign change between neighbours (skipping undecided points),
     // so the witness brackets a zero of d.
     std::optional<size_t> last_signed, change, zero_run;
@@ -299,13 +305,13 @@ std::optional<SignWitness> find_sign_change(const Graph& g, NodeId z, NodeId d,
     }
     auto witness = [&](size_t a, size_t b, bool flat) {
       if (a > b) std::swap(a, b);
-      SignWitness w{flat, xs[a], xs[b], midpoint(at[a]), midpoint(at[b]), {}, reads_parameters};
-      for (NodeId o : others) {
-        const Node& n = g.node(o);
-        const std::string name = n.op == Op::var ? g.var_name(n.index) : "?";
-        w.others.push_back(fmt::format("{} = {}", name, leaves.at(o).lo));
-      }
-      return w;
+      return SignWitness{flat,
+                         xs[a],
+                         xs[b],
+                         midpoint(at[a]),
+                         midpoint(at[b]),
+                         others_at(g, others, leaves),
+                         reads_parameters};
     };
     if (change) return witness(*last_signed, *change, false);
     if (zero_run) return witness(*zero_run, *zero_run + 2, true);
@@ -327,20 +333,16 @@ std::optional<JumpWitness> find_jump(const Graph& g, NodeId z, const std::vector
       selectors.push_back(n.args[0]);
   }
   if (selectors.empty()) return std::nullopt;
-  auto domain_of = [&](NodeId v) {
-    const auto it = domains.find(v);
-    return it == domains.end() ? Interval::all() : it->second;
-  };
   std::unordered_map<NodeId, Interval> leaves = parameter_leaves(g, z, z);
   auto at = [&](double v) {
     for (NodeId n : x) leaves[n] = Interval::point(v);
     return point_values(g, order, leaves);
   };
-  const std::vector<double> xs = x_grid(domain_of(x[0]));
+  const std::vector<double> xs = x_grid(domain_of(domains, x[0]));
   int crossings = 0;  // bisections cost 100 evaluations each: bounded
   for (double other : kOtherValues) {
     if (others.empty() && other != kOtherValues[0]) break;
-    for (NodeId o : others) leaves[o] = Interval::point(inside(domain_of(o), other));
+    for (NodeId o : others) leaves[o] = Interval::point(inside(domain_of(domains, o), other));
     std::vector<std::unordered_map<NodeId, double>> grid;
     for (double v : xs) grid.push_back(at(v));
     for (NodeId s : selectors) {
@@ -370,13 +372,8 @@ std::optional<JumpWitness> find_jump(const Graph& g, NodeId z, const std::vector
           continue;
         // The crossing to the bits bisection found; 0 shown as 0, not 1e-16.
         const double where = 0.5 * (lo + hi);
-        JumpWitness w{std::fabs(where) < 1e-12 ? 0.0 : where, left, right, {}};
-        for (NodeId o : others) {
-          const Node& n = g.node(o);
-          w.others.push_back(
-              fmt::format("{} = {}", n.op == Op::var ? g.var_name(n.index) : "?", leaves.at(o).lo));
-        }
-        return w;
+        return JumpWitness{std::fabs(where) < 1e-12 ? 0.0 : where, left, right,
+                           others_at(g, others, leaves)};
       }
     }
   }
@@ -389,11 +386,7 @@ std::optional<NumericImage> numeric_image(const Graph& g, NodeId z, const std::v
                                           const std::string& z_name, const std::string& x_name) {
   if (x.empty()) return std::nullopt;
   const std::vector<NodeId> order = topological_order(g, {z});
-  auto domain_of = [&](NodeId v) {
-    const auto it = domains.find(v);
-    return it == domains.end() ? Interval::all() : it->second;
-  };
-  const Interval domain = domain_of(x[0]);
+  const Interval domain = domain_of(domains, x[0]);
   std::unordered_map<NodeId, Interval> leaves = parameter_leaves(g, z, z);
   auto at = [&](double v) {
     for (NodeId n : x) leaves[n] = Interval::point(v);
@@ -401,13 +394,8 @@ std::optional<NumericImage> numeric_image(const Graph& g, NodeId z, const std::v
   };
   for (double other : kOtherValues) {
     if (others.empty() && other != kOtherValues[0]) break;
-    std::vector<std::string> where;
-    for (NodeId o : others) {
-      leaves[o] = Interval::point(inside(domain_of(o), other));
-      const Node& n = g.node(o);
-      where.push_back(
-          fmt::format("{} = {}", n.op == Op::var ? g.var_name(n.index) : "?", leaves.at(o).lo));
-    }
+    for (NodeId o : others) leaves[o] = Interval::point(inside(domain_of(domains, o), other));
+    const std::vector<std::string> where = others_at(g, others, leaves);
     // Each end: its finite limit, or where z heads (±inf), or unknown (a
     // finite end of the domain, NaN, no settling).
     struct End {

@@ -42,9 +42,7 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const ElementwiseSpec& e) {
   built.image = [&g, rules, domain = *domain](const std::vector<Interval>& input) {
     std::vector<Interval> image;
     for (size_t k = 0; k < input.size(); ++k)
-      image.push_back(k > 0 && input[k].lo == input[k - 1].lo && input[k].hi == input[k - 1].hi &&
-                              input[k].lo_open == input[k - 1].lo_open &&
-                              input[k].hi_open == input[k - 1].hi_open
+      image.push_back(k > 0 && input[k] == input[k - 1]
                           ? image.back()
                           : enclose(g, rules->body, {{rules->x, intersect(input[k], domain)}}));
     return image;

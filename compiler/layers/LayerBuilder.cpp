@@ -73,9 +73,12 @@ std::optional<Interval> LayerEnv::check_monotone(const TransformRules& rules,
   // The layer's input, in every lane: the transformer's x itself, or the
   // probe a layer put in its place (named layer_input); other vars (a
   // conditional flow's context) are unbounded.
+  auto is_input = [&](NodeId v) {
+    return v == rules.x || g.var_name(g.node(v).index) == "layer_input";
+  };
   std::unordered_map<NodeId, Interval> on_domain;
   for (NodeId v : vars_of(g, d))
-    if (v == rules.x || g.var_name(g.node(v).index) == "layer_input") on_domain[v] = *domain;
+    if (is_input(v)) on_domain[v] = *domain;
   r.monotonicity = monotonicity(g, d, on_domain);
   if (r.monotonicity == Monotonicity::unproved) {
     const RangedProof held = prove_keeping_ranges(g, d, on_domain);
@@ -97,7 +100,7 @@ std::optional<Interval> LayerEnv::check_monotone(const TransformRules& rules,
   if (z >= 0 && may_jump) {  // a jump is invisible to the derivative, proved or not
     std::vector<NodeId> z_inputs;
     for (NodeId v : vars_of(g, z))
-      if (v == rules.x || g.var_name(g.node(v).index) == "layer_input") z_inputs.push_back(v);
+      if (is_input(v)) z_inputs.push_back(v);
     if (const auto w = find_jump(g, z, z_inputs, {}, on_domain)) {
       diags.error(r.loc, fmt::format("transform '{}' is not a bijection here: {}", rules.name,
                                      jump_message(*w, "z", "x")));

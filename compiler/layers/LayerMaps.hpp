@@ -34,7 +34,7 @@ struct InversionReport {
   Monotonicity monotonicity = Monotonicity::unproved;
   bool by_construction = false;  // monotone as built (the spline), not proved
   std::string domain;            // "x0 in (0, 1)" where proved on a domain; empty: on ℝ
-  std::string condition;         // "while 'layer0.a' > 0 (...)": parameters the proof holds
+  std::string condition;         // "while 'layer0.a' is positive (...)": parameters the proof holds
 };
 
 }  // namespace nfc

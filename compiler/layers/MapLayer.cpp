@@ -41,8 +41,9 @@ std::optional<std::vector<int>> triangular_order(const Deps& deps) {
   return order;
 }
 
-// A cycle among the unplaceable outputs, as "z0 depends on x1, z1 depends on x0".
-std::string describe_cycle(const Deps& deps) {
+// A cycle among the unplaceable outputs, as (output, input it depends on)
+// pairs: z0 depends on x1, z1 depends on x0.
+std::vector<std::pair<int, int>> cycle_of(const Deps& deps) {
   const int n = static_cast<int>(deps.size());
   std::vector<int> next(size_t(n), -1);
   for (int j = 0; j < n; ++j)
@@ -58,10 +59,10 @@ std::string describe_cycle(const Deps& deps) {
     path.push_back(at);
     at = next[size_t(at)];
   }
-  std::vector<std::string> parts;
+  std::vector<std::pair<int, int>> cycle;
   for (size_t k = at >= 0 ? size_t(seen[size_t(at)]) : 0; k < path.size(); ++k)
-    parts.push_back(fmt::format("z{} depends on x{}", path[k], next[size_t(path[k])]));
-  return fmt::format("{}", fmt::join(parts, ", "));
+    cycle.push_back({path[k], next[size_t(path[k])]});
+  return cycle;
 }
 
 // "x0 in (0, inf), x2 in (-1, 1)": the restricted inputs; empty if none.
@@ -131,6 +132,13 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
   for (int j = 0; j < dim; ++j)
     for (int i = 0; i < dim; ++i)
       deps[size_t(j)][size_t(i)] = depends_on(g, outputs[size_t(j)], vars[size_t(i)]);
+  // The inputs other than x_j that z_j reads.
+  auto other_inputs = [&](int j) {
+    std::vector<NodeId> others;
+    for (int i = 0; i < dim; ++i)
+      if (i != j && deps[size_t(j)][size_t(i)]) others.push_back(vars[size_t(i)]);
+    return others;
+  };
   for (int j = 0; j < dim; ++j)
     if (!deps[size_t(j)][size_t(j)]) {
       diags.error(m.output_locs[size_t(j)],
@@ -139,8 +147,15 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
     }
   const auto order = triangular_order(deps);
   if (!order) {
+    // "... any order: z0 depends on x2, z2 depends on x0", as one format
+    // string for its first link (the message docs quote).
+    const auto cycle = cycle_of(deps);
+    std::string more;
+    for (size_t k = 1; k < cycle.size(); ++k)
+      more += fmt::format(", z{} depends on x{}", cycle[k].first, cycle[k].second);
     diags.error(m.output_locs[0],
-                fmt::format("layer is not triangular in any order: {}", describe_cycle(deps)));
+                fmt::format("layer is not triangular in any order: z{} depends on x{}{}",
+                            cycle[0].first, cycle[0].second, more));
     return std::nullopt;
   }
   std::vector<int> natural(static_cast<size_t>(dim));
@@ -201,11 +216,8 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
       }
     }
     // Jumps are invisible to the derivative, proved or not.
-    std::vector<NodeId> others;
-    for (int i = 0; i < dim; ++i)
-      if (i != j && depends_on(g, outputs[size_t(j)], vars[size_t(i)]))
-        others.push_back(vars[size_t(i)]);
-    if (const auto w = find_jump(g, outputs[size_t(j)], {vars[size_t(j)]}, others, domain.of_var)) {
+    if (const auto w =
+            find_jump(g, outputs[size_t(j)], {vars[size_t(j)]}, other_inputs(j), domain.of_var)) {
       diags.error(report.loc, jump_message(*w, fmt::format("z{}", j), fmt::format("x{}", j)) +
                                   ", so the map is not a bijection");
       ok = false;
@@ -226,15 +238,10 @@ std::optional<BuiltLayer> build_layer(LayerEnv& layer_env, const MapSpec& m) {
 
   BuiltLayer layer;
   layer.order = *order;
-  for (int j = 0; j < dim; ++j) {
-    std::vector<NodeId> others;
-    for (int i = 0; i < dim; ++i)
-      if (i != j && depends_on(g, outputs[size_t(j)], vars[size_t(i)]))
-        others.push_back(vars[size_t(i)]);
-    layer.shown_image.push_back(numeric_image(g, outputs[size_t(j)], {vars[size_t(j)]}, others,
-                                              domain.of_var, fmt::format("z{}", j),
+  for (int j = 0; j < dim; ++j)
+    layer.shown_image.push_back(numeric_image(g, outputs[size_t(j)], {vars[size_t(j)]},
+                                              other_inputs(j), domain.of_var, fmt::format("z{}", j),
                                               fmt::format("x{}", j)));
-  }
   for (int i = 0; i < dim; ++i) {
     const auto it = domain.of_var.find(vars[size_t(i)]);
     layer.domain.push_back(it == domain.of_var.end() ? Interval::all() : it->second);
