@@ -24,6 +24,10 @@ inline constexpr const char* kInverse = "inverse";               // z -> x, log|
 inline constexpr const char* kLogProb = "log_prob";              // x -> log p(x)
 inline constexpr const char* kNllGrad = "nll_grad";              // mean -log p(x) and its gradient
 inline constexpr const char* kActNormInputs = "actnorm_inputs";  // x -> each ActNorm's input
+// With a target (variational training): x -> log p~(x), and the mean over
+// base noise rows of log q(x) - log p~(x) at x = g(z(eps)) with its gradient.
+inline constexpr const char* kTargetLogProb = "target_log_prob";
+inline constexpr const char* kKlGrad = "kl_grad";
 // log_prob compiled for one sample at a time (JIT only; small batches).
 inline constexpr const char* kLogProbSmall = "log_prob.small";
 

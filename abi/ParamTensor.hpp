@@ -34,6 +34,11 @@ struct ParamTensor {
   // softplus of it), not the parameter: never kept (its constraint says
   // where it may go).
   bool constrained = false;
+  // A target's data table (`data X = "x.npy"`): fixed values the compiled
+  // code reads, not a parameter. No gradient is computed for it, training
+  // never changes it and parameter files do not carry it. Data tensors come
+  // after every learnable one in the buffer.
+  bool data = false;
 
   bool kept() const {
     return keep_lo > -std::numeric_limits<double>::infinity() ||

@@ -14,8 +14,9 @@ std::unique_ptr<CompiledModel> analyze_model(std::string_view source, Diagnostic
 }
 
 std::unique_ptr<CompiledModel> compile_model(std::string_view source, Diagnostics& diags,
-                                             const JitOptions& options) {
-  return run_pipeline(source, diags, PipelineOptions{options, {}});
+                                             const JitOptions& options,
+                                             std::optional<TargetSelection> target) {
+  return run_pipeline(source, diags, PipelineOptions{options, {}, std::move(target)});
 }
 
 Support flow_support(const FlowGraph& fg) {
@@ -43,6 +44,11 @@ Flow<T> make_flow(const CompiledModel& model) {
   bind(abi::kLogProbSmall, entries.log_prob_small, false);
   entries.small_batch = kSmallBatchRows;
   if (!fg.actnorms.empty()) bind(abi::kActNormInputs, entries.actnorm_inputs);
+  if (fg.kl >= 0) {
+    bind(abi::kTargetLogProb, entries.target_log_prob);
+    bind(abi::kKlGrad, entries.kl_grad);
+    entries.kl_workspace = model.jit->workspace_bytes(abi::kKlGrad);
+  }
   // The graph's parameter table and the spec's base are the runtime's types.
   Flow<T> flow(fg.name, fg.dim, fg.graph.params(), entries, model.jit, fg.base, fg.context_dim);
   std::vector<ActNormSlot> slots;

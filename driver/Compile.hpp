@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "compiler/backend/llvm/Jit.hpp"
@@ -12,6 +14,17 @@
 #include "runtime/Flow.hpp"
 
 namespace nfc {
+
+// The target variational training fits: `name` among the targets of the
+// model's file, or of a separate target file when `file_source` is set (its
+// problems go to `file_diags`, which must outlive the run). An empty name
+// picks the only target there is. Relative data paths start at `data_dir`.
+struct TargetSelection {
+  std::string name;
+  std::optional<std::string> file_source;
+  Diagnostics* file_diags = nullptr;
+  std::string data_dir;
+};
 
 struct StageTimes {
   double check_ms = 0;  // lexing, parsing, semantic checks
@@ -30,9 +43,12 @@ struct CompiledModel {
 // to `diags` if the model is invalid.
 std::unique_ptr<CompiledModel> analyze_model(std::string_view source, Diagnostics& diags);
 
-// Everything, including JIT compilation of forward, inverse and log_prob.
+// Everything, including JIT compilation of forward, inverse and log_prob;
+// with a target (Pipeline.hpp), also its entry points for variational
+// training.
 std::unique_ptr<CompiledModel> compile_model(std::string_view source, Diagnostics& diags,
-                                             const JitOptions& options);
+                                             const JitOptions& options,
+                                             std::optional<TargetSelection> target = {});
 
 // A runtime Flow over the model's compiled entry points; T must match the
 // precision it was compiled for. Parameters start at zero: call init_params.

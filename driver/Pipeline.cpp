@@ -4,7 +4,13 @@
 #include <array>
 #include <chrono>
 
+#include <fmt/format.h>
+
+#include <filesystem>
+
 #include "compiler/sema/Frontend.hpp"
+#include "runtime/DataError.hpp"
+#include "runtime/io/Dataset.hpp"
 
 namespace nfc {
 
@@ -16,6 +22,7 @@ struct PipelineRun {
   Diagnostics& diags;
   const PipelineOptions& options;
   std::optional<FlowSpec> spec;               // after "check"
+  std::vector<TargetSpec> file_targets;       // a separate target file's
   std::unique_ptr<FlowGraphBuilder> builder;  // during the graph stages
   std::unique_ptr<CompiledModel> model;
 };
@@ -32,6 +39,63 @@ bool run_graph_stage(PipelineRun& r) {
     r.builder = std::make_unique<FlowGraphBuilder>(*r.spec, r.diags, *r.model->graph);
   }
   return r.builder->run(S);
+}
+
+// The selected target among `targets` (reported to `diags` if there is no
+// such target, or several and no name).
+TargetSpec* choose_target(std::vector<TargetSpec>& targets, const std::string& name,
+                                Diagnostics& diags) {
+  std::string known;
+  for (const TargetSpec& t : targets) known += (known.empty() ? "'" : ", '") + t.name + "'";
+  for (TargetSpec& t : targets)
+    if (t.name == name || (name.empty() && targets.size() == 1)) return &t;
+  if (targets.empty())
+    diags.error({}, "the file declares no target: add 'target NAME { logp = ... }'");
+  else if (name.empty())
+    diags.error({}, fmt::format("the file declares several targets ({}): choose one by name",
+                                known));
+  else
+    diags.error({}, fmt::format("no target '{}' in the file; it declares {}", name, known));
+  return nullptr;
+}
+
+// Each table of `t` read from its file, located errors for files that do
+// not read.
+bool read_tables(TargetSpec& t, const std::string& data_dir, Diagnostics& diags) {
+  bool ok = true;
+  for (DataTable& d : t.data) {
+    const std::filesystem::path path(d.path);
+    const std::string resolved =
+        path.is_absolute() || data_dir.empty() ? d.path : (data_dir / path).string();
+    try {
+      Dataset data = load_dataset(resolved, 0);
+      d.rows = data.rows;
+      d.cols = data.cols;
+      d.values = std::move(data.values);
+    } catch (const DataError& e) {
+      diags.error(d.path_loc, fmt::format("cannot read data table '{}': {}", d.name, e.what()));
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+// Stage "target": the selected target, its tables read, into the graph.
+bool run_target(PipelineRun& r) {
+  if (!r.options.target) return true;
+  const TargetSelection& sel = *r.options.target;
+  Diagnostics& diags = sel.file_source ? *sel.file_diags : r.diags;
+  std::vector<TargetSpec>* targets = &r.spec->targets;
+  if (sel.file_source) {
+    auto checked = check_target_source(*sel.file_source, r.spec->dim, diags);
+    if (!checked) return false;
+    r.file_targets = std::move(*checked);
+    targets = &r.file_targets;
+  }
+  TargetSpec* t = choose_target(*targets, sel.name, diags);
+  if (!t || !read_tables(*t, sel.data_dir, diags)) return false;
+  r.builder->select_target(*t, diags);
+  return r.builder->run(GraphStage::target);
 }
 
 // Code is generated only for a model without errors.
@@ -51,7 +115,7 @@ struct StageRow {
 };
 
 // The compiler, stage by stage.
-const std::array<StageRow, 5> kStages = {{
+const std::array<StageRow, 6> kStages = {{
     {{"check", "lex, parse, prelude, semantic checks: the checked model (no graph yet)", false},
      run_check,
      &StageTimes::check_ms},
@@ -66,6 +130,12 @@ const std::array<StageRow, 5> kStages = {{
      &StageTimes::graph_ms},
     {{"inverse", "the layers' inverses, last layer first; the bounds on the whole graph", true},
      run_graph_stage<GraphStage::inverse>,
+     &StageTimes::graph_ms},
+    {{"target",
+      "with a target selected: its log-density and the reverse-KL loss through the sampling "
+      "direction with its gradient (kl_grad)",
+      true},
+     run_target,
      &StageTimes::graph_ms},
     {{"jit", "lower, optimise and compile every entry point to machine code (compile only)", true},
      run_jit,
@@ -102,7 +172,7 @@ const PipelineStage* find_pipeline_stage(std::string_view name) {
 
 std::unique_ptr<CompiledModel> run_pipeline(std::string_view source, Diagnostics& diags,
                                             const PipelineOptions& options) {
-  PipelineRun r{source, diags, options, std::nullopt, nullptr, std::make_unique<CompiledModel>()};
+  PipelineRun r{source, diags, options, std::nullopt, {}, nullptr, std::make_unique<CompiledModel>()};
   const std::span<const PipelineStage> stages = pipeline_stages();
   for (size_t i = 0; i < kStages.size(); ++i) {
     const StageRow& row = kStages[i];

@@ -37,6 +37,7 @@ using StageObserver = std::function<void(const PipelineStage& stage, const Compi
 struct PipelineOptions {
   std::optional<JitOptions> jit;  // unset: stop before code generation ("jit")
   StageObserver after_stage;      // may be empty
+  std::optional<TargetSelection> target;  // unset: no target stage work
 };
 
 // Runs the stages in order, timing them into the model's `times`. Null

@@ -142,8 +142,30 @@ struct Flow {
   bool header_ok = false;  // false: the header had a syntax error; skip checks
 };
 
+// `data NAME = "path"` in a target: a table read from a .npy or CSV file.
+struct Data {
+  Name name;
+  std::string path;  // without the quotes
+  SourceRange path_loc;
+};
+
+// target NAME [(args)] { data ...; param ...; let NAME = expr; logp = expr }:
+// an unnormalised log-density over the flow's x0..x{D-1}, the aim of
+// variational (reverse-KL) training.
+struct Target {
+  SourceRange keyword;
+  Name name;
+  std::vector<Arg> args;
+  std::vector<Data> data;
+  std::vector<Param> params;
+  std::vector<Let> lets;
+  std::vector<Assignment> defs;  // `logp = expr` (sema requires exactly one)
+  bool header_ok = false;
+};
+
 struct File {
   std::vector<Transform> transforms;
+  std::vector<Target> targets;
   std::vector<Flow> flows;  // sema requires exactly one
   SourceRange end;          // where "missing flow" points: the end of the text
 };

@@ -35,7 +35,10 @@ struct Expr {
 // The functions an expression may call, with their arity. The compiler maps
 // each to graph ops with evaluation, derivative and (where one exists)
 // inverse. where(cond, a, b) is a if cond holds, else b; cond must be a
-// comparison. clamp(x, lo, hi) = min(max(x, lo), hi).
+// comparison. clamp(x, lo, hi) = min(max(x, lo), hi). logaddexp(a, b) =
+// log(exp(a) + exp(b)) without overflow. On vectors (targets): sum(v) adds
+// its values, dot(u, v) = sum(u * v), and dot(X, v) with a table X is one
+// value per row of X.
 struct ExprFunction {
   const char* name;
   int arity;
@@ -46,7 +49,7 @@ inline constexpr ExprFunction kExprFunctions[] = {
     {"sin", 1},   {"cos", 1},     {"abs", 1},   {"cosh", 1},     {"atan", 1}, {"asin", 1},
     {"acos", 1},  {"acosh", 1},   {"cbrt", 1},  {"log2", 1},     {"erf", 1},  {"erfc", 1},
     {"tan", 1},   {"erfinv", 1},  {"sign", 1},  {"min", 2},      {"max", 2},  {"clamp", 3},
-    {"where", 3},
+    {"where", 3}, {"logaddexp", 2}, {"sum", 1},   {"dot", 2},
 };
 
 }  // namespace nfc

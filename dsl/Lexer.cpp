@@ -40,6 +40,7 @@ bool expects_more(TokenKind kind) {
       return true;
     case TokenKind::identifier:
     case TokenKind::number:
+    case TokenKind::string:
     case TokenKind::newline:
     case TokenKind::semicolon:
     case TokenKind::rparen:
@@ -79,6 +80,7 @@ class Lexer {
   void scan_newline();
   bool continues_line() const;
   void scan_number(size_t start, int start_col);
+  void scan_string(size_t start, int start_col);
   void scan_unexpected(size_t start, int start_col);
   void punctuation(TokenKind kind, size_t length = 1);
   void add_eof();
@@ -112,6 +114,7 @@ void Lexer::scan_one() {
     return emit(TokenKind::identifier, start, col);
   }
   if (is_digit(c) || (c == '.' && is_digit(peek(1)))) return scan_number(start, col);
+  if (c == '"') return scan_string(start, col);
   switch (c) {
     case ';':
       return punctuation(TokenKind::semicolon);
@@ -215,6 +218,20 @@ void Lexer::scan_number(size_t start, int start_col) {
   if (malformed) {
     diags_.error(tokens_.back().range, fmt::format("malformed number '{}'", tokens_.back().text));
   }
+}
+
+// string := '"' { any byte but '"' and a line break } '"'
+// File paths need no escapes; a string left open at the end of its line is
+// reported there, not after swallowing the rest of the file.
+void Lexer::scan_string(size_t start, int start_col) {
+  ++pos_;
+  while (pos_ < src_.size() && peek() != '"' && peek() != '\n') ++pos_;
+  if (pos_ < src_.size() && peek() == '"') {
+    ++pos_;
+    return emit(TokenKind::string, start, start_col);
+  }
+  emit(TokenKind::error, start, start_col);
+  diags_.error(SourceRange{line_, start_col, 1}, "unterminated string: a string ends with '\"' on its own line");
 }
 
 // A byte no token starts with. A well-formed UTF-8 sequence is reported as

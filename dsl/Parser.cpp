@@ -85,6 +85,8 @@ class Parser {
   void parse_block(const std::function<void()>& item);
   void parse_item(ast::File& file);
   void parse_transform(ast::File& file);
+  void parse_target(ast::File& file);
+  void parse_target_item(ast::Target& target);
   void parse_flow(ast::File& file);
   ast::Layer parse_layer();
   ast::Repeat parse_repeat();
@@ -174,6 +176,7 @@ void Parser::synchronize() {
         break;
       case TokenKind::identifier:
       case TokenKind::number:
+      case TokenKind::string:
       case TokenKind::lparen:
       case TokenKind::rparen:
       case TokenKind::lbracket:
@@ -256,18 +259,53 @@ ast::File Parser::parse_file() {
   return file;
 }
 
-// item := transform | flow
+// item := transform | flow | target
 void Parser::parse_item(ast::File& file) {
   if (at_word("transform")) {
     parse_transform(file);
   } else if (at_word("flow")) {
     parse_flow(file);
+  } else if (at_word("target")) {
+    parse_target(file);
   } else if (at(TokenKind::identifier)) {
     fail(peek(), fmt::format("unknown declaration '{}'{}", peek().text,
-                             did_you_mean(peek().text, {"transform", "flow"})));
+                             did_you_mean(peek().text, {"transform", "flow", "target"})));
   } else {
-    fail(peek(), fmt::format("expected 'transform' or 'flow', found {}", describe(peek())));
+    fail(peek(),
+         fmt::format("expected 'transform', 'flow' or 'target', found {}", describe(peek())));
   }
+}
+
+// target := 'target' NAME [ '(' args ')' ] block<target_item>
+void Parser::parse_target(ast::File& file) {
+  ast::Target& target = file.targets.emplace_back();
+  target.keyword = advance().range;
+  target.name = expect_name("a target name after 'target'");
+  if (at(TokenKind::lparen)) {
+    advance();
+    target.args = parse_args();
+  }
+  target.header_ok = true;
+  parse_block([&] { parse_target_item(target); });
+}
+
+// target_item := params | 'let' NAME '=' expr | 'data' NAME '=' STRING | NAME '=' expr
+void Parser::parse_target_item(ast::Target& target) {
+  if (at_word("param")) return parse_params(target.params);
+  if (at_declaration("let")) return parse_let(target.lets);
+  if (at_declaration("data")) {
+    advance();
+    ast::Data& d = target.data.emplace_back();
+    d.name = expect_name("a table name after 'data'");
+    expect(TokenKind::equals, fmt::format("'=' after '{}'", d.name.text));
+    if (!at(TokenKind::string))
+      fail(peek(), fmt::format("expected a file name in quotes, found {}", describe(peek())));
+    const Token& path = advance();
+    d.path = std::string(path.text.substr(1, path.text.size() - 2));
+    d.path_loc = path.range;
+    return;
+  }
+  parse_assignment(target.defs, expect_name("'logp', 'let', 'data' or 'param'"));
 }
 
 // transform := 'transform' NAME '(' NAME ';' NAME { ',' NAME } ')' '=' expr

@@ -9,6 +9,8 @@ std::string describe(const Token& token) {
       return "'" + std::string(token.text) + "'";
     case TokenKind::number:
       return "number '" + std::string(token.text) + "'";
+    case TokenKind::string:
+      return "string " + std::string(token.text);
     case TokenKind::newline:
       return "end of line";
     case TokenKind::eof:

@@ -12,6 +12,7 @@ namespace nfc {
 enum class TokenKind {
   identifier,  // [A-Za-z_][A-Za-z0-9_]*
   number,      // 2, 0.5, 1e-3, .5
+  string,      // "path/to/file.npy": one line, no escapes; text keeps the quotes
   newline,     // statement separator (suppressed inside ( ) and [ ])
   semicolon,   // statement separator
   lparen,

@@ -24,6 +24,9 @@ Flow<T>::Flow(std::string name, int dim, std::vector<ParamTensor> table, EntryPo
   int64_t total = 0;
   for (const auto& p : table_) total += p.size;
   params_.assign(static_cast<size_t>(total), T(0));
+  trainable_ = total;
+  for (const auto& p : table_)
+    if (p.data) trainable_ = std::min(trainable_, p.offset);
   std::vector<std::string> names;
   std::vector<int64_t> offsets;
   for (const auto& p : table_) {
@@ -142,15 +145,46 @@ void* Flow<T>::Parallel::workspace(int thread, int64_t bytes) {
 
 template <class T>
 T Flow<T>::nll_grad(const T* params, const T* x, int64_t n, T* grad) const {
+  return mean_gradient(entries_.nll_grad, entries_.gradient_workspace, params, x, row_dim(), n,
+                       grad);
+}
+
+template <class T>
+T Flow<T>::kl_grad(const T* eps, int64_t n, T* grad) const {
+  if (!has_target()) throw std::logic_error("kl_grad: the flow was compiled without a target");
+  return mean_gradient(entries_.kl_grad, entries_.kl_workspace, params_.data(), eps, dim_, n,
+                       grad);
+}
+
+template <class T>
+void Flow<T>::target_log_prob(const T* x, T* out, int64_t n) const {
+  if (!has_target())
+    throw std::logic_error("target_log_prob: the flow was compiled without a target");
+  for_slices(n, [&](int64_t b, int64_t e) {
+    entries_.target_log_prob(params_.data(), x + b * dim_, out + b, e - b);
+  });
+}
+
+template <class T>
+void Flow<T>::draw_noise(int64_t n, Random& rng, T* eps) const {
+  std::vector<double> log_q(static_cast<size_t>(n));
+  // A diag_normal base is reparameterised inside kl_grad: its noise is N(0, I).
+  BaseSettings noise = base_;
+  if (noise.kind == BaseKind::diag_normal) noise.kind = BaseKind::standard_normal;
+  sample_base(noise, base_tensors_, params_.data(), dim_, n, rng, eps, log_q.data());
+}
+
+template <class T>
+T Flow<T>::mean_gradient(typename EntryPoints<T>::Gradient entry, int64_t work, const T* params,
+                         const T* x, int64_t row, int64_t n, T* grad) const {
   const int threads = this->threads();
-  const int64_t work = entries_.gradient_workspace;
   if (!splits(n)) {
     const std::lock_guard<std::mutex> lock(workspace_->call);
     workspace_->bytes.resize(static_cast<size_t>(work));
-    return entries_.nll_grad(params, x, n, grad, workspace_->bytes.data());
+    return entry(params, x, n, grad, workspace_->bytes.data());
   }
   const std::lock_guard<std::mutex> lock(parallel_->call);
-  const int64_t row = row_dim(), size = static_cast<int64_t>(params_.size());
+  const int64_t size = static_cast<int64_t>(params_.size());
   auto& buffers = parallel_->grads;  // slice t > 0 writes buffers[t - 1]
   buffers.resize(static_cast<size_t>(threads - 1));
   for (auto& b : buffers) b.resize(static_cast<size_t>(size));
@@ -164,8 +198,7 @@ T Flow<T>::nll_grad(const T* params, const T* x, int64_t n, T* grad) const {
   parallel_->pool.run([&](int t) {
     const Slice s = slice_of(n, threads, t, kSliceAlign);
     T* out = t == 0 ? grad : buffers[size_t(t - 1)].data();
-    loss[size_t(t)] =
-        entries_.nll_grad(params, x + s.begin * row, s.end - s.begin, out, workspaces[size_t(t)]);
+    loss[size_t(t)] = entry(params, x + s.begin * row, s.end - s.begin, out, workspaces[size_t(t)]);
   });
   parallel_->pool.run([&](int t) {
     const Slice s = slice_of(size, threads, t, kSliceAlign);

@@ -48,6 +48,11 @@ struct EntryPoints {
   // x -> the inputs of every ActNorm layer, concatenated (width layers * dim);
   // null if the flow has none.
   Density actnorm_inputs = nullptr;
+  // With a target (variational training; null otherwise): x -> log p~(x),
+  // and noise rows eps -> the mean reverse-KL loss and its gradient.
+  Density target_log_prob = nullptr;
+  Gradient kl_grad = nullptr;
+  int64_t kl_workspace = 0;
 };
 
 // Where an ActNorm layer's tensors sit in the parameter buffer.
@@ -119,6 +124,19 @@ class Flow {
   T nll_grad(const T* x, int64_t n, T* grad) const;
   T nll_grad(const T* params, const T* x, int64_t n, T* grad) const;
 
+  // Variational training (compiled with a target; has_target()): log p~(x)
+  // of the target, and the batch mean over base noise rows eps ([n, dim];
+  // N(0, I) for a diag_normal base, the base's own draws otherwise: see
+  // draw_noise) of log q(x) - log p~(x) at x = g(z(eps)), with its gradient.
+  bool has_target() const { return entries_.kl_grad != nullptr; }
+  void target_log_prob(const T* x, T* out, int64_t n) const;
+  T kl_grad(const T* eps, int64_t n, T* grad) const;
+  // n rows of the noise kl_grad takes, from `rng`.
+  void draw_noise(int64_t n, Random& rng, T* eps) const;
+  // Parameters before the first data tensor (ParamTensor::data): the ones
+  // training may change.
+  int64_t trainable_size() const { return trainable_; }
+
   // n samples x = g(z), z ~ q from `seed`; also returns log p(x) =
   // log q(z) - log|det g'(z)|, which costs nothing extra. A conditional
   // flow samples x ~ p(x | c) with `context` one row of C values for every
@@ -147,6 +165,7 @@ class Flow {
   Support support_;
   bool restricted_support_ = false;
   std::vector<T> params_;
+  int64_t trainable_ = 0;
   // Workers, the per-slice gradient buffers they fill and the gradient's
   // workspaces (one per thread). Shared by copies of the flow; `call`
   // serialises the calls that use them.
@@ -172,6 +191,9 @@ class Flow {
   // calling thread when the batch is too small to split.
   template <class F>
   void for_slices(int64_t n, F&& body) const;
+  // A mean_gradient entry over rows of `row` values, sliced over the threads.
+  T mean_gradient(typename EntryPoints<T>::Gradient entry, int64_t work, const T* params,
+                  const T* rows, int64_t row, int64_t n, T* grad) const;
 };
 
 extern template class Flow<float>;

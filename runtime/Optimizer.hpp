@@ -43,10 +43,13 @@ double clip_gradient(std::vector<T>& grad, double clip_norm);
 
 // One Adam/AdamW update of `params` with `grad` at learning rate `lr`,
 // split over `pool`'s threads when given (each parameter's update is
-// independent, so the result does not depend on the thread count).
+// independent, so the result does not depend on the thread count). Only the
+// first `count` parameters change (-1: all; a target's data tables come
+// after the learnable tensors and are never updated).
 template <class T>
 void optimizer_step(std::vector<T>& params, const std::vector<T>& grad, double lr,
-                    const OptimizerOptions& o, OptimizerState& s, ThreadPool* pool = nullptr);
+                    const OptimizerOptions& o, OptimizerState& s, ThreadPool* pool = nullptr,
+                    int64_t count = -1);
 
 const char* to_string(OptimizerKind k);
 const char* to_string(Schedule s);

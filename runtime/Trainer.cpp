@@ -66,9 +66,69 @@ std::string train_options_problem(const TrainOptions& o) {
         check("lr", o.optimizer.lr, b::lr),
         check("weight_decay", o.optimizer.weight_decay, b::weight_decay),
         check("warmup_steps", double(o.optimizer.warmup_steps), b::warmup_steps),
-        check("clip_norm", o.optimizer.clip_norm, b::clip_norm)})
+        check("clip_norm", o.optimizer.clip_norm, b::clip_norm),
+        check("eval_samples", double(o.eval_samples), b::eval_samples)})
     if (!problem.empty()) return problem;
   return {};
+}
+
+VariationalStats variational_stats(const std::vector<double>& log_w) {
+  VariationalStats v;
+  const double m = double(log_w.size());
+  double top = -INFINITY, mean = 0;
+  for (double l : log_w) {
+    if (!std::isfinite(l)) return {l, l, NAN, NAN};  // NaN or -inf: every estimate is
+    top = std::max(top, l);
+    mean += l;
+  }
+  v.elbo = mean / m;
+  // Weights relative to the largest: w_i = exp(l_i - top) in (0, 1].
+  double sum = 0, sum_sq = 0;
+  for (double l : log_w) {
+    const double w = std::exp(l - top);
+    sum += w;
+    sum_sq += w * w;
+  }
+  const double w_mean = sum / m;
+  v.log_z = top + std::log(w_mean);
+  // se(log Zhat) = se(mean w) / mean w, se(mean w)^2 = sample variance / M.
+  const double var = std::max(0.0, (sum_sq - m * w_mean * w_mean) / (m - 1));
+  v.log_z_se = std::sqrt(var / m) / w_mean;
+  v.ess = sum * sum / (m * sum_sq);
+  return v;
+}
+
+template <class T>
+void Trainer<T>::check_parameters() {
+  for (const ParamTensor& p : flow_.param_table()) keeps_ranges_ = keeps_ranges_ || p.kept();
+  if (const std::string problem = kept_range_problem(flow_.param_table(), flow_.params().data());
+      !problem.empty())
+    throw DataError("parameters: " + problem);
+  batch_.resize(size_t(o_.batch * dim_));
+  grad_.resize(flow_.params().size());
+}
+
+template <class T>
+Trainer<T>::Trainer(Flow<T>& flow, TrainOptions o)
+    : flow_(flow), o_(o), dim_(flow.dim()), variational_(true) {
+  if (const std::string problem = train_options_problem(o_); !problem.empty())
+    throw DataError("training options: " + problem);
+  if (!flow.has_target())
+    throw DataError("variational training: the flow was compiled without a target");
+  o_.data_init = false;  // no data: ActNorm layers start at the identity
+  check_parameters();
+}
+
+template <class T>
+VariationalStats Trainer<T>::variational_stats() const {
+  // The same draws at every evaluation: a fixed seed apart from training's.
+  const typename Flow<T>::Samples s =
+      flow_.sample(o_.eval_samples, o_.seed * 0x2545f4914f6cdd1dULL + 0xe7a1);
+  std::vector<T> log_p(size_t(o_.eval_samples));
+  flow_.target_log_prob(s.x.data(), log_p.data(), o_.eval_samples);
+  std::vector<double> log_w(log_p.size());
+  for (size_t i = 0; i < log_w.size(); ++i) log_w[i] = double(log_p[i]) - double(s.log_prob[i]);
+  return nfc::variational_stats(log_w);
 }
 
 template <class T>
@@ -101,16 +161,16 @@ Trainer<T>::Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, T
   copy_rows(val_, 0, n_val_);
   copy_rows(train_, n_val_, n_train_);
   o_.batch = std::clamp<int64_t>(o_.batch, 1, n_train_);
-  for (const ParamTensor& p : flow_.param_table()) keeps_ranges_ = keeps_ranges_ || p.kept();
-  if (const std::string problem = kept_range_problem(flow_.param_table(), flow_.params().data());
-      !problem.empty())
-    throw DataError("parameters: " + problem);
-  batch_.resize(size_t(o_.batch * dim_));
-  grad_.resize(flow_.params().size());
+  check_parameters();
 }
 
 template <class T>
 void Trainer<T>::fill_batch(int64_t step) {
+  if (variational_) {  // fresh noise, a pure function of (seed, step)
+    Random rng(o_.seed * 0x9e3779b97f4a7c15ULL + uint64_t(step) * 0xbf58476d1ce4e5b9ULL + 7);
+    flow_.draw_noise(o_.batch, rng, batch_.data());
+    return;
+  }
   const int64_t per_epoch = n_train_ / o_.batch;
   const int64_t epoch = step / per_epoch, first = (step % per_epoch) * o_.batch;
   if (epoch != order_epoch_) {
@@ -125,6 +185,7 @@ void Trainer<T>::fill_batch(int64_t step) {
 
 template <class T>
 double Trainer<T>::validation_nll() const {
+  if (variational_) return -variational_stats().elbo;
   if (n_val_ == 0) return std::numeric_limits<double>::quiet_NaN();
   std::vector<T> lp(static_cast<size_t>(n_val_));
   flow_.log_prob(val_.data(), lp.data(), n_val_);
@@ -142,12 +203,17 @@ bool Trainer<T>::evaluate(TrainState& s, double lr,
   rec.step = s.step;
   rec.train_nll = s.running_count ? s.running_loss / double(s.running_count)
                                   : std::numeric_limits<double>::quiet_NaN();
-  rec.val_nll = validation_nll();
+  if (variational_) {
+    rec.variational = variational_stats();
+    rec.val_nll = -rec.variational.elbo;
+  } else {
+    rec.val_nll = validation_nll();
+  }
   rec.lr = lr;
   s.running_loss = 0;
   s.running_count = 0;
   s.history.push_back(rec);
-  if (n_val_ > 0) {
+  if (validates()) {
     if (rec.val_nll < s.best_val) {
       s.best_val = rec.val_nll;
       s.best_step = s.step;
@@ -185,13 +251,15 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
   while (go_on && s.step < o_.steps) {
     lr = learning_rate(o_.optimizer, s.step, o_.steps) * s.lr_scale;
     fill_batch(s.step);
-    const double loss = flow_.nll_grad(batch_.data(), o_.batch, grad_.data());
+    const double loss = variational_ ? flow_.kl_grad(batch_.data(), o_.batch, grad_.data())
+                                     : flow_.nll_grad(batch_.data(), o_.batch, grad_.data());
     if (s.step == 0) s.initial_loss = loss;
     if (std::isfinite(loss) && all_finite(grad_)) {
       if (o_.optimizer.clip_norm > 0) clip_gradient(grad_, o_.optimizer.clip_norm);
       const std::vector<T> before =
           keeps_ranges_ ? kept_values(flow_.param_table(), params.data()) : std::vector<T>{};
-      optimizer_step(params, grad_, lr, o_.optimizer, s.optimizer, flow_.pool());
+      optimizer_step(params, grad_, lr, o_.optimizer, s.optimizer, flow_.pool(),
+                     flow_.trainable_size());
       if (keeps_ranges_) hold_kept_ranges(flow_.param_table(), params.data(), before, held_);
       s.running_loss += loss;
       ++s.running_count;
@@ -223,11 +291,12 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
 template <class T>
 std::string Trainer<T>::result_problem(const TrainState& s) const {
   if (s.history.empty()) return {};
-  const bool validated = n_val_ > 0;
+  const bool validated = validates();
   const double result = !validated         ? s.history.back().train_nll
                         : s.best_step >= 0 ? s.best_val
                                            : s.history.back().val_nll;
-  const char* what = !validated         ? "the final training NLL"
+  const char* what = variational_        ? "the best -ELBO"
+                     : !validated         ? "the final training NLL"
                      : s.best_step >= 0 ? "the best validation NLL"
                                         : "the last validation NLL";
   if (!std::isfinite(result)) return fmt::format("{} is {}", what, result);
@@ -287,7 +356,7 @@ std::string Trainer<T>::state_problem(const TrainState& s) const {
       out_of_range("running_count", s.running_count, 0, std::min(s.step, o_.eval_every)),
       out_of_range("evals_since_best", s.evals_since_best, 0, int64_t(s.history.size())),
       // -1 until a validation improves; never at step 0, which is not validated
-      s.best_step == -1 ? "" : out_of_range("best_step", s.best_step, 1, n_val_ > 0 ? s.step : -1),
+      s.best_step == -1 ? "" : out_of_range("best_step", s.best_step, 1, validates() ? s.step : -1),
       history_problem(s.history, s.step, o_.eval_every), non_finite("params", flow_.params()),
       non_finite("adam.m", s.optimizer.m), non_finite("adam.v", s.optimizer.v),
       non_finite("best_params", s.best_params)};

@@ -36,6 +36,10 @@ struct TrainOptions {
   // layers from the first training batch (Flow::init_from_data); a resumed
   // run does not, its parameters are already trained.
   bool data_init = true;
+  // Variational training: noise rows drawn per evaluation to estimate the
+  // ELBO, log Z and the effective sample size (the same draws each time, so
+  // evaluations compare parameters, not luck).
+  int64_t eval_samples = 4096;
   OptimizerOptions optimizer;
 };
 
@@ -53,17 +57,36 @@ inline constexpr NumberBound lr{0, kInf, true};
 inline constexpr NumberBound weight_decay{0, kInf};
 inline constexpr NumberBound warmup_steps{0, kInf, false, true};
 inline constexpr NumberBound clip_norm{0, kInf};  // 0 = off
+inline constexpr NumberBound eval_samples{2, kInf, false, true};
 }  // namespace train_bounds
 
 // Why `o` cannot train: "batch is 0, not an integer of at least 1"; empty
 // if every option lies in its bound. Names are TrainOptions' fields.
 std::string train_options_problem(const TrainOptions& o);
 
+// What a variational evaluation estimates from M draws x_i ~ q with
+// importance weights w_i = p~(x_i) / q(x_i): the ELBO mean(log w), log Z =
+// log mean(w) with the delta-method standard error of that mean, and the
+// effective sample size (sum w)^2 / sum w^2 as a share of M.
+struct VariationalStats {
+  double elbo = std::numeric_limits<double>::quiet_NaN();
+  double log_z = std::numeric_limits<double>::quiet_NaN();
+  double log_z_se = std::numeric_limits<double>::quiet_NaN();
+  double ess = std::numeric_limits<double>::quiet_NaN();  // ESS / M, in (0, 1]
+};
+
+// The statistics of log-weights `log_w` (M values; any non-finite one makes
+// every estimate non-finite: the fit puts mass where the target has none).
+VariationalStats variational_stats(const std::vector<double>& log_w);
+
 struct TrainRecord {
   int64_t step = 0;
   double train_nll = 0;  // mean training loss over the steps since the last record
-  double val_nll = std::numeric_limits<double>::quiet_NaN();  // NaN without a validation set
+  // NaN without a validation set; variational training: -ELBO on the
+  // evaluation draws
+  double val_nll = std::numeric_limits<double>::quiet_NaN();
   double lr = 0;
+  VariationalStats variational;  // variational training only
 };
 
 // Everything needed to continue a run exactly (saved beside checkpoints).
@@ -122,6 +145,15 @@ class Trainer {
   // `rows` is row-major [n, flow.row_dim()], n >= 1, every value finite.
   // Throws DataError for bad options (train_options_problem) or data.
   Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, TrainOptions options);
+  // Variational training of a flow compiled with a target: each step's
+  // batch is fresh base noise (a pure function of (seed, step)), the loss
+  // the reverse KL up to log Z (kl_grad); evaluations estimate
+  // VariationalStats and keep the parameters of the best ELBO.
+  Trainer(Flow<T>& flow, TrainOptions options);
+  bool variational() const { return variational_; }
+
+  // The evaluation's statistics under the current parameters (variational).
+  VariationalStats variational_stats() const;
 
   int64_t train_rows() const { return n_train_; }
   int64_t val_rows() const { return n_val_; }
@@ -154,6 +186,10 @@ class Trainer {
 
  private:
   void fill_batch(int64_t step);
+  void check_parameters();
+  // Whether evaluations keep the best parameters: a validation set, or
+  // variational training's ELBO.
+  bool validates() const { return n_val_ > 0 || variational_; }
   bool evaluate(TrainState& state, double lr, const std::function<bool(const TrainEvent&)>& cb);
 
   Flow<T>& flow_;
@@ -164,6 +200,7 @@ class Trainer {
   std::vector<int64_t> order_;  // the current epoch's shuffled row order
   int64_t order_epoch_ = -1;
   bool keeps_ranges_ = false;
+  bool variational_ = false;
   std::vector<int64_t> held_;  // per parameter tensor: steps that held it in its range
 };
 

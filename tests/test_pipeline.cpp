@@ -49,7 +49,7 @@ std::vector<Seen> run_and_watch(const std::optional<nfc::JitOptions>& jit) {
                                    s.entries = entry_lines(dump.str());
                                  }
                                  seen.push_back(s);
-                               }};
+                               }, {}};
   const auto model = nfc::run_pipeline(kSource, diags, options);
   std::ostringstream errors;
   diags.print(errors);

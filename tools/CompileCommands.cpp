@@ -98,7 +98,7 @@ CompileResult compile_with_dumps(const ModelOptions& o) {
                             std::ostringstream text;
                             print_flow_graph(text, *m.graph);
                             it->second = text.str();
-                          }};
+                          }, {}};
   const std::string source = read_file(o.path);
   Diagnostics diags(o.path, source);
   result.model = run_pipeline(source, diags, options);

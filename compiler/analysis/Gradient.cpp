@@ -17,7 +17,9 @@ class ReverseMode {
  public:
   ReverseMode(Graph& g, NodeId loss) : g_(g), order_(topological_order(g, {loss})) {
     for (NodeId id : order_) {
-      bool reaches = g_.node(id).op == Op::param;
+      // Data tables (ParamTensor::data) are read, never trained.
+      const Node& n = g_.node(id);
+      bool reaches = n.op == Op::param && !g_.params()[static_cast<size_t>(n.index)].data;
       for (NodeId a : g_.node(id).args) reaches = reaches || reaches_param_.at(a);
       reaches_param_[id] = reaches;
     }
@@ -68,7 +70,7 @@ void ReverseMode::push_matvec(NodeId id, NodeId adj) {
   const NodeId w = n.args[0], v = n.args[1];
   const NodeId a = full(adj, n.rows);
   if (reaches_param_.at(v)) accumulate(v, g_.matvec_t(w, a, n.rows, n.cols, view_of(n)));
-  if (g_.node(w).op != Op::param) {
+  if (g_.node(w).op != Op::param || !reaches_param_.at(w)) {
     internal_check(!reaches_param_.at(w), "matvec weights must be a parameter tensor");
     return;
   }

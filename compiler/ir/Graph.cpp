@@ -141,6 +141,10 @@ void Graph::keep_param_range(int tensor, double lo, double hi, std::string kept_
   internal_check(t.keep_lo < t.keep_hi, "a parameter kept in an empty range");
 }
 
+void Graph::mark_param_data(int tensor) {
+  params_.at(static_cast<size_t>(tensor)).data = true;
+}
+
 void Graph::mark_param_constrained(int tensor) {
   params_.at(static_cast<size_t>(tensor)).constrained = true;
 }

@@ -86,6 +86,20 @@ NodeId BaseDensity::normal(NodeId z) const {
 
 // With e = (z - mean) exp(-log_scale):
 // sum_d (-e_d^2 / 2 - log_scale_d) - D/2 log(2 pi)
+std::optional<NodeId> BaseDensity::reparameterize(NodeId eps) const {
+  switch (spec_.kind) {
+    case BaseKind::diag_normal:
+      return (Ex{&g_, mean_} + apply(Op::exp, Ex{&g_, log_scale_}) * Ex{&g_, eps}).id;
+    case BaseKind::mixture:
+      return std::nullopt;
+    case BaseKind::standard_normal:
+    case BaseKind::uniform:
+    case BaseKind::student_t:
+      return eps;
+  }
+  return std::nullopt;
+}
+
 NodeId BaseDensity::diag_normal(NodeId z) const {
   const Ex ls{&g_, log_scale_};
   const Ex e = (Ex{&g_, z} - Ex{&g_, mean_}) * apply(Op::exp, -ls);

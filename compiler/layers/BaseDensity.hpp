@@ -5,6 +5,8 @@
 // (runtime/BaseSampler).
 #pragma once
 
+#include <optional>
+
 #include "compiler/ir/Graph.hpp"
 #include "compiler/sema/FlowSpec.hpp"
 
@@ -17,6 +19,13 @@ class BaseDensity {
 
   // log q(z) for z of length dim: a length-1 node.
   NodeId log_density(NodeId z) const;
+
+  // A draw z of the base as a differentiable function of its noise: for
+  // diag_normal z = mean + exp(log_scale) * eps with eps ~ N(0, I) (the
+  // reparameterisation trick); the bases without learnable tensors are
+  // drawn directly (z = eps). Null for a mixture, whose component choice
+  // has no gradient.
+  std::optional<NodeId> reparameterize(NodeId eps) const;
 
  private:
   NodeId normal(NodeId z) const;

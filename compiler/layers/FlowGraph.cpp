@@ -26,6 +26,7 @@
 #include "compiler/layers/MapLayer.hpp"
 #include "compiler/layers/Params.hpp"
 #include "compiler/layers/Permute.hpp"
+#include "compiler/layers/Target.hpp"
 #include "compiler/layers/TransformerCache.hpp"
 #include "compiler/sema/Permutations.hpp"
 #include "support/InternalError.hpp"
@@ -40,6 +41,10 @@ Program FlowGraph::program() const {
                {abi::kLogProb, x, {log_prob}},
                {abi::kNllGrad, x, {nll}, EntryKind::mean_gradient, gradient}};
   if (!actnorms.empty()) p.entries.push_back({abi::kActNormInputs, x, {actnorm_inputs}});
+  if (kl >= 0) {
+    p.entries.push_back({abi::kTargetLogProb, x, {target_log_prob}});
+    p.entries.push_back({abi::kKlGrad, eps, {kl}, EntryKind::mean_gradient, kl_gradient});
+  }
   return p;
 }
 
@@ -60,8 +65,14 @@ class FlowBuilder {
   bool image_covers_base();
   bool build_gradient();
   bool build_inverse();
+  bool build_target();
+  void select_target(const TargetSpec& t, Diagnostics& d) {
+    target_ = &t;
+    target_diags_ = &d;
+  }
 
  private:
+  bool samples_differentiably();
   bool within_limits(SourceRange at);
   void declare_flow_params();
   std::optional<BuiltLayer> build(int index);
@@ -90,6 +101,8 @@ class FlowBuilder {
     std::optional<NumericImage> shown;  // a tighter image shown numerically, by narrowed_by
   };
   std::vector<Coordinate> coords_;
+  const TargetSpec* target_ = nullptr;
+  Diagnostics* target_diags_ = nullptr;
 };
 
 // Layer `index` built by its kind's builder (LayerBuilder.hpp).
@@ -307,6 +320,56 @@ bool FlowBuilder::build_inverse() {
   return within_limits(spec_.loc);
 }
 
+// Variational training differentiates the sampling direction (z -> x).
+// Where it is a loop (a MAF's made_sequence) or the base draw has no
+// gradient (a mixture's component choice), say so at the cause.
+bool FlowBuilder::samples_differentiably() {
+  bool ok = true;
+  if (spec_.context_dim > 0) {
+    diags_.error(spec_.loc, "variational training fits an unconditional flow; this one has a "
+                            "context");
+    ok = false;
+  }
+  if (spec_.base.kind == BaseKind::mixture) {
+    diags_.error(spec_.loc, "variational training differentiates the base's draws, and a "
+                            "mixture's choice of component has no gradient: use base = normal or "
+                            "diag_normal");
+    ok = false;
+  }
+  bool loop = false;
+  for (NodeId id : topological_order(g_, {fg_.inverse_x}))
+    loop = loop || g_.node(id).op == Op::made_sequence;
+  for (size_t l = 0; loop && l < spec_.layers.size(); ++l) {
+    const auto* a = std::get_if<AutoregressiveSpec>(&spec_.layers[l].kind);
+    if (!a || a->inverse) continue;
+    diags_.error(spec_.layers[l].loc,
+                 "a maf layer samples one dimension after another, a loop variational training "
+                 "cannot differentiate: use iaf (one pass to sample) or a coupling layer");
+    ok = false;
+  }
+  return ok;
+}
+
+// Stage "target": log p~ at x, and the reverse-KL loss at z = z(eps).
+bool FlowBuilder::build_target() {
+  if (!target_) return true;
+  if (!samples_differentiably()) return false;
+  const int D = spec_.dim;
+  const std::optional<NodeId> logp = build_target_density(g_, *target_, fg_.x, D, *target_diags_);
+  if (!logp) return false;
+  fg_.target = target_->name;
+  fg_.target_log_prob = *logp;
+  fg_.eps = g_.input(2, D);
+  const NodeId z = *base_->reparameterize(fg_.eps);
+  const std::unordered_map<NodeId, NodeId> at_z{{fg_.z, z}};
+  const NodeId x = substitute(g_, fg_.inverse_x, at_z);
+  const NodeId log_q = g_.binary(Op::sub, base_->log_density(z),
+                                 substitute(g_, fg_.inverse_logdet, at_z));
+  fg_.kl = g_.binary(Op::sub, log_q, substitute(g_, *logp, {{fg_.x, x}}));
+  fg_.kl_gradient = parameter_gradient(g_, fg_.kl);
+  return within_limits(target_->loc);
+}
+
 // Checked after every layer, so a huge flow stops at the layer that crosses
 // a limit instead of being built whole, and once more for the whole graph
 // (gradient and inverse included).
@@ -337,6 +400,10 @@ FlowGraphBuilder::FlowGraphBuilder(const FlowSpec& spec, Diagnostics& diags, Flo
 
 FlowGraphBuilder::~FlowGraphBuilder() = default;
 
+void FlowGraphBuilder::select_target(const TargetSpec& target, Diagnostics& diags) {
+  impl_->select_target(target, diags);
+}
+
 bool FlowGraphBuilder::run(GraphStage stage) {
   internal_check(!failed_ && static_cast<int>(stage) == done_,
                  "flow graph stages run out of order or after a failure");
@@ -350,6 +417,9 @@ bool FlowGraphBuilder::run(GraphStage stage) {
       break;
     case GraphStage::inverse:
       ok = impl_->build_inverse();
+      break;
+    case GraphStage::target:
+      ok = impl_->build_target();
       break;
   }
   failed_ = !ok;

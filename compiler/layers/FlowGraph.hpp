@@ -51,12 +51,22 @@ struct FlowGraph {
   // inputs at x (length actnorms.size() * dim) for data initialisation.
   std::vector<ActNormTensors> actnorms;
   NodeId actnorm_inputs = -1;
+  // Variational training (a target selected; -1 otherwise): log p~(x) at
+  // x, and per base noise row eps the reverse-KL loss
+  //   kl = log q(x) - log p~(x),  x = g(z(eps))
+  // (z = eps but for a diag_normal base, reparameterised) with its gradient.
+  std::string target;
+  NodeId target_log_prob = -1;
+  NodeId eps = -1, kl = -1;
+  std::vector<Accumulation> kl_gradient;
 
   // Entry points "forward" (x -> z, logdet), "inverse" (z -> x, logdet),
   // "log_prob" (x -> log p(x)) and the mean_gradient entry "nll_grad"
   // (batch -> mean NLL and its gradient), in this order; then, if the flow
-  // has ActNorm layers, "actnorm_inputs" (x -> actnorm_inputs). The program
-  // points into this object.
+  // has ActNorm layers, "actnorm_inputs" (x -> actnorm_inputs); with a
+  // target, "target_log_prob" (x -> log p~(x)) and the mean_gradient entry
+  // "kl_grad" (noise batch -> mean kl and its gradient). The program points
+  // into this object.
   Program program() const;
 };
 
@@ -79,7 +89,10 @@ inline constexpr int64_t kMaxParams = int64_t{1} << 25;
 //             by reverse mode (the nll_grad entry point)
 //   inverse   the layers' inverses, last layer first (the inverse entry
 //             point); the bounds on the whole graph
-enum class GraphStage { layers, gradient, inverse };
+//   target    with a target selected (select_target), its log-density and
+//             the reverse-KL loss through the inverse with its gradient;
+//             nothing otherwise
+enum class GraphStage { layers, gradient, inverse, target };
 
 class FlowBuilder;
 
@@ -95,6 +108,10 @@ class FlowGraphBuilder {
   // the order above, or after a stage failed). False after reporting to
   // `diags` if the flow cannot be compiled; later stages must not run then.
   bool run(GraphStage stage);
+
+  // The target the target stage builds, its problems reported to `diags`
+  // (its own file's, when it has one). Both must outlive the builder.
+  void select_target(const TargetSpec& target, Diagnostics& diags);
 
  private:
   std::unique_ptr<FlowBuilder> impl_;

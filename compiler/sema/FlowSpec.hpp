@@ -151,6 +151,33 @@ struct LayerSpec {
       kind;
 };
 
+// `data NAME = "path"` in a target: a table of `rows` x `cols` numbers,
+// row-major. Sema records the declaration; the driver reads the file
+// (relative paths from the model file's folder) and fills the values. A
+// one-column table is a vector of `rows` values; wider ones are used as
+// dot(NAME, v), a value per row.
+struct DataTable {
+  std::string name;
+  std::string path;
+  SourceRange loc, path_loc;  // the name, the quoted path
+  int64_t rows = 0, cols = 0;
+  std::vector<double> values;
+};
+
+// An unnormalised log-density log p~(x) over the flow's x (variational
+// training's aim): `logp`, an expression over x (the vector), x0..x{D-1},
+// the tables, the target's parameters and its lets (in order). Values are
+// vectors or single numbers (docs/language.md, "Targets").
+struct TargetSpec {
+  std::string name;
+  SourceRange loc;  // the name
+  std::vector<DataTable> data;
+  std::vector<ParamDecl> params;  // learnable, trained with the flow
+  std::vector<LetBinding> lets;
+  ExprPtr logp;
+  SourceRange logp_loc;
+};
+
 struct FlowSpec {
   std::string name;
   int dim = 0;
@@ -163,6 +190,7 @@ struct FlowSpec {
   std::vector<TransformDef> transforms;  // user transforms and the prelude's
   std::vector<ParamDecl> params;         // declared at flow level: every map may use them
   std::vector<LayerSpec> layers;         // in the forward (x -> z) order
+  std::vector<TargetSpec> targets;       // declared in the model's file
 };
 
 }  // namespace nfc

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "compiler/sema/FlowSpec.hpp"
 #include "dsl/Diagnostics.hpp"
@@ -12,5 +13,10 @@
 namespace nfc {
 
 std::optional<FlowSpec> check_source(std::string_view source, Diagnostics& diags);
+
+// A file of targets only (`nfc train MODEL --target FILE.nf`), checked
+// against a flow of dimension `dim`. Empty iff an error was reported.
+std::optional<std::vector<TargetSpec>> check_target_source(std::string_view source, int dim,
+                                                           Diagnostics& diags);
 
 }  // namespace nfc

@@ -19,6 +19,7 @@
 #include "compiler/sema/SemaExpr.hpp"
 #include "compiler/sema/SemaParams.hpp"
 #include "compiler/sema/SemaSpline.hpp"
+#include "compiler/sema/SemaTarget.hpp"
 #include "dsl/Suggest.hpp"
 #include "support/InternalError.hpp"
 
@@ -31,25 +32,6 @@ constexpr std::pair<std::string_view, Activation> kActivations[] = {
     {"elu", Activation::elu},         {"gelu", Activation::gelu},
     {"sigmoid", Activation::sigmoid}, {"softplus", Activation::softplus},
 };
-
-// "x0..x3" (or "x0" for dim 1): how messages name the valid indexed names.
-std::string index_range(char prefix, int dim) {
-  if (dim == 1) return fmt::format("{}0", prefix);
-  return fmt::format("{}0..{}{}", prefix, prefix, dim - 1);
-}
-
-// `x12` -> 12 for prefix 'x'. Not an indexed name (nullopt): other letters,
-// no digits, leading zeros ("x01"). Indices too large for int64 saturate.
-std::optional<int64_t> indexed_name(std::string_view name, char prefix) {
-  if (name.size() < 2 || name[0] != prefix) return std::nullopt;
-  const std::string_view digits = name.substr(1);
-  if (digits.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
-  if (digits.size() > 1 && digits[0] == '0') return std::nullopt;
-  int64_t index = 0;
-  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
-  if (ec == std::errc::result_out_of_range) return INT64_MAX;
-  return index;
-}
 
 // Layers in `body` after unrolling, saturating far above any limit. Invalid
 // repeat counts count as 1 (they are reported elsewhere).
@@ -76,10 +58,6 @@ bool same_place(SourceRange a, SourceRange b) {
   return a.line == b.line && a.col == b.col;
 }
 
-bool is_function(std::string_view name) {
-  return std::any_of(std::begin(kExprFunctions), std::end(kExprFunctions),
-                     [&](const ExprFunction& f) { return name == f.name; });
-}
 
 // "w[0]..w[3]" (or "w[0]" for one element).
 std::string element_range(const std::string& name, int size) {
@@ -243,6 +221,7 @@ std::optional<FlowSpec> Sema::run(const ast::File& prelude, const ast::File& fil
   const ast::Flow& flow = file.flows[0];
   check_size(flow);
   check_layers(flow.body);
+  spec_.targets = check_targets(file.targets, dim_, reporter());
   for (const ParamDecl& p : spec_.params) {
     if (!used_in_maps_.contains(p.name)) {
       warn_unused(p.loc, fmt::format("parameter '{}' is never used", p.name));

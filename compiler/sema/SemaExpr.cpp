@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <iterator>
 
 #include "dsl/Suggest.hpp"
@@ -21,7 +22,8 @@ const ExprFunction* find_function(const std::string& name) {
 
 // How the arity message spells the arguments of functions with more than one.
 std::string_view signature(std::string_view name) {
-  if (name == "min" || name == "max") return " (a, b)";
+  if (name == "min" || name == "max" || name == "logaddexp") return " (a, b)";
+  if (name == "dot") return " (u, v)";
   if (name == "clamp") return " (x, lo, hi)";
   if (name == "where") return " (cond, a, b)";
   return "";
@@ -83,6 +85,30 @@ void check(const Expr& e, bool is_condition, const NameCheck& check_name, const 
 }
 
 }  // namespace
+
+// "x0..x3" (or "x0" for dim 1): how messages name the valid indexed names.
+std::string index_range(char prefix, int dim) {
+  if (dim == 1) return fmt::format("{}0", prefix);
+  return fmt::format("{}0..{}{}", prefix, prefix, dim - 1);
+}
+
+// `x12` -> 12 for prefix 'x'. Not an indexed name (nullopt): other letters,
+// no digits, leading zeros ("x01"). Indices too large for int64 saturate.
+std::optional<int64_t> indexed_name(std::string_view name, char prefix) {
+  if (name.size() < 2 || name[0] != prefix) return std::nullopt;
+  const std::string_view digits = name.substr(1);
+  if (digits.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  if (digits.size() > 1 && digits[0] == '0') return std::nullopt;
+  int64_t index = 0;
+  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+  if (ec == std::errc::result_out_of_range) return INT64_MAX;
+  return index;
+}
+
+bool is_function(std::string_view name) {
+  return std::any_of(std::begin(kExprFunctions), std::end(kExprFunctions),
+                     [&](const ExprFunction& f) { return name == f.name; });
+}
 
 void check_expr(const Expr& e, const NameCheck& check_name, const Reporter& report,
                 const std::set<std::string>& transforms) {

@@ -3,7 +3,9 @@
 // comparisons appear only as the condition of where(cond, a, b).
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -23,6 +25,16 @@ using NameCheck = std::function<std::string(const Expr& use)>;
 // itself or another) gets its own message: transforms are not functions.
 void check_expr(const Expr& e, const NameCheck& check, const Reporter& report,
                 const std::set<std::string>& transforms = {});
+
+// "x0..x3" (or "x0" for dim 1): how messages name the valid indexed names.
+std::string index_range(char prefix, int dim);
+
+// `x12` -> 12 for prefix 'x'. Not an indexed name (nullopt): other letters,
+// no digits, leading zeros ("x01"). Indices too large for int64 saturate.
+std::optional<int64_t> indexed_name(std::string_view name, char prefix);
+
+// Whether `name` is one of the functions expressions may call.
+bool is_function(std::string_view name);
 
 // Whether `e` mentions the variable `name` anywhere (alone or indexed).
 bool uses_name(const Expr& e, std::string_view name);
