@@ -36,6 +36,9 @@ struct ModelOptions {
   int opt_level = 2;
   int threads = 1;  // threads that run each batch (Flow::set_threads)
   std::vector<std::string> dump;
+  // --target: NAME (a target in the model's file), FILE.nf (the one target
+  // of a target file) or FILE.nf:NAME; empty: none (docs/cli.md).
+  std::string target;
 };
 
 // The model argument, --precision, -O and, for commands that run the flow,
@@ -48,6 +51,7 @@ struct LoadedModel {
   std::string source;
   std::unique_ptr<CompiledModel> compiled;
   std::string source_hash;  // fnv1a64 of the source text, hex
+  std::string target_hash;  // of a separate target file's text; empty without one
 };
 
 // Reads and compiles the model; prints diagnostics and throws Failure if it

@@ -44,11 +44,13 @@ struct TrainCliOptions {
 };
 
 // The options that determine the run; a resumed run must use the same.
-Json run_identity(const TrainCliOptions& o, const std::string& source_hash) {
+Json run_identity(const TrainCliOptions& o, const std::string& source_hash) {  // + target file
   const auto& t = o.train;
   const auto& opt = t.optimizer;
   return {{"source_hash", source_hash},
           {"data", o.data},
+          {"target", o.model.target},
+          {"eval_samples", t.eval_samples},
           {"data_seed", o.data_seed},
           {"data_rows", o.data_rows},
           {"precision", o.model.precision},
@@ -109,6 +111,17 @@ struct KlEstimator {
     return kl;
   }
 };
+
+Json finite_or_null(double v) {
+  return std::isfinite(v) ? Json(v) : Json();
+}
+
+Json stats_json(const VariationalStats& v) {
+  return {{"elbo", finite_or_null(v.elbo)},
+          {"log_z", finite_or_null(v.log_z)},
+          {"log_z_se", finite_or_null(v.log_z_se)},
+          {"ess_fraction", finite_or_null(v.ess)}};
+}
 
 template <class T>
 std::vector<double> as_doubles(const std::vector<T>& v) {
@@ -176,19 +189,20 @@ OutputLock claim_outputs(const TrainCliOptions& o) {
   return lock;
 }
 
+void set_optimizer(TrainCliOptions& o) {
+  o.train.optimizer.kind = o.optimizer == "adamw" ? OptimizerKind::adamw : OptimizerKind::adam;
+  o.train.optimizer.schedule = o.schedule == "constant" ? Schedule::constant : Schedule::cosine;
+}
+
+// --data read, standardised if asked and checked against the support; the
+// trainer over it.
 template <class T>
-void train(TrainCliOptions o) {
-  const OutputLock lock = claim_outputs(o);
-  const LoadedModel m = compile_model_file(o.model);
-  ReadyFlow<T> r{make_flow<T>(*m.compiled), std::nullopt, {}};
-  r.flow.init_params(o.train.seed);
-  r.flow.set_threads(o.model.threads);
+Trainer<T> prepare_data(ReadyFlow<T>& r, TrainCliOptions& o) {
   Dataset data =
       load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows, r.flow.context_dim());
   if (o.standardize && r.flow.context_dim() > 0)
     throw UserError("--standardize is not supported for conditional flows yet ('" + r.flow.name() +
                     "' has context " + std::to_string(r.flow.context_dim()) + ")");
-  if (!o.init_from.empty()) start_from(r, o);
   if (o.standardize) {
     // Parameters to start from were fitted to their own standardisation.
     if (!r.standardizer) r.standardizer = Standardizer::fit(data);
@@ -203,10 +217,7 @@ void train(TrainCliOptions o) {
           o.standardize ? o.data + " (standardised)" : o.data, r.flow.support());
       !outside.empty())
     throw UserError(outside);
-  const double log_scale_sum = r.standardizer ? r.standardizer->log_det_correction() : 0;
-  auto in_data_units = [&](double nll_of_u) { return nll_of_u + log_scale_sum; };
-  o.train.optimizer.kind = o.optimizer == "adamw" ? OptimizerKind::adamw : OptimizerKind::adam;
-  o.train.optimizer.schedule = o.schedule == "constant" ? Schedule::constant : Schedule::cosine;
+  set_optimizer(o);
   plan_steps(o, data.rows);
   Trainer<T> run(r.flow, data.values, data.rows, o.train);
   if (run.val_rows() > 0 && run.val_rows() < 50)
@@ -214,7 +225,32 @@ void train(TrainCliOptions o) {
                "nfc: note: only {} validation rows: the validation NLL that picks the best "
                "parameters is noisy (raise --val-frac, or use more data)\n",
                run.val_rows());
-  const Json identity = run_identity(o, m.source_hash);
+  return run;
+}
+
+template <class T>
+void train(TrainCliOptions o) {
+  const OutputLock lock = claim_outputs(o);
+  const LoadedModel m = compile_model_file(o.model);
+  ReadyFlow<T> r{make_flow<T>(*m.compiled), std::nullopt, {}};
+  r.flow.init_params(o.train.seed);
+  r.flow.set_threads(o.model.threads);
+  const bool variational = !o.model.target.empty();
+  if (!o.init_from.empty()) start_from(r, o);
+  std::optional<Trainer<T>> run;
+  if (variational) {
+    if (o.standardize) throw UserError("--standardize needs --data; a target has no data to scale");
+    if (!o.eval_every_given->count()) o.train.eval_every = 100;
+    if (o.steps > 0) o.train.steps = o.steps;
+    set_optimizer(o);
+    run.emplace(r.flow, o.train);
+  } else {
+    run.emplace(prepare_data(r, o));
+  }
+  const double log_scale_sum = r.standardizer ? r.standardizer->log_det_correction() : 0;
+  auto in_data_units = [&](double nll_of_u) { return nll_of_u + log_scale_sum; };
+  Json identity = run_identity(o, m.source_hash);
+  identity["target_hash"] = m.target_hash;
   const std::string state_file = state_path(o.out);
 
   TrainState state;
@@ -232,7 +268,7 @@ void train(TrainCliOptions o) {
       r.flow.params()[i] = static_cast<T>(info.current_params[i]);
     state = std::move(info.state);
     if (longer) extend(state, o.train.steps, state_file);
-    if (const std::string problem = run.state_problem(state); !problem.empty())
+    if (const std::string problem = run->state_problem(state); !problem.empty())
       throw DataError(fmt::format("--resume: {}: {}", state_file, problem));
     fmt::print(std::cerr, "resuming from step {} ({})\n", state.step, state_file);
   }
@@ -262,22 +298,25 @@ void train(TrainCliOptions o) {
   };
 
   Progress progress(o.quiet);
-  progress.set_batch(run.options().batch);
+  progress.set_batch(run->options().batch);
   const auto start = Clock::now();
   const int64_t first_step = state.step;
   double last_kl = NAN;
   const InterruptRequest interrupt;
-  run.run(state, [&](const TrainEvent& e) {
+  run->run(state, [&](const TrainEvent& e) {
     const double secs = std::chrono::duration<double>(Clock::now() - start).count();
     const double rate =
-        double(e.step - first_step) * double(run.options().batch) / std::max(secs, 1e-9);
+        double(e.step - first_step) * double(run->options().batch) / std::max(secs, 1e-9);
     if (e.kind == TrainEvent::Kind::evaluation) {
       if (kl) last_kl = kl->estimate(r);
       save(e.state);
     }
     if (e.kind != TrainEvent::Kind::done)
       progress.update(e, in_data_units(e.loss), in_data_units(e.val_nll), last_kl, rate,
-                      e.kind == TrainEvent::Kind::evaluation);
+                      e.kind == TrainEvent::Kind::evaluation,
+                      variational && e.kind == TrainEvent::Kind::evaluation
+                          ? &e.state.history.back().variational
+                          : nullptr);
     return interrupt.signal() == 0;
   });
   if (const int signal = interrupt.signal(); signal != 0 && !state.finished) {
@@ -297,15 +336,21 @@ void train(TrainCliOptions o) {
   if (state.diverged)
     throw UserError(
         fmt::format("training diverged: {} (try a smaller --lr, --clip or --standardize); {}",
-                    run.result_problem(state),
+                    run->result_problem(state),
                     saved ? fmt::format("{} holds the parameters of step {}", o.out,
                                         state.best_step >= 0 ? state.best_step : state.step)
                           : "nothing was saved"));
   // The flow now holds the best parameters: the final KL is theirs.
   const double final_kl = kl ? kl->estimate(r) : NAN;
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  // The flow holds the best parameters: the final estimates are theirs.
+  const VariationalStats final_stats = variational ? run->variational_stats() : VariationalStats{};
   const std::string result =
-      state.best_step >= 0
+      variational ? fmt::format("best ELBO {:.4f} at step {}; log Z = {:.4f} +- {:.4f}, ESS/N "
+                                "{:.3f} ({} draws)",
+                                final_stats.elbo, state.best_step, final_stats.log_z,
+                                final_stats.log_z_se, final_stats.ess, o.train.eval_samples)
+      : state.best_step >= 0
           ? fmt::format("best val NLL {:.4f} at step {}", in_data_units(state.best_val),
                         state.best_step)
           : fmt::format(
@@ -317,7 +362,7 @@ void train(TrainCliOptions o) {
   if (state.skipped_steps > 0)
     fmt::print("note: {} steps had a non-finite loss or gradient and were skipped\n",
                state.skipped_steps);
-  for (const std::string& held : run.held_range_notes()) fmt::print("note: {}\n", held);
+  for (const std::string& held : run->held_range_notes()) fmt::print("note: {}\n", held);
   if (state.best_step >= 0 && state.history.size() > 1 &&
       state.best_step == state.history.front().step)
     fmt::print(
@@ -333,6 +378,9 @@ void train(TrainCliOptions o) {
            {"train_nll", in_data_units(h.train_nll)},
            {"val_nll", std::isfinite(h.val_nll) ? Json(in_data_units(h.val_nll)) : Json()},
            {"lr", h.lr}});
+    if (variational)
+      for (size_t i = 0; i < state.history.size(); ++i)
+        history[i].update(stats_json(state.history[i].variational));
     const Json metrics = {{"model", r.flow.name()},
                           {"options", identity},
                           {"steps", state.step},
@@ -342,6 +390,7 @@ void train(TrainCliOptions o) {
                           {"stopped_early", state.stopped_early},
                           {"skipped_steps", state.skipped_steps},
                           {"kl", std::isfinite(final_kl) ? Json(final_kl) : Json()},
+                          {"variational", variational ? stats_json(final_stats) : Json()},
                           {"params", o.out},
                           {"history", history}};
     write_file_atomically(o.json, metrics.dump(2) + "\n");
@@ -352,10 +401,17 @@ void train(TrainCliOptions o) {
 
 void register_train(CLI::App& app) {
   auto o = std::make_shared<TrainCliOptions>();
-  auto* cmd = app.add_subcommand("train", "fit a flow to data by maximum likelihood");
+  auto* cmd = app.add_subcommand("train", "fit a flow to data by maximum likelihood, or to a target density by reverse KL");
   add_model_options(cmd, o->model);
   auto& t = o->train;
-  cmd->add_option("--data", o->data, "FILE.npy, FILE.csv or builtin:NAME")->required();
+  auto* data = cmd->add_option("--data", o->data, "FILE.npy, FILE.csv or builtin:NAME");
+  auto* target = cmd->add_option("--target", o->model.target,
+                                 "fit a target density instead of data (reverse KL): NAME in the "
+                                 "model file, FILE.nf or FILE.nf:NAME");
+  data->excludes(target);
+  cmd->add_option("--eval-samples", t.eval_samples,
+                  "draws per evaluation of ELBO, log Z and ESS with --target (default 4096)")
+      ->check(within(train_bounds::eval_samples));
   cmd->add_option("--data-seed", o->data_seed, "seed of a builtin dataset (default 0)");
   cmd->add_option("--data-rows", o->data_rows, "rows of a builtin dataset (default 10000)");
   auto* steps = cmd->add_option("--steps", o->steps, "optimisation steps (default 2000)")
@@ -404,6 +460,10 @@ void register_train(CLI::App& app) {
   cmd->add_option("--json", o->json, "write metrics (history, KL, timing) as JSON");
   cmd->add_flag("-q,--quiet", o->quiet, "no progress line");
   cmd->callback([o] {
+    if (o->data.empty() && o->model.target.empty())
+      throw CLI::RequiredError("--data or --target");
+    if (!o->model.target.empty() && o->epochs > 0)
+      throw UserError("--epochs needs --data; with --target give --steps");
     if (o->steps == 0 && o->epochs == 0) o->train.steps = 2000;
     with_precision(o->model, [&]<class T>() { train<T>(*o); });
   });

@@ -24,7 +24,7 @@ std::string rate_text(double per_s) {
 Progress::Progress(bool quiet) : quiet_(quiet), tty_(isatty(STDOUT_FILENO)) {}
 
 void Progress::update(const TrainEvent& e, double loss, double val, double kl, double samples_per_s,
-                      bool record) {
+                      bool record, const VariationalStats* variational) {
   if (quiet_) return;
   const auto now = Clock::now();
   if (!record && (!tty_ || now - last_ < std::chrono::milliseconds(100))) return;
@@ -32,7 +32,11 @@ void Progress::update(const TrainEvent& e, double loss, double val, double kl, d
   const double eta = double(e.total - e.step) * batch_ / samples_per_s;
   std::string line = fmt::format("step {:>{}}/{}  loss {:8.4f}", e.step,
                                  std::to_string(e.total).size(), e.total, loss);
-  if (std::isfinite(val)) line += fmt::format("  val {:8.4f}", val);
+  if (variational)
+    line += fmt::format("  ELBO {:.4f}  log Z {:.4f} +- {:.4f}  ESS/N {:.3f}", variational->elbo,
+                        variational->log_z, variational->log_z_se, variational->ess);
+  else if (std::isfinite(val))
+    line += fmt::format("  val {:8.4f}", val);
   if (std::isfinite(kl)) line += fmt::format("  KL {:.4f}", kl);
   line += fmt::format("  {} samples/s  ETA {}", rate_text(samples_per_s), duration(eta));
   if (tty_) {

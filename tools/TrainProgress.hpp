@@ -21,8 +21,9 @@ class Progress {
   explicit Progress(bool quiet);
 
   // `loss` and `val` in the data's units (they may differ from e's).
+  // `variational`: the evaluation's estimates (variational training).
   void update(const TrainEvent& e, double loss, double val, double kl, double samples_per_s,
-              bool record);
+              bool record, const VariationalStats* variational = nullptr);
   void set_batch(int64_t b) { batch_ = double(b); }
 
  private:
