@@ -74,7 +74,7 @@ std::string dump_part(const std::string& output) {
 
 TEST_CASE("pipeline: the stages in order", "[pipeline]") {
   CHECK(nfc::pipeline_stage_names() ==
-        std::vector<std::string>{"check", "layers", "gradient", "inverse", "jit"});
+        std::vector<std::string>{"check", "layers", "gradient", "inverse", "target", "jit"});
   REQUIRE(nfc::find_pipeline_stage("check") != nullptr);
   CHECK_FALSE(nfc::find_pipeline_stage("check")->has_graph);
   CHECK(nfc::find_pipeline_stage("layers")->has_graph);
@@ -83,7 +83,7 @@ TEST_CASE("pipeline: the stages in order", "[pipeline]") {
 
 TEST_CASE("pipeline: what each stage adds to the graph", "[pipeline]") {
   const std::vector<Seen> analyzed = run_and_watch(std::nullopt);  // analyze_model's run
-  REQUIRE(analyzed.size() == 4);
+  REQUIRE(analyzed.size() == 5);
   CHECK(analyzed[0].stage == "check");
   CHECK_FALSE(analyzed[0].has_graph);
   CHECK(analyzed[1].stage == "layers");
@@ -97,12 +97,16 @@ TEST_CASE("pipeline: what each stage adds to the graph", "[pipeline]") {
   CHECK(analyzed[3].nodes == 74);
   CHECK(analyzed[3].entries == std::vector<std::string>{"entry forward(x)", "entry inverse(z)",
                                                         "entry log_prob(x)", "entry nll_grad(x)"});
+  // Without a target selected the target stage adds nothing.
+  CHECK(analyzed[4].stage == "target");
+  CHECK(analyzed[4].nodes == 74);
+  CHECK(analyzed[4].entries == analyzed[3].entries);
 
   const std::vector<Seen> compiled = run_and_watch(nfc::JitOptions{});  // compile_model's run
-  REQUIRE(compiled.size() == 5);
-  CHECK(compiled[4].stage == "jit");
-  CHECK(compiled[4].nodes == 74);  // code generation reads the graph, adds nothing
-  CHECK(compiled[4].entries == analyzed[3].entries);
+  REQUIRE(compiled.size() == 6);
+  CHECK(compiled[5].stage == "jit");
+  CHECK(compiled[5].nodes == 74);  // code generation reads the graph, adds nothing
+  CHECK(compiled[5].entries == analyzed[3].entries);
 }
 
 TEST_CASE("nfc compile --dump=graph:STAGE prints the graph after that stage", "[pipeline][cli]") {
@@ -139,7 +143,7 @@ TEST_CASE("nfc compile --dump=graph:STAGE: unknown stages and stages without a g
   CHECK(unknown.exit_code == 2);
   CHECK(unknown.output ==
         "--dump: unknown stage 'derive' in 'graph:derive'; the stages are check, layers, "
-        "gradient, inverse, jit\nRun with --help for more information.\n");
+        "gradient, inverse, target, jit\nRun with --help for more information.\n");
   const auto check = run("compile " + kSkew + " --dump=graph:check");
   CHECK(check.exit_code == 2);
   CHECK(check.output ==

@@ -164,3 +164,132 @@ target logistic(dim = 3) {
     CHECK(lp == Approx(expect).epsilon(1e-12));
   }
 }
+
+TEST_CASE("targets: located errors for names, shapes, data and flows that cannot sample",
+          "[variational]") {
+  const auto dir = std::filesystem::temp_directory_path() / "nfc_test_variational_errors";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream X(dir / "X.csv");
+    X << "a,b,c\n1,0.5,-1\n1,-0.3,0.2\n1,2,0.7\n1,-1.2,-0.4\n";
+    std::ofstream bad(dir / "bad.csv");
+    bad << "a,b\n1,2\n3\n";
+  }
+  const std::string flow2 =
+      "flow f(dim = 2) {\n  coupling affine(mask = alternate) { net = mlp(hidden = [4]) }\n}\n";
+  const std::string flow3 =
+      "flow f(dim = 3) {\n  coupling affine(mask = alternate) { net = mlp(hidden = [4]) }\n}\n";
+  auto errors = [&](const std::string& flow, const std::string& target) {
+    return target_errors(flow + target, dir.string());
+  };
+  CHECK(errors(flow2, "target t(dim = 3) { logp = -x0^2 - x1^2 }\n") ==
+        "test.nf:4:16: error: target 't' has dim 3, but the flow has dim 2\n"
+        "target t(dim = 3) { logp = -x0^2 - x1^2 }\n"
+        "               ^\n");
+  CHECK(errors(flow2, "target t { logp = -x0^2 - y^2 }\n") ==
+        "test.nf:4:27: error: unknown name 'y' in target; the variables are x and x0..x1\n"
+        "target t { logp = -x0^2 - y^2 }\n"
+        "                          ^\n");
+  CHECK(errors(flow2, "target t { let a = 1 }\n") ==
+        "test.nf:4:8: error: target 't' does not define 'logp'\n"
+        "target t { let a = 1 }\n"
+        "       ^\n");
+  CHECK(errors(flow2, "target t {\n  data X = \"X.csv\"\n  logp = sum(X)\n}\n") ==
+        "test.nf:6:14: error: 'X' is a table of 4 rows and 3 columns: use it as dot(X, v), one "
+        "value per row\n"
+        "  logp = sum(X)\n"
+        "             ^\n");
+  CHECK(errors(flow2, "target t {\n  data X = \"X.csv\"\n  logp = sum(dot(X, x))\n}\n") ==
+        "test.nf:6:21: error: dot(X, v) needs v of 3 values, one per column of 'X'; this one "
+        "has 2\n"
+        "  logp = sum(dot(X, x))\n"
+        "                    ^\n");
+  CHECK(errors(flow3, "target t {\n  data X = \"X.csv\"\n  logp = sum(dot(X, x) + x)\n}\n") ==
+        "test.nf:6:14: error: the operands of '+' have 4 and 3 values: they must have the same "
+        "length, or one of them a single value\n"
+        "  logp = sum(dot(X, x) + x)\n"
+        "             ^~~~~~~~~~~~~\n");
+  CHECK(errors(flow3, "target t {\n  data X = \"X.csv\"\n  logp = dot(X, x)\n}\n") ==
+        "test.nf:6:10: error: logp must be a single number, but this expression has 4 values: "
+        "add them up with sum(...)\n"
+        "  logp = dot(X, x)\n"
+        "         ^~~~~~~~~\n");
+  CHECK(errors(flow2, "target t {\n  data X = \"bad.csv\"\n  logp = -x0^2 - x1^2\n}\n")
+            .starts_with("test.nf:5:12: error: cannot read data table 'X': "));
+  CHECK(errors(flow2, "target t {\n  data X = \"X.csv\n  logp = -x0^2\n}\n")
+            .starts_with("test.nf:5:12: error: unterminated string: a string ends with '\"' on "
+                         "its own line\n"));
+  CHECK(errors("flow f(dim = 2) {\n  maf affine(order = [0, 1]) { net = made(hidden = [4]) }\n}\n",
+               "target t { logp = -x0^2 - x1^2 }\n") ==
+        "test.nf:2:3: error: a maf layer samples one dimension after another, a loop "
+        "variational training cannot differentiate: use iaf (one pass to sample) or a coupling "
+        "layer\n"
+        "  maf affine(order = [0, 1]) { net = made(hidden = [4]) }\n"
+        "  ^~~\n");
+  // A target flat along a coordinate compiles, with a warning.
+  const std::string source = flow2 + "target t { logp = -x0^2 }\n";
+  Diagnostics warn("test.nf", source);
+  REQUIRE(compile_model(source, warn, JitOptions{}, TargetSelection{}) != nullptr);
+  std::ostringstream out;
+  warn.print(out);
+  CHECK(out.str() ==
+        "test.nf:4:8: warning: target 't' does not depend on x1: its density is flat along x1, "
+        "which no flow can fit\n"
+        "target t { logp = -x0^2 }\n"
+        "       ^\n");
+}
+
+TEST_CASE("variational statistics of known weights", "[variational]") {
+  // Equal weights: ESS/N = 1, log Z = log w, no spread.
+  const VariationalStats flat = variational_stats({2.0, 2.0, 2.0, 2.0});
+  CHECK(flat.elbo == 2.0);
+  CHECK(flat.log_z == Approx(2.0).epsilon(1e-15));
+  CHECK(flat.log_z_se == 0);
+  CHECK(flat.ess == 1);
+  // w = (1, 3): mean 2, ESS = 16 / (2 * 10) = 0.8, sample sd sqrt(2),
+  // se(log Zhat) = sqrt(2 / 2) / 2 = 0.5.
+  const VariationalStats two = variational_stats({0.0, std::log(3.0)});
+  CHECK(two.log_z == Approx(std::log(2.0)).epsilon(1e-15));
+  CHECK(two.elbo == Approx(0.5 * std::log(3.0)).epsilon(1e-15));
+  CHECK(two.ess == Approx(0.8).epsilon(1e-15));
+  CHECK(two.log_z_se == Approx(0.5).epsilon(1e-14));
+  CHECK(std::isinf(variational_stats({0.0, -INFINITY}).elbo));
+}
+
+TEST_CASE("reverse KL fits a target with a known normaliser", "[variational]") {
+  // p~ = exp(3 - q(x)/2), q with precision [[2, 0.9], [0.9, 1]]:
+  // log Z = 3 + log(2 pi) - log(1.19) / 2.
+  const double log_z = 3 + std::log(2 * M_PI) - 0.5 * std::log(1.19);
+  const std::string source =
+      "flow f(dim = 2) {\n  repeat 2 {\n    coupling affine(mask = alternate) { net = "
+      "mlp(hidden = [16], act = tanh) }\n  }\n}\n"
+      "target t { let a = x0 - 1\n let b = x1 + 2\n logp = 3 - 0.5 * (2 * a^2 + 1.8 * a * b + "
+      "b^2) }\n";
+  for (Precision p : {Precision::f64, Precision::f32}) {
+    auto fit = [&]<class T>() {
+      auto model = compile_with_target(source, p);
+      Flow<T> flow = make_flow<T>(*model);
+      flow.init_params(0);
+      TrainOptions o;
+      o.steps = 600;
+      o.batch = 128;
+      o.optimizer.lr = 5e-3;
+      o.eval_every = 200;
+      Trainer<T> trainer(flow, o);
+      TrainState state;
+      trainer.run(state, [](const TrainEvent&) { return true; });
+      const VariationalStats v = trainer.variational_stats();
+      INFO("precision " << (p == Precision::f64 ? "f64" : "f32") << ": log Z " << v.log_z
+                        << " +- " << v.log_z_se << ", ESS/N " << v.ess);
+      // Within 3 standard errors of the truth (plus f32's rounding of
+      // log w, about 1e-6 of |log p|), most draws effective, the ELBO a
+      // lower bound close to it.
+      CHECK(std::fabs(v.log_z - log_z) <= 3 * v.log_z_se + 1e-4);
+      CHECK(v.ess > 0.9);
+      CHECK(v.elbo <= log_z + 3 * v.log_z_se + 1e-4);
+      CHECK(v.elbo > log_z - 0.05);
+    };
+    if (p == Precision::f64) fit.template operator()<double>();
+    else fit.template operator()<float>();
+  }
+}
