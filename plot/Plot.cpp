@@ -192,7 +192,9 @@ void draw_scatter(Canvas& canvas, const PixelRect& r, Range box, const Points2& 
 // ---- density panel ----
 
 // The caller's log density at every pixel centre, row 0 at the top.
-std::vector<double> density_grid(const FlowPlot& plot, const PixelRect& r, Range box) {
+using LogDensity = std::function<void(const std::vector<double>&, std::vector<double>&)>;
+
+std::vector<double> density_grid(const LogDensity& log_density, const PixelRect& r, Range box) {
   const std::size_t n = static_cast<std::size_t>(r.w) * r.h;
   std::vector<double> xy(2 * n);
   const double step_x = (box.hi - box.lo) / r.w, step_y = (box.hi - box.lo) / r.h;
@@ -204,7 +206,7 @@ std::vector<double> density_grid(const FlowPlot& plot, const PixelRect& r, Range
     }
   }
   std::vector<double> log_p(n, std::numeric_limits<double>::quiet_NaN());
-  plot.log_density(xy, log_p);
+  log_density(xy, log_p);
   log_p.resize(n, std::numeric_limits<double>::quiet_NaN());
   return log_p;
 }
@@ -237,15 +239,17 @@ void draw_colorbar(Canvas& canvas, const PixelRect& r, double log_max) {
   }
 }
 
-// exp(log p) relative to its maximum, so the colormap spans [0, max p].
-void draw_density(Canvas& canvas, const PixelRect& r, Range box, const FlowPlot& plot) {
-  panel_title(canvas, r, "model density");
-  if (!plot.log_density) {
+// exp(log p) relative to its maximum, so the colormap spans [0, max p]; the
+// colorbar (absolute values) only for a normalised density.
+void draw_density(Canvas& canvas, const PixelRect& r, Range box, const LogDensity& log_density,
+                  const std::string& title, bool colorbar) {
+  panel_title(canvas, r, title);
+  if (!log_density) {
     note(canvas, r, "no density");
     draw_frame(canvas, box_axes(r, box));
     return;
   }
-  const std::vector<double> log_p = density_grid(plot, r, box);
+  const std::vector<double> log_p = density_grid(log_density, r, box);
   double top = -std::numeric_limits<double>::infinity();
   for (double v : log_p) {
     if (std::isfinite(v)) top = std::max(top, v);
@@ -263,7 +267,7 @@ void draw_density(Canvas& canvas, const PixelRect& r, Range box, const FlowPlot&
   }
   if (!std::isfinite(top)) note(canvas, r, "no finite density");
   draw_frame(canvas, box_axes(r, box));
-  draw_colorbar(canvas, r, std::isfinite(top) ? top : 0);
+  if (colorbar) draw_colorbar(canvas, r, std::isfinite(top) ? top : 0);
 }
 
 // ---- loss panel ----
@@ -609,8 +613,11 @@ void write_flow_plot(const std::string& path, const FlowPlot& plot) {
   const Range box{layout.lo, layout.hi};
   Canvas canvas(layout.width, layout.height, kWhite);
   figure_title(canvas, plot.title);
-  draw_scatter(canvas, layout.data, box, plot.data, kDataColor, "training data");
-  draw_density(canvas, layout.density, box, plot);
+  if (plot.target_density)
+    draw_density(canvas, layout.data, box, plot.target_density, "target (unnormalised)", false);
+  else
+    draw_scatter(canvas, layout.data, box, plot.data, kDataColor, "training data");
+  draw_density(canvas, layout.density, box, plot.log_density, "model density", true);
   draw_scatter(canvas, layout.samples, box, plot.samples, kSampleColor, "model samples");
   draw_losses(canvas, layout.loss, plot.curves);
   write_file_atomically(path, encode_png(canvas));

@@ -26,6 +26,9 @@ struct FlowPlot {
   // Log density of the model on the plot box, evaluated by the caller:
   // called once with all grid points (row-major pairs), must fill log_p.
   std::function<void(const std::vector<double>& xy, std::vector<double>& log_p)> log_density;
+  // A flow fitted to a target (reverse KL): the target's unnormalised log
+  // density, drawn in the first panel instead of the training data.
+  std::function<void(const std::vector<double>& xy, std::vector<double>& log_p)> target_density;
   std::vector<LossCurve> curves;  // e.g. train NLL per step, validation NLL
   // The square box [lo, hi]^2; 0, 0 = choose from the data (0.5% and 99.5%
   // quantiles, padded 10%, made square).

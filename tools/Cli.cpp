@@ -32,7 +32,7 @@ CLI::Validator within(const NumberBound& bound) {
       bound.describe());
 }
 
-void add_model_options(CLI::App* cmd, ModelOptions& o, bool runs_flow) {
+void add_model_options(CLI::App* cmd, ModelOptions& o, bool runs_flow, bool takes_target) {
   cmd->add_option("model", o.path, "the .nf model")->required();
   cmd->add_option("--precision", o.precision, "f32 or f64 (default f64)")
       ->check(CLI::IsMember({"f32", "f64"}));
@@ -43,6 +43,10 @@ void add_model_options(CLI::App* cmd, ModelOptions& o, bool runs_flow) {
                   "threads that run each batch and the optimizer update (default 1; results "
                   "depend on the count only through the rounding of summed gradients)")
       ->check(CLI::Range(1, 256));
+  if (takes_target)
+    cmd->add_option("--target", o.target,
+                    "compile with this target (NAME, FILE.nf or FILE.nf:NAME): what the flow was "
+                    "fitted to by nfc train --target");
 }
 
 JitOptions jit_options(const ModelOptions& o) {

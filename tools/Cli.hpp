@@ -42,8 +42,10 @@ struct ModelOptions {
 };
 
 // The model argument, --precision, -O and, for commands that run the flow,
-// --threads.
-void add_model_options(CLI::App* cmd, ModelOptions& o, bool runs_flow = true);
+// --threads and --target (a flow fitted to a target with learnable
+// parameters is loaded with its target; `nfc plot` draws it beside the fit).
+void add_model_options(CLI::App* cmd, ModelOptions& o, bool runs_flow = true,
+                       bool takes_target = true);
 
 JitOptions jit_options(const ModelOptions& o);
 

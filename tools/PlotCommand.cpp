@@ -23,11 +23,14 @@ struct PlotOptions {
 };
 
 // Loss curves from the training state saved beside the parameters, if any.
-std::vector<LossCurve> loss_curves(const std::string& params_path, size_t param_count) {
+// Variational training's are the reverse-KL loss and -ELBO.
+std::vector<LossCurve> loss_curves(const std::string& params_path, size_t param_count,
+                                   bool variational) {
   const std::string state = state_path(params_path);
   if (!std::filesystem::exists(state)) return {};
   const TrainState s = load_train_state(state, param_count).state;
-  LossCurve train{"train NLL", {}, {}}, val{"validation NLL", {}, {}};
+  LossCurve train{variational ? "train loss" : "train NLL", {}, {}},
+      val{variational ? "-ELBO" : "validation NLL", {}, {}};
   for (const auto& r : s.history) {
     if (std::isfinite(r.train_nll)) {
       train.step.push_back(double(r.step));
@@ -73,7 +76,7 @@ void fill_common(Figure& p, Values& data, Values& samples, PlotOptions& o, const
   p.log_density = [&r, dim](const std::vector<double>& x, std::vector<double>& log_p) {
     log_p = data_log_prob(r, x, static_cast<int64_t>(x.size() / dim));
   };
-  p.curves = loss_curves(o.params, r.flow.params().size());
+  p.curves = loss_curves(o.params, r.flow.params().size(), r.flow.has_target());
 }
 
 template <class T>
@@ -86,6 +89,15 @@ void plot(PlotOptions o) {
   if (r.flow.dim() == 2) {
     FlowPlot p;
     fill_common(p, p.data.xy, p.samples.xy, o, r);
+    if (r.flow.has_target()) {
+      p.title += " - target " + o.model.target;
+      p.target_density = [&r](const std::vector<double>& xy, std::vector<double>& log_p) {
+        const std::vector<T> x(xy.begin(), xy.end());
+        std::vector<T> out(x.size() / 2);
+        r.flow.target_log_prob(x.data(), out.data(), int64_t(out.size()));
+        log_p.assign(out.begin(), out.end());
+      };
+    }
     write_flow_plot(o.out, p);
   } else if (r.flow.dim() == 1) {
     FlowPlot1d p;

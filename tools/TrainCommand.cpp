@@ -402,7 +402,7 @@ void train(TrainCliOptions o) {
 void register_train(CLI::App& app) {
   auto o = std::make_shared<TrainCliOptions>();
   auto* cmd = app.add_subcommand("train", "fit a flow to data by maximum likelihood, or to a target density by reverse KL");
-  add_model_options(cmd, o->model);
+  add_model_options(cmd, o->model, /*runs_flow=*/true, /*takes_target=*/false);
   auto& t = o->train;
   auto* data = cmd->add_option("--data", o->data, "FILE.npy, FILE.csv or builtin:NAME");
   auto* target = cmd->add_option("--target", o->model.target,

@@ -135,6 +135,7 @@ void save_params(const std::string& path, const std::vector<ParamTensor>& table,
                  const std::optional<Standardizer>& standardizer, const std::string& training) {
   std::vector<NamedTensor> tensors;
   for (const auto& p : table) {
+    if (p.data) continue;  // a target's table: read from its file, never trained
     NamedTensor t{p.name, shape_of(p), {}};
     t.values.assign(values.begin() + p.offset, values.begin() + p.offset + p.size);
     tensors.push_back(std::move(t));
@@ -164,7 +165,13 @@ SavedParams load_params(const std::string& path, const std::vector<ParamTensor>&
   int64_t total = 0;
   for (const auto& p : table) total += p.size;
   out.values.assign(static_cast<size_t>(total), 0);
+  size_t stored = 0;  // tensors a parameter file carries
   for (const auto& p : table) {
+    if (p.data) {  // the model's own copy of its data table
+      std::copy(p.init.begin(), p.init.end(), out.values.begin() + p.offset);
+      continue;
+    }
+    ++stored;
     const NamedTensor* t = find_tensor(file, p.name);
     if (!t)
       throw DataError(
@@ -180,9 +187,10 @@ SavedParams load_params(const std::string& path, const std::vector<ParamTensor>&
     throw DataError(fmt::format("{}: {}", path, problem));
   // Masked weights (a MADE's) are zero by definition, whatever the file says.
   zero_structural(table, out.values.data());
-  if (file.tensors.size() != table.size()) {
+  if (file.tensors.size() != stored) {
     std::set<std::string> names;
-    for (const auto& p : table) names.insert(p.name);
+    for (const auto& p : table)
+      if (!p.data) names.insert(p.name);
     for (const auto& t : file.tensors)
       if (!names.count(t.name))
         throw DataError(fmt::format(
