@@ -2,9 +2,12 @@
 // runtime Flow and the Trainer: a Flow<float> or Flow<double> behind one
 // double-valued interface, and internal errors turned into nfc::Error.
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <limits>
 #include <sstream>
+#include <tuple>
 #include <variant>
 
 #include "driver/Compile.hpp"
@@ -102,32 +105,76 @@ Model::Model(Model&&) noexcept = default;
 Model& Model::operator=(Model&&) noexcept = default;
 Model::~Model() = default;
 
-Model Model::compile(std::string_view source, Precision precision, const std::string& name) {
+namespace {
+
+// What compile and compile_file share: source (and a target file's) to a
+// compiled model, or CompileError with every diagnostic.
+std::unique_ptr<CompiledModel> compile_checked(std::string_view source, Precision precision,
+                                               const std::string& name,
+                                               std::optional<TargetSelection> target,
+                                               const std::string& target_file = "") {
+  Diagnostics diags(name, source);
+  Diagnostics target_diags(target_file, target && target->file_source ? *target->file_source : "");
+  if (target && target->file_source) target->file_diags = &target_diags;
+  JitOptions options;
+  options.precision = precision;
+  auto compiled = compile_model(source, diags, options, target);
+  if (!compiled) {
+    std::ostringstream text;
+    diags.print(text);
+    target_diags.print(text);
+    throw CompileError(text.str());
+  }
+  return compiled;
+}
+
+// The model behind a Model: compiled, its flow made.
+std::unique_ptr<Model::Impl> compiled_impl(std::string_view source, Precision precision,
+                                           const std::string& name,
+                                           std::optional<TargetSelection> target,
+                                           const std::string& target_file = "") {
   return guarded([&] {
-    Diagnostics diags(name, source);
-    JitOptions options;
-    options.precision = precision;
-    auto compiled = compile_model(source, diags, options);
-    if (!compiled) {
-      std::ostringstream text;
-      diags.print(text);
-      throw CompileError(text.str());
-    }
+    auto compiled = compile_checked(source, precision, name, std::move(target), target_file);
     auto flow = make_any_flow(*compiled);
-    auto impl = std::unique_ptr<Impl>(
-        new Impl{std::move(compiled), hex64(fnv1a64(source)), std::move(flow)});
-    Model model(std::move(impl));
-    model.init_params(0);
-    return model;
+    return std::unique_ptr<Model::Impl>(
+        new Model::Impl{std::move(compiled), hex64(fnv1a64(source)), std::move(flow)});
   });
 }
 
-Model Model::compile_file(const std::string& path, Precision precision) {
+std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open '" + path + "'");
   std::stringstream text;
   text << in.rdbuf();
-  return compile(text.str(), precision, path);
+  return text.str();
+}
+
+}  // namespace
+
+Model Model::compile(std::string_view source, Precision precision, const std::string& name,
+                     const std::string& target) {
+  std::optional<TargetSelection> selection;
+  if (!target.empty())
+    selection = TargetSelection{target, {}, nullptr,
+                                std::filesystem::path(name).parent_path().string()};
+  Model model(compiled_impl(source, precision, name, std::move(selection)));
+  model.init_params(0);
+  return model;
+}
+
+Model Model::compile_file(const std::string& path, Precision precision,
+                          const std::string& target) {
+  const std::string text = read_text(path);
+  const size_t nf = target.find(".nf");
+  if (nf == std::string::npos || (nf + 3 != target.size() && target[nf + 3] != ':'))
+    return compile(text, precision, path, target);
+  // A target file: FILE.nf or FILE.nf:NAME
+  const std::string file = target.substr(0, nf + 3);
+  TargetSelection sel{nf + 3 < target.size() ? target.substr(nf + 4) : "", read_text(file),
+                      nullptr, std::filesystem::path(file).parent_path().string()};
+  Model model(compiled_impl(text, precision, path, std::move(sel), file));
+  model.init_params(0);
+  return model;
 }
 
 const std::string& Model::name() const {
@@ -200,9 +247,9 @@ void Model::load(const std::string& path) {
   });
 }
 
-TrainResult Model::train(const std::vector<double>& rows, const TrainConfig& config,
-                         const std::function<bool(const TrainProgress&)>& on_progress) {
-  check_rows(rows, dim(), "train");
+namespace {
+
+TrainOptions options_of(const TrainConfig& config) {
   TrainOptions o;
   o.steps = config.steps;
   o.batch = config.batch;
@@ -210,26 +257,41 @@ TrainResult Model::train(const std::vector<double>& rows, const TrainConfig& con
   o.eval_every = config.eval_every;
   o.patience = config.patience;
   o.seed = config.seed;
+  o.eval_samples = config.eval_samples;
   o.optimizer.lr = config.lr;
+  return o;
+}
+
+// Runs the trainer `make(flow)` builds, reporting to `on_progress`; the
+// model then holds the best parameters, also after a stop by the callback.
+template <class Make>
+TrainResult run_training(Model::Impl& impl,
+                         const std::function<bool(const TrainProgress&)>& on_progress,
+                         Make make) {
   TrainState state;
   bool stopped_by_callback = false;
+  VariationalStats final_stats;
   guarded([&] {
-    impl_->visit([&](auto& f) {
-      using T = std::decay_t<decltype(f.params()[0])>;
-      Trainer<T> trainer(f, rows, static_cast<int64_t>(rows.size()) / dim(), o);
+    impl.visit([&](auto& f) {
+      auto trainer = make(f);
       trainer.run(state, [&](const TrainEvent& e) {
         if (!on_progress || e.kind == TrainEvent::Kind::done) return true;
-        const TrainProgress p{e.step,    e.total, e.loss,
-                              e.val_nll, e.lr,    e.kind == TrainEvent::Kind::evaluation};
+        const bool evaluation = e.kind == TrainEvent::Kind::evaluation;
+        TrainProgress p{e.step, e.total, e.loss, e.val_nll, e.lr, evaluation};
+        if (evaluation && trainer.variational()) {
+          const VariationalStats& v = e.state.history.back().variational;
+          std::tie(p.elbo, p.log_z, p.log_z_se, p.ess) = std::tie(v.elbo, v.log_z, v.log_z_se, v.ess);
+        }
         const bool go_on = on_progress(p);
         stopped_by_callback |= !go_on;
         return go_on;
       });
+      if (stopped_by_callback && !state.best_params.empty())
+        for (size_t i = 0; i < f.params().size(); ++i)
+          f.params()[i] = static_cast<std::decay_t<decltype(f.params()[0])>>(state.best_params[i]);
+      if (trainer.variational()) final_stats = trainer.variational_stats();
     });
   });
-  // The trainer restores the best parameters when it ends by itself; a
-  // stop from the callback gets the same.
-  if (stopped_by_callback && !state.best_params.empty()) set_params(state.best_params);
   TrainResult r;
   r.steps = state.step;
   r.best_val_nll =
@@ -237,7 +299,46 @@ TrainResult Model::train(const std::vector<double>& rows, const TrainConfig& con
   r.best_step = state.best_step;
   r.stopped_early = state.stopped_early || stopped_by_callback;
   r.diverged = state.diverged;
+  std::tie(r.elbo, r.log_z, r.log_z_se, r.ess) =
+      std::tie(final_stats.elbo, final_stats.log_z, final_stats.log_z_se, final_stats.ess);
   return r;
+}
+
+}  // namespace
+
+TrainResult Model::train(const std::vector<double>& rows, const TrainConfig& config,
+                         const std::function<bool(const TrainProgress&)>& on_progress) {
+  check_rows(rows, dim(), "train");
+  const TrainOptions o = options_of(config);
+  const auto n = static_cast<int64_t>(rows.size()) / dim();
+  return run_training(*impl_, on_progress, [&]<class T>(Flow<T>& f) {
+    return Trainer<T>(f, rows, n, o);
+  });
+}
+
+TrainResult Model::fit_target(const TrainConfig& config,
+                              const std::function<bool(const TrainProgress&)>& on_progress) {
+  if (impl_->compiled->graph->kl < 0)
+    throw Error("fit_target: the model was compiled without a target (Model::compile's target)");
+  const TrainOptions o = options_of(config);
+  return run_training(*impl_, on_progress,
+                      [&]<class T>(Flow<T>& f) { return Trainer<T>(f, o); });
+}
+
+std::vector<double> Model::target_log_prob(const std::vector<double>& x) const {
+  check_rows(x, dim(), "target_log_prob");
+  if (impl_->compiled->graph->kl < 0)
+    throw Error("target_log_prob: the model was compiled without a target");
+  const auto n = static_cast<int64_t>(x.size()) / dim();
+  return guarded([&] {
+    return impl_->visit([&](const auto& f) {
+      using T = std::decay_t<decltype(f.params()[0])>;
+      const std::vector<T> in = converted<T>(x);
+      std::vector<T> out(static_cast<size_t>(n));
+      f.target_log_prob(in.data(), out.data(), n);
+      return doubles(out);
+    });
+  });
 }
 
 std::vector<double> Model::log_prob(const std::vector<double>& x) const {

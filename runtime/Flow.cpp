@@ -175,6 +175,20 @@ void Flow<T>::draw_noise(int64_t n, Random& rng, T* eps) const {
 }
 
 template <class T>
+std::vector<T> Flow<T>::samples_of_noise(const T* eps, int64_t n) const {
+  const auto D = static_cast<size_t>(dim_), rows = static_cast<size_t>(n);
+  std::vector<T> z(eps, eps + rows * D), x(rows * D), logdet(rows);
+  if (base_.kind == BaseKind::diag_normal)  // z = mean + exp(log_scale) eps
+    for (size_t i = 0; i < rows; ++i)
+      for (size_t k = 0; k < D; ++k)
+        z[i * D + k] = static_cast<T>(
+            double(params_[size_t(base_tensors_.mean) + k]) +
+            std::exp(double(params_[size_t(base_tensors_.log_scale) + k])) * double(z[i * D + k]));
+  inverse(z.data(), x.data(), logdet.data(), n);
+  return x;
+}
+
+template <class T>
 T Flow<T>::mean_gradient(typename EntryPoints<T>::Gradient entry, int64_t work, const T* params,
                          const T* x, int64_t row, int64_t n, T* grad) const {
   const int threads = this->threads();

@@ -133,6 +133,8 @@ class Flow {
   T kl_grad(const T* eps, int64_t n, T* grad) const;
   // n rows of the noise kl_grad takes, from `rng`.
   void draw_noise(int64_t n, Random& rng, T* eps) const;
+  // The samples x = g(z(eps)) ([n, dim]) that noise rows stand for.
+  std::vector<T> samples_of_noise(const T* eps, int64_t n) const;
   // Parameters before the first data tensor (ParamTensor::data): the ones
   // training may change.
   int64_t trainable_size() const { return trainable_; }

@@ -267,6 +267,7 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
     } else {
       // Parameters untouched: a bad batch cannot poison them. A smaller
       // step size is the usual cure for a divergence, so halve it.
+      if (variational_ && first_bad_point_.empty()) first_bad_point_ = bad_point(s.step);
       ++s.skipped_steps;
       ++s.bad_in_a_row;
       s.lr_scale *= 0.5;
@@ -286,6 +287,39 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
       for (size_t i = 0; i < params.size(); ++i) params[i] = static_cast<T>(s.best_params[i]);
   }
   cb({TrainEvent::Kind::done, s.step, o_.steps, NAN, s.best_val, lr, s});
+}
+
+namespace {
+
+template <class T>
+std::string point_text(const T* x, int dim) {
+  std::string out = "(";
+  for (int k = 0; k < dim; ++k) out += fmt::format("{}{:.6g}", k ? ", " : "", double(x[k]));
+  return out + ")";
+}
+
+}  // namespace
+
+// The batch's first sample where the target or the flow is not finite.
+template <class T>
+std::string Trainer<T>::bad_point(int64_t step) const {
+  const std::vector<T> x = flow_.samples_of_noise(batch_.data(), o_.batch);
+  std::vector<T> log_p(size_t(o_.batch));
+  flow_.target_log_prob(x.data(), log_p.data(), o_.batch);
+  for (int64_t i = 0; i < o_.batch; ++i) {
+    const T* xi = &x[size_t(i * dim_)];
+    bool finite_x = true;
+    for (int k = 0; k < dim_; ++k) finite_x = finite_x && std::isfinite(xi[k]);
+    if (!finite_x)
+      return fmt::format("at step {} the flow maps base noise to x = {}", step + 1,
+                         point_text(xi, dim_));
+    if (!std::isfinite(log_p[size_t(i)]))
+      return fmt::format("at step {} the target's log-density is {} at x = {}", step + 1,
+                         double(log_p[size_t(i)]), point_text(xi, dim_));
+  }
+  return fmt::format("at step {} the loss or its gradient is not finite, though the target is "
+                     "finite at every sample",
+                     step + 1);
 }
 
 template <class T>

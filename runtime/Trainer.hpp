@@ -184,6 +184,11 @@ class Trainer {
   // steps (...)", one per tensor; empty if none had to be.
   std::vector<std::string> held_range_notes() const;
 
+  // Variational training: where the first skipped step of this object's
+  // runs went wrong, "at step 12 the target's log-density is nan at x =
+  // (0.5, -3)"; empty if none was skipped.
+  const std::string& first_bad_point() const { return first_bad_point_; }
+
  private:
   void fill_batch(int64_t step);
   void check_parameters();
@@ -201,6 +206,8 @@ class Trainer {
   int64_t order_epoch_ = -1;
   bool keeps_ranges_ = false;
   bool variational_ = false;
+  std::string first_bad_point_;
+  std::string bad_point(int64_t step) const;
   std::vector<int64_t> held_;  // per parameter tensor: steps that held it in its range
 };
 

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "TestSupport.hpp"
+#include "include/nfc/nfc.hpp"
 #include "runtime/Trainer.hpp"
 
 using namespace nfc;
@@ -292,4 +293,36 @@ TEST_CASE("reverse KL fits a target with a known normaliser", "[variational]") {
     if (p == Precision::f64) fit.template operator()<double>();
     else fit.template operator()<float>();
   }
+}
+
+TEST_CASE("the C++ API fits a target and reports its estimates", "[variational][api]") {
+  const std::string source =
+      "flow f(dim = 1) {\n  elementwise affine(s = 0, t = 0)\n}\n"
+      "target shifted { logp = 2 - 0.5 * ((x0 - 3) / 0.5)^2 }\n";
+  nfc::Model plain = nfc::Model::compile(source);
+  CHECK_THROWS_WITH(plain.fit_target(),
+                    "fit_target: the model was compiled without a target (Model::compile's "
+                    "target)");
+  nfc::Model m = nfc::Model::compile(source, nfc::Precision::f64, "m.nf", "shifted");
+  CHECK(m.target_log_prob({3.0, 4.0}) == std::vector<double>{2.0, 2.0 - 2.0});
+  nfc::TrainConfig config;
+  config.steps = 1500;
+  config.lr = 0.1;  // t travels to -6 (x = (z - t) exp(-s))
+  config.batch = 64;
+  int evaluations = 0;
+  const nfc::TrainResult r = m.fit_target(config, [&](const nfc::TrainProgress& p) {
+    if (p.evaluation) {
+      ++evaluations;
+      CHECK(std::isfinite(p.elbo));
+    }
+    return true;
+  });
+  CHECK(evaluations == 15);
+  // An affine map of N(0, 1) is exactly N(3, 0.5^2): log Z = 2 + log(0.5 sqrt(2 pi)).
+  const double log_z = 2 + std::log(0.5 * std::sqrt(2 * M_PI));
+  CHECK(std::fabs(r.log_z - log_z) <= 3 * r.log_z_se + 1e-4);
+  CHECK(r.ess > 0.99);
+  CHECK(std::fabs(r.elbo - log_z) < 0.005);
+  CHECK_THROWS_WITH(nfc::Model::compile(source, nfc::Precision::f64, "m.nf", "other"),
+                    "m.nf: error: no target 'other' in the file; it declares 'shifted'\n");
 }

@@ -330,8 +330,9 @@ void train(TrainCliOptions o) {
   if (state.diverged && state.bad_in_a_row >= o.train.max_bad_steps)
     throw UserError(fmt::format(
         "training diverged: {} steps in a row, the last at step {}, had a non-finite loss or "
-        "gradient (the learning rate was halved at each); {}",
+        "gradient (the learning rate was halved at each{}); {}",
         o.train.max_bad_steps, state.step,
+        run->first_bad_point().empty() ? "" : "; the first: " + run->first_bad_point(),
         saved ? o.out + " holds the last good parameters" : "nothing was saved"));
   if (state.diverged)
     throw UserError(
@@ -360,8 +361,9 @@ void train(TrainCliOptions o) {
              state.stopped_early ? " (stopped early)" : "", result,
              std::isfinite(final_kl) ? fmt::format(", KL(true || model) {:.4f}", final_kl) : "");
   if (state.skipped_steps > 0)
-    fmt::print("note: {} steps had a non-finite loss or gradient and were skipped\n",
-               state.skipped_steps);
+    fmt::print("note: {} steps had a non-finite loss or gradient and were skipped{}\n",
+               state.skipped_steps,
+               run->first_bad_point().empty() ? "" : "; the first: " + run->first_bad_point());
   for (const std::string& held : run->held_range_notes()) fmt::print("note: {}\n", held);
   if (state.best_step >= 0 && state.history.size() > 1 &&
       state.best_step == state.history.front().step)

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -35,6 +36,7 @@ class CompileError : public Error {
 
 struct TrainConfig {
   int64_t steps = 2000;
+  int64_t eval_samples = 4096;  // fit_target: draws per ELBO, log Z and ESS estimate
   int64_t batch = 256;
   double lr = 1e-3;          // Adam, cosine schedule
   double val_frac = 0.1;     // share of rows held out for validation (0 = none)
@@ -51,6 +53,12 @@ struct TrainProgress {
   double val_nll = 0;  // NaN unless this is an evaluation with a validation set
   double lr = 0;
   bool evaluation = false;  // a record: every eval_every steps and at the end
+  // fit_target's evaluations (NaN otherwise): the ELBO, the importance-
+  // sampling estimate of log Z with its standard error, and ESS / draws.
+  double elbo = std::numeric_limits<double>::quiet_NaN();
+  double log_z = std::numeric_limits<double>::quiet_NaN();
+  double log_z_se = std::numeric_limits<double>::quiet_NaN();
+  double ess = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct TrainResult {
@@ -61,15 +69,24 @@ struct TrainResult {
   // Not a fit: non-finite steps in a row stopped it, or the result NLL is
   // not finite or orders of magnitude above the first step's loss.
   bool diverged = false;
+  // fit_target: the estimates at the parameters the model holds (NaN otherwise).
+  double elbo = std::numeric_limits<double>::quiet_NaN();
+  double log_z = std::numeric_limits<double>::quiet_NaN();
+  double log_z_se = std::numeric_limits<double>::quiet_NaN();
+  double ess = std::numeric_limits<double>::quiet_NaN();
 };
 
 class Model {
  public:
   // Compiles .nf source text or a .nf file; throws CompileError. `name`
   // labels the diagnostics. Parameters start initialised from seed 0.
+  // `target` selects a `target` for fit_target: NAME in the source, or (in
+  // compile_file) FILE.nf or FILE.nf:NAME; its data paths are relative to
+  // the file it is written in.
   static Model compile(std::string_view source, Precision precision = Precision::f64,
-                       const std::string& name = "model.nf");
-  static Model compile_file(const std::string& path, Precision precision = Precision::f64);
+                       const std::string& name = "model.nf", const std::string& target = "");
+  static Model compile_file(const std::string& path, Precision precision = Precision::f64,
+                            const std::string& target = "");
 
   const std::string& name() const;  // the flow's name in the source
   int dim() const;
@@ -94,6 +111,14 @@ class Model {
   // after every step; returning false stops training.
   TrainResult train(const std::vector<double>& rows, const TrainConfig& config = {},
                     const std::function<bool(const TrainProgress&)>& on_progress = {});
+
+  // Fits the flow to the target it was compiled with by reverse KL
+  // (variational inference): fresh base draws each step, the parameters of
+  // the best ELBO kept. Throws Error for a model compiled without a target.
+  TrainResult fit_target(const TrainConfig& config = {},
+                         const std::function<bool(const TrainProgress&)>& on_progress = {});
+  // The target's unnormalised log-density log p~(x) for every row of x.
+  std::vector<double> target_log_prob(const std::vector<double>& x) const;
 
   // log p(x) for every row of x ([n, dim]).
   std::vector<double> log_prob(const std::vector<double>& x) const;
