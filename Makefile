@@ -4,7 +4,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: deps configure build test test-sanitize fuzz demo deploy-example bench format clean
+.PHONY: deps configure build test test-sanitize fuzz demo deploy-example bench bench-variational format clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -72,6 +72,10 @@ deploy-example: build
 # BENCH_ARGS is passed on, e.g. BENCH_ARGS='--json out/bench.json'.
 bench:
 	bash bench/run.sh $(BENCH_ARGS)
+
+# Reverse-KL (variational) training against PyTorch (bench/variational.py).
+bench-variational:
+	bash bench/run.sh --variational $(BENCH_ARGS)
 
 format:
 	clang-format-19 -i $$(git ls-files '*.cpp' '*.hpp')

@@ -4,6 +4,8 @@
 # NumPy, scikit-learn and OpenBLAS if missing, then runs bench/bench.py,
 # which checks log_prob agreement on shared weights before timing anything.
 # Usage: bench/run.sh [--json OUT.json] [--threads 1,2] [--workloads W1,W2,W3,W4] [--skip-check]
+#        bench/run.sh --variational [--json OUT.json] [--threads 1,2]   (bench/variational.py:
+#        reverse-KL training against PyTorch, issue 14)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${NFC_BENCH_BUILD:-build-bench}
@@ -58,4 +60,8 @@ if [ -n "$best_core" ]; then export OPENBLAS_CORETYPE=$best_core; else unset OPE
 
 # Debian's packages live in the system interpreter; a pyenv or venv python3
 # earlier on PATH would not see them.
+if [ "${1:-}" = "--variational" ]; then
+  shift
+  exec /usr/bin/python3 bench/variational.py --build "$build" "$@"
+fi
 exec /usr/bin/python3 bench/bench.py --build "$build" "$@"

@@ -93,7 +93,13 @@ bool run_target(PipelineRun& r) {
     targets = &r.file_targets;
   }
   TargetSpec* t = choose_target(*targets, sel.name, diags);
-  if (!t || !read_tables(*t, sel.data_dir, diags)) return false;
+  if (!t) return false;
+  if (t->dim != 0 && t->dim != r.spec->dim) {
+    diags.error(t->dim_loc, fmt::format("target '{}' has dim {}, but the flow has dim {}", t->name,
+                                        t->dim, r.spec->dim));
+    return false;
+  }
+  if (!read_tables(*t, sel.data_dir, diags)) return false;
   r.builder->select_target(*t, diags);
   return r.builder->run(GraphStage::target);
 }

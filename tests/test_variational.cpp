@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "Shell.hpp"
 #include "TestSupport.hpp"
 #include "include/nfc/nfc.hpp"
 #include "runtime/Trainer.hpp"
@@ -227,6 +228,15 @@ TEST_CASE("targets: located errors for names, shapes, data and flows that cannot
         "layer\n"
         "  maf affine(order = [0, 1]) { net = made(hidden = [4]) }\n"
         "  ^~~\n");
+  CHECK(errors("flow f(dim = 2, base = mixture(components = 2)) {\n  linear\n}\n",
+               "target t { logp = -x0^2 - x1^2 }\n")
+            .starts_with("test.nf:1:6: error: variational training differentiates the base's "
+                         "draws, and a mixture's choice of component has no gradient: use base = "
+                         "normal or diag_normal\n"));
+  CHECK(errors("flow f(dim = 2, context = 1) {\n  linear\n}\n",
+               "target t { logp = -x0^2 - x1^2 }\n")
+            .starts_with("test.nf:1:6: error: variational training fits an unconditional flow; "
+                         "this one has a context\n"));
   // A target flat along a coordinate compiles, with a warning.
   const std::string source = flow2 + "target t { logp = -x0^2 }\n";
   Diagnostics warn("test.nf", source);
@@ -357,4 +367,56 @@ TEST_CASE("examples/variational: log Z within 3 standard errors of the truth", "
     CHECK(r.ess > c.ess_floor);
     CHECK(r.elbo < c.log_z + 3 * r.log_z_se + 1e-4);  // a lower bound, up to noise
   }
+}
+
+TEST_CASE("nfc train --target: a fit, its metrics, sampling from it, and a wrong name",
+          "[variational][cli]") {
+  const auto dir = std::filesystem::temp_directory_path() / "nfc_test_variational_cli";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string nfc = NFC_EXECUTABLE;
+  const std::string model = std::string(NFC_SOURCE_DIR) + "/examples/variational/gaussian.nf";
+  const std::string out = (dir / "g.safetensors").string(), json = (dir / "g.json").string();
+  const auto wrong = test::run_shell(nfc + " train " + model + " --target other -q --out " + out);
+  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.output.find("gaussian.nf: error: no target 'other' in the file; it declares "
+                          "'gaussian'\n") != std::string::npos);
+  const std::string train = nfc + " train " + model +
+                            " --target gaussian --steps 600 --lr 5e-3 --eval-every 200 -q --out " +
+                            out + " --json " + json;
+  const auto fit = test::run_shell(train);
+  INFO(fit.output);
+  REQUIRE(fit.exit_code == 0);
+  std::ifstream in(json);
+  const std::string metrics((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const char* key : {"\"elbo\"", "\"log_z\"", "\"log_z_se\"", "\"ess_fraction\"",
+                          "\"variational\""})
+    CHECK(metrics.find(key) != std::string::npos);
+  // Samples of the fit: the target's mean (1, -2), within 5 standard errors
+  // of a mean of 4000 draws (marginal sds 0.92 and 1.30).
+  const std::string samples = (dir / "s.csv").string();
+  const auto drawn =
+      test::run_shell(nfc + " sample " + model + " --params " + out + " -n 4000 -o " + samples);
+  REQUIRE(drawn.exit_code == 0);
+  std::ifstream rows(samples);
+  std::string line;
+  std::getline(rows, line);  // header
+  double sum0 = 0, sum1 = 0;
+  int n = 0;
+  while (std::getline(rows, line)) {
+    const size_t comma = line.find(',');
+    sum0 += std::stod(line.substr(0, comma));
+    sum1 += std::stod(line.substr(comma + 1));
+    ++n;
+  }
+  REQUIRE(n == 4000);
+  CHECK(std::fabs(sum0 / n - 1) < 5 * 0.92 / std::sqrt(4000.0));
+  CHECK(std::fabs(sum1 / n + 2) < 5 * 1.30 / std::sqrt(4000.0));
+  // The run is a pure function of its options: again, the same parameters.
+  std::ifstream first_in(out);
+  const std::string first((std::istreambuf_iterator<char>(first_in)), {});
+  REQUIRE(test::run_shell(train).exit_code == 0);
+  std::ifstream again_in(out);
+  const std::string again((std::istreambuf_iterator<char>(again_in)), {});
+  CHECK(first == again);
 }

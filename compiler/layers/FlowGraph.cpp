@@ -367,7 +367,7 @@ bool FlowBuilder::build_target() {
                                  substitute(g_, fg_.inverse_logdet, at_z));
   fg_.kl = g_.binary(Op::sub, log_q, substitute(g_, *logp, {{fg_.x, x}}));
   fg_.kl_gradient = parameter_gradient(g_, fg_.kl);
-  return within_limits(target_->loc);
+  return within_limits(spec_.loc);
 }
 
 // Checked after every layer, so a huge flow stops at the layer that crosses

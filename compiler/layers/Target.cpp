@@ -111,9 +111,10 @@ int TargetLowering::length(const Expr& e) {
     case Expr::Kind::neg:
       return length(*e.args[0]);
     case Expr::Kind::binary:
-    case Expr::Kind::compare:
-      return combine(e, fmt::format("operands of '{}'", e.op == '^' ? '^' : e.op),
+      return combine(e, fmt::format("operands of '{}'", e.op),
                      {length(*e.args[0]), length(*e.args[1])});
+    case Expr::Kind::compare:
+      return combine(e, "two sides of the comparison", {length(*e.args[0]), length(*e.args[1])});
     case Expr::Kind::call:
       return call_length(e);
   }

@@ -171,6 +171,10 @@ struct DataTable {
 struct TargetSpec {
   std::string name;
   SourceRange loc;  // the name
+  // `target NAME(dim = N)`: names are checked against N (0: the flow's
+  // dim); a target is fitted only by a flow of its dim.
+  int dim = 0;
+  SourceRange dim_loc;
   std::vector<DataTable> data;
   std::vector<ParamDecl> params;  // learnable, trained with the flow
   std::vector<LetBinding> lets;

@@ -9,6 +9,7 @@
 
 #include "compiler/sema/SemaExpr.hpp"
 #include "compiler/sema/SemaParams.hpp"
+#include "compiler/sema/Sema.hpp"
 #include "dsl/Suggest.hpp"
 
 namespace nfc {
@@ -49,7 +50,7 @@ class TargetChecker {
     report_(at, std::move(message));
     ok_ = false;
   }
-  void check_dim();
+  void check_dim(TargetSpec& spec);
   bool declare(const ast::Name& name, TargetName d);
   std::string check_name(const Expr& use, size_t visible_lets,
                          std::optional<size_t> current_let) const;
@@ -62,18 +63,20 @@ class TargetChecker {
   bool ok_ = true;
 };
 
-// target NAME(dim = N): optional, and then the flow's.
-void TargetChecker::check_dim() {
+// target NAME(dim = N): optional; names are then checked against N (a file
+// may hold targets for flows of several dims: the pipeline checks the one
+// it fits).
+void TargetChecker::check_dim(TargetSpec& spec) {
   const ArgList args(t_.args, fmt::format("target '{}'", t_.name.text), {"dim"}, report_);
   const ast::Value* v = args.find("dim");
   if (!v) return;
-  const std::optional<int64_t> n = integer_in_range(*v, "'dim'", 1, 1 << 30, report_);
+  const std::optional<int64_t> n = integer_in_range(*v, "'dim'", 1, kMaxDim, report_);
   if (!n) {
     ok_ = false;
-  } else if (dim_ != 0 && *n != dim_) {
-    error(v->loc, fmt::format("target '{}' has dim {}, but the flow has dim {}", t_.name.text, *n,
-                              dim_));
+    return;
   }
+  spec.dim = dim_ = static_cast<int>(*n);
+  spec.dim_loc = v->loc;
 }
 
 bool TargetChecker::declare(const ast::Name& name, TargetName d) {
@@ -163,7 +166,7 @@ std::optional<TargetSpec> TargetChecker::run() {
   TargetSpec spec;
   spec.name = t_.name.text;
   spec.loc = t_.name.loc;
-  check_dim();
+  check_dim(spec);
   for (const ast::Data& d : t_.data) {
     if (!declare(d.name, {TargetName::Kind::data, d.name.loc})) continue;
     spec.data.push_back(DataTable{d.name.text, d.path, d.name.loc, d.path_loc, 0, 0, {}});
