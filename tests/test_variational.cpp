@@ -87,6 +87,19 @@ void check_kl(const std::string& source, uint64_t seed, const std::string& data_
     CHECK(std::fabs(grad[i] - fd) <= 1e-6 * std::fabs(fd) + 1e-8);
   }
   for (size_t i = size_t(flow.trainable_size()); i < params.size(); ++i) CHECK(grad[i] == 0);
+  // The f32 entry point at the same parameters and noise: float rounding
+  // of a sum of O(10) terms of O(1), relative 1e-4 with room.
+  auto model32 = compile_with_target(source, Precision::f32, data_dir);
+  Flow<float> flow32 = make_flow<float>(*model32);
+  for (size_t i = 0; i < params.size(); ++i) flow32.params()[i] = float(params[i]);
+  const std::vector<float> eps32(eps.begin(), eps.end());
+  std::vector<float> grad32(params.size());
+  const double loss32 = flow32.kl_grad(eps32.data(), n, grad32.data());
+  CHECK(std::fabs(loss32 - loss) <= 1e-4 * (1 + std::fabs(loss)));
+  double norm = 0;
+  for (double g : grad) norm = std::max(norm, std::fabs(g));
+  for (size_t i = 0; i < params.size(); ++i)
+    CHECK(std::fabs(double(grad32[i]) - grad[i]) <= 1e-3 * (1 + norm));
 }
 
 std::string with_banana(const std::string& flow) {
@@ -105,6 +118,8 @@ TEST_CASE("kl_grad matches its definition and finite differences, every layer ki
       "act = tanh) }\n}\n",
       "flow f(dim = 2) {\n  iaf affine(order = [0, 1]) { net = made(hidden = [8], act = tanh) }\n"
       "}\n",
+      "flow f(dim = 2) {\n  iaf spline(order = [1, 0], bins = 4) { net = made(hidden = [8], act = "
+      "tanh) }\n}\n",
       "flow f(dim = 2) {\n  linear\n  elementwise affine(s = 0.1, t = 0.2)\n  actnorm\n}\n",
       "flow f(dim = 2) {\n  map {\n    param a = 1.5 positive\n    z0 = a * x0 + 0.3\n    z1 = x1 "
       "+ x1^3 / 3 + 0.2 * x0\n  }\n}\n",
@@ -412,6 +427,43 @@ TEST_CASE("nfc train --target: a fit, its metrics, sampling from it, and a wrong
   REQUIRE(n == 4000);
   CHECK(std::fabs(sum0 / n - 1) < 5 * 0.92 / std::sqrt(4000.0));
   CHECK(std::fabs(sum1 / n + 2) < 5 * 1.30 / std::sqrt(4000.0));
+  // The fit drawn beside the target.
+  const std::string png = (dir / "g.png").string();
+  const auto plot = test::run_shell(nfc + " plot " + model + " --target gaussian --params " + out +
+                                    " -o " + png);
+  CHECK(plot.exit_code == 0);
+  CHECK(std::filesystem::file_size(png) > 10000);
+  // A target that is not finite where the flow samples: skipped steps, the
+  // first named with its point.
+  const std::string bad = (dir / "bad.nf").string();
+  std::ofstream(bad) << "flow f(dim = 2) {\n  linear\n}\ntarget half { logp = log(x0) - x0 - "
+                        "0.5 * x1^2 }\n";
+  const auto skipped =
+      test::run_shell(nfc + " train " + bad + " --target half --steps 50 -q --out " +
+                      (dir / "bad.safetensors").string());
+  CHECK(skipped.exit_code == 1);
+  CHECK(skipped.output.find("nfc: error: training diverged: 10 steps in a row, the last at step "
+                            "10, had a non-finite loss or gradient (the learning rate was halved "
+                            "at each; the first: at step 1 the target's log-density is ") !=
+        std::string::npos);
+  CHECK(skipped.output.find("nan at x = (") != std::string::npos);
+  // --resume continues exactly: 200 steps, then on to 400, is the 400-step
+  // run byte for byte (noise is a function of (seed, step); a constant
+  // schedule, since extending a cosine one reshapes it).
+  const std::string whole = (dir / "whole.safetensors").string(),
+                    parts = (dir / "parts.safetensors").string();
+  const std::string base = nfc + " train " + model +
+                           " --target gaussian --schedule constant --lr 5e-3 --eval-every 100 -q";
+  REQUIRE(test::run_shell(base + " --steps 400 --out " + whole).exit_code == 0);
+  REQUIRE(test::run_shell(base + " --steps 200 --out " + parts).exit_code == 0);
+  REQUIRE(test::run_shell(base + " --steps 400 --resume --out " + parts).exit_code == 0);
+  auto bytes = [](const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(f)), {});
+  };
+  CHECK(bytes(whole) == bytes(parts));
+  CHECK(bytes(whole.substr(0, whole.size() - 12) + ".state.safetensors") ==
+        bytes(parts.substr(0, parts.size() - 12) + ".state.safetensors"));
   // The run is a pure function of its options: again, the same parameters.
   std::ifstream first_in(out);
   const std::string first((std::istreambuf_iterator<char>(first_in)), {});
