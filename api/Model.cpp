@@ -4,8 +4,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <tuple>
 #include <variant>
@@ -155,23 +155,22 @@ Model Model::compile(std::string_view source, Precision precision, const std::st
                      const std::string& target) {
   std::optional<TargetSelection> selection;
   if (!target.empty())
-    selection = TargetSelection{target, {}, nullptr,
-                                std::filesystem::path(name).parent_path().string()};
+    selection =
+        TargetSelection{target, {}, nullptr, std::filesystem::path(name).parent_path().string()};
   Model model(compiled_impl(source, precision, name, std::move(selection)));
   model.init_params(0);
   return model;
 }
 
-Model Model::compile_file(const std::string& path, Precision precision,
-                          const std::string& target) {
+Model Model::compile_file(const std::string& path, Precision precision, const std::string& target) {
   const std::string text = read_text(path);
   const size_t nf = target.find(".nf");
   if (nf == std::string::npos || (nf + 3 != target.size() && target[nf + 3] != ':'))
     return compile(text, precision, path, target);
   // A target file: FILE.nf or FILE.nf:NAME
   const std::string file = target.substr(0, nf + 3);
-  TargetSelection sel{nf + 3 < target.size() ? target.substr(nf + 4) : "", read_text(file),
-                      nullptr, std::filesystem::path(file).parent_path().string()};
+  TargetSelection sel{nf + 3 < target.size() ? target.substr(nf + 4) : "", read_text(file), nullptr,
+                      std::filesystem::path(file).parent_path().string()};
   Model model(compiled_impl(text, precision, path, std::move(sel), file));
   model.init_params(0);
   return model;
@@ -266,8 +265,7 @@ TrainOptions options_of(const TrainConfig& config) {
 // model then holds the best parameters, also after a stop by the callback.
 template <class Make>
 TrainResult run_training(Model::Impl& impl,
-                         const std::function<bool(const TrainProgress&)>& on_progress,
-                         Make make) {
+                         const std::function<bool(const TrainProgress&)>& on_progress, Make make) {
   TrainState state;
   bool stopped_by_callback = false;
   VariationalStats final_stats;
@@ -280,7 +278,8 @@ TrainResult run_training(Model::Impl& impl,
         TrainProgress p{e.step, e.total, e.loss, e.val_nll, e.lr, evaluation};
         if (evaluation && trainer.variational()) {
           const VariationalStats& v = e.state.history.back().variational;
-          std::tie(p.elbo, p.log_z, p.log_z_se, p.ess) = std::tie(v.elbo, v.log_z, v.log_z_se, v.ess);
+          std::tie(p.elbo, p.log_z, p.log_z_se, p.ess) =
+              std::tie(v.elbo, v.log_z, v.log_z_se, v.ess);
         }
         const bool go_on = on_progress(p);
         stopped_by_callback |= !go_on;
@@ -311,9 +310,8 @@ TrainResult Model::train(const std::vector<double>& rows, const TrainConfig& con
   check_rows(rows, dim(), "train");
   const TrainOptions o = options_of(config);
   const auto n = static_cast<int64_t>(rows.size()) / dim();
-  return run_training(*impl_, on_progress, [&]<class T>(Flow<T>& f) {
-    return Trainer<T>(f, rows, n, o);
-  });
+  return run_training(*impl_, on_progress,
+                      [&]<class T>(Flow<T>& f) { return Trainer<T>(f, rows, n, o); });
 }
 
 TrainResult Model::fit_target(const TrainConfig& config,
@@ -321,8 +319,7 @@ TrainResult Model::fit_target(const TrainConfig& config,
   if (impl_->compiled->graph->kl < 0)
     throw Error("fit_target: the model was compiled without a target (Model::compile's target)");
   const TrainOptions o = options_of(config);
-  return run_training(*impl_, on_progress,
-                      [&]<class T>(Flow<T>& f) { return Trainer<T>(f, o); });
+  return run_training(*impl_, on_progress, [&]<class T>(Flow<T>& f) { return Trainer<T>(f, o); });
 }
 
 std::vector<double> Model::target_log_prob(const std::vector<double>& x) const {

@@ -1,11 +1,10 @@
 // The pipeline: one table of stages, run in order, each timed.
 #include "driver/Pipeline.hpp"
 
-#include <array>
-#include <chrono>
-
 #include <fmt/format.h>
 
+#include <array>
+#include <chrono>
 #include <filesystem>
 
 #include "compiler/sema/Frontend.hpp"
@@ -44,7 +43,7 @@ bool run_graph_stage(PipelineRun& r) {
 // The selected target among `targets` (reported to `diags` if there is no
 // such target, or several and no name).
 TargetSpec* choose_target(std::vector<TargetSpec>& targets, const std::string& name,
-                                Diagnostics& diags) {
+                          Diagnostics& diags) {
   std::string known;
   for (const TargetSpec& t : targets) known += (known.empty() ? "'" : ", '") + t.name + "'";
   for (TargetSpec& t : targets)
@@ -52,8 +51,8 @@ TargetSpec* choose_target(std::vector<TargetSpec>& targets, const std::string& n
   if (targets.empty())
     diags.error({}, "the file declares no target: add 'target NAME { logp = ... }'");
   else if (name.empty())
-    diags.error({}, fmt::format("the file declares several targets ({}): choose one by name",
-                                known));
+    diags.error({},
+                fmt::format("the file declares several targets ({}): choose one by name", known));
   else
     diags.error({}, fmt::format("no target '{}' in the file; it declares {}", name, known));
   return nullptr;
@@ -178,7 +177,8 @@ const PipelineStage* find_pipeline_stage(std::string_view name) {
 
 std::unique_ptr<CompiledModel> run_pipeline(std::string_view source, Diagnostics& diags,
                                             const PipelineOptions& options) {
-  PipelineRun r{source, diags, options, std::nullopt, {}, nullptr, std::make_unique<CompiledModel>()};
+  PipelineRun r{
+      source, diags, options, std::nullopt, {}, nullptr, std::make_unique<CompiledModel>()};
   const std::span<const PipelineStage> stages = pipeline_stages();
   for (size_t i = 0; i < kStages.size(); ++i) {
     const StageRow& row = kStages[i];

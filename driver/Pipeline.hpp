@@ -35,8 +35,8 @@ const PipelineStage* find_pipeline_stage(std::string_view name);
 using StageObserver = std::function<void(const PipelineStage& stage, const CompiledModel& model)>;
 
 struct PipelineOptions {
-  std::optional<JitOptions> jit;  // unset: stop before code generation ("jit")
-  StageObserver after_stage;      // may be empty
+  std::optional<JitOptions> jit;          // unset: stop before code generation ("jit")
+  StageObserver after_stage;              // may be empty
   std::optional<TargetSelection> target;  // unset: no target stage work
 };
 

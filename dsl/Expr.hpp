@@ -44,11 +44,11 @@ struct ExprFunction {
   int arity;
 };
 inline constexpr ExprFunction kExprFunctions[] = {
-    {"exp", 1},   {"log", 1},     {"log1p", 1}, {"expm1", 1},    {"sqrt", 1}, {"tanh", 1},
-    {"atanh", 1}, {"sigmoid", 1}, {"logit", 1}, {"softplus", 1}, {"sinh", 1}, {"asinh", 1},
-    {"sin", 1},   {"cos", 1},     {"abs", 1},   {"cosh", 1},     {"atan", 1}, {"asin", 1},
-    {"acos", 1},  {"acosh", 1},   {"cbrt", 1},  {"log2", 1},     {"erf", 1},  {"erfc", 1},
-    {"tan", 1},   {"erfinv", 1},  {"sign", 1},  {"min", 2},      {"max", 2},  {"clamp", 3},
+    {"exp", 1},   {"log", 1},       {"log1p", 1}, {"expm1", 1},    {"sqrt", 1}, {"tanh", 1},
+    {"atanh", 1}, {"sigmoid", 1},   {"logit", 1}, {"softplus", 1}, {"sinh", 1}, {"asinh", 1},
+    {"sin", 1},   {"cos", 1},       {"abs", 1},   {"cosh", 1},     {"atan", 1}, {"asin", 1},
+    {"acos", 1},  {"acosh", 1},     {"cbrt", 1},  {"log2", 1},     {"erf", 1},  {"erfc", 1},
+    {"tan", 1},   {"erfinv", 1},    {"sign", 1},  {"min", 2},      {"max", 2},  {"clamp", 3},
     {"where", 3}, {"logaddexp", 2}, {"sum", 1},   {"dot", 2},
 };
 

@@ -231,7 +231,8 @@ void Lexer::scan_string(size_t start, int start_col) {
     return emit(TokenKind::string, start, start_col);
   }
   emit(TokenKind::error, start, start_col);
-  diags_.error(SourceRange{line_, start_col, 1}, "unterminated string: a string ends with '\"' on its own line");
+  diags_.error(SourceRange{line_, start_col, 1},
+               "unterminated string: a string ends with '\"' on its own line");
 }
 
 // A byte no token starts with. A well-formed UTF-8 sequence is reported as

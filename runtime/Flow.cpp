@@ -152,8 +152,7 @@ T Flow<T>::nll_grad(const T* params, const T* x, int64_t n, T* grad) const {
 template <class T>
 T Flow<T>::kl_grad(const T* eps, int64_t n, T* grad) const {
   if (!has_target()) throw std::logic_error("kl_grad: the flow was compiled without a target");
-  return mean_gradient(entries_.kl_grad, entries_.kl_workspace, params_.data(), eps, dim_, n,
-                       grad);
+  return mean_gradient(entries_.kl_grad, entries_.kl_workspace, params_.data(), eps, dim_, n, grad);
 }
 
 template <class T>

@@ -62,8 +62,7 @@ void adam_update(T* __restrict params, const T* __restrict grad, double* __restr
 
 template <class T>
 void optimizer_step(std::vector<T>& params, const std::vector<T>& grad, double lr,
-                    const OptimizerOptions& o, OptimizerState& s, ThreadPool* pool,
-                    int64_t count) {
+                    const OptimizerOptions& o, OptimizerState& s, ThreadPool* pool, int64_t count) {
   if (s.m.size() != params.size()) {
     s.m.assign(params.size(), 0);
     s.v.assign(params.size(), 0);

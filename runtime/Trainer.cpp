@@ -317,9 +317,10 @@ std::string Trainer<T>::bad_point(int64_t step) const {
       return fmt::format("at step {} the target's log-density is {} at x = {}", step + 1,
                          double(log_p[size_t(i)]), point_text(xi, dim_));
   }
-  return fmt::format("at step {} the loss or its gradient is not finite, though the target is "
-                     "finite at every sample",
-                     step + 1);
+  return fmt::format(
+      "at step {} the loss or its gradient is not finite, though the target is "
+      "finite at every sample",
+      step + 1);
 }
 
 template <class T>
@@ -329,8 +330,8 @@ std::string Trainer<T>::result_problem(const TrainState& s) const {
   const double result = !validated         ? s.history.back().train_nll
                         : s.best_step >= 0 ? s.best_val
                                            : s.history.back().val_nll;
-  const char* what = variational_        ? "the best -ELBO"
-                     : !validated         ? "the final training NLL"
+  const char* what = variational_       ? "the best -ELBO"
+                     : !validated       ? "the final training NLL"
                      : s.best_step >= 0 ? "the best validation NLL"
                                         : "the last validation NLL";
   if (!std::isfinite(result)) return fmt::format("{} is {}", what, result);

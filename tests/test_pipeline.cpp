@@ -40,7 +40,8 @@ std::vector<std::string> entry_lines(const std::string& dump) {
 std::vector<Seen> run_and_watch(const std::optional<nfc::JitOptions>& jit) {
   std::vector<Seen> seen;
   nfc::Diagnostics diags("tiny.nf", kSource);
-  nfc::PipelineOptions options{jit, [&](const PipelineStage& stage, const CompiledModel& m) {
+  nfc::PipelineOptions options{jit,
+                               [&](const PipelineStage& stage, const CompiledModel& m) {
                                  Seen s{std::string(stage.name), m.graph != nullptr, 0, {}};
                                  if (m.graph) {
                                    s.nodes = m.graph->graph.size();
@@ -49,7 +50,8 @@ std::vector<Seen> run_and_watch(const std::optional<nfc::JitOptions>& jit) {
                                    s.entries = entry_lines(dump.str());
                                  }
                                  seen.push_back(s);
-                               }, {}};
+                               },
+                               {}};
   const auto model = nfc::run_pipeline(kSource, diags, options);
   std::ostringstream errors;
   diags.print(errors);

@@ -38,7 +38,8 @@ std::unique_ptr<CompiledModel> compile_with_target(const std::string& source,
 // The diagnostics of compiling `source` with its target, or "" if it compiles.
 std::string target_errors(const std::string& source, const std::string& data_dir = "") {
   Diagnostics diags("test.nf", source);
-  auto model = compile_model(source, diags, JitOptions{}, TargetSelection{"", {}, nullptr, data_dir});
+  auto model =
+      compile_model(source, diags, JitOptions{}, TargetSelection{"", {}, nullptr, data_dir});
   std::ostringstream out;
   diags.print(out);
   return model ? "" : out.str();
@@ -64,7 +65,8 @@ void check_kl(const std::string& source, uint64_t seed, const std::string& data_
   const double loss = flow.kl_grad(eps.data(), n, grad.data());
   REQUIRE(std::isfinite(loss));
   if (flow.base() == BaseKind::standard_normal) {
-    std::vector<double> x(size_t(n * d)), logdet(static_cast<size_t>(n)), lp(static_cast<size_t>(n));
+    std::vector<double> x(size_t(n * d)), logdet(static_cast<size_t>(n)),
+        lp(static_cast<size_t>(n));
     flow.inverse(eps.data(), x.data(), logdet.data(), n);
     flow.target_log_prob(x.data(), lp.data(), n);
     double mean = 0;
@@ -248,10 +250,10 @@ TEST_CASE("targets: located errors for names, shapes, data and flows that cannot
             .starts_with("test.nf:1:6: error: variational training differentiates the base's "
                          "draws, and a mixture's choice of component has no gradient: use base = "
                          "normal or diag_normal\n"));
-  CHECK(errors("flow f(dim = 2, context = 1) {\n  linear\n}\n",
-               "target t { logp = -x0^2 - x1^2 }\n")
-            .starts_with("test.nf:1:6: error: variational training fits an unconditional flow; "
-                         "this one has a context\n"));
+  CHECK(
+      errors("flow f(dim = 2, context = 1) {\n  linear\n}\n", "target t { logp = -x0^2 - x1^2 }\n")
+          .starts_with("test.nf:1:6: error: variational training fits an unconditional flow; "
+                       "this one has a context\n"));
   // A target flat along a coordinate compiles, with a warning.
   const std::string source = flow2 + "target t { logp = -x0^2 }\n";
   Diagnostics warn("test.nf", source);
@@ -305,8 +307,8 @@ TEST_CASE("reverse KL fits a target with a known normaliser", "[variational]") {
       TrainState state;
       trainer.run(state, [](const TrainEvent&) { return true; });
       const VariationalStats v = trainer.variational_stats();
-      INFO("precision " << (p == Precision::f64 ? "f64" : "f32") << ": log Z " << v.log_z
-                        << " +- " << v.log_z_se << ", ESS/N " << v.ess);
+      INFO("precision " << (p == Precision::f64 ? "f64" : "f32") << ": log Z " << v.log_z << " +- "
+                        << v.log_z_se << ", ESS/N " << v.ess);
       // Within 3 standard errors of the truth (plus f32's rounding of
       // log w, about 1e-6 of |log p|), most draws effective, the ELBO a
       // lower bound close to it.
@@ -315,8 +317,10 @@ TEST_CASE("reverse KL fits a target with a known normaliser", "[variational]") {
       CHECK(v.elbo <= log_z + 3 * v.log_z_se + 1e-4);
       CHECK(v.elbo > log_z - 0.05);
     };
-    if (p == Precision::f64) fit.template operator()<double>();
-    else fit.template operator()<float>();
+    if (p == Precision::f64)
+      fit.template operator()<double>();
+    else
+      fit.template operator()<float>();
   }
 }
 
@@ -370,7 +374,8 @@ TEST_CASE("examples/variational: log Z within 3 standard errors of the truth", "
       {"u1", 3000, 3e-3, 1.8775016, 0.95},
   };
   for (const Case& c : cases) {
-    const std::string path = std::string(NFC_SOURCE_DIR) + "/examples/variational/" + c.name + ".nf";
+    const std::string path =
+        std::string(NFC_SOURCE_DIR) + "/examples/variational/" + c.name + ".nf";
     nfc::Model m = nfc::Model::compile_file(path, nfc::Precision::f64, c.name);
     nfc::TrainConfig config;
     config.steps = c.steps;
@@ -404,8 +409,8 @@ TEST_CASE("nfc train --target: a fit, its metrics, sampling from it, and a wrong
   REQUIRE(fit.exit_code == 0);
   std::ifstream in(json);
   const std::string metrics((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  for (const char* key : {"\"elbo\"", "\"log_z\"", "\"log_z_se\"", "\"ess_fraction\"",
-                          "\"variational\""})
+  for (const char* key :
+       {"\"elbo\"", "\"log_z\"", "\"log_z_se\"", "\"ess_fraction\"", "\"variational\""})
     CHECK(metrics.find(key) != std::string::npos);
   // Samples of the fit: the target's mean (1, -2), within 5 standard errors
   // of a mean of 4000 draws (marginal sds 0.92 and 1.30).
@@ -429,8 +434,8 @@ TEST_CASE("nfc train --target: a fit, its metrics, sampling from it, and a wrong
   CHECK(std::fabs(sum1 / n + 2) < 5 * 1.30 / std::sqrt(4000.0));
   // The fit drawn beside the target.
   const std::string png = (dir / "g.png").string();
-  const auto plot = test::run_shell(nfc + " plot " + model + " --target gaussian --params " + out +
-                                    " -o " + png);
+  const auto plot =
+      test::run_shell(nfc + " plot " + model + " --target gaussian --params " + out + " -o " + png);
   CHECK(plot.exit_code == 0);
   CHECK(std::filesystem::file_size(png) > 10000);
   // A target that is not finite where the flow samples: skipped steps, the

@@ -66,8 +66,8 @@ std::optional<TargetSelection> target_selection(const ModelOptions& o, std::stri
   if (o.target.empty()) return std::nullopt;
   TargetSelection sel;
   const size_t nf = o.target.find(".nf");
-  const bool in_file = nf != std::string::npos &&
-                       (nf + 3 == o.target.size() || o.target[nf + 3] == ':');
+  const bool in_file =
+      nf != std::string::npos && (nf + 3 == o.target.size() || o.target[nf + 3] == ':');
   const std::string& where = in_file ? (file = o.target.substr(0, nf + 3)) : o.path;
   if (in_file) {
     if (nf + 3 < o.target.size()) sel.name = o.target.substr(nf + 4);

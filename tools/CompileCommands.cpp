@@ -92,13 +92,15 @@ CompileResult compile_with_dumps(const ModelOptions& o) {
   CompileResult result;
   for (const std::string& d : o.dump)
     if (d.starts_with(kGraphAfter)) result.graph_after[d.substr(kGraphAfter.size())];
-  PipelineOptions options{jit_options(o), [&](const PipelineStage& stage, const CompiledModel& m) {
+  PipelineOptions options{jit_options(o),
+                          [&](const PipelineStage& stage, const CompiledModel& m) {
                             const auto it = result.graph_after.find(stage.name);
                             if (it == result.graph_after.end()) return;
                             std::ostringstream text;
                             print_flow_graph(text, *m.graph);
                             it->second = text.str();
-                          }, {}};
+                          },
+                          {}};
   const std::string source = read_file(o.path);
   Diagnostics diags(o.path, source);
   result.model = run_pipeline(source, diags, options);

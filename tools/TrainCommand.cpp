@@ -347,10 +347,11 @@ void train(TrainCliOptions o) {
   // The flow holds the best parameters: the final estimates are theirs.
   const VariationalStats final_stats = variational ? run->variational_stats() : VariationalStats{};
   const std::string result =
-      variational ? fmt::format("best ELBO {:.4f} at step {}; log Z = {:.4f} +- {:.4f}, ESS/N "
-                                "{:.3f} ({} draws)",
-                                final_stats.elbo, state.best_step, final_stats.log_z,
-                                final_stats.log_z_se, final_stats.ess, o.train.eval_samples)
+      variational ? fmt::format(
+                        "best ELBO {:.4f} at step {}; log Z = {:.4f} +- {:.4f}, ESS/N "
+                        "{:.3f} ({} draws)",
+                        final_stats.elbo, state.best_step, final_stats.log_z, final_stats.log_z_se,
+                        final_stats.ess, o.train.eval_samples)
       : state.best_step >= 0
           ? fmt::format("best val NLL {:.4f} at step {}", in_data_units(state.best_val),
                         state.best_step)
@@ -403,7 +404,8 @@ void train(TrainCliOptions o) {
 
 void register_train(CLI::App& app) {
   auto o = std::make_shared<TrainCliOptions>();
-  auto* cmd = app.add_subcommand("train", "fit a flow to data by maximum likelihood, or to a target density by reverse KL");
+  auto* cmd = app.add_subcommand(
+      "train", "fit a flow to data by maximum likelihood, or to a target density by reverse KL");
   add_model_options(cmd, o->model, /*runs_flow=*/true, /*takes_target=*/false);
   auto& t = o->train;
   auto* data = cmd->add_option("--data", o->data, "FILE.npy, FILE.csv or builtin:NAME");
@@ -462,8 +464,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--json", o->json, "write metrics (history, KL, timing) as JSON");
   cmd->add_flag("-q,--quiet", o->quiet, "no progress line");
   cmd->callback([o] {
-    if (o->data.empty() && o->model.target.empty())
-      throw CLI::RequiredError("--data or --target");
+    if (o->data.empty() && o->model.target.empty()) throw CLI::RequiredError("--data or --target");
     if (!o->model.target.empty() && o->epochs > 0)
       throw UserError("--epochs needs --data; with --target give --steps");
     if (o->steps == 0 && o->epochs == 0) o->train.steps = 2000;

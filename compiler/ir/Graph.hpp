@@ -114,7 +114,7 @@ class Graph {
   // twice; the first reason given is kept) and ParamTensor::constrained.
   void keep_param_range(int tensor, double lo, double hi, std::string kept_for);
   void mark_param_constrained(int tensor);
-  void mark_param_data(int tensor);  // ParamTensor::data
+  void mark_param_data(int tensor);    // ParamTensor::data
   int add_var_name(std::string name);  // returns the new var's index
 
   // Elementwise operations (broadcasting operands of length 1).

@@ -326,14 +326,16 @@ bool FlowBuilder::build_inverse() {
 bool FlowBuilder::samples_differentiably() {
   bool ok = true;
   if (spec_.context_dim > 0) {
-    diags_.error(spec_.loc, "variational training fits an unconditional flow; this one has a "
-                            "context");
+    diags_.error(spec_.loc,
+                 "variational training fits an unconditional flow; this one has a "
+                 "context");
     ok = false;
   }
   if (spec_.base.kind == BaseKind::mixture) {
-    diags_.error(spec_.loc, "variational training differentiates the base's draws, and a "
-                            "mixture's choice of component has no gradient: use base = normal or "
-                            "diag_normal");
+    diags_.error(spec_.loc,
+                 "variational training differentiates the base's draws, and a "
+                 "mixture's choice of component has no gradient: use base = normal or "
+                 "diag_normal");
     ok = false;
   }
   bool loop = false;
@@ -363,8 +365,8 @@ bool FlowBuilder::build_target() {
   const NodeId z = *base_->reparameterize(fg_.eps);
   const std::unordered_map<NodeId, NodeId> at_z{{fg_.z, z}};
   const NodeId x = substitute(g_, fg_.inverse_x, at_z);
-  const NodeId log_q = g_.binary(Op::sub, base_->log_density(z),
-                                 substitute(g_, fg_.inverse_logdet, at_z));
+  const NodeId log_q =
+      g_.binary(Op::sub, base_->log_density(z), substitute(g_, fg_.inverse_logdet, at_z));
   fg_.kl = g_.binary(Op::sub, log_q, substitute(g_, *logp, {{fg_.x, x}}));
   fg_.kl_gradient = parameter_gradient(g_, fg_.kl);
   return within_limits(spec_.loc);

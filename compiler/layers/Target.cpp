@@ -166,7 +166,7 @@ std::optional<NodeId> TargetLowering::run(NodeId x, int dim) {
 }  // namespace
 
 std::optional<NodeId> build_target_density(Graph& g, const TargetSpec& t, NodeId x, int dim,
-                                   Diagnostics& diags) {
+                                           Diagnostics& diags) {
   return TargetLowering(g, t, diags).run(x, dim);
 }
 

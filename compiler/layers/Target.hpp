@@ -17,6 +17,6 @@ namespace nfc {
 // reporting a shape error to `diags`. Warns for each x_j logp does not
 // depend on. The tables' values must be filled in.
 std::optional<NodeId> build_target_density(Graph& g, const TargetSpec& t, NodeId x, int dim,
-                                   Diagnostics& diags);
+                                           Diagnostics& diags);
 
 }  // namespace nfc

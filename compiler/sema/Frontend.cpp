@@ -58,10 +58,8 @@ std::optional<std::vector<TargetSpec>> check_target_source(std::string_view sour
     local.error(t.keyword, "a target file holds targets only: transforms belong to the model file");
   if (file.targets.empty() && !local.has_errors())
     local.error(file.end, "missing target: a target file must define 'target NAME { logp = ... }'");
-  std::vector<TargetSpec> targets =
-      check_targets(file.targets, dim, [&](SourceRange at, std::string m) {
-        local.error(at, std::move(m));
-      });
+  std::vector<TargetSpec> targets = check_targets(
+      file.targets, dim, [&](SourceRange at, std::string m) { local.error(at, std::move(m)); });
   hand_on_in_order(local, diags);
   if (local.has_errors()) return std::nullopt;
   return targets;

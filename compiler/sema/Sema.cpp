@@ -58,7 +58,6 @@ bool same_place(SourceRange a, SourceRange b) {
   return a.line == b.line && a.col == b.col;
 }
 
-
 // "w[0]..w[3]" (or "w[0]" for one element).
 std::string element_range(const std::string& name, int size) {
   if (size == 1) return fmt::format("{}[0]", name);

@@ -7,9 +7,9 @@
 #include <map>
 #include <set>
 
+#include "compiler/sema/Sema.hpp"
 #include "compiler/sema/SemaExpr.hpp"
 #include "compiler/sema/SemaParams.hpp"
-#include "compiler/sema/Sema.hpp"
 #include "dsl/Suggest.hpp"
 
 namespace nfc {
@@ -97,8 +97,8 @@ bool TargetChecker::declare(const ast::Name& name, TargetName d) {
     return false;
   }
   if (const auto it = names_.find(n); it != names_.end()) {
-    error(name.loc, fmt::format("'{}' is already declared on line {} as {}", n,
-                                it->second.loc.line, phrase(it->second.kind)));
+    error(name.loc, fmt::format("'{}' is already declared on line {} as {}", n, it->second.loc.line,
+                                phrase(it->second.kind)));
     return false;
   }
   names_.emplace(n, d);
@@ -174,9 +174,8 @@ std::optional<TargetSpec> TargetChecker::run() {
   for (const ast::Param& p : t_.params) {
     TargetName d{TargetName::Kind::param, p.name.loc};
     std::optional<ParamDecl> decl;
-    if (!p.broken) decl = resolve_param(p, [&](SourceRange at, std::string m) {
-      error(at, std::move(m));
-    });
+    if (!p.broken)
+      decl = resolve_param(p, [&](SourceRange at, std::string m) { error(at, std::move(m)); });
     if (decl) {
       d.size = static_cast<int>(decl->init.size());
       d.is_vector = decl->is_vector;
@@ -196,8 +195,8 @@ std::optional<TargetSpec> TargetChecker::run() {
   }
   for (const ast::Assignment& def : t_.defs) {
     if (def.target.text != "logp") {
-      error(def.target.loc, fmt::format("unknown target output '{}'; a target defines 'logp'",
-                                        def.target.text));
+      error(def.target.loc,
+            fmt::format("unknown target output '{}'; a target defines 'logp'", def.target.text));
       continue;
     }
     if (spec.logp || spec.logp_loc.line != 0) {
