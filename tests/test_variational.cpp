@@ -254,6 +254,15 @@ TEST_CASE("targets: located errors for names, shapes, data and flows that cannot
       errors("flow f(dim = 2, context = 1) {\n  linear\n}\n", "target t { logp = -x0^2 - x1^2 }\n")
           .starts_with("test.nf:1:6: error: variational training fits an unconditional flow; "
                        "this one has a context\n"));
+  // A target defined on part of the space the flow samples.
+  CHECK(errors(flow2, "target half { logp = log(x0) - x0 - 0.5 * x1^2 }\n") ==
+        "test.nf:4:8: error: target 'half' is defined only for x0 in (0, inf), but the flow "
+        "samples x0 in (-inf, inf): give the flow that support (a first layer such as "
+        "'elementwise log' makes it (0, inf))\n"
+        "target half { logp = log(x0) - x0 - 0.5 * x1^2 }\n"
+        "       ^~~~\n");
+  CHECK(errors("flow f(dim = 2) {\n  elementwise log\n  linear\n}\n",
+               "target half { logp = log(x0) - x0 - 0.5 * x1^2 }\n") == "");
   // A target flat along a coordinate compiles, with a warning.
   const std::string source = flow2 + "target t { logp = -x0^2 }\n";
   Diagnostics warn("test.nf", source);
@@ -441,8 +450,10 @@ TEST_CASE("nfc train --target: a fit, its metrics, sampling from it, and a wrong
   // A target that is not finite where the flow samples: skipped steps, the
   // first named with its point.
   const std::string bad = (dir / "bad.nf").string();
-  std::ofstream(bad) << "flow f(dim = 2) {\n  linear\n}\ntarget half { logp = log(x0) - x0 - "
-                        "0.5 * x1^2 }\n";
+  // (log(abs(x0) - 1): a domain that is no box, so the compiler cannot
+  // refuse it; NaN for |x0| < 1)
+  std::ofstream(bad) << "flow f(dim = 2) {\n  linear\n}\ntarget half { logp = log(abs(x0) - 1) "
+                        "- x0^2 - 0.5 * x1^2 }\n";
   const auto skipped =
       test::run_shell(nfc + " train " + bad + " --target half --steps 50 -q --out " +
                       (dir / "bad.safetensors").string());

@@ -12,6 +12,7 @@
 
 #include "abi/EntryPoints.hpp"
 #include "compiler/analysis/Derive.hpp"
+#include "compiler/analysis/Domain.hpp"
 #include "compiler/analysis/Gradient.hpp"
 #include "compiler/analysis/Invert.hpp"
 #include "compiler/analysis/Structure.hpp"
@@ -357,17 +358,33 @@ bool FlowBuilder::build_target() {
   if (!target_) return true;
   if (!samples_differentiably()) return false;
   const int D = spec_.dim;
-  const std::optional<NodeId> logp = build_target_density(g_, *target_, fg_.x, D, *target_diags_);
-  if (!logp) return false;
+  const std::optional<TargetDensity> density =
+      build_target_density(g_, *target_, fg_.x, D, *target_diags_);
+  if (!density) return false;
+  // The flow samples its whole support: the target must be defined there.
+  for (int k = 0; k < D; ++k) {
+    const Interval& defined = density->domain[size_t(k)];
+    const Interval& sampled = fg_.support[size_t(k)];
+    if (defined.contains(sampled)) continue;
+    const std::string xk = "x" + std::to_string(k);
+    target_diags_->error(
+        target_->loc,
+        fmt::format("target '{}' is defined only for {}, but the flow samples "
+                    "{}: give the flow that support (a first layer such as "
+                    "'elementwise log' makes it (0, inf))",
+                    target_->name, describe_domain(xk, defined), describe_domain(xk, sampled)));
+    return false;
+  }
+  const NodeId logp = density->logp;
   fg_.target = target_->name;
-  fg_.target_log_prob = *logp;
+  fg_.target_log_prob = logp;
   fg_.eps = g_.input(2, D);
   const NodeId z = *base_->reparameterize(fg_.eps);
   const std::unordered_map<NodeId, NodeId> at_z{{fg_.z, z}};
   const NodeId x = substitute(g_, fg_.inverse_x, at_z);
   const NodeId log_q =
       g_.binary(Op::sub, base_->log_density(z), substitute(g_, fg_.inverse_logdet, at_z));
-  fg_.kl = g_.binary(Op::sub, log_q, substitute(g_, *logp, {{fg_.x, x}}));
+  fg_.kl = g_.binary(Op::sub, log_q, substitute(g_, logp, {{fg_.x, x}}));
   fg_.kl_gradient = parameter_gradient(g_, fg_.kl);
   return within_limits(spec_.loc);
 }

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "compiler/analysis/Domain.hpp"
 #include "compiler/analysis/Structure.hpp"
 #include "compiler/layers/LowerExpr.hpp"
 #include "compiler/layers/Params.hpp"
@@ -18,9 +19,11 @@ class TargetLowering {
  public:
   TargetLowering(Graph& g, const TargetSpec& t, Diagnostics& diags) : g_(g), t_(t), diags_(diags) {}
 
-  std::optional<NodeId> run(NodeId x, int dim);
+  std::optional<TargetDensity> run(NodeId x, int dim);
 
  private:
+  NodeId lower_logp(NameEnv env);
+  std::vector<Interval> domain(int dim);
   int length(const Expr& e);
   int combine(const Expr& e, std::string_view what, std::initializer_list<int> lengths);
   int call_length(const Expr& e);
@@ -136,16 +139,46 @@ void TargetLowering::declare_tables() {
   }
 }
 
-std::optional<NodeId> TargetLowering::run(NodeId x, int dim) {
-  env_["x"] = x;
-  for (int k = 0; k < dim; ++k) env_["x" + std::to_string(k)] = g_.gather(x, {k});
+// The lets and logp over `env` (the variables, parameters and tables bound).
+NodeId TargetLowering::lower_logp(NameEnv env) {
+  for (const LetBinding& let : t_.lets) env[let.name] = lower_expr(g_, *let.expr, env, &tables_);
+  return lower_expr(g_, *t_.logp, env, &tables_);
+}
+
+// Where logp is defined, per x_k (Domain.cpp): logp once more over one
+// placeholder var per coordinate, the form domain inference reads. All of
+// ℝ where nothing restricts x_k, or where the domain is no box.
+std::vector<Interval> TargetLowering::domain(int dim) {
+  NameEnv env = env_;
+  std::vector<NodeId> vars;
+  for (int k = 0; k < dim; ++k) {
+    vars.push_back(g_.var(g_.add_var_name("x" + std::to_string(k)), 1));
+    env["x" + std::to_string(k)] = vars.back();
+  }
+  env["x"] = g_.concat(vars);
+  const DomainInference inferred = infer_domain(g_, {lower_logp(env)});
+  std::vector<Interval> out(size_t(dim), Interval::all());
+  if (inferred.undetermined >= 0 || inferred.empty >= 0) return out;
+  for (int k = 0; k < dim; ++k)
+    if (const auto it = inferred.of_var.find(vars[size_t(k)]); it != inferred.of_var.end())
+      out[size_t(k)] = it->second;
+  return out;
+}
+
+std::optional<TargetDensity> TargetLowering::run(NodeId x, int dim) {
   for (const ParamDecl& p : t_.params) env_[p.name] = declare_param(g_, p, "target." + p.name);
   declare_tables();
+  // Lengths first, each let's before it is bound (later ones read it).
+  NameEnv at_x = env_;
+  at_x["x"] = x;
+  for (int k = 0; k < dim; ++k) at_x["x" + std::to_string(k)] = g_.gather(x, {k});
+  std::swap(env_, at_x);
   for (const LetBinding& let : t_.lets) {
     if (length(*let.expr) < 0) return std::nullopt;
     env_[let.name] = lower_expr(g_, *let.expr, env_, &tables_);
   }
   const int n = length(*t_.logp);
+  std::swap(env_, at_x);  // env_: parameters and tables only
   if (n < 0) return std::nullopt;
   if (n != 1) {
     diags_.error(t_.logp->loc, fmt::format("logp must be a single number, but this expression "
@@ -153,20 +186,20 @@ std::optional<NodeId> TargetLowering::run(NodeId x, int dim) {
                                            n));
     return std::nullopt;
   }
-  const NodeId logp = lower_expr(g_, *t_.logp, env_, &tables_);
+  const NodeId logp = lower_expr(g_, *t_.logp, at_x, &tables_);
   const DependencyMatrix deps = dependency_matrix(g_, logp, x);
   for (int k = 0; k < dim; ++k)
     if (!deps[0][size_t(k)])
       diags_.warning(t_.loc, fmt::format("target '{}' does not depend on x{}: its density is "
                                          "flat along x{}, which no flow can fit",
                                          t_.name, k, k));
-  return logp;
+  return TargetDensity{logp, domain(dim)};
 }
 
 }  // namespace
 
-std::optional<NodeId> build_target_density(Graph& g, const TargetSpec& t, NodeId x, int dim,
-                                           Diagnostics& diags) {
+std::optional<TargetDensity> build_target_density(Graph& g, const TargetSpec& t, NodeId x, int dim,
+                                                  Diagnostics& diags) {
   return TargetLowering(g, t, diags).run(x, dim);
 }
 

@@ -6,17 +6,26 @@
 #pragma once
 
 #include <optional>
+#include <vector>
 
+#include "compiler/analysis/Interval.hpp"
 #include "compiler/ir/Graph.hpp"
 #include "compiler/sema/FlowSpec.hpp"
 #include "dsl/Diagnostics.hpp"
 
 namespace nfc {
 
-// log p~ at the vector `x` (length `dim`), a length-1 node; nullopt after
-// reporting a shape error to `diags`. Warns for each x_j logp does not
-// depend on. The tables' values must be filled in.
-std::optional<NodeId> build_target_density(Graph& g, const TargetSpec& t, NodeId x, int dim,
-                                           Diagnostics& diags);
+struct TargetDensity {
+  NodeId logp = -1;  // log p~ at x, a length-1 node
+  // Where logp is defined, per x_k (an open interval; all of ℝ where
+  // nothing restricts it or the domain is no box nfc can state).
+  std::vector<Interval> domain;
+};
+
+// log p~ at the vector `x` (length `dim`); nullopt after reporting a shape
+// error to `diags`. Warns for each x_j logp does not depend on. The tables'
+// values must be filled in.
+std::optional<TargetDensity> build_target_density(Graph& g, const TargetSpec& t, NodeId x, int dim,
+                                                  Diagnostics& diags);
 
 }  // namespace nfc
