@@ -44,13 +44,11 @@ struct TrainCliOptions {
 };
 
 // The options that determine the run; a resumed run must use the same.
-Json run_identity(const TrainCliOptions& o, const std::string& source_hash) {  // + target file
+Json run_identity(const TrainCliOptions& o, const std::string& source_hash) {
   const auto& t = o.train;
   const auto& opt = t.optimizer;
   return {{"source_hash", source_hash},
           {"data", o.data},
-          {"target", o.model.target},
-          {"eval_samples", t.eval_samples},
           {"data_seed", o.data_seed},
           {"data_rows", o.data_rows},
           {"precision", o.model.precision},
@@ -250,7 +248,11 @@ void train(TrainCliOptions o) {
   const double log_scale_sum = r.standardizer ? r.standardizer->log_det_correction() : 0;
   auto in_data_units = [&](double nll_of_u) { return nll_of_u + log_scale_sum; };
   Json identity = run_identity(o, m.source_hash);
-  identity["target_hash"] = m.target_hash;
+  if (variational) {  // (only then: state files of data training stay as they were)
+    identity["target"] = o.model.target;
+    identity["target_hash"] = m.target_hash;
+    identity["eval_samples"] = o.train.eval_samples;
+  }
   const std::string state_file = state_path(o.out);
 
   TrainState state;
