@@ -9,6 +9,7 @@
 #include "TestSupport.hpp"
 #include "include/nfc/nfc.hpp"
 #include "runtime/Trainer.hpp"
+#include "runtime/io/Npy.hpp"
 
 using namespace nfc;
 
@@ -139,9 +140,10 @@ TEST_CASE("a target's learnable parameters and data tables", "[variational]") {
   const auto dir = std::filesystem::temp_directory_path() / "nfc_test_variational";
   std::filesystem::create_directories(dir);
   {
-    std::ofstream X(dir / "X.csv"), y(dir / "y.csv");
+    std::ofstream X(dir / "X.csv");
     X << "a,b,c\n1,0.5,-1\n1,-0.3,0.2\n1,2,0.7\n1,-1.2,-0.4\n";
-    y << "y\n1\n0\n1\n0\n";
+    const double y[4] = {1, 0, 1, 0};  // a 1-D .npy: one column
+    write_npy((dir / "y.npy").string(), {4}, y, TensorDType::f64);
   }
   const std::string source = R"(
 flow f(dim = 3) {
@@ -150,7 +152,7 @@ flow f(dim = 3) {
 }
 target logistic(dim = 3) {
   data X = "X.csv"
-  data y = "y.csv"
+  data y = "y.npy"
   param s = 2 positive
   let eta = dot(X, x)
   logp = sum(y * eta - softplus(eta)) - 0.5 * dot(x, x) / s^2 - 3 * log(s)
