@@ -263,8 +263,21 @@ TEST_CASE("targets: located errors for names, shapes, data and flows that cannot
         "'elementwise log' makes it (0, inf))\n"
         "target half { logp = log(x0) - x0 - 0.5 * x1^2 }\n"
         "       ^~~~\n");
-  CHECK(errors("flow f(dim = 2) {\n  elementwise log\n  linear\n}\n",
-               "target half { logp = log(x0) - x0 - 0.5 * x1^2 }\n") == "");
+  // Narrower than the target's domain: a warning for x1, which the flow
+  // samples on (0, inf) only.
+  const std::string narrower =
+      "flow f(dim = 2) {\n  elementwise log\n  linear\n}\n"
+      "target half { logp = log(x0) - x0 - 0.5 * x1^2 }\n";
+  Diagnostics narrow("test.nf", narrower);
+  REQUIRE(compile_model(narrower, narrow, JitOptions{}, TargetSelection{}) != nullptr);
+  std::ostringstream narrow_out;
+  narrow.print(narrow_out);
+  CHECK(narrow_out.str() ==
+        "test.nf:5:8: warning: the flow samples only x1 in (0, inf), but target 'half' is "
+        "defined for x1 in (-inf, inf): its mass outside is never fitted, and log Z is estimated "
+        "without it\n"
+        "target half { logp = log(x0) - x0 - 0.5 * x1^2 }\n"
+        "       ^~~~\n");
   // A target flat along a coordinate compiles, with a warning.
   const std::string source = flow2 + "target t { logp = -x0^2 }\n";
   Diagnostics warn("test.nf", source);

@@ -361,19 +361,28 @@ bool FlowBuilder::build_target() {
   const std::optional<TargetDensity> density =
       build_target_density(g_, *target_, fg_.x, D, *target_diags_);
   if (!density) return false;
-  // The flow samples its whole support: the target must be defined there.
+  // The flow samples its whole support: the target must be defined there;
+  // where the support is narrower, the target's mass outside is never fitted.
   for (int k = 0; k < D; ++k) {
     const Interval& defined = density->domain[size_t(k)];
     const Interval& sampled = fg_.support[size_t(k)];
-    if (defined.contains(sampled)) continue;
     const std::string xk = "x" + std::to_string(k);
-    target_diags_->error(
-        target_->loc,
-        fmt::format("target '{}' is defined only for {}, but the flow samples "
-                    "{}: give the flow that support (a first layer such as "
-                    "'elementwise log' makes it (0, inf))",
-                    target_->name, describe_domain(xk, defined), describe_domain(xk, sampled)));
-    return false;
+    if (!defined.contains(sampled)) {
+      target_diags_->error(
+          target_->loc,
+          fmt::format("target '{}' is defined only for {}, but the flow samples "
+                      "{}: give the flow that support (a first layer such as "
+                      "'elementwise log' makes it (0, inf))",
+                      target_->name, describe_domain(xk, defined), describe_domain(xk, sampled)));
+      return false;
+    }
+    if (!(sampled == defined))
+      target_diags_->warning(
+          target_->loc,
+          fmt::format("the flow samples only {}, but target '{}' is defined "
+                      "for {}: its mass outside is never fitted, and log Z is "
+                      "estimated without it",
+                      describe_domain(xk, sampled), target_->name, describe_domain(xk, defined)));
   }
   const NodeId logp = density->logp;
   fg_.target = target_->name;
