@@ -356,6 +356,7 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const AutoregressiveSpec& s
     maps.inverse = [fast_sequential](NodeId z) -> std::optional<std::pair<NodeId, NodeId>> {
       return fast_sequential(z, -1);
     };
+    maps.inverse_for_gradient = [sequential](NodeId z) { return sequential(z, -1); };
   } else {
     maps.forward = [fast_sequential](NodeId x) { return fast_sequential(x, -1); };
     maps.forward_for_gradient = [sequential](NodeId x) { return sequential(x, -1); };

@@ -74,6 +74,7 @@ class FlowBuilder {
 
  private:
   bool samples_differentiably();
+  std::pair<NodeId, NodeId> differentiable_inverse(NodeId z);
   bool within_limits(SourceRange at);
   void declare_flow_params();
   std::optional<BuiltLayer> build(int index);
@@ -321,9 +322,10 @@ bool FlowBuilder::build_inverse() {
   return within_limits(spec_.loc);
 }
 
-// Variational training differentiates the sampling direction (z -> x).
-// Where it is a loop (a MAF's made_sequence) or the base draw has no
-// gradient (a mixture's component choice), say so at the cause.
+// Variational training differentiates the sampling direction (z -> x) and
+// the base's draws: a mixture's component choice has no gradient. (A MAF's
+// sequential loop is replaced by its per-position graph:
+// differentiable_inverse.)
 bool FlowBuilder::samples_differentiably() {
   bool ok = true;
   if (spec_.context_dim > 0) {
@@ -339,18 +341,22 @@ bool FlowBuilder::samples_differentiably() {
                  "diag_normal");
     ok = false;
   }
-  bool loop = false;
-  for (NodeId id : topological_order(g_, {fg_.inverse_x}))
-    loop = loop || g_.node(id).op == Op::made_sequence;
-  for (size_t l = 0; loop && l < spec_.layers.size(); ++l) {
-    const auto* a = std::get_if<AutoregressiveSpec>(&spec_.layers[l].kind);
-    if (!a || a->inverse) continue;
-    diags_.error(spec_.layers[l].loc,
-                 "a maf layer samples one dimension after another, a loop variational training "
-                 "cannot differentiate: use iaf (one pass to sample) or a coupling layer");
-    ok = false;
-  }
   return ok;
+}
+
+// x = g(z) and log|det g'(z)| from ops reverse mode can differentiate: each
+// layer's inverse, or its per-position graph where the inverse is a loop.
+// Interning makes the layers whose inverse is differentiable the nodes the
+// inverse stage built.
+std::pair<NodeId, NodeId> FlowBuilder::differentiable_inverse(NodeId z) {
+  NodeId back = z, logdet = g_.constant(0);
+  for (auto it = maps_.rbegin(); it != maps_.rend(); ++it) {
+    const std::pair<NodeId, NodeId> step =
+        it->inverse_for_gradient ? it->inverse_for_gradient(back) : *it->inverse(back);
+    back = step.first;
+    logdet = g_.binary(Op::add, logdet, step.second);
+  }
+  return {back, logdet};
 }
 
 // Stage "target": log p~ at x, and the reverse-KL loss at z = z(eps).
@@ -389,10 +395,8 @@ bool FlowBuilder::build_target() {
   fg_.target_log_prob = logp;
   fg_.eps = g_.input(2, D);
   const NodeId z = *base_->reparameterize(fg_.eps);
-  const std::unordered_map<NodeId, NodeId> at_z{{fg_.z, z}};
-  const NodeId x = substitute(g_, fg_.inverse_x, at_z);
-  const NodeId log_q =
-      g_.binary(Op::sub, base_->log_density(z), substitute(g_, fg_.inverse_logdet, at_z));
+  const auto [x, inverse_logdet] = differentiable_inverse(z);
+  const NodeId log_q = g_.binary(Op::sub, base_->log_density(z), inverse_logdet);
   fg_.kl = g_.binary(Op::sub, log_q, substitute(g_, logp, {{fg_.x, x}}));
   fg_.kl_gradient = parameter_gradient(g_, fg_.kl);
   return within_limits(spec_.loc);

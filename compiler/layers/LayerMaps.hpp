@@ -22,6 +22,9 @@ struct LayerMaps {
   // where `forward` uses one that it cannot (an IAF's made_sequence): the
   // training loss is built with it. Empty: `forward` is differentiable.
   std::function<std::pair<NodeId, NodeId>(NodeId)> forward_for_gradient;
+  // The same for the inverse (a MAF's made_sequence): variational training
+  // differentiates the sampling direction with it.
+  std::function<std::pair<NodeId, NodeId>(NodeId)> inverse_for_gradient;
 };
 
 // How one output's inverse was obtained and what is known of its
