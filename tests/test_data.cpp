@@ -3,6 +3,7 @@
 // rejection is checked with its exact one-line message, and damaged files
 // must give a DataError, never a crash.
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -400,7 +401,81 @@ TEST_CASE("load_dataset reads npy and refuses NaN, Inf and empty arrays", "[data
   CHECK(data_error([&] { load_dataset(dir.path("missing.npy"), 0); }) ==
         "cannot open '" + dir.path("missing.npy") + "': No such file or directory");
   CHECK(data_error([&] { load_dataset("data.txt", 0); }) ==
-        "data.txt: unknown data format (expected a .npy or .csv file, or builtin:NAME)");
+        "data.txt: unknown data format (expected a .npy or .csv file, an IDX file (.idx, -ubyte, "
+        "either with .gz), or builtin:NAME)");
+}
+
+// ---------------------------------------------------------------- idx
+
+namespace {
+
+// An IDX file of `type` and `shape` holding `payload` (big-endian values).
+std::string idx_bytes(unsigned char type, const std::vector<uint32_t>& shape,
+                      const std::string& payload) {
+  std::string b = {0, 0, char(type), char(shape.size())};
+  for (uint32_t n : shape)
+    for (int shift = 24; shift >= 0; shift -= 8) b += char((n >> shift) & 0xff);
+  return b + payload;
+}
+
+void write_gzip(const std::string& path, const std::string& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  REQUIRE(f != nullptr);
+  REQUIRE(gzwrite(f, bytes.data(), unsigned(bytes.size())) == int(bytes.size()));
+  REQUIRE(gzclose(f) == Z_OK);
+}
+
+}  // namespace
+
+TEST_CASE("IDX images and labels, plain and gzip-compressed", "[data]") {
+  TempDir dir;
+  // Three 2 x 2 uint8 images: rows of 4 pixels, flattened row by row.
+  const std::string images = idx_bytes(
+      0x08, {3, 2, 2}, std::string("\x00\x01\x02\x03\x10\x20\x30\x40\xff\xfe\x80\x7f", 12));
+  const std::vector<double> pixels = {0, 1, 2, 3, 16, 32, 48, 64, 255, 254, 128, 127};
+  write_bytes(dir.path("images.idx"), images);
+  write_gzip(dir.path("train-images-idx3-ubyte.gz"), images);
+  for (const char* name : {"images.idx", "train-images-idx3-ubyte.gz"}) {
+    const Dataset d = load_dataset(dir.path(name), 0);
+    CHECK(d.rows == 3);
+    CHECK(d.cols == 4);
+    CHECK(d.values == pixels);
+  }
+  // Signed and wider types, big-endian: int32 labels -2, 7 and float32 1.5.
+  write_bytes(dir.path("labels.idx"),
+              idx_bytes(0x0C, {2}, std::string("\xff\xff\xff\xfe\x00\x00\x00\x07", 8)));
+  CHECK(load_dataset(dir.path("labels.idx"), 0).values == std::vector<double>{-2, 7});
+  write_bytes(dir.path("f.idx"), idx_bytes(0x0D, {1, 1}, std::string("\x3f\xc0\x00\x00", 4)));
+  CHECK(load_dataset(dir.path("f.idx"), 0).values == std::vector<double>{1.5});
+}
+
+TEST_CASE("IDX files that are not, or are cut short, or damaged", "[data]") {
+  TempDir dir;
+  const std::string p = dir.path("x.idx");
+  write_bytes(p, "\x1f\x8b\x08\x00");
+  CHECK(data_error([&] { load_dataset(p, 0); }) ==
+        p + ": not an IDX file (it does not start with two zero bytes)");
+  write_bytes(p, idx_bytes(0x07, {1}, "a"));
+  CHECK(data_error([&] { load_dataset(p, 0); }) ==
+        p + ": IDX type byte 0x07 is none of 0x08 (uint8), 0x09, 0x0B, 0x0C, 0x0D, 0x0E");
+  write_bytes(p, idx_bytes(0x08, {3, 4}, std::string(10, 'a')));
+  CHECK(data_error([&] { load_dataset(p, 0); }) ==
+        p + ": the IDX header promises 12 uint8 values (12 bytes), the file holds 10 bytes "
+            "after the header");
+  write_bytes(p, std::string("\x00\x00\x08\x03\x00\x00", 6));
+  CHECK(data_error([&] { load_dataset(p, 0); }) ==
+        p + ": IDX header cut short: 3 dimensions need 16 bytes, the file has 6");
+  // A gzip stream cut in half, and one with a flipped byte in its data.
+  const std::string gz = dir.path("x-ubyte.gz");
+  write_gzip(gz, idx_bytes(0x08, {100, 100}, std::string(10000, '\x05')));
+  std::ifstream in(gz, std::ios::binary);
+  const std::string whole((std::istreambuf_iterator<char>(in)), {});
+  write_bytes(gz, whole.substr(0, whole.size() / 2));
+  CHECK(data_error([&] { load_dataset(gz, 0); }).starts_with(gz + ": damaged gzip data ("));
+  std::string flipped = whole;
+  flipped[flipped.size() / 2] ^= 0x55;
+  write_bytes(gz, flipped);
+  CHECK(data_error([&] { load_dataset(gz, 0); }).starts_with(gz + ": damaged gzip data ("));
 }
 
 // ---------------------------------------------------------------- csv

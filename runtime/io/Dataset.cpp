@@ -10,6 +10,7 @@
 #include "runtime/DataError.hpp"
 #include "runtime/NonFinite.hpp"
 #include "runtime/io/Csv.hpp"
+#include "runtime/io/Idx.hpp"
 #include "runtime/io/Npy.hpp"
 
 namespace nfc {
@@ -31,6 +32,21 @@ bool has_extension(const std::string& path, std::string_view ext) {
 void check_finite(const Dataset& d) {
   if (const std::string where = first_non_finite(d.values.data(), d.rows, d.cols); !where.empty())
     throw DataError(fmt::format("{}: {}", d.source, where));
+}
+
+// An IDX array of images [n, h, w] is n rows of h * w values (pixels
+// flattened row by row); labels [n] are one column.
+Dataset from_idx(const std::string& path) {
+  IdxArray a = read_idx(path);
+  int64_t cols = 1;
+  for (size_t d = 1; d < a.shape.size(); ++d) cols *= a.shape[d];
+  if (a.shape[0] == 0) throw DataError(fmt::format("{}: no rows", path));
+  if (cols == 0) throw DataError(fmt::format("{}: no columns", path));
+  if (cols > kMaxColumns)
+    throw DataError(fmt::format("{}: {} values per row (limit {})", path, cols, kMaxColumns));
+  Dataset d{path, a.shape[0], int(cols), std::move(a.values)};
+  check_finite(d);
+  return d;
 }
 
 Dataset from_npy(const std::string& path) {
@@ -57,8 +73,11 @@ Dataset load_dataset(const std::string& spec, uint64_t seed, int64_t builtin_row
                    generate_builtin(spec, builtin_rows, seed)};
   if (has_extension(spec, ".npy")) return from_npy(spec);
   if (has_extension(spec, ".csv")) return from_csv(spec);
-  throw DataError(
-      fmt::format("{}: unknown data format (expected a .npy or .csv file, or builtin:NAME)", spec));
+  if (is_idx_path(spec)) return from_idx(spec);
+  throw DataError(fmt::format(
+      "{}: unknown data format (expected a .npy or .csv file, an IDX file (.idx, -ubyte, either "
+      "with .gz), or builtin:NAME)",
+      spec));
 }
 
 }  // namespace nfc
