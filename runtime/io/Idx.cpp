@@ -52,25 +52,17 @@ std::vector<unsigned char> file_bytes(const std::string& path) {
 }
 
 struct ElementType {
+  unsigned char code;
   int size;
   const char* name;
 };
 
+constexpr ElementType kTypes[] = {{0x08, 1, "uint8"}, {0x09, 1, "int8"},    {0x0B, 2, "int16"},
+                                  {0x0C, 4, "int32"}, {0x0D, 4, "float32"}, {0x0E, 8, "float64"}};
+
 ElementType element_type(unsigned char code, const std::string& path) {
-  switch (code) {
-    case 0x08:
-      return {1, "uint8"};
-    case 0x09:
-      return {1, "int8"};
-    case 0x0B:
-      return {2, "int16"};
-    case 0x0C:
-      return {4, "int32"};
-    case 0x0D:
-      return {4, "float32"};
-    case 0x0E:
-      return {8, "float64"};
-  }
+  for (const ElementType& t : kTypes)
+    if (t.code == code) return t;
   throw DataError(
       fmt::format("{}: IDX type byte 0x{:02x} is none of 0x08 (uint8), 0x09, 0x0B, "
                   "0x0C, 0x0D, 0x0E",
