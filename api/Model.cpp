@@ -2,7 +2,6 @@
 // runtime Flow and the Trainer: a Flow<float> or Flow<double> behind one
 // double-valued interface, and internal errors turned into nfc::Error.
 #include <cmath>
-#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -80,6 +79,24 @@ void check_rows(const std::vector<double>& x, int dim, const char* what) {
                 " values are not whole rows of dim " + std::to_string(dim));
 }
 
+// A density (`call`: log_prob, target_log_prob) of whole rows, one value
+// per row, converted to and from T.
+template <class Call>
+std::vector<double> density_rows(const Model::Impl& impl, int dim, const char* what,
+                                 const std::vector<double>& x, Call call) {
+  check_rows(x, dim, what);
+  const auto n = static_cast<int64_t>(x.size()) / dim;
+  return guarded([&] {
+    return impl.visit([&](const auto& f) {
+      using T = std::decay_t<decltype(f.params()[0])>;
+      const std::vector<T> in = converted<T>(x);
+      std::vector<T> out(static_cast<size_t>(n));
+      call(f, in.data(), out.data(), n);
+      return doubles(out);
+    });
+  });
+}
+
 // forward or inverse (`call`) on whole rows, converted to and from T.
 template <class Call>
 void map_rows(const Model::Impl& impl, int dim, const char* what, const std::vector<double>& in,
@@ -111,10 +128,10 @@ namespace {
 // compiled model, or CompileError with every diagnostic.
 std::unique_ptr<CompiledModel> compile_checked(std::string_view source, Precision precision,
                                                const std::string& name,
-                                               std::optional<TargetSelection> target,
-                                               const std::string& target_file = "") {
+                                               std::optional<TargetSelection> target) {
   Diagnostics diags(name, source);
-  Diagnostics target_diags(target_file, target && target->file_source ? *target->file_source : "");
+  const bool in_file = target && target->file_source;
+  Diagnostics target_diags(in_file ? target->file_name : "", in_file ? *target->file_source : "");
   if (target && target->file_source) target->file_diags = &target_diags;
   JitOptions options;
   options.precision = precision;
@@ -130,11 +147,11 @@ std::unique_ptr<CompiledModel> compile_checked(std::string_view source, Precisio
 
 // The model behind a Model: compiled, its flow made.
 std::unique_ptr<Model::Impl> compiled_impl(std::string_view source, Precision precision,
-                                           const std::string& name,
-                                           std::optional<TargetSelection> target,
-                                           const std::string& target_file = "") {
+                                           const std::string& name, const std::string& target) {
   return guarded([&] {
-    auto compiled = compile_checked(source, precision, name, std::move(target), target_file);
+    std::optional<TargetSelection> selection;
+    if (!target.empty()) selection = parse_target_selection(target, name);
+    auto compiled = compile_checked(source, precision, name, std::move(selection));
     auto flow = make_any_flow(*compiled);
     return std::unique_ptr<Model::Impl>(
         new Model::Impl{std::move(compiled), hex64(fnv1a64(source)), std::move(flow)});
@@ -153,27 +170,13 @@ std::string read_text(const std::string& path) {
 
 Model Model::compile(std::string_view source, Precision precision, const std::string& name,
                      const std::string& target) {
-  std::optional<TargetSelection> selection;
-  if (!target.empty())
-    selection =
-        TargetSelection{target, {}, nullptr, std::filesystem::path(name).parent_path().string()};
-  Model model(compiled_impl(source, precision, name, std::move(selection)));
+  Model model(compiled_impl(source, precision, name, target));
   model.init_params(0);
   return model;
 }
 
 Model Model::compile_file(const std::string& path, Precision precision, const std::string& target) {
-  const std::string text = read_text(path);
-  const size_t nf = target.find(".nf");
-  if (nf == std::string::npos || (nf + 3 != target.size() && target[nf + 3] != ':'))
-    return compile(text, precision, path, target);
-  // A target file: FILE.nf or FILE.nf:NAME
-  const std::string file = target.substr(0, nf + 3);
-  TargetSelection sel{nf + 3 < target.size() ? target.substr(nf + 4) : "", read_text(file), nullptr,
-                      std::filesystem::path(file).parent_path().string()};
-  Model model(compiled_impl(text, precision, path, std::move(sel), file));
-  model.init_params(0);
-  return model;
+  return compile(read_text(path), precision, path, target);
 }
 
 const std::string& Model::name() const {
@@ -323,33 +326,17 @@ TrainResult Model::fit_target(const TrainConfig& config,
 }
 
 std::vector<double> Model::target_log_prob(const std::vector<double>& x) const {
-  check_rows(x, dim(), "target_log_prob");
   if (impl_->compiled->graph->kl < 0)
     throw Error("target_log_prob: the model was compiled without a target");
-  const auto n = static_cast<int64_t>(x.size()) / dim();
-  return guarded([&] {
-    return impl_->visit([&](const auto& f) {
-      using T = std::decay_t<decltype(f.params()[0])>;
-      const std::vector<T> in = converted<T>(x);
-      std::vector<T> out(static_cast<size_t>(n));
-      f.target_log_prob(in.data(), out.data(), n);
-      return doubles(out);
-    });
-  });
+  return density_rows(
+      *impl_, dim(), "target_log_prob", x,
+      [](const auto& f, const auto* in, auto* out, int64_t n) { f.target_log_prob(in, out, n); });
 }
 
 std::vector<double> Model::log_prob(const std::vector<double>& x) const {
-  check_rows(x, dim(), "log_prob");
-  const auto n = static_cast<int64_t>(x.size()) / dim();
-  return guarded([&] {
-    return impl_->visit([&](const auto& f) {
-      using T = std::decay_t<decltype(f.params()[0])>;
-      const std::vector<T> in = converted<T>(x);
-      std::vector<T> out(static_cast<size_t>(n));
-      f.log_prob(in.data(), out.data(), n);
-      return doubles(out);
-    });
-  });
+  return density_rows(
+      *impl_, dim(), "log_prob", x,
+      [](const auto& f, const auto* in, auto* out, int64_t n) { f.log_prob(in, out, n); });
 }
 
 void Model::forward(const std::vector<double>& x, std::vector<double>& z,

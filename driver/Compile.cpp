@@ -2,9 +2,15 @@
 // runtime Flow over the result.
 #include "driver/Compile.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <type_traits>
 
 #include "driver/Pipeline.hpp"
+#include "runtime/DataError.hpp"
 #include "support/InternalError.hpp"
 
 namespace nfc {
@@ -17,6 +23,24 @@ std::unique_ptr<CompiledModel> compile_model(std::string_view source, Diagnostic
                                              const JitOptions& options,
                                              std::optional<TargetSelection> target) {
   return run_pipeline(source, diags, PipelineOptions{options, {}, std::move(target)});
+}
+
+TargetSelection parse_target_selection(const std::string& spec, const std::string& model_path) {
+  TargetSelection sel;
+  const size_t nf = spec.find(".nf");
+  const bool in_file = nf != std::string::npos && (nf + 3 == spec.size() || spec[nf + 3] == ':');
+  if (!in_file) {
+    sel.name = spec;
+    sel.data_dir = std::filesystem::path(model_path).parent_path().string();
+    return sel;
+  }
+  sel.file_name = spec.substr(0, nf + 3);
+  if (nf + 3 < spec.size()) sel.name = spec.substr(nf + 4);
+  std::ifstream in(sel.file_name, std::ios::binary);
+  if (!in) throw DataError("cannot open '" + sel.file_name + "': " + std::strerror(errno));
+  sel.file_source = std::string(std::istreambuf_iterator<char>(in), {});
+  sel.data_dir = std::filesystem::path(sel.file_name).parent_path().string();
+  return sel;
 }
 
 Support flow_support(const FlowGraph& fg) {

@@ -16,15 +16,23 @@
 namespace nfc {
 
 // The target variational training fits: `name` among the targets of the
-// model's file, or of a separate target file when `file_source` is set (its
-// problems go to `file_diags`, which must outlive the run). An empty name
-// picks the only target there is. Relative data paths start at `data_dir`.
+// model's file, or of a separate target file when `file_source` is set
+// (named `file_name`; its problems go to `file_diags`, which must outlive
+// the run). An empty name picks the only target there is. Relative data
+// paths start at `data_dir`.
 struct TargetSelection {
   std::string name;
   std::optional<std::string> file_source;
   Diagnostics* file_diags = nullptr;
   std::string data_dir;
+  std::string file_name;
 };
+
+// The selection a user writes (`--target`, Model::compile's `target`): NAME
+// (a target of the model file at `model_path`), FILE.nf (the only target
+// of that file) or FILE.nf:NAME; a target file is read here. Throws
+// DataError if it cannot be opened.
+TargetSelection parse_target_selection(const std::string& spec, const std::string& model_path);
 
 struct StageTimes {
   double check_ms = 0;  // lexing, parsing, semantic checks

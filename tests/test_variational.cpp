@@ -28,7 +28,8 @@ std::unique_ptr<CompiledModel> compile_with_target(const std::string& source,
   Diagnostics diags("test.nf", source);
   JitOptions options;
   options.precision = precision;
-  auto model = compile_model(source, diags, options, TargetSelection{"", {}, nullptr, data_dir});
+  auto model =
+      compile_model(source, diags, options, TargetSelection{"", {}, nullptr, data_dir, ""});
   std::ostringstream errors;
   diags.print(errors);
   INFO(errors.str());
@@ -40,10 +41,19 @@ std::unique_ptr<CompiledModel> compile_with_target(const std::string& source,
 std::string target_errors(const std::string& source, const std::string& data_dir = "") {
   Diagnostics diags("test.nf", source);
   auto model =
-      compile_model(source, diags, JitOptions{}, TargetSelection{"", {}, nullptr, data_dir});
+      compile_model(source, diags, JitOptions{}, TargetSelection{"", {}, nullptr, data_dir, ""});
   std::ostringstream out;
   diags.print(out);
   return model ? "" : out.str();
+}
+
+// The warnings of `source`, which must compile with its only target.
+std::string warnings(const std::string& source) {
+  Diagnostics diags("test.nf", source);
+  REQUIRE(compile_model(source, diags, JitOptions{}, TargetSelection{}) != nullptr);
+  std::ostringstream out;
+  diags.print(out);
+  return out.str();
 }
 
 // log N(eps; 0, I) for a standard normal base.
@@ -261,26 +271,15 @@ TEST_CASE("targets: located errors for names, shapes, data and flows that cannot
         "       ^~~~\n");
   // Narrower than the target's domain: a warning for x1, which the flow
   // samples on (0, inf) only.
-  const std::string narrower =
-      "flow f(dim = 2) {\n  elementwise log\n  linear\n}\n"
-      "target half { logp = log(x0) - x0 - 0.5 * x1^2 }\n";
-  Diagnostics narrow("test.nf", narrower);
-  REQUIRE(compile_model(narrower, narrow, JitOptions{}, TargetSelection{}) != nullptr);
-  std::ostringstream narrow_out;
-  narrow.print(narrow_out);
-  CHECK(narrow_out.str() ==
+  CHECK(warnings("flow f(dim = 2) {\n  elementwise log\n  linear\n}\n"
+                 "target half { logp = log(x0) - x0 - 0.5 * x1^2 }\n") ==
         "test.nf:5:8: warning: the flow samples only x1 in (0, inf), but target 'half' is "
         "defined for x1 in (-inf, inf): its mass outside is never fitted, and log Z is estimated "
         "without it\n"
         "target half { logp = log(x0) - x0 - 0.5 * x1^2 }\n"
         "       ^~~~\n");
   // A target flat along a coordinate compiles, with a warning.
-  const std::string source = flow2 + "target t { logp = -x0^2 }\n";
-  Diagnostics warn("test.nf", source);
-  REQUIRE(compile_model(source, warn, JitOptions{}, TargetSelection{}) != nullptr);
-  std::ostringstream out;
-  warn.print(out);
-  CHECK(out.str() ==
+  CHECK(warnings(flow2 + "target t { logp = -x0^2 }\n") ==
         "test.nf:4:8: warning: target 't' does not depend on x1: its density is flat along x1, "
         "which no flow can fit\n"
         "target t { logp = -x0^2 }\n"

@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -57,42 +56,18 @@ JitOptions jit_options(const ModelOptions& o) {
   return j;
 }
 
-namespace {
-
-// --target NAME | FILE.nf | FILE.nf:NAME as a selection; relative data
-// paths start at the folder of the file the target is written in.
-std::optional<TargetSelection> target_selection(const ModelOptions& o, std::string& file,
-                                                std::string& file_source) {
-  if (o.target.empty()) return std::nullopt;
-  TargetSelection sel;
-  const size_t nf = o.target.find(".nf");
-  const bool in_file =
-      nf != std::string::npos && (nf + 3 == o.target.size() || o.target[nf + 3] == ':');
-  const std::string& where = in_file ? (file = o.target.substr(0, nf + 3)) : o.path;
-  if (in_file) {
-    if (nf + 3 < o.target.size()) sel.name = o.target.substr(nf + 4);
-    file_source = read_file(file);
-    sel.file_source = file_source;
-  } else {
-    sel.name = o.target;
-  }
-  sel.data_dir = std::filesystem::path(where).parent_path().string();
-  return sel;
-}
-
-}  // namespace
-
 LoadedModel compile_model_file(const ModelOptions& o) {
   LoadedModel m;
   m.source = read_file(o.path);
   m.source_hash = hex64(fnv1a64(m.source));
   Diagnostics diags(o.path, m.source);
-  std::string target_file, target_source;
-  std::optional<TargetSelection> target = target_selection(o, target_file, target_source);
-  Diagnostics target_diags(target_file, target_source);
-  if (target && target->file_source) {
+  std::optional<TargetSelection> target;
+  if (!o.target.empty()) target = parse_target_selection(o.target, o.path);
+  const bool in_file = target && target->file_source;
+  Diagnostics target_diags(in_file ? target->file_name : "", in_file ? *target->file_source : "");
+  if (in_file) {
     target->file_diags = &target_diags;
-    m.target_hash = hex64(fnv1a64(target_source));
+    m.target_hash = hex64(fnv1a64(*target->file_source));
   }
   m.compiled = compile_model(m.source, diags, jit_options(o), target);
   diags.print(std::cerr);

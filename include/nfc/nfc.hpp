@@ -80,9 +80,10 @@ class Model {
  public:
   // Compiles .nf source text or a .nf file; throws CompileError. `name`
   // labels the diagnostics. Parameters start initialised from seed 0.
-  // `target` selects a `target` for fit_target: NAME in the source, or (in
-  // compile_file) FILE.nf or FILE.nf:NAME; its data paths are relative to
-  // the file it is written in.
+  // `target` selects a `target` for fit_target: NAME in the source, FILE.nf
+  // (the only target of a file of targets) or FILE.nf:NAME; its data paths
+  // are relative to the file it is written in (`name`'s folder for the
+  // source).
   static Model compile(std::string_view source, Precision precision = Precision::f64,
                        const std::string& name = "model.nf", const std::string& target = "");
   static Model compile_file(const std::string& path, Precision precision = Precision::f64,
