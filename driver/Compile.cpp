@@ -81,6 +81,7 @@ Flow<T> make_flow(const CompiledModel& model) {
         {fg.graph.params()[size_t(a.log_scale)].offset, fg.graph.params()[size_t(a.shift)].offset});
   flow.set_actnorm_layers(std::move(slots));
   flow.set_support(flow_support(fg));
+  flow.set_format(fg.format);
   return flow;
 }
 

@@ -59,7 +59,7 @@ struct Assignment {
 // autoregressive layers `maf T(...) { ... }` and `iaf T(...) { ... }`, the
 // elementwise layer `elementwise T(p = init, ...)` and `linear(...)`.
 struct Coupling {
-  std::string kind;  // "coupling", "maf", "iaf", "elementwise" or "linear"
+  std::string kind;  // "coupling", "maf", "iaf", "elementwise", "linear" or "dequantize"
   SourceRange keyword;
   Name transform;
   std::vector<Arg> args;

@@ -359,7 +359,7 @@ ast::Layer Parser::parse_layer() {
   if (at_word("let")) fail(peek(), "'let' is only allowed inside a map block");
   if (at_word("repeat")) return ast::Layer{parse_repeat()};
   if (at_word("coupling") || at_word("maf") || at_word("iaf") || at_word("elementwise") ||
-      at_word("linear"))
+      at_word("linear") || at_word("dequantize"))
     return ast::Layer{parse_coupling()};
   if (at_word("permute")) return ast::Layer{parse_permute()};
   if (at_word("map")) return ast::Layer{parse_map()};
@@ -369,10 +369,10 @@ ast::Layer Parser::parse_layer() {
       fail(peek(), "'actnorm' takes no arguments and no block");
     return ast::Layer{a};
   }
-  fail(peek(),
-       fmt::format("unknown layer '{}'{}", peek().text,
-                   did_you_mean(peek().text, {"coupling", "maf", "iaf", "elementwise", "linear",
-                                              "actnorm", "permute", "map", "repeat"})));
+  fail(peek(), fmt::format("unknown layer '{}'{}", peek().text,
+                           did_you_mean(peek().text,
+                                        {"coupling", "maf", "iaf", "elementwise", "linear",
+                                         "dequantize", "actnorm", "permute", "map", "repeat"})));
 }
 
 // repeat := 'repeat' value block<layer>
@@ -386,12 +386,12 @@ ast::Repeat Parser::parse_repeat() {
 
 // coupling := ('coupling' | 'maf' | 'iaf' | 'elementwise') NAME [ '(' args ')' ]
 //             [ block<coupling_item> ]
-//           | 'linear' [ '(' args ')' ]
+//           | ('linear' | 'dequantize') [ '(' args ')' ]
 ast::Coupling Parser::parse_coupling() {
   ast::Coupling c;
   c.kind = std::string(peek().text);
   c.keyword = advance().range;
-  if (c.kind != "linear")
+  if (c.kind != "linear" && c.kind != "dequantize")
     c.transform = expect_name(fmt::format("a transform name after '{}'", c.kind));
   if (at(TokenKind::lparen)) {
     advance();

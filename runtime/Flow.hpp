@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "abi/DataFormat.hpp"
 #include "abi/EntryPoints.hpp"
 #include "abi/ParamTensor.hpp"
 #include "abi/Support.hpp"
@@ -92,6 +93,12 @@ class Flow {
   }
   const Support& support() const { return support_; }
 
+  // What the data rows are (make_flow sets it from the model): integer
+  // levels a first `dequantize` layer spreads out (runtime/Dequantize.hpp:
+  // training and evaluation add the noise, not log_prob), an image shape.
+  void set_format(DataFormat f) { format_ = std::move(f); }
+  const DataFormat& format() const { return format_; }
+
   // The flow's ActNorm layers, in order (make_flow sets them).
   void set_actnorm_layers(std::vector<ActNormSlot> slots) { actnorm_ = std::move(slots); }
   const std::vector<ActNormSlot>& actnorm_layers() const { return actnorm_; }
@@ -166,6 +173,7 @@ class Flow {
   std::vector<ActNormSlot> actnorm_;
   Support support_;
   bool restricted_support_ = false;
+  DataFormat format_;
   std::vector<T> params_;
   int64_t trainable_ = 0;
   // Workers, the per-slice gradient buffers they fill and the gradient's

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "runtime/DataError.hpp"
+#include "runtime/Dequantize.hpp"
 #include "runtime/KeptRanges.hpp"
 #include "runtime/NonFinite.hpp"
 #include "runtime/Random.hpp"
@@ -144,10 +145,18 @@ Trainer<T>::Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, T
         fmt::format("training data: {} values are not {} rows of {}", rows.size(), n, dim_));
   if (const std::string where = first_non_finite(rows.data(), n, dim_); !where.empty())
     throw DataError("training data: " + where);
-  if (const std::string outside = outside_support_message(
-          rows_outside(flow.support(), rows.data(), n, dim_), "the training data", flow.support());
-      !outside.empty())
+  const int levels = flow.format().levels;
+  if (levels > 0) {  // the support is judged on the dequantised rows, in (0, L)
+    if (const std::string where = first_non_level(rows.data(), n, dim_, flow.dim(), levels);
+        !where.empty())
+      throw DataError(
+          fmt::format("training data: {} (the model's 'dequantize(levels = {})')", where, levels));
+  } else if (const std::string outside =
+                 outside_support_message(rows_outside(flow.support(), rows.data(), n, dim_),
+                                         "the training data", flow.support());
+             !outside.empty()) {
     throw DataError(outside);
+  }
   const auto split = shuffled(n, o_.seed ^ 0x5eed5b1175ULL);
   n_val_ = validation_rows(n, o_.val_frac);
   n_train_ = n - n_val_;
@@ -160,6 +169,10 @@ Trainer<T>::Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, T
   };
   copy_rows(val_, 0, n_val_);
   copy_rows(train_, n_val_, n_train_);
+  if (levels > 0) {  // one fixed draw for validation: evaluations compare parameters
+    Random rng(o_.seed * 0xd1b54a32d192ed03ULL + 0xde9);
+    add_dequantization_noise(val_.data(), n_val_, dim_, flow.dim(), rng);
+  }
   o_.batch = std::clamp<int64_t>(o_.batch, 1, n_train_);
   check_parameters();
 }
@@ -180,6 +193,10 @@ void Trainer<T>::fill_batch(int64_t step) {
   for (int64_t r = 0; r < o_.batch; ++r) {
     const T* src = &train_[size_t(order_[size_t(first + r)] * dim_)];
     std::copy(src, src + dim_, &batch_[size_t(r * dim_)]);
+  }
+  if (flow_.format().dequantized()) {  // fresh noise, a pure function of (seed, step)
+    Random rng(o_.seed * 0x94d049bb133111ebULL + uint64_t(step) * 0x9e3779b97f4a7c15ULL + 3);
+    add_dequantization_noise(batch_.data(), o_.batch, dim_, flow_.dim(), rng);
   }
 }
 

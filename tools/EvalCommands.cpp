@@ -5,7 +5,6 @@
 #include <cmath>
 #include <functional>
 #include <iostream>
-#include <numbers>
 
 #include "runtime/Builtin.hpp"
 #include "tools/FlowIO.hpp"
@@ -36,7 +35,9 @@ void add_params_option(CLI::App* cmd, UseOptions& o, bool required) {
 }
 
 void add_data_options(CLI::App* cmd, UseOptions& o) {
-  cmd->add_option("--data", o.data, "data: FILE.npy, FILE.csv or builtin:NAME")->required();
+  cmd->add_option("--data", o.data, "data: FILE.npy, FILE.csv, FILE.idx[.gz] or builtin:NAME")
+      ->required();
+  cmd->add_option("--seed", o.seed, "dequantised flows: seed of the noise per row (default 1)");
   cmd->add_option("--data-seed", o.data_seed, "seed of a builtin dataset (default 0)");
   cmd->add_option("--data-rows", o.data_rows, "rows of a builtin dataset (default 10000)");
 }
@@ -126,17 +127,17 @@ template <class T>
 void eval(const UseOptions& o) {
   const LoadedModel m = compile_model_file(o.model);
   const auto r = ready_flow<T>(m, o.params, o.init_seed, o.model.threads);
-  const Dataset data =
-      load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows, r.flow.context_dim());
+  const Dataset data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows);
   // Off the support the density is 0: the mean NLL would be inf.
   if (const std::string outside = outside_support(r, data.values, data.rows, o.data);
       !outside.empty())
     throw UserError(outside);
-  const auto lp = data_log_prob(r, data.values, data.rows);
+  const auto lp = data_log_prob(r, data.values, data.rows, o.seed);
   double nll = 0;
   for (double v : lp) nll -= v / double(data.rows);
   fmt::print("{}: {} rows, mean NLL {:.6f} nats", o.data, data.rows, nll);
-  if (o.bits_per_dim) fmt::print(", {:.6f} bits/dim", nll / (r.flow.dim() * std::numbers::ln2));
+  if (o.bits_per_dim || r.flow.format().dequantized())
+    fmt::print(", {:.6f} bits/dim", bits_per_dim(nll, r.flow.dim()));
   if (is_builtin(o.data)) {
     if (auto truth = builtin_log_density(o.data.substr(8))) {
       double kl = 0;
@@ -152,9 +153,8 @@ template <class T>
 void logprob(const UseOptions& o) {
   const LoadedModel m = compile_model_file(o.model);
   const auto r = ready_flow<T>(m, o.params, o.init_seed, o.model.threads);
-  const Dataset data =
-      load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows, r.flow.context_dim());
-  const auto lp = data_log_prob(r, data.values, data.rows);
+  const Dataset data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows);
+  const auto lp = data_log_prob(r, data.values, data.rows, o.seed);
   if (const std::string outside = outside_support(r, data.values, data.rows, o.data);
       !outside.empty())
     fmt::print(std::cerr, "nfc: note: {}; log p is -inf there\n", outside);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/Dequantize.hpp"
 #include "runtime/io/Checkpoint.hpp"
 #include "runtime/io/Dataset.hpp"
 #include "tools/Cli.hpp"
@@ -47,9 +48,10 @@ ReadyFlow<T> ready_flow(const LoadedModel& m, const std::string& params_path, ui
 }
 
 // Loads data and checks it fits the flow: dim columns, then the context's
-// context_dim columns for a conditional flow.
+// context_dim columns for a conditional flow; with `levels` (a dequantised
+// flow) every x value an integer level.
 inline Dataset load_model_data(const std::string& spec, int dim, uint64_t seed, int64_t rows,
-                               int context_dim = 0) {
+                               int context_dim = 0, int levels = 0) {
   Dataset d = load_dataset(spec, seed, rows);
   if (d.cols != dim + context_dim)
     throw UserError(spec + ": the data have " + std::to_string(d.cols) + " columns, the model " +
@@ -57,7 +59,18 @@ inline Dataset load_model_data(const std::string& spec, int dim, uint64_t seed, 
                                       : "needs " + std::to_string(dim + context_dim) + " (dim " +
                                             std::to_string(dim) + ", then context " +
                                             std::to_string(context_dim) + ")"));
+  if (levels > 0)
+    if (const std::string where = first_non_level(d.values.data(), d.rows, d.cols, dim, levels);
+        !where.empty())
+      throw UserError(spec + ": " + where +
+                      " (the model's 'dequantize(levels = " + std::to_string(levels) + ")')");
   return d;
+}
+
+// The data loaded for the flow `r` (its dim, context and levels).
+template <class T>
+Dataset load_flow_data(const Flow<T>& flow, const std::string& spec, uint64_t seed, int64_t rows) {
+  return load_model_data(spec, flow.dim(), seed, rows, flow.context_dim(), flow.format().levels);
 }
 
 // The context of `nfc sample`: --context V,V,... (one row for every
@@ -70,9 +83,15 @@ struct SampleContext {
 SampleContext sample_context(const std::string& name, int context_dim,
                              const std::vector<double>& inline_values, const std::string& file);
 
-// log p(x) for rows in data coordinates.
+// log p(x) for rows in data coordinates; for a dequantised flow the bound
+// log p(x + u) with one noise draw u per row from `noise_seed`.
 template <class T>
-std::vector<double> data_log_prob(const ReadyFlow<T>& r, std::vector<double> rows, int64_t n) {
+std::vector<double> data_log_prob(const ReadyFlow<T>& r, std::vector<double> rows, int64_t n,
+                                  uint64_t noise_seed = 1) {
+  if (r.flow.format().dequantized()) {
+    Random rng(noise_seed);
+    add_dequantization_noise(rows.data(), n, r.flow.row_dim(), r.flow.dim(), rng);
+  }
   double correction = 0;
   if (r.standardizer) {
     r.standardizer->apply(rows.data(), n);
@@ -92,7 +111,8 @@ std::vector<double> data_log_prob(const ReadyFlow<T>& r, std::vector<double> row
 template <class T>
 std::string outside_support(const ReadyFlow<T>& r, std::vector<double> rows, int64_t n,
                             const std::string& source) {
-  if (!restricted(r.flow.support())) return {};
+  // Levels are checked on loading; with their noise they lie in (0, L).
+  if (!restricted(r.flow.support()) || r.flow.format().dequantized()) return {};
   if (r.standardizer) r.standardizer->apply(rows.data(), n);
   const OutsideSupport o = rows_outside(r.flow.support(), rows.data(), n, r.flow.row_dim());
   return outside_support_message(o, r.standardizer ? source + " (standardised)" : source,
@@ -100,7 +120,8 @@ std::string outside_support(const ReadyFlow<T>& r, std::vector<double> rows, int
 }
 
 // n samples in data coordinates, with their log-density; `context`: see
-// Flow::sample.
+// Flow::sample. A dequantised flow's samples are rounded down to levels
+// (their log-density stays the continuous one at the drawn point).
 template <class T>
 std::pair<std::vector<double>, std::vector<double>> data_samples(
     const ReadyFlow<T>& r, int64_t n, Random& rng, const std::vector<double>& context = {}) {
@@ -110,6 +131,7 @@ std::pair<std::vector<double>, std::vector<double>> data_samples(
     r.standardizer->unapply(x.data(), n);
     for (double& v : lp) v -= r.standardizer->log_det_correction();
   }
+  if (r.flow.format().dequantized()) quantize(x.data(), int64_t(x.size()), r.flow.format().levels);
   return {std::move(x), std::move(lp)};
 }
 

@@ -33,6 +33,7 @@ struct TrainCliOptions {
   TrainOptions train;
   std::string optimizer = "adam", schedule = "cosine";
   bool standardize = false;
+  bool bits_per_dim = false;
   std::string out = "params.safetensors";
   bool resume = false;
   std::string init_from;  // parameters to start from, a fresh optimiser
@@ -196,8 +197,11 @@ void set_optimizer(TrainCliOptions& o) {
 // trainer over it.
 template <class T>
 Trainer<T> prepare_data(ReadyFlow<T>& r, TrainCliOptions& o) {
-  Dataset data =
-      load_model_data(o.data, r.flow.dim(), o.data_seed, o.data_rows, r.flow.context_dim());
+  Dataset data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows);
+  if (o.standardize && r.flow.format().dequantized())
+    throw UserError("--standardize cannot be used with '" + r.flow.name() +
+                    "': its first layer dequantises integer levels, which must reach it as they "
+                    "are");
   if (o.standardize && r.flow.context_dim() > 0)
     throw UserError("--standardize is not supported for conditional flows yet ('" + r.flow.name() +
                     "' has context " + std::to_string(r.flow.context_dim()) + ")");
@@ -210,9 +214,13 @@ Trainer<T> prepare_data(ReadyFlow<T>& r, TrainCliOptions& o) {
   // Users compare runs and `nfc eval` in the data's own units:
   // -log p_x(x) = -log p_u(u) + sum_j log scale_j.
   // Rows off the support have density 0: no finite loss to minimise.
-  if (const std::string outside = outside_support_message(
-          rows_outside(r.flow.support(), data.values.data(), data.rows, r.flow.row_dim()),
-          o.standardize ? o.data + " (standardised)" : o.data, r.flow.support());
+  // (Levels are checked on loading; with their noise they lie in (0, L).)
+  if (const std::string outside =
+          r.flow.format().dequantized()
+              ? std::string()
+              : outside_support_message(
+                    rows_outside(r.flow.support(), data.values.data(), data.rows, r.flow.row_dim()),
+                    o.standardize ? o.data + " (standardised)" : o.data, r.flow.support());
       !outside.empty())
     throw UserError(outside);
   set_optimizer(o);
@@ -299,8 +307,12 @@ void train(TrainCliOptions o) {
     saved = true;
   };
 
+  // bits/dim of an NLL in the data's units, or NaN when not asked for.
+  const bool show_bits = !variational && (o.bits_per_dim || r.flow.format().dequantized());
+  auto bits = [&](double nll) { return show_bits ? bits_per_dim(nll, r.flow.dim()) : NAN; };
   Progress progress(o.quiet);
   progress.set_batch(run->options().batch);
+  if (show_bits) progress.set_bits_per_dim(r.flow.dim());
   const auto start = Clock::now();
   const int64_t first_step = state.step;
   double last_kl = NAN;
@@ -348,6 +360,8 @@ void train(TrainCliOptions o) {
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   // The flow holds the best parameters: the final estimates are theirs.
   const VariationalStats final_stats = variational ? run->variational_stats() : VariationalStats{};
+  const double final_train_nll =
+      state.history.empty() ? NAN : in_data_units(state.history.back().train_nll);
   const std::string result =
       variational ? fmt::format(
                         "best ELBO {:.4f} at step {}; log Z = {:.4f} +- {:.4f}, ESS/N "
@@ -355,11 +369,10 @@ void train(TrainCliOptions o) {
                         final_stats.elbo, state.best_step, final_stats.log_z, final_stats.log_z_se,
                         final_stats.ess, o.train.eval_samples)
       : state.best_step >= 0
-          ? fmt::format("best val NLL {:.4f} at step {}", in_data_units(state.best_val),
-                        state.best_step)
-          : fmt::format(
-                "final train NLL {:.4f} (no validation set)",
-                state.history.empty() ? NAN : in_data_units(state.history.back().train_nll));
+          ? fmt::format("best val NLL {:.4f}{} at step {}", in_data_units(state.best_val),
+                        bits_text(bits(in_data_units(state.best_val))), state.best_step)
+          : fmt::format("final train NLL {:.4f}{} (no validation set)", final_train_nll,
+                        bits_text(bits(final_train_nll)));
   fmt::print("trained {} for {} steps in {:.1f} s{}: {}{}\n", r.flow.name(), state.step, secs,
              state.stopped_early ? " (stopped early)" : "", result,
              std::isfinite(final_kl) ? fmt::format(", KL(true || model) {:.4f}", final_kl) : "");
@@ -386,18 +399,20 @@ void train(TrainCliOptions o) {
     if (variational)
       for (size_t i = 0; i < state.history.size(); ++i)
         history[i].update(stats_json(state.history[i].variational));
-    const Json metrics = {{"model", r.flow.name()},
-                          {"options", identity},
-                          {"steps", state.step},
-                          {"seconds", secs},
-                          {"best_val_nll", in_data_units(state.best_val)},
-                          {"best_step", state.best_step},
-                          {"stopped_early", state.stopped_early},
-                          {"skipped_steps", state.skipped_steps},
-                          {"kl", std::isfinite(final_kl) ? Json(final_kl) : Json()},
-                          {"variational", variational ? stats_json(final_stats) : Json()},
-                          {"params", o.out},
-                          {"history", history}};
+    const Json metrics = {
+        {"model", r.flow.name()},
+        {"options", identity},
+        {"steps", state.step},
+        {"seconds", secs},
+        {"best_val_nll", in_data_units(state.best_val)},
+        {"best_val_bits_per_dim", finite_or_null(bits(in_data_units(state.best_val)))},
+        {"best_step", state.best_step},
+        {"stopped_early", state.stopped_early},
+        {"skipped_steps", state.skipped_steps},
+        {"kl", std::isfinite(final_kl) ? Json(final_kl) : Json()},
+        {"variational", variational ? stats_json(final_stats) : Json()},
+        {"params", o.out},
+        {"history", history}};
     write_file_atomically(o.json, metrics.dump(2) + "\n");
   }
 }
@@ -456,6 +471,8 @@ void register_train(CLI::App& app) {
       ->check(within(train_bounds::max_bad_steps));
   cmd->add_option("--seed", t.seed, "seed of initialisation, split and batches (default 0)");
   cmd->add_flag("--standardize", o->standardize, "train on standardised data (stats are saved)");
+  cmd->add_flag("--bits-per-dim", o->bits_per_dim,
+                "also report NLL / (dim ln 2) (always for a dequantised flow)");
   cmd->add_option("--out", o->out, "parameters file (default params.safetensors)");
   auto* resume = cmd->add_flag("--resume", o->resume,
                                "continue the run saved beside --out (with a larger --steps: "

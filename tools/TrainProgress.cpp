@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "runtime/Dequantize.hpp"
+
 namespace nfc::cli {
 
 std::string duration(double seconds) {
@@ -13,6 +15,10 @@ std::string duration(double seconds) {
   const auto s = static_cast<int64_t>(seconds + 0.5);
   return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
                    : fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+std::string bits_text(double bits) {
+  return std::isfinite(bits) ? fmt::format(" ({:.4f} bits/dim)", bits) : std::string();
 }
 
 std::string rate_text(double per_s) {
@@ -37,6 +43,9 @@ void Progress::update(const TrainEvent& e, double loss, double val, double kl, d
                         variational->log_z, variational->log_z_se, variational->ess);
   else if (std::isfinite(val))
     line += fmt::format("  val {:8.4f}", val);
+  if (bits_dim_ > 0 && !variational)
+    line +=
+        fmt::format("  {:.4f} bits/dim", bits_per_dim(std::isfinite(val) ? val : loss, bits_dim_));
   if (std::isfinite(kl)) line += fmt::format("  KL {:.4f}", kl);
   line += fmt::format("  {} samples/s  ETA {}", rate_text(samples_per_s), duration(eta));
   if (tty_) {

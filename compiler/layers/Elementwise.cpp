@@ -29,9 +29,10 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const ElementwiseSpec& e) {
     }
     return substitute(g, of, *probe);
   };
-  const std::optional<Interval> domain = env.check_monotone(
+  std::optional<Interval> domain = env.check_monotone(
       *rules, [&] { return bound(rules->dzdx); }, [&] { return bound(rules->body); });
   if (!domain) return std::nullopt;
+  domain = intersect(*domain, Interval{e.lo, e.hi, true, true});
   BuiltLayer built;
   if (!domain->is_all()) built.domain.assign(size_t(dim), *domain);
   // With the parameters at their initial values, like the sign search.

@@ -5,12 +5,14 @@
 // report errors at the user's text.
 #pragma once
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "abi/BaseDistribution.hpp"
+#include "abi/DataFormat.hpp"
 #include "dsl/Expr.hpp"
 #include "dsl/SourceRange.hpp"
 
@@ -95,6 +97,9 @@ struct AutoregressiveSpec {
 struct ElementwiseSpec {
   int transform = -1;        // index into FlowSpec::transforms
   std::vector<double> init;  // per transform parameter
+  // Where the input lies, open at both ends, beyond the transform's own
+  // domain: dequantize's (0, levels), the range of levels plus noise.
+  double lo = -INFINITY, hi = INFINITY;
 };
 
 // z = L U x + b with L unit lower triangular, U upper triangular with a
@@ -190,6 +195,8 @@ struct FlowSpec {
   // name it c0..c{C-1}); the density is p(x | c). 0: unconditional.
   int context_dim = 0;
   BaseSettings base;
+  // Integer levels a first `dequantize` layer spreads out, and `image = [H, W, C]`.
+  DataFormat format;
   SourceRange loc;
   std::vector<TransformDef> transforms;  // user transforms and the prelude's
   std::vector<ParamDecl> params;         // declared at flow level: every map may use them

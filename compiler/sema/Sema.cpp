@@ -16,6 +16,7 @@
 #include "compiler/sema/Permutations.hpp"
 #include "compiler/sema/SemaArgs.hpp"
 #include "compiler/sema/SemaBase.hpp"
+#include "compiler/sema/SemaData.hpp"
 #include "compiler/sema/SemaExpr.hpp"
 #include "compiler/sema/SemaParams.hpp"
 #include "compiler/sema/SemaSpline.hpp"
@@ -159,6 +160,8 @@ class Sema {
   void check_autoregressive(const ast::Coupling& c);
   void check_elementwise(const ast::Coupling& c);
   void check_linear(const ast::Coupling& c);
+  void check_dequantize(const ast::Coupling& c);
+  int expression_transform(const std::string& key, const std::string& name, ExprPtr body);
   void reject_block(const ast::Coupling& c);
   int function_transform(const std::string& function);
   bool resolve_transformer(const ast::Coupling& c, const ArgList& args, TransformerSpec& t,
@@ -190,10 +193,12 @@ class Sema {
   // several maps): to explain uses outside their map.
   std::map<std::string, std::vector<Declared>, std::less<>> map_names_;
   std::set<std::string> used_in_maps_;  // every name any map expression mentions
-  int dim_ = 0;           // 0 while unknown or invalid: dim-dependent checks are skipped
-  int context_dim_ = 0;   // the flow's context length: maps may read c0..c{C-1}
-  int couplings_ = 0;     // coupling layers seen so far, in unrolled order
-  bool muted_ = false;    // inside the second and later passes over a repeat body
+  int dim_ = 0;          // 0 while unknown or invalid: dim-dependent checks are skipped
+  int context_dim_ = 0;  // the flow's context length: maps may read c0..c{C-1}
+  int couplings_ = 0;    // coupling layers seen so far, in unrolled order
+  bool muted_ = false;   // inside the second and later passes over a repeat body
+  bool in_repeat_ = false;
+  int layers_seen_ = 0;   // layers checked so far, with repeats unrolled
   bool building_ = true;  // false when the unrolled flow is too large to build
 };
 
@@ -397,7 +402,7 @@ void Sema::check_header(const ast::Flow& flow) {
   spec_.name = flow.name.text;
   spec_.loc = flow.name.loc;
   const ArgList args(flow.args, fmt::format("flow '{}'", flow.name.text),
-                     {"dim", "base", "context"}, reporter());
+                     {"dim", "base", "context", "image"}, reporter());
   if (const ast::Value* dim = args.require("dim", flow.name.loc)) {
     if (auto n = integer_in_range(*dim, "'dim'", 1, kMaxDim, reporter())) {
       dim_ = static_cast<int>(*n);
@@ -409,6 +414,8 @@ void Sema::check_header(const ast::Flow& flow) {
       context_dim_ = static_cast<int>(*n);
     }
   }
+  if (const ast::Value* image = args.find("image"))
+    spec_.format.image = resolve_image(*image, dim_, reporter()).value_or(std::vector<int>{});
   spec_.dim = dim_;
   spec_.context_dim = context_dim_;
 }
@@ -442,12 +449,14 @@ void Sema::check_layers(const std::vector<ast::Layer>& body) {
 void Sema::check_layer(const ast::Repeat& r) {
   const auto n = integer_in_range(r.count, "repeat count", 1, kMaxRepeat, reporter());
   const int64_t times = building_ && n ? *n : 1;
-  const bool was_muted = muted_;
+  const bool was_muted = muted_, was_in_repeat = in_repeat_;
+  in_repeat_ = true;
   for (int64_t i = 0; i < times; ++i) {
     check_layers(r.body);
     muted_ = true;
   }
   muted_ = was_muted;
+  in_repeat_ = was_in_repeat;
 }
 
 // coupling T(mask = M) { net = ...; P = expr ... }
@@ -455,6 +464,7 @@ void Sema::check_layer(const ast::Repeat& r) {
 void Sema::check_layer(const ast::Coupling& c) {
   if (c.kind == "elementwise") return check_elementwise(c);
   if (c.kind == "linear") return check_linear(c);
+  if (c.kind == "dequantize") return check_dequantize(c);
   if (c.kind != "coupling") return check_autoregressive(c);
   const int k = couplings_++;
   const bool spline = c.transform.text == kSplineName;
@@ -501,11 +511,17 @@ void Sema::reject_block(const ast::Coupling& c) {
     error(rw.target.loc, fmt::format("'{}' takes no rewrites", c.kind));
 }
 
-// A one-argument function as a parameterless transform `f(x) = f(x)`,
-// added to the model once.
+// A parameterless transform `name(x) = body`, added to the model once per `key`.
+int Sema::expression_transform(const std::string& key, const std::string& name, ExprPtr body) {
+  if (auto it = transforms_.find(key); it != transforms_.end()) return it->second;
+  spec_.transforms.push_back(TransformDef{name, "x", {}, std::move(body), spec_.loc});
+  const int index = static_cast<int>(spec_.transforms.size()) - 1;
+  transforms_[key] = index;
+  return index;
+}
+
+// A one-argument function as a parameterless transform `f(x) = f(x)`.
 int Sema::function_transform(const std::string& function) {
-  const std::string name = "fn:" + function;
-  if (auto it = transforms_.find(name); it != transforms_.end()) return it->second;
   auto x = std::make_shared<Expr>();
   x->kind = Expr::Kind::name;
   x->name = "x";
@@ -513,10 +529,7 @@ int Sema::function_transform(const std::string& function) {
   call->kind = Expr::Kind::call;
   call->name = function;
   call->args = {x};
-  spec_.transforms.push_back(TransformDef{function, "x", {}, call, spec_.loc});
-  const int index = static_cast<int>(spec_.transforms.size()) - 1;
-  transforms_[name] = index;
-  return index;
+  return expression_transform("fn:" + function, function, call);
 }
 
 // elementwise F: F a one-argument function (exp, sigmoid, logit, ...) or a
@@ -530,8 +543,19 @@ void Sema::check_elementwise(const ast::Coupling& c) {
       "sinh", "asinh", "atan",  "asin",  "acos", "cbrt", "log2",  "tan",     "erf",   "erfinv"};
   ElementwiseSpec spec;
   const std::string& name = c.transform.text;
-  if (std::find(kFunctions.begin(), kFunctions.end(), name) != kFunctions.end() &&
-      transforms_.find(name) == transforms_.end()) {
+  std::string label = "elementwise " + name;
+  const bool function = std::find(kFunctions.begin(), kFunctions.end(), name) != kFunctions.end() &&
+                        transforms_.find(name) == transforms_.end();
+  if (function && name == "logit" && !c.args.empty()) {
+    // The squeezed logit: a constant, not a learnable parameter.
+    const ArgList args(c.args, "function 'logit'", {"alpha"}, reporter());
+    const ast::Value* a = args.find("alpha");
+    const std::optional<double> alpha = a ? resolve_alpha(*a, reporter()) : std::nullopt;
+    if (!alpha) return;
+    spec.transform = expression_transform(fmt::format("fn:logit:{:.17g}", *alpha), "logit",
+                                          squeezed_logit_body(*alpha, c.transform.loc));
+    label = fmt::format("elementwise logit(alpha = {:g})", *alpha);
+  } else if (function) {
     for (const ast::Arg& a : c.args)
       error(a.key.loc, fmt::format("function '{}' takes no parameters", name));
     spec.transform = function_transform(name);
@@ -560,7 +584,30 @@ void Sema::check_elementwise(const ast::Coupling& c) {
       spec.init[static_cast<size_t>(it - t.params.begin())] = *v;
     }
   }
-  push_layer(c.keyword, "elementwise " + name, std::move(spec));
+  push_layer(c.keyword, std::move(label), std::move(spec));
+}
+
+// dequantize(levels = L): integer data in 0..L-1 (plus uniform noise the
+// runtime adds) onto [0, 1) by x / L, first of all layers so that every
+// other layer sees continuous values and the log-det -D log L is counted.
+void Sema::check_dequantize(const ast::Coupling& c) {
+  reject_block(c);
+  const ArgList args(c.args, "'dequantize'", {"levels"}, reporter());
+  const std::optional<int> levels = resolve_levels(args, c.keyword, reporter());
+  if (in_repeat_ || layers_seen_ > 0) {
+    error(c.keyword,
+          "'dequantize' must be the flow's first layer, outside 'repeat': it makes the "
+          "integer data continuous before any other layer reads them");
+    return;
+  }
+  if (!levels) return;
+  spec_.format.levels = *levels;
+  ElementwiseSpec spec;
+  spec.transform = expression_transform(fmt::format("dequantize:{}", *levels), "dequantize",
+                                        dequantize_body(*levels, c.keyword));
+  spec.lo = 0;
+  spec.hi = *levels;
+  push_layer(c.keyword, fmt::format("dequantize(levels = {})", *levels), std::move(spec));
 }
 
 // linear: an LU-parameterised invertible linear map.
@@ -1045,6 +1092,7 @@ void Sema::report_missing_outputs(const ast::Map& m,
 }
 
 void Sema::push_layer(SourceRange loc, std::string label, decltype(LayerSpec::kind) kind) {
+  ++layers_seen_;
   if (building_) spec_.layers.push_back(LayerSpec{loc, std::move(label), std::move(kind)});
 }
 
