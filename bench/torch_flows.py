@@ -210,9 +210,9 @@ class MAF(nn.Module):
     """z_k = u_k exp(s_k) + t_k with (s, t) of position k from a MADE of
     u_0..u_{k-1}; natural order, no clamp (bench/models/maf*.nf)."""
 
-    def __init__(self, dim, hidden, P=2):
+    def __init__(self, dim, hidden, P=2, clamp=False):
         super().__init__()
-        self.dim, self.P = dim, P
+        self.dim, self.P, self.clamp = dim, P, clamp
         deg_in = torch.arange(1, dim + 1)
         layers = []
         for h in hidden:
@@ -225,7 +225,8 @@ class MAF(nn.Module):
 
     def _st(self, u):
         h = self.net(u).reshape(u.shape[0], self.dim, self.P)
-        return h[..., 0], h[..., 1]
+        s = 2 * torch.tanh(h[..., 0] / 2) if self.clamp else h[..., 0]
+        return s, h[..., 1]
 
     def forward(self, x):
         s, t = self._st(x)
@@ -237,6 +238,36 @@ class MAF(nn.Module):
             s, t = self._st(x)
             x[:, k] = (z[:, k] - t[:, k]) * torch.exp(-s[:, k])
         return x
+
+
+class Dequantize(nn.Module):
+    """`dequantize(levels = L)`: x + u (u added by the caller) onto [0, 1)."""
+
+    def __init__(self, levels):
+        super().__init__()
+        self.levels = levels
+
+    def forward(self, x):
+        return x / self.levels, torch.full((x.shape[0],), -x.shape[1] * math.log(self.levels), dtype=x.dtype)
+
+    def inverse(self, z):
+        return z * self.levels
+
+
+class SqueezedLogit(nn.Module):
+    """`elementwise logit(alpha = a)`: logit(a + (1 - 2a) x)."""
+
+    def __init__(self, alpha):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x):
+        p = self.alpha + (1 - 2 * self.alpha) * x
+        ld = (math.log(1 - 2 * self.alpha) - torch.log(p) - torch.log1p(-p)).sum(1)
+        return torch.log(p) - torch.log1p(-p), ld
+
+    def inverse(self, z):
+        return (torch.sigmoid(z) - self.alpha) / (1 - 2 * self.alpha)
 
 
 class Reverse(nn.Module):
@@ -294,6 +325,15 @@ def build(name):
         for _ in range(5):
             layers += [MAF(d, [h, h]), Reverse()]
         return Flow(d, layers)
+    if name == "fashion_maf":  # examples/fashion/maf.nf
+        layers = [Dequantize(256), SqueezedLogit(0.05)]
+        for _ in range(5):
+            layers += [MAF(784, [1024], clamp=True), Reverse()]
+        return Flow(784, layers)
+    if name == "fashion_realnvp":  # examples/fashion/realnvp.nf
+        layers = [Dequantize(256), SqueezedLogit(0.05)]
+        layers += [AffineCoupling(784, k, [1024, 1024]) for k in range(6)]
+        return Flow(784, layers)
     raise ValueError(name)
 
 

@@ -37,8 +37,11 @@ const char* dtype_name(TensorDType dtype) {
   return dtype == TensorDType::f32 ? "F32" : "F64";
 }
 
-void put_le(std::string& out, uint64_t bits, int bytes) {
-  for (int k = 0; k < bytes; ++k, bits >>= 8) out += static_cast<char>(bits & 0xff);
+// Writes `bytes` little-endian bytes of `bits` at `out` (a loop the
+// compiler turns into one store on a little-endian machine).
+char* put_le(char* out, uint64_t bits, int bytes) {
+  for (int k = 0; k < bytes; ++k, bits >>= 8) *out++ = static_cast<char>(bits & 0xff);
+  return out;
 }
 
 uint64_t get_le(const unsigned char* p, int bytes) {
@@ -315,16 +318,18 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
                        TensorDType dtype, const std::map<std::string, std::string>& metadata) {
   check_tensors(tensors);
   const std::string header = make_header(tensors, dtype, metadata);
-  std::string bytes;
-  put_le(bytes, header.size(), 8);
-  bytes += header;
+  // Sized once and filled in place: checkpoints of millions of parameters
+  // (and the optimiser state beside them) are written at every evaluation.
+  const int width = dtype == TensorDType::f32 ? 4 : 8;
+  size_t count = 0;
+  for (const NamedTensor& t : tensors) count += t.values.size();
+  std::string bytes(8 + header.size() + count * size_t(width), '\0');
+  char* out = put_le(bytes.data(), header.size(), 8);
+  out = std::copy(header.begin(), header.end(), out);
   for (const NamedTensor& t : tensors)
-    for (double v : t.values) {
-      if (dtype == TensorDType::f32)
-        put_le(bytes, std::bit_cast<uint32_t>(static_cast<float>(v)), 4);
-      else
-        put_le(bytes, std::bit_cast<uint64_t>(v), 8);
-    }
+    for (double v : t.values)
+      out = width == 4 ? put_le(out, std::bit_cast<uint32_t>(static_cast<float>(v)), 4)
+                       : put_le(out, std::bit_cast<uint64_t>(v), 8);
   write_file_atomically(path, bytes);
 }
 
