@@ -13,6 +13,7 @@
 #include "plot/Axes.hpp"
 #include "plot/Canvas.hpp"
 #include "plot/Colormap.hpp"
+#include "plot/ImageGrid.hpp"
 #include "plot/Png.hpp"
 #include "runtime/io/AtomicFile.hpp"
 
@@ -641,6 +642,43 @@ void write_flow_plot(const std::string& path, const FlowPlot1d& plot) {
     draw_histogram_panel(canvas, l.map, box, l.z_hi, f.samples, kSampleColor, f.model,
                          "model samples", "samples");
   draw_losses(canvas, l.loss, plot.curves);
+  write_file_atomically(path, encode_png(canvas));
+}
+
+namespace {
+
+// Up to 64 images of `rows`, as large as fit, centred in the panel.
+void draw_images_panel(Canvas& canvas, const PixelRect& r, const std::vector<double>& rows,
+                       const ImagePlot& plot, const std::string& title) {
+  constexpr int64_t kShown = 64;
+  constexpr int kGap = 2;
+  canvas.fill_rect(r.x, r.y, r.x + r.w, r.y + r.h, Rgb{128, 128, 128});
+  panel_title(canvas, r, title);
+  const int64_t size = int64_t{plot.shape[0]} * plot.shape[1] * plot.shape[2];
+  const int64_t n = std::min<int64_t>(kShown, int64_t(rows.size()) / size);
+  if (n == 0) return note(canvas, r, "none");
+  const int columns = grid_columns(n), lines = int((n + columns - 1) / columns);
+  const int zoom = std::max(1, std::min((r.w - kGap * (columns + 1)) / (columns * plot.shape[1]),
+                                        (r.h - kGap * (lines + 1)) / (lines * plot.shape[0])));
+  const int w = columns * (plot.shape[1] * zoom + kGap) - kGap;
+  const int h = lines * (plot.shape[0] * zoom + kGap) - kGap;
+  canvas.set_clip(r.x, r.y, r.x + r.w, r.y + r.h);
+  draw_image_grid(canvas, r.x + (r.w - w) / 2, r.y + (r.h - h) / 2,
+                  ImageRows{rows.data(), n, plot.shape, plot.max_value}, columns, zoom, kGap);
+  canvas.reset_clip();
+}
+
+}  // namespace
+
+void write_image_plot(const std::string& path, const ImagePlot& plot) {
+  int width = 0, height = 0;
+  const std::vector<PixelRect> panels =
+      panel_row(panel_size(plot.panel_px), {0, 0, 0}, &width, &height);
+  Canvas canvas(width, height, kWhite);
+  figure_title(canvas, plot.title);
+  draw_images_panel(canvas, panels[0], plot.data, plot, "training data");
+  draw_images_panel(canvas, panels[1], plot.samples, plot, "model samples");
+  draw_losses(canvas, panels[2], plot.curves);
   write_file_atomically(path, encode_png(canvas));
 }
 

@@ -84,4 +84,17 @@ FlowPlot1dLayout flow_plot_layout(const FlowPlot1d& plot);
 
 void write_flow_plot(const std::string& path, const FlowPlot1d& plot);
 
+// The summary of a flow whose rows are images (`image = [H, W, C]`): up
+// to 64 training images beside as many samples, and the loss curves.
+struct ImagePlot {
+  std::string title;
+  std::vector<double> data, samples;  // rows of H * W * C values
+  std::vector<int> shape;             // {H, W, C}
+  double max_value = 255;             // full intensity (ImageRows)
+  std::vector<LossCurve> curves;
+  int panel_px = 360;
+};
+
+void write_image_plot(const std::string& path, const ImagePlot& plot);
+
 }  // namespace nfc

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <stdexcept>
 
 namespace nfc {
 
@@ -24,7 +25,7 @@ double log_sum_exp(const std::vector<double>& a) {
 // components at the stored z.
 template <class T>
 void sample_mixture(const BaseSettings& base, const BaseTensors& t, const T* params, int dim,
-                    int64_t n, Random& rng, T* z, double* log_q) {
+                    int64_t n, Random& rng, T* z, double* log_q, double temperature) {
   const int k_count = base.components;
   std::vector<double> log_w(static_cast<size_t>(k_count)), a(log_w.size());
   for (int k = 0; k < k_count; ++k) log_w[size_t(k)] = params[t.logits + k];
@@ -47,7 +48,8 @@ void sample_mixture(const BaseSettings& base, const BaseTensors& t, const T* par
       }
     }
     for (int d = 0; d < dim; ++d)
-      row[d] = static_cast<T>(mean(pick, d) + std::exp(log_scale(pick, d)) * rng.normal());
+      row[d] =
+          static_cast<T>(mean(pick, d) + std::exp(log_scale(pick, d)) * temperature * rng.normal());
     for (int k = 0; k < k_count; ++k) {
       double s = log_w[size_t(k)] - 0.5 * dim * kLog2Pi;
       for (int d = 0; d < dim; ++d) {
@@ -110,17 +112,22 @@ BaseTensors BaseTensors::find(const std::vector<std::string>& names,
 
 template <class T>
 void sample_base(const BaseSettings& base, const BaseTensors& t, const T* params, int dim,
-                 int64_t n, Random& rng, T* z, double* log_q) {
+                 int64_t n, Random& rng, T* z, double* log_q, double temperature) {
+  if (temperature != 1 && !tempers(base.kind))
+    throw std::invalid_argument(
+        "sampling at a temperature needs a base with a scale (normal, "
+        "diag_normal, student_t or mixture); a uniform base has none");
   switch (base.kind) {
     case BaseKind::standard_normal:
       return sample_independent(
-          dim, n, z, log_q, [&](int) { return rng.normal(); },
+          dim, n, z, log_q, [&](int) { return temperature * rng.normal(); },
           [](int, double v) { return -0.5 * v * v - 0.5 * kLog2Pi; });
     case BaseKind::diag_normal:  // z = mean + exp(log_scale) N(0, 1)
       return sample_independent(
           dim, n, z, log_q,
           [&](int d) {
-            return params[t.mean + d] + std::exp(double(params[t.log_scale + d])) * rng.normal();
+            return params[t.mean + d] +
+                   std::exp(double(params[t.log_scale + d])) * temperature * rng.normal();
           },
           [&](int d, double v) {
             const double ls = params[t.log_scale + d];
@@ -134,22 +141,24 @@ void sample_base(const BaseSettings& base, const BaseTensors& t, const T* params
           [&](int, double) { return -log_width; });
     }
     case BaseKind::mixture:
-      return sample_mixture(base, t, params, dim, n, rng, z, log_q);
+      return sample_mixture(base, t, params, dim, n, rng, z, log_q, temperature);
     case BaseKind::student_t: {  // N(0, 1) / sqrt(chi2_nu / nu), chi2_nu = 2 gamma(nu / 2)
       const double nu = base.df;
       const double log_norm =
           std::lgamma((nu + 1) / 2) - std::lgamma(nu / 2) - 0.5 * std::log(nu * std::numbers::pi);
       return sample_independent(
           dim, n, z, log_q,
-          [&](int) { return rng.normal() / std::sqrt(2 * gamma_variate(rng, nu / 2) / nu); },
+          [&](int) {
+            return temperature * rng.normal() / std::sqrt(2 * gamma_variate(rng, nu / 2) / nu);
+          },
           [&](int, double v) { return log_norm - 0.5 * (nu + 1) * std::log1p(v * v / nu); });
     }
   }
 }
 
 template void sample_base(const BaseSettings&, const BaseTensors&, const float*, int, int64_t,
-                          Random&, float*, double*);
+                          Random&, float*, double*, double);
 template void sample_base(const BaseSettings&, const BaseTensors&, const double*, int, int64_t,
-                          Random&, double*, double*);
+                          Random&, double*, double*, double);
 
 }  // namespace nfc

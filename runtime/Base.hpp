@@ -29,9 +29,18 @@ struct BaseTensors {
 // n draws z ~ q, row-major [n, dim], from `rng`, with log q(z) of each row
 // (evaluated in double at the stored z) in log_q. `params` is the flow's
 // current parameter buffer: learnable bases sample with their current values.
+// At a temperature T != 1 (Glow's "temperature"; Kingma & Dhariwal 2018)
+// the base's standard noise is scaled by T: z = mean + T scale eps; log_q
+// stays the untempered density at z. Throws std::invalid_argument for a
+// base without a scale (tempers()).
 template <class T>
 void sample_base(const BaseSettings& base, const BaseTensors& tensors, const T* params, int dim,
-                 int64_t n, Random& rng, T* z, double* log_q);
+                 int64_t n, Random& rng, T* z, double* log_q, double temperature = 1);
+
+// Whether sampling from a base of this kind takes a temperature.
+inline bool tempers(BaseKind kind) {
+  return kind != BaseKind::uniform;
+}
 
 // A gamma(shape, 1) variate, shape > 0 (Marsaglia & Tsang 2000; for shape
 // < 1 the boost gamma(shape + 1) U^(1/shape)).

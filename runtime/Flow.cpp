@@ -249,19 +249,20 @@ std::vector<T> with_context(const std::vector<T>& z, int64_t n, int dim,
 }  // namespace
 
 template <class T>
-typename Flow<T>::Samples Flow<T>::sample(int64_t n, uint64_t seed,
-                                          const std::vector<T>& context) const {
+typename Flow<T>::Samples Flow<T>::sample(int64_t n, uint64_t seed, const std::vector<T>& context,
+                                          double temperature) const {
   Random rng(seed);
-  return sample(n, rng, context);
+  return sample(n, rng, context, temperature);
 }
 
 template <class T>
-typename Flow<T>::Samples Flow<T>::sample(int64_t n, Random& rng,
-                                          const std::vector<T>& context) const {
+typename Flow<T>::Samples Flow<T>::sample(int64_t n, Random& rng, const std::vector<T>& context,
+                                          double temperature) const {
   const size_t count = static_cast<size_t>(n) * static_cast<size_t>(dim_);
   std::vector<T> z(count);
   std::vector<double> log_q(static_cast<size_t>(n));
-  sample_base(base_, base_tensors_, params_.data(), dim_, n, rng, z.data(), log_q.data());
+  sample_base(base_, base_tensors_, params_.data(), dim_, n, rng, z.data(), log_q.data(),
+              temperature);
   Samples s{std::vector<T>(count), std::vector<T>(static_cast<size_t>(n))};
   inverse(with_context(z, n, dim_, context, context_dim_).data(), s.x.data(), s.log_prob.data(), n);
   // log p(x) = log q(z) - log|det g'(z)|

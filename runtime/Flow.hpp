@@ -155,11 +155,14 @@ class Flow {
     std::vector<T> x;
     std::vector<T> log_prob;
   };
-  Samples sample(int64_t n, uint64_t seed, const std::vector<T>& context = {}) const;
+  // `temperature`: the base's noise scaled by it (sample_base; 1 = none).
+  Samples sample(int64_t n, uint64_t seed, const std::vector<T>& context = {},
+                 double temperature = 1) const;
   // The same from a generator that continues: n samples drawn as blocks
   // n1, n2, ... from one Random equal n samples from Random(seed) — which
   // lets a caller stream any number of samples in constant memory.
-  Samples sample(int64_t n, Random& rng, const std::vector<T>& context = {}) const;
+  Samples sample(int64_t n, Random& rng, const std::vector<T>& context = {},
+                 double temperature = 1) const;
 
  private:
   std::string name_;

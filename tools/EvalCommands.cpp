@@ -26,6 +26,7 @@ struct UseOptions {
   std::vector<double> context;  // sample: --context
   std::string context_file;     // sample: --context-file
   bool bits_per_dim = false;
+  double temperature = 1;          // sample
   CLI::Option* n_given = nullptr;  // sample: whether -n was given
 };
 
@@ -76,6 +77,10 @@ void refuse_non_finite(const std::vector<double>& x, const std::vector<double>& 
       f32 ? " in f32 (try --precision f64)" : ""));
 }
 
+// Samples a PNG grid holds at most (a 100 x 100 grid of 28 x 28 images is
+// 5600 pixels wide at zoom 2).
+constexpr int64_t kMaxGrid = 10000;
+
 template <class T>
 void sample(UseOptions o) {
   const LoadedModel m = compile_model_file(o.model);
@@ -85,6 +90,13 @@ void sample(UseOptions o) {
   // A context file gives one sample per row unless -n says otherwise.
   if (context.rows > 1 && o.n_given->count() == 0) o.n = context.rows;
   if (o.n < 1) throw CLI::ValidationError("-n", "must be at least 1");  // usage: exit 2
+  if (!(o.temperature > 0) || !std::isfinite(o.temperature))
+    throw CLI::ValidationError("--temperature", "must be a finite number > 0");
+  if (o.temperature != 1 && !tempers(r.flow.base()))
+    throw UserError(
+        "--temperature needs a base with a scale (normal, diag_normal, student_t or "
+        "mixture); '" +
+        r.flow.name() + "' samples a uniform base");
   if (context.rows > 1 && context.rows != o.n)
     throw UserError(fmt::format("{} has {} rows of context, but -n asks for {} samples",
                                 o.context_file, context.rows, o.n));
@@ -103,7 +115,7 @@ void sample(UseOptions o) {
       if (context.rows > 1)
         block_context.assign(context.values.begin() + first * context_dim,
                              context.values.begin() + (first + n) * context_dim);
-      const auto [x, lp] = data_samples(r, n, rng, block_context);
+      const auto [x, lp] = data_samples(r, n, rng, block_context, o.temperature);
       refuse_non_finite(x, lp, dim, first, o.n, std::is_same_v<T, float>);
       for (double v : lp) mean += v / double(o.n);
       take(x.data(), n);
@@ -111,7 +123,14 @@ void sample(UseOptions o) {
         if (o.out.empty()) print_sample(&x[size_t(i * dim)], dim, lp[size_t(i)]);
     }
   };
-  if (!o.out.empty()) {
+  if (ends_with(o.out, ".png")) {  // a grid of images, all in memory
+    if (o.n > kMaxGrid)
+      throw UserError(fmt::format("-n {} is too many for a PNG grid (at most {})", o.n, kMaxGrid));
+    std::vector<double> all;
+    draw_all([&](const double* x, int64_t n) { all.insert(all.end(), x, x + n * dim); });
+    write_image_grid(o.out, image_rows(r.flow, all, "a PNG of samples"));
+    fmt::print(std::cerr, "wrote a grid of {} samples to {}\n", o.n, o.out);
+  } else if (!o.out.empty()) {
     write_table_streamed(o.out, column_names(dim, false), o.n, dim, std::is_same_v<T, float>,
                          [&](const AppendRows& append) { draw_all(append); });
     fmt::print(std::cerr, "wrote {} samples to {}\n", o.n, o.out);
@@ -178,7 +197,11 @@ void register_sample(CLI::App& app) {
   cmd->add_option("--context-file", o->context_file,
                   "conditional flows: one context row per sample (FILE.npy or FILE.csv)");
   cmd->add_option("--seed", o->seed, "seed of the base draws (default 1)");
-  cmd->add_option("-o,--out", o->out, "write the samples to FILE.npy or FILE.csv");
+  cmd->add_option("-o,--out", o->out,
+                  "write the samples to FILE.npy or FILE.csv, or an image flow's as a FILE.png "
+                  "grid");
+  cmd->add_option("--temperature", o->temperature,
+                  "scale the base's noise by T (default 1; < 1 gives smoother samples)");
   cmd->callback([o] { with_precision(o->model, [&]<class T>() { sample<T>(*o); }); });
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "plot/ImageGrid.hpp"
 #include "runtime/Dequantize.hpp"
 #include "runtime/io/Checkpoint.hpp"
 #include "runtime/io/Dataset.hpp"
@@ -119,13 +120,14 @@ std::string outside_support(const ReadyFlow<T>& r, std::vector<double> rows, int
                                  r.flow.support());
 }
 
-// n samples in data coordinates, with their log-density; `context`: see
-// Flow::sample. A dequantised flow's samples are rounded down to levels
+// n samples in data coordinates, with their log-density; `context` and
+// `temperature`: see Flow::sample. A dequantised flow's samples are rounded down to levels
 // (their log-density stays the continuous one at the drawn point).
 template <class T>
 std::pair<std::vector<double>, std::vector<double>> data_samples(
-    const ReadyFlow<T>& r, int64_t n, Random& rng, const std::vector<double>& context = {}) {
-  const auto s = r.flow.sample(n, rng, std::vector<T>(context.begin(), context.end()));
+    const ReadyFlow<T>& r, int64_t n, Random& rng, const std::vector<double>& context = {},
+    double temperature = 1) {
+  const auto s = r.flow.sample(n, rng, std::vector<T>(context.begin(), context.end()), temperature);
   std::vector<double> x(s.x.begin(), s.x.end()), lp(s.log_prob.begin(), s.log_prob.end());
   if (r.standardizer) {
     r.standardizer->unapply(x.data(), n);
@@ -136,6 +138,19 @@ std::pair<std::vector<double>, std::vector<double>> data_samples(
 }
 
 bool ends_with(const std::string& s, const std::string& suffix);
+
+// Rows of an image flow as images (`image = [H, W, C]` declared; throws
+// UserError naming `what` otherwise): full intensity at the top level of a
+// dequantised flow, at 1 for continuous data.
+template <class T>
+ImageRows image_rows(const Flow<T>& flow, const std::vector<double>& rows,
+                     const std::string& what) {
+  if (flow.format().image.empty())
+    throw UserError(what + " needs an image flow: declare its shape, e.g. flow " + flow.name() +
+                    "(dim = 784, image = [28, 28, 1])");
+  return {rows.data(), int64_t(rows.size()) / flow.dim(), flow.format().image,
+          flow.format().dequantized() ? flow.format().levels - 1.0 : 1.0};
+}
 
 // Writes rows x cols values as .npy (in the model's precision) or .csv,
 // atomically.

@@ -68,7 +68,7 @@ void fill_common(Figure& p, Values& data, Values& samples, PlotOptions& o, const
   if (o.data.empty()) o.data = training_data(r.training);
   p.title = fmt::format("{} - {}", r.flow.name(), o.params);
   if (!o.data.empty()) {
-    data = load_model_data(o.data, dim, o.data_seed, o.data_rows).values;
+    data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows).values;
     p.title += " - data " + o.data;
   }
   Random rng(o.seed);
@@ -86,7 +86,22 @@ void plot(PlotOptions o) {
   if (r.flow.context_dim() > 0)  // a density per context: which one to draw is not settled
     throw UserError(fmt::format("plot does not draw conditional flows yet; '{}' has context {}",
                                 o.model.path, r.flow.context_dim()));
-  if (r.flow.dim() == 2) {
+  if (!r.flow.format().image.empty()) {
+    ImagePlot p;
+    if (o.data.empty()) o.data = training_data(r.training);
+    p.title = fmt::format("{} - {}", r.flow.name(), o.params);
+    if (!o.data.empty()) {
+      p.data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows).values;
+      p.title += " - data " + o.data;
+    }
+    Random rng(o.seed);
+    p.samples = data_samples(r, std::min<int64_t>(o.samples, 64), rng).first;
+    const ImageRows shown = image_rows(r.flow, p.samples, "plot");
+    p.shape = shown.shape;
+    p.max_value = shown.max_value;
+    p.curves = loss_curves(o.params, r.flow.params().size(), r.flow.has_target());
+    write_image_plot(o.out, p);
+  } else if (r.flow.dim() == 2) {
     FlowPlot p;
     fill_common(p, p.data.xy, p.samples.xy, o, r);
     if (r.flow.has_target()) {
@@ -111,8 +126,9 @@ void plot(PlotOptions o) {
     }
     write_flow_plot(o.out, p);
   } else {
-    throw UserError(
-        fmt::format("plot draws 1-D and 2-D flows; '{}' has dim {}", o.model.path, r.flow.dim()));
+    throw UserError(fmt::format(
+        "plot draws 1-D and 2-D flows and image flows; '{}' has dim {} and no image shape",
+        o.model.path, r.flow.dim()));
   }
   fmt::print("wrote {}\n", std::filesystem::absolute(o.out).string());
 }
@@ -122,7 +138,9 @@ void plot(PlotOptions o) {
 void register_plot(CLI::App& app) {
   auto o = std::make_shared<PlotOptions>();
   auto* cmd =
-      app.add_subcommand("plot", "PNG of a 1-D or 2-D flow: data, density, samples or map, losses");
+      app.add_subcommand("plot",
+                         "PNG of a 1-D or 2-D flow (data, density, samples or map, losses) or of "
+                         "an image flow (data, samples, losses)");
   add_model_options(cmd, o->model);
   cmd->add_option("--params", o->params, "trained parameters (.safetensors)")->required();
   cmd->add_option("--data", o->data, "data to show (default: what the parameters were trained on)");
