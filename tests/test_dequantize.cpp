@@ -1,7 +1,8 @@
 // Integer data: the `dequantize(levels = L)` layer, the squeezed logit,
 // the noise that training and evaluation add, honest bits/dim and samples
-// that are levels again.
+// that are levels again; image flows: PNG grids, temperature, plots.
 #include <fmt/format.h>
+#include <stb/stb_image.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -11,6 +12,7 @@
 #include <numbers>
 #include <sstream>
 
+#include "plot/ImageGrid.hpp"
 #include "runtime/DataError.hpp"
 #include "runtime/Dequantize.hpp"
 #include "runtime/Trainer.hpp"
@@ -225,4 +227,86 @@ TEST_CASE("nfc: bits/dim of a dequantised flow, from eval and from logprob, and 
   CHECK(standardized.output ==
         "nfc: error: --standardize cannot be used with 'levels': its first layer dequantises "
         "integer levels, which must reach it as they are\n");
+}
+
+TEST_CASE("sampling at a temperature scales the base's noise; log p stays the model's",
+          "[dequantize][images]") {
+  // At its initial parameters (s = t = 0) the flow is the identity: x = z.
+  auto model = compile_or_fail("flow t(dim = 2) { elementwise affine(s = 0, t = 0) }");
+  Flow<double> flow = make_flow<double>(*model);
+  flow.init_params(0);
+  const auto one = flow.sample(50, 9), cool = flow.sample(50, 9, {}, 0.5);
+  for (size_t i = 0; i < one.x.size(); ++i) CHECK(cool.x[i] == 0.5 * one.x[i]);
+  for (size_t i = 0; i < cool.log_prob.size(); ++i) {
+    const double a = cool.x[2 * i], b = cool.x[2 * i + 1];
+    CHECK(cool.log_prob[i] ==
+          Approx(-0.5 * (a * a + b * b) - std::log(2 * std::numbers::pi)).epsilon(1e-14));
+  }
+  auto uniform = compile_or_fail("flow u(dim = 2, base = uniform) { permute reverse }");
+  Flow<double> u = make_flow<double>(*uniform);
+  CHECK_THROWS_WITH(u.sample(5, 1, {}, 0.5),
+                    "sampling at a temperature needs a base with a scale (normal, diag_normal, "
+                    "student_t or mixture); a uniform base has none");
+}
+
+TEST_CASE("an image grid shows each value at its intensity, tiles in rows", "[images]") {
+  const fs::path dir = scratch("grid");
+  const std::vector<double> rows = {0, 1, 2, 3, 3, 3, 0, 0};  // two 2 x 2 grey images
+  write_image_grid((dir / "g.png").string(), ImageRows{rows.data(), 2, {2, 2, 1}, 3}, 1);
+  int w = 0, h = 0, channels = 0;
+  unsigned char* rgb = stbi_load((dir / "g.png").c_str(), &w, &h, &channels, 3);
+  REQUIRE(rgb != nullptr);
+  // 2 columns of 2-pixel tiles with 2-pixel gaps around them; one row.
+  CHECK(w == 10);
+  CHECK(h == 6);
+  auto grey = [&](int x, int y) { return int(rgb[(y * w + x) * 3]); };
+  CHECK(grey(2, 2) == 0);
+  CHECK(grey(3, 2) == 85);
+  CHECK(grey(2, 3) == 170);
+  CHECK(grey(3, 3) == 255);
+  CHECK(grey(6, 2) == 255);
+  CHECK(grey(6, 3) == 0);
+  CHECK(grey(0, 0) == 128);  // the gap
+  stbi_image_free(rgb);
+}
+
+TEST_CASE("nfc sample writes a PNG grid of level images; plot shows data and samples",
+          "[images][cli]") {
+  const fs::path dir = scratch("png");
+  write_text(dir / "m.nf", kLevelsModel);
+  write_text(dir / "train.csv", levels_csv(500, 1));
+  const std::string model = (dir / "m.nf").string(), params = (dir / "p.safetensors").string();
+  REQUIRE(nfc_run(fmt::format("train {} --data {} --steps 50 -q --out {}", model,
+                              (dir / "train.csv").string(), params))
+              .exit_code == 0);
+  const auto grid = nfc_run(fmt::format("sample {} --params {} -n 9 --temperature 0.8 -o {}", model,
+                                        params, (dir / "s.png").string()));
+  INFO(grid.output);
+  REQUIRE(grid.exit_code == 0);
+  int w = 0, h = 0, channels = 0;
+  unsigned char* rgb = stbi_load((dir / "s.png").c_str(), &w, &h, &channels, 3);
+  REQUIRE(rgb != nullptr);
+  CHECK(w == 2 + 3 * (4 + 2));  // 3 x 3 tiles of 2 x 2 pixels at zoom 2
+  CHECK(h == w);
+  int levels = 0;
+  for (int y = 2; y < 6; ++y)
+    for (int x = 2; x < 6; ++x) {
+      const int v = rgb[(y * w + x) * 3];
+      levels += v == 0 || v == 85 || v == 170 || v == 255;
+    }
+  CHECK(levels == 16);
+  stbi_image_free(rgb);
+  const auto plot =
+      nfc_run(fmt::format("plot {} --params {} -o {}", model, params, (dir / "plot.png").string()));
+  INFO(plot.output);
+  CHECK(plot.exit_code == 0);
+  CHECK(fs::file_size(dir / "plot.png") > 1000);
+  // A flow without an image shape has no PNG of samples.
+  write_text(dir / "flat.nf", "flow flat(dim = 4) { permute reverse }");
+  const auto flat = nfc_run(
+      fmt::format("sample {} -n 4 -o {}", (dir / "flat.nf").string(), (dir / "f.png").string()));
+  CHECK(flat.exit_code == 1);
+  CHECK(flat.output ==
+        "nfc: error: a PNG of samples needs an image flow: declare its shape, e.g. flow "
+        "flat(dim = 784, image = [28, 28, 1])\n");
 }
