@@ -8,7 +8,7 @@ is timed. Then nfc is timed by build*/nfc_bench_throughput (--json) and
 PyTorch here, and a table (or --json) is printed.
 
 Usage (bench/run.sh does the setup): python3 bench/bench.py --build DIR [--json OUT]
-       [--threads 1,2] [--workloads W1,W2,W3,W4] [--skip-check]
+       [--threads 1,2] [--workloads W1,W2,W3,W4,W5] [--skip-check]
 """
 
 import argparse
@@ -33,7 +33,12 @@ WORKLOADS = {  # id: (model, training batch)
     "W2": ("maf8d", 512),
     "W3": ("nsf2d", 512),
     "W4": ("maf64d", 256),
+    "W5": ("maf784", 128),
 }
+# PyTorch samples a MAF with one MADE pass per dimension: 784 passes at W5,
+# where a batch of 4096 samples would take minutes. Its rate per sample is
+# measured on fewer (nfc's on the full batch).
+TORCH_SAMPLE_BATCH = {"maf784": 32}
 BATCH = 4096
 GEMM_MIN_GFLOPS = 15.0  # reference BLAS reaches ~3 GFLOP/s here, OpenBLAS 30-100
 
@@ -111,7 +116,7 @@ def data_for(model, n, rng):
     if model == "maf64d":
         d = digits()
         return d[rng.integers(0, len(d), n)]
-    dim = 2 if model in ("realnvp2d", "nsf2d") else 8
+    dim = {"realnvp2d": 2, "nsf2d": 2, "maf784": 784}.get(model, 8)
     # Scale 2: some points lie outside the spline's [-3, 3] (its tails).
     return 2.0 * rng.standard_normal((n, dim))
 
@@ -151,15 +156,23 @@ def check(name, model, nfc, work):
     return result
 
 
+def run_measured(cmd, env=None):
+    """subprocess.run's (returncode, stdout, stderr) and the child's peak
+    resident memory in MB (its own, from wait4's rusage)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    out, err = p.stdout.read(), p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, out, err, usage.ru_maxrss / 1024
+
+
 def nfc_times(driver, model, threads, train_batch):
-    r = subprocess.run(
+    code, out, err, peak = run_measured(
         [driver, "--json", "--threads", str(threads), "--batch", str(BATCH), "--train-batch",
-         str(train_batch), os.path.join(HERE, "models", model + ".nf")],
-        capture_output=True, text=True,
-    )
-    if r.returncode != 0:
-        fail(f"{model}: {driver} failed: {r.stderr.strip()}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+         str(train_batch), os.path.join(HERE, "models", model + ".nf")])
+    if code != 0:
+        fail(f"{model}: {driver} failed: {err.strip()}")
+    return dict(json.loads(out.strip().splitlines()[-1]), peak_mb=peak)
 
 
 def torch_times(model, threads, train_batch):
@@ -181,7 +194,8 @@ def torch_times(model, threads, train_batch):
     out["train_per_s"] = train_batch / best_seconds(step)
     with torch.no_grad():
         out["log_prob_per_s"] = BATCH / best_seconds(lambda: flow.log_prob(x))
-        out["sample_per_s"] = BATCH / best_seconds(lambda: flow.sample(BATCH))
+        ns = TORCH_SAMPLE_BATCH.get(model, BATCH)
+        out["sample_per_s"] = ns / best_seconds(lambda: flow.sample(ns))
         x1 = x[:1].clone()
         out["latency_us"] = median_latency_us(lambda: flow.log_prob(x1))
         # Second baseline for batch-1 latency: TorchScript, traced and frozen.
@@ -203,19 +217,18 @@ def torch_worker_times(model, threads, train_batch):
     runs = []
     for policy in policies:
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), OMP_WAIT_POLICY=policy)
-        r = subprocess.run(
+        code, out, err, peak = run_measured(
             [sys.executable, os.path.abspath(__file__), "--torch-worker", model, str(threads),
-             str(train_batch)],
-            capture_output=True, text=True, env=env,
-        )
-        if r.returncode != 0:
-            fail(f"{model}: the PyTorch timing failed: {r.stderr.strip()[-2000:]}")
-        runs.append(dict(json.loads(r.stdout.strip().splitlines()[-1]), omp_wait_policy=policy))
+             str(train_batch)], env=env)
+        if code != 0:
+            fail(f"{model}: the PyTorch timing failed: {err.strip()[-2000:]}")
+        runs.append(dict(json.loads(out.strip().splitlines()[-1]), omp_wait_policy=policy,
+                         peak_mb=peak))
     best = dict(runs[0])
     for run in runs[1:]:
         for k in ("train_per_s", "log_prob_per_s", "sample_per_s"):
             best[k] = max(best[k], run[k])
-        for k in ("latency_us", "latency_script_us"):
+        for k in ("latency_us", "latency_script_us", "peak_mb"):
             best[k] = min(best[k], run[k])
     best["runs"] = runs
     return best
@@ -320,6 +333,8 @@ def table(results, meta):
                 f"   (check+graph {n['compile_check_ms'] + n['compile_graph_ms']:.0f}, lower "
                 f"{n['compile_lower_ms']:.0f}, O2 {n['compile_o2_ms']:.0f}, codegen {n['compile_codegen_ms']:.0f});"
                 f" nfc Adam update alone {n['adam_ms']:.2g} ms/step")
+            lines.append(f"{'':<16}{t:>4}  {'peak memory (MB)':<18}{n['peak_mb']:>12.0f}{p['peak_mb']:>12.0f}"
+                         "          (resident, whole process: compiler and data included)")
     d = meta.get("digits_training")
     if d:
         lines.append(
@@ -336,7 +351,7 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--json")
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--workloads", default="W1,W2,W3,W4")
+    ap.add_argument("--workloads", default="W1,W2,W3,W4,W5")
     ap.add_argument("--skip-check", action="store_true")
     if len(sys.argv) == 5 and sys.argv[1] == "--torch-worker":
         print(json.dumps(torch_times(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))

@@ -3,7 +3,7 @@
 # threads): builds nfc in Release in build-bench, installs Debian's PyTorch,
 # NumPy, scikit-learn and OpenBLAS if missing, then runs bench/bench.py,
 # which checks log_prob agreement on shared weights before timing anything.
-# Usage: bench/run.sh [--json OUT.json] [--threads 1,2] [--workloads W1,W2,W3,W4] [--skip-check]
+# Usage: bench/run.sh [--json OUT.json] [--threads 1,2] [--workloads W1,W2,W3,W4,W5] [--skip-check]
 #        bench/run.sh --variational [--json OUT.json] [--threads 1,2]   (bench/variational.py:
 #        reverse-KL training against PyTorch, issue 14)
 set -euo pipefail

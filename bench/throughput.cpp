@@ -178,10 +178,21 @@ int run(const std::string& path, const Settings& s) {
   // latency of kSmallBatchRows rows, the smallest batch the block-wide
   // entry runs (what one row would cost without log_prob.small).
   auto median_latency_us = [&](int64_t rows) {
-    std::vector<double> times(rows == 1 ? 20000 : 5000);
     std::vector<T> out(static_cast<size_t>(rows));
     auto at = [&](size_t i) { return in.data() + int64_t(i % size_t(batch - rows)) * dim; };
-    for (size_t i = 0; i < 1000; ++i) flow.log_prob(at(i), out.data(), rows);
+    // Warm-up of about 0.2 s (at most 1000 calls), then as many timed calls
+    // as fit in about 2 s (20000 rows-1 / 5000 block calls at most, 50 at
+    // least): a 784-D flow takes milliseconds a call.
+    const auto warm_start = std::chrono::steady_clock::now();
+    size_t warm = 0;
+    while (warm < 1000 && (warm < 10 || std::chrono::steady_clock::now() - warm_start <
+                                            std::chrono::milliseconds(200)))
+      flow.log_prob(at(warm++), out.data(), rows);
+    const double per_call_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - warm_start).count() /
+        double(warm);
+    const size_t most = rows == 1 ? 20000 : 5000;
+    std::vector<double> times(std::clamp<size_t>(size_t(2.0 / per_call_s), 50, most));
     for (size_t i = 0; i < times.size(); ++i) {
       const auto a = std::chrono::steady_clock::now();
       flow.log_prob(at(i), out.data(), rows);

@@ -325,6 +325,11 @@ def build(name):
         for _ in range(5):
             layers += [MAF(d, [h, h]), Reverse()]
         return Flow(d, layers)
+    if name == "maf784":  # bench/models/maf784.nf
+        layers = []
+        for _ in range(5):
+            layers += [MAF(784, [1024], clamp=True), Reverse()]
+        return Flow(784, layers)
     if name == "fashion_maf":  # examples/fashion/maf.nf
         layers = [Dequantize(256), SqueezedLogit(0.05)]
         for _ in range(5):

@@ -307,6 +307,25 @@ TEST_CASE("nfc sample writes a PNG grid of level images; plot shows data and sam
       fmt::format("sample {} -n 4 -o {}", (dir / "flat.nf").string(), (dir / "f.png").string()));
   CHECK(flat.exit_code == 1);
   CHECK(flat.output ==
-        "nfc: error: a PNG of samples needs an image flow: declare its shape, e.g. flow "
-        "flat(dim = 784, image = [28, 28, 1])\n");
+        "nfc: error: a PNG of samples needs an image flow: declare the shape of 'flat' in its "
+        "header, e.g. image = [28, 28, 1]\n");
+  write_text(dir / "m4.nf", "flow m4(dim = 4) { elementwise affine(s = 0, t = 0) }");
+  REQUIRE(nfc_run(fmt::format("train {} --data {} --steps 2 -q --out {}", (dir / "m4.nf").string(),
+                              (dir / "train.csv").string(), (dir / "m4.safetensors").string()))
+              .exit_code == 0);
+  const auto flat_plot =
+      nfc_run(fmt::format("plot {} --params {} -o {}", (dir / "m4.nf").string(),
+                          (dir / "m4.safetensors").string(), (dir / "f.png").string()));
+  CHECK(flat_plot.exit_code == 1);
+  CHECK(flat_plot.output ==
+        fmt::format("nfc: error: plot draws 1-D and 2-D flows and image flows; '{}' has dim 4 and "
+                    "no image shape\n",
+                    (dir / "m4.nf").string()));
+  write_text(dir / "u.nf", "flow u(dim = 2, base = uniform) { permute reverse }");
+  const auto uniform =
+      nfc_run(fmt::format("sample {} -n 4 --temperature 0.5", (dir / "u.nf").string()));
+  CHECK(uniform.exit_code == 1);
+  CHECK(uniform.output ==
+        "nfc: error: --temperature needs a base with a scale (normal, diag_normal, student_t or "
+        "mixture); 'u' samples a uniform base\n");
 }

@@ -146,8 +146,8 @@ template <class T>
 ImageRows image_rows(const Flow<T>& flow, const std::vector<double>& rows,
                      const std::string& what) {
   if (flow.format().image.empty())
-    throw UserError(what + " needs an image flow: declare its shape, e.g. flow " + flow.name() +
-                    "(dim = 784, image = [28, 28, 1])");
+    throw UserError(what + " needs an image flow: declare the shape of '" + flow.name() +
+                    "' in its header, e.g. image = [28, 28, 1]");
   return {rows.data(), int64_t(rows.size()) / flow.dim(), flow.format().image,
           flow.format().dequantized() ? flow.format().levels - 1.0 : 1.0};
 }
