@@ -60,11 +60,15 @@ void print_sample(const double* x, int dim, double log_prob) {
 // outside an image nfc could not bound): a NaN sample is not a sample, and
 // its mean log p(x) printed "-nan", exit 0.
 // Checked per block, before it is written; the message counts the block's.
+// A dequantised flow's continuous density leaks a little mass outside its
+// support (0, L)^D (a squeezed logit inverts onto a wider interval): such a
+// draw has log p = -inf and is clamped to the edge levels, as RealNVP clips
+// its samples; only its x must be finite (`levels`).
 void refuse_non_finite(const std::vector<double>& x, const std::vector<double>& lp, int dim,
-                       int64_t first, int64_t total, bool f32) {
+                       int64_t first, int64_t total, bool f32, bool levels) {
   int64_t bad = 0;
   for (size_t i = 0; i < lp.size(); ++i) {
-    bool finite = std::isfinite(lp[i]);
+    bool finite = levels || std::isfinite(lp[i]);
     for (int d = 0; d < dim; ++d) finite = finite && std::isfinite(x[i * size_t(dim) + size_t(d)]);
     bad += !finite;
   }
@@ -107,7 +111,8 @@ void sample(UseOptions o) {
   constexpr int64_t kBlock = 1 << 16;
   Random rng(o.seed);
   double mean = 0;
-  int64_t shown = 0;
+  int64_t shown = 0, inside = 0;
+  const bool levels = r.flow.format().dequantized();
   auto draw_all = [&](const std::function<void(const double* x, int64_t n)>& take) {
     for (int64_t first = 0; first < o.n; first += kBlock) {
       const int64_t n = std::min(kBlock, o.n - first);
@@ -116,8 +121,13 @@ void sample(UseOptions o) {
         block_context.assign(context.values.begin() + first * context_dim,
                              context.values.begin() + (first + n) * context_dim);
       const auto [x, lp] = data_samples(r, n, rng, block_context, o.temperature);
-      refuse_non_finite(x, lp, dim, first, o.n, std::is_same_v<T, float>);
-      for (double v : lp) mean += v / double(o.n);
+      refuse_non_finite(x, lp, dim, first, o.n, std::is_same_v<T, float>, levels);
+      for (double v : lp) {
+        if (std::isfinite(v)) {
+          mean += v;
+          ++inside;
+        }
+      }
       take(x.data(), n);
       for (int64_t i = 0; shown < 20 && i < n; ++i, ++shown)
         if (o.out.empty()) print_sample(&x[size_t(i * dim)], dim, lp[size_t(i)]);
@@ -139,7 +149,12 @@ void sample(UseOptions o) {
     draw_all([](const double*, int64_t) {});
     if (o.n > 20) fmt::print("... ({} more; use -o FILE.npy|.csv for all)\n", o.n - 20);
   }
-  fmt::print(std::cerr, "{} samples from {}: mean log p(x) = {:.4f}\n", o.n, r.flow.name(), mean);
+  fmt::print(std::cerr, "{} samples from {}: mean log p(x) = {:.4f}{}\n", o.n, r.flow.name(),
+             mean / double(std::max<int64_t>(inside, 1)),
+             inside == o.n ? ""
+                           : fmt::format(" over the {} drawn inside (0, {})^{}; {} fell outside "
+                                         "and were clamped to the edge levels",
+                                         inside, r.flow.format().levels, dim, o.n - inside));
 }
 
 template <class T>
