@@ -455,6 +455,14 @@ TEST_CASE("IDX files that are not, or are cut short, or damaged", "[data]") {
   write_bytes(p, "\x1f\x8b\x08\x00");
   CHECK(data_error([&] { load_dataset(p, 0); }) ==
         p + ": not an IDX file (it does not start with two zero bytes)");
+  CHECK(data_error([&] { load_dataset(dir.path("none.idx"), 0); }) ==
+        dir.path("none.idx") + ": cannot open: No such file or directory");
+  // A file of the Debian data package names the package.
+  const std::string fashion = "/usr/share/datasets/fashion-mnist/no-such-idx1-ubyte.gz";
+  CHECK(data_error([&] { load_dataset(fashion, 0); }) ==
+        fashion +
+            ": cannot open: No such file or directory (Fashion-MNIST comes with the Debian "
+            "package dataset-fashion-mnist: scripts/install-deps.sh dataset-fashion-mnist)");
   write_bytes(p, idx_bytes(0x07, {1}, "a"));
   CHECK(data_error([&] { load_dataset(p, 0); }) ==
         p + ": IDX type byte 0x07 is none of 0x08 (uint8), 0x09, 0x0B, 0x0C, 0x0D, 0x0E");

@@ -19,16 +19,30 @@ bool ends_with(const std::string& s, std::string_view end) {
   return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
 }
 
+// "x.idx: cannot open: No such file or directory", naming the Debian
+// package that installs a file of its folder when there is one.
+DataError cannot_open(const std::string& path) {
+  const std::string why = std::strerror(errno);
+  constexpr std::string_view kFashion = "/usr/share/datasets/fashion-mnist/";
+  if (path.starts_with(kFashion))
+    return DataError(
+        fmt::format("{}: cannot open: {} (Fashion-MNIST comes with the Debian package "
+                    "dataset-fashion-mnist: scripts/install-deps.sh "
+                    "dataset-fashion-mnist)",
+                    path, why));
+  return DataError(fmt::format("{}: cannot open: {}", path, why));
+}
+
 // The whole file, gunzipped if its name ends in .gz. zlib's gzread reads
 // through a gzip stream and reports a damaged or truncated one.
 std::vector<unsigned char> file_bytes(const std::string& path) {
   if (!ends_with(path, ".gz")) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw DataError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+    if (!in) throw cannot_open(path);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   }
   gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw DataError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  if (!f) throw cannot_open(path);
   std::vector<unsigned char> out;
   unsigned char chunk[1 << 16];
   for (;;) {
