@@ -466,6 +466,10 @@ TEST_CASE("IDX files that are not, or are cut short, or damaged", "[data]") {
   write_bytes(p, idx_bytes(0x07, {1}, "a"));
   CHECK(data_error([&] { load_dataset(p, 0); }) ==
         p + ": IDX type byte 0x07 is none of 0x08 (uint8), 0x09, 0x0B, 0x0C, 0x0D, 0x0E");
+  // No rows: the other sizes promise nothing and are not multiplied out
+  // (found by the idx fuzz target: 0 x 2^32-1 x 2^32-1 x ... overflowed).
+  write_bytes(p, idx_bytes(0x0D, {0, 0xffffffff, 0xffffffff, 0xffffffff}, ""));
+  CHECK(data_error([&] { load_dataset(p, 0); }) == p + ": no rows");
   write_bytes(p, idx_bytes(0x08, {3, 4}, std::string(10, 'a')));
   CHECK(data_error([&] { load_dataset(p, 0); }) ==
         p + ": the IDX header promises 12 uint8 values (12 bytes), the file holds 10 bytes "

@@ -38,12 +38,16 @@ void check_finite(const Dataset& d) {
 // flattened row by row); labels [n] are one column.
 Dataset from_idx(const std::string& path) {
   IdxArray a = read_idx(path);
-  int64_t cols = 1;
-  for (size_t d = 1; d < a.shape.size(); ++d) cols *= a.shape[d];
   if (a.shape[0] == 0) throw DataError(fmt::format("{}: no rows", path));
-  if (cols == 0) throw DataError(fmt::format("{}: no columns", path));
-  if (cols > kMaxColumns)
-    throw DataError(fmt::format("{}: {} values per row (limit {})", path, cols, kMaxColumns));
+  // With no rows the header's other sizes are unchecked: multiply them with
+  // a cap, not into an overflow.
+  int64_t cols = 1;
+  for (size_t d = 1; d < a.shape.size(); ++d) {
+    cols *= a.shape[d];
+    if (cols == 0) throw DataError(fmt::format("{}: no columns", path));
+    if (cols > kMaxColumns)
+      throw DataError(fmt::format("{}: more than {} values per row", path, kMaxColumns));
+  }
   Dataset d{path, a.shape[0], int(cols), std::move(a.values)};
   check_finite(d);
   return d;

@@ -10,7 +10,7 @@ build="$1"
 seconds="${2:-30}"
 shift $(($# < 2 ? $# : 2))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frontend npy csv safetensors)
+[ ${#targets[@]} -gt 0 ] || targets=(frontend npy csv idx idx_gz safetensors)
 
 status=0
 for t in "${targets[@]}"; do
