@@ -156,23 +156,26 @@ def check(name, model, nfc, work):
     return result
 
 
-def run_measured(cmd, env=None):
-    """subprocess.run's (returncode, stdout, stderr) and the child's peak
-    resident memory in MB (its own, from wait4's rusage)."""
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    out, err = p.stdout.read(), p.stderr.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, out, err, usage.ru_maxrss / 1024
+def peak_resident_mb():
+    """This process's peak resident memory in MB: VmHWM, the high-water
+    mark of its own address space (ru_maxrss would also count what the
+    parent held when it forked the process)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def nfc_times(driver, model, threads, train_batch):
-    code, out, err, peak = run_measured(
+    r = subprocess.run(
         [driver, "--json", "--threads", str(threads), "--batch", str(BATCH), "--train-batch",
-         str(train_batch), os.path.join(HERE, "models", model + ".nf")])
-    if code != 0:
-        fail(f"{model}: {driver} failed: {err.strip()}")
-    return dict(json.loads(out.strip().splitlines()[-1]), peak_mb=peak)
+         str(train_batch), os.path.join(HERE, "models", model + ".nf")],
+        capture_output=True, text=True,
+    )
+    if r.returncode != 0:
+        fail(f"{model}: {driver} failed: {r.stderr.strip()}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def torch_times(model, threads, train_batch):
@@ -203,6 +206,7 @@ def torch_times(model, threads, train_batch):
             warnings.simplefilter("ignore")
             script = torch.jit.freeze(torch.jit.trace(flow.eval(), x1))
         out["latency_script_us"] = median_latency_us(lambda: script(x1))
+    out["peak_mb"] = peak_resident_mb()
     return out
 
 
@@ -217,13 +221,14 @@ def torch_worker_times(model, threads, train_batch):
     runs = []
     for policy in policies:
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), OMP_WAIT_POLICY=policy)
-        code, out, err, peak = run_measured(
+        r = subprocess.run(
             [sys.executable, os.path.abspath(__file__), "--torch-worker", model, str(threads),
-             str(train_batch)], env=env)
-        if code != 0:
-            fail(f"{model}: the PyTorch timing failed: {err.strip()[-2000:]}")
-        runs.append(dict(json.loads(out.strip().splitlines()[-1]), omp_wait_policy=policy,
-                         peak_mb=peak))
+             str(train_batch)],
+            capture_output=True, text=True, env=env,
+        )
+        if r.returncode != 0:
+            fail(f"{model}: the PyTorch timing failed: {r.stderr.strip()[-2000:]}")
+        runs.append(dict(json.loads(r.stdout.strip().splitlines()[-1]), omp_wait_policy=policy))
     best = dict(runs[0])
     for run in runs[1:]:
         for k in ("train_per_s", "log_prob_per_s", "sample_per_s"):
@@ -334,7 +339,7 @@ def table(results, meta):
                 f"{n['compile_lower_ms']:.0f}, O2 {n['compile_o2_ms']:.0f}, codegen {n['compile_codegen_ms']:.0f});"
                 f" nfc Adam update alone {n['adam_ms']:.2g} ms/step")
             lines.append(f"{'':<16}{t:>4}  {'peak memory (MB)':<18}{n['peak_mb']:>12.0f}{p['peak_mb']:>12.0f}"
-                         "          (resident, whole process: compiler and data included)")
+                         "          (VmHWM of the timing process: compiler, data, all batches)")
     d = meta.get("digits_training")
     if d:
         lines.append(

@@ -48,6 +48,16 @@ struct Settings {
   bool json = false;
 };
 
+// This process's peak resident memory in MB: VmHWM of /proc/self/status,
+// the high-water mark of its own address space (getrusage's ru_maxrss also
+// counts what the parent held when it forked us, exec or not).
+double peak_resident_mb() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024;
+  return -1;
+}
+
 template <class F>
 double samples_per_second(int64_t batch, F&& call) {
   return static_cast<double>(batch) / nfc::bench::best_seconds_per_call(call);
@@ -214,12 +224,12 @@ int run(const std::string& path, const Settings& s) {
         "\"train_per_s\": %.6g, \"adam_ms\": %.4g, \"latency_us\": %.6g, "
         "\"block_latency_us\": %.6g, \"compile_ms\": %.6g, "
         "\"compile_check_ms\": %.4g, \"compile_graph_ms\": %.4g, \"compile_lower_ms\": %.4g, "
-        "\"compile_o2_ms\": %.4g, \"compile_codegen_ms\": %.4g}\n",
+        "\"compile_o2_ms\": %.4g, \"compile_codegen_ms\": %.4g, \"peak_mb\": %.1f}\n",
         path.c_str(), std::is_same_v<T, float> ? "f32" : "f64", dim, n_params,
         model->jit->vector_width(), flow.threads(), static_cast<long long>(batch),
         static_cast<long long>(tb), log_prob, sample, nll_grad, train, adam_ms, latency_us,
         block_latency_us, compile_ms, model->times.check_ms, model->times.graph_ms, t.lower_ms,
-        t.optimize_ms, t.codegen_ms);
+        t.optimize_ms, t.codegen_ms, peak_resident_mb());
     std::fflush(stdout);
     return 0;
   }
