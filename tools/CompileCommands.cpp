@@ -38,8 +38,10 @@ void print_summary(const CompiledModel& m, const ModelOptions& o) {
   const FlowGraph& fg = *m.graph;
   fmt::print("flow {} (dim {}, base {}, {})\n", fg.name, fg.dim, describe_base(fg.base),
              o.precision);
+  size_t width = 28;  // the label column: as wide as the longest label
+  for (const LayerInfo& layer : fg.layers) width = std::max(width, layer.label.size());
   for (size_t l = 0; l < fg.layers.size(); ++l)
-    fmt::print("  layer {:>3}  {:<28} {:>10} params\n", l, fg.layers[l].label,
+    fmt::print("  layer {:>3}  {:<{}} {:>10} params\n", l, fg.layers[l].label, width,
                fg.layers[l].param_count);
   fmt::print("parameters: {}\n", fg.graph.param_count());
   const Support support = flow_support(fg);
