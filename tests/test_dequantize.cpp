@@ -329,3 +329,50 @@ TEST_CASE("nfc sample writes a PNG grid of level images; plot shows data and sam
         "nfc: error: --temperature needs a base with a scale (normal, diag_normal, student_t or "
         "mixture); 'u' samples a uniform base\n");
 }
+
+TEST_CASE("a conditional flow reads its context from a file beside the data (images, labels)",
+          "[dequantize][cli]") {
+  const fs::path dir = scratch("context");
+  write_text(dir / "c.nf", R"(
+flow labelled(dim = 4, context = 1, image = [2, 2, 1]) {
+  dequantize(levels = 4)
+  elementwise logit(alpha = 0.05)
+  maf affine(order = natural) { net = made(hidden = [8]) }
+}
+)");
+  write_text(dir / "x.csv", levels_csv(400, 3));
+  std::string labels = "label\n";
+  for (int i = 0; i < 400; ++i) labels += std::to_string(i % 10) + "\n";
+  write_text(dir / "y.csv", labels);
+  const std::string model = (dir / "c.nf").string(), params = (dir / "p.safetensors").string();
+  const std::string x = (dir / "x.csv").string(), y = (dir / "y.csv").string();
+  const auto train = nfc_run(fmt::format(
+      "train {} --data {} --context-file {} --steps 20 -q --out {}", model, x, y, params));
+  INFO(train.output);
+  REQUIRE(train.exit_code == 0);
+  const auto eval =
+      nfc_run(fmt::format("eval {} --params {} --data {} --context-file {}", model, params, x, y));
+  INFO(eval.output);
+  CHECK(eval.exit_code == 0);
+  CHECK(eval.output.find("400 rows, mean NLL ") != std::string::npos);
+  // Without it the data file lacks the context's column.
+  const auto bare = nfc_run(fmt::format("eval {} --params {} --data {}", model, params, x));
+  CHECK(bare.exit_code == 1);
+  CHECK(bare.output == fmt::format("nfc: error: {}: the data have 4 columns, the model needs 5 "
+                                   "(dim 4, then context 1)\n",
+                                   x));
+  write_text(dir / "short.csv", "label\n1\n2\n");
+  const auto rows = nfc_run(fmt::format("eval {} --params {} --data {} --context-file {}", model,
+                                        params, x, (dir / "short.csv").string()));
+  CHECK(rows.exit_code == 1);
+  CHECK(rows.output == fmt::format("nfc: error: {}: 2 rows of context for the 400 rows of {}\n",
+                                   (dir / "short.csv").string(), x));
+  write_text(dir / "flat.nf", "flow flat(dim = 4) { elementwise affine(s = 0, t = 0) }");
+  const auto flat =
+      nfc_run(fmt::format("train {} --data {} --context-file {} --steps 2 -q --out {}",
+                          (dir / "flat.nf").string(), x, y, (dir / "f.safetensors").string()));
+  CHECK(flat.exit_code == 1);
+  CHECK(flat.output ==
+        "nfc: error: 'flat' has no context; --context-file needs a flow declared "
+        "with context = N\n");
+}

@@ -39,6 +39,9 @@ void add_data_options(CLI::App* cmd, UseOptions& o) {
   cmd->add_option("--data", o.data, "data: FILE.npy, FILE.csv, FILE.idx[.gz] or builtin:NAME")
       ->required();
   cmd->add_option("--seed", o.seed, "dequantised flows: seed of the noise per row (default 1)");
+  cmd->add_option("--context-file", o.context_file,
+                  "conditional flows: the context of each data row, from the same row of this "
+                  "file (e.g. IDX labels)");
   cmd->add_option("--data-seed", o.data_seed, "seed of a builtin dataset (default 0)");
   cmd->add_option("--data-rows", o.data_rows, "rows of a builtin dataset (default 10000)");
 }
@@ -161,7 +164,7 @@ template <class T>
 void eval(const UseOptions& o) {
   const LoadedModel m = compile_model_file(o.model);
   const auto r = ready_flow<T>(m, o.params, o.init_seed, o.model.threads);
-  const Dataset data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows);
+  const Dataset data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows, o.context_file);
   // Off the support the density is 0: the mean NLL would be inf.
   if (const std::string outside = outside_support(r, data.values, data.rows, o.data);
       !outside.empty())
@@ -187,7 +190,7 @@ template <class T>
 void logprob(const UseOptions& o) {
   const LoadedModel m = compile_model_file(o.model);
   const auto r = ready_flow<T>(m, o.params, o.init_seed, o.model.threads);
-  const Dataset data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows);
+  const Dataset data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows, o.context_file);
   const auto lp = data_log_prob(r, data.values, data.rows, o.seed);
   if (const std::string outside = outside_support(r, data.values, data.rows, o.data);
       !outside.empty())

@@ -68,10 +68,36 @@ inline Dataset load_model_data(const std::string& spec, int dim, uint64_t seed, 
   return d;
 }
 
-// The data loaded for the flow `r` (its dim, context and levels).
+// The data loaded for `flow` (its dim, context and levels). With a
+// `context_file` (a conditional flow whose data file holds x only: IDX
+// images and their labels), each row's context comes from the same row of
+// that file.
 template <class T>
-Dataset load_flow_data(const Flow<T>& flow, const std::string& spec, uint64_t seed, int64_t rows) {
-  return load_model_data(spec, flow.dim(), seed, rows, flow.context_dim(), flow.format().levels);
+Dataset load_flow_data(const Flow<T>& flow, const std::string& spec, uint64_t seed, int64_t rows,
+                       const std::string& context_file = {}) {
+  const int levels = flow.format().levels;
+  if (context_file.empty())
+    return load_model_data(spec, flow.dim(), seed, rows, flow.context_dim(), levels);
+  if (flow.context_dim() == 0)
+    throw UserError("'" + flow.name() + "' has no context; --context-file needs a flow declared " +
+                    "with context = N");
+  const Dataset x = load_model_data(spec, flow.dim(), seed, rows, 0, levels);
+  const Dataset c = load_dataset(context_file, 0);
+  if (c.cols != flow.context_dim())
+    throw UserError(context_file + ": the context file has " + std::to_string(c.cols) +
+                    " columns, the model's context has " + std::to_string(flow.context_dim()));
+  if (c.rows != x.rows)
+    throw UserError(context_file + ": " + std::to_string(c.rows) + " rows of context for the " +
+                    std::to_string(x.rows) + " rows of " + spec);
+  Dataset d{spec, x.rows, x.cols + c.cols, {}};
+  d.values.reserve(size_t(d.rows) * size_t(d.cols));
+  for (int64_t r = 0; r < x.rows; ++r) {
+    d.values.insert(d.values.end(), x.values.begin() + r * x.cols,
+                    x.values.begin() + (r + 1) * x.cols);
+    d.values.insert(d.values.end(), c.values.begin() + r * c.cols,
+                    c.values.begin() + (r + 1) * c.cols);
+  }
+  return d;
 }
 
 // The context of `nfc sample`: --context V,V,... (one row for every

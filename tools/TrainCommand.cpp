@@ -34,6 +34,7 @@ struct TrainCliOptions {
   std::string optimizer = "adam", schedule = "cosine";
   bool standardize = false;
   bool bits_per_dim = false;
+  std::string context_file;  // conditional flows: the context of each data row
   std::string out = "params.safetensors";
   bool resume = false;
   std::string init_from;  // parameters to start from, a fresh optimiser
@@ -197,7 +198,7 @@ void set_optimizer(TrainCliOptions& o) {
 // trainer over it.
 template <class T>
 Trainer<T> prepare_data(ReadyFlow<T>& r, TrainCliOptions& o) {
-  Dataset data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows);
+  Dataset data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows, o.context_file);
   if (o.standardize && r.flow.format().dequantized())
     throw UserError("--standardize cannot be used with '" + r.flow.name() +
                     "': its first layer dequantises integer levels, which must reach it as they "
@@ -246,6 +247,8 @@ void train(TrainCliOptions o) {
   std::optional<Trainer<T>> run;
   if (variational) {
     if (o.standardize) throw UserError("--standardize needs --data; a target has no data to scale");
+    if (!o.context_file.empty())
+      throw UserError("--context-file needs --data: it holds the context of each data row");
     if (!o.eval_every_given->count()) o.train.eval_every = 100;
     if (o.steps > 0) o.train.steps = o.steps;
     set_optimizer(o);
@@ -256,6 +259,7 @@ void train(TrainCliOptions o) {
   const double log_scale_sum = r.standardizer ? r.standardizer->log_det_correction() : 0;
   auto in_data_units = [&](double nll_of_u) { return nll_of_u + log_scale_sum; };
   Json identity = run_identity(o, m.source_hash);
+  if (!o.context_file.empty()) identity["context_file"] = o.context_file;
   if (variational) {  // (only then: state files of data training stay as they were)
     identity["target"] = o.model.target;
     identity["target_hash"] = m.target_hash;
@@ -471,6 +475,9 @@ void register_train(CLI::App& app) {
       ->check(within(train_bounds::max_bad_steps));
   cmd->add_option("--seed", t.seed, "seed of initialisation, split and batches (default 0)");
   cmd->add_flag("--standardize", o->standardize, "train on standardised data (stats are saved)");
+  cmd->add_option("--context-file", o->context_file,
+                  "conditional flows: the context of each data row, from the same row of this "
+                  "file (e.g. IDX labels)");
   cmd->add_flag("--bits-per-dim", o->bits_per_dim,
                 "also report NLL / (dim ln 2) (always for a dequantised flow)");
   cmd->add_option("--out", o->out, "parameters file (default params.safetensors)");
