@@ -122,8 +122,17 @@ int panel_size(int panel_px) {
   return std::clamp(panel_px, kMinPanel, kMaxPanel);
 }
 
+// The preferred scale, or smaller if that would not fit in `width`.
+double fitted_scale(const std::string& s, double preferred, double width) {
+  const double w = Canvas::text_width(s, 1);
+  return w > 0 ? std::min(preferred, width / w) : preferred;
+}
+
+// Shrunk to fit the figure's width (titles name data files, whose paths
+// can be long).
 void figure_title(Canvas& canvas, const std::string& title) {
-  centered_text(canvas, canvas.width() / 2.0, 16, title, kTitleFont, kInk, 1);
+  const double scale = fitted_scale(title, kTitleFont, canvas.width() - 20.0);
+  centered_text(canvas, canvas.width() / 2.0, 16, title, scale, kInk, 1);
 }
 
 // A label centred under a panel's x tick labels.
@@ -143,12 +152,6 @@ std::size_t finite_count(const Points2& p) {
   std::size_t n = 0;
   for (std::size_t i = 0; i < p.xy.size() / 2; ++i) n += finite_pair(p, i);
   return n;
-}
-
-// The preferred scale, or smaller if that would not fit in `width`.
-double fitted_scale(const std::string& s, double preferred, double width) {
-  const double w = Canvas::text_width(s, 1);
-  return w > 0 ? std::min(preferred, width / w) : preferred;
 }
 
 void panel_title(Canvas& canvas, const PixelRect& r, const std::string& title) {
