@@ -674,9 +674,11 @@ void draw_images_panel(Canvas& canvas, const PixelRect& r, const std::vector<dou
 }  // namespace
 
 void write_image_plot(const std::string& path, const ImagePlot& plot) {
+  // Panels wide enough for 8 x 8 images at 2 screen pixels a pixel.
+  const int side = 8 * (2 * std::max(plot.shape[0], plot.shape[1]) + 2) + 2;
   int width = 0, height = 0;
   const std::vector<PixelRect> panels =
-      panel_row(panel_size(plot.panel_px), {0, 0, 0}, &width, &height);
+      panel_row(panel_size(std::max(plot.panel_px, side)), {0, 0, 0}, &width, &height);
   Canvas canvas(width, height, kWhite);
   figure_title(canvas, plot.title);
   draw_images_panel(canvas, panels[0], plot.data, plot, "training data");
