@@ -19,10 +19,7 @@ flow pair(dim = 2) {
 })";
 
 fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "nfc_test_api" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return nfc::test::scratch_dir("nfc_test_api", name);
 }
 
 std::vector<double> gaussian_rows(int n) {

@@ -25,14 +25,11 @@ namespace {
 using Run = nfc::test::ShellRun;
 
 Run run(const std::string& args) {
-  return nfc::test::run_shell(std::string(NFC_EXECUTABLE) + " " + args);
+  return nfc::test::run_nfc(args);
 }
 
 fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "nfc_test_cli" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return nfc::test::scratch_dir("nfc_test_cli", name);
 }
 
 const std::string kModel = std::string(NFC_SOURCE_DIR) + "/examples/moons.nf";

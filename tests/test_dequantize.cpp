@@ -28,14 +28,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "nfc_test_dequantize" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-test::ShellRun nfc_run(const std::string& args) {
-  return test::run_shell(std::string(NFC_EXECUTABLE) + " " + args);
+  return nfc::test::scratch_dir("nfc_test_dequantize", name);
 }
 
 void write_text(const fs::path& p, const std::string& text) {
@@ -175,13 +168,14 @@ TEST_CASE("nfc: bits/dim of a dequantised flow, from eval and from logprob, and 
   write_text(dir / "train.csv", levels_csv(2000, 1));
   write_text(dir / "test.csv", levels_csv(500, 2));
   const std::string model = (dir / "m.nf").string(), params = (dir / "p.safetensors").string();
-  const auto train = nfc_run(fmt::format("train {} --data {} --steps 300 --seed 2 -q --out {}",
-                                         model, (dir / "train.csv").string(), params));
+  const auto train =
+      test::run_nfc(fmt::format("train {} --data {} --steps 300 --seed 2 -q --out {}", model,
+                                (dir / "train.csv").string(), params));
   INFO(train.output);
   REQUIRE(train.exit_code == 0);
   CHECK(train.output.find(" bits/dim) at step ") != std::string::npos);
-  const auto eval = nfc_run(fmt::format("eval {} --params {} --data {} --seed 5", model, params,
-                                        (dir / "test.csv").string()));
+  const auto eval = test::run_nfc(fmt::format("eval {} --params {} --data {} --seed 5", model,
+                                              params, (dir / "test.csv").string()));
   INFO(eval.output);
   REQUIRE(eval.exit_code == 0);
   const size_t at = eval.output.find("mean NLL ");
@@ -191,8 +185,8 @@ TEST_CASE("nfc: bits/dim of a dequantised flow, from eval and from logprob, and 
           2);
   // The same noise (seed 5) under logprob: its rows reproduce the mean.
   const auto lp =
-      nfc_run(fmt::format("logprob {} --params {} --data {} --seed 5 -o {}", model, params,
-                          (dir / "test.csv").string(), (dir / "lp.npy").string()));
+      test::run_nfc(fmt::format("logprob {} --params {} --data {} --seed 5 -o {}", model, params,
+                                (dir / "test.csv").string(), (dir / "lp.npy").string()));
   REQUIRE(lp.exit_code == 0);
   const Dataset rows = load_dataset((dir / "lp.npy").string(), 0);
   double mean = 0;
@@ -204,7 +198,7 @@ TEST_CASE("nfc: bits/dim of a dequantised flow, from eval and from logprob, and 
   CHECK(bits > 1.5 - 0.05);
   CHECK(bits < 2.0);
   // Samples are levels.
-  const auto sample = nfc_run(
+  const auto sample = test::run_nfc(
       fmt::format("sample {} --params {} -n 300 -o {}", model, params, (dir / "s.csv").string()));
   REQUIRE(sample.exit_code == 0);
   const Dataset s = load_dataset((dir / "s.csv").string(), 0);
@@ -214,15 +208,15 @@ TEST_CASE("nfc: bits/dim of a dequantised flow, from eval and from logprob, and 
   CHECK(levels == int64_t(s.values.size()));
   // Data that are not levels, and standardisation, are refused.
   write_text(dir / "bad.csv", "a,b,c,d\n0,1,2,3\n1,1,2.5,3\n");
-  const auto bad = nfc_run(
+  const auto bad = test::run_nfc(
       fmt::format("eval {} --params {} --data {}", model, params, (dir / "bad.csv").string()));
   CHECK(bad.exit_code == 1);
   CHECK(bad.output == fmt::format("nfc: error: {}: row 1, column 2: 2.5 is not an integer in "
                                   "0..3 (the model's 'dequantize(levels = 4)')\n",
                                   (dir / "bad.csv").string()));
   const auto standardized =
-      nfc_run(fmt::format("train {} --data {} --steps 5 --standardize -q --out {}", model,
-                          (dir / "train.csv").string(), (dir / "p2.safetensors").string()));
+      test::run_nfc(fmt::format("train {} --data {} --steps 5 --standardize -q --out {}", model,
+                                (dir / "train.csv").string(), (dir / "p2.safetensors").string()));
   CHECK(standardized.exit_code == 1);
   CHECK(standardized.output ==
         "nfc: error: --standardize cannot be used with 'levels': its first layer dequantises "
@@ -276,11 +270,11 @@ TEST_CASE("nfc sample writes a PNG grid of level images; plot shows data and sam
   write_text(dir / "m.nf", kLevelsModel);
   write_text(dir / "train.csv", levels_csv(500, 1));
   const std::string model = (dir / "m.nf").string(), params = (dir / "p.safetensors").string();
-  REQUIRE(nfc_run(fmt::format("train {} --data {} --steps 50 -q --out {}", model,
-                              (dir / "train.csv").string(), params))
+  REQUIRE(test::run_nfc(fmt::format("train {} --data {} --steps 50 -q --out {}", model,
+                                    (dir / "train.csv").string(), params))
               .exit_code == 0);
-  const auto grid = nfc_run(fmt::format("sample {} --params {} -n 9 --temperature 0.8 -o {}", model,
-                                        params, (dir / "s.png").string()));
+  const auto grid = test::run_nfc(fmt::format("sample {} --params {} -n 9 --temperature 0.8 -o {}",
+                                              model, params, (dir / "s.png").string()));
   INFO(grid.output);
   REQUIRE(grid.exit_code == 0);
   int w = 0, h = 0, channels = 0;
@@ -296,26 +290,27 @@ TEST_CASE("nfc sample writes a PNG grid of level images; plot shows data and sam
     }
   CHECK(levels == 16);
   stbi_image_free(rgb);
-  const auto plot =
-      nfc_run(fmt::format("plot {} --params {} -o {}", model, params, (dir / "plot.png").string()));
+  const auto plot = test::run_nfc(
+      fmt::format("plot {} --params {} -o {}", model, params, (dir / "plot.png").string()));
   INFO(plot.output);
   CHECK(plot.exit_code == 0);
   CHECK(fs::file_size(dir / "plot.png") > 1000);
   // A flow without an image shape has no PNG of samples.
   write_text(dir / "flat.nf", "flow flat(dim = 4) { permute reverse }");
-  const auto flat = nfc_run(
+  const auto flat = test::run_nfc(
       fmt::format("sample {} -n 4 -o {}", (dir / "flat.nf").string(), (dir / "f.png").string()));
   CHECK(flat.exit_code == 1);
   CHECK(flat.output ==
         "nfc: error: a PNG of samples needs an image flow: declare the shape of 'flat' in its "
         "header, e.g. image = [28, 28, 1]\n");
   write_text(dir / "m4.nf", "flow m4(dim = 4) { elementwise affine(s = 0, t = 0) }");
-  REQUIRE(nfc_run(fmt::format("train {} --data {} --steps 2 -q --out {}", (dir / "m4.nf").string(),
-                              (dir / "train.csv").string(), (dir / "m4.safetensors").string()))
+  REQUIRE(test::run_nfc(fmt::format("train {} --data {} --steps 2 -q --out {}",
+                                    (dir / "m4.nf").string(), (dir / "train.csv").string(),
+                                    (dir / "m4.safetensors").string()))
               .exit_code == 0);
   const auto flat_plot =
-      nfc_run(fmt::format("plot {} --params {} -o {}", (dir / "m4.nf").string(),
-                          (dir / "m4.safetensors").string(), (dir / "f.png").string()));
+      test::run_nfc(fmt::format("plot {} --params {} -o {}", (dir / "m4.nf").string(),
+                                (dir / "m4.safetensors").string(), (dir / "f.png").string()));
   CHECK(flat_plot.exit_code == 1);
   CHECK(flat_plot.output ==
         fmt::format("nfc: error: plot draws 1-D and 2-D flows and image flows; '{}' has dim 4 and "
@@ -323,7 +318,7 @@ TEST_CASE("nfc sample writes a PNG grid of level images; plot shows data and sam
                     (dir / "m4.nf").string()));
   write_text(dir / "u.nf", "flow u(dim = 2, base = uniform) { permute reverse }");
   const auto uniform =
-      nfc_run(fmt::format("sample {} -n 4 --temperature 0.5", (dir / "u.nf").string()));
+      test::run_nfc(fmt::format("sample {} -n 4 --temperature 0.5", (dir / "u.nf").string()));
   CHECK(uniform.exit_code == 1);
   CHECK(uniform.output ==
         "nfc: error: --temperature needs a base with a scale (normal, diag_normal, student_t or "
@@ -346,31 +341,31 @@ flow labelled(dim = 4, context = 1, image = [2, 2, 1]) {
   write_text(dir / "y.csv", labels);
   const std::string model = (dir / "c.nf").string(), params = (dir / "p.safetensors").string();
   const std::string x = (dir / "x.csv").string(), y = (dir / "y.csv").string();
-  const auto train = nfc_run(fmt::format(
+  const auto train = test::run_nfc(fmt::format(
       "train {} --data {} --context-file {} --steps 20 -q --out {}", model, x, y, params));
   INFO(train.output);
   REQUIRE(train.exit_code == 0);
-  const auto eval =
-      nfc_run(fmt::format("eval {} --params {} --data {} --context-file {}", model, params, x, y));
+  const auto eval = test::run_nfc(
+      fmt::format("eval {} --params {} --data {} --context-file {}", model, params, x, y));
   INFO(eval.output);
   CHECK(eval.exit_code == 0);
   CHECK(eval.output.find("400 rows, mean NLL ") != std::string::npos);
   // Without it the data file lacks the context's column.
-  const auto bare = nfc_run(fmt::format("eval {} --params {} --data {}", model, params, x));
+  const auto bare = test::run_nfc(fmt::format("eval {} --params {} --data {}", model, params, x));
   CHECK(bare.exit_code == 1);
   CHECK(bare.output == fmt::format("nfc: error: {}: the data have 4 columns, the model needs 5 "
                                    "(dim 4, then context 1)\n",
                                    x));
   write_text(dir / "short.csv", "label\n1\n2\n");
-  const auto rows = nfc_run(fmt::format("eval {} --params {} --data {} --context-file {}", model,
-                                        params, x, (dir / "short.csv").string()));
+  const auto rows = test::run_nfc(fmt::format("eval {} --params {} --data {} --context-file {}",
+                                              model, params, x, (dir / "short.csv").string()));
   CHECK(rows.exit_code == 1);
   CHECK(rows.output == fmt::format("nfc: error: {}: 2 rows of context for the 400 rows of {}\n",
                                    (dir / "short.csv").string(), x));
   write_text(dir / "flat.nf", "flow flat(dim = 4) { elementwise affine(s = 0, t = 0) }");
-  const auto flat =
-      nfc_run(fmt::format("train {} --data {} --context-file {} --steps 2 -q --out {}",
-                          (dir / "flat.nf").string(), x, y, (dir / "f.safetensors").string()));
+  const auto flat = test::run_nfc(
+      fmt::format("train {} --data {} --context-file {} --steps 2 -q --out {}",
+                  (dir / "flat.nf").string(), x, y, (dir / "f.safetensors").string()));
   CHECK(flat.exit_code == 1);
   CHECK(flat.output ==
         "nfc: error: 'flat' has no context; --context-file needs a flow declared "

@@ -33,10 +33,7 @@ constexpr int64_t kRows = 37;  // as the JIT tests: not a multiple of a SIMD wid
 constexpr uint64_t kInputSeed = 11, kBaseSeed = 12, kSampleSeed = 13;
 
 fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "nfc_test_emit" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return nfc::test::scratch_dir("nfc_test_emit", name);
 }
 
 std::string read_text(const fs::path& p) {

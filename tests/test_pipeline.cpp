@@ -62,7 +62,7 @@ std::vector<Seen> run_and_watch(const std::optional<nfc::JitOptions>& jit) {
 }
 
 nfc::test::ShellRun run(const std::string& args) {
-  return nfc::test::run_shell(std::string(NFC_EXECUTABLE) + " " + args);
+  return nfc::test::run_nfc(args);
 }
 
 const std::string kSkew = std::string(NFC_SOURCE_DIR) + "/tests/models/skew.nf";

@@ -135,13 +135,19 @@ std::vector<double> data_log_prob(const ReadyFlow<T>& r, std::vector<double> row
 // the support x0 in (0, 1): first at row 3 (x0 = 1.5)"), judged in the
 // coordinates the flow sees (standardised, if it was trained so); empty
 // when none does.
+// The rows are copied only to standardise them.
 template <class T>
-std::string outside_support(const ReadyFlow<T>& r, std::vector<double> rows, int64_t n,
+std::string outside_support(const ReadyFlow<T>& r, const std::vector<double>& rows, int64_t n,
                             const std::string& source) {
   // Levels are checked on loading; with their noise they lie in (0, L).
   if (!restricted(r.flow.support()) || r.flow.format().dequantized()) return {};
-  if (r.standardizer) r.standardizer->apply(rows.data(), n);
-  const OutsideSupport o = rows_outside(r.flow.support(), rows.data(), n, r.flow.row_dim());
+  std::vector<double> standardised;
+  if (r.standardizer) {
+    standardised = rows;
+    r.standardizer->apply(standardised.data(), n);
+  }
+  const OutsideSupport o = rows_outside(
+      r.flow.support(), (r.standardizer ? standardised : rows).data(), n, r.flow.row_dim());
   return outside_support_message(o, r.standardizer ? source + " (standardised)" : source,
                                  r.flow.support());
 }

@@ -206,24 +206,16 @@ Trainer<T> prepare_data(ReadyFlow<T>& r, TrainCliOptions& o) {
   if (o.standardize && r.flow.context_dim() > 0)
     throw UserError("--standardize is not supported for conditional flows yet ('" + r.flow.name() +
                     "' has context " + std::to_string(r.flow.context_dim()) + ")");
-  if (o.standardize) {
-    // Parameters to start from were fitted to their own standardisation.
-    if (!r.standardizer) r.standardizer = Standardizer::fit(data);
-    r.standardizer->apply(data);
-  }
+  // Parameters to start from were fitted to their own standardisation.
+  if (o.standardize && !r.standardizer) r.standardizer = Standardizer::fit(data);
+  // Rows off the support have density 0: no finite loss to minimise.
+  if (const std::string outside = outside_support(r, data.values, data.rows, o.data);
+      !outside.empty())
+    throw UserError(outside);
   // The trainer sees standardised rows u; every NLL it reports is of u.
   // Users compare runs and `nfc eval` in the data's own units:
   // -log p_x(x) = -log p_u(u) + sum_j log scale_j.
-  // Rows off the support have density 0: no finite loss to minimise.
-  // (Levels are checked on loading; with their noise they lie in (0, L).)
-  if (const std::string outside =
-          r.flow.format().dequantized()
-              ? std::string()
-              : outside_support_message(
-                    rows_outside(r.flow.support(), data.values.data(), data.rows, r.flow.row_dim()),
-                    o.standardize ? o.data + " (standardised)" : o.data, r.flow.support());
-      !outside.empty())
-    throw UserError(outside);
+  if (r.standardizer) r.standardizer->apply(data);
   set_optimizer(o);
   plan_steps(o, data.rows);
   Trainer<T> run(r.flow, data.values, data.rows, o.train);
