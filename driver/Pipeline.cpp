@@ -70,7 +70,7 @@ bool read_tables(TargetSpec& t, const std::string& data_dir, Diagnostics& diags)
       Dataset data = load_dataset(resolved, 0);
       d.rows = data.rows;
       d.cols = data.cols;
-      d.values = std::move(data.values);
+      d.values = data.to_vector();
     } catch (const DataError& e) {
       diags.error(d.path_loc, fmt::format("cannot read data table '{}': {}", d.name, e.what()));
       ok = false;

@@ -8,14 +8,20 @@
 
 namespace nfc {
 
-std::string first_non_level(const double* rows, int64_t n, int row, int dim, int levels) {
-  for (int64_t i = 0; i < n; ++i)
-    for (int d = 0; d < dim; ++d) {
-      const double v = rows[i * row + d];
-      if (v >= 0 && v <= levels - 1 && v == std::floor(v)) continue;
-      return fmt::format("row {}, column {}: {:g} is not an integer in 0..{}", i, d, v, levels - 1);
-    }
-  return {};
+std::string first_non_level(const RowTable& rows, int dim, int levels) {
+  std::string where;
+  rows.for_each_block([&](const double* values, int64_t first, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      for (int d = 0; d < dim; ++d) {
+        const double v = values[i * rows.cols + d];
+        if (v >= 0 && v <= levels - 1 && v == std::floor(v)) continue;
+        where = fmt::format("row {}, column {}: {:g} is not an integer in 0..{}", first + i, d, v,
+                            levels - 1);
+        return false;
+      }
+    return true;
+  });
+  return where;
 }
 
 template <class T>

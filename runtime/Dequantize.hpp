@@ -12,13 +12,13 @@
 #include <string>
 
 #include "runtime/Random.hpp"
+#include "runtime/RowTable.hpp"
 
 namespace nfc {
 
 // "row 3, column 7: 2.5 is not an integer in 0..255" for the first of the
-// first `dim` values of each of the n rows (of `row` values) that is not a
-// level; empty if all are.
-std::string first_non_level(const double* rows, int64_t n, int row, int dim, int levels);
+// first `dim` values of each row that is not a level; empty if all are.
+std::string first_non_level(const RowTable& rows, int dim, int levels);
 
 // Adds u ~ U(0, 1) (open: never 0, so a logit after `dequantize` is finite
 // with alpha = 0) to the first `dim` values of each row.

@@ -12,12 +12,14 @@
 namespace nfc {
 
 // "row 12, column 1: NaN" for the first non-finite value of the row-major
-// [rows, cols] table at `values` (0-based), or empty if there is none.
-inline std::string first_non_finite(const double* values, int64_t rows, int cols) {
+// [rows, cols] table at `values` (0-based, counted from `first_row`: the
+// table may be a block of a larger one), or empty if there is none.
+inline std::string first_non_finite(const double* values, int64_t rows, int cols,
+                                    int64_t first_row = 0) {
   for (int64_t i = 0; i < rows * cols; ++i) {
     const double v = values[i];
     if (std::isfinite(v)) continue;
-    return fmt::format("row {}, column {}: {}", i / cols, i % cols,
+    return fmt::format("row {}, column {}: {}", first_row + i / cols, i % cols,
                        std::isnan(v) ? "NaN"
                        : v > 0       ? "inf"
                                      : "-inf");

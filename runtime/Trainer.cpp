@@ -132,47 +132,52 @@ VariationalStats Trainer<T>::variational_stats() const {
   return nfc::variational_stats(log_w);
 }
 
+namespace {
+
+// The C++ API's rows as a table in the training precision, after checking
+// they are the n rows they claim to be.
+template <class T>
+RowTable training_table(const std::vector<double>& rows, int64_t n, int dim) {
+  if (n < 1) throw DataError("training data: no rows");
+  if (rows.size() != size_t(n) * size_t(dim))
+    throw DataError(
+        fmt::format("training data: {} values are not {} rows of {}", rows.size(), n, dim));
+  return RowTable(n, dim, std::vector<T>(rows.begin(), rows.end()));
+}
+
+}  // namespace
+
 template <class T>
 Trainer<T>::Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, TrainOptions o)
-    : flow_(flow), o_(o), dim_(flow.row_dim()) {
+    : Trainer(flow, training_table<T>(rows, n, flow.row_dim()), o) {}
+
+template <class T>
+Trainer<T>::Trainer(Flow<T>& flow, RowTable rows, TrainOptions o)
+    : flow_(flow), o_(o), dim_(flow.row_dim()), data_(std::move(rows)) {
   // Checked for every caller: the CLI has checked its flags and files
   // already, a host program of the C++ API has not.
   if (const std::string problem = train_options_problem(o_); !problem.empty())
     throw DataError("training options: " + problem);
+  const int64_t n = data_.rows;
   if (n < 1) throw DataError("training data: no rows");
-  if (rows.size() != size_t(n) * size_t(dim_))
+  if (data_.cols != dim_)
     throw DataError(
-        fmt::format("training data: {} values are not {} rows of {}", rows.size(), n, dim_));
-  if (const std::string where = first_non_finite(rows.data(), n, dim_); !where.empty())
+        fmt::format("training data: rows of {} values, the flow's rows have {}", data_.cols, dim_));
+  if (const std::string where = first_non_finite(data_); !where.empty())
     throw DataError("training data: " + where);
   const int levels = flow.format().levels;
   if (levels > 0) {  // the support is judged on the dequantised rows, in (0, L)
-    if (const std::string where = first_non_level(rows.data(), n, dim_, flow.dim(), levels);
-        !where.empty())
+    if (const std::string where = first_non_level(data_, flow.dim(), levels); !where.empty())
       throw DataError(
           fmt::format("training data: {} (the model's 'dequantize(levels = {})')", where, levels));
-  } else if (const std::string outside =
-                 outside_support_message(rows_outside(flow.support(), rows.data(), n, dim_),
-                                         "the training data", flow.support());
+  } else if (const std::string outside = outside_support_message(
+                 rows_outside(flow.support(), data_), "the training data", flow.support());
              !outside.empty()) {
     throw DataError(outside);
   }
-  const auto split = shuffled(n, o_.seed ^ 0x5eed5b1175ULL);
+  split_ = shuffled(n, o_.seed ^ 0x5eed5b1175ULL);
   n_val_ = validation_rows(n, o_.val_frac);
   n_train_ = n - n_val_;
-  auto copy_rows = [&](std::vector<T>& dst, int64_t from, int64_t count) {
-    dst.resize(size_t(count * dim_));
-    for (int64_t r = 0; r < count; ++r)
-      for (int d = 0; d < dim_; ++d)
-        dst[size_t(r * dim_ + d)] =
-            static_cast<T>(rows[size_t(split[size_t(from + r)] * dim_ + d)]);
-  };
-  copy_rows(val_, 0, n_val_);
-  copy_rows(train_, n_val_, n_train_);
-  if (levels > 0) {  // one fixed draw for validation: evaluations compare parameters
-    Random rng(o_.seed * 0xd1b54a32d192ed03ULL + 0xde9);
-    add_dequantization_noise(val_.data(), n_val_, dim_, flow.dim(), rng);
-  }
   o_.batch = std::clamp<int64_t>(o_.batch, 1, n_train_);
   check_parameters();
 }
@@ -190,10 +195,9 @@ void Trainer<T>::fill_batch(int64_t step) {
     order_ = shuffled(n_train_, o_.seed * 0x9e3779b97f4a7c15ULL + uint64_t(epoch) + 1);
     order_epoch_ = epoch;
   }
-  for (int64_t r = 0; r < o_.batch; ++r) {
-    const T* src = &train_[size_t(order_[size_t(first + r)] * dim_)];
-    std::copy(src, src + dim_, &batch_[size_t(r * dim_)]);
-  }
+  for (int64_t r = 0; r < o_.batch; ++r)
+    data_.read_rows(split_[size_t(n_val_ + order_[size_t(first + r)])], 1,
+                    &batch_[size_t(r * dim_)]);
   if (flow_.format().dequantized()) {  // fresh noise, a pure function of (seed, step)
     Random rng(o_.seed * 0x94d049bb133111ebULL + uint64_t(step) * 0x9e3779b97f4a7c15ULL + 3);
     add_dequantization_noise(batch_.data(), o_.batch, dim_, flow_.dim(), rng);
@@ -204,10 +208,23 @@ template <class T>
 double Trainer<T>::validation_nll() const {
   if (variational_) return -variational_stats().elbo;
   if (n_val_ == 0) return std::numeric_limits<double>::quiet_NaN();
-  std::vector<T> lp(static_cast<size_t>(n_val_));
-  flow_.log_prob(val_.data(), lp.data(), n_val_);
+  // In blocks read from the table, not a copy of every validation row; a
+  // dequantised flow's noise is one fixed draw, the same at every
+  // evaluation: evaluations compare parameters.
+  constexpr int64_t kBlock = 4096;
+  Random rng(o_.seed * 0xd1b54a32d192ed03ULL + 0xde9);
+  std::vector<T> rows(size_t(std::min(kBlock, n_val_) * dim_)),
+      lp(size_t(std::min(kBlock, n_val_)));
   double sum = 0;
-  for (T v : lp) sum -= v;
+  for (int64_t first = 0; first < n_val_; first += kBlock) {
+    const int64_t n = std::min(kBlock, n_val_ - first);
+    for (int64_t r = 0; r < n; ++r)
+      data_.read_rows(split_[size_t(first + r)], 1, &rows[size_t(r * dim_)]);
+    if (flow_.format().dequantized())
+      add_dequantization_noise(rows.data(), n, dim_, flow_.dim(), rng);
+    flow_.log_prob(rows.data(), lp.data(), n);
+    for (int64_t r = 0; r < n; ++r) sum -= lp[size_t(r)];
+  }
   return sum / double(n_val_);
 }
 

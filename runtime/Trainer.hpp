@@ -18,6 +18,7 @@
 #include "runtime/Flow.hpp"
 #include "runtime/NumberBound.hpp"
 #include "runtime/Optimizer.hpp"
+#include "runtime/RowTable.hpp"
 
 namespace nfc {
 
@@ -144,7 +145,12 @@ class Trainer {
  public:
   // `rows` is row-major [n, flow.row_dim()], n >= 1, every value finite.
   // Throws DataError for bad options (train_options_problem) or data.
+  // The rows are copied once, in the flow's precision.
   Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, TrainOptions options);
+  // The same for a table the trainer shares rather than copies (a mapped
+  // .npy file, a decompressed IDX file: load_dataset); each batch is read
+  // from it.
+  Trainer(Flow<T>& flow, RowTable rows, TrainOptions options);
   // Variational training of a flow compiled with a target: each step's
   // batch is fresh base noise (a pure function of (seed, step)), the loss
   // the reverse KL up to log Z (kl_grad); evaluations estimate
@@ -201,7 +207,10 @@ class Trainer {
   TrainOptions o_;
   int dim_;  // values per row: the flow's dim plus its context
   int64_t n_train_ = 0, n_val_ = 0;
-  std::vector<T> train_, val_, batch_, grad_;
+  RowTable data_;
+  // Row indices of data_: the validation rows first, then the training rows.
+  std::vector<int64_t> split_;
+  std::vector<T> batch_, grad_;
   std::vector<int64_t> order_;  // the current epoch's shuffled row order
   int64_t order_epoch_ = -1;
   bool keeps_ranges_ = false;

@@ -190,7 +190,7 @@ TEST_CASE("nfc: bits/dim of a dequantised flow, from eval and from logprob, and 
   REQUIRE(lp.exit_code == 0);
   const Dataset rows = load_dataset((dir / "lp.npy").string(), 0);
   double mean = 0;
-  for (double v : rows.values) mean -= v / double(rows.rows);
+  for (double v : rows.to_vector()) mean -= v / double(rows.rows);
   CHECK(mean == Approx(nll).epsilon(1e-6));
   CHECK(bits == Approx(mean / (4 * std::numbers::ln2)).epsilon(1e-6));
   // A bound on the discrete data's cross-entropy, which is at least their
@@ -204,8 +204,9 @@ TEST_CASE("nfc: bits/dim of a dequantised flow, from eval and from logprob, and 
   const Dataset s = load_dataset((dir / "s.csv").string(), 0);
   REQUIRE(s.cols == 4);
   int64_t levels = 0;
-  for (double v : s.values) levels += v >= 0 && v <= 3 && v == std::floor(v);
-  CHECK(levels == int64_t(s.values.size()));
+  const std::vector<double> sampled = s.to_vector();
+  for (double v : sampled) levels += v >= 0 && v <= 3 && v == std::floor(v);
+  CHECK(levels == int64_t(sampled.size()));
   // Data that are not levels, and standardisation, are refused.
   write_text(dir / "bad.csv", "a,b,c,d\n0,1,2,3\n1,1,2.5,3\n");
   const auto bad = test::run_nfc(

@@ -14,6 +14,8 @@
 #include "runtime/DataError.hpp"
 #include "runtime/Trainer.hpp"
 #include "runtime/io/Checkpoint.hpp"
+#include "runtime/io/Dataset.hpp"
+#include "runtime/io/Npy.hpp"
 #include "runtime/io/Safetensors.hpp"
 #include "tests/TestSupport.hpp"
 
@@ -107,6 +109,23 @@ TEST_CASE("the same seed gives bit-identical parameters", "[training]") {
   TrainOptions other = short_run(120);
   other.seed = 8;
   CHECK(train_once<double>(*m, data, other) != a);
+}
+
+// A trainer reads its batches from the table it is given (a mapped .npy
+// file) exactly as from rows it copied.
+TEST_CASE("training from a mapped .npy file equals training from rows in memory", "[training]") {
+  auto m = compile<float>(kRealNvp);
+  const auto data = generate_builtin("moons", 2000, 3);
+  const std::vector<float> floats(data.begin(), data.end());
+  const std::string path = (temp_dir() / "moons.npy").string();
+  write_npy(path, {2000, 2}, floats.data());
+  const auto in_memory = train_once<float>(*m, {floats.begin(), floats.end()}, short_run(120));
+  Flow<float> flow = make_flow<float>(*m);
+  flow.init_params(7);
+  Trainer<float> trainer(flow, load_dataset(path, 0), short_run(120));
+  TrainState state;
+  trainer.run(state, [](const TrainEvent&) { return true; });
+  CHECK(flow.params() == in_memory);
 }
 
 // ActNorm's data initialisation happens in the first half only: the

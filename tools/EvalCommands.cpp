@@ -166,10 +166,9 @@ void eval(const UseOptions& o) {
   const auto r = ready_flow<T>(m, o.params, o.init_seed, o.model.threads);
   const Dataset data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows, o.context_file);
   // Off the support the density is 0: the mean NLL would be inf.
-  if (const std::string outside = outside_support(r, data.values, data.rows, o.data);
-      !outside.empty())
+  if (const std::string outside = outside_support(r, data, o.data); !outside.empty())
     throw UserError(outside);
-  const auto lp = data_log_prob(r, data.values, data.rows, o.seed);
+  const auto lp = data_log_prob(r, data, o.seed);
   double nll = 0;
   for (double v : lp) nll -= v / double(data.rows);
   fmt::print("{}: {} rows, mean NLL {:.6f} nats", o.data, data.rows, nll);
@@ -178,8 +177,12 @@ void eval(const UseOptions& o) {
   if (is_builtin(o.data)) {
     if (auto truth = builtin_log_density(o.data.substr(8))) {
       double kl = 0;
-      for (int64_t i = 0; i < data.rows; ++i)
-        kl += ((*truth)(&data.values[size_t(i * data.cols)]) - lp[size_t(i)]) / double(data.rows);
+      data.for_each_block([&](const double* values, int64_t first, int64_t n) {
+        for (int64_t i = 0; i < n; ++i)
+          kl += ((*truth)(&values[size_t(i * data.cols)]) - lp[size_t(first + i)]) /
+                double(data.rows);
+        return true;
+      });
       fmt::print(", KL(true || model) {:.6f}", kl);
     }
   }
@@ -191,9 +194,8 @@ void logprob(const UseOptions& o) {
   const LoadedModel m = compile_model_file(o.model);
   const auto r = ready_flow<T>(m, o.params, o.init_seed, o.model.threads);
   const Dataset data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows, o.context_file);
-  const auto lp = data_log_prob(r, data.values, data.rows, o.seed);
-  if (const std::string outside = outside_support(r, data.values, data.rows, o.data);
-      !outside.empty())
+  const auto lp = data_log_prob(r, data, o.seed);
+  if (const std::string outside = outside_support(r, data, o.data); !outside.empty())
     fmt::print(std::cerr, "nfc: note: {}; log p is -inf there\n", outside);
   write_table(o.out, {"log_prob"}, lp, data.rows, 1, std::is_same_v<T, float>);
   fmt::print(std::cerr, "wrote {} log-densities to {}\n", data.rows, o.out);

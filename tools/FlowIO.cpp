@@ -27,7 +27,7 @@ SampleContext sample_context(const std::string& name, int context_dim,
     if (d.cols != context_dim)
       throw UserError(file + ": the context file has " + std::to_string(d.cols) +
                       " columns, the model's context has " + std::to_string(context_dim));
-    return {d.values, d.rows};
+    return {d.to_vector(), d.rows};
   }
   if (static_cast<int>(inline_values.size()) != context_dim)
     throw UserError("--context has " + std::to_string(inline_values.size()) + " value" +

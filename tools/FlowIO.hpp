@@ -61,8 +61,7 @@ inline Dataset load_model_data(const std::string& spec, int dim, uint64_t seed, 
                                             std::to_string(dim) + ", then context " +
                                             std::to_string(context_dim) + ")"));
   if (levels > 0)
-    if (const std::string where = first_non_level(d.values.data(), d.rows, d.cols, dim, levels);
-        !where.empty())
+    if (const std::string where = first_non_level(d, dim, levels); !where.empty())
       throw UserError(spec + ": " + where +
                       " (the model's 'dequantize(levels = " + std::to_string(levels) + ")')");
   return d;
@@ -89,15 +88,14 @@ Dataset load_flow_data(const Flow<T>& flow, const std::string& spec, uint64_t se
   if (c.rows != x.rows)
     throw UserError(context_file + ": " + std::to_string(c.rows) + " rows of context for the " +
                     std::to_string(x.rows) + " rows of " + spec);
-  Dataset d{spec, x.rows, x.cols + c.cols, {}};
-  d.values.reserve(size_t(d.rows) * size_t(d.cols));
+  // Joined in memory, as doubles: each row is x, then its context.
+  const int cols = x.cols + c.cols;
+  std::vector<double> joined(size_t(x.rows) * size_t(cols));
   for (int64_t r = 0; r < x.rows; ++r) {
-    d.values.insert(d.values.end(), x.values.begin() + r * x.cols,
-                    x.values.begin() + (r + 1) * x.cols);
-    d.values.insert(d.values.end(), c.values.begin() + r * c.cols,
-                    c.values.begin() + (r + 1) * c.cols);
+    x.read_rows(r, 1, &joined[size_t(r * cols)]);
+    c.read_rows(r, 1, &joined[size_t(r * cols + x.cols)]);
   }
-  return d;
+  return {spec, RowTable(x.rows, cols, std::move(joined))};
 }
 
 // The context of `nfc sample`: --context V,V,... (one row for every
@@ -111,23 +109,27 @@ SampleContext sample_context(const std::string& name, int context_dim,
                              const std::vector<double>& inline_values, const std::string& file);
 
 // log p(x) for rows in data coordinates; for a dequantised flow the bound
-// log p(x + u) with one noise draw u per row from `noise_seed`.
+// log p(x + u) with one noise draw u per row from `noise_seed`. Read in
+// blocks: a mapped file is not copied whole.
 template <class T>
-std::vector<double> data_log_prob(const ReadyFlow<T>& r, std::vector<double> rows, int64_t n,
+std::vector<double> data_log_prob(const ReadyFlow<T>& r, const RowTable& rows,
                                   uint64_t noise_seed = 1) {
-  if (r.flow.format().dequantized()) {
-    Random rng(noise_seed);
-    add_dequantization_noise(rows.data(), n, r.flow.row_dim(), r.flow.dim(), rng);
-  }
-  double correction = 0;
-  if (r.standardizer) {
-    r.standardizer->apply(rows.data(), n);
-    correction = r.standardizer->log_det_correction();
-  }
-  std::vector<T> x(rows.begin(), rows.end()), lp(static_cast<size_t>(n));
-  r.flow.log_prob(x.data(), lp.data(), n);
-  std::vector<double> out(lp.begin(), lp.end());
-  for (double& v : out) v -= correction;
+  Random rng(noise_seed);
+  const double correction = r.standardizer ? r.standardizer->log_det_correction() : 0;
+  std::vector<double> out;
+  out.reserve(size_t(rows.rows));
+  std::vector<double> block;
+  rows.for_each_block([&](const double* values, int64_t, int64_t n) {
+    block.assign(values, values + n * rows.cols);
+    if (r.flow.format().dequantized())
+      add_dequantization_noise(block.data(), n, r.flow.row_dim(), r.flow.dim(), rng);
+    if (r.standardizer) r.standardizer->apply(block.data(), n);
+    std::vector<T> x(block.begin(), block.end());
+    std::vector<T> lp(static_cast<size_t>(n));
+    r.flow.log_prob(x.data(), lp.data(), n);
+    for (T v : lp) out.push_back(double(v) - correction);
+    return true;
+  });
   return out;
 }
 
@@ -135,21 +137,18 @@ std::vector<double> data_log_prob(const ReadyFlow<T>& r, std::vector<double> row
 // the support x0 in (0, 1): first at row 3 (x0 = 1.5)"), judged in the
 // coordinates the flow sees (standardised, if it was trained so); empty
 // when none does.
-// The rows are copied only to standardise them.
 template <class T>
-std::string outside_support(const ReadyFlow<T>& r, const std::vector<double>& rows, int64_t n,
+std::string outside_support(const ReadyFlow<T>& r, const RowTable& rows,
                             const std::string& source) {
   // Levels are checked on loading; with their noise they lie in (0, L).
   if (!restricted(r.flow.support()) || r.flow.format().dequantized()) return {};
-  std::vector<double> standardised;
-  if (r.standardizer) {
-    standardised = rows;
-    r.standardizer->apply(standardised.data(), n);
-  }
-  const OutsideSupport o = rows_outside(
-      r.flow.support(), (r.standardizer ? standardised : rows).data(), n, r.flow.row_dim());
-  return outside_support_message(o, r.standardizer ? source + " (standardised)" : source,
-                                 r.flow.support());
+  if (!r.standardizer)
+    return outside_support_message(rows_outside(r.flow.support(), rows), source, r.flow.support());
+  std::vector<double> standardised = rows.to_vector();
+  r.standardizer->apply(standardised.data(), rows.rows);
+  return outside_support_message(
+      rows_outside(r.flow.support(), standardised.data(), rows.rows, r.flow.row_dim()),
+      source + " (standardised)", r.flow.support());
 }
 
 // n samples in data coordinates, with their log-density; `context` and

@@ -68,13 +68,13 @@ void fill_common(Figure& p, Values& data, Values& samples, PlotOptions& o, const
   if (o.data.empty()) o.data = training_data(r.training);
   p.title = fmt::format("{} - {}", r.flow.name(), o.params);
   if (!o.data.empty()) {
-    data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows).values;
+    data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows).to_vector();
     p.title += " - data " + o.data;
   }
   Random rng(o.seed);
   samples = data_samples(r, o.samples, rng).first;
   p.log_density = [&r, dim](const std::vector<double>& x, std::vector<double>& log_p) {
-    log_p = data_log_prob(r, x, static_cast<int64_t>(x.size() / dim));
+    log_p = data_log_prob(r, RowTable(int64_t(x.size()) / dim, dim, x));
   };
   p.curves = loss_curves(o.params, r.flow.params().size(), r.flow.has_target());
 }
@@ -91,7 +91,10 @@ void plot(PlotOptions o) {
     if (o.data.empty()) o.data = training_data(r.training);
     p.title = fmt::format("{} - {}", r.flow.name(), o.params);
     if (!o.data.empty()) {
-      p.data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows).values;
+      // The first 64 images, all the plot shows.
+      const Dataset data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows);
+      p.data.resize(size_t(std::min<int64_t>(data.rows, 64) * data.cols));
+      data.read_rows(0, std::min<int64_t>(data.rows, 64), p.data.data());
       p.title += " - data " + o.data;
     }
     Random rng(o.seed);

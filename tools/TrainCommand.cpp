@@ -83,8 +83,8 @@ std::string differing_keys(const Json& a, const Json& b) {
 // Ground truth for built-ins with an analytic density: KL(p_true || model)
 // estimated on fresh samples the model never saw.
 struct KlEstimator {
-  std::vector<double> rows, log_true;
-  int64_t n = 0;
+  Dataset rows;
+  std::vector<double> log_true;
 
   // For a conditional flow rows are (x, c), the truth log p(x | c) and the
   // estimate the KL averaged over the contexts c of the held-out rows.
@@ -94,20 +94,20 @@ struct KlEstimator {
     if (!truth) return std::nullopt;
     KlEstimator k;
     // A seed disjoint from the training data's.
-    const Dataset held_out =
-        load_model_data(o.data, dim, o.data_seed + 0x6b1d0f5eULL, 20000, context_dim);
-    k.rows = held_out.values;
-    k.n = held_out.rows;
-    for (int64_t i = 0; i < k.n; ++i)
-      k.log_true.push_back((*truth)(&k.rows[size_t(i * held_out.cols)]));
+    k.rows = load_model_data(o.data, dim, o.data_seed + 0x6b1d0f5eULL, 20000, context_dim);
+    k.rows.for_each_block([&](const double* values, int64_t, int64_t n) {
+      for (int64_t i = 0; i < n; ++i)
+        k.log_true.push_back((*truth)(&values[size_t(i * k.rows.cols)]));
+      return true;
+    });
     return k;
   }
 
   template <class T>
   double estimate(const ReadyFlow<T>& r) const {
-    const auto lp = data_log_prob(r, rows, n);
+    const auto lp = data_log_prob(r, rows);
     double kl = 0;
-    for (int64_t i = 0; i < n; ++i) kl += (log_true[size_t(i)] - lp[size_t(i)]) / double(n);
+    for (size_t i = 0; i < lp.size(); ++i) kl += (log_true[i] - lp[i]) / double(lp.size());
     return kl;
   }
 };
@@ -209,8 +209,7 @@ Trainer<T> prepare_data(ReadyFlow<T>& r, TrainCliOptions& o) {
   // Parameters to start from were fitted to their own standardisation.
   if (o.standardize && !r.standardizer) r.standardizer = Standardizer::fit(data);
   // Rows off the support have density 0: no finite loss to minimise.
-  if (const std::string outside = outside_support(r, data.values, data.rows, o.data);
-      !outside.empty())
+  if (const std::string outside = outside_support(r, data, o.data); !outside.empty())
     throw UserError(outside);
   // The trainer sees standardised rows u; every NLL it reports is of u.
   // Users compare runs and `nfc eval` in the data's own units:
@@ -218,7 +217,7 @@ Trainer<T> prepare_data(ReadyFlow<T>& r, TrainCliOptions& o) {
   if (r.standardizer) r.standardizer->apply(data);
   set_optimizer(o);
   plan_steps(o, data.rows);
-  Trainer<T> run(r.flow, data.values, data.rows, o.train);
+  Trainer<T> run(r.flow, std::move(data), o.train);
   if (run.val_rows() > 0 && run.val_rows() < 50)
     fmt::print(std::cerr,
                "nfc: note: only {} validation rows: the validation NLL that picks the best "

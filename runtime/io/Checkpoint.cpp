@@ -133,12 +133,10 @@ Standardizer standardizer_from(const std::string& path, const std::string& text,
 void save_params(const std::string& path, const std::vector<ParamTensor>& table,
                  const std::vector<double>& values, TensorDType dtype, const ModelIdentity& model,
                  const std::optional<Standardizer>& standardizer, const std::string& training) {
-  std::vector<NamedTensor> tensors;
+  std::vector<TensorView> tensors;
   for (const auto& p : table) {
     if (p.data) continue;  // a target's table: read from its file, never trained
-    NamedTensor t{p.name, shape_of(p), {}};
-    t.values.assign(values.begin() + p.offset, values.begin() + p.offset + p.size);
-    tensors.push_back(std::move(t));
+    tensors.push_back({p.name, shape_of(p), values.data() + p.offset, size_t(p.size)});
   }
   std::map<std::string, std::string> meta = {
       {"nfc.format_version", kFormatVersion},
@@ -215,12 +213,16 @@ std::string state_path(const std::string& params_path) {
 void save_train_state(const std::string& path, const TrainState& s,
                       const std::vector<double>& current_params, const std::string& options_json) {
   const int64_t n = static_cast<int64_t>(current_params.size());
-  std::vector<NamedTensor> tensors = {{"params", {n}, current_params}};
+  // A vector of another length fails write_safetensors' shape check.
+  auto view = [n](const char* name, const std::vector<double>& values) {
+    return TensorView{name, {n}, values.data(), values.size()};
+  };
+  std::vector<TensorView> tensors = {view("params", current_params)};
   if (!s.optimizer.m.empty()) {
-    tensors.push_back({"adam.m", {n}, s.optimizer.m});
-    tensors.push_back({"adam.v", {n}, s.optimizer.v});
+    tensors.push_back(view("adam.m", s.optimizer.m));
+    tensors.push_back(view("adam.v", s.optimizer.v));
   }
-  if (!s.best_params.empty()) tensors.push_back({"best_params", {n}, s.best_params});
+  if (!s.best_params.empty()) tensors.push_back(view("best_params", s.best_params));
   const Json state = {{"step", s.step},
                       {"adam_t", s.optimizer.t},
                       {"best_val", number(s.best_val)},

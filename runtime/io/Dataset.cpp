@@ -29,9 +29,10 @@ bool has_extension(const std::string& path, std::string_view ext) {
 // NaN and Inf are checked here rather than in the reader: .npy is also how
 // nfc writes results, and a reader that refused NaN could not read them
 // back. Rows and columns are 0-based, as NumPy indexes them (`x[12, 1]`).
-void check_finite(const Dataset& d) {
-  if (const std::string where = first_non_finite(d.values.data(), d.rows, d.cols); !where.empty())
+Dataset checked(Dataset d) {
+  if (const std::string where = first_non_finite(d); !where.empty())
     throw DataError(fmt::format("{}: {}", d.source, where));
+  return d;
 }
 
 // An IDX array of images [n, h, w] is n rows of h * w values (pixels
@@ -48,9 +49,7 @@ Dataset from_idx(const std::string& path) {
     if (cols > kMaxColumns)
       throw DataError(fmt::format("{}: more than {} values per row", path, kMaxColumns));
   }
-  Dataset d{path, a.shape[0], int(cols), std::move(a.values)};
-  check_finite(d);
-  return d;
+  return checked({path, RowTable(a.shape[0], int(cols), a.element, a.data, std::move(a.owner))});
 }
 
 Dataset from_npy(const std::string& path) {
@@ -59,22 +58,21 @@ Dataset from_npy(const std::string& path) {
   if (a.shape[0] == 0) throw DataError(fmt::format("{}: no rows", path));
   if (cols == 0) throw DataError(fmt::format("{}: no columns", path));
   if (cols > kMaxColumns) throw DataError(fmt::format("{}: too many columns ({})", path, cols));
-  Dataset d{path, a.shape[0], static_cast<int>(cols), std::move(a.values)};
-  check_finite(d);
-  return d;
+  return checked(
+      {path, RowTable(a.shape[0], static_cast<int>(cols), a.element, a.data, std::move(a.file))});
 }
 
 Dataset from_csv(const std::string& path) {
   CsvTable t = read_csv(path);  // already rejects NaN and Inf, with line numbers
-  return Dataset{path, t.rows, t.cols, std::move(t.values)};
+  return {path, RowTable(t.rows, t.cols, std::move(t.values))};
 }
 
 }  // namespace
 
 Dataset load_dataset(const std::string& spec, uint64_t seed, int64_t builtin_rows) {
   if (is_builtin(spec))
-    return Dataset{spec, builtin_rows, builtin_dim(spec),
-                   generate_builtin(spec, builtin_rows, seed)};
+    return {spec,
+            RowTable(builtin_rows, builtin_dim(spec), generate_builtin(spec, builtin_rows, seed))};
   if (has_extension(spec, ".npy")) return from_npy(spec);
   if (has_extension(spec, ".csv")) return from_csv(spec);
   if (is_idx_path(spec)) return from_idx(spec);

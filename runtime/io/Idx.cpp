@@ -2,14 +2,14 @@
 #include "runtime/io/Idx.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "runtime/DataError.hpp"
+#include "runtime/io/MappedFile.hpp"
 
 namespace nfc {
 
@@ -33,17 +33,25 @@ DataError cannot_open(const std::string& path) {
   return DataError(fmt::format("{}: cannot open: {}", path, why));
 }
 
-// The whole file, gunzipped if its name ends in .gz. zlib's gzread reads
-// through a gzip stream and reports a damaged or truncated one.
-std::vector<unsigned char> file_bytes(const std::string& path) {
+// A file's bytes and what keeps them alive.
+struct FileBytes {
+  std::shared_ptr<const void> owner;
+  const unsigned char* data = nullptr;
+  size_t size = 0;
+};
+
+// The whole file: mapped (MappedFile.hpp) when raw, gunzipped into memory
+// if its name ends in .gz. zlib's gzread reads through a gzip stream and
+// reports a damaged or truncated one.
+FileBytes file_bytes(const std::string& path) {
   if (!ends_with(path, ".gz")) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw cannot_open(path);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (::access(path.c_str(), R_OK) != 0) throw cannot_open(path);
+    std::shared_ptr<const MappedFile> file = MappedFile::open(path);
+    return {file, file->data(), file->size()};
   }
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) throw cannot_open(path);
-  std::vector<unsigned char> out;
+  auto out = std::make_shared<std::vector<unsigned char>>();
   unsigned char chunk[1 << 16];
   for (;;) {
     const int n = gzread(f, chunk, sizeof chunk);
@@ -54,7 +62,7 @@ std::vector<unsigned char> file_bytes(const std::string& path) {
       throw DataError(fmt::format("{}: damaged gzip data ({})", path, why));
     }
     if (n == 0) break;
-    out.insert(out.end(), chunk, chunk + n);
+    out->insert(out->end(), chunk, chunk + n);
   }
   int code = 0;
   const std::string why = gzerror(f, &code);
@@ -62,20 +70,21 @@ std::vector<unsigned char> file_bytes(const std::string& path) {
   // gzread stops quietly at a stream cut short; gzerror says so.
   if (code != Z_OK && code != Z_STREAM_END)
     throw DataError(fmt::format("{}: damaged gzip data ({})", path, why));
-  return out;
+  return {out, out->data(), out->size()};
 }
 
-struct ElementType {
+struct IdxType {
   unsigned char code;
-  int size;
+  ElementType element;  // big-endian, as IDX stores every value
   const char* name;
 };
 
-constexpr ElementType kTypes[] = {{0x08, 1, "uint8"}, {0x09, 1, "int8"},    {0x0B, 2, "int16"},
-                                  {0x0C, 4, "int32"}, {0x0D, 4, "float32"}, {0x0E, 8, "float64"}};
+constexpr IdxType kTypes[] = {{0x08, {'u', 1, true}, "uint8"},   {0x09, {'i', 1, true}, "int8"},
+                              {0x0B, {'i', 2, true}, "int16"},   {0x0C, {'i', 4, true}, "int32"},
+                              {0x0D, {'f', 4, true}, "float32"}, {0x0E, {'f', 8, true}, "float64"}};
 
-ElementType element_type(unsigned char code, const std::string& path) {
-  for (const ElementType& t : kTypes)
+IdxType element_type(unsigned char code, const std::string& path) {
+  for (const IdxType& t : kTypes)
     if (t.code == code) return t;
   throw DataError(
       fmt::format("{}: IDX type byte 0x{:02x} is none of 0x08 (uint8), 0x09, 0x0B, "
@@ -89,31 +98,6 @@ uint64_t big_endian(const unsigned char* p, int size) {
   return v;
 }
 
-double value_at(const unsigned char* p, unsigned char type) {
-  const uint64_t bits = big_endian(p, element_type(type, "").size);
-  switch (type) {
-    case 0x08:
-      return double(uint8_t(bits));
-    case 0x09:
-      return double(int8_t(uint8_t(bits)));
-    case 0x0B:
-      return double(int16_t(uint16_t(bits)));
-    case 0x0C:
-      return double(int32_t(uint32_t(bits)));
-    case 0x0D: {
-      const uint32_t b = uint32_t(bits);
-      float f;
-      std::memcpy(&f, &b, 4);
-      return double(f);
-    }
-    default: {
-      double d;
-      std::memcpy(&d, &bits, 8);
-      return d;
-    }
-  }
-}
-
 }  // namespace
 
 bool is_idx_path(const std::string& path) {
@@ -122,19 +106,20 @@ bool is_idx_path(const std::string& path) {
 }
 
 IdxArray read_idx(const std::string& path) {
-  const std::vector<unsigned char> bytes = file_bytes(path);
-  if (bytes.size() < 4 || bytes[0] != 0 || bytes[1] != 0)
+  const FileBytes file = file_bytes(path);
+  const unsigned char* bytes = file.data;
+  if (file.size < 4 || bytes[0] != 0 || bytes[1] != 0)
     throw DataError(
         fmt::format("{}: not an IDX file (it does not start with two zero bytes)", path));
-  const ElementType type = element_type(bytes[2], path);
+  const IdxType type = element_type(bytes[2], path);
   const int dims = bytes[3];
   if (dims == 0) throw DataError(fmt::format("{}: IDX header declares no dimensions", path));
   const size_t header = 4 + 4 * size_t(dims);
-  if (bytes.size() < header)
+  if (file.size < header)
     throw DataError(
         fmt::format("{}: IDX header cut short: {} dimensions need {} bytes, the file "
                     "has {}",
-                    path, dims, header, bytes.size()));
+                    path, dims, header, file.size));
   IdxArray a;
   uint64_t count = 1;
   for (int d = 0; d < dims; ++d) {
@@ -143,15 +128,16 @@ IdxArray read_idx(const std::string& path) {
     if (count > (uint64_t(1) << 40))
       throw DataError(fmt::format("{}: IDX header declares more than 2^40 values", path));
   }
-  const uint64_t expected = header + count * uint64_t(type.size);
-  if (bytes.size() != expected)
+  const uint64_t size = uint64_t(type.element.size);
+  if (file.size != header + count * size)
     throw DataError(
         fmt::format("{}: the IDX header promises {} {} values ({} bytes), the file "
                     "holds {} bytes after the header",
-                    path, count, type.name, count * uint64_t(type.size), bytes.size() - header));
-  a.values.resize(size_t(count));
-  for (size_t i = 0; i < a.values.size(); ++i)
-    a.values[i] = value_at(&bytes[header + i * size_t(type.size)], bytes[2]);
+                    path, count, type.name, count * size, file.size - header));
+  a.element = type.element;
+  a.owner = file.owner;
+  a.data = bytes + header;
+  a.count = int64_t(count);
   return a;
 }
 

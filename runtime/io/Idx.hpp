@@ -3,18 +3,26 @@
 // byte (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E
 // float64), the number of dimensions, one big-endian uint32 size per
 // dimension, then the values, big-endian, C order. A file whose name ends in
-// `.gz` is decompressed through zlib first.
+// `.gz` is decompressed through zlib into memory; any other is mapped.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "runtime/RowTable.hpp"
 
 namespace nfc {
 
 struct IdxArray {
   std::vector<int64_t> shape;  // at least one dimension
-  std::vector<double> values;  // C order, converted exactly
+  // `count` values at `data`, C order, as the file stores them (kept alive
+  // by `owner`: the mapped file, or the gunzipped bytes).
+  ElementType element;
+  std::shared_ptr<const void> owner;
+  const unsigned char* data = nullptr;
+  int64_t count = 0;
 };
 
 // Throws DataError naming `path` for a file that is not IDX (its magic

@@ -7,9 +7,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <limits>
-#include <optional>
 #include <set>
 
 #include "runtime/DataError.hpp"
@@ -133,23 +131,17 @@ uint64_t read_le(const unsigned char* p, int bytes) {
   return v;
 }
 
-// An element type nfc converts to double: floats of 2, 4 or 8 bytes, signed
-// and unsigned integers of 1..8 bytes (np.save of counts gives int64), bool;
+// An element type nfc reads: floats of 2, 4 or 8 bytes, signed and
+// unsigned integers of 1..8 bytes (np.save of counts gives int64), bool;
 // either byte order. '|' (no byte order) and '=' (native) mean the host's.
-struct NpyElement {
-  char kind;  // 'f', 'i', 'u' or 'b'
-  int size;
-  bool big_endian;
-};
-
-NpyElement parse_descr(const std::string& path, const std::string& descr) {
+ElementType parse_descr(const std::string& path, const std::string& descr) {
   const auto refuse = [&] {
     return DataError(fmt::format("{}: unsupported dtype '{}' (need a float, integer or bool array)",
                                  path, echoed(descr)));
   };
   if (descr.size() < 3 || !std::strchr("<>|=", descr[0])) throw refuse();
   const bool native_big = std::endian::native == std::endian::big;
-  NpyElement e{descr[1], 0, descr[0] == '>' || (native_big && descr[0] != '<')};
+  ElementType e{descr[1], 0, descr[0] == '>' || (native_big && descr[0] != '<')};
   const std::string size = descr.substr(2);
   if (size.size() != 1 || size[0] < '1' || size[0] > '8') throw refuse();
   e.size = size[0] - '0';
@@ -161,38 +153,17 @@ NpyElement parse_descr(const std::string& path, const std::string& descr) {
   return e;
 }
 
-// IEEE half precision (numpy float16) to double, exactly.
-double half_to_double(uint16_t h) {
-  const int exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
-  const double sign = (h & 0x8000) ? -1 : 1;
-  if (exponent == 0) return sign * std::ldexp(mantissa, -24);  // zero, subnormal
-  if (exponent == 31)
-    return mantissa ? std::numeric_limits<double>::quiet_NaN()
-                    : sign * std::numeric_limits<double>::infinity();
-  return sign * std::ldexp(mantissa + 1024, exponent - 25);
-}
-
-// Element `bits` (already in host order) as a double; integers beyond 2^53
-// would be rounded, and are refused by the caller (nullopt).
-std::optional<double> to_double(const NpyElement& e, uint64_t bits) {
+// Whether the 8-byte integer at `p` is beyond 2^53 in magnitude, where
+// doubles no longer hold every integer.
+bool beyond_double(const unsigned char* p, const ElementType& e) {
+  unsigned char b[8];
+  std::memcpy(b, p, 8);
+  if (e.big_endian) std::reverse(b, b + 8);
   constexpr uint64_t kExact = uint64_t(1) << 53;
-  switch (e.kind) {
-    case 'f':
-      if (e.size == 2) return half_to_double(static_cast<uint16_t>(bits));
-      if (e.size == 4) return std::bit_cast<float>(static_cast<uint32_t>(bits));
-      return std::bit_cast<double>(bits);
-    case 'i': {
-      const int shift = 64 - 8 * e.size;  // sign-extend
-      const int64_t v = static_cast<int64_t>(bits << shift) >> shift;
-      if (v > int64_t(kExact) || v < -int64_t(kExact)) return std::nullopt;
-      return double(v);
-    }
-    case 'u':
-      if (bits > kExact) return std::nullopt;
-      return double(bits);
-    default:  // 'b'
-      return bits ? 1.0 : 0.0;
-  }
+  const uint64_t bits = read_le(b, 8);
+  if (e.kind == 'u') return bits > kExact;
+  const int64_t v = static_cast<int64_t>(bits);
+  return v > int64_t(kExact) || v < -int64_t(kExact);
 }
 
 // Number of elements; refuses shapes whose product overflows.
@@ -216,22 +187,22 @@ void check_header(const std::string& path, const NpyHeader& h) {
 
 class NpyReader {
  public:
-  explicit NpyReader(const std::string& path) : path_(path), in_(path, std::ios::binary) {
-    if (!in_) throw DataError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
-    in_.seekg(0, std::ios::end);
-    size_ = static_cast<uint64_t>(in_.tellg());
-    in_.seekg(0);
-  }
+  explicit NpyReader(const std::string& path)
+      : path_(path), file_(MappedFile::open(path)), size_(file_->size()) {}
 
   NpyArray read() {
-    const std::string header_text = read_header_text();
+    const std::string_view header_text = read_header_text();
     const NpyHeader h = HeaderParser(path_, header_text).parse();
     NpyArray array;
-    const NpyElement element = parse_descr(path_, h.descr);
+    const ElementType element = parse_descr(path_, h.descr);
     array.dtype = element.kind == 'f' && element.size <= 4 ? TensorDType::f32 : TensorDType::f64;
     check_header(path_, h);
     array.shape = h.shape;
-    array.values = read_values(element_count(path_, h.shape), element);
+    array.element = element;
+    array.count = element_count(path_, h.shape);
+    check_values(array.count, element);
+    array.file = file_;
+    array.data = file_->data() + pos_;
     return array;
   }
 
@@ -240,56 +211,45 @@ class NpyReader {
     throw DataError(fmt::format("{}: {}", path_, what));
   }
 
-  void read_bytes(void* out, uint64_t n) {
-    if (!in_.read(static_cast<char*>(out), static_cast<std::streamsize>(n)))
-      fail(fmt::format("read error: {}", std::strerror(errno)));
+  const unsigned char* take(uint64_t n) {
+    const unsigned char* p = file_->data() + pos_;
     pos_ += n;
+    return p;
   }
 
   // Magic, version, header length (2 bytes in v1, 4 in v2 and v3), header.
-  std::string read_header_text() {
-    unsigned char prefix[12];
+  std::string_view read_header_text() {
     if (size_ < 8) fail("not a .npy file (bad magic)");
-    read_bytes(prefix, 8);
+    const unsigned char* prefix = take(8);
     if (std::memcmp(prefix, kMagic, kMagicSize) != 0) fail("not a .npy file (bad magic)");
     const int major = prefix[6], minor = prefix[7];
     if (major < 1 || major > 3 || minor != 0)
       fail(fmt::format("unsupported .npy version {}.{}", major, minor));
     const int len_bytes = major == 1 ? 2 : 4;
     if (size_ < 8u + len_bytes) fail("truncated header");
-    read_bytes(prefix + 8, len_bytes);
-    const uint64_t header_len = read_le(prefix + 8, len_bytes);
+    const uint64_t header_len = read_le(take(uint64_t(len_bytes)), len_bytes);
     if (header_len > size_ - pos_) fail("truncated header");
-    std::string text(header_len, '\0');
-    read_bytes(text.data(), header_len);
-    return text;
+    return {reinterpret_cast<const char*>(take(header_len)), header_len};
   }
 
-  // The data must fill the rest of the file exactly; that check comes before
-  // allocating, so a lying header cannot make us allocate.
-  std::vector<double> read_values(int64_t count, const NpyElement& e) {
+  // The data must fill the rest of the file exactly; 8-byte integers must
+  // be exact in double (every other element type is).
+  void check_values(int64_t count, const ElementType& e) {
     const uint64_t need = static_cast<uint64_t>(count) * e.size, have = size_ - pos_;
     if (need > have)
       fail(fmt::format("truncated data: the header promises {} bytes, the file holds {}", need,
                        have));
     if (need < have) fail(fmt::format("{} bytes of trailing data after the array", have - need));
-    std::vector<unsigned char> bytes(need);
-    read_bytes(bytes.data(), need);
-    std::vector<double> values(count);
-    for (int64_t i = 0; i < count; ++i) {
-      unsigned char* p = &bytes[size_t(i * e.size)];
-      if (e.big_endian) std::reverse(p, p + e.size);
-      const std::optional<double> v = to_double(e, read_le(p, e.size));
-      if (!v)
+    if (e.kind == 'f' || e.size != 8) return;
+    const unsigned char* values = file_->data() + pos_;
+    for (int64_t i = 0; i < count; ++i)
+      if (beyond_double(values + 8 * i, e))
         fail(fmt::format("element {} is an integer beyond 2^53, which a double cannot hold exactly",
                          i));
-      values[size_t(i)] = *v;
-    }
-    return values;
   }
 
   const std::string& path_;
-  std::ifstream in_;
+  std::shared_ptr<const MappedFile> file_;
   uint64_t size_ = 0;
   uint64_t pos_ = 0;
 };
@@ -342,6 +302,10 @@ void write_npy_values(const std::string& path, const std::vector<int64_t>& shape
 
 NpyArray read_npy(const std::string& path) {
   return NpyReader(path).read();
+}
+
+std::vector<double> NpyArray::values() const {
+  return RowTable(count, 1, element, data, file).to_vector();
 }
 
 std::string npy_header(const std::vector<int64_t>& shape, TensorDType dtype) {

@@ -1,16 +1,20 @@
 // NumPy's .npy format, the subset nfc needs: C order, 1-D or 2-D. Reading
 // accepts versions 1.0, 2.0 and 3.0 (they differ only in the width of the
 // header length and the header's text encoding) and float16/32/64, integer
-// and bool arrays of either byte order, converted to double exactly;
+// and bool arrays of either byte order, read in place from a memory map and
+// converted to double exactly when read;
 // writing produces version 1.0, float32 or float64, which every NumPy reads.
 // Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "runtime/RowTable.hpp"
+#include "runtime/io/MappedFile.hpp"
 #include "runtime/io/TensorDType.hpp"
 
 namespace nfc {
@@ -18,12 +22,22 @@ namespace nfc {
 struct NpyArray {
   std::vector<int64_t> shape;            // one or two entries
   TensorDType dtype = TensorDType::f64;  // f32 for float16 and float32 files
-  std::vector<double> values;            // C order; float32 values widened exactly
+  // The elements as the file stores them, in the mapped file: C order,
+  // `count` of them at `data`.
+  ElementType element;
+  std::shared_ptr<const MappedFile> file;
+  const unsigned char* data = nullptr;
+  int64_t count = 0;
+
+  // The elements converted to double (float16/32 widened exactly).
+  std::vector<double> values() const;
 };
 
-// Throws DataError naming `path` for anything outside the subset above and
-// for damaged files (bad magic, truncated header or data, trailing bytes).
-// Allocates only after checking the data fits in the file.
+// Maps the file (MappedFile.hpp) and checks its header and size; the values
+// are read from the mapping when asked for. Throws DataError naming `path`
+// for anything outside the subset above and for damaged files (bad magic,
+// truncated header or data, trailing bytes, 8-byte integers beyond 2^53,
+// which a double cannot hold exactly).
 NpyArray read_npy(const std::string& path);
 
 // Writes atomically (AtomicFile.hpp). `shape` has one or two entries and

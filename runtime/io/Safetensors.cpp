@@ -56,26 +56,26 @@ int64_t shape_product(const std::vector<int64_t>& shape) {
   return n;
 }
 
-void check_tensors(const std::vector<NamedTensor>& tensors) {
+void check_tensors(const std::vector<TensorView>& tensors) {
   std::set<std::string> names;
-  for (const NamedTensor& t : tensors) {
+  for (const TensorView& t : tensors) {
     if (t.name == kMetadataKey || !names.insert(t.name).second)
       throw std::invalid_argument(fmt::format("write_safetensors: bad name '{}'", t.name));
     const bool negative = std::any_of(t.shape.begin(), t.shape.end(), [](auto d) { return d < 0; });
-    if (negative || shape_product(t.shape) != static_cast<int64_t>(t.values.size()))
+    if (negative || shape_product(t.shape) != static_cast<int64_t>(t.count))
       throw std::invalid_argument(fmt::format("write_safetensors: '{}': shape/size", t.name));
   }
 }
 
 // The JSON header, in the order given, padded with spaces to a multiple of 8
 // so the buffer that follows the 8-byte length is 8-byte aligned.
-std::string make_header(const std::vector<NamedTensor>& tensors, TensorDType dtype,
+std::string make_header(const std::vector<TensorView>& tensors, TensorDType dtype,
                         const std::map<std::string, std::string>& metadata) {
   OrderedJson header = OrderedJson::object();
   if (!metadata.empty()) header[kMetadataKey] = metadata;
   uint64_t offset = 0;
-  for (const NamedTensor& t : tensors) {
-    const uint64_t end = offset + t.values.size() * dtype_size(dtype);
+  for (const TensorView& t : tensors) {
+    const uint64_t end = offset + t.count * dtype_size(dtype);
     header[t.name] = {
         {"dtype", dtype_name(dtype)}, {"shape", t.shape}, {"data_offsets", {offset, end}}};
     offset = end;
@@ -314,23 +314,39 @@ class SafetensorsReader {
 
 }  // namespace
 
-void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
+void write_safetensors(const std::string& path, const std::vector<TensorView>& tensors,
                        TensorDType dtype, const std::map<std::string, std::string>& metadata) {
   check_tensors(tensors);
   const std::string header = make_header(tensors, dtype, metadata);
-  // Sized once and filled in place: checkpoints of millions of parameters
-  // (and the optimiser state beside them) are written at every evaluation.
   const int width = dtype == TensorDType::f32 ? 4 : 8;
-  size_t count = 0;
-  for (const NamedTensor& t : tensors) count += t.values.size();
-  std::string bytes(8 + header.size() + count * size_t(width), '\0');
-  char* out = put_le(bytes.data(), header.size(), 8);
-  out = std::copy(header.begin(), header.end(), out);
+  write_file_atomically(path, [&](std::ostream& out) {
+    char length[8];
+    put_le(length, header.size(), 8);
+    out.write(length, 8);
+    out << header;
+    // Converted through a buffer of 1 MB: checkpoints of millions of
+    // parameters are written at every evaluation, per value stream writes
+    // are slow and a whole-file buffer would double the memory they take.
+    std::vector<char> buffer(size_t(1) << 20);
+    for (const TensorView& t : tensors)
+      for (size_t first = 0; first < t.count;) {
+        const size_t n = std::min(t.count - first, buffer.size() / size_t(width));
+        char* at = buffer.data();
+        for (size_t i = first; i < first + n; ++i)
+          at = width == 4 ? put_le(at, std::bit_cast<uint32_t>(static_cast<float>(t.values[i])), 4)
+                          : put_le(at, std::bit_cast<uint64_t>(t.values[i]), 8);
+        out.write(buffer.data(), at - buffer.data());
+        first += n;
+      }
+  });
+}
+
+void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
+                       TensorDType dtype, const std::map<std::string, std::string>& metadata) {
+  std::vector<TensorView> views;
   for (const NamedTensor& t : tensors)
-    for (double v : t.values)
-      out = width == 4 ? put_le(out, std::bit_cast<uint32_t>(static_cast<float>(v)), 4)
-                       : put_le(out, std::bit_cast<uint64_t>(v), 8);
-  write_file_atomically(path, bytes);
+    views.push_back({t.name, t.shape, t.values.data(), t.values.size()});
+  write_safetensors(path, views, dtype, metadata);
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {

@@ -29,10 +29,23 @@ struct NamedTensor {
   std::vector<double> values;  // C order, converted from/to the file's dtype
 };
 
-// Writes atomically (AtomicFile.hpp). F32 narrows each double, which is
-// exact for values that came from float. Names must be unique and not
-// `__metadata__`, and each shape's product must equal values.size()
-// (std::invalid_argument otherwise: those are caller bugs).
+// A tensor to write, its values where the caller keeps them: a checkpoint
+// of millions of parameters and their optimiser state is written without a
+// copy of either.
+struct TensorView {
+  std::string name;
+  std::vector<int64_t> shape;
+  const double* values = nullptr;
+  size_t count = 0;
+};
+
+// Writes atomically (AtomicFile.hpp), streaming the values through a small
+// buffer. F32 narrows each double, which is exact for values that came from
+// float. Names must be unique and not `__metadata__`, and each shape's
+// product must equal the value count (std::invalid_argument otherwise:
+// those are caller bugs).
+void write_safetensors(const std::string& path, const std::vector<TensorView>& tensors,
+                       TensorDType dtype, const std::map<std::string, std::string>& metadata);
 void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                        TensorDType dtype, const std::map<std::string, std::string>& metadata);
 

@@ -9,16 +9,22 @@ Standardizer Standardizer::fit(const Dataset& data) {
   if (data.rows <= 0) throw std::invalid_argument("Standardizer::fit: no rows");
   const int d = data.cols;
   Standardizer s{std::vector<double>(d, 0.0), std::vector<double>(d, 0.0)};
-  for (int64_t r = 0; r < data.rows; ++r)
-    for (int j = 0; j < d; ++j) s.mean[j] += data.values[r * d + j];
+  data.for_each_block([&](const double* values, int64_t, int64_t n) {
+    for (int64_t r = 0; r < n; ++r)
+      for (int j = 0; j < d; ++j) s.mean[j] += values[r * d + j];
+    return true;
+  });
   for (int j = 0; j < d; ++j) s.mean[j] /= static_cast<double>(data.rows);
   // Two passes: the one-pass sum-of-squares formula cancels catastrophically
   // for data far from the origin.
-  for (int64_t r = 0; r < data.rows; ++r)
-    for (int j = 0; j < d; ++j) {
-      const double dev = data.values[r * d + j] - s.mean[j];
-      s.scale[j] += dev * dev;
-    }
+  data.for_each_block([&](const double* values, int64_t, int64_t n) {
+    for (int64_t r = 0; r < n; ++r)
+      for (int j = 0; j < d; ++j) {
+        const double dev = values[r * d + j] - s.mean[j];
+        s.scale[j] += dev * dev;
+      }
+    return true;
+  });
   for (int j = 0; j < d; ++j) {
     const double sd = std::sqrt(s.scale[j] / static_cast<double>(data.rows));
     s.scale[j] = sd > 0 ? sd : 1.0;
@@ -29,7 +35,9 @@ Standardizer Standardizer::fit(const Dataset& data) {
 void Standardizer::apply(Dataset& data) const {
   if (static_cast<size_t>(data.cols) != mean.size())
     throw std::invalid_argument("Standardizer::apply: column count differs from the fit");
-  apply(data.values.data(), data.rows);
+  std::vector<double> values = data.to_vector();
+  apply(values.data(), data.rows);
+  static_cast<RowTable&>(data) = RowTable(data.rows, data.cols, std::move(values));
 }
 
 void Standardizer::apply(double* rows, int64_t n) const {

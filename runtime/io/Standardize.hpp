@@ -18,6 +18,7 @@ struct Standardizer {
   // constant column gets scale 1, so it maps to 0 instead of dividing by 0.
   static Standardizer fit(const Dataset& data);
 
+  // Replaces the table by its standardised values (doubles in memory).
   void apply(Dataset& data) const;
   void apply(double* rows, int64_t n) const;  // n rows of mean.size() values
   void unapply(double* rows, int64_t n) const;
