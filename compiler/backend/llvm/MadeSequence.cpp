@@ -25,7 +25,7 @@ struct FunctionLowering::MadeLoop {
   int D, P;
   size_t L;
   std::vector<Value*> hidden{};     // <W x T> per row of each hidden layer
-  Value* v_copy = nullptr;          // v, indexable by the loop's position
+  Value* v_copy = nullptr;          // v, if it lives in registers: copied to be indexable
   std::vector<Value*> bias_copy{};  // by layer: a copy of a bias held in registers, or null
   // Per hidden layer: first row of each degree (D + 1 entries), prefix length per degree.
   std::vector<Value*> starts{}, prefixes{};
@@ -60,18 +60,22 @@ void FunctionLowering::emit_made_sequence(NodeId id) {
       0);
 }
 
-// The stack buffers: hidden activations, a copy of v, and copies of the
-// biases held in registers.
+// The stack buffers: hidden activations, and copies of v and of the
+// biases where they are held in registers. v in a buffer is read in place:
+// copying it element by element was D unrolled stores per layer, two
+// thirds of a 784-D MAF's IR.
 void FunctionLowering::made_buffers(MadeLoop& made) {
   const MadeSequence& s = made.s;
+  const bool copy_v = !addressable(made.n.args[0]);
   {
     llvm::IRBuilder<> entry(&F_->getEntryBlock(), F_->getEntryBlock().begin());
     for (size_t l = 0; l + 1 < made.L; ++l)
       made.hidden.push_back(entry.CreateAlloca(VT_, i64(s.layers[l].rows), "made.h"));
-    made.v_copy = entry.CreateAlloca(VT_, i64(made.D), "made.v");
+    if (copy_v) made.v_copy = entry.CreateAlloca(VT_, i64(made.D), "made.v");
   }
-  for (int k = 0; k < made.D; ++k)
-    B_.CreateStore(element(made.n.args[0], i64(k)), B_.CreateGEP(VT_, made.v_copy, i64(k)));
+  if (copy_v)
+    for (int k = 0; k < made.D; ++k)
+      B_.CreateStore(element(made.n.args[0], i64(k)), B_.CreateGEP(VT_, made.v_copy, i64(k)));
   // A bias computed per sample (a conditional MADE's, holding the context's
   // contribution) may live in registers: copied so rows can index it.
   made.bias_copy.assign(made.L, nullptr);
@@ -168,7 +172,7 @@ void FunctionLowering::made_outputs(const MadeLoop& made, Value* k) {
     define(id, B_.CreateAdd(i64(D), B_.CreateAdd(B_.CreateMul(k, i64(P)), i64(p))), raw[size_t(p)]);
     bound[s.raw[size_t(p)]] = raw[size_t(p)];
   }
-  bound[s.target] = load_slot(made.v_copy, k);
+  bound[s.target] = made.v_copy ? load_slot(made.v_copy, k) : element(made.n.args[0], k);
   for (NodeId j : made.inner) {
     const Node& jn = g_.node(j);
     Value* ops[3] = {nullptr, nullptr, nullptr};
