@@ -173,14 +173,15 @@ int run(const std::string& path, const Settings& s) {
       samples_per_second(tb, [&] { flow.nll_grad(in.data(), tb, grad.data()); });
   const double train = samples_per_second(tb, [&] {
     flow.nll_grad(in.data(), tb, grad.data());
-    nfc::optimizer_step(flow.params(), grad, adam.lr, adam, state, flow.pool());
+    nfc::optimizer_step(flow.params(), grad, adam.lr, adam, state, flow.pool(),
+                        &flow.trained_ranges());
   });
   // What the Adam update alone costs (runtime/Optimizer), for the report:
   // with many parameters it is a large share of a training step.
-  const double adam_ms =
-      1e3 * nfc::bench::best_seconds_per_call([&] {
-        nfc::optimizer_step(flow.params(), grad, adam.lr, adam, state, flow.pool());
-      });
+  const double adam_ms = 1e3 * nfc::bench::best_seconds_per_call([&] {
+                           nfc::optimizer_step(flow.params(), grad, adam.lr, adam, state,
+                                               flow.pool(), &flow.trained_ranges());
+                         });
   flow.params() = initial;
 
   // Batch-1 latency: every call timed on its own, the median of many (a

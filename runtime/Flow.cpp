@@ -27,6 +27,7 @@ Flow<T>::Flow(std::string name, int dim, std::vector<ParamTensor> table, EntryPo
   trainable_ = total;
   for (const auto& p : table_)
     if (p.data) trainable_ = std::min(trainable_, p.offset);
+  trained_ = nfc::trained_ranges(table_);
   std::vector<std::string> names;
   std::vector<int64_t> offsets;
   for (const auto& p : table_) {
@@ -213,11 +214,14 @@ T Flow<T>::mean_gradient(typename EntryPoints<T>::Gradient entry, int64_t work, 
     T* out = t == 0 ? grad : buffers[size_t(t - 1)].data();
     loss[size_t(t)] = entry(params, x + s.begin * row, s.end - s.begin, out, workspaces[size_t(t)]);
   });
+  // Structural zeros are 0 in every slice's gradient: only the trained
+  // ranges are combined (a MADE's masked half is not read).
   parallel_->pool.run([&](int t) {
-    const Slice s = slice_of(size, threads, t, kSliceAlign);
-    for (int u = 1; u < threads; ++u)
-      scale_add(grad + s.begin, u == 1 ? share[0] : T(1), buffers[size_t(u - 1)].data() + s.begin,
-                share[size_t(u)], s.end - s.begin);
+    for_share(trained_, threads, t, [&](int64_t b, int64_t e) {
+      for (int u = 1; u < threads; ++u)
+        scale_add(grad + b, u == 1 ? share[0] : T(1), buffers[size_t(u - 1)].data() + b,
+                  share[size_t(u)], e - b);
+    });
   });
   T total = 0;
   for (int t = 0; t < threads; ++t) total += share[size_t(t)] * loss[size_t(t)];

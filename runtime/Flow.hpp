@@ -21,6 +21,7 @@
 #include "abi/ParamTensor.hpp"
 #include "abi/Support.hpp"
 #include "runtime/Base.hpp"
+#include "runtime/ParamRanges.hpp"
 #include "runtime/Random.hpp"
 #include "runtime/ThreadPool.hpp"
 
@@ -145,6 +146,9 @@ class Flow {
   // Parameters before the first data tensor (ParamTensor::data): the ones
   // training may change.
   int64_t trainable_size() const { return trainable_; }
+  // The trainable parameters less their structural zeros (ParamRanges.hpp):
+  // what the Adam update and the gradient's reduction over threads walk.
+  const std::vector<ParamRange>& trained_ranges() const { return trained_; }
 
   // n samples x = g(z), z ~ q from `seed`; also returns log p(x) =
   // log q(z) - log|det g'(z)|, which costs nothing extra. A conditional
@@ -179,6 +183,7 @@ class Flow {
   DataFormat format_;
   std::vector<T> params_;
   int64_t trainable_ = 0;
+  std::vector<ParamRange> trained_;
   // Workers, the per-slice gradient buffers they fill and the gradient's
   // workspaces (one per thread). Shared by copies of the flow; `call`
   // serialises the calls that use them.

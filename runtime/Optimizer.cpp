@@ -62,7 +62,8 @@ void adam_update(T* __restrict params, const T* __restrict grad, double* __restr
 
 template <class T>
 void optimizer_step(std::vector<T>& params, const std::vector<T>& grad, double lr,
-                    const OptimizerOptions& o, OptimizerState& s, ThreadPool* pool, int64_t count) {
+                    const OptimizerOptions& o, OptimizerState& s, ThreadPool* pool,
+                    const std::vector<ParamRange>* ranges) {
   if (s.m.size() != params.size()) {
     s.m.assign(params.size(), 0);
     s.v.assign(params.size(), 0);
@@ -70,18 +71,19 @@ void optimizer_step(std::vector<T>& params, const std::vector<T>& grad, double l
   ++s.t;
   const double c1 = 1 - std::pow(o.beta1, double(s.t)), c2 = 1 - std::pow(o.beta2, double(s.t));
   auto* update = o.kind == OptimizerKind::adamw ? &adam_update<T, true> : &adam_update<T, false>;
-  const auto n = count < 0 ? static_cast<int64_t>(params.size()) : count;
+  const std::vector<ParamRange> all = {{0, int64_t(params.size())}};
+  const std::vector<ParamRange>& live = ranges ? *ranges : all;
   auto range = [&](int64_t b, int64_t e) {
     update(params.data() + b, grad.data() + b, s.m.data() + b, s.v.data() + b, size_t(e - b), lr,
            c1, c2, o);
   };
   // Threads pay off only for large models (a wake-up costs microseconds).
   constexpr int64_t kMinPerThread = 1 << 15;
-  if (pool == nullptr || n < kMinPerThread * pool->size()) return range(0, n);
-  pool->run([&](int t) {
-    const Slice sl = slice_of(n, pool->size(), t, 16);
-    range(sl.begin, sl.end);
-  });
+  if (pool == nullptr || element_count(live) < kMinPerThread * pool->size()) {
+    for (const ParamRange& r : live) range(r.begin, r.end);
+    return;
+  }
+  pool->run([&](int t) { for_share(live, pool->size(), t, range); });
 }
 
 const char* to_string(OptimizerKind k) {
@@ -94,9 +96,10 @@ const char* to_string(Schedule s) {
 template double clip_gradient<float>(std::vector<float>&, double);
 template double clip_gradient<double>(std::vector<double>&, double);
 template void optimizer_step<float>(std::vector<float>&, const std::vector<float>&, double,
-                                    const OptimizerOptions&, OptimizerState&, ThreadPool*, int64_t);
+                                    const OptimizerOptions&, OptimizerState&, ThreadPool*,
+                                    const std::vector<ParamRange>*);
 template void optimizer_step<double>(std::vector<double>&, const std::vector<double>&, double,
                                      const OptimizerOptions&, OptimizerState&, ThreadPool*,
-                                     int64_t);
+                                     const std::vector<ParamRange>*);
 
 }  // namespace nfc

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/ParamRanges.hpp"
 #include "runtime/ThreadPool.hpp"
 
 namespace nfc {
@@ -43,13 +44,13 @@ double clip_gradient(std::vector<T>& grad, double clip_norm);
 
 // One Adam/AdamW update of `params` with `grad` at learning rate `lr`,
 // split over `pool`'s threads when given (each parameter's update is
-// independent, so the result does not depend on the thread count). Only the
-// first `count` parameters change (-1: all; a target's data tables come
-// after the learnable tensors and are never updated).
+// independent, so the result does not depend on the thread count). Only
+// the parameters in `ranges` change (null: all; Flow::trained_ranges leaves
+// out a target's data tables and the structural zeros).
 template <class T>
 void optimizer_step(std::vector<T>& params, const std::vector<T>& grad, double lr,
                     const OptimizerOptions& o, OptimizerState& s, ThreadPool* pool = nullptr,
-                    int64_t count = -1);
+                    const std::vector<ParamRange>* ranges = nullptr);
 
 const char* to_string(OptimizerKind k);
 const char* to_string(Schedule s);

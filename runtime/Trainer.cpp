@@ -293,7 +293,7 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
       const std::vector<T> before =
           keeps_ranges_ ? kept_values(flow_.param_table(), params.data()) : std::vector<T>{};
       optimizer_step(params, grad_, lr, o_.optimizer, s.optimizer, flow_.pool(),
-                     flow_.trainable_size());
+                     &flow_.trained_ranges());
       if (keeps_ranges_) hold_kept_ranges(flow_.param_table(), params.data(), before, held_);
       s.running_loss += loss;
       ++s.running_count;

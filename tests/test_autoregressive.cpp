@@ -9,6 +9,7 @@
 #include "compiler/backend/interp/Interpreter.hpp"
 #include "compiler/layers/Autoregressive.hpp"
 #include "driver/Compile.hpp"
+#include "runtime/Optimizer.hpp"
 #include "runtime/io/Checkpoint.hpp"
 #include "tests/TestSupport.hpp"
 
@@ -154,6 +155,52 @@ TEST_CASE("masked MADE weights are zero after init and after loading any file",
   const SavedParams back = load_params(path, table, flow.dim());
   for (size_t i = 0; i < noisy.size(); ++i)
     CHECK(back.values[i] == (test::is_structural_zero(table, i) ? 0.0 : noisy[i]));
+}
+
+// A training step's per-parameter passes walk Flow::trained_ranges, which
+// leave out the structural zeros: the ranges are exactly the free elements,
+// thread shares partition them, the gradient combined over threads is 0 at
+// every structural zero, and an Adam step over the ranges equals one over
+// the whole buffer.
+TEST_CASE("training steps skip the structural zeros and change no number", "[autoregressive]") {
+  auto model = compile_or_fail(kMafIaf);
+  Flow<double> flow = make_flow<double>(*model);
+  flow.init_params(3);
+  flow.set_threads(2);
+  const auto& table = flow.param_table();
+  const std::vector<ParamRange>& ranges = flow.trained_ranges();
+  std::vector<char> covered(flow.params().size(), 0);
+  for (const ParamRange& r : ranges)
+    for (int64_t i = r.begin; i < r.end; ++i) covered[size_t(i)] = 1;
+  int64_t free = 0;
+  for (size_t i = 0; i < covered.size(); ++i) {
+    CHECK(bool(covered[i]) == !test::is_structural_zero(table, i));
+    free += !test::is_structural_zero(table, i);
+  }
+  CHECK(element_count(ranges) == free);
+  for (int shares : {1, 2, 3, 7}) {
+    std::vector<int> hits(covered.size(), 0);
+    for (int t = 0; t < shares; ++t)
+      for_share(ranges, shares, t, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) ++hits[size_t(i)];
+      });
+    for (size_t i = 0; i < hits.size(); ++i) CHECK(hits[i] == covered[i]);
+  }
+  const auto x = normal_batch(64, flow.dim(), 8);  // two threads' slices
+  std::vector<double> grad(flow.params().size());
+  flow.nll_grad(x.data(), 64, grad.data());
+  for (size_t i = 0; i < grad.size(); ++i)
+    if (!covered[i]) CHECK(grad[i] == 0);
+  OptimizerOptions adam;
+  OptimizerState whole, skipping;
+  std::vector<double> a = flow.params(), b = flow.params();
+  for (int step = 0; step < 3; ++step) {
+    optimizer_step(a, grad, 1e-2, adam, whole);
+    optimizer_step(b, grad, 1e-2, adam, skipping, nullptr, &ranges);
+  }
+  CHECK(a == b);
+  CHECK(whole.m == skipping.m);
+  CHECK(whole.v == skipping.v);
 }
 
 // The sequential direction evaluates each hidden unit once: its multiply-adds

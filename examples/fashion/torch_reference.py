@@ -53,6 +53,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--clip", type=float, default=0, help="gradient norm bound, as nfc's --clip")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -73,6 +74,8 @@ def main():
         loss = -flow.log_prob(xb).mean()
         opt.zero_grad()
         loss.backward()
+        if a.clip > 0:
+            torch.nn.utils.clip_grad_norm_(flow.parameters(), a.clip)
         opt.step()
         sched.step()
         if (step + 1) % 200 == 0:

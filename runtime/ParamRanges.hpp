@@ -1,0 +1,33 @@
+// The parts of the flat parameter buffer that training changes: every
+// learnable tensor less its structural zeros (ParamTensor::row_lengths: a
+// MADE's masked-out row ends, half of its weights). The per-parameter
+// passes of a training step — combining the threads' gradients, the Adam
+// update — walk these ranges only. Skipping the zeros changes no number:
+// their gradient is 0, so Adam would leave them and their moments at 0;
+// but at 12M parameters (a 784-D MAF) each pass moves hundreds of MB.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "abi/ParamTensor.hpp"
+
+namespace nfc {
+
+struct ParamRange {
+  int64_t begin, end;
+};
+
+// Sorted, adjacent ranges merged; data tensors (ParamTensor::data) left out.
+std::vector<ParamRange> trained_ranges(const std::vector<ParamTensor>& table);
+
+int64_t element_count(const std::vector<ParamRange>& ranges);
+
+// Calls `visit(begin, end)` for the pieces of `ranges` in share t of
+// `shares` equal shares of their elements (in order): a thread's part of a
+// parallel pass.
+void for_share(const std::vector<ParamRange>& ranges, int shares, int t,
+               const std::function<void(int64_t, int64_t)>& visit);
+
+}  // namespace nfc
