@@ -451,14 +451,17 @@ TEST_CASE("nfc with a conditional flow: train, sample with a context, eval, erro
   CHECK(eval.output.find("KL(true || model)") != std::string::npos);
 
   // Errors: one line, exit 1.
-  const Run no_context = run("sample " + model + " --params " + params);
-  CHECK(no_context.exit_code == 1);
-  CHECK(no_context.output ==
-        "nfc: error: 'conditional' is conditional (context 1): give --context with 1 value or "
-        "--context-file\n");
-  const Run two = run("sample " + model + " --params " + params + " --context 1,2");
-  CHECK(two.exit_code == 1);
-  CHECK(two.output == "nfc: error: --context has 2 values, the model's context needs 1 value\n");
+  auto refused = [&](const std::string& args, const std::string& message) {
+    const Run r = run(args);
+    INFO(args);
+    CHECK(r.exit_code == 1);
+    CHECK(r.output == "nfc: error: " + message + "\n");
+  };
+  const std::string two_values = "--context has 2 values, the model's context needs 1 value";
+  refused("sample " + model + " --params " + params,
+          "'conditional' is conditional (context 1): give --context with 1 value or "
+          "--context-file");
+  refused("sample " + model + " --params " + params + " --context 1,2", two_values);
   std::ofstream(dir / "ctx.csv") << "a,b\n1,2\n";
   const Run wide_context = run("sample " + model + " --params " + params + " --context-file " +
                                (dir / "ctx.csv").string());
@@ -476,6 +479,24 @@ TEST_CASE("nfc with a conditional flow: train, sample with a context, eval, erro
   CHECK(unconditional.output ==
         "nfc: error: 'moons' has no context; --context and --context-file need a flow declared "
         "with context = N\n");
+  // plot draws p(x | c) at the context given: another c, another picture.
+  auto plot_at = [&](const std::string& c) {
+    const std::string png = (dir / ("plot" + c + ".png")).string();
+    const Run plotted = run("plot " + model + " --params " + params + " --context " + c +
+                            " --samples 500 --data-rows 500 -o " + png);
+    INFO(plotted.output);
+    CHECK(plotted.exit_code == 0);
+    std::ifstream in(png, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string low = plot_at("-1"), high = plot_at("1");
+  CHECK(low.size() > 10000);
+  CHECK(low.substr(1, 3) == "PNG");
+  CHECK(low != high);
+  refused("plot " + model + " --params " + params,
+          "'conditional' is conditional (context 1): plot draws p(x | c) at one context, give "
+          "--context with 1 value");
+  refused("plot " + model + " --params " + params + " --context 1,2", two_values);
   const Run emitted =
       run("emit-cpp " + model + " --params " + params + " -o " + (dir / "emitted").string());
   CHECK(emitted.exit_code == 1);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -20,7 +21,55 @@ struct PlotOptions {
   uint64_t data_seed = 0;
   int64_t data_rows = 2000, samples = 2000;
   uint64_t seed = 1;
+  std::vector<double> context;  // a conditional flow is drawn at this c
 };
+
+// Rows of `dim` values, each followed by `context` (empty: unchanged): what
+// a conditional flow's entry points read.
+std::vector<double> with_context(const std::vector<double>& x, int dim,
+                                 const std::vector<double>& context) {
+  if (context.empty()) return x;
+  std::vector<double> rows;
+  for (size_t i = 0; i < x.size(); i += size_t(dim)) {
+    rows.insert(rows.end(), x.begin() + i, x.begin() + i + dim);
+    rows.insert(rows.end(), context.begin(), context.end());
+  }
+  return rows;
+}
+
+// The first `dim` values of rows of `cols`: a conditional flow's data
+// without their contexts.
+std::vector<double> x_columns(const std::vector<double>& rows, int cols, int dim) {
+  if (cols == dim) return rows;
+  std::vector<double> x;
+  for (size_t i = 0; i < rows.size(); i += size_t(cols))
+    x.insert(x.end(), rows.begin() + i, rows.begin() + i + dim);
+  return x;
+}
+
+// The x of the fifth of the rows (at least 50) whose context lies nearest
+// `context` (Euclidean): the data a density at that context should match.
+std::vector<double> x_near_context(const std::vector<double>& rows, int cols, int dim,
+                                   const std::vector<double>& context) {
+  const int64_t n = int64_t(rows.size()) / cols;
+  std::vector<std::pair<double, int64_t>> by_distance;
+  for (int64_t r = 0; r < n; ++r) {
+    double d2 = 0;
+    for (size_t k = 0; k < context.size(); ++k) {
+      const double d = rows[size_t(r * cols + dim) + k] - context[k];
+      d2 += d * d;
+    }
+    by_distance.push_back({d2, r});
+  }
+  const int64_t keep = std::min(n, std::max<int64_t>(50, n / 5));
+  std::partial_sort(by_distance.begin(), by_distance.begin() + keep, by_distance.end());
+  std::vector<double> x;
+  for (int64_t i = 0; i < keep; ++i) {
+    const auto first = rows.begin() + by_distance[size_t(i)].second * cols;
+    x.insert(x.end(), first, first + dim);
+  }
+  return x;
+}
 
 // Loss curves from the training state saved beside the parameters, if any.
 // Variational training's are the reverse-KL loss and -ELBO.
@@ -54,7 +103,9 @@ std::string training_data(const std::string& training) {
 // z = f(x) for rows in data coordinates (standardised first if the flow was
 // trained on standardised data).
 template <class T>
-std::vector<double> data_forward(const ReadyFlow<T>& r, std::vector<double> rows, int64_t n) {
+std::vector<double> data_forward(const ReadyFlow<T>& r, std::vector<double> rows, int64_t n,
+                                 const std::vector<double>& context) {
+  rows = with_context(rows, r.flow.dim(), context);
   if (r.standardizer) r.standardizer->apply(rows.data(), n);
   std::vector<T> x(rows.begin(), rows.end()), z(x.size()), logdet(static_cast<size_t>(n));
   r.flow.forward(x.data(), z.data(), logdet.data(), n);
@@ -68,13 +119,19 @@ void fill_common(Figure& p, Values& data, Values& samples, PlotOptions& o, const
   if (o.data.empty()) o.data = training_data(r.training);
   p.title = fmt::format("{} - {}", r.flow.name(), o.params);
   if (!o.data.empty()) {
-    data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows).to_vector();
+    const Dataset d = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows);
+    data =
+        o.context.empty() ? d.to_vector() : x_near_context(d.to_vector(), d.cols, dim, o.context);
     p.title += " - data " + o.data;
   }
+  if (!o.context.empty())
+    p.title += fmt::format(" - context {}{}", fmt::join(o.context, ", "),
+                           o.data.empty() ? "" : " (data: the rows of nearest context)");
   Random rng(o.seed);
-  samples = data_samples(r, o.samples, rng).first;
-  p.log_density = [&r, dim](const std::vector<double>& x, std::vector<double>& log_p) {
-    log_p = data_log_prob(r, RowTable(int64_t(x.size()) / dim, dim, x));
+  samples = data_samples(r, o.samples, rng, o.context).first;
+  p.log_density = [&r, &o, dim](const std::vector<double>& x, std::vector<double>& log_p) {
+    log_p = data_log_prob(r, RowTable(int64_t(x.size()) / dim, dim + int(o.context.size()),
+                                      with_context(x, dim, o.context)));
   };
   p.curves = loss_curves(o.params, r.flow.params().size(), r.flow.has_target());
 }
@@ -83,9 +140,14 @@ template <class T>
 void plot(PlotOptions o) {
   const LoadedModel m = compile_model_file(o.model);
   const auto r = ready_flow<T>(m, o.params, 0, o.model.threads);
-  if (r.flow.context_dim() > 0)  // a density per context: which one to draw is not settled
-    throw UserError(fmt::format("plot does not draw conditional flows yet; '{}' has context {}",
-                                o.model.path, r.flow.context_dim()));
+  // A conditional flow is a density per context: drawn at the one given.
+  const int context_dim = r.flow.context_dim();
+  if (context_dim > 0 && o.context.empty())
+    throw UserError(fmt::format(
+        "'{}' is conditional (context {}): plot draws p(x | c) at one context, give --context "
+        "with {} value{}",
+        r.flow.name(), context_dim, context_dim, context_dim == 1 ? "" : "s"));
+  sample_context(r.flow.name(), context_dim, o.context, {});  // the values' count and finiteness
   if (!r.flow.format().image.empty()) {
     ImagePlot p;
     if (o.data.empty()) o.data = training_data(r.training);
@@ -93,12 +155,13 @@ void plot(PlotOptions o) {
     if (!o.data.empty()) {
       // The first 64 images, all the plot shows.
       const Dataset data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows);
-      p.data.resize(size_t(std::min<int64_t>(data.rows, 64) * data.cols));
-      data.read_rows(0, std::min<int64_t>(data.rows, 64), p.data.data());
+      std::vector<double> first(size_t(std::min<int64_t>(data.rows, 64) * data.cols));
+      data.read_rows(0, std::min<int64_t>(data.rows, 64), first.data());
+      p.data = x_columns(first, data.cols, r.flow.dim());
       p.title += " - data " + o.data;
     }
     Random rng(o.seed);
-    p.samples = data_samples(r, std::min<int64_t>(o.samples, 64), rng).first;
+    p.samples = data_samples(r, std::min<int64_t>(o.samples, 64), rng, o.context).first;
     const ImageRows shown = image_rows(r.flow, p.samples, "plot");
     p.shape = shown.shape;
     p.max_value = shown.max_value;
@@ -123,8 +186,8 @@ void plot(PlotOptions o) {
     // With a uniform base on [0, 1], z = f(x) is the model's CDF.
     const BaseSettings& base = r.flow.base_settings();
     if (base.kind == BaseKind::uniform && base.low == 0 && base.high == 1) {
-      p.cdf = [&r](const std::vector<double>& x, std::vector<double>& z) {
-        z = data_forward(r, x, static_cast<int64_t>(x.size()));
+      p.cdf = [&r, &o](const std::vector<double>& x, std::vector<double>& z) {
+        z = data_forward(r, x, static_cast<int64_t>(x.size()), o.context);
       };
     }
     write_flow_plot(o.out, p);
@@ -151,6 +214,9 @@ void register_plot(CLI::App& app) {
   cmd->add_option("--data-rows", o->data_rows, "points of data to draw (default 2000)");
   cmd->add_option("--samples", o->samples, "samples to draw (default 2000)");
   cmd->add_option("--seed", o->seed, "seed of the samples (default 1)");
+  cmd->add_option("--context", o->context,
+                  "conditional flows: the context c to draw p(x | c) at, V,V,...")
+      ->delimiter(',');
   cmd->add_option("-o,--out", o->out, "the PNG (default flow.png)");
   cmd->callback([o] { with_precision(o->model, [&]<class T>() { plot<T>(*o); }); });
 }
