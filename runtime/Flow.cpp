@@ -228,10 +228,6 @@ T Flow<T>::mean_gradient(typename EntryPoints<T>::Gradient entry, int64_t work, 
   return total;
 }
 
-namespace {
-
-// Rows (z, c) from latent rows z ([n, dim]) and the context: one row of C
-// values for all, or n rows.
 template <class T>
 std::vector<T> with_context(const std::vector<T>& z, int64_t n, int dim,
                             const std::vector<T>& context, int C) {
@@ -249,8 +245,6 @@ std::vector<T> with_context(const std::vector<T>& z, int64_t n, int dim,
   }
   return out;
 }
-
-}  // namespace
 
 template <class T>
 typename Flow<T>::Samples Flow<T>::sample(int64_t n, uint64_t seed, const std::vector<T>& context,
@@ -277,5 +271,9 @@ typename Flow<T>::Samples Flow<T>::sample(int64_t n, Random& rng, const std::vec
 
 template class Flow<float>;
 template class Flow<double>;
+template std::vector<float> with_context(const std::vector<float>&, int64_t, int,
+                                         const std::vector<float>&, int);
+template std::vector<double> with_context(const std::vector<double>&, int64_t, int,
+                                          const std::vector<double>&, int);
 
 }  // namespace nfc

@@ -214,6 +214,13 @@ class Flow {
                   const T* rows, int64_t row, int64_t n, T* grad) const;
 };
 
+// Rows (z, c) from n rows z of `dim` values and a context of C values:
+// one row for all, or n rows. Throws std::invalid_argument for another
+// count.
+template <class T>
+std::vector<T> with_context(const std::vector<T>& z, int64_t n, int dim,
+                            const std::vector<T>& context, int C);
+
 extern template class Flow<float>;
 extern template class Flow<double>;
 

@@ -82,20 +82,12 @@ void decode(const unsigned char* src, const ElementType& e, int64_t count, T* ou
 
 }  // namespace
 
-RowTable::RowTable(int64_t rows, int cols, std::vector<double> values)
-    : rows(rows), cols(cols), element_{'f', 8, false} {
+template <class T>
+RowTable::RowTable(int64_t rows, int cols, std::vector<T> values)
+    : rows(rows), cols(cols), element_{'f', int(sizeof(T)), false} {
   if (values.size() != size_t(rows) * size_t(cols))
     throw std::invalid_argument("RowTable: values are not rows x cols");
-  auto owned = std::make_shared<const std::vector<double>>(std::move(values));
-  bytes_ = reinterpret_cast<const unsigned char*>(owned->data());
-  owner_ = std::move(owned);
-}
-
-RowTable::RowTable(int64_t rows, int cols, std::vector<float> values)
-    : rows(rows), cols(cols), element_{'f', 4, false} {
-  if (values.size() != size_t(rows) * size_t(cols))
-    throw std::invalid_argument("RowTable: values are not rows x cols");
-  auto owned = std::make_shared<const std::vector<float>>(std::move(values));
+  auto owned = std::make_shared<const std::vector<T>>(std::move(values));
   bytes_ = reinterpret_cast<const unsigned char*>(owned->data());
   owner_ = std::move(owned);
 }
@@ -109,6 +101,12 @@ RowTable::RowTable(int64_t rows, int cols, ElementType element, const void* byte
       owner_(std::move(owner)) {
   static_assert(std::endian::native == std::endian::little,
                 "nfc reads data on little-endian hosts");
+}
+
+RowTable RowTable::reshaped(int64_t new_rows, int new_cols) const {
+  if (new_rows * new_cols != rows * cols)
+    throw std::invalid_argument("RowTable::reshaped: another element count");
+  return RowTable(new_rows, new_cols, element_, bytes_, owner_);
 }
 
 template <class T>
@@ -167,6 +165,8 @@ OutsideSupport rows_outside(const Support& s, const RowTable& t) {
   return out;
 }
 
+template RowTable::RowTable(int64_t, int, std::vector<float>);
+template RowTable::RowTable(int64_t, int, std::vector<double>);
 template void RowTable::read_rows<float>(int64_t, int64_t, float*) const;
 template void RowTable::read_rows<double>(int64_t, int64_t, double*) const;
 

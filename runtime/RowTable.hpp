@@ -31,13 +31,17 @@ struct ElementType {
 class RowTable {
  public:
   RowTable() = default;
-  // Owns `values`, row-major, rows * cols of them.
-  RowTable(int64_t rows, int cols, std::vector<double> values);
-  RowTable(int64_t rows, int cols, std::vector<float> values);
+  // Owns `values` (float or double), row-major, rows * cols of them.
+  template <class T>
+  RowTable(int64_t rows, int cols, std::vector<T> values);
   // rows * cols elements at `bytes`, kept alive by `owner` (a mapping, a
   // buffer), which this table shares.
   RowTable(int64_t rows, int cols, ElementType element, const void* bytes,
            std::shared_ptr<const void> owner);
+
+  // The same elements seen as rows x cols (their count unchanged): a
+  // reader's flat array as a data set's rows.
+  RowTable reshaped(int64_t rows, int cols) const;
 
   int64_t rows = 0;
   int cols = 0;

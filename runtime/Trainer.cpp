@@ -11,7 +11,6 @@
 #include "runtime/DataError.hpp"
 #include "runtime/Dequantize.hpp"
 #include "runtime/KeptRanges.hpp"
-#include "runtime/NonFinite.hpp"
 #include "runtime/Random.hpp"
 
 namespace nfc {

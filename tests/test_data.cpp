@@ -197,19 +197,19 @@ TEST_CASE("npy round trip is bit-exact in f64 and f32, 2-D and 1-D", "[data]") {
   NpyArray a = read_npy(p);
   CHECK(a.shape == std::vector<int64_t>{16, 2});
   CHECK(a.dtype == TensorDType::f64);
-  CHECK(same_bits(a.values(), d));
+  CHECK(same_bits(a.values.to_vector(), d));
 
   write_npy(p, {32}, f.data(), TensorDType::f32);
   a = read_npy(p);
   CHECK(a.shape == std::vector<int64_t>{32});
   CHECK(a.dtype == TensorDType::f32);
-  CHECK(same_bits(a.values(), f));
+  CHECK(same_bits(a.values.to_vector(), f));
 
   std::vector<float> floats(f.begin(), f.end());
   write_npy(p, {8, 4}, floats.data());
   a = read_npy(p);
   CHECK(a.dtype == TensorDType::f32);
-  CHECK(same_bits(a.values(), f));
+  CHECK(same_bits(a.values.to_vector(), f));
 }
 
 TEST_CASE("npy writer produces NumPy's bytes exactly", "[data]") {
@@ -237,7 +237,7 @@ TEST_CASE("npy writer produces NumPy's bytes exactly", "[data]") {
   write_bytes(p, f8);
   const NpyArray a = read_npy(p);
   CHECK(a.shape == std::vector<int64_t>{3, 2});
-  CHECK(same_bits(a.values(), std::vector<double>(d, d + 6)));
+  CHECK(same_bits(a.values.to_vector(), std::vector<double>(d, d + 6)));
 }
 
 TEST_CASE("npy reads versions 2.0 and 3.0, other byte-order marks and Python 2 longs", "[data]") {
@@ -246,7 +246,7 @@ TEST_CASE("npy reads versions 2.0 and 3.0, other byte-order marks and Python 2 l
   const std::string data = f64_bytes({1, 2, 3, 4, 5, 6});
   for (int major : {1, 2, 3}) {
     write_bytes(p, npy_bytes(major, kDict32, data));
-    CHECK(read_npy(p).values() == std::vector<double>{1, 2, 3, 4, 5, 6});
+    CHECK(read_npy(p).values.to_vector() == std::vector<double>{1, 2, 3, 4, 5, 6});
   }
   write_bytes(p,
               npy_bytes(1, "{'descr': '=f8', 'fortran_order': False, 'shape': (3L, 2L), }", data));
@@ -268,9 +268,9 @@ TEST_CASE("npy converts integers, bools, float16 and big-endian data exactly", "
                   data));
     // Read in either precision, a value is the same number.
     const NpyArray a = read_npy(p);
-    const std::vector<double> d = a.values();
+    const std::vector<double> d = a.values.to_vector();
     std::vector<float> f(d.size());
-    RowTable(a.count, 1, a.element, a.data, a.file).read_rows(0, a.count, f.data());
+    a.values.read_rows(0, a.values.rows, f.data());
     for (size_t i = 0; i < d.size(); ++i) CHECK(f[i] == float(d[i]));
     return d;
   };

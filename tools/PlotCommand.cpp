@@ -24,19 +24,6 @@ struct PlotOptions {
   std::vector<double> context;  // a conditional flow is drawn at this c
 };
 
-// Rows of `dim` values, each followed by `context` (empty: unchanged): what
-// a conditional flow's entry points read.
-std::vector<double> with_context(const std::vector<double>& x, int dim,
-                                 const std::vector<double>& context) {
-  if (context.empty()) return x;
-  std::vector<double> rows;
-  for (size_t i = 0; i < x.size(); i += size_t(dim)) {
-    rows.insert(rows.end(), x.begin() + i, x.begin() + i + dim);
-    rows.insert(rows.end(), context.begin(), context.end());
-  }
-  return rows;
-}
-
 // The first `dim` values of rows of `cols`: a conditional flow's data
 // without their contexts.
 std::vector<double> x_columns(const std::vector<double>& rows, int cols, int dim) {
@@ -105,7 +92,7 @@ std::string training_data(const std::string& training) {
 template <class T>
 std::vector<double> data_forward(const ReadyFlow<T>& r, std::vector<double> rows, int64_t n,
                                  const std::vector<double>& context) {
-  rows = with_context(rows, r.flow.dim(), context);
+  rows = with_context(rows, n, r.flow.dim(), context, r.flow.context_dim());
   if (r.standardizer) r.standardizer->apply(rows.data(), n);
   std::vector<T> x(rows.begin(), rows.end()), z(x.size()), logdet(static_cast<size_t>(n));
   r.flow.forward(x.data(), z.data(), logdet.data(), n);
@@ -130,8 +117,9 @@ void fill_common(Figure& p, Values& data, Values& samples, PlotOptions& o, const
   Random rng(o.seed);
   samples = data_samples(r, o.samples, rng, o.context).first;
   p.log_density = [&r, &o, dim](const std::vector<double>& x, std::vector<double>& log_p) {
-    log_p = data_log_prob(r, RowTable(int64_t(x.size()) / dim, dim + int(o.context.size()),
-                                      with_context(x, dim, o.context)));
+    const int64_t n = int64_t(x.size()) / dim;
+    log_p = data_log_prob(
+        r, RowTable(n, r.flow.row_dim(), with_context(x, n, dim, o.context, r.flow.context_dim())));
   };
   p.curves = loss_curves(o.params, r.flow.params().size(), r.flow.has_target());
 }

@@ -49,7 +49,7 @@ Dataset from_idx(const std::string& path) {
     if (cols > kMaxColumns)
       throw DataError(fmt::format("{}: more than {} values per row", path, kMaxColumns));
   }
-  return checked({path, RowTable(a.shape[0], int(cols), a.element, a.data, std::move(a.owner))});
+  return checked({path, a.values.reshaped(a.shape[0], int(cols))});
 }
 
 Dataset from_npy(const std::string& path) {
@@ -58,8 +58,7 @@ Dataset from_npy(const std::string& path) {
   if (a.shape[0] == 0) throw DataError(fmt::format("{}: no rows", path));
   if (cols == 0) throw DataError(fmt::format("{}: no columns", path));
   if (cols > kMaxColumns) throw DataError(fmt::format("{}: too many columns ({})", path, cols));
-  return checked(
-      {path, RowTable(a.shape[0], static_cast<int>(cols), a.element, a.data, std::move(a.file))});
+  return checked({path, a.values.reshaped(a.shape[0], static_cast<int>(cols))});
 }
 
 Dataset from_csv(const std::string& path) {

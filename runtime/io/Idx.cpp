@@ -2,7 +2,6 @@
 #include "runtime/io/Idx.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
@@ -45,8 +44,8 @@ struct FileBytes {
 // reports a damaged or truncated one.
 FileBytes file_bytes(const std::string& path) {
   if (!ends_with(path, ".gz")) {
-    if (::access(path.c_str(), R_OK) != 0) throw cannot_open(path);
-    std::shared_ptr<const MappedFile> file = MappedFile::open(path);
+    const std::shared_ptr<const MappedFile> file = MappedFile::try_open(path);
+    if (!file) throw cannot_open(path);
     return {file, file->data(), file->size()};
   }
   gzFile f = gzopen(path.c_str(), "rb");
@@ -134,10 +133,7 @@ IdxArray read_idx(const std::string& path) {
         fmt::format("{}: the IDX header promises {} {} values ({} bytes), the file "
                     "holds {} bytes after the header",
                     path, count, type.name, count * size, file.size - header));
-  a.element = type.element;
-  a.owner = file.owner;
-  a.data = bytes + header;
-  a.count = int64_t(count);
+  a.values = RowTable(int64_t(count), 1, type.element, bytes + header, file.owner);
   return a;
 }
 

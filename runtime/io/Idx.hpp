@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,12 +16,9 @@ namespace nfc {
 
 struct IdxArray {
   std::vector<int64_t> shape;  // at least one dimension
-  // `count` values at `data`, C order, as the file stores them (kept alive
-  // by `owner`: the mapped file, or the gunzipped bytes).
-  ElementType element;
-  std::shared_ptr<const void> owner;
-  const unsigned char* data = nullptr;
-  int64_t count = 0;
+  // Every value in C order, one per row, as the file stores them (in the
+  // mapped file, or the gunzipped bytes), converted when read.
+  RowTable values;
 };
 
 // Throws DataError naming `path` for a file that is not IDX (its magic

@@ -18,6 +18,8 @@ class MappedFile {
   // Throws DataError "cannot open 'path': <strerror>" (the words of every
   // reader) if the file cannot be opened or mapped.
   static std::shared_ptr<const MappedFile> open(const std::string& path);
+  // Null, with errno saying why, for readers with words of their own.
+  static std::shared_ptr<const MappedFile> try_open(const std::string& path);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;

@@ -12,6 +12,7 @@
 
 #include "runtime/DataError.hpp"
 #include "runtime/io/AtomicFile.hpp"
+#include "runtime/io/MappedFile.hpp"
 #include "support/Echo.hpp"
 
 namespace nfc {
@@ -198,11 +199,9 @@ class NpyReader {
     array.dtype = element.kind == 'f' && element.size <= 4 ? TensorDType::f32 : TensorDType::f64;
     check_header(path_, h);
     array.shape = h.shape;
-    array.element = element;
-    array.count = element_count(path_, h.shape);
-    check_values(array.count, element);
-    array.file = file_;
-    array.data = file_->data() + pos_;
+    const int64_t count = element_count(path_, h.shape);
+    check_values(count, element);
+    array.values = RowTable(count, 1, element, file_->data() + pos_, file_);
     return array;
   }
 
@@ -302,10 +301,6 @@ void write_npy_values(const std::string& path, const std::vector<int64_t>& shape
 
 NpyArray read_npy(const std::string& path) {
   return NpyReader(path).read();
-}
-
-std::vector<double> NpyArray::values() const {
-  return RowTable(count, 1, element, data, file).to_vector();
 }
 
 std::string npy_header(const std::vector<int64_t>& shape, TensorDType dtype) {

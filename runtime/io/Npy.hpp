@@ -8,13 +8,11 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "runtime/RowTable.hpp"
-#include "runtime/io/MappedFile.hpp"
 #include "runtime/io/TensorDType.hpp"
 
 namespace nfc {
@@ -22,15 +20,9 @@ namespace nfc {
 struct NpyArray {
   std::vector<int64_t> shape;            // one or two entries
   TensorDType dtype = TensorDType::f64;  // f32 for float16 and float32 files
-  // The elements as the file stores them, in the mapped file: C order,
-  // `count` of them at `data`.
-  ElementType element;
-  std::shared_ptr<const MappedFile> file;
-  const unsigned char* data = nullptr;
-  int64_t count = 0;
-
-  // The elements converted to double (float16/32 widened exactly).
-  std::vector<double> values() const;
+  // Every element in C order, one per row, read in place from the mapped
+  // file and converted when read (float16/32 widen exactly).
+  RowTable values;
 };
 
 // Maps the file (MappedFile.hpp) and checks its header and size; the values
