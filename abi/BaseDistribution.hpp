@@ -1,8 +1,12 @@
 // The base distribution q(z) as declared in a model (`base ...`): the
 // compiler builds log q(z) into the graph from it (compiler/layers/
-// BaseDensity), the runtime samples from it (runtime/Base). Standard
-// library only; formulas in docs/language.md, "Base distributions".
+// BaseDensity), the runtime and emitted C++ sample from it (runtime/Base).
+// Standard C++17 library only (emitted code embeds this file); formulas in
+// docs/language.md, "Base distributions".
 #pragma once
+
+#include <cstdint>
+#include <cstring>
 
 namespace nfc {
 
@@ -20,7 +24,37 @@ struct BaseSettings {
   int components = 1;        // mixture
   double df = 1;             // student_t
 
-  bool operator==(const BaseSettings&) const = default;
+  bool operator==(const BaseSettings& o) const {
+    return kind == o.kind && low == o.low && high == o.high && components == o.components &&
+           df == o.df;
+  }
+};
+
+// The names of the learnable base tensors in the parameter table (`base.`
+// names cannot clash with `.nf` parameters, which are plain identifiers or
+// `layerK.NAME`).
+inline constexpr const char* kBaseMean = "base.mean";             // diag_normal [dim]
+inline constexpr const char* kBaseLogScale = "base.log_scale";    // diag_normal [dim]
+inline constexpr const char* kBaseLogits = "base.logits";         // mixture [K]
+inline constexpr const char* kBaseMeans = "base.means";           // mixture [K, dim]
+inline constexpr const char* kBaseLogScales = "base.log_scales";  // mixture [K, dim]
+
+// Offsets of the learnable base tensors in the flat parameter buffer; -1
+// for those the base does not have.
+struct BaseTensors {
+  std::int64_t mean = -1, log_scale = -1;                 // diag_normal
+  std::int64_t logits = -1, means = -1, log_scales = -1;  // mixture
+
+  // The offset slot for a tensor of this name, or null if it is not a
+  // base tensor.
+  std::int64_t* slot(const char* name) {
+    return !std::strcmp(name, kBaseMean)        ? &mean
+           : !std::strcmp(name, kBaseLogScale)  ? &log_scale
+           : !std::strcmp(name, kBaseLogits)    ? &logits
+           : !std::strcmp(name, kBaseMeans)     ? &means
+           : !std::strcmp(name, kBaseLogScales) ? &log_scales
+                                                : nullptr;
+  }
 };
 
 }  // namespace nfc

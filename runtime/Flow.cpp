@@ -28,13 +28,8 @@ Flow<T>::Flow(std::string name, int dim, std::vector<ParamTensor> table, EntryPo
   for (const auto& p : table_)
     if (p.data) trainable_ = std::min(trainable_, p.offset);
   trained_ = nfc::trained_ranges(table_);
-  std::vector<std::string> names;
-  std::vector<int64_t> offsets;
-  for (const auto& p : table_) {
-    names.push_back(p.name);
-    offsets.push_back(p.offset);
-  }
-  base_tensors_ = BaseTensors::find(names, offsets);
+  for (const auto& p : table_)
+    if (int64_t* slot = base_tensors_.slot(p.name.c_str())) *slot = p.offset;
 }
 
 template <class T>

@@ -85,6 +85,7 @@ class Flow {
   void init_params(uint64_t seed);
   BaseKind base() const { return base_.kind; }
   const BaseSettings& base_settings() const { return base_; }
+  const BaseTensors& base_tensors() const { return base_tensors_; }
 
   // Where the density is positive (make_flow sets it from the compiler's
   // inference; empty: everywhere). log_prob is -inf outside.

@@ -499,9 +499,8 @@ TEST_CASE("nfc with a conditional flow: train, sample with a context, eval, erro
   refused("plot " + model + " --params " + params + " --context 1,2", two_values);
   const Run emitted =
       run("emit-cpp " + model + " --params " + params + " -o " + (dir / "emitted").string());
-  CHECK(emitted.exit_code == 1);
-  CHECK(emitted.output == "nfc: error: " + model +
-                              ": emit-cpp does not support conditional flows (context = 1) yet\n");
+  INFO(emitted.output);
+  CHECK(emitted.exit_code == 0);  // held to the JIT in test_emit_cpp.cpp
 }
 
 TEST_CASE("hostile .nf files get a located error, exit 1 and no signal", "[cli]") {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 
+#include "abi/EntryPoints.hpp"
 #include "compiler/backend/cpp/CppBackend.hpp"
 #include "compiler/backend/cpp/CppModule.hpp"
 #include "compiler/backend/interp/Interpreter.hpp"
@@ -43,20 +44,18 @@ std::string read_text(const fs::path& p) {
   return s.str();
 }
 
-// Whether emit-cpp takes the model: not conditional, a base it can sample
-// (the others are refused with one line, tested in test_cli.cpp).
-bool emittable(const fs::path& model) {
+// Whether the model compiles (emit-cpp takes every model that does).
+bool compiles(const fs::path& model) {
   const std::string source = read_text(model);
   Diagnostics diags(model.string(), source);
-  const auto analyzed = analyze_model(source, diags);
-  return analyzed && analyzed->graph->context_dim == 0 && emittable_base(analyzed->graph->base);
+  return analyze_model(source, diags) != nullptr;
 }
 
 std::vector<fs::path> all_models() {
   std::vector<fs::path> models;
   for (const char* dir : {"examples", "tests/models"})
     for (const auto& e : fs::directory_iterator(fs::path(NFC_SOURCE_DIR) / dir))
-      if (e.path().extension() == ".nf" && emittable(e.path())) models.push_back(e.path());
+      if (e.path().extension() == ".nf" && compiles(e.path())) models.push_back(e.path());
   std::sort(models.begin(), models.end());
   return models;
 }
@@ -70,6 +69,7 @@ struct Emitted {
   fs::path params;  // initialised parameters, saved as f64 (exact for both)
   std::unique_ptr<CompiledModel> jit;
   std::optional<Standardizer> standardizer;  // saved with the parameters
+  int context = 0;                           // the flow's context length
 };
 
 // Compiles the model with the JIT, saves parameters initialised from a
@@ -84,6 +84,7 @@ Emitted emit(const fs::path& model, Precision precision, const std::string& ns, 
   options.precision = precision;
   e.jit = compile_model(source, diags, options);
   REQUIRE(e.jit != nullptr);
+  e.context = e.jit->graph->context_dim;
   Flow<double> init = make_flow<double>(*compile_model(source, diags, JitOptions{}));
   init.init_params(seed);
   save_params(e.params.string(), init.param_table(), init.params(), TensorDType::f64,
@@ -118,6 +119,12 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 static long g_allocations = 0;
 #endif
 
+// NaN (a base point outside the map's range) matches NaN.
+template <class T>
+bool differ(T a, T b) {
+  return !(a == b || (a != a && b != b));
+}
+
 template <class T>
 void print(const char* ns, const char* name, const std::vector<T>& v) {
   std::printf("%s %s", ns, name);
@@ -125,39 +132,51 @@ void print(const char* ns, const char* name, const std::vector<T>& v) {
   std::printf("\n");
 }
 
-#define RUN_MODEL(NS)                                                                      \
-  {                                                                                        \
-    using Real = NS::Real;                                                                 \
-    const long n = $ROWS, d = NS::kDim;                                                    \
-    std::vector<Real> x(n * d), z(n * d), ld(n), base(n * d), back(n * d), ldi(n), lp(n),  \
-        sx(n * d), slp(n), one(d);                                                         \
-    NS::Generator in_rng($INPUT_SEED), base_rng($BASE_SEED), rng($SAMPLE_SEED);            \
-    for (Real& v : x) v = static_cast<Real>(in_rng.normal());                              \
-    for (Real& v : base)                                                                   \
-      v = static_cast<Real>(NS::kUniformBase ? base_rng.uniform() : base_rng.normal());    \
-    NS::forward(x.data(), z.data(), ld.data(), n);                                         \
-    NS::inverse(base.data(), back.data(), ldi.data(), n);                                  \
-    NS::log_prob(x.data(), lp.data(), n);                                                  \
-    NS::sample(rng, sx.data(), slp.data(), n);                                             \
-    print(#NS, "z", z);                                                                    \
-    print(#NS, "forward_logdet", ld);                                                      \
-    print(#NS, "x", back);                                                                 \
-    print(#NS, "inverse_logdet", ldi);                                                     \
-    print(#NS, "log_prob", lp);                                                            \
-    print(#NS, "sample_x", sx);                                                            \
-    print(#NS, "sample_log_prob", slp);                                                    \
-    long mismatches = 0;                                                                   \
-    const long before = g_allocations;                                                     \
-    for (long i = 0; i < n; ++i) {                                                         \
-      Real one_ld, one_lp;                                                                 \
-      NS::forward(&x[i * d], one.data(), &one_ld);                                         \
-      mismatches += one_ld != ld[i];                                                       \
-      mismatches += NS::log_prob(&x[i * d]) != lp[i];                                      \
-      NS::log_prob(&x[i * d], &one_lp, 1);                                                 \
-      mismatches += one_lp != lp[i];                                                       \
-    }                                                                                      \
-    std::printf("%s allocations %ld\n%s mismatches %ld\n", #NS, g_allocations - before,   \
-                #NS, mismatches);                                                          \
+// C(p) is "p," for a conditional flow and nothing otherwise; CL(p) ", p".
+#define WITH_C(p) p,
+#define WITH_CL(p) , p
+#define NO_C(p)
+#define RUN_MODEL(NS, C, CL)                                                                    \
+  {                                                                                             \
+    using Real = NS::Real;                                                                      \
+    const long n = $ROWS, d = NS::kDim, k = NS::kContext;                                       \
+    std::vector<Real> x(n * d), c(n * k), z(n * d), ld(n), base(n * d), back(n * d), ldi(n),    \
+        lp(n), sx(n * d), slp(n), one(d), base_lp(n), bx(n * d), blp(n);                        \
+    NS::Generator in_rng($INPUT_SEED), base_rng($BASE_SEED), rng($SAMPLE_SEED);                 \
+    for (Real& v : x) v = static_cast<Real>(in_rng.normal());                                   \
+    for (Real& v : c) v = static_cast<Real>(in_rng.normal());                                   \
+    NS::draw_base(base_rng, base.data(), n);                                                    \
+    NS::forward(x.data(), C(c.data()) z.data(), ld.data(), n);                                  \
+    NS::inverse(base.data(), C(c.data()) back.data(), ldi.data(), n);                           \
+    NS::log_prob(x.data(), C(c.data()) lp.data(), n);                                           \
+    NS::sample(rng, C(c.data()) sx.data(), slp.data(), n);                                      \
+    NS::sample(base.data(), C(c.data()) bx.data(), blp.data(), n);                             \
+    for (long i = 0; i < n; ++i) base_lp[i] = NS::base_log_prob(&base[i * d]);                  \
+    print(#NS, "base", base);                                                                   \
+    print(#NS, "base_log_prob", base_lp);                                                       \
+    print(#NS, "z", z);                                                                         \
+    print(#NS, "forward_logdet", ld);                                                           \
+    print(#NS, "x", back);                                                                      \
+    print(#NS, "inverse_logdet", ldi);                                                          \
+    print(#NS, "log_prob", lp);                                                                 \
+    print(#NS, "sample_x", sx);                                                                 \
+    print(#NS, "sample_log_prob", slp);                                                         \
+    print(#NS, "base_sample_log_prob", blp);                                                    \
+    long mismatches = 0;                                                                        \
+    const long before = g_allocations;                                                          \
+    for (long i = 0; i < n; ++i) {                                                              \
+      Real one_ld, one_lp;                                                                      \
+      const Real* ci = c.data() + i * k;                                                        \
+      (void)ci;                                                                                 \
+      NS::forward(&x[i * d], C(ci) one.data(), &one_ld);                                        \
+      mismatches += one_ld != ld[i];                                                            \
+      mismatches += NS::log_prob(&x[i * d] CL(ci)) != lp[i];                                    \
+      NS::log_prob(&x[i * d], C(ci) & one_lp, 1);                                               \
+      mismatches += one_lp != lp[i];                                                            \
+      mismatches += differ(NS::sample(&base[i * d], C(ci) one.data()), blp[i]);              \
+    }                                                                                           \
+    std::printf("%s allocations %ld\n%s mismatches %ld\n", #NS, g_allocations - before,        \
+                #NS, mismatches);                                                               \
   }
 
 int main() {
@@ -171,7 +190,7 @@ std::string driver(const std::vector<Emitted>& flows) {
     includes += "#include \"" + e.ns + ".hpp\"\n";
     if (e.load_weights)
       body += "  if (!" + e.ns + "::load_weights(\"" + e.params.string() + "\")) return 1;\n";
-    body += "  RUN_MODEL(" + e.ns + ")\n";
+    body += "  RUN_MODEL(" + e.ns + (e.context > 0 ? ", WITH_C, WITH_CL)\n" : ", NO_C, NO_C)\n");
   }
   std::string text = kDriverTop;
   const std::map<std::string, std::string> vars = {{"$INCLUDES", includes},
@@ -221,31 +240,60 @@ Arrays parse(const std::string& output) {
   return arrays;
 }
 
-// The JIT's outputs on the inputs the driver draws, under the same names.
+// The inputs the driver draws: x and the context from one generator, the
+// base points from another.
 template <class T>
-Arrays jit_outputs(const Emitted& e) {
+struct Inputs {
+  std::vector<T> x, c, base;
+  std::vector<double> log_q;  // of the base points
+};
+
+template <class T>
+Inputs<T> driver_inputs(const Flow<T>& flow) {
+  const int d = flow.dim();
+  Inputs<T> in{std::vector<T>(kRows * d), std::vector<T>(kRows * flow.context_dim()),
+               std::vector<T>(kRows * d), std::vector<double>(kRows)};
+  Random in_rng(kInputSeed), base_rng(kBaseSeed);
+  for (T& v : in.x) v = static_cast<T>(in_rng.normal());
+  for (T& v : in.c) v = static_cast<T>(in_rng.normal());
+  sample_base(flow.base_settings(), flow.base_tensors(), flow.params().data(), d, kRows, base_rng,
+              in.base.data(), in.log_q.data());
+  return in;
+}
+
+template <class T>
+Flow<T> jit_flow(const Emitted& e) {
   Flow<T> flow = make_flow<T>(*e.jit);
   const SavedParams saved = load_params(e.params.string(), flow.param_table(), flow.dim());
   for (size_t i = 0; i < saved.values.size(); ++i)
     flow.params()[i] = static_cast<T>(saved.values[i]);
-  const int d = flow.dim();
-  const bool uniform = flow.base() == BaseKind::uniform;
-  std::vector<T> x(kRows * d), base(kRows * d), z(x.size()), back(x.size()), ld(kRows), ldi(kRows),
-      lp(kRows);
-  Random in_rng(kInputSeed), base_rng(kBaseSeed);
-  for (T& v : x) v = static_cast<T>(in_rng.normal());
-  for (T& v : base) v = static_cast<T>(uniform ? base_rng.uniform() : base_rng.normal());
+  return flow;
+}
+
+// x in the flow's coordinates: standardised if it was trained so.
+template <class T>
+std::vector<T> standardized(const Emitted& e, std::vector<T> x, int d) {
+  const Standardizer* st = e.standardizer ? &*e.standardizer : nullptr;
+  for (size_t i = 0; st && i < x.size(); ++i)
+    x[i] = static_cast<T>((x[i] - st->mean[i % d]) / st->scale[i % d]);
+  return x;
+}
+
+// The JIT's outputs on the inputs the driver draws, under the same names.
+template <class T>
+Arrays jit_outputs(const Emitted& e) {
+  Flow<T> flow = jit_flow<T>(e);
+  const int d = flow.dim(), C = flow.context_dim();
+  const Inputs<T> in = driver_inputs(flow);
+  std::vector<T> z(in.x.size()), back(in.x.size()), ld(kRows), ldi(kRows), lp(kRows);
   // With a standardisation the flow models u = (x - mean) / scale and the
   // emitted API works in data coordinates: log p(x) = log p(u) - sum log scale.
-  const Standardizer* st = e.standardizer ? &*e.standardizer : nullptr;
-  std::vector<T> u = x;
-  for (size_t i = 0; st && i < u.size(); ++i)
-    u[i] = static_cast<T>((x[i] - st->mean[i % d]) / st->scale[i % d]);
+  const std::vector<T> u = with_context(standardized(e, in.x, d), kRows, d, in.c, C);
   flow.forward(u.data(), z.data(), ld.data(), kRows);
-  flow.inverse(base.data(), back.data(), ldi.data(), kRows);
+  flow.inverse(with_context(in.base, kRows, d, in.c, C).data(), back.data(), ldi.data(), kRows);
   flow.log_prob(u.data(), lp.data(), kRows);
-  auto s = flow.sample(kRows, kSampleSeed);
-  if (st) {
+  auto s = flow.sample(kRows, kSampleSeed, in.c);
+  if (const Standardizer* st = e.standardizer ? &*e.standardizer : nullptr) {
     const double shift = st->log_det_correction();
     for (int64_t r = 0; r < kRows; ++r) {
       ld[r] -= shift;
@@ -258,15 +306,43 @@ Arrays jit_outputs(const Emitted& e) {
       s.x[i] = static_cast<T>(s.x[i] * st->scale[i % d] + st->mean[i % d]);
     }
   }
+  std::vector<double> base_lp(kRows), blp(kRows);
+  for (int64_t r = 0; r < kRows; ++r) {
+    base_lp[size_t(r)] = static_cast<T>(in.log_q[size_t(r)]);
+    blp[size_t(r)] = static_cast<T>(in.log_q[size_t(r)] - double(ldi[size_t(r)]));
+  }
   auto dbl = [](const std::vector<T>& v) { return std::vector<double>(v.begin(), v.end()); };
   const std::string p = e.ns + " ";
-  return {{p + "z", dbl(z)},
+  return {{p + "base", dbl(in.base)},
+          {p + "base_log_prob", base_lp},
+          {p + "z", dbl(z)},
           {p + "forward_logdet", dbl(ld)},
           {p + "x", dbl(back)},
           {p + "inverse_logdet", dbl(ldi)},
           {p + "log_prob", dbl(lp)},
           {p + "sample_x", dbl(s.x)},
-          {p + "sample_log_prob", dbl(s.log_prob)}};
+          {p + "sample_log_prob", dbl(s.log_prob)},
+          {p + "base_sample_log_prob", blp}};
+}
+
+// The interpreter's log p(x) on the driver's inputs (f64 flows): the
+// oracle both backends answer to, log q of the base included.
+Arrays interpreter_log_prob(const Emitted& e) {
+  const Flow<double> flow = jit_flow<double>(e);
+  const int d = flow.dim();
+  const Inputs<double> in = driver_inputs(flow);
+  const std::vector<double> u =
+      with_context(standardized(e, in.x, d), kRows, d, in.c, flow.context_dim());
+  const Program program = e.jit->graph->program();
+  for (const EntryPoint& entry : program.entries)
+    if (entry.name == abi::kLogProb) {
+      std::vector<double> lp = interpret_batch(*program.graph, entry, flow.params(), u, kRows)[0];
+      if (e.standardizer)
+        for (double& v : lp) v -= e.standardizer->log_det_correction();
+      return {{e.ns + " log_prob", lp}};
+    }
+  FAIL("no log_prob entry point");
+  return {};
 }
 
 // Tolerances. Both backends evaluate the same graph in the same order of
@@ -340,9 +416,10 @@ TEST_CASE("emitted C++ of every model compiles warning-free and matches the JIT"
       const std::string f64 = e.model.stem().string() + "_f64" + name.substr(name.find(' '));
       return e.load_weights || !emitted.count(f64) ? nullptr : &emitted.at(f64);
     };
-    if (e.precision == Precision::f64)
+    if (e.precision == Precision::f64) {
       check_close(emitted, jit_outputs<double>(e), 1e-12, nullptr);
-    else
+      check_close(emitted, interpreter_log_prob(e), 1e-12, nullptr);
+    } else
       check_close(emitted, jit_outputs<float>(e), 1e-5, exact);
     // Batch-1 and single-sample calls allocate nothing and give the batch's results.
     CHECK(emitted.at(e.ns + " allocations") == std::vector<double>{0});

@@ -38,13 +38,6 @@ void emit(const EmitOptions& o) {
   diags.print(std::cerr);
   if (!model) throw Failure{1};
   const FlowGraph& flow = *model->graph;
-  if (flow.context_dim > 0)
-    throw UserError(o.model + ": emit-cpp does not support conditional flows (context = " +
-                    std::to_string(flow.context_dim) + ") yet");
-  if (!emittable_base(flow.base))
-    throw UserError(o.model +
-                    ": emit-cpp supports the bases normal and uniform on [0, 1] only, not this "
-                    "flow's base yet");
   CppModuleOptions options;
   options.ns = o.ns.empty() ? flow.name : o.ns;
   if (!is_cpp_namespace_name(options.ns))

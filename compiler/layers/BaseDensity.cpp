@@ -44,16 +44,16 @@ BaseDensity::BaseDensity(Graph& g, const BaseSettings& spec, int dim)
   const int k = spec.components;
   switch (spec.kind) {
     case BaseKind::diag_normal:
-      mean_ = param_with_init(g, "base.mean", {dim}, 0);
-      log_scale_ = param_with_init(g, "base.log_scale", {dim}, 0);
+      mean_ = param_with_init(g, kBaseMean, {dim}, 0);
+      log_scale_ = param_with_init(g, kBaseLogScale, {dim}, 0);
       break;
     case BaseKind::mixture: {
-      logits_ = param_with_init(g, "base.logits", {k}, 0);
+      logits_ = param_with_init(g, kBaseLogits, {k}, 0);
       // Equal initial means would give equal gradients to every component,
       // which would then never separate: spread them out at random.
-      const int means = g.add_param("base.means", {k, dim}, kMixtureMeanSpread);
+      const int means = g.add_param(kBaseMeans, {k, dim}, kMixtureMeanSpread);
       means_ = g.param(means);
-      log_scales_ = param_with_init(g, "base.log_scales", {k, dim}, 0);
+      log_scales_ = param_with_init(g, kBaseLogScales, {k, dim}, 0);
       break;
     }
     case BaseKind::standard_normal:

@@ -2,6 +2,8 @@
 // around the functions CppBackend writes.
 #include "compiler/backend/cpp/CppModule.hpp"
 
+#include <fmt/format.h>
+
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -16,11 +18,6 @@
 
 namespace nfc {
 
-bool emittable_base(const BaseSettings& base) {
-  return base == BaseSettings{} ||
-         (base.kind == BaseKind::uniform && base.low == 0 && base.high == 1);
-}
-
 namespace {
 
 // Samples per block in the batch functions of emitted code: 8 floats or
@@ -28,8 +25,9 @@ namespace {
 // (s[slots][8]) stay small enough for the stack.
 constexpr int kLanes = 8;
 
-// Replaces every $KEY (a run of capitals and underscores) of `text` by its
-// value, in one pass: values are never scanned for keys.
+// Replaces every $KEY (a run of capitals, digits and underscores) or
+// ${KEY} (where a capital follows) of `text` by its value, in one pass:
+// values are never scanned for keys.
 std::string substitute(const std::string& text, const std::map<std::string, std::string>& vars) {
   std::string out;
   for (size_t i = 0; i < text.size();) {
@@ -37,15 +35,18 @@ std::string substitute(const std::string& text, const std::map<std::string, std:
       out += text[i++];
       continue;
     }
-    size_t end = i + 1;
+    const bool braced = i + 1 < text.size() && text[i + 1] == '{';
+    const size_t begin = i + 1 + braced;
+    size_t end = begin;
     while (end < text.size() &&
            (std::isupper(static_cast<unsigned char>(text[end])) ||
             std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '_'))
       ++end;
-    const auto it = vars.find(text.substr(i + 1, end - i - 1));
-    internal_check(it != vars.end(), "emit_cpp_module: unknown placeholder in a template");
+    const auto it = vars.find(text.substr(begin, end - begin));
+    internal_check(it != vars.end() && (!braced || (end < text.size() && text[end] == '}')),
+                   "emit_cpp_module: unknown placeholder in a template");
     out += it->second;
-    i = end;
+    i = end + braced;
   }
   return out;
 }
@@ -94,9 +95,10 @@ const char* const kHeader =
 //
 // Directions: forward = f (x -> z, with log|det f'(x)|); inverse = g = f^-1
 // (z -> x, with log|det g'(z)| = -log|det f'(x)|). Base density q: $BASE.
-// log p(x) = log q(f(x)) + log|det f'(x)|.$STD_NOTE Batches are row-major
-// [n, kDim]. Evaluation and sampling allocate no memory and keep no state
-// between calls (a Generator is the caller's): calls may run concurrently.
+// log p(x) = log q(f(x)) + log|det f'(x)|.$STD_NOTE$CONTEXT_NOTE Batches are
+// row-major [n, kDim]. Evaluation and sampling allocate no memory and keep no
+// state between calls (a Generator is the caller's): calls may run
+// concurrently.
 #ifndef $GUARD
 #define $GUARD
 
@@ -105,39 +107,44 @@ namespace $NS {
 
 using Real = $REAL;
 constexpr int kDim = $DIM;
+constexpr int kContext = $CONTEXT;  // length of the context c; 0: not conditional
 constexpr std::int64_t kParamCount = $PARAM_COUNT;
 constexpr const char* kModel = "$MODEL";
 constexpr const char* kSourceHash = "$HASH";
-constexpr bool kUniformBase = $UNIFORM;  // q is uniform on [0, 1)^kDim, else N(0, I)
 
 // One sample: x[kDim] -> z[kDim] and *logdet = log|det f'(x)|.
-void forward(const Real* x, Real* z, Real* logdet);
+void forward(const Real* x, ${C_PARAM}Real* z, Real* logdet);
 // One sample: z[kDim] -> x[kDim] and *logdet = log|det g'(z)|.
-void inverse(const Real* z, Real* x, Real* logdet);
+void inverse(const Real* z, ${C_PARAM}Real* x, Real* logdet);
 // log p(x) of one sample x[kDim].
-Real log_prob(const Real* x);
-// One sample x = g(z) from a base draw z[kDim] (standard normal, or
-// uniform on [0, 1) if kUniformBase); returns log p(x).
-Real sample(const Real* z, Real* x);
+Real log_prob(const Real* x$C_PARAM_LAST);
+// One sample x = g(z) from a base point z[kDim] (a draw from q, see
+// draw_base); returns log p(x).
+Real sample(const Real* z, ${C_PARAM}Real* x);
+// log q(z) of one base point z[kDim].
+Real base_log_prob(const Real* z);
 
 // The same for n rows.
-void forward(const Real* x, Real* z, Real* logdet, std::int64_t n);
-void inverse(const Real* z, Real* x, Real* logdet, std::int64_t n);
-void log_prob(const Real* x, Real* log_prob, std::int64_t n);
-// x = g(z) for n base draws; log_prob (may be null) receives log p(x).
-void sample(const Real* z, Real* x, Real* log_prob, std::int64_t n);
+void forward(const Real* x, ${C_PARAM}Real* z, Real* logdet, std::int64_t n);
+void inverse(const Real* z, ${C_PARAM}Real* x, Real* logdet, std::int64_t n);
+void log_prob(const Real* x, ${C_PARAM}Real* log_prob, std::int64_t n);
+// x = g(z) for n base points; log_prob (may be null) receives log p(x).
+void sample(const Real* z, ${C_PARAM}Real* x, Real* log_prob, std::int64_t n);
 
 namespace detail {
 $RANDOM}  // namespace detail
 
 // A small seeded generator: xoshiro256** seeded by splitmix64, normals by
-// the polar method. It is the one `nfc sample --seed S` uses, and sample()
-// below draws z in the same order, so Generator(S) gives the same points.
+// the polar method. It is the one `nfc sample --seed S` uses, and the
+// functions below draw in the same order, so Generator(S) gives the same
+// points.
 using Generator = detail::nfc::Random;
 
+// n base points z ~ q, row-major [n, kDim], from `rng`.
+void draw_base(Generator& rng, Real* z, std::int64_t n);
 // n samples (or one) with base draws from `rng`.
-void sample(Generator& rng, Real* x, Real* log_prob, std::int64_t n);
-Real sample(Generator& rng, Real* x);
+void sample(Generator& rng, ${C_PARAM}Real* x, Real* log_prob, std::int64_t n);
+Real sample(Generator& rng, ${C_PARAM}Real* x);
 $LOAD_DECL
 }  // namespace $NS
 
@@ -163,11 +170,16 @@ namespace $NS {
 
 namespace {
 
+namespace nfc {
+using Random = ::$NS::detail::nfc::Random;  // for the embedded sampler
+}  // namespace nfc
+
 $EMBEDDED)";
 
 // The public functions, over the emitted entry points: *_one for one
 // sample, *_block for kLanes samples (SIMD across samples). N rows go
-// through *_rows<N>, which adds the standardisation where there is one.
+// through *_rows<N>, which adds the context and the standardisation where
+// there are some. Internally c is null for a flow without context.
 const char* const kApi = R"(
 // Samples per block of the batch functions. Blocks (SIMD across samples)
 // pay off where the compiler targets wide vectors; with x86-64's baseline
@@ -182,105 +194,145 @@ constexpr int kLanes = 1;
 #endif
 static_assert(kLanes == 1 || kLanes == $LANES, "NFC_EMITTED_LANES is 1 or $LANES");
 
+// The entry points read each row followed by its context.
+constexpr int kWidth = kDim + kContext;
+
+// N rows as the entry points read them: x (standardised if Standardize
+// and the flow was trained so), then c. Without either, x itself.
+template <int N, bool Standardize>
+const Real* entry_rows(const Real* x, const Real* c, Real* buffer) {
+  if (kContext == 0 && !(Standardize && kStandardized)) return x;
+  for (int l = 0; l < N; ++l) {
+    for (int d = 0; d < kDim; ++d)
+      buffer[l * kWidth + d] = Standardize ? $STD_ELEMENT : x[l * kDim + d];
+    for (int k = 0; k < kContext; ++k) buffer[l * kWidth + kDim + k] = c[l * kContext + k];
+  }
+  return buffer;
+}
+
 template <int N>
-void forward_rows(const Real* x, Real* z, Real* logdet) {
-$STD_IN  if constexpr (N == 1) forward_one(weights, $IN, z, logdet);
-  else forward_block(weights, $IN, z, logdet);
+void forward_rows(const Real* x, const Real* c, Real* z, Real* logdet) {
+  Real buffer[N * kWidth];
+  const Real* in = entry_rows<N, true>(x, c, buffer);
+  if constexpr (N == 1) forward_one(weights, in, z, logdet);
+  else forward_block(weights, in, z, logdet);
 $STD_FORWARD}
 
 template <int N>
-void inverse_rows(const Real* z, Real* x, Real* logdet) {
-  if constexpr (N == 1) inverse_one(weights, z, x, logdet);
-  else inverse_block(weights, z, x, logdet);
+void inverse_rows(const Real* z, const Real* c, Real* x, Real* logdet) {
+  Real buffer[N * kWidth];
+  const Real* in = entry_rows<N, false>(z, c, buffer);
+  if constexpr (N == 1) inverse_one(weights, in, x, logdet);
+  else inverse_block(weights, in, x, logdet);
 $STD_INVERSE}
 
 template <int N>
-void log_prob_rows(const Real* x, Real* lp) {
-$STD_IN  if constexpr (N == 1) log_prob_one(weights, $IN, lp);
-  else log_prob_block(weights, $IN, lp);
+void log_prob_rows(const Real* x, const Real* c, Real* lp) {
+  Real buffer[N * kWidth];
+  const Real* in = entry_rows<N, true>(x, c, buffer);
+  if constexpr (N == 1) log_prob_one(weights, in, lp);
+  else log_prob_block(weights, in, lp);
 $STD_LOG_PROB}
+
+double base_log_density(const Real* z) {
+  return nfc::base_log_density(kBase, kBaseTensors, weights, kDim, z);
+}
 
 // x = g(z) and log p(x) = log q(z) - log|det g'(z)| for N rows.
 template <int N>
-void sample_rows(const Real* z, Real* x, Real* lp) {
+void sample_rows(const Real* z, const Real* c, Real* x, Real* lp) {
   Real logdet[N];
-  inverse_rows<N>(z, x, logdet);
-  for (int l = 0; l < N; ++l) {
-    double log_q = 0;  // uniform on [0, 1)^kDim
-    if (!kUniformBase) {
-      double sq = 0;
-      for (int d = 0; d < kDim; ++d) sq += double(z[l * kDim + d]) * double(z[l * kDim + d]);
-      log_q = -0.5 * kDim * $LOG_2PI - 0.5 * sq;
-    }
-    lp[l] = static_cast<Real>(log_q - double(logdet[l]));
-  }
+  inverse_rows<N>(z, c, x, logdet);
+  for (int l = 0; l < N; ++l)
+    lp[l] = static_cast<Real>(base_log_density(z + l * kDim) - double(logdet[l]));
 }
 
-Real draw(Generator& rng) {
-  return static_cast<Real>(kUniformBase ? rng.uniform() : rng.normal());
-}
-
-}  // namespace
-
-void forward(const Real* x, Real* z, Real* logdet) { forward_rows<1>(x, z, logdet); }
-void inverse(const Real* z, Real* x, Real* logdet) { inverse_rows<1>(z, x, logdet); }
-
-Real log_prob(const Real* x) {
-  Real lp;
-  log_prob_rows<1>(x, &lp);
-  return lp;
-}
-
-Real sample(const Real* z, Real* x) {
-  Real lp;
-  sample_rows<1>(z, x, &lp);
-  return lp;
-}
-
-// The batch functions: blocks of kLanes rows, then the rest one by one.
-void forward(const Real* x, Real* z, Real* logdet, std::int64_t n) {
-  std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) forward_rows<kLanes>(x + i * kDim, z + i * kDim, logdet + i);
-  for (; i < n; ++i) forward_rows<1>(x + i * kDim, z + i * kDim, logdet + i);
-}
-
-void inverse(const Real* z, Real* x, Real* logdet, std::int64_t n) {
-  std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) inverse_rows<kLanes>(z + i * kDim, x + i * kDim, logdet + i);
-  for (; i < n; ++i) inverse_rows<1>(z + i * kDim, x + i * kDim, logdet + i);
-}
-
-void log_prob(const Real* x, Real* log_prob_out, std::int64_t n) {
-  std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) log_prob_rows<kLanes>(x + i * kDim, log_prob_out + i);
-  for (; i < n; ++i) log_prob_rows<1>(x + i * kDim, log_prob_out + i);
-}
-
-void sample(const Real* z, Real* x, Real* log_prob_out, std::int64_t n) {
+void sample_n(const Real* z, const Real* c, Real* x, Real* log_prob_out, std::int64_t n) {
   Real lp[kLanes];
   for (std::int64_t i = 0; i < n; i += kLanes) {
     const int count = n - i < kLanes ? static_cast<int>(n - i) : kLanes;
     if (count == kLanes)
-      sample_rows<kLanes>(z + i * kDim, x + i * kDim, lp);
+      sample_rows<kLanes>(z + i * kDim, c + i * kContext, x + i * kDim, lp);
     else
-      for (int l = 0; l < count; ++l) sample_rows<1>(z + (i + l) * kDim, x + (i + l) * kDim, lp + l);
+      for (int l = 0; l < count; ++l)
+        sample_rows<1>(z + (i + l) * kDim, c + (i + l) * kContext, x + (i + l) * kDim, lp + l);
     for (int l = 0; log_prob_out && l < count; ++l) log_prob_out[i + l] = lp[l];
   }
 }
 
-Real sample(Generator& rng, Real* x) {
-  Real z[kDim];
-  for (Real& v : z) v = draw(rng);
-  return sample(z, x);
+}  // namespace
+
+void forward(const Real* x, ${C_PARAM}Real* z, Real* logdet) {
+  forward_rows<1>(x, $C_ARGz, logdet);
 }
 
-// Base draws in the order of nfc's runtime: row by row, kDim per row.
-void sample(Generator& rng, Real* x, Real* log_prob_out, std::int64_t n) {
-  Real z[kLanes * kDim];
+void inverse(const Real* z, ${C_PARAM}Real* x, Real* logdet) {
+  inverse_rows<1>(z, $C_ARGx, logdet);
+}
+
+Real log_prob(const Real* x$C_PARAM_LAST) {
+  Real lp;
+  log_prob_rows<1>(x, $C_ARG&lp);
+  return lp;
+}
+
+Real sample(const Real* z, ${C_PARAM}Real* x) {
+  Real lp;
+  sample_rows<1>(z, $C_ARGx, &lp);
+  return lp;
+}
+
+Real base_log_prob(const Real* z) { return static_cast<Real>(base_log_density(z)); }
+
+// The batch functions: blocks of kLanes rows, then the rest one by one.
+void forward(const Real* x, ${C_PARAM}Real* z, Real* logdet, std::int64_t n) {
+$C_NULL  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    forward_rows<kLanes>(x + i * kDim, c + i * kContext, z + i * kDim, logdet + i);
+  for (; i < n; ++i) forward_rows<1>(x + i * kDim, c + i * kContext, z + i * kDim, logdet + i);
+}
+
+void inverse(const Real* z, ${C_PARAM}Real* x, Real* logdet, std::int64_t n) {
+$C_NULL  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    inverse_rows<kLanes>(z + i * kDim, c + i * kContext, x + i * kDim, logdet + i);
+  for (; i < n; ++i) inverse_rows<1>(z + i * kDim, c + i * kContext, x + i * kDim, logdet + i);
+}
+
+void log_prob(const Real* x, ${C_PARAM}Real* log_prob_out, std::int64_t n) {
+$C_NULL  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    log_prob_rows<kLanes>(x + i * kDim, c + i * kContext, log_prob_out + i);
+  for (; i < n; ++i) log_prob_rows<1>(x + i * kDim, c + i * kContext, log_prob_out + i);
+}
+
+void sample(const Real* z, ${C_PARAM}Real* x, Real* log_prob_out, std::int64_t n) {
+$C_NULL  sample_n(z, c, x, log_prob_out, n);
+}
+
+// Base draws in the order of nfc's runtime (runtime/Base.hpp, embedded
+// above): row by row.
+void draw_base(Generator& rng, Real* z, std::int64_t n) {
+  double log_q[kLanes];
   for (std::int64_t i = 0; i < n; i += kLanes) {
     const std::int64_t count = n - i < kLanes ? n - i : kLanes;
-    for (std::int64_t k = 0; k < count * kDim; ++k) z[k] = draw(rng);
-    sample(z, x + i * kDim, log_prob_out ? log_prob_out + i : nullptr, count);
+    nfc::sample_base(kBase, kBaseTensors, weights, kDim, count, rng, z + i * kDim, log_q);
+  }
+}
+
+Real sample(Generator& rng, ${C_PARAM}Real* x) {
+  Real z[kDim], lp;
+  draw_base(rng, z, 1);
+  sample_rows<1>(z, $C_ARGx, &lp);
+  return lp;
+}
+
+void sample(Generator& rng, ${C_PARAM}Real* x, Real* log_prob_out, std::int64_t n) {
+$C_NULL  Real z[kLanes * kDim];
+  for (std::int64_t i = 0; i < n; i += kLanes) {
+    const std::int64_t count = n - i < kLanes ? n - i : kLanes;
+    draw_base(rng, z, count);
+    sample_n(z, c + i * kContext, x + i * kDim, log_prob_out ? log_prob_out + i : nullptr, count);
   }
 }
 $LOAD_DEF
@@ -302,22 +354,68 @@ bool load_weights(const char* path, std::string* error) {
 // log p(x) = log p(u) - sum log scale.
 std::map<std::string, std::string> standardisation(bool standardized) {
   if (!standardized)
-    return {{"STD_IN", ""},
-            {"IN", "x"},
+    return {{"STD_ELEMENT", "x[l * kDim + d]"},
             {"STD_FORWARD", ""},
             {"STD_INVERSE", ""},
             {"STD_LOG_PROB", ""}};
-  return {{"STD_IN",
-           "  Real u[N * kDim];\n"
-           "  for (int k = 0; k < N * kDim; ++k) u[k] = (x[k] - kMean[k % kDim]) / kScale[k % "
-           "kDim];\n"},
-          {"IN", "u"},
+  return {{"STD_ELEMENT", "(x[l * kDim + d] - kMean[d]) / kScale[d]"},
           {"STD_FORWARD", "  for (int l = 0; l < N; ++l) logdet[l] -= kLogScaleSum;\n"},
           {"STD_INVERSE",
            "  for (int k = 0; k < N * kDim; ++k) x[k] = x[k] * kScale[k % kDim] + kMean[k % "
            "kDim];\n"
            "  for (int l = 0; l < N; ++l) logdet[l] += kLogScaleSum;\n"},
           {"STD_LOG_PROB", "  for (int l = 0; l < N; ++l) lp[l] -= kLogScaleSum;\n"}};
+}
+
+// The context argument of the public functions: `c`, [kContext] for one
+// sample and [n, kContext] for n rows, after the input; nothing without one.
+std::map<std::string, std::string> context_arguments(int context) {
+  if (context == 0)
+    return {{"C_PARAM", ""},
+            {"C_PARAM_LAST", ""},
+            {"C_ARG", "nullptr, "},
+            {"C_NULL", "  const Real* const c = nullptr;\n"},
+            {"CONTEXT_NOTE", ""}};
+  return {{"C_PARAM", "const Real* c, "},
+          {"C_PARAM_LAST", ", const Real* c"},
+          {"C_ARG", "c, "},
+          {"C_NULL", ""},
+          {"CONTEXT_NOTE",
+           "\n// The flow is conditional, p(x | c): every function takes the context c,\n"
+           "// [kContext] per sample, [n, kContext] for n rows."}};
+}
+
+// The base distribution in words, for the banner.
+std::string base_description(const BaseSettings& b) {
+  switch (b.kind) {
+    case BaseKind::standard_normal:
+      return "standard normal N(0, I)";
+    case BaseKind::diag_normal:
+      return "diagonal normal N(mean, diag(exp(log_scale))^2), learned";
+    case BaseKind::uniform:
+      return "uniform on [" + cpp_real_literal(b.low) + ", " + cpp_real_literal(b.high) + "]^kDim";
+    case BaseKind::mixture:
+      return "mixture of " + std::to_string(b.components) + " diagonal normals, learned";
+    case BaseKind::student_t:
+      return "independent Student-t with " + cpp_real_literal(b.df) + " degrees of freedom";
+  }
+  throw InternalError("unknown base distribution");
+}
+
+// The base as constants of the emitted source: its settings and where its
+// tensors sit in `weights`, for the embedded sampler (runtime/Base.hpp).
+std::string base_constants(const FlowGraph& flow) {
+  const BaseSettings& b = flow.base;
+  BaseTensors t;
+  for (const ParamTensor& p : flow.graph.params())
+    if (std::int64_t* slot = t.slot(p.name.c_str())) *slot = p.offset;
+  const char* kinds[] = {"standard_normal", "diag_normal", "uniform", "mixture", "student_t"};
+  return fmt::format(
+      "// The base distribution q and where its learnable tensors are in weights.\n"
+      "const nfc::BaseSettings kBase = {{nfc::BaseKind::{}, {}, {}, {}, {}}};\n"
+      "const nfc::BaseTensors kBaseTensors = {{{}, {}, {}, {}, {}}};\n",
+      kinds[static_cast<int>(b.kind)], cpp_real_literal(b.low), cpp_real_literal(b.high),
+      b.components, cpp_real_literal(b.df), t.mean, t.log_scale, t.logits, t.means, t.log_scales);
 }
 
 // Include lines, each once, sorted.
@@ -363,6 +461,8 @@ std::string weights_block(const FlowGraph& flow, const std::vector<double>& para
     out += "const Real weights[" + std::to_string(count) + "] = {" +
            (params.empty() ? std::string(" 0") : array_text(params, o.precision)) + "};\n";
   }
+  out +=
+      std::string("constexpr bool kStandardized = ") + (o.mean.empty() ? "false" : "true") + ";\n";
   if (!o.mean.empty()) {
     double log_scale_sum = 0;
     for (double s : o.scale) log_scale_sum += std::log(s);
@@ -639,7 +739,9 @@ CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& param
   if (has_op(flow.graph, Op::solve)) embed("compiler/ir/NewtonBisection.hpp");
   if (has_op(flow.graph, Op::erfinv)) embed("compiler/ir/Erfinv.hpp");
   if (o.load_weights) embed("compiler/backend/cpp/embed/WeightLoader.hpp");
-  embedded += weights_block(flow, params, o) + "\n";
+  embed("abi/BaseDistribution.hpp");
+  embed("runtime/Base.hpp");
+  embedded += weights_block(flow, params, o) + base_constants(flow) + "\n";
   const Program program = flow.program();
   for (const EntryPoint& e : program.entries) {
     // nll_grad and actnorm_inputs: training stays with nfc.
@@ -648,8 +750,6 @@ CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& param
     embedded += emit_cpp_function(program, e, e.name + "_block", kLanes) + "\n";
   }
 
-  internal_check(emittable_base(flow.base), "cpp backend: base distribution not supported");
-  const bool uniform = flow.base.kind == BaseKind::uniform;
   std::map<std::string, std::string> vars = {
       {"MODEL", flow.name},
       {"HASH", o.source_hash.empty() ? "unknown" : o.source_hash},
@@ -658,22 +758,22 @@ CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& param
                                                                        : " from " + o.params_file)},
       {"NS", ns},
       {"GUARD", guard},
-      {"BASE", uniform ? "uniform on [0, 1)^kDim" : "standard normal N(0, I)"},
+      {"BASE", base_description(flow.base)},
       {"STD_NOTE", o.mean.empty() ? ""
                                   : " Everything is in data coordinates: the\n// "
                                     "standardisation the flow was trained with is built in."},
       {"REAL", o.precision == Precision::f32 ? "float" : "double"},
       {"DIM", std::to_string(flow.dim)},
       {"PARAM_COUNT", std::to_string(flow.graph.param_count())},
-      {"UNIFORM", uniform ? "true" : "false"},
+      {"CONTEXT", std::to_string(flow.context_dim)},
       {"RANDOM", random.body},
       {"LOAD_DECL", o.load_weights ? kLoadDecl : ""},
       {"LOAD_DEF", o.load_weights ? kLoadDef : ""},
-      {"LOG_2PI", weight_literal(std::log(2 * M_PI), Precision::f64)},
       {"EMBEDDED", embedded},
       {"LANES", std::to_string(kLanes)},
   };
   vars.merge(standardisation(!o.mean.empty()));
+  vars.merge(context_arguments(flow.context_dim));
   CppFiles files;
   files.header_name = ns + ".hpp";
   files.source_name = ns + ".cpp";

@@ -42,7 +42,4 @@ CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& param
 // a C++ keyword and not reserved (no leading underscore, no "__").
 bool is_cpp_namespace_name(const std::string& name);
 
-// Whether emitted code can sample the base: N(0, I) or uniform on [0, 1]^D.
-bool emittable_base(const BaseSettings& base);
-
 }  // namespace nfc

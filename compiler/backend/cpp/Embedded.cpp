@@ -27,7 +27,11 @@ EmbeddedParts embeddable(std::string_view path) {
   std::istringstream in{std::string(embedded_file(path))};
   bool blank = false;  // the previous body line was empty: no runs of empty lines
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("#include", 0) == 0) {
+    if (line.rfind("#include \"", 0) == 0) {
+      // nfc's own headers: the emitter embeds those too, before this one.
+      const size_t end = line.find('"', 10);
+      embedded_file(line.substr(10, end - 10));  // throws if it is not embedded
+    } else if (line.rfind("#include", 0) == 0) {
       parts.includes += line + '\n';
     } else if (line.rfind("#pragma once", 0) != 0 && !(blank && line.empty())) {
       parts.body += line + '\n';

@@ -15,9 +15,10 @@ namespace nfc {
 // ("runtime/Random.hpp"); throws InternalError for a path not embedded.
 std::string_view embedded_file(std::string_view path);
 
-// An embedded file split for pasting into another file: its `#include`
-// lines, and the rest without them, without `#pragma once` and without
-// the empty lines they leave behind.
+// An embedded file split for pasting into another file: its `#include <>`
+// lines, and the rest without them and without its `#include "..."` lines
+// (nfc headers, which must be embedded files too, pasted before it), without `#pragma once` and
+// without the empty lines they leave behind.
 struct EmbeddedParts {
   std::string includes;
   std::string body;
