@@ -1,6 +1,8 @@
 // The public API (include/nfc/nfc.hpp) over the compiler driver, the
 // runtime Flow and the Trainer: a Flow<float> or Flow<double> behind one
 // double-valued interface, and internal errors turned into nfc::Error.
+#include <fmt/format.h>
+
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -79,8 +81,31 @@ void check_rows(const std::vector<double>& x, int dim, const char* what) {
                 " values are not whole rows of dim " + std::to_string(dim));
 }
 
-// A density (`call`: log_prob, target_log_prob) of whole rows, one value
-// per row, converted to and from T.
+// Rows of x (whole rows of dim) followed by their context, as the entry
+// points read them: the context is C values for every row or n x C. x
+// itself for a flow without context, which then must get none.
+std::vector<double> with_context_rows(const Model& m, const char* what,
+                                      const std::vector<double>& x,
+                                      const std::vector<double>& context) {
+  check_rows(x, m.dim(), what);
+  const int C = m.context_dim();
+  const size_t n = x.size() / size_t(m.dim());
+  if (C == 0 && context.empty()) return x;
+  if (C == 0)
+    throw Error(
+        fmt::format("{}: '{}' has no context; a context needs a flow declared with "
+                    "context = N",
+                    what, m.name()));
+  if (context.size() != size_t(C) && context.size() != n * size_t(C))
+    throw Error(
+        fmt::format("{}: '{}' is conditional (context {}): the context has {} values, "
+                    "give {} (one for all rows) or {} x {} (one per row)",
+                    what, m.name(), C, context.size(), C, n, C));
+  return with_context(x, int64_t(n), m.dim(), context, C);
+}
+
+// A density (`call`: log_prob, target_log_prob) of whole rows of `dim`
+// (with their context), one value per row, converted to and from T.
 template <class Call>
 std::vector<double> density_rows(const Model::Impl& impl, int dim, const char* what,
                                  const std::vector<double>& x, Call call) {
@@ -97,17 +122,19 @@ std::vector<double> density_rows(const Model::Impl& impl, int dim, const char* w
   });
 }
 
-// forward or inverse (`call`) on whole rows, converted to and from T.
+// forward or inverse (`call`) on whole rows of `row_dim` (x or z, then the
+// context), converted to and from T; out has the rows' first `dim` columns.
 template <class Call>
-void map_rows(const Model::Impl& impl, int dim, const char* what, const std::vector<double>& in,
-              std::vector<double>& out, std::vector<double>& logdet, Call call) {
-  check_rows(in, dim, what);
-  const auto n = static_cast<int64_t>(in.size()) / dim;
+void map_rows(const Model::Impl& impl, int row_dim, int dim, const char* what,
+              const std::vector<double>& in, std::vector<double>& out, std::vector<double>& logdet,
+              Call call) {
+  check_rows(in, row_dim, what);
+  const auto n = static_cast<int64_t>(in.size()) / row_dim;
   guarded([&] {
     impl.visit([&](const auto& f) {
       using T = std::decay_t<decltype(f.params()[0])>;
       const std::vector<T> a = converted<T>(in);
-      std::vector<T> b(a.size()), ld(static_cast<size_t>(n));
+      std::vector<T> b(size_t(n) * size_t(dim)), ld(static_cast<size_t>(n));
       call(f, a.data(), b.data(), ld.data(), n);
       out = doubles(b);
       logdet = doubles(ld);
@@ -185,6 +212,9 @@ const std::string& Model::name() const {
 int Model::dim() const {
   return impl_->compiled->graph->dim;
 }
+int Model::context_dim() const {
+  return impl_->compiled->graph->context_dim;
+}
 Precision Model::precision() const {
   return impl_->compiled->precision;
 }
@@ -239,7 +269,7 @@ void Model::save(const std::string& path) const {
 void Model::load(const std::string& path) {
   guarded([&] {
     impl_->visit([&](const auto& f) {
-      const SavedParams saved = load_params(path, f.param_table(), f.dim());
+      const SavedParams saved = load_params(path, f.param_table(), f.dim(), f.context_dim());
       if (saved.standardizer)
         throw Error(path +
                     ": the parameters were trained on standardised data, which this "
@@ -310,11 +340,21 @@ TrainResult run_training(Model::Impl& impl,
 
 TrainResult Model::train(const std::vector<double>& rows, const TrainConfig& config,
                          const std::function<bool(const TrainProgress&)>& on_progress) {
-  check_rows(rows, dim(), "train");
+  const int width = dim() + context_dim();
+  if (context_dim() > 0 && rows.size() % size_t(width) != 0)
+    throw Error(fmt::format("train: {} values are not whole rows of {} (dim {}, then context {})",
+                            rows.size(), width, dim(), context_dim()));
+  check_rows(rows, width, "train");
   const TrainOptions o = options_of(config);
-  const auto n = static_cast<int64_t>(rows.size()) / dim();
+  const auto n = static_cast<int64_t>(rows.size()) / width;
   return run_training(*impl_, on_progress,
                       [&]<class T>(Flow<T>& f) { return Trainer<T>(f, rows, n, o); });
+}
+
+TrainResult Model::train(const std::vector<double>& x, const std::vector<double>& context,
+                         const TrainConfig& config,
+                         const std::function<bool(const TrainProgress&)>& on_progress) {
+  return train(with_context_rows(*this, "train", x, context), config, on_progress);
 }
 
 TrainResult Model::fit_target(const TrainConfig& config,
@@ -333,33 +373,39 @@ std::vector<double> Model::target_log_prob(const std::vector<double>& x) const {
       [](const auto& f, const auto* in, auto* out, int64_t n) { f.target_log_prob(in, out, n); });
 }
 
-std::vector<double> Model::log_prob(const std::vector<double>& x) const {
+std::vector<double> Model::log_prob(const std::vector<double>& x,
+                                    const std::vector<double>& context) const {
   return density_rows(
-      *impl_, dim(), "log_prob", x,
+      *impl_, dim() + context_dim(), "log_prob", with_context_rows(*this, "log_prob", x, context),
       [](const auto& f, const auto* in, auto* out, int64_t n) { f.log_prob(in, out, n); });
 }
 
 void Model::forward(const std::vector<double>& x, std::vector<double>& z,
-                    std::vector<double>& logdet) const {
-  map_rows(*impl_, dim(), "forward", x, z, logdet,
+                    std::vector<double>& logdet, const std::vector<double>& context) const {
+  map_rows(*impl_, dim() + context_dim(), dim(), "forward",
+           with_context_rows(*this, "forward", x, context), z, logdet,
            [](const auto& f, const auto* in, auto* out, auto* ld, int64_t n) {
              f.forward(in, out, ld, n);
            });
 }
 
 void Model::inverse(const std::vector<double>& z, std::vector<double>& x,
-                    std::vector<double>& logdet) const {
-  map_rows(*impl_, dim(), "inverse", z, x, logdet,
+                    std::vector<double>& logdet, const std::vector<double>& context) const {
+  map_rows(*impl_, dim() + context_dim(), dim(), "inverse",
+           with_context_rows(*this, "inverse", z, context), x, logdet,
            [](const auto& f, const auto* in, auto* out, auto* ld, int64_t n) {
              f.inverse(in, out, ld, n);
            });
 }
 
-Model::Samples Model::sample(int64_t n, uint64_t seed) const {
+Model::Samples Model::sample(int64_t n, uint64_t seed, const std::vector<double>& context) const {
   if (n < 0) throw Error("sample: n must not be negative");
+  // Checked as the context of n rows of x would be.
+  with_context_rows(*this, "sample", std::vector<double>(size_t(n) * size_t(dim())), context);
   return guarded([&] {
     return impl_->visit([&](const auto& f) {
-      const auto s = f.sample(n, seed);
+      using T = std::decay_t<decltype(f.params()[0])>;
+      const auto s = f.sample(n, seed, converted<T>(context));
       return Samples{doubles(s.x), doubles(s.log_prob)};
     });
   });

@@ -154,6 +154,72 @@ TEST_CASE("training through the API validates data and options as the CLI does",
   CHECK_FALSE(m.train(gaussian_rows(400), with([](auto& c) { c.steps = 200; })).diverged);
 }
 
+// A conditional flow through the API: the context after the rows, one for
+// all rows or one per row, in every call.
+TEST_CASE("a conditional model takes its context in every call", "[api][conditional]") {
+  nfc::Model m = nfc::Model::compile(R"(
+flow cond(dim = 2, context = 1, context_net = mlp(hidden = [8], out = 3, act = tanh),
+          base = diag_normal(net = mlp(hidden = [8], act = tanh))) {
+  coupling affine(mask = alternate) { net = mlp(hidden = [8], act = tanh) }
+  maf affine { net = made(hidden = [8], act = tanh) }
+})");
+  CHECK(m.context_dim() == 1);
+  const std::vector<double> x = gaussian_rows(50);
+  std::vector<double> c(50);
+  for (int i = 0; i < 50; ++i) c[size_t(i)] = x[size_t(2 * i)] > 0 ? 1.0 : -1.0;
+  nfc::TrainConfig config;
+  config.steps = 60;
+  config.eval_every = 30;
+  const nfc::TrainResult r = m.train(x, c, config);
+  CHECK(std::isfinite(r.best_val_nll));
+  // x and c apart equal the rows (x, c) joined.
+  std::vector<double> joined;
+  for (int i = 0; i < 50; ++i)
+    joined.insert(joined.end(), {x[size_t(2 * i)], x[size_t(2 * i + 1)], c[size_t(i)]});
+  nfc::Model same = nfc::Model::compile(R"(
+flow cond(dim = 2, context = 1, context_net = mlp(hidden = [8], out = 3, act = tanh),
+          base = diag_normal(net = mlp(hidden = [8], act = tanh))) {
+  coupling affine(mask = alternate) { net = mlp(hidden = [8], act = tanh) }
+  maf affine { net = made(hidden = [8], act = tanh) }
+})");
+  same.train(joined, config);
+  CHECK(same.params() == m.params());
+  // One context for all rows is that context repeated.
+  const std::vector<double> lp = m.log_prob(x, std::vector<double>(50, 1.0));
+  CHECK(m.log_prob(x, {1.0}) == lp);
+  CHECK(m.log_prob(x, {-1.0}) != lp);
+  // forward then inverse at the same contexts: back to x, log-dets opposite.
+  std::vector<double> z, back, ld, ldi;
+  m.forward(x, z, ld, c);
+  m.inverse(z, back, ldi, c);
+  for (size_t i = 0; i < x.size(); ++i) CHECK(back[i] == Approx(x[i]).margin(1e-10));
+  for (size_t i = 0; i < ld.size(); ++i) CHECK(ldi[i] == Approx(-ld[i]).margin(1e-10));
+  // Samples at a context carry log p(x | c).
+  const nfc::Model::Samples s = m.sample(20, 3, {0.5});
+  const std::vector<double> again = m.log_prob(s.x, {0.5});
+  for (size_t i = 0; i < again.size(); ++i) CHECK(s.log_prob[i] == Approx(again[i]).margin(1e-9));
+  // A missing or misshapen context, or one given to a flow without.
+  auto message = [](const auto& call) {
+    try {
+      call();
+    } catch (const nfc::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(message([&] { m.log_prob(x); }) ==
+        "log_prob: 'cond' is conditional (context 1): the context has 0 values, give 1 (one for "
+        "all rows) or 50 x 1 (one per row)");
+  CHECK(message([&] { m.sample(4, 1, {1, 2}); }) ==
+        "sample: 'cond' is conditional (context 1): the context has 2 values, give 1 (one for all "
+        "rows) or 4 x 1 (one per row)");
+  CHECK(message([&] { m.train(x, config); }) ==
+        "train: 100 values are not whole rows of 3 (dim 2, then context 1)");
+  nfc::Model plain = nfc::Model::compile(kModel);
+  CHECK(message([&] { plain.log_prob(x, {1.0}); }) ==
+        "log_prob: 'pair' has no context; a context needs a flow declared with context = N");
+}
+
 TEST_CASE("the host example trains a flow through the API", "[api]") {
   const fs::path dir = scratch("host");
   const auto r = nfc::test::run_shell(std::string(NFC_HOST_EXAMPLE) + " " +

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "runtime/io/Checkpoint.hpp"
+#include "runtime/io/Dataset.hpp"
 #include "runtime/io/Safetensors.hpp"
 #include "tests/Shell.hpp"
 
@@ -413,6 +414,54 @@ TEST_CASE("bad data and checkpoints get one line and exit 1", "[cli]") {
     CHECK(r.exit_code == 1);
     CHECK(r.output == "nfc: error: " + c.message + "\n");
   }
+}
+
+// Standardising a conditional flow's rows scales x and the context apart,
+// each column by its own statistics: data whose x is 100 x + 7 and whose
+// context is 50 c - 3 standardise to the same rows as (x, c), so the same
+// flow is learned, and every command answers in the data's units.
+TEST_CASE("a conditional flow trained with --standardize answers in the data's units",
+          "[conditional][cli]") {
+  const fs::path dir = scratch("conditional_standardize");
+  const std::string model = std::string(NFC_SOURCE_DIR) + "/examples/conditional.nf";
+  const nfc::Dataset rows = nfc::load_dataset("builtin:cond_gaussians", 3, 1500);
+  std::string plain = "x0,x1,c\n", scaled = plain;
+  for (int64_t r = 0; r < rows.rows; ++r) {
+    const double x0 = rows.at(r, 0), x1 = rows.at(r, 1), c = rows.at(r, 2);
+    plain += fmt::format("{:.17g},{:.17g},{:.17g}\n", x0, x1, c);
+    scaled += fmt::format("{:.17g},{:.17g},{:.17g}\n", 100 * x0 + 7, 100 * x1 + 7, 50 * c - 3);
+  }
+  std::ofstream(dir / "plain.csv") << plain;
+  std::ofstream(dir / "scaled.csv") << scaled;
+  auto nll = [&](const std::string& name) {
+    const std::string data = (dir / (name + ".csv")).string();
+    const std::string params = (dir / (name + ".safetensors")).string();
+    const Run trained = run("train " + model + " --data " + data +
+                            " --standardize --steps 150 --eval-every 50 -q --out " + params);
+    INFO(trained.output);
+    REQUIRE(trained.exit_code == 0);
+    const Run eval = run("eval " + model + " --data " + data + " --params " + params);
+    INFO(eval.output);
+    REQUIRE(eval.exit_code == 0);
+    return std::stod(eval.output.substr(eval.output.find("mean NLL ") + 9));
+  };
+  // log p(100 x + 7 | 50 c - 3) = log p(x | c) - 2 log 100: the context's
+  // scale is no part of the density.
+  CHECK(nll("scaled") - nll("plain") == Approx(2 * std::log(100.0)).margin(1e-6));
+  // Samples at the context 0.5, and at its image 22: the same points, scaled.
+  auto samples = [&](const std::string& name, const std::string& context) {
+    const std::string out = (dir / (name + "_s.csv")).string();
+    const Run sampled =
+        run("sample " + model + " --params " + (dir / (name + ".safetensors")).string() +
+            " -n 20 --seed 5 --context " + context + " -o " + out);
+    INFO(sampled.output);
+    REQUIRE(sampled.exit_code == 0);
+    return nfc::load_dataset(out, 0).to_vector();  // x0, x1 per row
+  };
+  const std::vector<double> a = samples("plain", "0.5"), b = samples("scaled", "22");
+  REQUIRE(a.size() == 40);
+  REQUIRE(b.size() == 40);
+  for (size_t i = 0; i < a.size(); ++i) CHECK(b[i] == Approx(100 * a[i] + 7).epsilon(1e-7));
 }
 
 TEST_CASE("nfc with a conditional flow: train, sample with a context, eval, errors",

@@ -65,6 +65,19 @@ flow cond(dim = 2, context = 1) {
 }
 )";
 
+// The context embedded by a network every conditioner reads, an
+// elementwise layer whose parameters are a network of it, and a diagonal
+// normal base whose mean and log-scale are one.
+const char* kContextNetworks = R"(
+flow cond(dim = 3, context = 2, context_net = mlp(hidden = [5], out = 3, act = tanh),
+          base = diag_normal(net = mlp(hidden = [4], act = tanh))) {
+  coupling affine(mask = [0, 1, 1]) { net = mlp(hidden = [6], act = tanh); s = 2 * tanh(s / 2) }
+  maf affine(order = reverse) { net = made(hidden = [5, 5], act = tanh); s = tanh(s) }
+  iaf affine(order = [1, 2, 0]) { net = made(hidden = [7], act = tanh); s = tanh(s) }
+  elementwise affine { net = mlp(hidden = [4], act = tanh); s = tanh(s) }
+}
+)";
+
 const double* tensor(const Flow<double>& flow, const std::vector<double>& params,
                      const std::string& name) {
   for (const ParamTensor& p : flow.param_table())
@@ -97,7 +110,8 @@ TEST_CASE("conditional layers: round trip, log-det against the Jacobian in x, JI
   check_flow_numerics(kEveryKind, 3);
   check_flow_numerics(kNumericInverses, 4);
   check_flow_numerics(kSplines, 6);
-  for (const char* source : {kEveryKind, kNumericInverses, kSplines}) {
+  check_flow_numerics(kContextNetworks, 10);
+  for (const char* source : {kEveryKind, kNumericInverses, kSplines, kContextNetworks}) {
     auto model = compile_or_fail(source);
     Flow<double> flow = make_flow<double>(*model);
     flow.init_params(5);
@@ -110,6 +124,7 @@ TEST_CASE("conditional gradients against finite differences, context weights inc
   check_gradient(kEveryKind, 7);
   check_gradient(kNumericInverses, 8);
   check_gradient(kSplines, 9);
+  check_gradient(kContextNetworks, 11);
   // The context columns of the first layers do get gradient: they are free
   // weights (column 1.. of the coupling's w1 after its one identity input;
   // columns 0, 1 of a MADE's w1).
@@ -125,6 +140,63 @@ TEST_CASE("conditional gradients against finite differences, context weights inc
   CHECK(g0[2] != 0);
   CHECK(g1[0] != 0);
   CHECK(g1[1] != 0);
+}
+
+TEST_CASE("context networks: every conditioner reads the embedding, every network learns",
+          "[conditional][gradient]") {
+  auto model = compile_or_fail(kContextNetworks);
+  Flow<double> flow = make_flow<double>(*model);
+  flow.init_params(12);
+  auto shape = [&](const std::string& name) {
+    for (const ParamTensor& p : flow.param_table())
+      if (p.name == name) return p.shape;
+    FAIL("no tensor " << name);
+    return std::vector<int>{};
+  };
+  CHECK(shape("context_net.w1") == std::vector<int>{5, 2});
+  CHECK(shape("context_net.w2") == std::vector<int>{3, 5});
+  CHECK(shape("layer0.net.w1") == std::vector<int>{6, 1 + 3});  // identity, embedding
+  CHECK(shape("layer1.net.w1") == std::vector<int>{5, 3 + 3});  // embedding, x
+  CHECK(shape("layer3.net.w2") == std::vector<int>{2 * 3, 4});  // s and t per dimension
+  CHECK(shape("layer4.net.w2") == std::vector<int>{2 * 3, 4});  // the base: mean, log-scale
+  const auto x = normal_batch(13, flow.row_dim(), 3);
+  std::vector<double> grad(flow.params().size());
+  flow.nll_grad(x.data(), 13, grad.data());
+  for (const char* name : {"context_net.w1", "layer3.net.w1", "layer4.net.w2", "layer4.net.b2"}) {
+    INFO(name);
+    const double* g = tensor(flow, grad, name);
+    CHECK(std::any_of(g, g + 6, [](double v) { return v != 0; }));
+  }
+}
+
+TEST_CASE("a diag_normal base with a network is N(mean(c), exp(log_scale(c))^2)", "[conditional]") {
+  auto model = compile_or_fail(R"(
+flow cond(dim = 2, context = 1, base = diag_normal(net = mlp(hidden = [3], act = tanh))) {
+  permute reverse
+}
+)");
+  Flow<double> flow = make_flow<double>(*model);
+  flow.init_params(4);
+  const std::vector<double>& p = flow.params();
+  const double *w1 = tensor(flow, p, "layer1.net.w1"), *b1 = tensor(flow, p, "layer1.net.b1"),
+               *w2 = tensor(flow, p, "layer1.net.w2"), *b2 = tensor(flow, p, "layer1.net.b2");
+  const auto rows = normal_batch(9, flow.row_dim(), 8);
+  std::vector<double> lp(9);
+  flow.log_prob(rows.data(), lp.data(), 9);
+  for (int r = 0; r < 9; ++r) {
+    const double x[2] = {rows[size_t(3 * r)], rows[size_t(3 * r + 1)]}, c = rows[size_t(3 * r + 2)];
+    double h[3], out[4];
+    for (int j = 0; j < 3; ++j) h[j] = std::tanh(w1[j] * c + b1[j]);
+    for (int k = 0; k < 4; ++k)
+      out[k] = b2[k] + w2[3 * k] * h[0] + w2[3 * k + 1] * h[1] + w2[3 * k + 2] * h[2];
+    double want = 0;
+    for (int d = 0; d < 2;
+         ++d) {  // the base sees y = (x1, x0); mean = out[0..1], log-scale out[2..3]
+      const double u = (x[1 - d] - out[d]) * std::exp(-out[2 + d]);
+      want += -0.5 * u * u - out[2 + d] - 0.5 * std::log(2 * M_PI);
+    }
+    CHECK(lp[size_t(r)] == Approx(want).epsilon(1e-13));
+  }
 }
 
 TEST_CASE("the density depends on the context", "[conditional]") {

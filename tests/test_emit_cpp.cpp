@@ -264,19 +264,33 @@ Inputs<T> driver_inputs(const Flow<T>& flow) {
 template <class T>
 Flow<T> jit_flow(const Emitted& e) {
   Flow<T> flow = make_flow<T>(*e.jit);
-  const SavedParams saved = load_params(e.params.string(), flow.param_table(), flow.dim());
+  const SavedParams saved =
+      load_params(e.params.string(), flow.param_table(), flow.dim(), flow.context_dim());
   for (size_t i = 0; i < saved.values.size(); ++i)
     flow.params()[i] = static_cast<T>(saved.values[i]);
   return flow;
 }
 
-// x in the flow's coordinates: standardised if it was trained so.
+// Rows (x, c) as the flow reads them: each column standardised if it was
+// trained so (x only where `x_too`; the context always).
 template <class T>
-std::vector<T> standardized(const Emitted& e, std::vector<T> x, int d) {
+std::vector<T> entry_rows(const Emitted& e, const std::vector<T>& x, const std::vector<T>& c, int d,
+                          int C, bool x_too) {
+  std::vector<T> rows = with_context(x, kRows, d, c, C);
   const Standardizer* st = e.standardizer ? &*e.standardizer : nullptr;
-  for (size_t i = 0; st && i < x.size(); ++i)
-    x[i] = static_cast<T>((x[i] - st->mean[i % d]) / st->scale[i % d]);
-  return x;
+  for (size_t i = 0; st && i < rows.size(); ++i)
+    if (const size_t j = i % size_t(d + C); x_too || j >= size_t(d))
+      rows[i] = static_cast<T>((rows[i] - st->mean[j]) / st->scale[j]);
+  return rows;
+}
+
+// The context rows alone, standardised if the flow was trained so.
+template <class T>
+std::vector<T> standardized_context(const Emitted& e, std::vector<T> c, int d, int C) {
+  for (size_t i = 0; e.standardizer && i < c.size(); ++i)
+    c[i] = static_cast<T>((c[i] - e.standardizer->mean[size_t(d) + i % size_t(C)]) /
+                          e.standardizer->scale[size_t(d) + i % size_t(C)]);
+  return c;
 }
 
 // The JIT's outputs on the inputs the driver draws, under the same names.
@@ -288,11 +302,11 @@ Arrays jit_outputs(const Emitted& e) {
   std::vector<T> z(in.x.size()), back(in.x.size()), ld(kRows), ldi(kRows), lp(kRows);
   // With a standardisation the flow models u = (x - mean) / scale and the
   // emitted API works in data coordinates: log p(x) = log p(u) - sum log scale.
-  const std::vector<T> u = with_context(standardized(e, in.x, d), kRows, d, in.c, C);
+  const std::vector<T> u = entry_rows(e, in.x, in.c, d, C, true);
   flow.forward(u.data(), z.data(), ld.data(), kRows);
-  flow.inverse(with_context(in.base, kRows, d, in.c, C).data(), back.data(), ldi.data(), kRows);
+  flow.inverse(entry_rows(e, in.base, in.c, d, C, false).data(), back.data(), ldi.data(), kRows);
   flow.log_prob(u.data(), lp.data(), kRows);
-  auto s = flow.sample(kRows, kSampleSeed, in.c);
+  auto s = flow.sample(kRows, kSampleSeed, standardized_context(e, in.c, d, C));
   if (const Standardizer* st = e.standardizer ? &*e.standardizer : nullptr) {
     const double shift = st->log_det_correction();
     for (int64_t r = 0; r < kRows; ++r) {
@@ -331,8 +345,7 @@ Arrays interpreter_log_prob(const Emitted& e) {
   const Flow<double> flow = jit_flow<double>(e);
   const int d = flow.dim();
   const Inputs<double> in = driver_inputs(flow);
-  const std::vector<double> u =
-      with_context(standardized(e, in.x, d), kRows, d, in.c, flow.context_dim());
+  const std::vector<double> u = entry_rows(e, in.x, in.c, d, flow.context_dim(), true);
   const Program program = e.jit->graph->program();
   for (const EntryPoint& entry : program.entries)
     if (entry.name == abi::kLogProb) {
@@ -406,6 +419,10 @@ TEST_CASE("emitted C++ of every model compiles warning-free and matches the JIT"
   // Trained on standardised data: the emitted API works in data coordinates.
   flows.push_back(emit(fs::path(NFC_SOURCE_DIR) / "examples/moons.nf", Precision::f64,
                        "moons_standardized", false, dir, 8, Standardizer{{0.5, 0.25}, {0.9, 0.5}}));
+  // A conditional flow trained so: x and the context standardised apart.
+  flows.push_back(emit(fs::path(NFC_SOURCE_DIR) / "examples/conditional.nf", Precision::f64,
+                       "conditional_standardized", false, dir, 9,
+                       Standardizer{{0.5, 0.25, -1}, {0.9, 0.5, 2}, 2}));
   // Batches in blocks of 8 samples (the default where the compiler targets
   // AVX); the driver checks one-sample calls against them bit for bit.
   const Arrays emitted = parse(build_and_run(dir, flows, kCompile + " -DNFC_EMITTED_LANES=8"));

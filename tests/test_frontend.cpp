@@ -86,15 +86,17 @@ TEST_CASE("the example model unrolls to the expected layers", "[frontend]") {
 
 TEST_CASE("prelude transforms come first, user transforms after", "[frontend]") {
   const FlowSpec spec = checked(kMoons);
-  REQUIRE(spec.transforms.size() == 4);
+  REQUIRE(spec.transforms.size() == 5);
   CHECK(spec.transforms[0].name == "affine");
   CHECK(spec.transforms[0].params == std::vector<std::string>{"s", "t"});
   CHECK(spec.transforms[1].name == "additive");
-  CHECK(spec.transforms[2].name == "affine2");
-  CHECK(spec.transforms[2].input == "x");
-  CHECK(spec.transforms[3].name == "shift");
+  CHECK(spec.transforms[2].name == "standardize");
+  CHECK(spec.transforms[2].params == std::vector<std::string>{"mean", "log_scale"});
+  CHECK(spec.transforms[3].name == "affine2");
+  CHECK(spec.transforms[3].input == "x");
+  CHECK(spec.transforms[4].name == "shift");
   CHECK(coupling(spec, 0).transformer.transform == 0);
-  CHECK(coupling(spec, 9).transformer.transform == 3);
+  CHECK(coupling(spec, 9).transformer.transform == 4);
 }
 
 TEST_CASE("alternate masks alternate over all couplings, through repeats", "[frontend]") {

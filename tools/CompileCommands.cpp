@@ -40,6 +40,11 @@ void print_summary(const CompiledModel& m, const ModelOptions& o) {
              o.precision);
   size_t width = 28;  // the label column: as wide as the longest label
   for (const LayerInfo& layer : fg.layers) width = std::max(width, layer.label.size());
+  int64_t embedding = 0;  // the context's network, outside every layer
+  for (const ParamTensor& p : fg.graph.params())
+    if (p.name.starts_with("context_net.")) embedding += p.size;
+  if (embedding > 0)
+    fmt::print("  {:<11}{:<{}} {:>10} params\n", "context", "context_net mlp", width, embedding);
   for (size_t l = 0; l < fg.layers.size(); ++l)
     fmt::print("  layer {:>3}  {:<{}} {:>10} params\n", l, fg.layers[l].label, width,
                fg.layers[l].param_count);

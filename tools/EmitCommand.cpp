@@ -43,7 +43,7 @@ void emit(const EmitOptions& o) {
   if (!is_cpp_namespace_name(options.ns))
     throw UserError("'" + echoed(options.ns) + "' cannot name a C++ namespace" +
                     (o.ns.empty() ? "; choose one with --namespace" : ""));
-  const SavedParams saved = load_params(o.params, flow.graph.params(), flow.dim);
+  const SavedParams saved = load_params(o.params, flow.graph.params(), flow.dim, flow.context_dim);
 
   options.precision = o.precision == "f32" ? Precision::f32 : Precision::f64;
   options.load_weights = o.load_weights;
@@ -54,9 +54,12 @@ void emit(const EmitOptions& o) {
                "nfc: note: '{}' was trained from a different version of the model source "
                "(its tensors match, so it is used)\n",
                o.params);
-  if (saved.standardizer) {
-    options.mean = saved.standardizer->mean;
-    options.scale = saved.standardizer->scale;
+  if (const auto& st = saved.standardizer) {  // x's columns, then the context's
+    const size_t d = size_t(flow.dim);
+    options.mean.assign(st->mean.begin(), st->mean.begin() + long(d));
+    options.scale.assign(st->scale.begin(), st->scale.begin() + long(d));
+    options.context_mean.assign(st->mean.begin() + long(d), st->mean.end());
+    options.context_scale.assign(st->scale.begin() + long(d), st->scale.end());
   }
   const CppFiles files = emit_cpp_module(flow, saved.values, options);
   std::error_code ec;

@@ -35,7 +35,8 @@ ReadyFlow<T> ready_flow(const LoadedModel& m, const std::string& params_path, ui
     r.flow.init_params(init_seed);
     return r;
   }
-  SavedParams saved = load_params(params_path, r.flow.param_table(), r.flow.dim());
+  SavedParams saved =
+      load_params(params_path, r.flow.param_table(), r.flow.dim(), r.flow.context_dim());
   if (!saved.source_hash.empty() && saved.source_hash != m.source_hash)
     std::fprintf(stderr,
                  "nfc: note: '%s' was trained from a different version of the model source "
@@ -158,10 +159,13 @@ template <class T>
 std::pair<std::vector<double>, std::vector<double>> data_samples(
     const ReadyFlow<T>& r, int64_t n, Random& rng, const std::vector<double>& context = {},
     double temperature = 1) {
-  const auto s = r.flow.sample(n, rng, std::vector<T>(context.begin(), context.end()), temperature);
+  std::vector<double> c = context;  // in the flow's coordinates
+  if (r.standardizer && r.flow.context_dim() > 0)
+    r.standardizer->apply_context(c.data(), int64_t(c.size()) / r.flow.context_dim());
+  const auto s = r.flow.sample(n, rng, std::vector<T>(c.begin(), c.end()), temperature);
   std::vector<double> x(s.x.begin(), s.x.end()), lp(s.log_prob.begin(), s.log_prob.end());
   if (r.standardizer) {
-    r.standardizer->unapply(x.data(), n);
+    r.standardizer->unapply_x(x.data(), n);
     for (double& v : lp) v -= r.standardizer->log_det_correction();
   }
   if (r.flow.format().dequantized()) quantize(x.data(), int64_t(x.size()), r.flow.format().levels);

@@ -150,7 +150,8 @@ void plan_steps(TrainCliOptions& o, int64_t rows) {
 // values rather than being set from the first batch.
 template <class T>
 void start_from(ReadyFlow<T>& r, TrainCliOptions& o) {
-  const SavedParams saved = load_params(o.init_from, r.flow.param_table(), r.flow.dim());
+  const SavedParams saved =
+      load_params(o.init_from, r.flow.param_table(), r.flow.dim(), r.flow.context_dim());
   if (saved.standardizer.has_value() != o.standardize)
     throw UserError(fmt::format("--init-from: {} was trained {} --standardize; train it {} too",
                                 o.init_from, o.standardize ? "without" : "with",
@@ -203,11 +204,8 @@ Trainer<T> prepare_data(ReadyFlow<T>& r, TrainCliOptions& o) {
     throw UserError("--standardize cannot be used with '" + r.flow.name() +
                     "': its first layer dequantises integer levels, which must reach it as they "
                     "are");
-  if (o.standardize && r.flow.context_dim() > 0)
-    throw UserError("--standardize is not supported for conditional flows yet ('" + r.flow.name() +
-                    "' has context " + std::to_string(r.flow.context_dim()) + ")");
   // Parameters to start from were fitted to their own standardisation.
-  if (o.standardize && !r.standardizer) r.standardizer = Standardizer::fit(data);
+  if (o.standardize && !r.standardizer) r.standardizer = Standardizer::fit(data, r.flow.dim());
   // Rows off the support have density 0: no finite loss to minimise.
   if (const std::string outside = outside_support(r, data, o.data); !outside.empty())
     throw UserError(outside);

@@ -18,8 +18,9 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const CouplingSpec& c) {
   // Parameters once per layer, shared by both directions.
   std::vector<int> widths = c.net.hidden;
   widths.push_back(n_out);
-  const std::vector<DenseLayer> dense = declare_dense_layers(
-      g, env.param_prefix() + "net.", n_id + env.flow.context_dim, widths, env.max_params);
+  const std::vector<DenseLayer> dense =
+      declare_dense_layers(g, env.param_prefix() + "net.",
+                           n_id + (context < 0 ? 0 : g.len(context)), widths, env.max_params);
   // Over the limit, stop before making nodes: a 65536 x 65536 weight matrix
   // would not even fit a node's length. The flow builder reports it.
   if (dense.empty()) return std::nullopt;
@@ -28,11 +29,8 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const CouplingSpec& c) {
   // user's rewrites (e.g. soft clamps) in order. It reads the identity part,
   // then the context.
   auto conditioner = [&g, context, dense, act, rules, n_t, &c](NodeId identity_part) {
-    NodeId h = context < 0 ? identity_part : g.concat({identity_part, context});
-    for (size_t k = 0; k < dense.size(); ++k) {
-      h = g.binary(Op::add, g.matvec(dense[k].w, h, dense[k].rows, dense[k].cols), dense[k].b);
-      if (k + 1 < dense.size()) h = g.unary(act, h);
-    }
+    const NodeId h = apply_dense_layers(
+        g, dense, act, context < 0 ? identity_part : g.concat({identity_part, context}));
     std::vector<NodeId> raw;
     for (size_t p = 0; p < rules->params.size(); ++p)
       raw.push_back(g.gather(h, iota(n_t, int(p) * n_t)));

@@ -25,6 +25,7 @@
 #include "compiler/layers/LinearLayer.hpp"
 #include "compiler/layers/LowerExpr.hpp"
 #include "compiler/layers/MapLayer.hpp"
+#include "compiler/layers/Mlp.hpp"
 #include "compiler/layers/Params.hpp"
 #include "compiler/layers/Permute.hpp"
 #include "compiler/layers/Target.hpp"
@@ -81,6 +82,7 @@ class FlowBuilder {
   bool check_structure(const LayerSpec& layer, const LayerInfo& info, NodeId in, NodeId out);
   NodeId differentiable_log_prob(const std::vector<LayerMaps>& maps);
   NodeId bind_context(NodeId v, NodeId row);
+  bool embed_context();
 
   const FlowSpec& spec_;
   Diagnostics& diags_;
@@ -91,6 +93,8 @@ class FlowBuilder {
   // The context (conditional flows; -1 otherwise): a placeholder every layer
   // reads, bound per entry point to the context columns of its input row.
   NodeId context_ = -1;
+  // What conditioners read: the context, or its embedding by `context_net`.
+  NodeId conditioner_context_ = -1;
   std::optional<BaseDensity> base_;  // declared before the layers
   std::vector<LayerMaps> maps_;      // each layer in both directions, in order
   // Each coordinate between layers (track_ranges): an enclosure of its
@@ -110,8 +114,8 @@ class FlowBuilder {
 // Layer `index` built by its kind's builder (LayerBuilder.hpp).
 std::optional<BuiltLayer> FlowBuilder::build(int index) {
   const LayerSpec& layer = spec_.layers[static_cast<size_t>(index)];
-  LayerEnv env{g_,       diags_,     spec_,        layer,         index,
-               context_, kMaxParams, flow_params_, transformers_, fg_.inversions};
+  LayerEnv env{g_,         diags_,       spec_,         layer,         index, conditioner_context_,
+               kMaxParams, flow_params_, transformers_, fg_.inversions};
   auto built = std::visit([&env](const auto& kind) { return build_layer(env, kind); }, layer.kind);
   if (!env.domain_known) fg_.support_known = false;
   return built;
@@ -248,7 +252,8 @@ bool FlowBuilder::build_layers() {
   // Entry rows are (x, c) and (z, c): the ABI stays one input per entry.
   fg_.x = g_.input(0, D + C);
   fg_.z = g_.input(1, D + C);
-  if (C > 0) context_ = g_.var(g_.add_var_name("context"), C);
+  if (C > 0) context_ = conditioner_context_ = g_.var(g_.add_var_name("context"), C);
+  if (spec_.context_net && !embed_context()) return false;
   declare_flow_params();
   base_.emplace(g_, spec_.base, spec_.dim);
   std::vector<NodeId> actnorm_inputs;
@@ -418,6 +423,22 @@ bool FlowBuilder::within_limits(SourceRange at) {
                                  g_.size(), kMaxGraphNodes));
     return false;
   }
+  return true;
+}
+
+// The context's embedding `context_net.*`, declared before every layer's
+// parameters; false (reported by the caller) over the parameter limit.
+bool FlowBuilder::embed_context() {
+  std::vector<int> widths = spec_.context_net->hidden;
+  widths.push_back(spec_.context_net_out);
+  const std::vector<DenseLayer> dense =
+      declare_dense_layers(g_, "context_net.", spec_.context_dim, widths, kMaxParams);
+  if (dense.empty()) {
+    within_limits(spec_.loc);  // reports the limit
+    return false;
+  }
+  conditioner_context_ =
+      apply_dense_layers(g_, dense, activation_op(spec_.context_net->act), context_);
   return true;
 }
 

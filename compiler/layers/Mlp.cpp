@@ -24,6 +24,15 @@ std::vector<DenseLayer> declare_dense_layers(Graph& g, const std::string& prefix
   return layers;
 }
 
+NodeId apply_dense_layers(Graph& g, const std::vector<DenseLayer>& dense, Op act, NodeId input) {
+  NodeId h = input;
+  for (size_t k = 0; k < dense.size(); ++k) {
+    h = g.binary(Op::add, g.matvec(dense[k].w, h, dense[k].rows, dense[k].cols), dense[k].b);
+    if (k + 1 < dense.size()) h = g.unary(act, h);
+  }
+  return h;
+}
+
 Op activation_op(Activation a) {
   switch (a) {
     case Activation::relu:

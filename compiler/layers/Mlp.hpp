@@ -24,6 +24,10 @@ struct DenseLayer {
 std::vector<DenseLayer> declare_dense_layers(Graph& g, const std::string& prefix, int inputs,
                                              const std::vector<int>& widths, int64_t max_params);
 
+// The network's output for `input`: each dense layer, `act` between them,
+// the last one linear.
+NodeId apply_dense_layers(Graph& g, const std::vector<DenseLayer>& dense, Op act, NodeId input);
+
 Op activation_op(Activation a);
 
 }  // namespace nfc

@@ -97,6 +97,12 @@ struct AutoregressiveSpec {
 struct ElementwiseSpec {
   int transform = -1;        // index into FlowSpec::transforms
   std::vector<double> init;  // per transform parameter
+  // Conditional flows: the parameters are outputs of a network of the
+  // context (one per parameter and dimension) instead of learnable vectors,
+  // after the block's rewrites. A conditional diag_normal base is this
+  // layer, last, with the transform `standardize`.
+  std::optional<MlpSpec> net;
+  std::vector<ParamRewrite> rewrites;
   // Where the input lies, open at both ends, beyond the transform's own
   // domain: dequantize's (0, levels), the range of levels plus noise.
   double lo = -INFINITY, hi = INFINITY;
@@ -194,6 +200,11 @@ struct FlowSpec {
   // length (coupling and MADE conditioners take it as extra inputs, maps
   // name it c0..c{C-1}); the density is p(x | c). 0: unconditional.
   int context_dim = 0;
+  // `context_net = mlp(hidden = [...], out = E)`: every conditioner reads
+  // the network's E outputs instead of c (maps still name c0..). Its output
+  // layer is linear.
+  std::optional<MlpSpec> context_net;
+  int context_net_out = 0;
   BaseSettings base;
   // Integer levels a first `dequantize` layer spreads out, and `image = [H, W, C]`.
   DataFormat format;

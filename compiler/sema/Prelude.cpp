@@ -16,6 +16,9 @@ constexpr std::string_view kPrelude = R"nf(
 transform affine(x; s, t) = x * exp(s) + t
 # NICE: shift only (volume preserving)
 transform additive(x; t) = x + t
+# A normal N(mean, exp(log_scale)^2) onto N(0, 1): the conditional
+# diag_normal base's last layer
+transform standardize(x; mean, log_scale) = (x - mean) * exp(-log_scale)
 )nf";
 
 // A copy of `e` with every source range cleared.

@@ -153,12 +153,16 @@ class Sema {
   void warn_unused_locals(const ast::Map& m, const std::set<std::string>& used);
   void check_header(const ast::Flow& flow);
   void check_base(const ast::Value& v);
+  void check_context_net(const ast::Value& v);
+  void push_conditional_base();
   void check_size(const ast::Flow& flow);
   void check_layers(const std::vector<ast::Layer>& body);
   void check_layer(const ast::Repeat& r);
   void check_layer(const ast::Coupling& c);
   void check_autoregressive(const ast::Coupling& c);
   void check_elementwise(const ast::Coupling& c);
+  void check_conditioned_elementwise(const ast::Coupling& c, const TransformDef& t,
+                                     ElementwiseSpec spec);
   void check_linear(const ast::Coupling& c);
   void check_dequantize(const ast::Coupling& c);
   int expression_transform(const std::string& key, const std::string& name, ExprPtr body);
@@ -174,6 +178,8 @@ class Sema {
   std::optional<std::vector<int>> check_mask_list(const ast::Value& v);
   MlpSpec resolve_net(const ast::Coupling& c, std::string_view kind = "mlp",
                       bool* residual = nullptr);
+  MlpSpec resolve_net_value(const ast::Value& v, std::string_view kind, bool* residual,
+                            std::optional<int>* out);
   void resolve_hidden(const ast::Value& v, MlpSpec& net);
   void resolve_activation(const ast::Value& v, MlpSpec& net);
   std::vector<ParamRewrite> resolve_rewrites(const ast::Coupling& c, const TransformDef& t);
@@ -193,10 +199,14 @@ class Sema {
   // several maps): to explain uses outside their map.
   std::map<std::string, std::vector<Declared>, std::less<>> map_names_;
   std::set<std::string> used_in_maps_;  // every name any map expression mentions
-  int dim_ = 0;          // 0 while unknown or invalid: dim-dependent checks are skipped
-  int context_dim_ = 0;  // the flow's context length: maps may read c0..c{C-1}
-  int couplings_ = 0;    // coupling layers seen so far, in unrolled order
-  bool muted_ = false;   // inside the second and later passes over a repeat body
+  int dim_ = 0;           // 0 while unknown or invalid: dim-dependent checks are skipped
+  int context_dim_ = 0;   // the flow's context length: maps may read c0..c{C-1}
+  int standardize_ = -1;  // the prelude's `standardize`, whatever the file defines
+  // `base = diag_normal(net = ...)`: the network, pushed as the last layer.
+  std::optional<MlpSpec> conditional_base_;
+  SourceRange conditional_base_loc_;
+  int couplings_ = 0;   // coupling layers seen so far, in unrolled order
+  bool muted_ = false;  // inside the second and later passes over a repeat body
   bool in_repeat_ = false;
   int layers_seen_ = 0;   // layers checked so far, with repeats unrolled
   bool building_ = true;  // false when the unrolled flow is too large to build
@@ -207,6 +217,7 @@ std::optional<FlowSpec> Sema::run(const ast::File& prelude, const ast::File& fil
   for (const ast::File* f : {&prelude, &file})
     for (const ast::Transform& t : f->transforms) transform_names_.insert(t.name.text);
   internal_check(errors_.empty(), "the prelude's transforms must check cleanly");
+  standardize_ = transforms_.at("standardize");
   // A user file may define its own version of a standard transform (as
   // examples often spell out `affine`): the user's definition wins.
   for (const ast::Transform& t : file.transforms) transforms_.erase(t.name.text);
@@ -225,6 +236,7 @@ std::optional<FlowSpec> Sema::run(const ast::File& prelude, const ast::File& fil
   const ast::Flow& flow = file.flows[0];
   check_size(flow);
   check_layers(flow.body);
+  push_conditional_base();
   spec_.targets = check_targets(file.targets, dim_, reporter());
   for (const ParamDecl& p : spec_.params) {
     if (!used_in_maps_.contains(p.name)) {
@@ -397,31 +409,78 @@ int Sema::find_transform(const ast::Name& name) {
   return -1;
 }
 
-// flow NAME(dim = INT, base = B), B checked by resolve_base (SemaBase.cpp)
+// flow NAME(dim = INT, base = B, context = C, context_net = N, image = [H, W, C]),
+// B checked by resolve_base (SemaBase.cpp)
 void Sema::check_header(const ast::Flow& flow) {
   spec_.name = flow.name.text;
   spec_.loc = flow.name.loc;
   const ArgList args(flow.args, fmt::format("flow '{}'", flow.name.text),
-                     {"dim", "base", "context", "image"}, reporter());
+                     {"dim", "base", "context", "context_net", "image"}, reporter());
   if (const ast::Value* dim = args.require("dim", flow.name.loc)) {
     if (auto n = integer_in_range(*dim, "'dim'", 1, kMaxDim, reporter())) {
       dim_ = static_cast<int>(*n);
     }
   }
-  if (const ast::Value* base = args.find("base")) check_base(*base);
+  // The context before the base and its network: both need one.
   if (const ast::Value* context = args.find("context")) {
     if (auto n = integer_in_range(*context, "'context'", 0, kMaxDim, reporter())) {
       context_dim_ = static_cast<int>(*n);
     }
   }
+  if (const ast::Value* base = args.find("base")) check_base(*base);
+  if (const ast::Value* net = args.find("context_net")) check_context_net(*net);
   if (const ast::Value* image = args.find("image"))
     spec_.format.image = resolve_image(*image, dim_, reporter()).value_or(std::vector<int>{});
   spec_.dim = dim_;
   spec_.context_dim = context_dim_;
 }
 
+// A conditional diagonal normal base, `diag_normal(net = mlp(...))`: its
+// mean and log-scale are a network of the context. It is the standard
+// normal behind a last layer z = (y - mean(c)) exp(-log_scale(c)), which
+// has the same density and samples through the flow's inverse.
 void Sema::check_base(const ast::Value& v) {
+  if (v.kind == ast::Value::Kind::call && v.text == "diag_normal" && !v.args.empty()) {
+    const ArgList args(v.args, "'diag_normal'", {"net"}, reporter());
+    const ast::Value* net = args.find("net");
+    if (!net) return;
+    if (context_dim_ == 0) {
+      error(net->loc,
+            "a base with a network needs a conditional flow: its mean and log-scale are "
+            "networks of the context (declare context = N)");
+      return;
+    }
+    conditional_base_ = resolve_net_value(*net, "mlp", nullptr, nullptr);
+    conditional_base_loc_ = v.loc;
+    spec_.base = BaseSettings{};
+    return;
+  }
   if (auto base = resolve_base(v, reporter())) spec_.base = *base;
+}
+
+void Sema::push_conditional_base() {
+  if (!conditional_base_) return;
+  ElementwiseSpec spec;
+  spec.transform = standardize_;
+  spec.init = {0, 0};
+  spec.net = conditional_base_;
+  push_layer(conditional_base_loc_, "base diag_normal(net)", std::move(spec));
+}
+
+// context_net = mlp(hidden = [...], out = E, act = ...): the context's
+// embedding, which every conditioner reads.
+void Sema::check_context_net(const ast::Value& v) {
+  if (context_dim_ == 0) {
+    error(v.loc,
+          "'context_net' embeds the context of a conditional flow; this flow has none "
+          "(declare context = N)");
+    return;
+  }
+  std::optional<int> out;
+  MlpSpec net = resolve_net_value(v, "mlp", nullptr, &out);
+  if (!out) return;
+  spec_.context_net = std::move(net);
+  spec_.context_net_out = *out;
 }
 
 // Refuses to unroll flows whose layers would not fit in memory.
@@ -537,7 +596,6 @@ int Sema::function_transform(const std::string& function) {
 // initialised from the arguments (`elementwise affine(s = 0, t = 0)`, 0 when
 // absent).
 void Sema::check_elementwise(const ast::Coupling& c) {
-  reject_block(c);
   static const std::vector<std::string> kFunctions = {
       "exp",  "log",   "log1p", "expm1", "sqrt", "tanh", "atanh", "sigmoid", "logit", "softplus",
       "sinh", "asinh", "atan",  "asin",  "acos", "cbrt", "log2",  "tan",     "erf",   "erfinv"};
@@ -564,6 +622,7 @@ void Sema::check_elementwise(const ast::Coupling& c) {
     if (spec.transform < 0) return;
     const TransformDef& t = spec_.transforms[static_cast<size_t>(spec.transform)];
     spec.init.assign(t.params.size(), 0.0);
+    if (!c.nets.empty()) return check_conditioned_elementwise(c, t, std::move(spec));
     for (const ast::Arg& a : c.args) {
       auto it = std::find(t.params.begin(), t.params.end(), a.key.text);
       if (it == t.params.end()) {
@@ -584,7 +643,26 @@ void Sema::check_elementwise(const ast::Coupling& c) {
       spec.init[static_cast<size_t>(it - t.params.begin())] = *v;
     }
   }
+  reject_block(c);
   push_layer(c.keyword, std::move(label), std::move(spec));
+}
+
+// elementwise T { net = mlp(...); P = expr ... } in a conditional flow: T's
+// parameters, per dimension, are outputs of a network of the context.
+void Sema::check_conditioned_elementwise(const ast::Coupling& c, const TransformDef& t,
+                                         ElementwiseSpec spec) {
+  const SourceRange at = c.nets[0].key.loc;
+  if (context_dim_ == 0)
+    return error(at,
+                 "a network in 'elementwise' computes its parameters from the context; this "
+                 "flow has none (declare context = N)");
+  for (const ast::Arg& a : c.args)
+    error(a.key.loc, fmt::format("'{}' comes from the network: with 'net', 'elementwise {}' takes "
+                                 "no initial values",
+                                 a.key.text, t.name));
+  spec.net = resolve_net(c);
+  spec.rewrites = resolve_rewrites(c, t);
+  push_layer(c.keyword, "elementwise " + t.name + " { net }", std::move(spec));
 }
 
 // dequantize(levels = L): integer data in 0..L-1 (plus uniform noise the
@@ -718,13 +796,23 @@ std::optional<std::vector<int>> Sema::check_mask_list(const ast::Value& v) {
 // net = mlp(hidden = [...], act = ...) ; defaults when absent. Autoregressive
 // layers take net = made(hidden = [...], act = ..., residual = true|false).
 MlpSpec Sema::resolve_net(const ast::Coupling& c, std::string_view kind, bool* residual) {
-  MlpSpec net;
-  net.loc = c.keyword;
   for (size_t i = 1; i < c.nets.size(); ++i) {
     error(c.nets[i].key.loc, fmt::format("duplicate 'net' in {} block", c.kind));
   }
-  if (c.nets.empty()) return net;
-  const ast::Value& v = c.nets[0].value;
+  if (c.nets.empty()) {
+    MlpSpec net;
+    net.loc = c.keyword;
+    return net;
+  }
+  return resolve_net_value(c.nets[0].value, kind, residual, nullptr);
+}
+
+// The network `v` names: kind(hidden = [...], act = ...), with `residual`
+// where `residual` is given (MADE) and a required `out` width where `out`
+// is (the context's embedding: unset after an error).
+MlpSpec Sema::resolve_net_value(const ast::Value& v, std::string_view kind, bool* residual,
+                                std::optional<int>* out) {
+  MlpSpec net;
   net.loc = v.loc;
   if (v.kind == ast::Value::Kind::error) return net;
   const bool named = v.kind == ast::Value::Kind::name || v.kind == ast::Value::Kind::call;
@@ -738,6 +826,7 @@ MlpSpec Sema::resolve_net(const ast::Coupling& c, std::string_view kind, bool* r
   }
   const ArgList args = residual ? ArgList(v.args, "'" + std::string(kind) + "'",
                                           {"hidden", "act", "residual"}, reporter())
+                       : out    ? ArgList(v.args, "'mlp'", {"hidden", "act", "out"}, reporter())
                                 : ArgList(v.args, "'mlp'", {"hidden", "act"}, reporter());
   if (const ast::Value* hidden = args.find("hidden")) resolve_hidden(*hidden, net);
   if (const ast::Value* act = args.find("act")) resolve_activation(*act, net);
@@ -747,6 +836,10 @@ MlpSpec Sema::resolve_net(const ast::Coupling& c, std::string_view kind, bool* r
     else if (r->kind != ast::Value::Kind::error)
       error(r->loc, fmt::format("'residual' must be true or false, found {}", describe(*r)));
   }
+  if (out)
+    if (const ast::Value* width = args.require("out", v.loc))
+      if (auto n = integer_in_range(*width, "'out'", 1, kMaxHiddenWidth, reporter()))
+        *out = static_cast<int>(*n);
   return net;
 }
 

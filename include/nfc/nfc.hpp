@@ -91,6 +91,12 @@ class Model {
 
   const std::string& name() const;  // the flow's name in the source
   int dim() const;
+  // The context's length of a conditional flow p(x | c) (`context = C`); 0
+  // otherwise. Every function that reads rows takes the context as a last
+  // argument: C values for all rows, or [n, C] (row i's context in row i).
+  // A conditional model without one, or an unconditional one with one,
+  // throws Error.
+  int context_dim() const;
   Precision precision() const;
   // Threads that run each batch and the optimizer update (default 1). Maps
   // and sampling give the same numbers on any count; gradients differ in
@@ -109,8 +115,13 @@ class Model {
 
   // Fits the flow to `rows` ([n, dim]) with Adam; the model then holds the
   // best validated parameters. `on_progress` (may be empty) is called
-  // after every step; returning false stops training.
+  // after every step; returning false stops training. A conditional flow
+  // trains on rows (x, c) of dim + context_dim values, or on x and its
+  // context apart (the second form).
   TrainResult train(const std::vector<double>& rows, const TrainConfig& config = {},
+                    const std::function<bool(const TrainProgress&)>& on_progress = {});
+  TrainResult train(const std::vector<double>& x, const std::vector<double>& context,
+                    const TrainConfig& config = {},
                     const std::function<bool(const TrainProgress&)>& on_progress = {});
 
   // Fits the flow to the target it was compiled with by reverse KL
@@ -121,21 +132,23 @@ class Model {
   // The target's unnormalised log-density log p~(x) for every row of x.
   std::vector<double> target_log_prob(const std::vector<double>& x) const;
 
-  // log p(x) for every row of x ([n, dim]).
-  std::vector<double> log_prob(const std::vector<double>& x) const;
+  // log p(x) (or log p(x | c)) for every row of x ([n, dim]).
+  std::vector<double> log_prob(const std::vector<double>& x,
+                               const std::vector<double>& context = {}) const;
   // z = f(x) into z ([n, dim]), log|det f'(x)| into logdet ([n]).
-  void forward(const std::vector<double>& x, std::vector<double>& z,
-               std::vector<double>& logdet) const;
+  void forward(const std::vector<double>& x, std::vector<double>& z, std::vector<double>& logdet,
+               const std::vector<double>& context = {}) const;
   // x = g(z) into x, log|det g'(z)| into logdet.
-  void inverse(const std::vector<double>& z, std::vector<double>& x,
-               std::vector<double>& logdet) const;
+  void inverse(const std::vector<double>& z, std::vector<double>& x, std::vector<double>& logdet,
+               const std::vector<double>& context = {}) const;
 
   struct Samples {
     std::vector<double> x;         // [n, dim]
     std::vector<double> log_prob;  // [n]
   };
-  // n samples from base draws seeded by `seed` (as `nfc sample --seed`).
-  Samples sample(int64_t n, uint64_t seed) const;
+  // n samples from base draws seeded by `seed` (as `nfc sample --seed`),
+  // at the context given for a conditional flow.
+  Samples sample(int64_t n, uint64_t seed, const std::vector<double>& context = {}) const;
 
   Model(Model&&) noexcept;
   Model& operator=(Model&&) noexcept;

@@ -105,20 +105,23 @@ std::string unusable_value(const std::vector<double>& values) {
 
 // The nfc.standardize metadata: a mean and a positive finite scale per data
 // column.
-Standardizer standardizer_from(const std::string& path, const std::string& text, int dim) {
+Standardizer standardizer_from(const std::string& path, const std::string& text, int dim,
+                               int context_dim) {
   Standardizer st;
   try {
     const Json j = Json::parse(text);
     st = Standardizer{j.at("mean").get<std::vector<double>>(),
-                      j.at("scale").get<std::vector<double>>()};
+                      j.at("scale").get<std::vector<double>>(), dim};
   } catch (const Json::exception&) {
     throw DataError(path + ": metadata 'nfc.standardize' is not valid");
   }
-  if (st.mean.size() != size_t(dim) || st.scale.size() != size_t(dim))
+  const size_t columns = size_t(dim + context_dim);
+  if (st.mean.size() != columns || st.scale.size() != columns)
     throw DataError(fmt::format(
-        "{}: metadata 'nfc.standardize' has {} means and {} scales, the model has dim {}", path,
-        st.mean.size(), st.scale.size(), dim));
-  for (int j = 0; j < dim; ++j)
+        "{}: metadata 'nfc.standardize' has {} means and {} scales, the model has dim {}{}", path,
+        st.mean.size(), st.scale.size(), dim,
+        context_dim > 0 ? fmt::format(" and context {}", context_dim) : std::string()));
+  for (int j = 0; j < int(columns); ++j)
     if (!std::isfinite(st.mean[size_t(j)]) || !std::isfinite(st.scale[size_t(j)]) ||
         st.scale[size_t(j)] <= 0)
       throw DataError(fmt::format(
@@ -150,7 +153,8 @@ void save_params(const std::string& path, const std::vector<ParamTensor>& table,
   write_safetensors(path, tensors, dtype, meta);
 }
 
-SavedParams load_params(const std::string& path, const std::vector<ParamTensor>& table, int dim) {
+SavedParams load_params(const std::string& path, const std::vector<ParamTensor>& table, int dim,
+                        int context_dim) {
   const SafetensorsFile file = read_safetensors(path);
   auto meta = [&](const char* key) {
     auto it = file.metadata.find(key);
@@ -198,7 +202,7 @@ SavedParams load_params(const std::string& path, const std::vector<ParamTensor>&
   out.source_hash = meta("nfc.source_hash");
   out.training = meta("nfc.training");
   if (const std::string s = meta("nfc.standardize"); !s.empty())
-    out.standardizer = standardizer_from(path, s, dim);
+    out.standardizer = standardizer_from(path, s, dim, context_dim);
   return out;
 }
 

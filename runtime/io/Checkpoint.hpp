@@ -38,13 +38,15 @@ void save_params(const std::string& path, const std::vector<ParamTensor>& table,
                  const std::vector<double>& values, TensorDType dtype, const ModelIdentity& model,
                  const std::optional<Standardizer>& standardizer, const std::string& training = {});
 
-// Reads parameters for a model with this table and `dim` data columns. A
-// DataError names the file and what is wrong: a tensor missing, extra or of
-// another shape; a value that is not finite or beyond ±1e30; a standardiser
-// whose length is not `dim` or whose scale is not finite and positive; an
+// Reads parameters for a model with this table, `dim` data columns and a
+// context of `context_dim`. A DataError names the file and what is wrong: a
+// tensor missing, extra or of another shape; a value that is not finite or
+// beyond ±1e30; a standardiser whose length is not dim + context_dim or
+// whose scale is not finite and positive; an
 // nfc.format_version this nfc does not read (files of other writers, which
 // have none, are welcome).
-SavedParams load_params(const std::string& path, const std::vector<ParamTensor>& table, int dim);
+SavedParams load_params(const std::string& path, const std::vector<ParamTensor>& table, int dim,
+                        int context_dim = 0);
 
 // The training state file that goes with a parameter file.
 std::string state_path(const std::string& params_path);

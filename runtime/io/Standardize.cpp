@@ -5,10 +5,10 @@
 
 namespace nfc {
 
-Standardizer Standardizer::fit(const Dataset& data) {
+Standardizer Standardizer::fit(const Dataset& data, int x_columns) {
   if (data.rows <= 0) throw std::invalid_argument("Standardizer::fit: no rows");
   const int d = data.cols;
-  Standardizer s{std::vector<double>(d, 0.0), std::vector<double>(d, 0.0)};
+  Standardizer s{std::vector<double>(d, 0.0), std::vector<double>(d, 0.0), x_columns};
   data.for_each_block([&](const double* values, int64_t, int64_t n) {
     for (int64_t r = 0; r < n; ++r)
       for (int j = 0; j < d; ++j) s.mean[j] += values[r * d + j];
@@ -46,15 +46,22 @@ void Standardizer::apply(double* rows, int64_t n) const {
     for (size_t j = 0; j < d; ++j) rows[r * d + j] = (rows[r * d + j] - mean[j]) / scale[j];
 }
 
-void Standardizer::unapply(double* rows, int64_t n) const {
-  const size_t d = mean.size();
+void Standardizer::unapply_x(double* x, int64_t n) const {
+  const size_t d = size_t(x_count());
   for (int64_t r = 0; r < n; ++r)
-    for (size_t j = 0; j < d; ++j) rows[r * d + j] = rows[r * d + j] * scale[j] + mean[j];
+    for (size_t j = 0; j < d; ++j) x[r * d + j] = x[r * d + j] * scale[j] + mean[j];
+}
+
+void Standardizer::apply_context(double* c, int64_t n) const {
+  const size_t first = size_t(x_count()), d = mean.size() - first;
+  for (int64_t r = 0; r < n; ++r)
+    for (size_t k = 0; k < d; ++k)
+      c[r * d + k] = (c[r * d + k] - mean[first + k]) / scale[first + k];
 }
 
 double Standardizer::log_det_correction() const {
   double sum = 0;
-  for (double s : scale) sum += std::log(s);
+  for (int j = 0; j < x_count(); ++j) sum += std::log(scale[size_t(j)]);
   return sum;
 }
 

@@ -198,14 +198,15 @@ static_assert(kLanes == 1 || kLanes == $LANES, "NFC_EMITTED_LANES is 1 or $LANES
 constexpr int kWidth = kDim + kContext;
 
 // N rows as the entry points read them: x (standardised if Standardize
-// and the flow was trained so), then c. Without either, x itself.
+// and the flow was trained so), then c (standardised if the flow was
+// trained so). Without either, x itself.
 template <int N, bool Standardize>
 const Real* entry_rows(const Real* x, const Real* c, Real* buffer) {
   if (kContext == 0 && !(Standardize && kStandardized)) return x;
   for (int l = 0; l < N; ++l) {
     for (int d = 0; d < kDim; ++d)
       buffer[l * kWidth + d] = Standardize ? $STD_ELEMENT : x[l * kDim + d];
-    for (int k = 0; k < kContext; ++k) buffer[l * kWidth + kDim + k] = c[l * kContext + k];
+    for (int k = 0; k < kContext; ++k) buffer[l * kWidth + kDim + k] = $STD_CONTEXT_ELEMENT;
   }
   return buffer;
 }
@@ -355,10 +356,12 @@ bool load_weights(const char* path, std::string* error) {
 std::map<std::string, std::string> standardisation(bool standardized) {
   if (!standardized)
     return {{"STD_ELEMENT", "x[l * kDim + d]"},
+
             {"STD_FORWARD", ""},
             {"STD_INVERSE", ""},
             {"STD_LOG_PROB", ""}};
   return {{"STD_ELEMENT", "(x[l * kDim + d] - kMean[d]) / kScale[d]"},
+
           {"STD_FORWARD", "  for (int l = 0; l < N; ++l) logdet[l] -= kLogScaleSum;\n"},
           {"STD_INVERSE",
            "  for (int k = 0; k < N * kDim; ++k) x[k] = x[k] * kScale[k % kDim] + kMean[k % "
@@ -470,6 +473,12 @@ std::string weights_block(const FlowGraph& flow, const std::vector<double>& para
     out += "const Real kMean[kDim] = {" + array_text(o.mean, o.precision) + "};\n";
     out += "const Real kScale[kDim] = {" + array_text(o.scale, o.precision) + "};\n";
     out += "const Real kLogScaleSum = " + cpp_real_literal(log_scale_sum) + ";\n";
+    if (!o.context_mean.empty()) {
+      out += "const Real kContextMean[kContext] = {" + array_text(o.context_mean, o.precision) +
+             "};\n";
+      out += "const Real kContextScale[kContext] = {" + array_text(o.context_scale, o.precision) +
+             "};\n";
+    }
   }
   return out;
 }
@@ -722,6 +731,8 @@ CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& param
                          const CppModuleOptions& o) {
   const std::string ns = o.ns.empty() ? flow.name : o.ns;
   internal_check(is_cpp_namespace_name(ns), "emit_cpp_module: namespace is not an identifier");
+  internal_check(o.mean.empty() || o.context_mean.size() == size_t(flow.context_dim),
+                 "emit_cpp_module: the context's standardisation");
   std::string guard = "NFC_EMITTED_";
   for (char c : ns) guard += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   guard += "_HPP_";
@@ -773,6 +784,9 @@ CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& param
       {"LANES", std::to_string(kLanes)},
   };
   vars.merge(standardisation(!o.mean.empty()));
+  vars["STD_CONTEXT_ELEMENT"] = o.context_mean.empty()
+                                    ? "c[l * kContext + k]"
+                                    : "(c[l * kContext + k] - kContextMean[k]) / kContextScale[k]";
   vars.merge(context_arguments(flow.context_dim));
   CppFiles files;
   files.header_name = ns + ".hpp";

@@ -24,6 +24,8 @@ struct CppModuleOptions {
   // Per-dimension standardisation the flow was trained with (empty if
   // none): the emitted API then works in data coordinates, as nfc does.
   std::vector<double> mean, scale;
+  // A conditional flow's context standardisation (empty if none).
+  std::vector<double> context_mean, context_scale;
 };
 
 struct CppFiles {
