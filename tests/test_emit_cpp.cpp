@@ -70,13 +70,15 @@ struct Emitted {
   std::unique_ptr<CompiledModel> jit;
   std::optional<Standardizer> standardizer;  // saved with the parameters
   int context = 0;                           // the flow's context length
+  bool with_grad = false;                    // emitted with --with-grad
 };
 
 // Compiles the model with the JIT, saves parameters initialised from a
 // seed, and emits it with the nfc binary.
 Emitted emit(const fs::path& model, Precision precision, const std::string& ns, bool load,
              const fs::path& dir, uint64_t seed,
-             const std::optional<Standardizer>& standardizer = std::nullopt) {
+             const std::optional<Standardizer>& standardizer = std::nullopt,
+             const std::string& flags = "") {
   Emitted e{model, precision, ns, load, dir / (ns + ".safetensors"), nullptr, standardizer};
   const std::string source = read_text(model);
   Diagnostics diags(model.string(), source);
@@ -85,6 +87,7 @@ Emitted emit(const fs::path& model, Precision precision, const std::string& ns, 
   e.jit = compile_model(source, diags, options);
   REQUIRE(e.jit != nullptr);
   e.context = e.jit->graph->context_dim;
+  e.with_grad = flags.find("--with-grad") != std::string::npos;
   Flow<double> init = make_flow<double>(*compile_model(source, diags, JitOptions{}));
   init.init_params(seed);
   save_params(e.params.string(), init.param_table(), init.params(), TensorDType::f64,
@@ -92,7 +95,7 @@ Emitted emit(const fs::path& model, Precision precision, const std::string& ns, 
   const auto r = test::run_shell(
       std::string(NFC_EXECUTABLE) + " emit-cpp " + model.string() + " --params " +
       e.params.string() + " -o " + dir.string() + " --namespace " + ns + " --precision " +
-      (precision == Precision::f32 ? "f32" : "f64") + (load ? " --load-weights" : ""));
+      (precision == Precision::f32 ? "f32" : "f64") + (load ? " --load-weights" : "") + flags);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   return e;
@@ -184,15 +187,72 @@ $BODY  return 0;
 }
 )";
 
+// The gradient program (--with-grad): per flow the mean NLL and its
+// gradient on the seeded rows, and central differences of the emitted mean
+// -log p over the weights, at every kParamCount / 23-th weight.
+const char* const kGradientDriver = R"(#include <cmath>
+#include <cstdio>
+#include <vector>
+$INCLUDES
+template <class T>
+void print(const char* ns, const char* name, const std::vector<T>& v) {
+  std::printf("%s %s", ns, name);
+  for (T x : v) std::printf(" %.17g", static_cast<double>(x));
+  std::printf("\n");
+}
+
+#define WITH_C(p) p,
+#define NO_C(p)
+#define GRADIENT(NS, C)                                                                        \
+  {                                                                                            \
+    using Real = NS::Real;                                                                     \
+    const long n = $ROWS, d = NS::kDim, k = NS::kContext;                                      \
+    std::vector<Real> x(n * d), c(n * k), grad(NS::kParamCount), lp(n);                        \
+    NS::Generator in_rng($INPUT_SEED);                                                         \
+    for (Real& v : x) v = static_cast<Real>(in_rng.normal());                                  \
+    for (Real& v : c) v = static_cast<Real>(in_rng.normal());                                  \
+    const Real loss = NS::nll_grad(x.data(), C(c.data()) grad.data(), n);                      \
+    print(#NS, "loss", std::vector<Real>{loss});                                               \
+    print(#NS, "grad", grad);                                                                  \
+    std::vector<double> fd_at, fd;                                                             \
+    auto mean_nll = [&] {                                                                      \
+      NS::log_prob(x.data(), C(c.data()) lp.data(), n);                                        \
+      double s = 0;                                                                            \
+      for (Real v : lp) s -= double(v);                                                        \
+      return s / double(n);                                                                    \
+    };                                                                                         \
+    for (long i = 0; i < NS::kParamCount; i += NS::kParamCount / 23 + 1) {                     \
+      Real& w = NS::parameters()[i];                                                           \
+      const Real saved = w, h = static_cast<Real>(1e-5 * (1 + std::fabs(double(saved))));     \
+      w = saved + h;                                                                           \
+      const double up = mean_nll();                                                            \
+      w = saved - h;                                                                           \
+      const double down = mean_nll();                                                          \
+      w = saved;                                                                               \
+      fd_at.push_back(double(i));                                                              \
+      fd.push_back((up - down) / (2 * double(h)));                                             \
+    }                                                                                          \
+    print(#NS, "fd_at", fd_at);                                                                \
+    print(#NS, "fd", fd);                                                                      \
+  }
+
+int main() {
+$BODY  return 0;
+}
+)";
+
 std::string driver(const std::vector<Emitted>& flows) {
   std::string includes, body;
   for (const Emitted& e : flows) {
     includes += "#include \"" + e.ns + ".hpp\"\n";
     if (e.load_weights)
       body += "  if (!" + e.ns + "::load_weights(\"" + e.params.string() + "\")) return 1;\n";
-    body += "  RUN_MODEL(" + e.ns + (e.context > 0 ? ", WITH_C, WITH_CL)\n" : ", NO_C, NO_C)\n");
+    if (e.with_grad)
+      body += "  GRADIENT(" + e.ns + (e.context > 0 ? ", WITH_C)\n" : ", NO_C)\n");
+    else
+      body += "  RUN_MODEL(" + e.ns + (e.context > 0 ? ", WITH_C, WITH_CL)\n" : ", NO_C, NO_C)\n");
   }
-  std::string text = kDriverTop;
+  std::string text = flows.front().with_grad ? kGradientDriver : kDriverTop;
   const std::map<std::string, std::string> vars = {{"$INCLUDES", includes},
                                                    {"$BODY", body},
                                                    {"$ROWS", std::to_string(kRows)},
@@ -441,6 +501,67 @@ TEST_CASE("emitted C++ of every model compiles warning-free and matches the JIT"
     // Batch-1 and single-sample calls allocate nothing and give the batch's results.
     CHECK(emitted.at(e.ns + " allocations") == std::vector<double>{0});
     CHECK(emitted.at(e.ns + " mismatches") == std::vector<double>{0});
+  }
+}
+
+// --with-grad: the emitted NLL gradient against the JIT's nll_grad on the
+// same rows (it is the same program, summed sample by sample: 1e-12 in
+// f64, 1e-5 in f32, relative to the gradient's largest entry) and against
+// central differences of the emitted log_prob (f64; step 1e-5 leaves a
+// truncation error ~1e-10 and rounding ~1e-16 / 1e-5 = 1e-11 per unit of
+// the NLL's scale, so 1e-6 holds with margin and still catches a wrong
+// term, which is O(1e-2) or more). Models: a coupling flow, a MAF (the
+// MADE's staircase of structural zeros), a learnable mixture base, and a
+// conditional flow with every context network, standardised.
+TEST_CASE("emitted gradients (--with-grad) match the JIT and finite differences", "[emit]") {
+  const fs::path dir = scratch("gradient");
+  const fs::path src(NFC_SOURCE_DIR);
+  std::vector<Emitted> flows;
+  flows.push_back(emit(src / "examples/moons.nf", Precision::f64, "moons_grad", false, dir, 21,
+                       std::nullopt, " --with-grad"));
+  flows.push_back(emit(src / "examples/moons.nf", Precision::f32, "moons_grad32", false, dir, 21,
+                       std::nullopt, " --with-grad"));
+  flows.push_back(emit(src / "examples/maf.nf", Precision::f64, "maf_grad", false, dir, 22,
+                       std::nullopt, " --with-grad"));
+  flows.push_back(emit(src / "examples/gaussians_mixture.nf", Precision::f64, "mixture_grad", false,
+                       dir, 23, std::nullopt, " --with-grad"));
+  flows.push_back(emit(src / "tests/models/conditional_networks.nf", Precision::f64,
+                       "networks_grad", false, dir, 24,
+                       Standardizer{{0.5, -0.25, 1}, {2, 0.5, 3}, 2}, " --with-grad"));
+  const Arrays out = parse(build_and_run(dir, flows, kCompile));
+  for (const Emitted& e : flows) {
+    INFO(e.ns);
+    const bool f64 = e.precision == Precision::f64;
+    auto check = [&]<class T>(Flow<T> flow) {
+      const int d = flow.dim(), C = flow.context_dim();
+      const Inputs<T> in = driver_inputs(flow);
+      const std::vector<T> rows = entry_rows(e, in.x, in.c, d, C, true);
+      std::vector<T> grad(flow.params().size());
+      double loss = double(flow.nll_grad(rows.data(), kRows, grad.data()));
+      if (e.standardizer) loss += e.standardizer->log_det_correction();
+      const auto& got = out.at(e.ns + " grad");
+      REQUIRE(got.size() == grad.size());
+      double scale = 0;
+      for (T g : grad) scale = std::max(scale, std::fabs(double(g)));
+      const double tol = (f64 ? 1e-12 : 1e-5) * std::max(1.0, scale);
+      for (size_t i = 0; i < grad.size(); ++i) {
+        INFO("gradient " << i);
+        CHECK(std::fabs(got[i] - double(grad[i])) <= tol);
+      }
+      CHECK(out.at(e.ns + " loss")[0] == Approx(loss).epsilon(f64 ? 1e-12 : 1e-5));
+      if (!f64) return;
+      const auto& at = out.at(e.ns + " fd_at");
+      const auto& fd = out.at(e.ns + " fd");
+      REQUIRE(at.size() >= 20);
+      for (size_t j = 0; j < at.size(); ++j) {
+        INFO("weight " << at[j]);
+        CHECK(std::fabs(fd[j] - got[size_t(at[j])]) <= 1e-6 * std::max(1.0, scale));
+      }
+    };
+    if (f64)
+      check(jit_flow<double>(e));
+    else
+      check(jit_flow<float>(e));
   }
 }
 

@@ -23,6 +23,7 @@ struct EmitOptions {
   std::string precision = "f64";
   std::string ns;
   bool load_weights = false;
+  bool with_grad = false;
 };
 
 void write_text(const std::filesystem::path& path, const std::string& text) {
@@ -47,6 +48,7 @@ void emit(const EmitOptions& o) {
 
   options.precision = o.precision == "f32" ? Precision::f32 : Precision::f64;
   options.load_weights = o.load_weights;
+  options.with_grad = o.with_grad;
   options.source_hash = hex64(fnv1a64(source));
   options.params_file = std::filesystem::path(o.params).filename().string();
   if (!saved.source_hash.empty() && saved.source_hash != options.source_hash)
@@ -87,6 +89,8 @@ void register_emit_cpp(CLI::App& app) {
   cmd->add_option("--namespace", o->ns, "namespace and file names (default: the flow's name)");
   cmd->add_flag("--load-weights", o->load_weights,
                 "read the parameters from a .safetensors file at run time instead of embedding");
+  cmd->add_flag("--with-grad", o->with_grad,
+                "also emit nll_grad(): the mean NLL and its gradient, for fine-tuning");
   cmd->callback([o] { emit(*o); });
 }
 

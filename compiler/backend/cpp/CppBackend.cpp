@@ -77,6 +77,7 @@ class FunctionWriter {
   void emit_scatter(NodeId id);
   void emit_solve(NodeId id);
   void emit_made_sequence(NodeId id);
+  void emit_accumulation(const Accumulation& a);
   void emit_locals(const std::vector<NodeId>& nodes, const std::string& k);
   std::string index_table(NodeId id, const std::vector<int>& indices, const std::string& tag = "");
 
@@ -203,8 +204,9 @@ void FunctionWriter::loop(int64_t count, const std::string& var,
 }
 
 std::string FunctionWriter::write(const std::string& name) {
-  internal_check(entry_.kind == EntryKind::map && entry_.accumulations.empty(),
-                 "cpp backend: only map entry points are emitted");
+  const bool gradient = entry_.kind == EntryKind::mean_gradient;
+  internal_check(gradient ? lanes_ == 1 : entry_.accumulations.empty(),
+                 "cpp backend: a mean_gradient entry point is emitted for one sample");
   plan_ = plan_buffers(g_, entry_, [this](NodeId id) { return needs_buffer(id); });
   out_ << "// Entry point '" << entry_.name << "' for "
        << (lanes_ == 1 ? std::string("one sample.\n")
@@ -212,11 +214,17 @@ std::string FunctionWriter::write(const std::string& name) {
   out_ << (lanes_ > 1 ? "[[maybe_unused]] " : "") << "static void " << name
        << "([[maybe_unused]] const Real* p, [[maybe_unused]] const Real* in";
   for (size_t o = 0; o < entry_.outputs.size(); ++o) out_ << ", Real* out_" << o;
+  if (gradient) out_ << ", Real* grad";
   out_ << ") {\n";
   if (plan_.slots > 0)
     line("Real s[" + std::to_string(plan_.slots) + "]" +
          (lanes_ > 1 ? "[" + std::to_string(lanes_) + "]" : "") + ";");
-  for (NodeId id : plan_.order) emit_node(id);
+  for (size_t i = 0; i < plan_.order.size(); ++i) {
+    emit_node(plan_.order[i]);
+    // Gradient terms where their operands are ready: the plan frees their
+    // slots right after.
+    for (size_t k : plan_.accumulate_after[i]) emit_accumulation(entry_.accumulations[k]);
+  }
   for (size_t o = 0; o < entry_.outputs.size(); ++o) {
     const NodeId id = entry_.outputs[o];
     loop(g_.len(id), "k", [&](const std::string& k) {
@@ -226,6 +234,26 @@ std::string FunctionWriter::write(const std::string& name) {
   }
   out_ << "}\n";
   return out_.str();
+}
+
+// One sample's share of a gradient term, added into grad (Program.hpp,
+// Accumulation): a vector, or an outer product over its matrix view.
+void FunctionWriter::emit_accumulation(const Accumulation& a) {
+  if (a.value >= 0) {
+    loop(g_.len(a.value), "k", [&](const std::string& k) {
+      return "grad[" + index(a.offset, k) + "] += " + element(a.value, k) + ";";
+    });
+    return;
+  }
+  const int rows = g_.len(a.outer_a), cols = g_.len(a.outer_b);
+  const int stride = a.stride == 0 ? cols : a.stride;
+  std::string bound = std::to_string(cols);
+  if (!a.row_lengths.empty())
+    bound = index_table(a.outer_a, a.row_lengths, "grad" + std::to_string(a.offset)) + "[r]";
+  line("for (int r = 0; r < " + std::to_string(rows) + "; ++r)");
+  line("  for (int c = 0; c < " + bound + "; ++c) grad[" +
+       index(a.offset, "r * " + std::to_string(stride) + " + c") +
+       "] += " + element(a.outer_a, "r") + " * " + element(a.outer_b, "c") + ";");
 }
 
 // No `default:`: a new op in Ops.def must be taught here.

@@ -28,10 +28,11 @@
 
 namespace nfc {
 
-// The text of `entry` (a map entry point of `program`) as a function named
-// `function_name`, with `static` linkage, over `lanes` samples. Throws
-// InternalError for a mean_gradient entry (training stays with the JIT) or
-// a malformed graph.
+// The text of `entry` (an entry point of `program`) as a function named
+// `function_name`, with `static` linkage, over `lanes` samples. A
+// mean_gradient entry is emitted for one sample (lanes 1) with a last
+// argument `Real* grad` into which it adds that sample's gradient terms;
+// out_0 receives its loss. Throws InternalError for a malformed graph.
 std::string emit_cpp_function(const Program& program, const EntryPoint& entry,
                               const std::string& function_name, int lanes = 1);
 

@@ -145,7 +145,7 @@ void draw_base(Generator& rng, Real* z, std::int64_t n);
 // n samples (or one) with base draws from `rng`.
 void sample(Generator& rng, ${C_PARAM}Real* x, Real* log_prob, std::int64_t n);
 Real sample(Generator& rng, ${C_PARAM}Real* x);
-$LOAD_DECL
+$LOAD_DECL$GRAD_DECL
 }  // namespace $NS
 
 #endif  // $GUARD
@@ -157,6 +157,34 @@ const char* const kLoadDecl = R"(
 // by nfc train). Returns false, with a one-line message in *error if
 // given, when the file cannot be read or does not fit the model.
 bool load_weights(const char* path, std::string* error = nullptr);
+)";
+
+const char* const kGradDecl = R"(
+// Fine-tuning (emitted with --with-grad). The weights, kParamCount values
+// in the order of the parameter table (that of the .safetensors tensors),
+// to read and to update between calls:
+Real* parameters();
+// The mean of -log p(x_i) over n rows, and its gradient with respect to
+// parameters() into grad[kParamCount] (overwritten; summed in Real).
+Real nll_grad(const Real* x, ${C_PARAM}Real* grad, std::int64_t n);
+)";
+
+const char* const kGradDef = R"(
+Real* parameters() { return weights; }
+
+Real nll_grad(const Real* x, ${C_PARAM}Real* grad, std::int64_t n) {
+$C_NULL  for (std::int64_t k = 0; k < kParamCount; ++k) grad[k] = 0;
+  if (n <= 0) return 0;
+  double loss = 0;
+  Real buffer[kWidth];
+  for (std::int64_t i = 0; i < n; ++i) {
+    Real nll;
+    nll_grad_one(weights, entry_rows<1, true>(x + i * kDim, c + i * kContext, buffer), &nll, grad);
+    loss += double(nll);
+  }
+  for (std::int64_t k = 0; k < kParamCount; ++k) grad[k] /= static_cast<Real>(n);
+  return static_cast<Real>(loss / double(n)$STD_NLL);
+}
 )";
 
 const char* const kSourceTop =
@@ -336,7 +364,7 @@ $C_NULL  Real z[kLanes * kDim];
     sample_n(z, c + i * kContext, x + i * kDim, log_prob_out ? log_prob_out + i : nullptr, count);
   }
 }
-$LOAD_DEF
+$LOAD_DEF$GRAD_DEF
 }  // namespace $NS
 )";
 
@@ -461,8 +489,9 @@ std::string weights_block(const FlowGraph& flow, const std::vector<double>& para
     out += "const nfc::WeightSlot kSlots[] = {\n" +
            (slots.empty() ? std::string("    {\"\", 0, 0},\n") : slots) + "};\n";
   } else {
-    out += "const Real weights[" + std::to_string(count) + "] = {" +
-           (params.empty() ? std::string(" 0") : array_text(params, o.precision)) + "};\n";
+    out += std::string(o.with_grad ? "" : "const ") + "Real weights[" + std::to_string(count) +
+           "] = {" + (params.empty() ? std::string(" 0") : array_text(params, o.precision)) +
+           "};\n";
   }
   out +=
       std::string("constexpr bool kStandardized = ") + (o.mean.empty() ? "false" : "true") + ";\n";
@@ -755,7 +784,12 @@ CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& param
   embedded += weights_block(flow, params, o) + base_constants(flow) + "\n";
   const Program program = flow.program();
   for (const EntryPoint& e : program.entries) {
-    // nll_grad and actnorm_inputs: training stays with nfc.
+    // actnorm_inputs: training (its data initialisation) stays with nfc;
+    // nll_grad with --with-grad, for fine-tuning.
+    if (o.with_grad && e.name == abi::kNllGrad) {
+      embedded += emit_cpp_function(program, e, "nll_grad_one") + "\n";
+      continue;
+    }
     if (e.kind != EntryKind::map || e.name == abi::kActNormInputs) continue;
     embedded += emit_cpp_function(program, e, e.name + "_one") + "\n";
     embedded += emit_cpp_function(program, e, e.name + "_block", kLanes) + "\n";
@@ -780,6 +814,7 @@ CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& param
       {"RANDOM", random.body},
       {"LOAD_DECL", o.load_weights ? kLoadDecl : ""},
       {"LOAD_DEF", o.load_weights ? kLoadDef : ""},
+      {"STD_NLL", o.mean.empty() ? "" : " + double(kLogScaleSum)"},
       {"EMBEDDED", embedded},
       {"LANES", std::to_string(kLanes)},
   };
@@ -788,6 +823,9 @@ CppFiles emit_cpp_module(const FlowGraph& flow, const std::vector<double>& param
                                     ? "c[l * kContext + k]"
                                     : "(c[l * kContext + k] - kContextMean[k]) / kContextScale[k]";
   vars.merge(context_arguments(flow.context_dim));
+  // The gradient's text uses the placeholders above: filled in first.
+  vars["GRAD_DECL"] = o.with_grad ? substitute(kGradDecl, vars) : "";
+  vars["GRAD_DEF"] = o.with_grad ? substitute(kGradDef, vars) : "";
   CppFiles files;
   files.header_name = ns + ".hpp";
   files.source_name = ns + ".cpp";

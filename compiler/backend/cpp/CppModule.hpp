@@ -19,6 +19,7 @@ struct CppModuleOptions {
   std::string ns;  // namespace of everything emitted; the flow's name if empty
   Precision precision = Precision::f64;
   bool load_weights = false;  // read parameters from a .safetensors at run time
+  bool with_grad = false;     // also nll_grad() and mutable parameters() (--with-grad)
   std::string source_hash;    // of the .nf text (runtime/Hash.hpp), for the banner
   std::string params_file;    // where the parameters came from, for the banner
   // Per-dimension standardisation the flow was trained with (empty if
