@@ -64,4 +64,6 @@ if [ "${1:-}" = "--variational" ]; then
   shift
   exec /usr/bin/python3 bench/variational.py --build "$build" "$@"
 fi
-exec /usr/bin/python3 bench/bench.py --build "$build" "$@"
+/usr/bin/python3 bench/bench.py --build "$build" "$@"
+# Emitted C++ against the JIT on the same machine (issue 19: within 1.5x).
+bash bench/emit_cpp.sh "$build"

@@ -483,9 +483,9 @@ TEST_CASE("emitted C++ of every model compiles warning-free and matches the JIT"
   flows.push_back(emit(fs::path(NFC_SOURCE_DIR) / "examples/conditional.nf", Precision::f64,
                        "conditional_standardized", false, dir, 9,
                        Standardizer{{0.5, 0.25, -1}, {0.9, 0.5, 2}, 2}));
-  // Batches in blocks of 8 samples (the default where the compiler targets
+  // Batches in blocks of 16 floats or 8 doubles (the default where the compiler targets
   // AVX); the driver checks one-sample calls against them bit for bit.
-  const Arrays emitted = parse(build_and_run(dir, flows, kCompile + " -DNFC_EMITTED_LANES=8"));
+  const Arrays emitted = parse(build_and_run(dir, flows, kCompile + " -DNFC_EMITTED_BLOCKS=1"));
   for (const Emitted& e : flows) {
     INFO(e.model.string() << " as " << e.ns);
     // The same model in double, emitted from the same parameters.
@@ -575,7 +575,7 @@ TEST_CASE("emitted C++ runs clean under AddressSanitizer and UBSan", "[emit]") {
   // The same with blocks of samples.
   check_close(parse(build_and_run(dir, flows,
                                   kCompile + " -O1 -g -fsanitize=address,undefined "
-                                             "-fno-sanitize-recover=all -DNFC_EMITTED_LANES=8")),
+                                             "-fno-sanitize-recover=all -DNFC_EMITTED_BLOCKS=1")),
               jit_outputs<double>(flows[0]), 1e-12, nullptr);
   check_close(emitted, jit_outputs<double>(flows[0]), 1e-12, nullptr);
 }
