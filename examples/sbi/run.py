@@ -19,8 +19,10 @@ trained on the same pairs with the same steps, batch, learning rate and
 schedule and measured on the same draws; before that, it evaluates nfc's
 trained parameters to show it is the same model (the largest difference in
 log q is printed). `nfc sample --context-file` draws from each q(theta | x_o)
-as a check of sampling: the error of the samples' mean, in units of the true
-posterior's standard deviation, averaged over the dimensions.
+as a check of sampling: the error of the samples' quantiles (5% to 95% of
+each coordinate) against the true posterior's, in units of its standard
+deviation, and for two_moons the share of samples outside the prior's box
+(mass q leaks where the posterior has none).
 
     python3 examples/sbi/run.py                                   # both tasks, nfc and PyTorch, seeds 0 1 2
     python3 examples/sbi/run.py --tasks two_moons --seeds 0 --no-torch
@@ -44,7 +46,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import simulate  # noqa: E402
 
-QUICK = dict(sims=2000, steps=500, draws=2000, seeds=[0])
+MODELS = {"gaussian_linear": ["gaussian_linear"], "two_moons": ["two_moons", "two_moons_nsf"]}
+QUICK = dict(sims=5000, steps=1000, draws=2000, seeds=[0])
 
 
 def run(cmd, what):
@@ -86,6 +89,17 @@ def reference(task, workdir, draws):
     return paths, np.stack(log_p), np.stack(samples), grid_gap
 
 
+def quantile_error(q, p):
+    """Per observation: |quantile of q - quantile of p| over the 5%, 10%,
+    ..., 95% quantiles of each coordinate, in units of p's standard
+    deviation, averaged; q and p are samples [observations, draws, dim].
+    Robust to q's rare far draws (an affine MAF can put a few of its
+    samples thousands of standard deviations out: nflows' scale
+    softplus(s) + 1e-3 can be ~1e-3, and inverting divides by it)."""
+    levels = np.linspace(0.05, 0.95, 19)
+    return (np.abs(np.quantile(q, levels, axis=1) - np.quantile(p, levels, axis=1)) / p.std(1)).mean((0, 2))
+
+
 def kl(log_p, lq_path):
     log_q = np.load(lq_path).reshape(log_p.shape)
     return (log_p - log_q).mean(1)
@@ -94,7 +108,9 @@ def kl(log_p, lq_path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tasks", nargs="+", choices=sorted(simulate.TASKS), default=["gaussian_linear", "two_moons"])
-    ap.add_argument("--sims", type=int, default=10000, help="simulated pairs (default 10000)")
+    ap.add_argument("--models", nargs="+", choices=[m for ms in MODELS.values() for m in ms],
+                    help="only these models (default: every model of the tasks)")
+    ap.add_argument("--sims", type=int, default=20000, help="simulated pairs (default 20000)")
     ap.add_argument("--steps", type=int, default=5000, help="training steps (default 5000)")
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -113,81 +129,94 @@ def main():
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args()
     if a.quick:
-        a.tasks, a.no_torch = ["gaussian_linear"], True
+        a.tasks, a.models, a.no_torch = ["gaussian_linear"], None, True
         a.sims, a.steps, a.draws, a.seeds = QUICK["sims"], QUICK["steps"], QUICK["draws"], QUICK["seeds"]
     torch_ref = os.path.join(HERE, "torch_reference.py")
-    results = {"cpu": cpu_model(), "settings": {k: v for k, v in vars(a).items() if k not in ("nfc", "python")}}
+    results = {"cpu": cpu_model(), "settings": {k: v for k, v in vars(a).items() if k not in ("nfc", "python")},
+               "models": {}}
+    frameworks = ["nfc"] + ([] if a.no_torch else ["torch"])
     all_nfc = []
     for name in a.tasks:
         task = simulate.TASKS[name]
-        model = os.path.join(HERE, f"{name}.nf")
+        models = [m for m in MODELS[name] if a.models is None or m in a.models]
         wd = os.path.join(a.workdir, name)
         os.makedirs(wd, exist_ok=True)
         ref, log_p, ref_samples, grid_gap = reference(task, wd, a.draws)
-        frameworks = ["nfc"] + ([] if a.no_torch else ["torch"])
-        kls = {f: [] for f in frameworks}
-        secs = {f: [] for f in frameworks}
-        mean_err, same_model = [], None
+        kls = {(m, f): [] for m in models for f in frameworks}
+        secs = {(m, f): [] for m in models for f in frameworks}
+        q_err = {m: [] for m in models}
+        outside = {m: [] for m in models}
+        same_model = {}
         for seed in a.seeds:
-            data = simulate.write(task, a.sims, seed, os.path.join(wd, f"seed{seed}"))
+            sd = os.path.join(wd, f"seed{seed}")
+            data = simulate.write(task, a.sims, seed, sd)
             train_args = ["--data", data["theta"], "--context-file", data["x"], "--steps", str(a.steps),
                           "--batch", str(a.batch), "--lr", str(a.lr), "--eval-every", str(a.eval_every),
                           "--seed", str(seed)]
-            params = os.path.join(wd, f"seed{seed}", "q_nfc.safetensors")
-            _, t = run([a.nfc, "train", model, *train_args, "--standardize", "--patience", "0", "-q",
-                        "--out", params], "nfc train")
-            secs["nfc"].append(t)
-            lq = os.path.join(wd, f"seed{seed}", "log_q_nfc.npy")
-            run([a.nfc, "logprob", model, "--params", params, "--data", ref["theta"], "--context-file", ref["x"],
-                 "-o", lq], "nfc logprob")
-            kls["nfc"].append(kl(log_p, lq))
-            # Sampling: one draw per row of the repeated observations.
-            samples = os.path.join(wd, f"seed{seed}", "samples_nfc.npy")
-            run([a.nfc, "sample", model, "--params", params, "--context-file", ref["x"], "--seed", str(seed),
-                 "-o", samples], "nfc sample")
-            q = np.load(samples).reshape(ref_samples.shape)
-            mean_err.append((np.abs(q.mean(1) - ref_samples.mean(1)) / ref_samples.std(1)).mean(1))
-            if "torch" in frameworks:
-                if same_model is None:  # nfc's parameters through the PyTorch model
-                    lq_t = os.path.join(wd, f"seed{seed}", "log_q_nfc_params_torch.npy")
-                    run([a.python, torch_ref, "logprob", model, "--params", params, "--data", ref["theta"],
+            for m in models:
+                nf = os.path.join(HERE, f"{m}.nf")
+                params = os.path.join(sd, f"{m}_nfc.safetensors")
+                _, t = run([a.nfc, "train", nf, *train_args, "--standardize", "--patience", "0", "-q",
+                            "--out", params], "nfc train")
+                secs[m, "nfc"].append(t)
+                lq = os.path.join(sd, f"{m}_log_q_nfc.npy")
+                run([a.nfc, "logprob", nf, "--params", params, "--data", ref["theta"], "--context-file", ref["x"],
+                     "-o", lq], "nfc logprob")
+                kls[m, "nfc"].append(kl(log_p, lq))
+                # Sampling: one draw per row of the repeated observations.
+                samples = os.path.join(sd, f"{m}_samples_nfc.npy")
+                run([a.nfc, "sample", nf, "--params", params, "--context-file", ref["x"], "--seed", str(seed),
+                     "-o", samples], "nfc sample")
+                q = np.load(samples).reshape(ref_samples.shape)
+                q_err[m].append(quantile_error(q, ref_samples))
+                outside[m].append(1 - task.in_support(q.reshape(-1, q.shape[2])).reshape(q.shape[:2]).mean(1))
+                if "torch" not in frameworks:
+                    continue
+                if m not in same_model:  # nfc's parameters through the PyTorch model
+                    lq_t = os.path.join(sd, f"{m}_log_q_nfc_params_torch.npy")
+                    run([a.python, torch_ref, "logprob", nf, "--params", params, "--data", ref["theta"],
                          "--context-file", ref["x"], "-o", lq_t], "torch_reference.py logprob")
-                    same_model = float(np.abs(np.load(lq_t) - np.load(lq)).max())
-                pt = os.path.join(wd, f"seed{seed}", "q_torch.pt")
-                _, t = run([a.python, torch_ref, "train", model, *train_args, "--out", pt], "torch_reference.py train")
-                secs["torch"].append(t)
-                lq_t = os.path.join(wd, f"seed{seed}", "log_q_torch.npy")
-                run([a.python, torch_ref, "logprob", model, "--params", pt, "--data", ref["theta"],
+                    same_model[m] = float(np.abs(np.load(lq_t) - np.load(lq)).max())
+                pt = os.path.join(sd, f"{m}_torch.pt")
+                _, t = run([a.python, torch_ref, "train", nf, *train_args, "--out", pt], "torch_reference.py train")
+                secs[m, "torch"].append(t)
+                lq_t = os.path.join(sd, f"{m}_log_q_torch.npy")
+                run([a.python, torch_ref, "logprob", nf, "--params", pt, "--data", ref["theta"],
                      "--context-file", ref["x"], "-o", lq_t], "torch_reference.py logprob")
-                kls["torch"].append(kl(log_p, lq_t))
+                kls[m, "torch"].append(kl(log_p, lq_t))
 
-        # The table: per observation the mean over seeds; then per seed.
-        k = {f: np.stack(v) for f, v in kls.items()}  # [seeds, observations]
-        err = np.stack(mean_err)
-        print(f"{name}: dim theta {task.dim_theta}, dim x {task.dim_x}; {a.sims} simulations, {a.steps} steps of "
-              f"{a.batch}, lr {a.lr:g} (cosine); seeds {' '.join(map(str, a.seeds))}")
-        print(f"KL(p(theta | x_o) || q(theta | x_o)) in nats from {a.draws} exact posterior draws per observation"
-              + (" (mean over seeds)" if len(a.seeds) > 1 else ""))
-        head = "  obs  " + "  ".join(f"{f + ' KL':>9s}" for f in frameworks) + "   nfc sample mean err (sd)"
-        print(head)
-        for i in range(k["nfc"].shape[1]):
-            print(f"  {i:3d}  " + "  ".join(f"{k[f][:, i].mean():9.4f}" for f in frameworks)
-                  + f"   {err[:, i].mean():9.4f}")
-        print("  mean " + "  ".join(f"{k[f].mean():9.4f}" for f in frameworks) + f"   {err.mean():9.4f}")
-        for f in frameworks:
-            print(f"  {f:5s} per seed: " + "  ".join(f"{v:.4f}" for v in k[f].mean(1))
-                  + f"   training {np.mean(secs[f]):.1f} s a run")
-        if same_model is not None:
-            print(f"  same model: nfc's parameters in torch_reference.py give log q within {same_model:.1e} of nfc's")
-        if grid_gap is not None:
-            print(f"  log Z(x_o) by rejection rate vs the 2000 x 2000 grid: largest difference {grid_gap:.4f}")
-        print()
-        results[name] = {f: {"kl": k[f].tolist(), "mean_kl": float(k[f].mean()), "train_seconds": secs[f]}
-                         for f in frameworks}
-        results[name]["nfc"]["sample_mean_error_sd"] = err.tolist()
-        results[name]["same_model_max_abs_diff"] = same_model
-        all_nfc.append(k["nfc"].mean())
-    results["cpu"] = cpu_model()
+        # One table per model: per observation the mean over seeds; then per seed.
+        for m in models:
+            k = {f: np.stack(kls[m, f]) for f in frameworks}  # [seeds, observations]
+            err, out = np.stack(q_err[m]), np.stack(outside[m])
+            bounded = name == "two_moons"
+            print(f"{m}.nf on {name} (dim theta {task.dim_theta}, dim x {task.dim_x}): {a.sims} simulations, "
+                  f"{a.steps} steps of {a.batch}, lr {a.lr:g} (cosine), seeds {' '.join(map(str, a.seeds))}")
+            print(f"KL(p(theta | x_o) || q(theta | x_o)) in nats, {a.draws} exact posterior draws per observation"
+                  + (", mean over seeds" if len(a.seeds) > 1 else ""))
+            print("  obs  " + "  ".join(f"{f + ' KL':>9s}" for f in frameworks) + "   nfc samples: quantile err (sd)"
+                  + ("  outside prior" if bounded else ""))
+            for i in range(k["nfc"].shape[1]):
+                print(f"  {i:3d}  " + "  ".join(f"{k[f][:, i].mean():9.4f}" for f in frameworks)
+                      + f"   {err[:, i].mean():27.4f}" + (f"  {out[:, i].mean():13.2%}" if bounded else ""))
+            print("  mean " + "  ".join(f"{k[f].mean():9.4f}" for f in frameworks) + f"   {err.mean():27.4f}"
+                  + (f"  {out.mean():13.2%}" if bounded else ""))
+            for f in frameworks:
+                print(f"  {f:5s} per seed: " + "  ".join(f"{v:.4f}" for v in k[f].mean(1))
+                      + f"   training {np.mean(secs[m, f]):.1f} s a run")
+            if m in same_model:
+                print(f"  same model: nfc's parameters in torch_reference.py give log q within {same_model[m]:.1e}"
+                      " of nfc's")
+            if grid_gap is not None:
+                print(f"  log Z(x_o) by rejection rate vs the 2000 x 2000 grid: largest difference {grid_gap:.4f}")
+            print()
+            results["models"][m] = {f: {"kl": k[f].tolist(), "mean_kl": float(k[f].mean()),
+                                        "train_seconds": secs[m, f]} for f in frameworks}
+            results["models"][m]["task"] = name
+            results["models"][m]["nfc"]["sample_quantile_error_sd"] = err.tolist()
+            results["models"][m]["nfc"]["sample_share_outside_prior"] = out.tolist()
+            results["models"][m]["same_model_max_abs_diff"] = same_model.get(m)
+            all_nfc.append(k["nfc"].mean())
     print(f"CPU: {results['cpu']}")
     if a.json:
         with open(a.json, "w") as f:

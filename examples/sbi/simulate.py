@@ -41,6 +41,10 @@ class GaussianLinear:
     def prior(self, rng, n):
         return rng.normal(0.0, math.sqrt(self.var), (n, self.dim_theta))
 
+    def in_support(self, theta):
+        """Whether each theta lies where the prior has density: everywhere."""
+        return np.ones(len(theta), bool)
+
     def simulate(self, rng, theta):
         return theta + rng.normal(0.0, math.sqrt(self.var), theta.shape)
 
@@ -61,6 +65,10 @@ class TwoMoons:
 
     def prior(self, rng, n):
         return rng.uniform(-1.0, 1.0, (n, 2))
+
+    def in_support(self, theta):
+        """Whether each theta lies in the prior's box [-1, 1]^2."""
+        return np.all(np.abs(theta) <= 1, 1)
 
     def _p(self, rng, n):
         a = rng.uniform(-math.pi / 2, math.pi / 2, n)

@@ -1,16 +1,25 @@
 #!/usr/bin/python3
-"""gaussian_linear.nf and two_moons.nf in plain PyTorch, trained as `nfc
-train` trains them, with the command line of nfc's train and logprob.
+"""The models of examples/sbi in plain PyTorch, trained as `nfc train`
+trains them, with the command line of nfc's train and logprob.
 
-The model, from the layouts of docs/language.md: five conditional MAF
-layers, each a MADE whose inputs are the context (degree 0, read by every
-hidden unit) followed by u = the layer's input in natural order (u_k of
-degree k + 1); two tanh hidden layers of 50 units with degrees
-m_j = 1 + floor(j (D - 1) / 50); output rows k * 2 + p (p = 0: s, p = 1: t)
-reading the hidden units of degree <= k; the transformer
-z_k = u_k (softplus(s_k) + 1e-3) + t_k; then the dimensions reversed; a
-standard normal base. Weights and biases uniform in +-1/sqrt(fan_in)
-(nn.Linear's initialisation, as nfc's), masked weights zero.
+Built from the layouts of docs/language.md, so that nfc's parameters load
+unchanged and give nfc's log-densities (run.py checks it):
+
+maf (gaussian_linear.nf, two_moons.nf): five conditional MAF layers, each a
+  MADE whose inputs are the context (degree 0, read by every hidden unit)
+  followed by u = the layer's input in natural order (u_k of degree k + 1);
+  two tanh hidden layers of 50 units with degrees m_j = 1 + floor(j (D - 1) / 50);
+  output rows k * 2 + p (p = 0: s, p = 1: t) reading the hidden units of
+  degree <= k; the transformer z_k = u_k (softplus(s_k) + 1e-3) + t_k; then
+  the dimensions reversed.
+nsf (two_moons_nsf.nf): five rational-quadratic spline couplings (10 bins on
+  [-3, 3], linear tails; bench/torch_flows.py's rq_spline, nfc's
+  conventions), the k-th transforming the dims i with (i + k) odd, its MLP
+  (two ReLU layers of 50) reading concat(x[untouched dims], context), the
+  outputs parameter-major (row p * n_t + i).
+
+Both have a standard normal base. Weights and biases uniform in
++-1/sqrt(fan_in) (nn.Linear's initialisation, as nfc's), masked weights 0.
 
 Training as nfc's: theta and x standardised column by column (mean and
 population standard deviation of all rows, validation rows included); a
@@ -23,11 +32,10 @@ order) are numpy's and torch's, not nfc's: compare over seeds.
 
     torch_reference.py train MODEL.nf --data theta.npy --context-file x.npy --steps N --out q.pt
     torch_reference.py logprob MODEL.nf --params q.pt --data theta.npy --context-file x.npy -o lp.npy
-    torch_reference.py logprob MODEL.nf --params q.safetensors ...   (nfc's parameters: the same
-                                                                       model, checked by run.py)
+    torch_reference.py logprob MODEL.nf --params q.safetensors ...   (nfc's parameters)
 
-MODEL.nf is only read for its header (dim, context); the layers are the
-ones above, and `check_model` refuses a file that does not declare them.
+MODEL.nf is read only to recognise which of the two it is (and its dim and
+context); a file that declares another architecture is refused.
 """
 
 import argparse
@@ -38,24 +46,34 @@ import struct
 import sys
 import time
 
+import os
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-LAYERS, HIDDEN = 5, (50, 50)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from torch_flows import rq_spline  # noqa: E402
+
+LAYERS, HIDDEN, BINS, BOUND = 5, (50, 50), 10, 3.0
+ARCHITECTURES = {
+    "maf": ("transform sbi_affine(x; s, t) = x * (softplus(s) + 0.001) + t", "repeat 5 {",
+            "maf sbi_affine(order = natural) { net = made(hidden = [50, 50], act = tanh) } permute reverse }"),
+    "nsf": ("repeat 5 { coupling spline(mask = alternate, bins = 10, bound = 3) "
+            "{ net = mlp(hidden = [50, 50], act = relu) } }",),
+}
 
 
 def check_model(path):
-    """(dim, context) of MODEL.nf, which must be the architecture built here."""
+    """(architecture, dim, context) of MODEL.nf, one of ARCHITECTURES."""
     text = re.sub(r"#[^\n]*", "", open(path).read())
     m = re.search(r"flow\s+\w+\s*\(\s*dim\s*=\s*(\d+)\s*,\s*context\s*=\s*(\d+)\s*\)", text)
     body = " ".join(text.split())
-    expected = ("transform sbi_affine(x; s, t) = x * (softplus(s) + 0.001) + t", "repeat 5 {",
-                "maf sbi_affine(order = natural) { net = made(hidden = [50, 50], act = tanh) } permute reverse")
-    if not m or not all(e in body for e in expected):
-        sys.exit(f"{path}: not the model torch_reference.py builds (see its docstring)")
-    return int(m.group(1)), int(m.group(2))
+    for arch, parts in ARCHITECTURES.items():
+        if m and all(p in body for p in parts):
+            return arch, int(m.group(1)), int(m.group(2))
+    sys.exit(f"{path}: not a model torch_reference.py builds (see its docstring)")
 
 
 class MaskedLinear(nn.Linear):
@@ -95,11 +113,36 @@ class ConditionalMAF(nn.Module):
         return (u * scale + st[..., 1]).flip(1), torch.log(scale).sum(1)  # then 'permute reverse'
 
 
+class ConditionalSplineCoupling(nn.Module):
+    def __init__(self, dim, context, k, hidden):
+        super().__init__()
+        self.tr = [i for i in range(dim) if (i + k) % 2 == 1]  # mask = alternate
+        self.id = [i for i in range(dim) if (i + k) % 2 == 0]
+        widths = [len(self.id) + context, *hidden, (3 * BINS - 1) * len(self.tr)]
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+
+    def forward(self, x, c):
+        h = torch.cat([x[:, self.id], c], 1)
+        for lin in self.linears[:-1]:
+            h = torch.relu(lin(h))
+        p = self.linears[-1](h).reshape(len(x), 3 * BINS - 1, len(self.tr))  # parameter-major
+        z, ld = x.clone(), torch.zeros(len(x), dtype=x.dtype)
+        for i, d in enumerate(self.tr):
+            z[:, d], l = rq_spline(x[:, d], p[:, :BINS, i], p[:, BINS:2 * BINS, i], p[:, 2 * BINS:, i], BOUND, False)
+            ld = ld + l
+        return z, ld
+
+
 class NPE(nn.Module):
-    def __init__(self, dim, context):
+    def __init__(self, arch, dim, context):
         super().__init__()
         self.dim = dim
-        self.layers = nn.ModuleList(ConditionalMAF(dim, context, HIDDEN) for _ in range(LAYERS))
+        if arch == "maf":
+            self.layers = nn.ModuleList(ConditionalMAF(dim, context, HIDDEN) for _ in range(LAYERS))
+            self.index = [2 * i for i in range(LAYERS)]  # nfc counts the permutations as layers
+        else:
+            self.layers = nn.ModuleList(ConditionalSplineCoupling(dim, context, k, HIDDEN) for k in range(LAYERS))
+            self.index = list(range(LAYERS))
 
     def log_prob(self, u, c):
         ld = torch.zeros(len(u), dtype=u.dtype)
@@ -109,12 +152,12 @@ class NPE(nn.Module):
         return -0.5 * (u * u).sum(1) - 0.5 * self.dim * math.log(2 * math.pi) + ld
 
     def nfc_tensors(self):
-        """nfc's tensor names (layer L counts the permutations too)."""
+        """nfc's tensor names: layerL.net.wJ, layerL.net.bJ."""
         out = {}
-        for i, layer in enumerate(self.layers):
+        for i, layer in zip(self.index, self.layers):
             for j, lin in enumerate(layer.linears, 1):
-                out[f"layer{2 * i}.net.w{j}"] = lin.weight
-                out[f"layer{2 * i}.net.b{j}"] = lin.bias
+                out[f"layer{i}.net.w{j}"] = lin.weight
+                out[f"layer{i}.net.b{j}"] = lin.bias
         return out
 
 
@@ -131,10 +174,10 @@ def read_safetensors(path):
     return tensors, meta
 
 
-def load(path, dim, context):
+def load(path, arch, dim, context):
     """A model and its standardisation (mean, scale of theta then x), from
     torch_reference's .pt or nfc's .safetensors."""
-    model = NPE(dim, context).double()
+    model = NPE(arch, dim, context).double()
     if path.endswith(".safetensors"):
         tensors, meta = read_safetensors(path)
         with torch.no_grad():
@@ -158,7 +201,7 @@ def log_prob(model, mean, scale, theta, x):
 
 
 def train(model_path, theta, x, steps, batch=256, lr=1e-3, val_frac=0.1, eval_every=100, seed=0):
-    dim, context = check_model(model_path)
+    arch, dim, context = check_model(model_path)
     assert theta.shape[1] == dim and x.shape[1] == context and len(theta) == len(x)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -172,7 +215,7 @@ def train(model_path, theta, x, steps, batch=256, lr=1e-3, val_frac=0.1, eval_ev
     val, tr = split[:n_val], split[n_val:]
     batch = min(batch, len(tr))
     per_epoch = len(tr) // batch
-    model = NPE(dim, context).double()
+    model = NPE(arch, dim, context).double()
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
     best, best_step, best_state, order = math.inf, 0, None, None
@@ -226,8 +269,7 @@ def main():
         print(f"trained {a.model} in PyTorch for {a.steps} steps in {time.perf_counter() - start:.1f} s: "
               f"best val NLL {best:.4f} at step {best_step}")
     else:
-        dim, context = check_model(a.model)
-        model, mean, scale = load(a.params, dim, context)
+        model, mean, scale = load(a.params, *check_model(a.model))
         np.save(a.o, log_prob(model, mean, scale, theta, x))
 
 
