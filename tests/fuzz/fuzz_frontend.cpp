@@ -39,7 +39,7 @@ void lower_and_verify(const nfc::Program& program) {
 
 void interpret_one_sample(const nfc::FlowGraph& flow, const nfc::Program& program) {
   const std::vector<double> params(flow.graph.param_count(), 0.25);
-  const std::vector<double> row(flow.dim, 0.5);
+  const std::vector<double> row(flow.dim + flow.context_dim, 0.5);  // (x, c)
   for (const nfc::EntryPoint& entry : program.entries) {
     if (entry.kind == nfc::EntryKind::map) {
       nfc::interpret(flow.graph, entry, params, row);
