@@ -416,6 +416,21 @@ TEST_CASE("bad data and checkpoints get one line and exit 1", "[cli]") {
   }
 }
 
+// The summary names a conditional base and the context's network, with
+// their parameter counts: 1 x 16 + 16 + 16 x 4 + 4 = 100 for the embedding,
+// 4 x 16 + 16 + 16 x 4 + 4 = 148 for the base's network (mean, log-scale).
+TEST_CASE("nfc compile lists the context's network and a conditional base", "[conditional][cli]") {
+  const Run r =
+      run("compile " + std::string(NFC_SOURCE_DIR) + "/tests/models/conditional_networks.nf");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(
+      r.output.starts_with("flow conditional_networks (dim 2, base diag_normal(net), f64)\n"
+                           "  context    context_net mlp                     100 params\n"));
+  CHECK(r.output.find("  layer   5  base diag_normal(net)               148 params\n") !=
+        std::string::npos);
+}
+
 // Standardising a conditional flow's rows scales x and the context apart,
 // each column by its own statistics: data whose x is 100 x + 7 and whose
 // context is 50 c - 3 standardise to the same rows as (x, c), so the same

@@ -36,8 +36,8 @@ std::string describe_base(const BaseSettings& b) {
 
 void print_summary(const CompiledModel& m, const ModelOptions& o) {
   const FlowGraph& fg = *m.graph;
-  fmt::print("flow {} (dim {}, base {}, {})\n", fg.name, fg.dim, describe_base(fg.base),
-             o.precision);
+  fmt::print("flow {} (dim {}, base {}, {})\n", fg.name, fg.dim,
+             fg.conditional_base ? "diag_normal(net)" : describe_base(fg.base), o.precision);
   size_t width = 28;  // the label column: as wide as the longest label
   for (const LayerInfo& layer : fg.layers) width = std::max(width, layer.label.size());
   int64_t embedding = 0;  // the context's network, outside every layer

@@ -247,6 +247,7 @@ bool FlowBuilder::build_layers() {
   fg_.dim = spec_.dim;
   fg_.context_dim = spec_.context_dim;
   fg_.base = spec_.base;
+  fg_.conditional_base = spec_.conditional_base;
   fg_.format = spec_.format;
   const int D = spec_.dim, C = spec_.context_dim;
   // Entry rows are (x, c) and (z, c): the ABI stays one input per entry.

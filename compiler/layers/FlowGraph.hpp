@@ -31,6 +31,7 @@ struct FlowGraph {
   int dim = 0;
   int context_dim = 0;  // conditional flows: entry rows are (x, c), (z, c) of dim + context_dim
   BaseSettings base;
+  bool conditional_base = false;  // diag_normal(net = ...): N(0, I) behind the last layer
   DataFormat format;
   Graph graph;
   std::deque<TransformRules> transforms;  // only those the flow uses; deque: layers keep pointers

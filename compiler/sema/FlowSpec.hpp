@@ -206,6 +206,9 @@ struct FlowSpec {
   std::optional<MlpSpec> context_net;
   int context_net_out = 0;
   BaseSettings base;
+  // `base = diag_normal(net = ...)`: `base` is then N(0, I) behind the last
+  // layer, which sema adds (for the summary's header).
+  bool conditional_base = false;
   // Integer levels a first `dequantize` layer spreads out, and `image = [H, W, C]`.
   DataFormat format;
   SourceRange loc;

@@ -464,6 +464,7 @@ void Sema::push_conditional_base() {
   spec.transform = standardize_;
   spec.init = {0, 0};
   spec.net = conditional_base_;
+  spec_.conditional_base = true;
   push_layer(conditional_base_loc_, "base diag_normal(net)", std::move(spec));
 }
 
