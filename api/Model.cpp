@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -11,13 +12,17 @@
 #include <tuple>
 #include <variant>
 
+#include "compiler/backend/cpp/CppModule.hpp"
 #include "driver/Compile.hpp"
 #include "include/nfc/nfc.hpp"
+#include "runtime/Builtin.hpp"
 #include "runtime/DataError.hpp"
 #include "runtime/Hash.hpp"
 #include "runtime/KeptRanges.hpp"
+#include "runtime/NonFinite.hpp"
 #include "runtime/Trainer.hpp"
 #include "runtime/io/Checkpoint.hpp"
+#include "support/Echo.hpp"
 #include "support/InternalError.hpp"
 
 namespace nfc {
@@ -52,10 +57,8 @@ template <class F>
 decltype(auto) guarded(F&& f) {
   try {
     return f();
-  } catch (const Error&) {
+  } catch (const Error&) {  // DataError among them
     throw;
-  } catch (const DataError& e) {
-    throw Error(e.what());
   } catch (const InternalError& e) {
     throw Error(std::string("internal error in nfc: ") + e.what());
   } catch (const std::bad_alloc&) {
@@ -66,78 +69,114 @@ decltype(auto) guarded(F&& f) {
 }
 
 template <class T>
-std::vector<T> converted(const std::vector<double>& v) {
-  return {v.begin(), v.end()};
-}
-
-template <class T>
 std::vector<double> doubles(const std::vector<T>& v) {
   return {v.begin(), v.end()};
 }
 
 void check_rows(const std::vector<double>& x, int dim, const char* what) {
   if (x.size() % static_cast<size_t>(dim) != 0)
-    throw Error(std::string(what) + ": " + std::to_string(x.size()) +
-                " values are not whole rows of dim " + std::to_string(dim));
+    throw DataError(std::string(what) + ": " + std::to_string(x.size()) +
+                    " values are not whole rows of dim " + std::to_string(dim));
 }
 
-// Rows of x (whole rows of dim) followed by their context, as the entry
-// points read them: the context is C values for every row or n x C. x
-// itself for a flow without context, which then must get none.
-std::vector<double> with_context_rows(const Model& m, const char* what,
-                                      const std::vector<double>& x,
-                                      const std::vector<double>& context) {
-  check_rows(x, m.dim(), what);
+// A context vector's rows (C values for all rows, or n x C) after
+// checking that it is one of the two for model m, n rows of x.
+int64_t context_rows(const Model& m, const char* what, int64_t n,
+                     const std::vector<double>& context) {
   const int C = m.context_dim();
-  const size_t n = x.size() / size_t(m.dim());
-  if (C == 0 && context.empty()) return x;
+  if (C == 0 && context.empty()) return 0;
   if (C == 0)
-    throw Error(
+    throw DataError(
         fmt::format("{}: '{}' has no context; a context needs a flow declared with "
                     "context = N",
                     what, m.name()));
-  if (context.size() != size_t(C) && context.size() != n * size_t(C))
-    throw Error(
+  if (context.size() != size_t(C) && context.size() != size_t(n) * size_t(C))
+    throw DataError(
         fmt::format("{}: '{}' is conditional (context {}): the context has {} values, "
                     "give {} (one for all rows) or {} x {} (one per row)",
                     what, m.name(), C, context.size(), C, n, C));
-  return with_context(x, int64_t(n), m.dim(), context, C);
+  return int64_t(context.size()) / C;
 }
 
-// A density (`call`: log_prob, target_log_prob) of whole rows of `dim`
-// (with their context), one value per row, converted to and from T.
-template <class Call>
-std::vector<double> density_rows(const Model::Impl& impl, int dim, const char* what,
-                                 const std::vector<double>& x, Call call) {
-  check_rows(x, dim, what);
-  const auto n = static_cast<int64_t>(x.size()) / dim;
+// The same check for the pointer forms, which count the context in rows.
+template <class T>
+void check_context(const Model& m, const char* what, int64_t n, Context<T> context) {
+  const int C = m.context_dim();
+  if (C == 0 && !context.values) return;
+  if (C == 0)
+    throw DataError(
+        fmt::format("{}: '{}' has no context; a context needs a flow declared with "
+                    "context = N",
+                    what, m.name()));
+  if (!context.values)
+    throw DataError(
+        fmt::format("{}: '{}' is conditional (context {}): give its context", what, m.name(), C));
+  if (context.rows != 1 && context.rows != n)
+    throw DataError(
+        fmt::format("{}: '{}' is conditional (context {}): the context has {} rows, give 1 "
+                    "(for all rows) or {} (one per row)",
+                    what, m.name(), C, context.rows, n));
+}
+
+template <class T>
+void check_finite(const T* values, int64_t rows, int cols, const char* what, const char* name) {
+  if (const std::string where = first_non_finite(values, rows, cols); !where.empty())
+    throw DataError(fmt::format("{}: {} at {}", what, name, where));
+}
+
+// The flow's precision (a Flow<float> or Flow<double>).
+template <class F>
+using Real = std::decay_t<decltype(std::declval<F>().params()[0])>;
+
+// The n input rows of an entry point in the flow's precision U, from the
+// caller's x (n rows of dim values) and context, after checking them:
+// x itself when U is T and there is no context, else `copy` filled with
+// rows (x, c).
+template <class U, class T>
+const U* input_rows(const Model& m, const char* what, const char* name, const T* x, int64_t n,
+                    Context<T> context, std::vector<U>& copy) {
+  const int D = m.dim(), C = m.context_dim();
+  if (n < 0) throw DataError(fmt::format("{}: {} rows", what, n));
+  if (n > 0 && !x) throw DataError(fmt::format("{}: {} is null", what, name));
+  check_context(m, what, n, context);
+  check_finite(x, n, D, what, name);
+  if (C > 0) check_finite(context.values, context.rows, C, what, "context");
+  if constexpr (std::is_same_v<T, U>)
+    if (C == 0) return x;
+  const int W = D + C;
+  copy.resize(size_t(n) * size_t(W));
+  for (int64_t i = 0; i < n; ++i) {
+    U* row = &copy[size_t(i * W)];
+    for (int j = 0; j < D; ++j) row[j] = static_cast<U>(x[i * D + j]);
+    const T* c = context.values + (context.rows == 1 ? 0 : i * C);
+    for (int k = 0; k < C; ++k) row[D + k] = static_cast<U>(c[k]);
+  }
+  return copy.data();
+}
+
+// compute(o) writes `count` values of U; they land in out (of T), written
+// in place when U is T.
+template <class U, class T, class F>
+void into(T* out, int64_t count, F&& compute) {
+  if constexpr (std::is_same_v<T, U>) {
+    compute(out);
+  } else {
+    std::vector<U> values(static_cast<size_t>(count));
+    compute(values.data());
+    std::copy(values.begin(), values.end(), out);
+  }
+}
+
+// Calls f(flow, rows) with the model's flow and its n input rows (see
+// input_rows), every failure as an nfc::Error.
+template <class T, class F>
+decltype(auto) on_rows(const Model::Impl& impl, const Model& m, const char* what, const char* name,
+                       const T* x, int64_t n, Context<T> context, F&& f) {
   return guarded([&] {
-    return impl.visit([&](const auto& f) {
-      using T = std::decay_t<decltype(f.params()[0])>;
-      const std::vector<T> in = converted<T>(x);
-      std::vector<T> out(static_cast<size_t>(n));
-      call(f, in.data(), out.data(), n);
-      return doubles(out);
-    });
-  });
-}
-
-// forward or inverse (`call`) on whole rows of `row_dim` (x or z, then the
-// context), converted to and from T; out has the rows' first `dim` columns.
-template <class Call>
-void map_rows(const Model::Impl& impl, int row_dim, int dim, const char* what,
-              const std::vector<double>& in, std::vector<double>& out, std::vector<double>& logdet,
-              Call call) {
-  check_rows(in, row_dim, what);
-  const auto n = static_cast<int64_t>(in.size()) / row_dim;
-  guarded([&] {
-    impl.visit([&](const auto& f) {
-      using T = std::decay_t<decltype(f.params()[0])>;
-      const std::vector<T> a = converted<T>(in);
-      std::vector<T> b(size_t(n) * size_t(dim)), ld(static_cast<size_t>(n));
-      call(f, a.data(), b.data(), ld.data(), n);
-      out = doubles(b);
-      logdet = doubles(ld);
+    return impl.visit([&](const auto& flow) {
+      using U = Real<decltype(flow)>;
+      std::vector<U> copy;
+      return f(flow, input_rows<U>(m, what, name, x, n, context, copy));
     });
   });
 }
@@ -167,7 +206,12 @@ std::unique_ptr<CompiledModel> compile_checked(std::string_view source, Precisio
     std::ostringstream text;
     diags.print(text);
     target_diags.print(text);
-    throw CompileError(text.str());
+    // The first error's place, for callers that show it themselves (an
+    // editor, Python's nfc.CompileError).
+    const Diagnostics& first = diags.has_errors() ? diags : target_diags;
+    Diagnostic d;
+    if (first.has_errors()) d = first.errors().front();
+    throw CompileError(text.str(), first.file_name(), d.at.line, d.at.col, d.message);
   }
   return compiled;
 }
@@ -342,19 +386,41 @@ TrainResult Model::train(const std::vector<double>& rows, const TrainConfig& con
                          const std::function<bool(const TrainProgress&)>& on_progress) {
   const int width = dim() + context_dim();
   if (context_dim() > 0 && rows.size() % size_t(width) != 0)
-    throw Error(fmt::format("train: {} values are not whole rows of {} (dim {}, then context {})",
-                            rows.size(), width, dim(), context_dim()));
+    throw DataError(
+        fmt::format("train: {} values are not whole rows of {} (dim {}, then context {})",
+                    rows.size(), width, dim(), context_dim()));
   check_rows(rows, width, "train");
-  const TrainOptions o = options_of(config);
-  const auto n = static_cast<int64_t>(rows.size()) / width;
-  return run_training(*impl_, on_progress,
-                      [&]<class T>(Flow<T>& f) { return Trainer<T>(f, rows, n, o); });
+  return train(rows.data(), int64_t(rows.size()) / width, static_cast<const double*>(nullptr), 0,
+               config, on_progress);
 }
 
 TrainResult Model::train(const std::vector<double>& x, const std::vector<double>& context,
                          const TrainConfig& config,
                          const std::function<bool(const TrainProgress&)>& on_progress) {
-  return train(with_context_rows(*this, "train", x, context), config, on_progress);
+  check_rows(x, dim(), "train");
+  const int64_t n = int64_t(x.size()) / dim();
+  const int64_t c_rows = context_rows(*this, "train", n, context);
+  std::vector<double> rows;
+  input_rows<double>(*this, "train", "x", x.data(), n, Context<double>{context.data(), c_rows},
+                     rows);
+  return train(rows.empty() ? x : rows, config, on_progress);
+}
+
+template <class T>
+TrainResult Model::train(const T* rows, int64_t n, const T* val, int64_t n_val,
+                         const TrainConfig& config,
+                         const std::function<bool(const TrainProgress&)>& on_progress) {
+  const int width = dim() + context_dim();
+  if (n < 0 || n_val < 0) throw DataError(fmt::format("train: {} rows", std::min(n, n_val)));
+  if ((n > 0 && !rows) || (n_val > 0 && !val)) throw DataError("train: the rows are null");
+  const ElementType element{'f', int(sizeof(T))};
+  // Read in place, whatever the flow's precision: the table converts each
+  // batch as the trainer gathers it.
+  RowTable table(n, width, element, rows, nullptr), validation;
+  if (n_val > 0) validation = RowTable(n_val, width, element, val, nullptr);
+  const TrainOptions o = options_of(config);
+  return run_training(*impl_, on_progress,
+                      [&]<class U>(Flow<U>& f) { return Trainer<U>(f, table, validation, o); });
 }
 
 TrainResult Model::fit_target(const TrainConfig& config,
@@ -368,47 +434,177 @@ TrainResult Model::fit_target(const TrainConfig& config,
 std::vector<double> Model::target_log_prob(const std::vector<double>& x) const {
   if (impl_->compiled->graph->kl < 0)
     throw Error("target_log_prob: the model was compiled without a target");
-  return density_rows(
-      *impl_, dim(), "target_log_prob", x,
-      [](const auto& f, const auto* in, auto* out, int64_t n) { f.target_log_prob(in, out, n); });
+  check_rows(x, dim(), "target_log_prob");
+  const int64_t n = int64_t(x.size()) / dim();
+  std::vector<double> out(static_cast<size_t>(n));
+  on_rows(*impl_, *this, "target_log_prob", "x", x.data(), n, Context<double>{},
+          [&]<class U>(const Flow<U>& f, const U* rows) {
+            into<U>(out.data(), n, [&](U* o) { f.target_log_prob(rows, o, n); });
+          });
+  return out;
 }
 
 std::vector<double> Model::log_prob(const std::vector<double>& x,
                                     const std::vector<double>& context) const {
-  return density_rows(
-      *impl_, dim() + context_dim(), "log_prob", with_context_rows(*this, "log_prob", x, context),
-      [](const auto& f, const auto* in, auto* out, int64_t n) { f.log_prob(in, out, n); });
+  check_rows(x, dim(), "log_prob");
+  const int64_t n = int64_t(x.size()) / dim();
+  std::vector<double> out(static_cast<size_t>(n));
+  log_prob(x.data(), n, out.data(),
+           Context<double>{context.data(), context_rows(*this, "log_prob", n, context)});
+  return out;
 }
 
 void Model::forward(const std::vector<double>& x, std::vector<double>& z,
                     std::vector<double>& logdet, const std::vector<double>& context) const {
-  map_rows(*impl_, dim() + context_dim(), dim(), "forward",
-           with_context_rows(*this, "forward", x, context), z, logdet,
-           [](const auto& f, const auto* in, auto* out, auto* ld, int64_t n) {
-             f.forward(in, out, ld, n);
-           });
+  check_rows(x, dim(), "forward");
+  const int64_t n = int64_t(x.size()) / dim();
+  const Context<double> c{context.data(), context_rows(*this, "forward", n, context)};
+  z.resize(x.size());
+  logdet.resize(size_t(n));
+  forward(x.data(), n, z.data(), logdet.data(), c);
 }
 
 void Model::inverse(const std::vector<double>& z, std::vector<double>& x,
                     std::vector<double>& logdet, const std::vector<double>& context) const {
-  map_rows(*impl_, dim() + context_dim(), dim(), "inverse",
-           with_context_rows(*this, "inverse", z, context), x, logdet,
-           [](const auto& f, const auto* in, auto* out, auto* ld, int64_t n) {
-             f.inverse(in, out, ld, n);
-           });
+  check_rows(z, dim(), "inverse");
+  const int64_t n = int64_t(z.size()) / dim();
+  const Context<double> c{context.data(), context_rows(*this, "inverse", n, context)};
+  x.resize(z.size());
+  logdet.resize(size_t(n));
+  inverse(z.data(), n, x.data(), logdet.data(), c);
 }
 
 Model::Samples Model::sample(int64_t n, uint64_t seed, const std::vector<double>& context) const {
-  if (n < 0) throw Error("sample: n must not be negative");
-  // Checked as the context of n rows of x would be.
-  with_context_rows(*this, "sample", std::vector<double>(size_t(n) * size_t(dim())), context);
-  return guarded([&] {
-    return impl_->visit([&](const auto& f) {
-      using T = std::decay_t<decltype(f.params()[0])>;
-      const auto s = f.sample(n, seed, converted<T>(context));
-      return Samples{doubles(s.x), doubles(s.log_prob)};
+  if (n < 0) throw DataError("sample: n must not be negative");
+  const Context<double> c{context.data(), context_rows(*this, "sample", n, context)};
+  Samples s{std::vector<double>(size_t(n) * size_t(dim())), std::vector<double>(size_t(n))};
+  sample(n, seed, s.x.data(), s.log_prob.data(), c);
+  return s;
+}
+
+double Model::nll_and_grad(const std::vector<double>& x, std::vector<double>& grad,
+                           const std::vector<double>& context) const {
+  check_rows(x, dim(), "nll_and_grad");
+  const int64_t n = int64_t(x.size()) / dim();
+  const Context<double> c{context.data(), context_rows(*this, "nll_and_grad", n, context)};
+  grad.resize(impl_->visit([](const auto& f) { return f.params().size(); }));
+  return nll_and_grad(x.data(), n, grad.data(), c);
+}
+
+template <class T>
+void Model::log_prob(const T* x, int64_t n, T* out, Context<T> context) const {
+  on_rows(*impl_, *this, "log_prob", "x", x, n, context,
+          [&]<class U>(const Flow<U>& f, const U* rows) {
+            into<U>(out, n, [&](U* o) { f.log_prob(rows, o, n); });
+          });
+}
+
+template <class T>
+void Model::forward(const T* x, int64_t n, T* z, T* logdet, Context<T> context) const {
+  on_rows(*impl_, *this, "forward", "x", x, n, context,
+          [&]<class U>(const Flow<U>& f, const U* rows) {
+            into<U>(z, n * dim(),
+                    [&](U* zz) { into<U>(logdet, n, [&](U* ld) { f.forward(rows, zz, ld, n); }); });
+          });
+}
+
+template <class T>
+void Model::inverse(const T* z, int64_t n, T* x, T* logdet, Context<T> context) const {
+  on_rows(*impl_, *this, "inverse", "z", z, n, context,
+          [&]<class U>(const Flow<U>& f, const U* rows) {
+            into<U>(x, n * dim(),
+                    [&](U* xx) { into<U>(logdet, n, [&](U* ld) { f.inverse(rows, xx, ld, n); }); });
+          });
+}
+
+template <class T>
+void Model::sample(int64_t n, uint64_t seed, T* x, T* log_prob, Context<T> context) const {
+  if (n < 0) throw DataError("sample: n must not be negative");
+  if (n > 0 && !x) throw DataError("sample: x is null");
+  check_context(*this, "sample", n, context);
+  const int C = context_dim();
+  if (C > 0) check_finite(context.values, context.rows, C, "sample", "context");
+  guarded([&] {
+    impl_->visit([&](const auto& f) {
+      using U = Real<decltype(f)>;
+      const std::vector<U> c(context.values, context.values + context.rows * C);
+      const auto s = f.sample(n, seed, c);
+      std::copy(s.x.begin(), s.x.end(), x);
+      if (log_prob) std::copy(s.log_prob.begin(), s.log_prob.end(), log_prob);
     });
   });
 }
+
+template <class T>
+double Model::nll_and_grad(const T* x, int64_t n, T* grad, Context<T> context) const {
+  if (n < 1) throw DataError("nll_and_grad: no rows");
+  return on_rows(*impl_, *this, "nll_and_grad", "x", x, n, context,
+                 [&]<class U>(const Flow<U>& f, const U* rows) {
+                   double loss = 0;
+                   into<U>(grad, int64_t(f.params().size()),
+                           [&](U* g) { loss = double(f.nll_grad(rows, n, g)); });
+                   return loss;
+                 });
+}
+
+std::vector<std::vector<int64_t>> Model::param_shapes() const {
+  std::vector<std::vector<int64_t>> shapes;
+  impl_->visit([&](const auto& f) {
+    for (const ParamTensor& p : f.param_table())
+      shapes.emplace_back(p.shape.begin(), p.shape.end());
+  });
+  return shapes;
+}
+
+std::vector<std::string> Model::emit_cpp(const std::string& dir, const EmitCppOptions& o) const {
+  return guarded([&] {
+    CppModuleOptions options;
+    options.ns = o.ns.empty() ? name() : o.ns;
+    if (!is_cpp_namespace_name(options.ns))
+      throw Error("emit_cpp: '" + echoed(options.ns) + "' cannot name a C++ namespace" +
+                  (o.ns.empty() ? "; choose one with EmitCppOptions::ns" : ""));
+    options.precision = precision();
+    options.with_grad = o.with_grad;
+    options.source_hash = impl_->source_hash;
+    const CppFiles files = emit_cpp_module(*impl_->compiled->graph, params(), options);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw Error("emit_cpp: cannot create '" + dir + "': " + ec.message());
+    std::vector<std::string> written;
+    for (const auto& [file, text] : {std::pair{files.header_name, &files.header},
+                                     std::pair{files.source_name, &files.source}}) {
+      const std::string path = (std::filesystem::path(dir) / file).string();
+      std::ofstream out(path, std::ios::binary);
+      out << *text;
+      if (!out.flush()) throw Error("emit_cpp: cannot write '" + path + "'");
+      written.push_back(path);
+    }
+    return written;
+  });
+}
+
+std::vector<double> builtin_data(const std::string& name, int64_t rows, uint64_t seed) {
+  return guarded([&] { return generate_builtin(name, rows, seed); });
+}
+
+int builtin_columns(const std::string& name) {
+  return guarded([&] {
+    generate_builtin(name, 1, 0);  // DataError for an unknown name
+    return builtin_dim(name);
+  });
+}
+
+// The pointer forms exist for float and double.
+#define NFC_MODEL_POINTER_FORMS(T)                                                               \
+  template void Model::log_prob<T>(const T*, int64_t, T*, Context<T>) const;                     \
+  template void Model::forward<T>(const T*, int64_t, T*, T*, Context<T>) const;                  \
+  template void Model::inverse<T>(const T*, int64_t, T*, T*, Context<T>) const;                  \
+  template void Model::sample<T>(int64_t, uint64_t, T*, T*, Context<T>) const;                   \
+  template double Model::nll_and_grad<T>(const T*, int64_t, T*, Context<T>) const;               \
+  template TrainResult Model::train<T>(const T*, int64_t, const T*, int64_t, const TrainConfig&, \
+                                       const std::function<bool(const TrainProgress&)>&);
+NFC_MODEL_POINTER_FORMS(float)
+NFC_MODEL_POINTER_FORMS(double)
+#undef NFC_MODEL_POINTER_FORMS
 
 }  // namespace nfc

@@ -152,33 +152,54 @@ Trainer<T>::Trainer(Flow<T>& flow, const std::vector<double>& rows, int64_t n, T
 
 template <class T>
 Trainer<T>::Trainer(Flow<T>& flow, RowTable rows, TrainOptions o)
-    : flow_(flow), o_(o), dim_(flow.row_dim()), data_(std::move(rows)) {
+    : Trainer(flow, std::move(rows), RowTable(), o) {}
+
+template <class T>
+Trainer<T>::Trainer(Flow<T>& flow, RowTable rows, RowTable validation, TrainOptions o)
+    : flow_(flow),
+      o_(o),
+      dim_(flow.row_dim()),
+      data_(std::move(rows)),
+      val_(std::move(validation)) {
   // Checked for every caller: the CLI has checked its flags and files
   // already, a host program of the C++ API has not.
   if (const std::string problem = train_options_problem(o_); !problem.empty())
     throw DataError("training options: " + problem);
   const int64_t n = data_.rows;
-  if (n < 1) throw DataError("training data: no rows");
-  if (data_.cols != dim_)
+  check_table(data_, "training data");
+  if (val_.rows > 0) {  // the given rows validate; none of data_ is held out
+    check_table(val_, "validation data");
+    split_.resize(size_t(n));
+    for (int64_t i = 0; i < n; ++i) split_[size_t(i)] = i;
+    n_val_ = val_.rows;
+    n_train_ = n;
+  } else {
+    split_ = shuffled(n, o_.seed ^ 0x5eed5b1175ULL);
+    held_out_ = n_val_ = validation_rows(n, o_.val_frac);
+    n_train_ = n - n_val_;
+  }
+  o_.batch = std::clamp<int64_t>(o_.batch, 1, n_train_);
+  check_parameters();
+}
+
+template <class T>
+void Trainer<T>::check_table(const RowTable& t, const char* what) const {
+  if (t.rows < 1) throw DataError(fmt::format("{}: no rows", what));
+  if (t.cols != dim_)
     throw DataError(
-        fmt::format("training data: rows of {} values, the flow's rows have {}", data_.cols, dim_));
-  if (const std::string where = first_non_finite(data_); !where.empty())
-    throw DataError("training data: " + where);
-  const int levels = flow.format().levels;
+        fmt::format("{}: rows of {} values, the flow's rows have {}", what, t.cols, dim_));
+  if (const std::string where = first_non_finite(t); !where.empty())
+    throw DataError(fmt::format("{}: {}", what, where));
+  const int levels = flow_.format().levels;
   if (levels > 0) {  // the support is judged on the dequantised rows, in (0, L)
-    if (const std::string where = first_non_level(data_, flow.dim(), levels); !where.empty())
+    if (const std::string where = first_non_level(t, flow_.dim(), levels); !where.empty())
       throw DataError(
-          fmt::format("training data: {} (the model's 'dequantize(levels = {})')", where, levels));
+          fmt::format("{}: {} (the model's 'dequantize(levels = {})')", what, where, levels));
   } else if (const std::string outside = outside_support_message(
-                 rows_outside(flow.support(), data_), "the training data", flow.support());
+                 rows_outside(flow_.support(), t), fmt::format("the {}", what), flow_.support());
              !outside.empty()) {
     throw DataError(outside);
   }
-  split_ = shuffled(n, o_.seed ^ 0x5eed5b1175ULL);
-  n_val_ = validation_rows(n, o_.val_frac);
-  n_train_ = n - n_val_;
-  o_.batch = std::clamp<int64_t>(o_.batch, 1, n_train_);
-  check_parameters();
 }
 
 template <class T>
@@ -195,7 +216,7 @@ void Trainer<T>::fill_batch(int64_t step) {
     order_epoch_ = epoch;
   }
   for (int64_t r = 0; r < o_.batch; ++r)
-    data_.read_rows(split_[size_t(n_val_ + order_[size_t(first + r)])], 1,
+    data_.read_rows(split_[size_t(held_out_ + order_[size_t(first + r)])], 1,
                     &batch_[size_t(r * dim_)]);
   if (flow_.format().dequantized()) {  // fresh noise, a pure function of (seed, step)
     Random rng(o_.seed * 0x94d049bb133111ebULL + uint64_t(step) * 0x9e3779b97f4a7c15ULL + 3);
@@ -217,8 +238,11 @@ double Trainer<T>::validation_nll() const {
   double sum = 0;
   for (int64_t first = 0; first < n_val_; first += kBlock) {
     const int64_t n = std::min(kBlock, n_val_ - first);
-    for (int64_t r = 0; r < n; ++r)
-      data_.read_rows(split_[size_t(first + r)], 1, &rows[size_t(r * dim_)]);
+    if (val_.rows > 0)
+      val_.read_rows(first, n, rows.data());
+    else
+      for (int64_t r = 0; r < n; ++r)
+        data_.read_rows(split_[size_t(first + r)], 1, &rows[size_t(r * dim_)]);
     if (flow_.format().dequantized())
       add_dequantization_noise(rows.data(), n, dim_, flow_.dim(), rng);
     flow_.log_prob(rows.data(), lp.data(), n);

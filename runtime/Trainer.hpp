@@ -151,6 +151,10 @@ class Trainer {
   // .npy file, a decompressed IDX file: load_dataset); each batch is read
   // from it.
   Trainer(Flow<T>& flow, RowTable rows, TrainOptions options);
+  // The same with a validation set of its own (options.val_frac unused):
+  // every row of `rows` trains, `validation` (checked as the training rows
+  // are) is what evaluations measure.
+  Trainer(Flow<T>& flow, RowTable rows, RowTable validation, TrainOptions options);
   // Variational training of a flow compiled with a target: each step's
   // batch is fresh base noise (a pure function of (seed, step)), the loss
   // the reverse KL up to log Z (kl_grad); evaluations estimate
@@ -198,6 +202,9 @@ class Trainer {
  private:
   void fill_batch(int64_t step);
   void check_parameters();
+  // Throws DataError("training data: ...") if t cannot be the flow's rows:
+  // empty, another width, a non-finite value, a row off the support.
+  void check_table(const RowTable& t, const char* what) const;
   // Whether evaluations keep the best parameters: a validation set, or
   // variational training's ELBO.
   bool validates() const { return n_val_ > 0 || variational_; }
@@ -208,7 +215,10 @@ class Trainer {
   int dim_;  // values per row: the flow's dim plus its context
   int64_t n_train_ = 0, n_val_ = 0;
   RowTable data_;
-  // Row indices of data_: the validation rows first, then the training rows.
+  RowTable val_;  // a validation set of its own; empty: held_out_ rows of data_
+  int64_t held_out_ = 0;
+  // Row indices of data_: the held-out validation rows first, then the
+  // training rows.
   std::vector<int64_t> split_;
   std::vector<T> batch_, grad_;
   std::vector<int64_t> order_;  // the current epoch's shuffled row order

@@ -17,22 +17,17 @@
 #include <string_view>
 #include <vector>
 
+#include "Error.hpp"
 #include "Precision.hpp"
 
 namespace nfc {
 
-// Every failure of the API: bad files, bad arguments, training errors.
-class Error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// A model that does not compile. what() is the compiler's diagnostics, as
-// `nfc check` prints them: "model.nf:3:3: error: ...", the line, a caret.
-class CompileError : public Error {
- public:
-  using Error::Error;
-};
+// Rows of a built-in data set (`nfc train --data builtin:NAME`), row-major
+// with builtin_columns(name) values each (a conditional set's context
+// last); "moons", "8gaussians", ...: the list `nfc train --help` prints.
+// Throws DataError for an unknown name or rows < 1.
+std::vector<double> builtin_data(const std::string& name, int64_t rows, uint64_t seed = 0);
+int builtin_columns(const std::string& name);
 
 struct TrainConfig {
   int64_t steps = 2000;
@@ -76,6 +71,21 @@ struct TrainResult {
   double ess = std::numeric_limits<double>::quiet_NaN();
 };
 
+// A context for the pointer forms of Model's functions: `rows` rows of
+// context_dim() values at `values`.
+template <class T>
+struct Context {
+  const T* values = nullptr;
+  int64_t rows = 0;
+};
+
+// Model::emit_cpp's choices: the namespace and file names (the flow's name
+// if empty), and whether to add nll_grad() (as `nfc emit-cpp --with-grad`).
+struct EmitCppOptions {
+  std::string ns;
+  bool with_grad = false;
+};
+
 class Model {
  public:
   // Compiles .nf source text or a .nf file; throws CompileError. `name`
@@ -109,6 +119,8 @@ class Model {
   std::vector<double> params() const;
   void set_params(const std::vector<double>& values);
   std::vector<std::string> param_names() const;
+  // Each tensor's shape, in the order of param_names().
+  std::vector<std::vector<int64_t>> param_shapes() const;
   // .safetensors, one tensor per parameter, as `nfc train` writes them.
   void save(const std::string& path) const;
   void load(const std::string& path);
@@ -149,6 +161,47 @@ class Model {
   // n samples from base draws seeded by `seed` (as `nfc sample --seed`),
   // at the context given for a conditional flow.
   Samples sample(int64_t n, uint64_t seed, const std::vector<double>& context = {}) const;
+
+  // The mean of -log p(x) (or -log p(x | c)) over the rows of x and its
+  // gradient with respect to params() (grad is resized to their count):
+  // for an optimiser of the caller's own. The rows are taken as given
+  // (no dequantisation noise).
+  double nll_and_grad(const std::vector<double>& x, std::vector<double>& grad,
+                      const std::vector<double>& context = {}) const;
+
+  // The same functions over the caller's memory, for T = float or double:
+  // no copy when T is the model's precision (and, for a conditional flow,
+  // the context comes inside the rows, (x, c)), one conversion otherwise.
+  // `x` is n rows of dim() values, row-major; `context` null, or
+  // `context_rows` rows (1: for every row; n: one per row) of
+  // context_dim() values. Outputs hold n values (out, logdet, log_prob;
+  // log_prob may be null) or n rows of dim() (z, x), and grad
+  // params().size(). Throws DataError for a value that is not finite.
+  template <class T>
+  void log_prob(const T* x, int64_t n, T* out, Context<T> context = {}) const;
+  template <class T>
+  void forward(const T* x, int64_t n, T* z, T* logdet, Context<T> context = {}) const;
+  template <class T>
+  void inverse(const T* z, int64_t n, T* x, T* logdet, Context<T> context = {}) const;
+  template <class T>
+  void sample(int64_t n, uint64_t seed, T* x, T* log_prob, Context<T> context = {}) const;
+  template <class T>
+  double nll_and_grad(const T* x, int64_t n, T* grad, Context<T> context = {}) const;
+  // Trains on n rows (x, c) of dim() + context_dim() values in place (never
+  // copied: the rows must stay unchanged until train returns), holding
+  // out config.val_frac of them for validation, or, if n_val > 0,
+  // validating on the n_val rows at `val` instead (config.val_frac unused).
+  template <class T>
+  TrainResult train(const T* rows, int64_t n, const T* val, int64_t n_val,
+                    const TrainConfig& config = {},
+                    const std::function<bool(const TrainProgress&)>& on_progress = {});
+
+  // Writes the flow with its current parameters as standalone C++17
+  // (`nfc emit-cpp`): NS.hpp and NS.cpp in `dir` (created if missing), NS
+  // the namespace (the flow's name if empty); `with_grad` adds
+  // nll_grad(). Returns the two files' paths.
+  std::vector<std::string> emit_cpp(const std::string& dir,
+                                    const EmitCppOptions& options = {}) const;
 
   Model(Model&&) noexcept;
   Model& operator=(Model&&) noexcept;
