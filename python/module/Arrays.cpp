@@ -57,6 +57,9 @@ py::array real_array(py::handle object, const char* what, const char* name) {
                                  std::string(py::str(py::type::of(object).attr("__name__")))));
   }
   const char kind = a.dtype().kind();
+  if (kind == 'O' && !py::isinstance<py::array>(object))  // None, a dict, a list of those
+    throw_data_error(fmt::format("{}: {} must be an array of numbers, not {}", what, name,
+                                 std::string(py::str(py::type::of(object).attr("__name__")))));
   if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b')
     throw_data_error(fmt::format("{}: {} must hold real numbers, not {}", what, name,
                                  std::string(py::str(a.dtype()))));
