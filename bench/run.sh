@@ -27,7 +27,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 [ -f "$build/build.ninja" ] || cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
-cmake --build "$build" -j "${JOBS:-2}" --target nfc nfc_bench_throughput
+cmake --build "$build" -j "${JOBS:-2}" --target nfc nfc_bench_throughput nfc_bench_api nfc_python
 
 # The strongest baseline needs OpenBLAS's best kernels for this CPU, and an
 # environment may pin a core type: this machine sets OPENBLAS_CORETYPE=Haswell
@@ -67,3 +67,7 @@ fi
 /usr/bin/python3 bench/bench.py --build "$build" "$@"
 # Emitted C++ against the JIT on the same machine (issue 19: within 1.5x).
 bash bench/emit_cpp.sh "$build"
+# import nfc against the C++ API (issue 17: under 5% at 4096 rows), and
+# nfc's gradient inside torch.autograd against the PyTorch reference.
+/usr/bin/python3 bench/python_api.py --build "$build"
+PYTHONPATH="$build/python" /usr/bin/python3 examples/python/torch_interop.py --check

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Every error message the docs quote exists in the code and is produced by a test.
 
-For each `error: MESSAGE` quoted in docs/*.md or README.md, every word of
+For each `error: MESSAGE` (or Python's `nfc.DataError: MESSAGE`) quoted in docs/*.md or README.md, every word of
 MESSAGE that does not vary from run to run (quoted names, numbers, paths
 and file names do) must be spelled by a string literal of the sources
-(abi/ dsl/ compiler/ driver/ runtime/ tools/ api/ support/) — a literal's `{}`
+(abi/ dsl/ compiler/ driver/ runtime/ tools/ api/ support/ include/, and
+python/'s module and package) — a literal's `{}`
 placeholders split it, so a message assembled from several format strings
 is covered piece by piece — and every stretch of MESSAGE between its
 variable parts must appear in the tests (tests/, expected diagnostics in
-tests/errors/*.nf included), which compare whole messages. Adjacent C++
+tests/errors/*.nf included, and python/tests/), which compare whole messages. Adjacent C++
 literals ("a" "b") are joined first. Exit 1 with one line per gap.
 """
 import pathlib
@@ -16,8 +17,10 @@ import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SOURCE_DIRS = ["abi", "dsl", "compiler", "driver", "runtime", "tools", "api", "support"]
-CODE_EXTS = {".cpp", ".hpp", ".def", ".h"}
+SOURCE_DIRS = ["abi", "dsl", "compiler", "driver", "runtime", "tools", "api", "support",
+               "include", "python/module", "python/nfc"]
+TEST_DIRS = ["tests", "python/tests"]
+CODE_EXTS = {".cpp", ".hpp", ".def", ".h", ".py"}
 # What varies in a quoted message: quoted names, numbers, paths, file names,
 # strerror() texts, and the cut marks.
 VARIABLE = re.compile(
@@ -77,7 +80,8 @@ def quoted_messages():
             # A `code span` broken across lines continues on the next one.
             if line.replace("```", "").count("`") % 2 == 1 and number < len(lines):
                 line += " " + lines[number].strip()
-            for m in re.finditer(r"error: (.+?)(?:`|$)", line):
+            # `nfc: error: ...` of the CLI, `nfc.DataError: ...` of Python
+            for m in re.finditer(r"(?:error|nfc\.\w*Error): (.+?)(?:`|$)", line):
                 message = m.group(1).strip()
                 # Templates ("error: message") and quotes cut by a line
                 # break ("not a") are not messages to look for.
@@ -103,7 +107,8 @@ def missing_fragments(message, text):
 
 def main():
     code = [p for d in SOURCE_DIRS for p in (ROOT / d).rglob("*") if p.suffix in CODE_EXTS]
-    tests = [p for p in (ROOT / "tests").rglob("*") if p.is_file() and p.suffix in CODE_EXTS | {".nf"}]
+    tests = [p for d in TEST_DIRS for p in (ROOT / d).rglob("*")
+             if p.is_file() and p.suffix in CODE_EXTS | {".nf"}]
     code_pats, test_text = patterns(literals(code)), joined_text(tests)
     bad = 0
     for doc, number, message in quoted_messages():

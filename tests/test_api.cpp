@@ -1,6 +1,7 @@
 // The public C++ API (include/nfc/nfc.hpp): compile errors as exceptions,
 // parameters through safetensors, training with a callback that stops it,
 // the host example, and an outside CMake project against an installed nfc.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -45,6 +46,120 @@ TEST_CASE("a model that does not compile throws its diagnostics", "[api]") {
                                      "'coupling'?") != std::string::npos);
   }
   CHECK_THROWS_AS(nfc::Model::compile_file("/nonexistent.nf"), nfc::Error);
+}
+
+TEST_CASE("a compile error carries its first error's place and message", "[api]") {
+  try {
+    nfc::Model::compile("flow f(dim = 2) {\n  coupl affine(mask = alternate)\n  bogus\n}",
+                        nfc::Precision::f64, "bad.nf");
+    FAIL("no exception");
+  } catch (const nfc::CompileError& e) {
+    CHECK(e.file == "bad.nf");
+    CHECK(e.line == 2);
+    CHECK(e.col == 3);
+    CHECK(e.message == "unknown layer 'coupl'; did you mean 'coupling'?");
+  }
+}
+
+TEST_CASE("the zero-copy forms give the vector forms' numbers, in either type", "[api]") {
+  for (const nfc::Precision precision : {nfc::Precision::f64, nfc::Precision::f32}) {
+    nfc::Model m = nfc::Model::compile(kModel, precision);
+    m.init_params(5);
+    const std::vector<double> x = gaussian_rows(300);
+    const int64_t n = 300;
+    const std::vector<double> lp = m.log_prob(x);
+    std::vector<double> z, ld;
+    m.forward(x, z, ld);
+    // double in and out: in place for f64, converted for f32; the same values
+    std::vector<double> lp_d(n), z_d(2 * n), ld_d(n);
+    m.log_prob(x.data(), n, lp_d.data());
+    m.forward(x.data(), n, z_d.data(), ld_d.data());
+    CHECK(lp_d == lp);
+    CHECK(z_d == z);
+    CHECK(ld_d == ld);
+    // float in and out: the f32 model's own numbers exactly when the input
+    // is exactly float; rounding of the input and output otherwise
+    std::vector<float> xf(x.begin(), x.end()), lp_f(n), back(2 * n), ld_f(n);
+    m.log_prob(xf.data(), n, lp_f.data());
+    const std::vector<double> lp_of_xf = m.log_prob(std::vector<double>(xf.begin(), xf.end()));
+    for (int64_t i = 0; i < n; ++i) CHECK(lp_f[size_t(i)] == float(lp_of_xf[size_t(i)]));
+    std::vector<float> zf(z.begin(), z.end());
+    m.inverse(zf.data(), n, back.data(), ld_f.data());
+    for (size_t i = 0; i < xf.size(); ++i) CHECK(back[i] == Approx(xf[i]).margin(1e-5));
+    // samples: the vector form's, in the pointer's type
+    const nfc::Model::Samples s = m.sample(50, 9);
+    std::vector<double> sx(100), slp(50);
+    m.sample(50, 9, sx.data(), slp.data());
+    CHECK(sx == s.x);
+    CHECK(slp == s.log_prob);
+  }
+}
+
+TEST_CASE("nll_and_grad is the mean NLL and its gradient", "[api][gradient]") {
+  nfc::Model m = nfc::Model::compile(kModel, nfc::Precision::f64);
+  m.init_params(2);
+  const std::vector<double> x = gaussian_rows(64);
+  std::vector<double> grad;
+  const double loss = m.nll_and_grad(x, grad);
+  const std::vector<double> lp = m.log_prob(x);
+  double mean = 0;
+  for (const double v : lp) mean -= v / double(lp.size());
+  CHECK(loss == Approx(mean).epsilon(1e-14));
+  REQUIRE(grad.size() == m.params().size());
+  const std::vector<double> theta = m.params();
+  const double h = 1e-6;
+  for (size_t k = 0; k < theta.size(); k += 7) {  // central differences, f64
+    auto nll_at = [&](double delta) {
+      std::vector<double> t = theta;
+      t[k] += delta;
+      m.set_params(t);
+      double sum = 0;
+      for (const double v : m.log_prob(x)) sum -= v;
+      return sum / double(x.size() / 2);
+    };
+    const double fd = (nll_at(h) - nll_at(-h)) / (2 * h);
+    CHECK(grad[k] == Approx(fd).margin(1e-7).epsilon(1e-6));
+  }
+  m.set_params(theta);
+  std::vector<double> none;
+  CHECK_THROWS_WITH(m.nll_and_grad(none, grad), "nll_and_grad: no rows");
+}
+
+TEST_CASE("any input that is not finite is a DataError that says where", "[api]") {
+  nfc::Model m = nfc::Model::compile(kModel, nfc::Precision::f32);
+  std::vector<double> x = gaussian_rows(10);
+  x[2 * 6 + 1] = NAN;
+  CHECK_THROWS_AS(m.log_prob(x), nfc::DataError);
+  CHECK_THROWS_WITH(m.log_prob(x), "log_prob: x at row 6, column 1: NaN");
+  std::vector<double> z, ld;
+  x[2 * 6 + 1] = INFINITY;
+  CHECK_THROWS_WITH(m.inverse(x, z, ld), "inverse: z at row 6, column 1: inf");
+}
+
+TEST_CASE("training validates on a set of its own when given one", "[api][training]") {
+  nfc::Model m = nfc::Model::compile(kModel, nfc::Precision::f64);
+  const std::vector<double> rows = gaussian_rows(800), val = gaussian_rows(1000);
+  nfc::TrainConfig config;
+  config.steps = 200;
+  config.eval_every = 50;
+  config.val_frac = 0.5;  // unused: the validation set is given
+  std::vector<double> val_nlls;
+  const nfc::TrainResult r = m.train(rows.data(), 800, val.data() + 2 * 800, 200, config,
+                                     [&](const nfc::TrainProgress& p) {
+                                       if (p.evaluation) val_nlls.push_back(p.val_nll);
+                                       return true;
+                                     });
+  REQUIRE(val_nlls.size() == 4);
+  CHECK(r.best_val_nll == *std::min_element(val_nlls.begin(), val_nlls.end()));
+  // the model holds the best step's parameters: its NLL on the set is the record's
+  const std::vector<double> held(val.begin() + 2 * 800, val.end());
+  double nll = 0;
+  for (const double v : m.log_prob(held)) nll -= v / 200.0;
+  CHECK(nll == Approx(r.best_val_nll).epsilon(1e-12));
+  std::vector<double> bad = held;
+  bad[5] = NAN;
+  CHECK_THROWS_WITH(m.train(rows.data(), 800, bad.data(), 200, config),
+                    "validation data: row 2, column 1: NaN");
 }
 
 TEST_CASE("parameters round-trip through safetensors; densities and samples agree", "[api]") {

@@ -106,3 +106,18 @@ def test_other_arguments(moons64):
         nfc.builtin_data("nope", 10)
     with pytest.raises(TypeError):
         nfc.compile(42)
+
+
+def test_the_messages_docs_python_md_quotes(moons64, conditional64):
+    with pytest.raises(nfc.DataError) as e:
+        moons64.log_prob(np.zeros((4, 3)))
+    assert str(e.value) == "log_prob: x has shape (4, 3); its last axis must have 2 values"
+    x = np.zeros((5, 2))
+    x[3, 1] = np.nan
+    with pytest.raises(nfc.DataError) as e:
+        moons64.log_prob(x)
+    assert str(e.value) == "log_prob: x at row 3, column 1: NaN"
+    with pytest.raises(nfc.DataError) as e:
+        conditional64.forward(np.zeros((4, 2)), context=np.zeros((3, 1)))
+    assert str(e.value) == ("forward: the context has 3 rows of 1 values; give 1 (for every row) "
+                            "or 4 (one per row)")
