@@ -5,6 +5,7 @@
 // model keeps the best validated parameters (the last ones without a
 // validation set) and the exception is raised when train returns.
 #include <chrono>
+#include <cmath>
 #include <mutex>
 
 #include "Binding.hpp"
@@ -21,6 +22,12 @@ py::dict progress_dict(const TrainProgress& p) {
   d["val_nll"] = p.val_nll;
   d["lr"] = p.lr;
   d["evaluation"] = p.evaluation;
+  if (!std::isnan(p.elbo)) {  // variational training's estimates
+    d["elbo"] = p.elbo;
+    d["log_z"] = p.log_z;
+    d["log_z_se"] = p.log_z_se;
+    d["ess"] = p.ess;
+  }
   return d;
 }
 
@@ -31,6 +38,10 @@ py::dict result_dict(const TrainResult& r) {
   d["best_step"] = r.best_step;
   d["stopped_early"] = r.stopped_early;
   d["diverged"] = r.diverged;
+  d["elbo"] = r.elbo;
+  d["log_z"] = r.log_z;
+  d["log_z_se"] = r.log_z_se;
+  d["ess"] = r.ess;
   return d;
 }
 
@@ -70,6 +81,12 @@ class Reporter {
   std::optional<py::error_already_set> error_;
 };
 
+// Runs `train(config, reporter)` without the GIL, holding the model's
+// lock, then raises what the callback raised (or KeyboardInterrupt).
+template <class Train>
+py::dict run(PyModel& m, const py::dict& options, py::object callback, double report_seconds,
+             Train&& train);
+
 TrainConfig config_of(const py::dict& o) {
   TrainConfig c;
   c.steps = o["steps"].cast<int64_t>();
@@ -79,7 +96,23 @@ TrainConfig config_of(const py::dict& o) {
   c.eval_every = o["eval_every"].cast<int64_t>();
   c.patience = o["patience"].cast<int64_t>();
   c.seed = o["seed"].cast<uint64_t>();
+  if (o.contains("eval_samples")) c.eval_samples = o["eval_samples"].cast<int64_t>();
   return c;
+}
+
+template <class Train>
+py::dict run(PyModel& m, const py::dict& options, py::object callback, double report_seconds,
+             Train&& train) {
+  const TrainConfig config = config_of(options);
+  Reporter reporter(std::move(callback), report_seconds);
+  TrainResult result;
+  {
+    py::gil_scoped_release free;
+    std::unique_lock lock(m.lock);
+    result = train(m.get("train"), config, std::ref(reporter));
+  }
+  reporter.rethrow();
+  return result_dict(result);
 }
 
 // rows: (x, c) rows of dim + context_dim values; val: the same, or None.
@@ -94,17 +127,11 @@ py::dict train(PyModel& m, py::handle rows, py::handle val, const py::dict& opti
     validation = rows_of<T>(val, width, "train", "the validation rows");
     if (validation->n == 0) throw_data_error("train: the validation set has no rows");
   }
-  const TrainConfig config = config_of(options);
-  Reporter reporter(std::move(callback), report_seconds);
-  TrainResult result;
-  {
-    py::gil_scoped_release free;
-    std::unique_lock lock(m.lock);
-    result = m.get("train").train(data.data(), data.n, validation ? validation->data() : nullptr,
-                                  validation ? validation->n : 0, config, std::ref(reporter));
-  }
-  reporter.rethrow();
-  return result_dict(result);
+  return run(m, options, std::move(callback), report_seconds,
+             [&](Model& model, const TrainConfig& config, const auto& report) {
+               return model.train(data.data(), data.n, validation ? validation->data() : nullptr,
+                                  validation ? validation->n : 0, config, report);
+             });
 }
 
 }  // namespace
@@ -119,6 +146,33 @@ void register_training(py::module_&, py::class_<PyModel>& model) {
       },
       py::arg("rows"), py::arg("val"), py::arg("options"), py::arg("callback"),
       py::arg("report_seconds"));
+  model.def(
+      "fit_target",
+      [](PyModel& m, const py::dict& options, py::object callback, double report_seconds) {
+        m.check_open("fit_target");
+        return run(m, options, std::move(callback), report_seconds,
+                   [](Model& model, const TrainConfig& config, const auto& report) {
+                     return model.fit_target(config, report);
+                   });
+      },
+      py::arg("options"), py::arg("callback"), py::arg("report_seconds"));
+  model.def(
+      "target_log_prob",
+      [](const PyModel& m, py::handle x) -> py::object {
+        m.check_open("target_log_prob");
+        const Rows<double> rows = rows_of<double>(x, m.dim, "target_log_prob", "x");
+        const std::vector<double> flat(rows.data(), rows.data() + rows.n * m.dim);
+        std::vector<double> lp;
+        {
+          py::gil_scoped_release free;
+          std::shared_lock lock(m.lock);
+          lp = m.get("target_log_prob").target_log_prob(flat);
+        }
+        py::array_t<double> out = new_array<double>(rows.batch);
+        std::copy(lp.begin(), lp.end(), out.mutable_data());
+        return out;
+      },
+      py::arg("x"));
 }
 
 }  // namespace nfc::python

@@ -85,6 +85,12 @@ class TrainResult:
     stopped_early: bool         # patience ran out, or the callback returned False
     diverged: bool              # not a fit: non-finite steps, or a blown-up loss
     history: list = field(default_factory=list)  # every evaluation's progress record
+    # fit_target: the ELBO, log Z with its standard error, and ESS / draws at
+    # the parameters the model holds (nan after train)
+    elbo: float = float("nan")
+    log_z: float = float("nan")
+    log_z_se: float = float("nan")
+    ess: float = float("nan")
 
 
 class Model:
@@ -249,14 +255,41 @@ class Model:
         plain one otherwise). Ctrl-C stops training, keeps the best
         parameters so far and raises KeyboardInterrupt."""
         rows = self._rows(x, context, "train")
-        val_rows, val_frac = None, 0.0
-        if isinstance(val, (tuple, list)) or isinstance(val, np.ndarray):
-            vx, vc = (val if isinstance(val, tuple) else (val, None))
-            val_rows = self._rows(vx, vc, "train")
-        elif val:
-            val_frac = float(val)
+        val_rows, val_frac = self._validation(val, "train")
         options = dict(steps=steps, batch=batch, lr=lr, val_frac=val_frac,
                        eval_every=eval_every, patience=patience, seed=seed)
+        return self._run(lambda report: self._m.train(rows, val_rows, options, report, 0.1),
+                         steps, callback, progress)
+
+    def fit_target(self, *, steps: int = 2000, batch: int = 256, lr: float = 1e-3,
+                   eval_every: int = 100, patience: int = 0, seed: int = 0,
+                   eval_samples: int = 4096,
+                   callback: Optional[Callable[[dict], Optional[bool]]] = None,
+                   progress: bool = True) -> TrainResult:
+        """Variational fitting to the target the model was compiled with
+        (nfc.compile(..., target=NAME)): reverse KL on fresh base draws each
+        step, the parameters of the best ELBO kept. Evaluation records and
+        the result carry elbo, log_z, log_z_se and ess (estimated from
+        eval_samples draws). Callback, progress and Ctrl-C as in train."""
+        options = dict(steps=steps, batch=batch, lr=lr, val_frac=0.0, eval_every=eval_every,
+                       patience=patience, seed=seed, eval_samples=eval_samples)
+        return self._run(lambda report: self._m.fit_target(options, report, 0.1), steps,
+                         callback, progress)
+
+    def target_log_prob(self, x) -> np.ndarray:
+        """The compiled target's unnormalised log-density log p~(x) of every row
+        (float64)."""
+        return self._m.target_log_prob(x)
+
+    def _validation(self, val, what):
+        """(validation rows or None, the share to hold out) of train's val."""
+        if isinstance(val, (tuple, list, np.ndarray)):
+            vx, vc = val if isinstance(val, tuple) else (val, None)
+            return self._rows(vx, vc, what), 0.0
+        return None, float(val) if val else 0.0
+
+    def _run(self, start, steps, callback, progress):
+        """Runs start(report) with a progress bar and the user's callback."""
         history = []
         bar = ProgressBar(steps) if progress else None
 
@@ -270,7 +303,7 @@ class Model:
             return True
 
         try:
-            r = self._m.train(rows, val_rows, options, report, 0.1)
+            r = start(report)
         finally:
             if bar:
                 bar.close()

@@ -11,6 +11,9 @@ import time
 
 
 def _describe(record) -> str:
+    if "elbo" in record:  # variational fitting
+        return (f"elbo {record['elbo']:.4f} log Z {record['log_z']:.4f} "
+                f"ess {record['ess']:.3f}")
     text = f"loss {record['loss']:.4f}"
     if not math.isnan(record["val_nll"]):
         text += f" val {record['val_nll']:.4f}"

@@ -241,3 +241,20 @@ def test_emit_cpp_writes_code_that_computes_the_same_density(tmp_path, rng):
     np.testing.assert_allclose(emitted, m.log_prob(x), rtol=0, atol=1e-12)
     with pytest.raises(nfc.Error, match="'9x' cannot name a C\\+\\+ namespace"):
         m.emit_cpp(tmp_path, namespace="9x")
+
+
+def test_fit_target_finds_log_z_of_an_unnormalised_gaussian():
+    # examples/variational/gaussian.nf: log Z = 3 + log(2 pi) - 0.5 log det P = 4.750907
+    m = nfc.compile(EXAMPLES / "variational" / "gaussian.nf", target="gaussian")
+    r = m.fit_target(steps=600, lr=3e-3, eval_every=200, seed=0, progress=False)
+    assert not r.diverged
+    assert [h["step"] for h in r.history] == [200, 400, 600]
+    assert "elbo" in r.history[-1]
+    # an affine flow can represent the Gaussian exactly: log Z within a few
+    # standard errors, and the ELBO just below it
+    assert abs(r.log_z - 4.750907) < 5 * r.log_z_se + 1e-3, (r.log_z, r.log_z_se)
+    assert r.elbo <= r.log_z + 1e-9 and r.elbo > 4.70
+    x = np.array([[1.0, -2.0], [0.0, 0.0]])
+    np.testing.assert_allclose(m.target_log_prob(x), [3.0, 3 - 0.5 * (2 - 3.6 + 4)], rtol=1e-15)
+    with pytest.raises(nfc.Error, match="^fit_target: the model was compiled without a target"):
+        nfc.compile(EXAMPLES / "moons.nf").fit_target(steps=1, progress=False)
