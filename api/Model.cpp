@@ -263,7 +263,9 @@ Precision Model::precision() const {
   return impl_->compiled->precision;
 }
 void Model::set_threads(int threads) {
-  if (threads < 1) throw Error("set_threads: the thread count must be at least 1");
+  if (threads < 1 || threads > kMaxThreads)
+    throw Error(fmt::format("set_threads: the thread count must be 1 to {}, not {}", kMaxThreads,
+                            threads));
   impl_->visit([&](auto& f) { f.set_threads(threads); });
 }
 int Model::threads() const {

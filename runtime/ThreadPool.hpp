@@ -21,6 +21,11 @@
 
 namespace nfc {
 
+// The most threads a flow runs on (--threads, Model::set_threads): more
+// than any machine nfc runs on has cores, and few enough that a typo does
+// not start a million threads.
+inline constexpr int kMaxThreads = 256;
+
 class ThreadPool {
  public:
   explicit ThreadPool(int threads);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "runtime/Hash.hpp"
+#include "runtime/ThreadPool.hpp"
 
 namespace nfc::cli {
 
@@ -41,7 +42,7 @@ void add_model_options(CLI::App* cmd, ModelOptions& o, bool runs_flow, bool take
   cmd->add_option("--threads", o.threads,
                   "threads that run each batch and the optimizer update (default 1; results "
                   "depend on the count only through the rounding of summed gradients)")
-      ->check(CLI::Range(1, 256));
+      ->check(CLI::Range(1, kMaxThreads));
   if (takes_target)
     cmd->add_option("--target", o.target,
                     "compile with this target (NAME, FILE.nf or FILE.nf:NAME): what the flow was "

@@ -134,6 +134,7 @@ void exclusive(PyModel& m, const char* what, F&& f) {
 
 PYBIND11_MODULE(_nfc, module) {
   module.doc() = "nfc's C++ API (the normalizing-flow compiler); use the package nfc.";
+  module.attr("__version__") = NFC_VERSION;
   register_errors(module);
 
   module.def(

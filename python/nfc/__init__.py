@@ -29,10 +29,10 @@ from typing import Callable, Optional
 import numpy as np
 
 from . import _nfc
-from ._nfc import CompileError, DataError, Error
+from ._nfc import CompileError, DataError, Error, __version__
 from ._progress import ProgressBar
 
-__all__ = ["compile", "load", "builtin_data", "Model", "TrainResult", "Error", "CompileError",
+__all__ = ["__version__", "compile", "load", "builtin_data", "Model", "TrainResult", "Error", "CompileError",
            "DataError"]
 
 

@@ -95,8 +95,12 @@ def test_contexts(moons64, conditional64):
 def test_other_arguments(moons64):
     with pytest.raises(nfc.DataError, match="^sample: n must not be negative$"):
         moons64.sample(-1, seed=0)
-    with pytest.raises(nfc.Error, match="^set_threads: the thread count must be at least 1$"):
+    with pytest.raises(nfc.Error, match="^set_threads: the thread count must be 1 to 256, not 0$"):
         moons64.threads = 0
+    with pytest.raises(nfc.Error,
+                       match="^set_threads: the thread count must be 1 to 256, not 100000$"):
+        moons64.threads = 100000
+    assert moons64.threads == 1
     with pytest.raises(nfc.DataError,
                        match="^compile: precision must be 'f32' or 'f64', not 'f16'$"):
         nfc.compile(EXAMPLES / "moons.nf", precision="f16")

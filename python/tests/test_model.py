@@ -17,6 +17,12 @@ from conftest import EXAMPLES
 MOONS_SOURCE = (EXAMPLES / "moons.nf").read_text()
 
 
+def test_version_is_the_projects():
+    from conftest import SOURCE_DIR
+    cmake = (SOURCE_DIR / "CMakeLists.txt").read_text()
+    assert f"project(nfc VERSION {nfc.__version__} " in cmake
+
+
 def test_compile_takes_a_path_or_source_text():
     a = nfc.compile(EXAMPLES / "moons.nf")
     b = nfc.compile(str(EXAMPLES / "moons.nf"), precision="f32", threads=2)
