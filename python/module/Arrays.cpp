@@ -25,6 +25,14 @@ void PyModel::check_open(const char* what) const {
   if (closed) throw Error(std::string(what) + ": the model is closed");
 }
 
+WriteLock::WriteLock(PyModel& m, const char* what) {
+  if (m.trainer.load() == std::this_thread::get_id())
+    throw Error(std::string(what) +
+                ": the model is training (this is its training callback); return False from "
+                "the callback to stop training first");
+  lock_ = std::unique_lock(m.lock);
+}
+
 const Model& PyModel::get(const char* what) const {
   if (!model) throw Error(std::string(what) + ": the model is closed");
   return *model;

@@ -12,9 +12,11 @@
 #include <pybind11/pybind11.h>
 
 #include <atomic>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "nfc/nfc.hpp"
@@ -39,12 +41,38 @@ struct PyModel {
   int64_t param_count = 0;
   std::atomic<int> threads{1};
   std::atomic<bool> closed{false};
+  // The thread running train or fit_target (holding the lock exclusively)
+  // while it does: its callbacks may read the model between steps.
+  std::atomic<std::thread::id> trainer{};
 
   // nfc.Error("log_prob: the model is closed") if it is.
   void check_open(const char* what) const;
   // The model (with the lock held), or the same error.
   const Model& get(const char* what) const;
   Model& get(const char* what);
+};
+
+// The model's lock for a call that reads it: shared, or none from a
+// training callback, whose thread holds it already (the trainer is
+// paused between steps then).
+class ReadLock {
+ public:
+  explicit ReadLock(const PyModel& m) {
+    if (m.trainer.load() != std::this_thread::get_id()) lock_ = std::shared_lock(m.lock);
+  }
+
+ private:
+  std::shared_lock<std::shared_mutex> lock_;
+};
+
+// The lock for a call that changes the model (or trains it): exclusive;
+// from a training callback, nfc.Error("what: the model is training ...").
+class WriteLock {
+ public:
+  WriteLock(PyModel& m, const char* what);
+
+ private:
+  std::unique_lock<std::shared_mutex> lock_;
 };
 
 // Rows of a NumPy array (or anything np.asarray takes) as the model reads

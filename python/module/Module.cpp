@@ -30,7 +30,7 @@ py::object log_prob(const PyModel& m, py::handle x, py::handle context) {
     T* o = out.mutable_data();
     {
       py::gil_scoped_release free;
-      std::shared_lock lock(m.lock);
+      ReadLock lock(m);
       m.get("log_prob").log_prob(rows.data(), rows.n, o, c);
     }
     return out;
@@ -50,7 +50,7 @@ py::object map(const PyModel& m, py::handle in, py::handle context) {
     T *o = out.mutable_data(), *ld = logdet.mutable_data();
     {
       py::gil_scoped_release free;
-      std::shared_lock lock(m.lock);
+      ReadLock lock(m);
       if constexpr (kForward)
         m.get(what).forward(rows.data(), rows.n, o, ld, c);
       else
@@ -70,7 +70,7 @@ py::object sample(const PyModel& m, int64_t n, uint64_t seed, py::handle context
     T *xs = x.mutable_data(), *lps = lp.mutable_data();
     {
       py::gil_scoped_release free;
-      std::shared_lock lock(m.lock);
+      ReadLock lock(m);
       m.get("sample").sample(n, seed, xs, lps, c);
     }
     return py::make_tuple(x, lp);
@@ -88,7 +88,7 @@ py::object nll_and_grad(const PyModel& m, py::handle x, py::handle context) {
     double loss = 0;
     {
       py::gil_scoped_release free;
-      std::shared_lock lock(m.lock);
+      ReadLock lock(m);
       loss = m.get("nll_and_grad").nll_and_grad(rows.data(), rows.n, g, c);
     }
     return py::make_tuple(loss, grad);
@@ -100,7 +100,7 @@ py::object get_flat(const PyModel& m) {
   std::vector<double> values;
   {
     py::gil_scoped_release free;
-    std::shared_lock lock(m.lock);
+    ReadLock lock(m);
     values = m.get("params").params();
   }
   return in_precision(m, [&]<class T>(T) -> py::object {
@@ -118,7 +118,7 @@ void set_flat(PyModel& m, py::handle values) {
     throw_data_error("params: the parameter vector must be one-dimensional");
   std::vector<double> flat(rows.data(), rows.data() + rows.array.size());
   py::gil_scoped_release free;
-  std::unique_lock lock(m.lock);
+  WriteLock lock(m, "params");
   m.get("params").set_params(flat);
 }
 
@@ -126,7 +126,7 @@ void set_flat(PyModel& m, py::handle values) {
 template <class F>
 void exclusive(PyModel& m, const char* what, F&& f) {
   py::gil_scoped_release free;
-  std::unique_lock lock(m.lock);
+  WriteLock lock(m, what);
   f(m.get(what));
 }
 
@@ -195,7 +195,7 @@ PYBIND11_MODULE(_nfc, module) {
           "save",
           [](const PyModel& m, const std::string& path) {
             py::gil_scoped_release free;
-            std::shared_lock lock(m.lock);
+            ReadLock lock(m);
             m.get("save").save(path);
           },
           py::arg("path"))
@@ -209,13 +209,13 @@ PYBIND11_MODULE(_nfc, module) {
           "emit_cpp",
           [](const PyModel& m, const std::string& dir, const std::string& ns, bool with_grad) {
             py::gil_scoped_release free;
-            std::shared_lock lock(m.lock);
+            ReadLock lock(m);
             return m.get("emit_cpp").emit_cpp(dir, EmitCppOptions{ns, with_grad});
           },
           py::arg("dir"), py::arg("ns"), py::arg("with_grad"))
       .def("close", [](PyModel& m) {
         py::gil_scoped_release free;
-        std::unique_lock lock(m.lock);  // waits for calls in other threads
+        WriteLock lock(m, "close");  // waits for calls in other threads
         m.model.reset();
         m.closed = true;
       });

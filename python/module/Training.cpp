@@ -108,7 +108,12 @@ py::dict run(PyModel& m, const py::dict& options, py::object callback, double re
   TrainResult result;
   {
     py::gil_scoped_release free;
-    std::unique_lock lock(m.lock);
+    WriteLock lock(m, "train");
+    m.trainer = std::this_thread::get_id();
+    struct Done {  // however training ends
+      PyModel& m;
+      ~Done() { m.trainer = std::thread::id(); }
+    } done{m};
     result = train(m.get("train"), config, std::ref(reporter));
   }
   reporter.rethrow();
@@ -165,7 +170,7 @@ void register_training(py::module_&, py::class_<PyModel>& model) {
         std::vector<double> lp;
         {
           py::gil_scoped_release free;
-          std::shared_lock lock(m.lock);
+          ReadLock lock(m);
           lp = m.get("target_log_prob").target_log_prob(flat);
         }
         py::array_t<double> out = new_array<double>(rows.batch);

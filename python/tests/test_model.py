@@ -268,3 +268,33 @@ def test_fit_target_finds_log_z_of_an_unnormalised_gaussian():
     np.testing.assert_allclose(m.target_log_prob(x), [3.0, 3 - 0.5 * (2 - 3.6 + 4)], rtol=1e-15)
     with pytest.raises(nfc.Error, match="^fit_target: the model was compiled without a target"):
         nfc.compile(EXAMPLES / "moons.nf").fit_target(steps=1, progress=False)
+
+
+def test_a_training_callback_may_read_the_model_but_not_change_it():
+    data = nfc.builtin_data("moons", 2000)
+    test = nfc.builtin_data("moons", 500, seed=9)
+    m = nfc.compile(EXAMPLES / "moons.nf")
+    test_nll = []
+
+    def watch(record):
+        if record["evaluation"]:
+            test_nll.append(-m.log_prob(test).mean())
+            m.sample(10, seed=0)
+            assert m.params["layer0.net.b1"].shape == (64,)
+
+    m.train(data, steps=200, eval_every=50, progress=False, callback=watch)
+    assert len(test_nll) == 4 and test_nll[-1] < test_nll[0]
+
+    def meddle(record):
+        m.params = m.params
+
+    with pytest.raises(nfc.Error, match="^params: the model is training"):
+        m.train(data, steps=200, progress=False, callback=meddle)
+
+    def nested(record):
+        m.train(data, steps=1, progress=False)
+
+    with pytest.raises(nfc.Error, match="^train: the model is training"):
+        m.train(data, steps=200, progress=False, callback=nested)
+    assert np.isfinite(m.log_prob(test)).all()
+    m.close()  # not training any more: allowed
