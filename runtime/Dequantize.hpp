@@ -21,9 +21,13 @@ namespace nfc {
 std::string first_non_level(const RowTable& rows, int dim, int levels);
 
 // Adds u ~ U(0, 1) (open: never 0, so a logit after `dequantize` is finite
-// with alpha = 0) to the first `dim` values of each row.
+// with alpha = 0) to the first `dim` values of each row. With `positions`
+// the n rows are the rows at those (ascending) positions of a batch of
+// `batch` rows, and each gets the noise it would get in the whole batch:
+// a rank of a group adds to its share of a batch what one process adds.
 template <class T>
-void add_dequantization_noise(T* rows, int64_t n, int row, int dim, Random& rng);
+void add_dequantization_noise(T* rows, int64_t n, int row, int dim, Random& rng,
+                              const int64_t* positions = nullptr, int64_t batch = 0);
 
 // floor(x), clamped to 0..levels-1 (samples of the continuous density
 // outside [0, L) belong to the edge levels' cells by no rule, and a sample

@@ -109,6 +109,15 @@ RowTable RowTable::reshaped(int64_t new_rows, int new_cols) const {
   return RowTable(new_rows, new_cols, element_, bytes_, owner_);
 }
 
+RowTable RowTable::slice(int64_t first, int64_t n) const {
+  if (first < 0 || n < 0 || first + n > rows)
+    throw std::invalid_argument("RowTable::slice: rows outside the table");
+  RowTable part(n, cols, element_, bytes_ + size_t(first) * size_t(cols) * size_t(element_.size),
+                owner_);
+  part.first_row_ = first_row_ + first;
+  return part;
+}
+
 template <class T>
 void RowTable::read_rows(int64_t first, int64_t n, T* out) const {
   decode(bytes_ + size_t(first) * size_t(cols) * size_t(element_.size), element_, n * cols, out);
@@ -135,7 +144,7 @@ void RowTable::for_each_block(
     const int64_t n = std::min(block, rows - first);
     values.resize(size_t(n) * size_t(cols));
     read_rows(first, n, values.data());
-    if (!visit(values.data(), first, n)) return;
+    if (!visit(values.data(), first_row_ + first, n)) return;
   }
 }
 

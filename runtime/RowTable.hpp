@@ -42,6 +42,12 @@ class RowTable {
   // The same elements seen as rows x cols (their count unchanged): a
   // reader's flat array as a data set's rows.
   RowTable reshaped(int64_t rows, int cols) const;
+  // Rows first .. first + n - 1 as a table of their own (shared, not
+  // copied), which counts its rows from `first` in what it reports
+  // (first_non_finite, rows_outside): a rank's shard of the data.
+  RowTable slice(int64_t first, int64_t n) const;
+  // The row of the table this one was cut from that is its row 0.
+  int64_t first_row() const { return first_row_; }
 
   int64_t rows = 0;
   int cols = 0;
@@ -53,7 +59,8 @@ class RowTable {
   // Every value as doubles (a copy: for callers that change them).
   std::vector<double> to_vector() const;
   // Calls `visit(values, first_row, n)` on consecutive blocks of rows read
-  // as doubles, in order, until it returns false.
+  // as doubles, in order, until it returns false; first_row counts from
+  // first_row().
   void for_each_block(const std::function<bool(const double*, int64_t, int64_t)>& visit) const;
   // Whether every value is an integer by its type (no finiteness to check).
   bool integral() const { return element_.kind != 'f'; }
@@ -62,6 +69,7 @@ class RowTable {
   ElementType element_;
   const unsigned char* bytes_ = nullptr;
   std::shared_ptr<const void> owner_;
+  int64_t first_row_ = 0;
 };
 
 // "row 12, column 1: NaN" for the first value that is not finite, or empty.

@@ -166,8 +166,17 @@ Trainer<T>::Trainer(Flow<T>& flow, RowTable rows, RowTable validation, TrainOpti
   if (const std::string problem = train_options_problem(o_); !problem.empty())
     throw DataError("training options: " + problem);
   const int64_t n = data_.rows;
-  check_table(data_, "training data");
+  shard_ = {0, n};
+  if (grouped()) {
+    if (n < o_.group->size())
+      throw DataError(fmt::format(
+          "training data: {} rows for {} processes; each needs one at least", n, o_.group->size()));
+    shard_ = shard_of(n, o_.group->rank(), o_.group->size());
+  }
+  // A rank reads its shard only, checks included.
+  check_table(data_.slice(shard_.first, shard_.end - shard_.first), "training data");
   if (val_.rows > 0) {  // the given rows validate; none of data_ is held out
+    if (grouped()) throw DataError("validation data: a group validates on held-out rows only");
     check_table(val_, "validation data");
     split_.resize(size_t(n));
     for (int64_t i = 0; i < n; ++i) split_[size_t(i)] = i;
@@ -184,7 +193,7 @@ Trainer<T>::Trainer(Flow<T>& flow, RowTable rows, RowTable validation, TrainOpti
 
 template <class T>
 void Trainer<T>::check_table(const RowTable& t, const char* what) const {
-  if (t.rows < 1) throw DataError(fmt::format("{}: no rows", what));
+  if (t.rows < 1 && t.first_row() == 0) throw DataError(fmt::format("{}: no rows", what));
   if (t.cols != dim_)
     throw DataError(
         fmt::format("{}: rows of {} values, the flow's rows have {}", what, t.cols, dim_));
@@ -204,9 +213,16 @@ void Trainer<T>::check_table(const RowTable& t, const char* what) const {
 
 template <class T>
 void Trainer<T>::fill_batch(int64_t step) {
+  batch_rows_ = o_.batch;
   if (variational_) {  // fresh noise, a pure function of (seed, step)
     Random rng(o_.seed * 0x9e3779b97f4a7c15ULL + uint64_t(step) * 0xbf58476d1ce4e5b9ULL + 7);
     flow_.draw_noise(o_.batch, rng, batch_.data());
+    if (grouped()) {  // this rank's contiguous share of the noise rows
+      const Shard part = shard_of(o_.batch, o_.group->rank(), o_.group->size());
+      std::copy(batch_.begin() + part.first * dim_, batch_.begin() + part.end * dim_,
+                batch_.begin());
+      batch_rows_ = part.end - part.first;
+    }
     return;
   }
   const int64_t per_epoch = n_train_ / o_.batch;
@@ -215,13 +231,64 @@ void Trainer<T>::fill_batch(int64_t step) {
     order_ = shuffled(n_train_, o_.seed * 0x9e3779b97f4a7c15ULL + uint64_t(epoch) + 1);
     order_epoch_ = epoch;
   }
-  for (int64_t r = 0; r < o_.batch; ++r)
-    data_.read_rows(split_[size_t(held_out_ + order_[size_t(first + r)])], 1,
-                    &batch_[size_t(r * dim_)]);
+  positions_.clear();
+  int64_t rows = 0;
+  for (int64_t r = 0; r < o_.batch; ++r) {
+    const int64_t row = split_[size_t(held_out_ + order_[size_t(first + r)])];
+    if (row < shard_.first || row >= shard_.end) continue;  // another rank's
+    data_.read_rows(row, 1, &batch_[size_t(rows * dim_)]);
+    positions_.push_back(r);
+    ++rows;
+  }
+  batch_rows_ = rows;
   if (flow_.format().dequantized()) {  // fresh noise, a pure function of (seed, step)
     Random rng(o_.seed * 0x94d049bb133111ebULL + uint64_t(step) * 0x9e3779b97f4a7c15ULL + 3);
-    add_dequantization_noise(batch_.data(), o_.batch, dim_, flow_.dim(), rng);
+    add_dequantization_noise(batch_.data(), rows, dim_, flow_.dim(), rng,
+                             grouped() ? positions_.data() : nullptr, o_.batch);
   }
+}
+
+template <class T>
+double Trainer<T>::batch_gradient(bool& stop) {
+  auto local = [&](int64_t n) -> double {
+    if (n == 0) {  // none of the batch is in this shard
+      std::fill(grad_.begin(), grad_.end(), T(0));
+      return 0;
+    }
+    return variational_ ? flow_.kl_grad(batch_.data(), n, grad_.data())
+                        : flow_.nll_grad(batch_.data(), n, grad_.data());
+  };
+  if (!grouped()) {
+    stop = false;
+    return local(o_.batch);
+  }
+  // Sums of the shares' means weighted by their rows, then / batch: the
+  // batch mean, as threads combine their slices.
+  const double loss = local(batch_rows_), w = double(batch_rows_);
+  const size_t P = grad_.size();
+  fused_.resize(P + 2);
+  for (size_t i = 0; i < P; ++i) fused_[i] = w == 0 ? 0.0 : double(grad_[i]) * w;
+  fused_[P] = w == 0 ? 0.0 : loss * w;
+  fused_[P + 1] = stop ? 1 : 0;
+  o_.group->sum(fused_.data(), int64_t(P + 2));
+  const double B = double(o_.batch);
+  for (size_t i = 0; i < P; ++i) grad_[i] = static_cast<T>(fused_[i] / B);
+  stop = fused_[P + 1] > 0;
+  return fused_[P] / B;
+}
+
+template <class T>
+std::vector<T> Trainer<T>::whole_first_batch() {
+  fill_batch(0);
+  if (!grouped()) return {batch_.begin(), batch_.begin() + o_.batch * dim_};
+  // Each rank adds its rows at their positions to zeros: the sum is the
+  // batch, exactly.
+  std::vector<double> whole(size_t(o_.batch * dim_), 0.0);
+  for (int64_t i = 0; i < batch_rows_; ++i)
+    for (int k = 0; k < dim_; ++k)
+      whole[size_t(positions_[size_t(i)] * dim_ + k)] = double(batch_[size_t(i * dim_ + k)]);
+  o_.group->sum(whole.data(), int64_t(whole.size()));
+  return {whole.begin(), whole.end()};
 }
 
 template <class T>
@@ -231,23 +298,36 @@ double Trainer<T>::validation_nll() const {
   // In blocks read from the table, not a copy of every validation row; a
   // dequantised flow's noise is one fixed draw, the same at every
   // evaluation: evaluations compare parameters.
+  // With a group each rank takes the validation rows of its shard, and the
+  // sum of their NLLs is summed over the group.
   constexpr int64_t kBlock = 4096;
   Random rng(o_.seed * 0xd1b54a32d192ed03ULL + 0xde9);
   std::vector<T> rows(size_t(std::min(kBlock, n_val_) * dim_)),
       lp(size_t(std::min(kBlock, n_val_)));
+  std::vector<int64_t> ours;
   double sum = 0;
   for (int64_t first = 0; first < n_val_; first += kBlock) {
     const int64_t n = std::min(kBlock, n_val_ - first);
-    if (val_.rows > 0)
+    int64_t m = 0;
+    ours.clear();
+    if (val_.rows > 0) {
       val_.read_rows(first, n, rows.data());
-    else
-      for (int64_t r = 0; r < n; ++r)
-        data_.read_rows(split_[size_t(first + r)], 1, &rows[size_t(r * dim_)]);
+      m = n;
+    } else {
+      for (int64_t r = 0; r < n; ++r) {
+        const int64_t row = split_[size_t(first + r)];
+        if (row < shard_.first || row >= shard_.end) continue;
+        data_.read_rows(row, 1, &rows[size_t(m++ * dim_)]);
+        ours.push_back(r);
+      }
+    }
     if (flow_.format().dequantized())
-      add_dequantization_noise(rows.data(), n, dim_, flow_.dim(), rng);
-    flow_.log_prob(rows.data(), lp.data(), n);
-    for (int64_t r = 0; r < n; ++r) sum -= lp[size_t(r)];
+      add_dequantization_noise(rows.data(), m, dim_, flow_.dim(), rng,
+                               grouped() ? ours.data() : nullptr, n);
+    flow_.log_prob(rows.data(), lp.data(), m);
+    for (int64_t r = 0; r < m; ++r) sum -= lp[size_t(r)];
   }
+  if (grouped()) o_.group->sum(&sum, 1);
   return sum / double(n_val_);
 }
 
@@ -255,7 +335,7 @@ double Trainer<T>::validation_nll() const {
 // parameters. Returns false when training should stop.
 template <class T>
 bool Trainer<T>::evaluate(TrainState& s, double lr,
-                          const std::function<bool(const TrainEvent&)>& cb) {
+                          const std::function<bool(const TrainEvent&)>& cb, bool& asked) {
   TrainRecord rec;
   rec.step = s.step;
   rec.train_nll = s.running_count ? s.running_loss / double(s.running_count)
@@ -280,8 +360,9 @@ bool Trainer<T>::evaluate(TrainState& s, double lr,
       ++s.evals_since_best;
     }
   }
-  bool go_on =
-      cb({TrainEvent::Kind::evaluation, s.step, o_.steps, rec.train_nll, rec.val_nll, lr, s});
+  asked = cb({TrainEvent::Kind::evaluation, s.step, o_.steps, rec.train_nll, rec.val_nll, lr, s}) &&
+          asked;
+  bool go_on = true;
   // A validation NLL of -inf is an infinite density at a data point: the
   // flow has collapsed onto it (duplicated rows, a discrete column), and
   // nothing after this step is a fit. Stop and say so (result_problem).
@@ -302,14 +383,18 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
   double lr = learning_rate(o_.optimizer, s.step, o_.steps);
   bool go_on = !s.finished;
   if (s.step == 0 && o_.data_init) {
-    fill_batch(0);
-    flow_.init_from_data(batch_.data(), o_.batch);
+    const std::vector<T> first = whole_first_batch();
+    flow_.init_from_data(first.data(), o_.batch);
   }
+  stop_vote_ = false;
   while (go_on && s.step < o_.steps) {
     lr = learning_rate(o_.optimizer, s.step, o_.steps) * s.lr_scale;
     fill_batch(s.step);
-    const double loss = variational_ ? flow_.kl_grad(batch_.data(), o_.batch, grad_.data())
-                                     : flow_.nll_grad(batch_.data(), o_.batch, grad_.data());
+    bool stop = stop_vote_;
+    const double loss = batch_gradient(stop);
+    // A group stops together: a callback's stop (Ctrl-C on some ranks)
+    // is voted in the next step's sum, and that step is not taken.
+    if (stop) break;
     if (s.step == 0) s.initial_loss = loss;
     if (std::isfinite(loss) && all_finite(grad_)) {
       if (o_.optimizer.clip_norm > 0) clip_gradient(grad_, o_.optimizer.clip_norm);
@@ -334,8 +419,13 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
       s.diverged = true;
       break;
     }
-    go_on = cb({TrainEvent::Kind::step, s.step, o_.steps, loss, NAN, lr, s});
-    if (s.step % o_.eval_every == 0 || s.step == o_.steps) go_on = evaluate(s, lr, cb) && go_on;
+    bool asked = cb({TrainEvent::Kind::step, s.step, o_.steps, loss, NAN, lr, s});
+    // Evaluations stop on values every rank shares (patience, a collapse).
+    if (s.step % o_.eval_every == 0 || s.step == o_.steps) go_on = evaluate(s, lr, cb, asked);
+    if (grouped())
+      stop_vote_ = !asked;  // said at the next step's sum
+    else
+      go_on = go_on && asked;
   }
   if (s.step >= o_.steps || s.stopped_early || s.diverged) {
     s.finished = true;
@@ -360,10 +450,10 @@ std::string point_text(const T* x, int dim) {
 // The batch's first sample where the target or the flow is not finite.
 template <class T>
 std::string Trainer<T>::bad_point(int64_t step) const {
-  const std::vector<T> x = flow_.samples_of_noise(batch_.data(), o_.batch);
-  std::vector<T> log_p(size_t(o_.batch));
-  flow_.target_log_prob(x.data(), log_p.data(), o_.batch);
-  for (int64_t i = 0; i < o_.batch; ++i) {
+  const std::vector<T> x = flow_.samples_of_noise(batch_.data(), batch_rows_);
+  std::vector<T> log_p(static_cast<size_t>(batch_rows_));
+  flow_.target_log_prob(x.data(), log_p.data(), batch_rows_);
+  for (int64_t i = 0; i < batch_rows_; ++i) {
     const T* xi = &x[size_t(i * dim_)];
     bool finite_x = true;
     for (int k = 0; k < dim_; ++k) finite_x = finite_x && std::isfinite(xi[k]);

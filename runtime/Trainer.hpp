@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/Communicator.hpp"
 #include "runtime/Flow.hpp"
 #include "runtime/NumberBound.hpp"
 #include "runtime/Optimizer.hpp"
@@ -42,6 +43,15 @@ struct TrainOptions {
   // evaluations compare parameters, not luck).
   int64_t eval_samples = 4096;
   OptimizerOptions optimizer;
+  // Data-parallel training (nfc train under mpirun; null: one process).
+  // Each rank holds its shard of the rows (shard_of) and reads no other;
+  // the batch at each step is the one a single process would draw, each
+  // rank computes the gradient of the batch rows in its shard, and one sum
+  // over the group per step (gradient, loss, stop votes: one buffer, f64)
+  // gives every rank the same mean gradient, so every rank takes the same
+  // step. With the same seed and batch the parameters are those of one
+  // process up to the rounding of the gradient's summation order.
+  Communicator* group = nullptr;
 };
 
 // The values each option may take (NumberBound.hpp: the CLI checks its
@@ -200,7 +210,17 @@ class Trainer {
   const std::string& first_bad_point() const { return first_bad_point_; }
 
  private:
+  // The batch of `step` into batch_: all of it (batch_rows_ = o_.batch),
+  // or with a group the rows of this rank's shard, at batch positions
+  // positions_ (batch_rows_ of them).
   void fill_batch(int64_t step);
+  // The mean loss and gradient (into grad_) of the batch, over the group:
+  // the sum of every rank's share, with the stop votes (`stop`: this
+  // rank's; returns whether any rank voted).
+  double batch_gradient(bool& stop);
+  // The whole batch of step 0 on every rank (ActNorm's initialisation).
+  std::vector<T> whole_first_batch();
+  bool grouped() const { return o_.group && o_.group->size() > 1; }
   void check_parameters();
   // Throws DataError("training data: ...") if t cannot be the flow's rows:
   // empty, another width, a non-finite value, a row off the support.
@@ -208,7 +228,11 @@ class Trainer {
   // Whether evaluations keep the best parameters: a validation set, or
   // variational training's ELBO.
   bool validates() const { return n_val_ > 0 || variational_; }
-  bool evaluate(TrainState& state, double lr, const std::function<bool(const TrainEvent&)>& cb);
+  // Records and validates; `asked` becomes false if the callback says
+  // stop. Returns false when training must stop on what every rank of a
+  // group shares (patience, a collapse).
+  bool evaluate(TrainState& state, double lr, const std::function<bool(const TrainEvent&)>& cb,
+                bool& asked);
 
   Flow<T>& flow_;
   TrainOptions o_;
@@ -221,7 +245,12 @@ class Trainer {
   // training rows.
   std::vector<int64_t> split_;
   std::vector<T> batch_, grad_;
-  std::vector<int64_t> order_;  // the current epoch's shuffled row order
+  int64_t batch_rows_ = 0;
+  std::vector<int64_t> positions_;  // with a group: the batch positions of batch_'s rows
+  Shard shard_;                     // the rows of data_ this rank holds (all without a group)
+  std::vector<double> fused_;       // the one buffer summed over the group each step
+  bool stop_vote_ = false;          // a callback asked to stop: said at the next sum
+  std::vector<int64_t> order_;      // the current epoch's shuffled row order
   int64_t order_epoch_ = -1;
   bool keeps_ranges_ = false;
   bool variational_ = false;
