@@ -13,6 +13,12 @@
 # that the dependency graph does not allow is a build error.
 
 set_property(GLOBAL PROPERTY NFC_COMPONENTS "")
+set_property(GLOBAL PROPERTY NFC_EXCLUDED_FOLDERS "")
+
+# A folder whose files no component builds (runtime/mpi without MPI).
+function(nfc_exclude_folder dir)
+  set_property(GLOBAL APPEND PROPERTY NFC_EXCLUDED_FOLDERS ${dir})
+endfunction()
 
 function(nfc_component name dir)
   cmake_parse_arguments(ARG "INTERFACE;LLVM" "" "DEPENDS;LINK" ${ARGN})
@@ -26,8 +32,8 @@ function(nfc_component name dir)
     target_include_directories(${name} INTERFACE $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}>)
     return()
   endif()
-  file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/${dir}/*.cpp)
-  add_library(${name} STATIC ${sources})
+  # Sources are added by nfc_layering_rules(), once every component is known.
+  add_library(${name} STATIC)
   target_include_directories(${name} PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}>)
   target_link_libraries(${name} PUBLIC ${ARG_DEPENDS} ${ARG_LINK})
   if(ARG_LLVM)
@@ -59,6 +65,7 @@ endfunction()
 # that runs it over every component's files.
 function(nfc_layering_rules)
   get_property(components GLOBAL PROPERTY NFC_COMPONENTS)
+  _nfc_add_sources("${components}")
   set(text "set(NFC_LAYERS ${components})\n")
   set(files "")
   foreach(c IN LISTS components)
@@ -81,4 +88,30 @@ function(nfc_layering_rules)
     DEPENDS ${files} ${CMAKE_SOURCE_DIR}/cmake/CheckLayering.cmake
             ${CMAKE_BINARY_DIR}/generated/LayeringRules.cmake
     COMMENT "Checking includes against the component graph")
+endfunction()
+
+# Each library's sources: the .cpp files under its folder, less those under
+# a sub-folder that is a component of its own (runtime/io is not part of
+# nfc_runtime).
+function(_nfc_add_sources components)
+  foreach(c IN LISTS components)
+    get_target_property(type ${c} TYPE)
+    if(type STREQUAL "INTERFACE_LIBRARY")
+      continue()
+    endif()
+    get_property(dir GLOBAL PROPERTY NFC_COMPONENT_${c}_DIR)
+    file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/${dir}/*.cpp)
+    get_property(excluded GLOBAL PROPERTY NFC_EXCLUDED_FOLDERS)
+    foreach(other IN LISTS components excluded)
+      get_property(other_dir GLOBAL PROPERTY NFC_COMPONENT_${other}_DIR)
+      if(other IN_LIST excluded)
+        set(other_dir ${other})
+      endif()
+      string(FIND "${other_dir}" "${dir}/" at)
+      if(at EQUAL 0)
+        list(FILTER sources EXCLUDE REGEX "^${CMAKE_SOURCE_DIR}/${other_dir}/")
+      endif()
+    endforeach()
+    target_sources(${c} PRIVATE ${sources})
+  endforeach()
 endfunction()

@@ -21,6 +21,9 @@ class Communicator {
   virtual void sum(double* values, int64_t n) = 0;
   // Every rank's `text`, indexed by rank, on every rank.
   virtual std::vector<std::string> gather(const std::string& text) = 0;
+  // Not collective: ends every process of the group now, with this exit
+  // code (a rank that fails while the others may wait in a collective).
+  [[noreturn]] virtual void abort(int exit_code) = 0;
 };
 
 // The rows [first, end) of n rows that rank r of `size` holds: contiguous
@@ -31,5 +34,10 @@ struct Shard {
 inline Shard shard_of(int64_t n, int rank, int size) {
   return {n * rank / size, n * (rank + 1) / size};
 }
+
+// The number of processes of the job a launcher (mpirun, srun) started
+// this process in, from its environment; 1 when there is none. Tells a
+// binary built without MPI that it is asked to run as one of several.
+int launcher_size();
 
 }  // namespace nfc

@@ -10,8 +10,10 @@
 
 namespace nfc {
 
-inline uint64_t fnv1a64(std::string_view bytes) {
-  uint64_t h = 0xcbf29ce484222325ULL;  // FNV offset basis
+inline constexpr uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
+
+// `h`: the hash of what came before, to hash pieces as one text.
+inline uint64_t fnv1a64(std::string_view bytes, uint64_t h = kFnvOffsetBasis) {
   for (unsigned char c : bytes) {
     h ^= c;
     h *= 0x100000001b3ULL;  // FNV prime

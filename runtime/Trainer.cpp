@@ -165,16 +165,19 @@ Trainer<T>::Trainer(Flow<T>& flow, RowTable rows, RowTable validation, TrainOpti
   // already, a host program of the C++ API has not.
   if (const std::string problem = train_options_problem(o_); !problem.empty())
     throw DataError("training options: " + problem);
-  const int64_t n = data_.rows;
+  int64_t n = data_.rows;
   shard_ = {0, n};
-  if (grouped()) {
+  if (grouped()) {  // data_ is this rank's shard of group_rows rows
+    n = o_.group_rows;
     if (n < o_.group->size())
       throw DataError(fmt::format(
           "training data: {} rows for {} processes; each needs one at least", n, o_.group->size()));
     shard_ = shard_of(n, o_.group->rank(), o_.group->size());
+    if (data_.rows != shard_.end - shard_.first)
+      throw DataError(fmt::format("training data: a shard of {} rows where rank {} holds {}",
+                                  data_.rows, o_.group->rank(), shard_.end - shard_.first));
   }
-  // A rank reads its shard only, checks included.
-  check_table(data_.slice(shard_.first, shard_.end - shard_.first), "training data");
+  check_table(data_, "training data");
   if (val_.rows > 0) {  // the given rows validate; none of data_ is held out
     if (grouped()) throw DataError("validation data: a group validates on held-out rows only");
     check_table(val_, "validation data");
@@ -236,7 +239,7 @@ void Trainer<T>::fill_batch(int64_t step) {
   for (int64_t r = 0; r < o_.batch; ++r) {
     const int64_t row = split_[size_t(held_out_ + order_[size_t(first + r)])];
     if (row < shard_.first || row >= shard_.end) continue;  // another rank's
-    data_.read_rows(row, 1, &batch_[size_t(rows * dim_)]);
+    data_.read_rows(row - shard_.first, 1, &batch_[size_t(rows * dim_)]);
     positions_.push_back(r);
     ++rows;
   }
@@ -317,7 +320,7 @@ double Trainer<T>::validation_nll() const {
       for (int64_t r = 0; r < n; ++r) {
         const int64_t row = split_[size_t(first + r)];
         if (row < shard_.first || row >= shard_.end) continue;
-        data_.read_rows(row, 1, &rows[size_t(m++ * dim_)]);
+        data_.read_rows(row - shard_.first, 1, &rows[size_t(m++ * dim_)]);
         ours.push_back(r);
       }
     }

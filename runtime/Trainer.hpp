@@ -52,6 +52,9 @@ struct TrainOptions {
   // step. With the same seed and batch the parameters are those of one
   // process up to the rounding of the gradient's summation order.
   Communicator* group = nullptr;
+  // With a group: the rows of the whole data set, of which the trainer's
+  // table holds this rank's shard (shard_of) only.
+  int64_t group_rows = 0;
 };
 
 // The values each option may take (NumberBound.hpp: the CLI checks its
@@ -247,10 +250,10 @@ class Trainer {
   std::vector<T> batch_, grad_;
   int64_t batch_rows_ = 0;
   std::vector<int64_t> positions_;  // with a group: the batch positions of batch_'s rows
-  Shard shard_;                     // the rows of data_ this rank holds (all without a group)
-  std::vector<double> fused_;       // the one buffer summed over the group each step
-  bool stop_vote_ = false;          // a callback asked to stop: said at the next sum
-  std::vector<int64_t> order_;      // the current epoch's shuffled row order
+  Shard shard_;                // the rows of the data set data_ holds (all of them without a group)
+  std::vector<double> fused_;  // the one buffer summed over the group each step
+  bool stop_vote_ = false;     // a callback asked to stop: said at the next sum
+  std::vector<int64_t> order_;  // the current epoch's shuffled row order
   int64_t order_epoch_ = -1;
   bool keeps_ranges_ = false;
   bool variational_ = false;

@@ -8,10 +8,11 @@ set -euo pipefail
 # pybind11-dev and python3-pytest build and test the Python module (python/);
 # with
 # python3-numpy the SBI example's quick run (examples/sbi); zlib1g-dev
-# reads gzip-compressed IDX data (MNIST, Fashion-MNIST).
+# reads gzip-compressed IDX data (MNIST, Fashion-MNIST); libopenmpi-dev and
+# openmpi-bin (mpirun) build and test data-parallel training.
 packages=(g++ make cmake ninja-build llvm-19-dev libfmt-dev catch2 libeigen3-dev
           libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev python3 python3-numpy
-          python3-dev pybind11-dev python3-pytest)
+          python3-dev pybind11-dev python3-pytest libopenmpi-dev openmpi-bin)
 # `install-deps.sh --fuzz` adds what the libFuzzer build needs (make fuzz):
 # clang and its runtime libraries (libFuzzer, ASan, UBSan).
 # Other extra packages may be requested by name, e.g. `install-deps.sh clang-format-19`.

@@ -10,6 +10,7 @@
 
 #include "runtime/Hash.hpp"
 #include "runtime/ThreadPool.hpp"
+#include "tools/Group.hpp"
 
 namespace nfc::cli {
 
@@ -71,8 +72,10 @@ LoadedModel compile_model_file(const ModelOptions& o) {
     m.target_hash = hex64(fnv1a64(*target->file_source));
   }
   m.compiled = compile_model(m.source, diags, jit_options(o), target);
-  diags.print(std::cerr);
-  target_diags.print(std::cerr);
+  if (speaks()) {  // every rank of a group compiles the same text
+    diags.print(std::cerr);
+    target_diags.print(std::cerr);
+  }
   if (!m.compiled) throw Failure{1};
   return m;
 }

@@ -51,10 +51,12 @@ ReadyFlow<T> ready_flow(const LoadedModel& m, const std::string& params_path, ui
 
 // Loads data and checks it fits the flow: dim columns, then the context's
 // context_dim columns for a conditional flow; with `levels` (a dequantised
-// flow) every x value an integer level.
+// flow) every x value an integer level. With a group: this rank's shard
+// (load_dataset), which alone is checked.
 inline Dataset load_model_data(const std::string& spec, int dim, uint64_t seed, int64_t rows,
-                               int context_dim = 0, int levels = 0) {
-  Dataset d = load_dataset(spec, seed, rows);
+                               int context_dim = 0, int levels = 0,
+                               const Communicator* group = nullptr) {
+  Dataset d = load_dataset(spec, seed, rows, group);
   if (d.cols != dim + context_dim)
     throw UserError(spec + ": the data have " + std::to_string(d.cols) + " columns, the model " +
                     (context_dim == 0 ? "has dim " + std::to_string(dim)
@@ -71,24 +73,24 @@ inline Dataset load_model_data(const std::string& spec, int dim, uint64_t seed, 
 // The data loaded for `flow` (its dim, context and levels). With a
 // `context_file` (a conditional flow whose data file holds x only: IDX
 // images and their labels), each row's context comes from the same row of
-// that file.
+// that file. With a group: this rank's shard of both.
 template <class T>
 Dataset load_flow_data(const Flow<T>& flow, const std::string& spec, uint64_t seed, int64_t rows,
-                       const std::string& context_file = {}) {
+                       const std::string& context_file = {}, const Communicator* group = nullptr) {
   const int levels = flow.format().levels;
   if (context_file.empty())
-    return load_model_data(spec, flow.dim(), seed, rows, flow.context_dim(), levels);
+    return load_model_data(spec, flow.dim(), seed, rows, flow.context_dim(), levels, group);
   if (flow.context_dim() == 0)
     throw UserError("'" + flow.name() + "' has no context; --context-file needs a flow declared " +
                     "with context = N");
-  const Dataset x = load_model_data(spec, flow.dim(), seed, rows, 0, levels);
-  const Dataset c = load_dataset(context_file, 0);
+  const Dataset x = load_model_data(spec, flow.dim(), seed, rows, 0, levels, group);
+  const Dataset c = load_dataset(context_file, 0, 10000, group);
   if (c.cols != flow.context_dim())
     throw UserError(context_file + ": the context file has " + std::to_string(c.cols) +
                     " columns, the model's context has " + std::to_string(flow.context_dim()));
-  if (c.rows != x.rows)
-    throw UserError(context_file + ": " + std::to_string(c.rows) + " rows of context for the " +
-                    std::to_string(x.rows) + " rows of " + spec);
+  if (c.all_rows != x.all_rows)
+    throw UserError(context_file + ": " + std::to_string(c.all_rows) + " rows of context for the " +
+                    std::to_string(x.all_rows) + " rows of " + spec);
   // Joined in memory, as doubles: each row is x, then its context.
   const int cols = x.cols + c.cols;
   std::vector<double> joined(size_t(x.rows) * size_t(cols));
@@ -96,7 +98,9 @@ Dataset load_flow_data(const Flow<T>& flow, const std::string& spec, uint64_t se
     x.read_rows(r, 1, &joined[size_t(r * cols)]);
     c.read_rows(r, 1, &joined[size_t(r * cols + x.cols)]);
   }
-  return {spec, RowTable(x.rows, cols, std::move(joined))};
+  Dataset d(spec, RowTable(x.rows, cols, std::move(joined)));
+  d.all_rows = x.all_rows;
+  return d;
 }
 
 // The context of `nfc sample`: --context V,V,... (one row for every

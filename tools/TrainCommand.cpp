@@ -12,8 +12,10 @@
 #include "runtime/DataError.hpp"
 #include "runtime/Trainer.hpp"
 #include "runtime/io/AtomicFile.hpp"
+#include "runtime/io/Fingerprint.hpp"
 #include "runtime/io/OutputLock.hpp"
 #include "tools/FlowIO.hpp"
+#include "tools/Group.hpp"
 #include "tools/Interrupt.hpp"
 #include "tools/TrainProgress.hpp"
 
@@ -80,6 +82,18 @@ std::string differing_keys(const Json& a, const Json& b) {
   return fmt::format("{}", fmt::join(keys, ", "));
 }
 
+// The identity of a run of `m` with options `o`.
+Json identity_of(const TrainCliOptions& o, const LoadedModel& m) {
+  Json identity = run_identity(o, m.source_hash);
+  if (!o.context_file.empty()) identity["context_file"] = o.context_file;
+  if (!o.model.target.empty()) {  // (only then: state files of data training stay as they were)
+    identity["target"] = o.model.target;
+    identity["target_hash"] = m.target_hash;
+    identity["eval_samples"] = o.train.eval_samples;
+  }
+  return identity;
+}
+
 // Ground truth for built-ins with an analytic density: KL(p_true || model)
 // estimated on fresh samples the model never saw.
 struct KlEstimator {
@@ -138,7 +152,7 @@ void plan_steps(TrainCliOptions& o, int64_t rows) {
   const bool patience_given = o.patience_given->count() > 0;
   if (!every_given) o.train.eval_every = plan.eval_every;
   if (!patience_given) o.train.patience = plan.patience;
-  if (plan.eval_every < 100 && !(every_given && patience_given))
+  if (plan.eval_every < 100 && !(every_given && patience_given) && speaks())
     fmt::print(std::cerr,
                "nfc: note: {} rows is a small data set: validating every {} steps, stopping "
                "after {} without improvement (--eval-every, --patience to choose)\n",
@@ -171,9 +185,35 @@ void extend(TrainState& state, int64_t steps, const std::string& state_file) {
         fmt::format("--resume: {} is at step {} already; --steps must be larger to "
                     "continue it",
                     state_file, state.step));
-  fmt::print(std::cerr, "nfc: note: continuing the run of {} to {} steps\n", state_file, steps);
+  if (speaks())
+    fmt::print(std::cerr, "nfc: note: continuing the run of {} to {} steps\n", state_file, steps);
   state.finished = state.stopped_early = state.diverged = false;
   state.evals_since_best = 0;
+}
+
+// --resume: the state saved beside --out, which must be of a run with the
+// same identity (or the same but for more steps: extend). Every rank of a
+// group reads it (a file system they share).
+template <class T>
+TrainState resumed_state(ReadyFlow<T>& r, const Trainer<T>& run, const TrainCliOptions& o,
+                         const Json& identity, const std::string& state_file) {
+  ResumeInfo info = load_train_state(state_file, r.flow.params().size());
+  Json saved = Json::parse(info.options_json);
+  const bool longer = saved.contains("steps") && saved["steps"] != identity["steps"];
+  if (longer) saved["steps"] = identity["steps"];  // continuing: checked below
+  if (saved != identity)
+    throw UserError(
+        fmt::format("--resume: {} was written by a run with different settings ({}); "
+                    "resume with the same ones",
+                    state_file, differing_keys(identity, saved)));
+  for (size_t i = 0; i < info.current_params.size(); ++i)
+    r.flow.params()[i] = static_cast<T>(info.current_params[i]);
+  TrainState state = std::move(info.state);
+  if (longer) extend(state, o.train.steps, state_file);
+  if (const std::string problem = run.state_problem(state); !problem.empty())
+    throw DataError(fmt::format("--resume: {}: {}", state_file, problem));
+  if (speaks()) fmt::print(std::cerr, "resuming from step {} ({})\n", state.step, state_file);
+  return state;
 }
 
 // Before any work: --out is ours alone (a second run on it is refused),
@@ -195,17 +235,26 @@ void set_optimizer(TrainCliOptions& o) {
   o.train.optimizer.schedule = o.schedule == "constant" ? Schedule::constant : Schedule::cosine;
 }
 
-// --data read, standardised if asked and checked against the support; the
-// trainer over it.
+// --data read (under a group: this rank's shard) and checked against the
+// flow.
 template <class T>
-Trainer<T> prepare_data(ReadyFlow<T>& r, TrainCliOptions& o) {
-  Dataset data = load_flow_data(r.flow, o.data, o.data_seed, o.data_rows, o.context_file);
+Dataset load_training_data(const ReadyFlow<T>& r, const TrainCliOptions& o) {
+  Dataset data =
+      load_flow_data(r.flow, o.data, o.data_seed, o.data_rows, o.context_file, process_group());
   if (o.standardize && r.flow.format().dequantized())
     throw UserError("--standardize cannot be used with '" + r.flow.name() +
                     "': its first layer dequantises integer levels, which must reach it as they "
                     "are");
-  // Parameters to start from were fitted to their own standardisation.
-  if (o.standardize && !r.standardizer) r.standardizer = Standardizer::fit(data, r.flow.dim());
+  if (const Communicator* group = process_group(); group && data.all_rows < group->size())
+    throw UserError(fmt::format("{}: {} rows for {} processes; each needs one at least", o.data,
+                                data.all_rows, group->size()));
+  return data;
+}
+
+// The data checked against the support and standardised (fitted already),
+// the steps planned; the trainer over it.
+template <class T>
+Trainer<T> data_trainer(ReadyFlow<T>& r, TrainCliOptions& o, Dataset data) {
   // Rows off the support have density 0: no finite loss to minimise.
   if (const std::string outside = outside_support(r, data, o.data); !outside.empty())
     throw UserError(outside);
@@ -214,9 +263,13 @@ Trainer<T> prepare_data(ReadyFlow<T>& r, TrainCliOptions& o) {
   // -log p_x(x) = -log p_u(u) + sum_j log scale_j.
   if (r.standardizer) r.standardizer->apply(data);
   set_optimizer(o);
-  plan_steps(o, data.rows);
+  plan_steps(o, data.all_rows);
+  if (process_group()) {
+    o.train.group = process_group();
+    o.train.group_rows = data.all_rows;
+  }
   Trainer<T> run(r.flow, std::move(data), o.train);
-  if (run.val_rows() > 0 && run.val_rows() < 50)
+  if (speaks() && run.val_rows() > 0 && run.val_rows() < 50)
     fmt::print(std::cerr,
                "nfc: note: only {} validation rows: the validation NLL that picks the best "
                "parameters is noisy (raise --val-frac, or use more data)\n",
@@ -224,58 +277,95 @@ Trainer<T> prepare_data(ReadyFlow<T>& r, TrainCliOptions& o) {
   return run;
 }
 
-template <class T>
-void train(TrainCliOptions o) {
-  const OutputLock lock = claim_outputs(o);
-  const LoadedModel m = compile_model_file(o.model);
-  ReadyFlow<T> r{make_flow<T>(*m.compiled), std::nullopt, {}};
-  r.flow.init_params(o.train.seed);
-  r.flow.set_threads(o.model.threads);
-  const bool variational = !o.model.target.empty();
-  if (!o.init_from.empty()) start_from(r, o);
-  std::optional<Trainer<T>> run;
-  if (variational) {
+// The checks of options that need no file.
+void check_options(const TrainCliOptions& o) {
+  if (!o.model.target.empty()) {
+    if (o.epochs > 0) throw UserError("--epochs needs --data; with --target give --steps");
     if (o.standardize) throw UserError("--standardize needs --data; a target has no data to scale");
     if (!o.context_file.empty())
       throw UserError("--context-file needs --data: it holds the context of each data row");
-    if (!o.eval_every_given->count()) o.train.eval_every = 100;
-    if (o.steps > 0) o.train.steps = o.steps;
-    set_optimizer(o);
-    run.emplace(r.flow, o.train);
-  } else {
-    run.emplace(prepare_data(r, o));
   }
+}
+
+// What the ranks of a group must share to train one model: the options,
+// the model's source and the data (its size and a sampled hash).
+std::string run_fingerprint(const Json& identity, const TrainCliOptions& o, int64_t rows) {
+  Json f = {{"options", identity}, {"rows", rows}};
+  if (!o.data.empty() && !is_builtin(o.data)) f["data_file"] = file_fingerprint(o.data);
+  if (!o.context_file.empty()) f["context_file"] = file_fingerprint(o.context_file);
+  return f.dump();
+}
+
+// Rank 0's verdict on the fingerprints of every rank (the same on all).
+void check_same_run(const std::vector<std::string>& prints, const TrainCliOptions& o) {
+  const Json ours = Json::parse(prints[0]);
+  for (size_t r = 1; r < prints.size(); ++r) {
+    const Json theirs = Json::parse(prints[r]);
+    if (theirs["options"] != ours["options"])
+      throw UserError(fmt::format(
+          "rank {} was started with different options than rank 0 ({}); start every rank "
+          "with the same command",
+          r, differing_keys(ours["options"], theirs["options"])));
+    for (const char* key : {"data_file", "context_file", "rows"})
+      if (theirs.value(key, Json()) != ours.value(key, Json()))
+        throw UserError(fmt::format(
+            "rank {} reads different data than rank 0: {} is {} there, {} here; every rank "
+            "must read the same file",
+            r, key == std::string("context_file") ? o.context_file : o.data,
+            theirs.value(key, Json()).dump(), ours.value(key, Json()).dump()));
+  }
+}
+
+// Under a group (mpirun) every rank runs this: each step that may fail on
+// one rank alone runs inside agree() (tools/Group.hpp), before any
+// collective; rank 0 alone claims, prints and writes files.
+template <class T>
+void train(TrainCliOptions o) {
+  const bool variational = !o.model.target.empty();
+  std::optional<OutputLock> lock;
+  LoadedModel m;
+  std::optional<ReadyFlow<T>> ready;
+  Dataset data;
+  // Each rank on its own: the outputs (rank 0), the model, its shard.
+  const std::vector<std::string> prints = agree_and_gather([&] {
+    check_options(o);
+    if (speaks()) lock.emplace(claim_outputs(o));
+    m = compile_model_file(o.model);
+    ready.emplace(ReadyFlow<T>{make_flow<T>(*m.compiled), std::nullopt, {}});
+    ready->flow.init_params(o.train.seed);
+    ready->flow.set_threads(o.model.threads);
+    if (!o.init_from.empty()) start_from(*ready, o);
+    if (!variational) data = load_training_data(*ready, o);
+    return process_group() ? run_fingerprint(identity_of(o, m), o, data.all_rows) : std::string();
+  });
+  ReadyFlow<T>& r = *ready;
+  if (process_group()) agree([&] { check_same_run(prints, o); });
+  // Collective: the statistics of every rank's shard. (Parameters to start
+  // from were fitted to their own standardisation.)
+  if (o.standardize && !r.standardizer)
+    r.standardizer = Standardizer::fit(data, r.flow.dim(), process_group());
+  const std::string state_file = state_path(o.out);
+  std::optional<Trainer<T>> run;
+  TrainState state;
+  Json identity;
+  agree([&] {
+    if (variational) {
+      if (!o.eval_every_given->count()) o.train.eval_every = 100;
+      if (o.steps > 0) o.train.steps = o.steps;
+      set_optimizer(o);
+      o.train.group = process_group();
+      run.emplace(r.flow, o.train);
+    } else {
+      run.emplace(data_trainer(r, o, std::move(data)));
+    }
+    identity = identity_of(o, m);  // with the steps and validation planned
+    if (o.resume) state = resumed_state(r, *run, o, identity, state_file);
+  });
   const double log_scale_sum = r.standardizer ? r.standardizer->log_det_correction() : 0;
   auto in_data_units = [&](double nll_of_u) { return nll_of_u + log_scale_sum; };
-  Json identity = run_identity(o, m.source_hash);
-  if (!o.context_file.empty()) identity["context_file"] = o.context_file;
-  if (variational) {  // (only then: state files of data training stay as they were)
-    identity["target"] = o.model.target;
-    identity["target_hash"] = m.target_hash;
-    identity["eval_samples"] = o.train.eval_samples;
-  }
-  const std::string state_file = state_path(o.out);
-
-  TrainState state;
-  if (o.resume) {
-    ResumeInfo info = load_train_state(state_file, r.flow.params().size());
-    Json saved = Json::parse(info.options_json);
-    const bool longer = saved.contains("steps") && saved["steps"] != identity["steps"];
-    if (longer) saved["steps"] = identity["steps"];  // continuing: checked below
-    if (saved != identity)
-      throw UserError(
-          fmt::format("--resume: {} was written by a run with different settings ({}); "
-                      "resume with the same ones",
-                      state_file, differing_keys(identity, saved)));
-    for (size_t i = 0; i < info.current_params.size(); ++i)
-      r.flow.params()[i] = static_cast<T>(info.current_params[i]);
-    state = std::move(info.state);
-    if (longer) extend(state, o.train.steps, state_file);
-    if (const std::string problem = run->state_problem(state); !problem.empty())
-      throw DataError(fmt::format("--resume: {}: {}", state_file, problem));
-    fmt::print(std::cerr, "resuming from step {} ({})\n", state.step, state_file);
-  }
-  const auto kl = KlEstimator::make(o, r.flow.dim(), r.flow.context_dim());
+  // The KL only rank 0 reports.
+  const auto kl =
+      speaks() ? KlEstimator::make(o, r.flow.dim(), r.flow.context_dim()) : std::nullopt;
   std::vector<double> kl_at;  // per history record
   const TensorDType dtype = std::is_same_v<T, float> ? TensorDType::f32 : TensorDType::f64;
   const ModelIdentity model{r.flow.name(), m.source_hash};
@@ -303,7 +393,7 @@ void train(TrainCliOptions o) {
   // bits/dim of an NLL in the data's units, or NaN when not asked for.
   const bool show_bits = !variational && (o.bits_per_dim || r.flow.format().dequantized());
   auto bits = [&](double nll) { return show_bits ? bits_per_dim(nll, r.flow.dim()) : NAN; };
-  Progress progress(o.quiet);
+  Progress progress(o.quiet || !speaks());
   progress.set_batch(run->options().batch);
   if (show_bits) progress.set_bits_per_dim(r.flow.dim());
   const auto start = Clock::now();
@@ -316,7 +406,7 @@ void train(TrainCliOptions o) {
         double(e.step - first_step) * double(run->options().batch) / std::max(secs, 1e-9);
     if (e.kind == TrainEvent::Kind::evaluation) {
       if (kl) last_kl = kl->estimate(r);
-      save(e.state);
+      if (speaks()) save(e.state);
     }
     if (e.kind != TrainEvent::Kind::done)
       progress.update(e, in_data_units(e.loss), in_data_units(e.val_nll), last_kl, rate,
@@ -326,88 +416,99 @@ void train(TrainCliOptions o) {
                           : nullptr);
     return interrupt.signal() == 0;
   });
-  if (const int signal = interrupt.signal(); signal != 0 && !state.finished) {
-    save(state);
-    fmt::print(std::cerr,
-               "\nnfc: {} at step {}: {} and its training state are saved; continue with the "
-               "same command and --resume\n",
-               signal_name(signal), state.step, o.out);
+  // Under a group a signal to any rank stopped every rank at the same step.
+  int signal = 0;
+  for (const std::string& s : agree_and_gather([&] { return std::to_string(interrupt.signal()); }))
+    signal = std::max(signal, std::stoi(s));
+  if (signal != 0 && !state.finished) {
+    if (speaks()) {
+      save(state);
+      fmt::print(std::cerr,
+                 "\nnfc: {} at step {}: {} and its training state are saved; continue with the "
+                 "same command and --resume\n",
+                 signal_name(signal), state.step, o.out);
+    }
     throw Failure{128 + signal};
   }
-  if (state.diverged && state.bad_in_a_row >= o.train.max_bad_steps)
-    throw UserError(fmt::format(
-        "training diverged: {} steps in a row, the last at step {}, had a non-finite loss or "
-        "gradient (the learning rate was halved at each{}); {}",
-        o.train.max_bad_steps, state.step,
-        run->first_bad_point().empty() ? "" : "; the first: " + run->first_bad_point(),
-        saved ? o.out + " holds the last good parameters" : "nothing was saved"));
-  if (state.diverged)
-    throw UserError(
-        fmt::format("training diverged: {} (try a smaller --lr, --clip or --standardize); {}",
-                    run->result_problem(state),
-                    saved ? fmt::format("{} holds the parameters of step {}", o.out,
-                                        state.best_step >= 0 ? state.best_step : state.step)
-                          : "nothing was saved"));
-  // The flow now holds the best parameters: the final KL is theirs.
-  const double final_kl = kl ? kl->estimate(r) : NAN;
-  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  // The flow holds the best parameters: the final estimates are theirs.
-  const VariationalStats final_stats = variational ? run->variational_stats() : VariationalStats{};
-  const double final_train_nll =
-      state.history.empty() ? NAN : in_data_units(state.history.back().train_nll);
-  const std::string result =
-      variational ? fmt::format(
-                        "best ELBO {:.4f} at step {}; log Z = {:.4f} +- {:.4f}, ESS/N "
-                        "{:.3f} ({} draws)",
-                        final_stats.elbo, state.best_step, final_stats.log_z, final_stats.log_z_se,
-                        final_stats.ess, o.train.eval_samples)
-      : state.best_step >= 0
-          ? fmt::format("best val NLL {:.4f}{} at step {}", in_data_units(state.best_val),
-                        bits_text(bits(in_data_units(state.best_val))), state.best_step)
-          : fmt::format("final train NLL {:.4f}{} (no validation set)", final_train_nll,
-                        bits_text(bits(final_train_nll)));
-  fmt::print("trained {} for {} steps in {:.1f} s{}: {}{}\n", r.flow.name(), state.step, secs,
-             state.stopped_early ? " (stopped early)" : "", result,
-             std::isfinite(final_kl) ? fmt::format(", KL(true || model) {:.4f}", final_kl) : "");
-  if (state.skipped_steps > 0)
-    fmt::print("note: {} steps had a non-finite loss or gradient and were skipped{}\n",
-               state.skipped_steps,
-               run->first_bad_point().empty() ? "" : "; the first: " + run->first_bad_point());
-  for (const std::string& held : run->held_range_notes()) fmt::print("note: {}\n", held);
-  if (state.best_step >= 0 && state.history.size() > 1 &&
-      state.best_step == state.history.front().step)
-    fmt::print(
-        "note: the first validation (step {}) stayed the best: the flow overfits or the "
-        "learning rate is too high; try a smaller --eval-every and --lr, or more data\n",
-        state.best_step);
-  fmt::print("parameters: {}\n", o.out);
-  if (!o.json.empty()) {
-    Json history = Json::array();
-    for (const auto& h : state.history)
-      history.push_back(
-          {{"step", h.step},
-           {"train_nll", in_data_units(h.train_nll)},
-           {"val_nll", std::isfinite(h.val_nll) ? Json(in_data_units(h.val_nll)) : Json()},
-           {"lr", h.lr}});
-    if (variational)
-      for (size_t i = 0; i < state.history.size(); ++i)
-        history[i].update(stats_json(state.history[i].variational));
-    const Json metrics = {
-        {"model", r.flow.name()},
-        {"options", identity},
-        {"steps", state.step},
-        {"seconds", secs},
-        {"best_val_nll", in_data_units(state.best_val)},
-        {"best_val_bits_per_dim", finite_or_null(bits(in_data_units(state.best_val)))},
-        {"best_step", state.best_step},
-        {"stopped_early", state.stopped_early},
-        {"skipped_steps", state.skipped_steps},
-        {"kl", std::isfinite(final_kl) ? Json(final_kl) : Json()},
-        {"variational", variational ? stats_json(final_stats) : Json()},
-        {"params", o.out},
-        {"history", history}};
-    write_file_atomically(o.json, metrics.dump(2) + "\n");
-  }
+  // The outcome is the same on every rank; rank 0 reports it.
+  agree([&] {
+    if (state.diverged && state.bad_in_a_row >= o.train.max_bad_steps)
+      throw UserError(fmt::format(
+          "training diverged: {} steps in a row, the last at step {}, had a non-finite loss or "
+          "gradient (the learning rate was halved at each{}); {}",
+          o.train.max_bad_steps, state.step,
+          run->first_bad_point().empty() ? "" : "; the first: " + run->first_bad_point(),
+          saved ? o.out + " holds the last good parameters" : "nothing was saved"));
+    if (state.diverged)
+      throw UserError(
+          fmt::format("training diverged: {} (try a smaller --lr, --clip or --standardize); {}",
+                      run->result_problem(state),
+                      saved ? fmt::format("{} holds the parameters of step {}", o.out,
+                                          state.best_step >= 0 ? state.best_step : state.step)
+                            : "nothing was saved"));
+    if (!speaks()) return;
+    // The flow now holds the best parameters: the final KL is theirs.
+    const double final_kl = kl ? kl->estimate(r) : NAN;
+    const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    // The flow holds the best parameters: the final estimates are theirs.
+    const VariationalStats final_stats =
+        variational ? run->variational_stats() : VariationalStats{};
+    const double final_train_nll =
+        state.history.empty() ? NAN : in_data_units(state.history.back().train_nll);
+    const std::string result =
+        variational ? fmt::format(
+                          "best ELBO {:.4f} at step {}; log Z = {:.4f} +- {:.4f}, ESS/N "
+                          "{:.3f} ({} draws)",
+                          final_stats.elbo, state.best_step, final_stats.log_z,
+                          final_stats.log_z_se, final_stats.ess, o.train.eval_samples)
+        : state.best_step >= 0
+            ? fmt::format("best val NLL {:.4f}{} at step {}", in_data_units(state.best_val),
+                          bits_text(bits(in_data_units(state.best_val))), state.best_step)
+            : fmt::format("final train NLL {:.4f}{} (no validation set)", final_train_nll,
+                          bits_text(bits(final_train_nll)));
+    fmt::print("trained {} for {} steps in {:.1f} s{}: {}{}\n", r.flow.name(), state.step, secs,
+               state.stopped_early ? " (stopped early)" : "", result,
+               std::isfinite(final_kl) ? fmt::format(", KL(true || model) {:.4f}", final_kl) : "");
+    if (state.skipped_steps > 0)
+      fmt::print("note: {} steps had a non-finite loss or gradient and were skipped{}\n",
+                 state.skipped_steps,
+                 run->first_bad_point().empty() ? "" : "; the first: " + run->first_bad_point());
+    for (const std::string& held : run->held_range_notes()) fmt::print("note: {}\n", held);
+    if (state.best_step >= 0 && state.history.size() > 1 &&
+        state.best_step == state.history.front().step)
+      fmt::print(
+          "note: the first validation (step {}) stayed the best: the flow overfits or the "
+          "learning rate is too high; try a smaller --eval-every and --lr, or more data\n",
+          state.best_step);
+    fmt::print("parameters: {}\n", o.out);
+    if (!o.json.empty()) {
+      Json history = Json::array();
+      for (const auto& h : state.history)
+        history.push_back(
+            {{"step", h.step},
+             {"train_nll", in_data_units(h.train_nll)},
+             {"val_nll", std::isfinite(h.val_nll) ? Json(in_data_units(h.val_nll)) : Json()},
+             {"lr", h.lr}});
+      if (variational)
+        for (size_t i = 0; i < state.history.size(); ++i)
+          history[i].update(stats_json(state.history[i].variational));
+      const Json metrics = {
+          {"model", r.flow.name()},
+          {"options", identity},
+          {"steps", state.step},
+          {"seconds", secs},
+          {"best_val_nll", in_data_units(state.best_val)},
+          {"best_val_bits_per_dim", finite_or_null(bits(in_data_units(state.best_val)))},
+          {"best_step", state.best_step},
+          {"stopped_early", state.stopped_early},
+          {"skipped_steps", state.skipped_steps},
+          {"kl", std::isfinite(final_kl) ? Json(final_kl) : Json()},
+          {"variational", variational ? stats_json(final_stats) : Json()},
+          {"params", o.out},
+          {"history", history}};
+      write_file_atomically(o.json, metrics.dump(2) + "\n");
+    }
+  });
 }
 
 }  // namespace
@@ -480,8 +581,6 @@ void register_train(CLI::App& app) {
   cmd->add_flag("-q,--quiet", o->quiet, "no progress line");
   cmd->callback([o] {
     if (o->data.empty() && o->model.target.empty()) throw CLI::RequiredError("--data or --target");
-    if (!o->model.target.empty() && o->epochs > 0)
-      throw UserError("--epochs needs --data; with --target give --steps");
     if (o->steps == 0 && o->epochs == 0) o->train.steps = 2000;
     with_precision(o->model, [&]<class T>() { train<T>(*o); });
   });

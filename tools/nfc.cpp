@@ -2,6 +2,12 @@
 // itself; this file maps outcomes to exit codes:
 // 0 success, 1 the input has errors (message printed), 2 bad command line,
 // 70 an internal compiler error (a bug in nfc).
+//
+// Under mpirun (docs/distributed.md) every rank runs this; rank 0 alone
+// prints. Errors every rank raises together (the command line, agree())
+// end each rank with its exit code; any other error of one rank ends the
+// whole job at once, rather than leave the others waiting for it in a
+// collective.
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
@@ -10,9 +16,33 @@
 #include "runtime/DataError.hpp"
 #include "support/InternalError.hpp"
 #include "tools/Cli.hpp"
+#include "tools/Group.hpp"
 
-int main(int argc, char** argv) {
-  using namespace nfc::cli;
+namespace {
+
+using namespace nfc::cli;
+
+// The subcommand named on the command line ("" if none).
+std::string subcommand_of(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (argv[i][0] != '-') return argv[i];
+  return "";
+}
+
+// Prints a failure of this process ("nfc: error: ...") and returns its exit
+// code; under a group, ends the job with it (nothing returns).
+int fail(const std::string& line, int exit_code) {
+  if (nfc::Communicator* group = process_group()) {
+    fmt::print(std::cerr, "nfc: {} (rank {} of {}: ending the job)\n", line, group->rank(),
+               group->size());
+    std::cerr.flush();
+    group->abort(exit_code);
+  }
+  fmt::print(std::cerr, "nfc: {}\n", line);
+  return exit_code;
+}
+
+int run(int argc, char** argv) {
   CLI::App app{"nfc: a normalizing-flow compiler"};
   app.require_subcommand(1);
   register_check(app);
@@ -23,28 +53,47 @@ int main(int argc, char** argv) {
   register_logprob(app);
   register_plot(app);
   register_emit_cpp(app);
+  if (process_group() && subcommand_of(argc, argv) != "train") {
+    if (speaks())
+      fmt::print(std::cerr,
+                 "nfc: error: only 'nfc train' runs as a group of processes ({} here); run "
+                 "'nfc {}' as one process\n",
+                 process_group()->size(), subcommand_of(argc, argv));
+    return 2;
+  }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::ParseError& e) {  // the same on every rank
+    if (!speaks()) return e.get_exit_code() == 0 ? 0 : 2;
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
-  } catch (const Failure& f) {
+  } catch (const AgreedFailure& f) {
     return f.exit_code;
+  } catch (const Failure& f) {  // printed already; under a group, raised by every rank
+    return f.exit_code;
+  } catch (const UserError& e) {
+    return fail(fmt::format("error: {}", e.what()), 1);
+  } catch (const nfc::DataError& e) {
+    return fail(fmt::format("error: {}", e.what()), 1);
+  } catch (const nfc::InternalError& e) {
+    return fail(fmt::format("internal compiler error: {}", e.what()), 70);
+  } catch (const std::bad_alloc&) {
+    return fail("error: out of memory", 1);
+  } catch (const std::exception& e) {  // a bug in nfc: say so rather than abort
+    return fail(fmt::format("internal error: {}", e.what()), 70);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::unique_ptr<nfc::Communicator> group;
+  try {
+    group = join_launched_group(&argc, &argv);
   } catch (const UserError& e) {
     fmt::print(std::cerr, "nfc: error: {}\n", e.what());
     return 1;
-  } catch (const nfc::DataError& e) {
-    fmt::print(std::cerr, "nfc: error: {}\n", e.what());
-    return 1;
-  } catch (const nfc::InternalError& e) {
-    fmt::print(std::cerr, "nfc: internal compiler error: {}\n", e.what());
-    return 70;
-  } catch (const std::bad_alloc&) {
-    fmt::print(std::cerr, "nfc: error: out of memory\n");
-    return 1;
-  } catch (const std::exception& e) {  // a bug in nfc: say so rather than abort
-    fmt::print(std::cerr, "nfc: internal error: {}\n", e.what());
-    return 70;
   }
-  return 0;
+  return run(argc, argv);
 }

@@ -5,16 +5,22 @@
 
 namespace nfc {
 
-Standardizer Standardizer::fit(const Dataset& data, int x_columns) {
-  if (data.rows <= 0) throw std::invalid_argument("Standardizer::fit: no rows");
+Standardizer Standardizer::fit(const Dataset& data, int x_columns, Communicator* group) {
   const int d = data.cols;
   Standardizer s{std::vector<double>(d, 0.0), std::vector<double>(d, 0.0), x_columns};
+  // With a group each sum covers every rank's shard: mean[j] then the row
+  // count, summed over the group.
+  std::vector<double> sums(size_t(d) + 1, 0.0);
   data.for_each_block([&](const double* values, int64_t, int64_t n) {
     for (int64_t r = 0; r < n; ++r)
-      for (int j = 0; j < d; ++j) s.mean[j] += values[r * d + j];
+      for (int j = 0; j < d; ++j) sums[size_t(j)] += values[r * d + j];
     return true;
   });
-  for (int j = 0; j < d; ++j) s.mean[j] /= static_cast<double>(data.rows);
+  sums[size_t(d)] = double(data.rows);
+  if (group) group->sum(sums.data(), int64_t(sums.size()));
+  const double rows = sums[size_t(d)];
+  if (rows <= 0) throw std::invalid_argument("Standardizer::fit: no rows");
+  for (int j = 0; j < d; ++j) s.mean[j] = sums[size_t(j)] / rows;
   // Two passes: the one-pass sum-of-squares formula cancels catastrophically
   // for data far from the origin.
   data.for_each_block([&](const double* values, int64_t, int64_t n) {
@@ -25,8 +31,9 @@ Standardizer Standardizer::fit(const Dataset& data, int x_columns) {
       }
     return true;
   });
+  if (group) group->sum(s.scale.data(), d);
   for (int j = 0; j < d; ++j) {
-    const double sd = std::sqrt(s.scale[j] / static_cast<double>(data.rows));
+    const double sd = std::sqrt(s.scale[j] / rows);
     s.scale[j] = sd > 0 ? sd : 1.0;
   }
   return s;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/Communicator.hpp"
 #include "runtime/io/Dataset.hpp"
 
 namespace nfc {
@@ -23,7 +24,9 @@ struct Standardizer {
   // Column means and population standard deviations (divide by n) of rows
   // whose first x_columns are x. A constant column gets scale 1, so it
   // maps to 0 instead of dividing by 0.
-  static Standardizer fit(const Dataset& data, int x_columns);
+  // With a group, `data` is this rank's shard and the statistics are the
+  // whole data set's (collective).
+  static Standardizer fit(const Dataset& data, int x_columns, Communicator* group = nullptr);
 
   // Replaces the table by its standardised values (doubles in memory).
   void apply(Dataset& data) const;
