@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 #include <string>
@@ -273,7 +274,10 @@ double Trainer<T>::batch_gradient(bool& stop) {
   for (size_t i = 0; i < P; ++i) fused_[i] = w == 0 ? 0.0 : double(grad_[i]) * w;
   fused_[P] = w == 0 ? 0.0 : loss * w;
   fused_[P + 1] = stop ? 1 : 0;
+  const auto start = std::chrono::steady_clock::now();
   o_.group->sum(fused_.data(), int64_t(P + 2));
+  communication_seconds_ +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double B = double(o_.batch);
   for (size_t i = 0; i < P; ++i) grad_[i] = static_cast<T>(fused_[i] / B);
   stop = fused_[P + 1] > 0;

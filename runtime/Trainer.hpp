@@ -179,6 +179,9 @@ class Trainer {
   VariationalStats variational_stats() const;
 
   int64_t train_rows() const { return n_train_; }
+  // With a group: the seconds this rank spent in the per-step sum of the
+  // gradient, waiting for the slowest rank included (0 without a group).
+  double communication_seconds() const { return communication_seconds_; }
   int64_t val_rows() const { return n_val_; }
   const TrainOptions& options() const { return o_; }
 
@@ -252,8 +255,9 @@ class Trainer {
   std::vector<int64_t> positions_;  // with a group: the batch positions of batch_'s rows
   Shard shard_;                // the rows of the data set data_ holds (all of them without a group)
   std::vector<double> fused_;  // the one buffer summed over the group each step
-  bool stop_vote_ = false;     // a callback asked to stop: said at the next sum
-  std::vector<int64_t> order_;  // the current epoch's shuffled row order
+  bool stop_vote_ = false;
+  double communication_seconds_ = 0;  // a callback asked to stop: said at the next sum
+  std::vector<int64_t> order_;        // the current epoch's shuffled row order
   int64_t order_epoch_ = -1;
   bool keeps_ranges_ = false;
   bool variational_ = false;

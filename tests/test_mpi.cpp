@@ -56,6 +56,31 @@ TEST_CASE("shards are contiguous, cover every row once and differ by at most one
     }
 }
 
+// What ranks compare to know they read the same data, without reading all
+// of it: the size and sampled pieces (the first and last 4 KiB among them).
+TEST_CASE("a file's fingerprint is its size and a hash of sampled pieces", "[mpi]") {
+  const fs::path dir = nfc::test::scratch_dir("nfc_test_mpi", "fingerprint");
+  const fs::path small = dir / "small.npy", big = dir / "big.bin";
+  std::vector<double> values(200, 0.25);
+  nfc::write_npy(small.string(), {100, 2}, values.data(), nfc::TensorDType::f64);
+  const std::string fingerprint = nfc::file_fingerprint(small.string());
+  CHECK(fingerprint.starts_with("1728 bytes, sampled hash "));
+  CHECK(fingerprint.size() == std::string("1728 bytes, sampled hash ").size() + 16);
+  auto write = [&](size_t size, size_t changed_byte) {
+    std::string bytes(size, 'x');
+    if (changed_byte < size) bytes[changed_byte] = 'y';
+    std::ofstream(big, std::ios::binary) << bytes;
+    return nfc::file_fingerprint(big.string());
+  };
+  const size_t n = 1 << 22;  // 4 MiB: sampled, not hashed whole
+  const std::string same = write(n, n);
+  CHECK(write(n, 10) != same);            // in the first piece
+  CHECK(write(n, n - 10) != same);        // in the last
+  CHECK(write(n - 1, n) != same);         // another size
+  CHECK(write(n, n / 2 + 5000) == same);  // between the pieces: unnoticed, as documented
+  CHECK(write(n, n) == same);
+}
+
 #ifdef NFC_MPIEXEC
 
 namespace {

@@ -466,8 +466,13 @@ void train(TrainCliOptions o) {
                           bits_text(bits(in_data_units(state.best_val))), state.best_step)
             : fmt::format("final train NLL {:.4f}{} (no validation set)", final_train_nll,
                           bits_text(bits(final_train_nll)));
-    fmt::print("trained {} for {} steps in {:.1f} s{}: {}{}\n", r.flow.name(), state.step, secs,
-               state.stopped_early ? " (stopped early)" : "", result,
+    const Communicator* group = process_group();
+    const std::string processes =
+        group ? fmt::format(" on {} processes ({:.0f}% of it in the gradient's sum)", group->size(),
+                            100 * run->communication_seconds() / secs)
+              : "";
+    fmt::print("trained {} for {} steps in {:.1f} s{}{}: {}{}\n", r.flow.name(), state.step, secs,
+               processes, state.stopped_early ? " (stopped early)" : "", result,
                std::isfinite(final_kl) ? fmt::format(", KL(true || model) {:.4f}", final_kl) : "");
     if (state.skipped_steps > 0)
       fmt::print("note: {} steps had a non-finite loss or gradient and were skipped{}\n",
@@ -505,6 +510,9 @@ void train(TrainCliOptions o) {
           {"kl", std::isfinite(final_kl) ? Json(final_kl) : Json()},
           {"variational", variational ? stats_json(final_stats) : Json()},
           {"params", o.out},
+          {"processes", group ? group->size() : 1},
+          // rank 0's, waiting for the slowest rank included
+          {"communication_seconds", run->communication_seconds()},
           {"history", history}};
       write_file_atomically(o.json, metrics.dump(2) + "\n");
     }

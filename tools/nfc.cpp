@@ -55,10 +55,10 @@ int run(int argc, char** argv) {
   register_emit_cpp(app);
   if (process_group() && subcommand_of(argc, argv) != "train") {
     if (speaks())
-      fmt::print(std::cerr,
-                 "nfc: error: only 'nfc train' runs as a group of processes ({} here); run "
-                 "'nfc {}' as one process\n",
-                 process_group()->size(), subcommand_of(argc, argv));
+      fmt::print(std::cerr, "nfc: error: {}\n",
+                 fmt::format("only 'nfc train' runs as a group of processes ({} here); run "
+                             "'nfc {}' as one process",
+                             process_group()->size(), subcommand_of(argc, argv)));
     return 2;
   }
   try {
