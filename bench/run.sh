@@ -71,3 +71,5 @@ bash bench/emit_cpp.sh "$build"
 # nfc's gradient inside torch.autograd against the PyTorch reference.
 /usr/bin/python3 bench/python_api.py --build "$build"
 PYTHONPATH="$build/python" /usr/bin/python3 examples/python/torch_interop.py --check
+# nfc train under mpirun against one process (issue 16), and a model of a cluster.
+/usr/bin/python3 bench/mpi_scaling.py --build "$build"

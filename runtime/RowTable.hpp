@@ -48,6 +48,13 @@ class RowTable {
   RowTable slice(int64_t first, int64_t n) const;
   // The row of the table this one was cut from that is its row 0.
   int64_t first_row() const { return first_row_; }
+  // The same table, its row 0 being row `first` of the data it was read
+  // from (a reader that read a shard only).
+  RowTable numbered_from(int64_t first) const {
+    RowTable t = *this;
+    t.first_row_ = first;
+    return t;
+  }
 
   int64_t rows = 0;
   int cols = 0;

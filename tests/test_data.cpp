@@ -546,6 +546,25 @@ TEST_CASE("csv with and without a header, CRLF, quotes and trailing blank lines"
   CHECK((d.rows == 2 && d.cols == 2 && d.source == p));
 }
 
+// A rank of a group parses its shard's lines only (shard_of over the data
+// rows): a bad value elsewhere is another rank's to find; blank lines are
+// still found by every rank (they change which line is which row).
+TEST_CASE("csv read in parts parses each part's rows only", "[data]") {
+  TempDir dir;
+  const std::string p = dir.path("data.csv");
+  write_bytes(p, "x,y\n1,2\n3,4\n5,oops\n7,8\n9,10\n");
+  CsvTable t = read_csv(p, 0, 2);  // rows 0 and 1 of 5
+  CHECK((t.rows == 2 && t.all_rows == 5 && t.first_row == 0));
+  CHECK(t.values == std::vector<double>{1, 2, 3, 4});
+  CHECK(data_error([&] { read_csv(p, 1, 2); }) == p + ":4:2: not a number: 'oops'");
+  write_bytes(p, "1,2\n3,4\n5,6\n7,8\n9,10\n");
+  t = read_csv(p, 1, 2);  // rows 2 to 4
+  CHECK((t.rows == 3 && t.all_rows == 5 && t.first_row == 2));
+  CHECK(t.values == std::vector<double>{5, 6, 7, 8, 9, 10});
+  write_bytes(p, "1,2\n\n5,6\n7,8\n");
+  CHECK(data_error([&] { read_csv(p, 1, 2); }) == p + ":2: blank line inside the data");
+}
+
 TEST_CASE("csv rejects bad data with file:line:field messages", "[data]") {
   TempDir dir;
   const std::string p = dir.path("data.csv");

@@ -137,13 +137,17 @@ size_t count(const std::string& text, const std::string& part) {
 // so 50 steps of Adam agree far below 1e-10 (measured: ~2e-13).
 TEST_CASE("mpirun -np 2 trains the parameters one process trains", "[mpi]") {
   const fs::path dir = scratch("exact");
-  // A .npy file (each rank maps its shard) and --standardize (statistics
-  // summed over the group), besides a builtin data set.
+  // A .npy file (each rank maps its shard) with --standardize (statistics
+  // summed over the group), a CSV file (each rank parses its lines), and a
+  // builtin data set.
   REQUIRE(nfc::test::run_nfc(
               fmt::format("sample {} -n 2001 --seed 3 -o {}", kModel, (dir / "data.npy").string()))
               .exit_code == 0);
-  for (const std::string& data :
-       {std::string("builtin:moons --data-rows 3000"), (dir / "data.npy").string()}) {
+  REQUIRE(nfc::test::run_nfc(
+              fmt::format("sample {} -n 1501 --seed 4 -o {}", kModel, (dir / "data.csv").string()))
+              .exit_code == 0);
+  for (const std::string& data : {std::string("builtin:moons --data-rows 3000"),
+                                  (dir / "data.npy").string(), (dir / "data.csv").string()}) {
     INFO(data);
     const std::string extra =
         fmt::format("--precision f64 --val-frac 0.2 {}",

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "runtime/Communicator.hpp"
 #include "runtime/DataError.hpp"
 #include "runtime/io/AtomicFile.hpp"
 #include "support/Echo.hpp"
@@ -130,14 +131,25 @@ class CsvParser {
  public:
   explicit CsvParser(const std::string& path) : path_(path) {}
 
-  CsvTable parse(const std::vector<Line>& lines) {
+  CsvTable parse(const std::vector<Line>& lines, int part, int parts) {
     if (lines.empty()) throw DataError(fmt::format("{}: empty file", path_));
     const auto first = fields_of(lines[0]);
     table_.cols = static_cast<int>(first.size());
     const bool header = is_header(first);
     if (header) table_.header = first;
-    for (size_t i = header ? 1 : 0; i < lines.size(); ++i) parse_row(lines[i]);
-    if (table_.rows == 0) throw DataError(fmt::format("{}: no data rows (only a header)", path_));
+    const size_t data = header ? 1 : 0;
+    table_.all_rows = int64_t(lines.size() - data);
+    if (table_.all_rows == 0)
+      throw DataError(fmt::format("{}: no data rows (only a header)", path_));
+    const Shard shard = shard_of(table_.all_rows, part, parts);
+    table_.first_row = shard.first;
+    for (size_t i = data; i < lines.size(); ++i) {
+      const int64_t row = int64_t(i - data);
+      if (row >= shard.first && row < shard.end)
+        parse_row(lines[i]);
+      else if (is_blank(lines[i].text))
+        throw DataError(fmt::format("{}:{}: blank line inside the data", path_, lines[i].number));
+    }
     return std::move(table_);
   }
 
@@ -215,9 +227,9 @@ void append_csv_rows(std::ostream& out, const double* values, int64_t rows, int 
   append_rows(out, values, rows, cols);
 }
 
-CsvTable read_csv(const std::string& path) {
+CsvTable read_csv(const std::string& path, int part, int parts) {
   const std::string text = read_text(path);
-  return CsvParser(path).parse(split_lines(text));
+  return CsvParser(path).parse(split_lines(text), part, parts);
 }
 
 void write_csv(const std::string& path, const std::vector<std::string>& header,

@@ -25,11 +25,17 @@ struct CsvTable {
   int64_t rows = 0;
   int cols = 0;
   std::vector<double> values;  // row-major
+  // A part of the rows (read_csv's `part`): the file's data rows, and
+  // which of them is this table's row 0.
+  int64_t all_rows = 0, first_row = 0;
 };
 
 // Throws DataError for an unreadable or empty file, a header without rows,
 // ragged rows, blank lines inside the data, non-numbers and NaN/Inf.
-CsvTable read_csv(const std::string& path);
+// With `parts` > 1, only the rows of shard `part` (shard_of: a rank of a
+// group) are parsed and checked; the other lines are only split, and
+// checked for blank lines.
+CsvTable read_csv(const std::string& path, int part = 0, int parts = 1);
 
 // Writes a header line (if `header` is non-empty it must have `cols` names)
 // and one line per row, each number in the shortest form that reads back

@@ -67,11 +67,14 @@ Dataset from_npy(const std::string& path, const Communicator* group) {
   return checked({path, a.values.reshaped(a.shape[0], static_cast<int>(cols))}, group);
 }
 
-// Parsed whole (a rank of a group keeps its shard): the reader rejects NaN
+// A rank of a group parses its shard's lines only. The reader rejects NaN
 // and Inf with line numbers already.
 Dataset from_csv(const std::string& path, const Communicator* group) {
-  CsvTable t = read_csv(path);
-  return checked({path, RowTable(t.rows, t.cols, std::move(t.values))}, group);
+  const bool shard = group && group->size() > 1;
+  CsvTable t = shard ? read_csv(path, group->rank(), group->size()) : read_csv(path);
+  Dataset d(path, RowTable(t.rows, t.cols, std::move(t.values)).numbered_from(t.first_row));
+  d.all_rows = t.all_rows;
+  return d;
 }
 
 }  // namespace
