@@ -170,6 +170,24 @@ TEST_CASE("mpirun -np 2 trains the parameters one process trains", "[mpi]") {
   }
 }
 
+// Reverse-KL training: each rank draws its share of the batch's noise.
+TEST_CASE("mpirun -np 2 fits a target as one process does", "[mpi]") {
+  const fs::path dir = scratch("variational");
+  const std::string model = std::string(NFC_SOURCE_DIR) + "/examples/variational/banana.nf";
+  auto args = [&](const std::string& out) {
+    return fmt::format(
+        "train {} --target banana --steps 50 --batch 64 --eval-every 25 --eval-samples 512 "
+        "--seed 2 -q --out {}",
+        model, (dir / out).string());
+  };
+  REQUIRE(nfc::test::run_nfc(args("one.safetensors")).exit_code == 0);
+  const Run two = nfc::test::run_shell(mpirun(2) + kNfc + " " + args("two.safetensors"));
+  INFO(two.output);
+  REQUIRE(two.exit_code == 0);
+  CHECK(max_relative_difference(params_of(dir / "one.safetensors"),
+                                params_of(dir / "two.safetensors")) < 1e-10);
+}
+
 // A rank that dies takes the job down at once (mpirun notices and names
 // it); the checkpoint pair on disk is whole, and a resume with another
 // process count ends where an uninterrupted run with that count ends.
@@ -264,7 +282,8 @@ TEST_CASE("bad input under mpirun is one line from rank 0, and nothing is writte
     INFO(r.output);
     INFO("expected: " << line);
     CHECK(r.exit_code == code);
-    CHECK(r.output.starts_with(line + "\n"));
+    // (Open MPI may print warnings of its own first on some machines.)
+    CHECK(r.output.find(line + "\n") != std::string::npos);
     CHECK(count(r.output, "nfc: error:") == 1);
     CHECK(!fs::exists(out));
     CHECK(!fs::exists(nfc::state_path(out.string())));
