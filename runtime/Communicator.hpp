@@ -39,5 +39,8 @@ inline Shard shard_of(int64_t n, int rank, int size) {
 // this process in, from its environment; 1 when there is none. Tells a
 // binary built without MPI that it is asked to run as one of several.
 int launcher_size();
+// This process's rank in that job, from the same launcher's variables
+// (OMPI_COMM_WORLD_RANK, PMI_RANK, SLURM_PROCID); 0 when there is none.
+int launcher_rank();
 
 }  // namespace nfc

@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 
 // What a launcher's environment says (the refusal of a binary without MPI
 // and the joining of one with it start here).
-TEST_CASE("launcher_size reads mpirun's, PMI's and srun's process counts", "[mpi]") {
+TEST_CASE("launcher_size and launcher_rank read mpirun's, PMI's and srun's variables", "[mpi]") {
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"})
     unsetenv(name);
   CHECK(nfc::launcher_size() == 1);
@@ -39,6 +39,14 @@ TEST_CASE("launcher_size reads mpirun's, PMI's and srun's process counts", "[mpi
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"})
     unsetenv(name);
   CHECK(nfc::launcher_size() == 1);
+  CHECK(nfc::launcher_rank() == 0);
+  setenv("SLURM_PROCID", "5", 1);
+  CHECK(nfc::launcher_rank() == 5);
+  setenv("OMPI_COMM_WORLD_RANK", "2", 1);
+  CHECK(nfc::launcher_rank() == 2);
+  unsetenv("OMPI_COMM_WORLD_RANK");
+  unsetenv("SLURM_PROCID");
+  CHECK(nfc::launcher_rank() == 0);
 }
 
 TEST_CASE("shards are contiguous, cover every row once and differ by at most one", "[mpi]") {

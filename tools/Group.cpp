@@ -64,6 +64,7 @@ std::unique_ptr<Communicator> join_launched_group(int* argc, char*** argv) {
   return group;
 #else
   (void)argc, (void)argv;
+  if (launcher_rank() != 0) throw Failure{1};  // rank 0 says why
   throw UserError(
       fmt::format("this nfc was built without MPI and cannot run as one of {} processes; install "
                   "libopenmpi-dev and rebuild (cmake -DNFC_MPI=ON), or run it as one process",

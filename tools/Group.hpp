@@ -22,8 +22,8 @@ namespace nfc::cli {
 
 // Joins the job of the launcher that started this process as one of
 // several (launcher_size() > 1) and makes it the process group; with no
-// launcher, or a job of one, there is none. Throws UserError when nfc was
-// built without MPI.
+// launcher, or a job of one, there is none. When nfc was built without
+// MPI, throws UserError on the launcher's rank 0 and Failure elsewhere.
 std::unique_ptr<Communicator> join_launched_group(int* argc, char*** argv);
 
 // The process group, or null when nfc runs as one process.

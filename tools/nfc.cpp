@@ -94,6 +94,8 @@ int main(int argc, char** argv) {
   } catch (const UserError& e) {
     fmt::print(std::cerr, "nfc: error: {}\n", e.what());
     return 1;
+  } catch (const Failure& f) {
+    return f.exit_code;
   }
   return run(argc, argv);
 }
