@@ -14,6 +14,7 @@
 
 #include "compiler/backend/cpp/CppModule.hpp"
 #include "driver/Compile.hpp"
+#include "driver/JitCache.hpp"
 #include "include/nfc/nfc.hpp"
 #include "runtime/Builtin.hpp"
 #include "runtime/DataError.hpp"
@@ -201,6 +202,7 @@ std::unique_ptr<CompiledModel> compile_checked(std::string_view source, Precisio
   if (target && target->file_source) target->file_diags = &target_diags;
   JitOptions options;
   options.precision = precision;
+  options.cache = default_object_store();  // NFC_CACHE_DIR=off: none
   auto compiled = compile_model(source, diags, options, target);
   if (!compiled) {
     std::ostringstream text;
@@ -264,8 +266,8 @@ Precision Model::precision() const {
 }
 void Model::set_threads(int threads) {
   if (threads < 1 || threads > kMaxThreads)
-    throw Error(fmt::format("set_threads: the thread count must be 1 to {}, not {}", kMaxThreads,
-                            threads));
+    throw Error(
+        fmt::format("set_threads: the thread count must be 1 to {}, not {}", kMaxThreads, threads));
   impl_->visit([&](auto& f) { f.set_threads(threads); });
 }
 int Model::threads() const {

@@ -9,7 +9,7 @@ for model in examples/moons.nf bench/models/coupling64.nf; do
   for precision in f32 f64; do
     best=""
     for _ in 1 2 3; do
-      line=$("$nfc" compile "$model" --precision "$precision" | grep '^compile time')
+      line=$("$nfc" compile "$model" --precision "$precision" --no-cache | grep '^compile time')
       total=$(sed -E 's/.*total ([0-9.]+) ms/\1/' <<<"$line")
       if [ -z "$best" ] || awk "BEGIN{exit !($total < $best)}"; then best=$total; best_line=$line; fi
     done

@@ -8,7 +8,9 @@
 #include <filesystem>
 
 #include "compiler/sema/Frontend.hpp"
+#include "driver/JitCache.hpp"
 #include "runtime/DataError.hpp"
+#include "runtime/Hash.hpp"
 #include "runtime/io/Dataset.hpp"
 
 namespace nfc {
@@ -24,6 +26,9 @@ struct PipelineRun {
   std::vector<TargetSpec> file_targets;       // a separate target file's
   std::unique_ptr<FlowGraphBuilder> builder;  // during the graph stages
   std::unique_ptr<CompiledModel> model;
+  // Besides the source: what else decides the program (the JIT cache's
+  // key): the selected target's text and data tables.
+  std::string target_identity;
 };
 
 bool run_check(PipelineRun& r) {
@@ -99,6 +104,11 @@ bool run_target(PipelineRun& r) {
     return false;
   }
   if (!read_tables(*t, sel.data_dir, diags)) return false;
+  r.target_identity = "target " + t->name + "\n" + sel.file_source.value_or("");
+  for (const DataTable& d : t->data)
+    r.target_identity += fmt::format("\ntable {} {}x{} {}", d.name, d.rows, d.cols,
+                                     hex64(fnv1a64({reinterpret_cast<const char*>(d.values.data()),
+                                                    d.values.size() * sizeof(double)})));
   r.builder->select_target(*t, diags);
   return r.builder->run(GraphStage::target);
 }
@@ -106,8 +116,12 @@ bool run_target(PipelineRun& r) {
 // Code is generated only for a model without errors.
 bool run_jit(PipelineRun& r) {
   if (r.diags.has_errors()) return false;
-  const JitOptions& options = *r.options.jit;
+  JitOptions options = *r.options.jit;
   r.model->precision = options.precision;
+  // The compiler is deterministic: the same text (and target) compiled by
+  // the same nfc is the same program.
+  if (options.cache)
+    options.cache_key = jit_cache_key(std::string(r.source) + "\n" + r.target_identity, options);
   r.model->jit = JitModule::compile(r.model->graph->program(), options);
   r.model->times.jit = r.model->jit->timings();
   return true;
@@ -116,7 +130,7 @@ bool run_jit(PipelineRun& r) {
 struct StageRow {
   PipelineStage stage;
   bool (*run)(PipelineRun&);
-  double StageTimes::*time;  // where its wall time is added, or null (the JIT times itself)
+  double StageTimes::* time;  // where its wall time is added, or null (the JIT times itself)
 };
 
 // The compiler, stage by stage.
@@ -178,7 +192,7 @@ const PipelineStage* find_pipeline_stage(std::string_view name) {
 std::unique_ptr<CompiledModel> run_pipeline(std::string_view source, Diagnostics& diags,
                                             const PipelineOptions& options) {
   PipelineRun r{
-      source, diags, options, std::nullopt, {}, nullptr, std::make_unique<CompiledModel>()};
+      source, diags, options, std::nullopt, {}, nullptr, std::make_unique<CompiledModel>(), {}};
   const std::span<const PipelineStage> stages = pipeline_stages();
   for (size_t i = 0; i < kStages.size(); ++i) {
     const StageRow& row = kStages[i];

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "driver/JitCache.hpp"
 #include "runtime/Hash.hpp"
 #include "runtime/ThreadPool.hpp"
 #include "tools/Group.hpp"
@@ -39,6 +40,9 @@ void add_model_options(CLI::App* cmd, ModelOptions& o, bool runs_flow, bool take
       ->check(CLI::IsMember({"f32", "f64"}));
   cmd->add_option("-O", o.opt_level, "LLVM optimisation level (default 2)")
       ->check(CLI::Range(0, 3));
+  cmd->add_flag("--no-cache", o.no_cache,
+                "compile afresh: neither read nor write the JIT cache (NFC_CACHE_DIR, default "
+                "~/.cache/nfc)");
   if (!runs_flow) return;
   cmd->add_option("--threads", o.threads,
                   "threads that run each batch and the optimizer update (default 1; results "
@@ -55,6 +59,7 @@ JitOptions jit_options(const ModelOptions& o) {
   j.precision = o.precision == "f32" ? Precision::f32 : Precision::f64;
   j.opt_level = o.opt_level;
   for (const auto& d : o.dump) j.keep_ir |= d == "ir";
+  if (!o.no_cache) j.cache = default_object_store();
   return j;
 }
 

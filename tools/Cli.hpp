@@ -39,6 +39,7 @@ struct ModelOptions {
   // --target: NAME (a target in the model's file), FILE.nf (the one target
   // of a target file) or FILE.nf:NAME; empty: none (docs/cli.md).
   std::string target;
+  bool no_cache = false;  // --no-cache: compile afresh, leave the JIT cache alone
 };
 
 // The model argument, --precision, -O and, for commands that run the flow,

@@ -6,6 +6,7 @@
 #include "compiler/backend/llvm/Jit.hpp"
 
 #include <llvm/Analysis/TargetTransformInfo.h>
+#include <llvm/Config/llvm-config.h>
 #include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
@@ -22,6 +23,7 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
+#include <llvm/TargetParser/Host.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,6 +38,7 @@
 #include <unordered_map>
 
 #include "compiler/backend/llvm/LlvmBackend.hpp"
+#include "compiler/backend/llvm/ObjectBundle.hpp"
 #include "compiler/ir/Erfinv.hpp"
 #include "support/InternalError.hpp"
 
@@ -150,8 +153,14 @@ int host_vector_width(llvm::TargetMachine& tm, Precision precision) {
   return std::max(1, static_cast<int>(bits) / element_bits);
 }
 
-// glibc's libmvec, loaded into the process (so the JIT's process symbol
-// search finds it), and the variants it has for `width` lanes of the
+// glibc's libmvec, loaded into the process (once; the JIT's process symbol
+// search then finds it: also what cached objects calling it need).
+llvm::sys::DynamicLibrary load_libmvec() {
+  std::string error;
+  return llvm::sys::DynamicLibrary::getPermanentLibrary("libmvec.so.1", &error);
+}
+
+// libmvec, and the variants it has for `width` lanes of the
 // precision: _ZGV<isa>N<lanes>v_<name>, isa e = AVX-512 (512-bit vectors),
 // d = AVX2 (256), c = AVX (256), b = SSE4 (128). The widest vector the host
 // can run whose lane count divides `width` wins; a function missing from
@@ -164,8 +173,7 @@ VectorMath host_vector_math(const llvm::TargetMachine& tm, Precision precision, 
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   VectorMath& table = cache[key];
   if (!tm.getTargetTriple().isX86() || !tm.getTargetTriple().isOSLinux()) return table;
-  std::string error;
-  auto lib = llvm::sys::DynamicLibrary::getPermanentLibrary("libmvec.so.1", &error);
+  llvm::sys::DynamicLibrary lib = load_libmvec();
   if (!lib.isValid()) return table;
   const std::string features = tm.getTargetFeatureString().str() + ",";
   auto has = [&](const char* feature) {
@@ -340,6 +348,62 @@ void write_perf_map(const std::string& entry, const llvm::MemoryBuffer& object, 
         << entry << ':' << f.name << '\n';
 }
 
+// The objects of `bundle` loaded and linked into a new LLJIT; every entry
+// point looked up.
+// `quiet`: LLVM's own report of a failure (to stderr) is dropped; the
+// caller recovers (objects from the cache are compiled afresh).
+void link(JitModule::Impl& impl, const llvm::orc::JITTargetMachineBuilder& jtmb,
+          const llvm::TargetMachine& tm, const ObjectBundle& bundle, bool quiet = false) {
+  const char prefix = tm.createDataLayout().getGlobalPrefix();
+  impl.jit = unwrap(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(jtmb).create(),
+                    "creating the LLJIT");
+  if (quiet)
+    impl.jit->getExecutionSession().setErrorReporter(
+        [](llvm::Error e) { llvm::consumeError(std::move(e)); });
+  impl.jit->getMainJITDylib().addGenerator(
+      unwrap(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix),
+             "exposing host symbols"));
+  define_helpers(*impl.jit);
+  for (const ObjectBundle::Entry& e : bundle.entries)
+    check(impl.jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(e.object, e.name)),
+          "adding an object");
+  const bool perf_map = std::getenv("NFC_PERF_MAP") != nullptr;
+  for (const ObjectBundle::Entry& e : bundle.entries) {
+    auto address = unwrap(impl.jit->lookup(e.name), "linking '" + e.name + "'");
+    impl.entries[e.name] = address.toPtr<void*>();
+    if (perf_map)
+      write_perf_map(e.name, *llvm::MemoryBuffer::getMemBuffer(e.object, e.name, false),
+                     address.getValue());
+  }
+}
+
+// The objects stored under `key`, linked into `impl`, if they are there,
+// whole, and of the entry points `names` at this host's widths; false
+// otherwise (`impl` then as it was: the caller compiles).
+bool load_cached(ObjectStore& store, const std::string& key, const std::vector<std::string>& names,
+                 JitModule::Impl& impl, const llvm::orc::JITTargetMachineBuilder& jtmb,
+                 const llvm::TargetMachine& tm) {
+  const std::optional<std::string> bytes = store.load(key);
+  if (!bytes) return false;
+  const std::optional<ObjectBundle> bundle = decode(*bytes);
+  if (!bundle || bundle->width != impl.width || bundle->map_width != impl.map_width ||
+      bundle->entries.size() != names.size())
+    return false;
+  for (size_t i = 0; i < names.size(); ++i)
+    if (bundle->entries[i].name != names[i]) return false;
+  load_libmvec();  // the objects may call it (VectorMath)
+  JitModule::Impl loaded;
+  loaded.width = impl.width;
+  loaded.map_width = impl.map_width;
+  for (const ObjectBundle::Entry& e : bundle->entries) loaded.workspace[e.name] = e.workspace_bytes;
+  try {
+    link(loaded, jtmb, tm, *bundle, /*quiet=*/true);
+  } catch (const InternalError&) {  // objects LLVM cannot load: compile afresh
+    return false;
+  }
+  impl = std::move(loaded);
+  return true;
+}
 }  // namespace
 
 std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitOptions& options) {
@@ -375,6 +439,18 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
       jobs.back().entry.name = abi::kLogProbSmall;
     }
   }
+  const bool cached = options.cache != nullptr && !options.cache_key.empty() && !options.keep_ir;
+  if (cached) {
+    std::vector<std::string> names;
+    for (const Job& job : jobs) names.push_back(job.entry.name);
+    const auto start = Clock::now();
+    if (load_cached(*options.cache, options.cache_key, names, *impl, jtmb, *tm)) {
+      impl->timings.codegen_ms = ms_between(start, Clock::now());
+      impl->timings.from_cache = true;
+      return std::unique_ptr<JitModule>(new JitModule(std::move(impl)));
+    }
+  }
+
   std::map<int, VectorMath> vector_math;  // by width
   for (const Job& job : jobs)
     if (options.vector_math && !vector_math.count(job.width))
@@ -414,32 +490,20 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
     impl->ir += unit.ir;
   }
 
-  const char prefix = tm->createDataLayout().getGlobalPrefix();
-  impl->jit = unwrap(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(jtmb).create(),
-                     "creating the LLJIT");
-  impl->jit->getMainJITDylib().addGenerator(
-      unwrap(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix),
-             "exposing host symbols"));
-  define_helpers(*impl->jit);
-  const bool perf_map = std::getenv("NFC_PERF_MAP") != nullptr;
-  std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;  // copies for the perf map
-  for (Unit& unit : units) {
-    unit.module.reset();  // before its context
-    unit.ctx.reset();
-    if (perf_map) objects.push_back(llvm::MemoryBuffer::getMemBufferCopy(unit.object->getBuffer()));
-    check(impl->jit->addObjectFile(std::move(unit.object)), "adding an object");
+  ObjectBundle bundle{impl->width, impl->map_width, {}};
+  for (size_t i = 0; i < units.size(); ++i) {
+    units[i].module.reset();  // before its context
+    units[i].ctx.reset();
+    bundle.entries.push_back({jobs[i].entry.name, impl->workspace[jobs[i].entry.name],
+                              units[i].object->getBuffer().str()});
   }
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    const std::string& name = jobs[i].entry.name;
-    auto address = unwrap(impl->jit->lookup(name), "linking '" + name + "'");
-    impl->entries[name] = address.toPtr<void*>();
-    if (perf_map) write_perf_map(name, *objects[i], address.getValue());
-  }
+  link(*impl, jtmb, *tm, bundle);
   const auto linked = Clock::now();
   impl->timings.lower_ms = ms_between(start, lowered);
   impl->timings.optimize_ms = ms_between(lowered, optimized);
   impl->timings.codegen_ms = ms_between(optimized, linked);
   impl->timings.threads = threads;
+  if (cached) options.cache->store(options.cache_key, encode(bundle));
   return std::unique_ptr<JitModule>(new JitModule(std::move(impl)));
 }
 
@@ -474,6 +538,17 @@ int JitModule::vector_width() const {
 }
 int JitModule::gradient_width() const {
   return impl_->width;
+}
+
+std::string JitModule::host_id() {
+  initialize_llvm();
+  std::vector<std::string> on;
+  for (const auto& feature : llvm::sys::getHostCPUFeatures())
+    if (feature.getValue()) on.push_back(feature.getKey().str());
+  std::sort(on.begin(), on.end());  // StringMap's order is its hash table's
+  std::string features;
+  for (const std::string& f : on) features += "+" + f;
+  return llvm::sys::getHostCPUName().str() + " " + features + " LLVM " LLVM_VERSION_STRING;
 }
 
 }  // namespace nfc

@@ -14,7 +14,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "abi/EntryPoints.hpp"
 #include "compiler/ir/Program.hpp"
@@ -24,6 +26,16 @@
 namespace nfc {
 
 // enum class Precision { f32, f64 }, shared with the public API.
+
+// Machine code kept between runs, by key (driver/JitCache.hpp keeps it on
+// disk). Called from the compiling thread only.
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+  // The bytes stored under `key`, or nullopt.
+  virtual std::optional<std::string> load(const std::string& key) = 0;
+  virtual void store(const std::string& key, std::string_view bytes) = 0;
+};
 
 struct JitOptions {
   Precision precision = Precision::f64;
@@ -49,6 +61,12 @@ struct JitOptions {
   // of a few rows; this entry computes none (Flow uses it below
   // kSmallBatchRows).
   bool small_batch_entry = true;
+  // With a store and a key (driver/JitCache.hpp's jit_cache_key: the key
+  // must determine the program and these options), compile() first looks
+  // for the objects there and stores them after compiling. keep_ir
+  // bypasses it (the IR is not kept).
+  ObjectStore* cache = nullptr;
+  std::string cache_key;
 };
 
 // Below this many rows log_prob.small is faster than one block of
@@ -72,6 +90,9 @@ struct JitTimings {
   double optimize_cpu_ms = 0;
   double codegen_cpu_ms = 0;
   int threads = 1;
+  // The machine code came from JitOptions::cache: no lowering, optimising or
+  // code generation; codegen_ms is the time to load and link it.
+  bool from_cache = false;
 };
 
 class JitModule {  // owns the LLJIT and the compiled code
@@ -91,6 +112,10 @@ class JitModule {  // owns the LLJIT and the compiled code
   const std::string& ir() const;  // optimized IR text when keep_ir, else empty
   int vector_width() const;       // samples per SIMD block of the map entry points
   int gradient_width() const;     // ... of the mean_gradient entry points
+
+  // What the machine code depends on besides the program and the options:
+  // the host CPU's name and features, and LLVM's version.
+  static std::string host_id();
 
   ~JitModule();
   JitModule(const JitModule&) = delete;
