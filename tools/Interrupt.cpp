@@ -18,7 +18,7 @@ void record(int signal) {
 
 InterruptRequest::InterruptRequest() {
   g_signal = 0;
-  struct sigaction action {};
+  struct sigaction action{};
   action.sa_handler = record;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESETHAND | SA_RESTART;

@@ -18,7 +18,7 @@ std::shared_ptr<const MappedFile> MappedFile::try_open(const std::string& path) 
   if (fd < 0) return nullptr;
   std::shared_ptr<MappedFile> file(new MappedFile);
   int error = 0;
-  struct stat st {};
+  struct stat st{};
   if (::fstat(fd, &st) != 0) {
     error = errno;
   } else if (!S_ISREG(st.st_mode)) {
