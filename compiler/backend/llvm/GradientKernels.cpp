@@ -216,8 +216,8 @@ void FunctionLowering::stage_outer(size_t index, Value* stage_a, Value* stage_b)
   const int64_t slot = plan_.offset[static_cast<size_t>(acc.outer_b)];
   if (slot >= 0 && cols >= W_) {
     blocks = cols / W_;
-    B_.CreateCall(transpose_helper(),
-                  {B_.CreateGEP(VT_, scratch_, i64(slot)), block_b, i64(blocks), i64(cols), mask_});
+    B_.CreateCall(transpose_helper(), {B_.CreateInBoundsGEP(VT_, scratch_, i64(slot)), block_b,
+                                       i64(blocks), i64(cols), mask_});
   }
   for_each(cols - blocks * W_, [&](Value* k) {
     Value* c = B_.CreateAdd(k, i64(blocks * W_));

@@ -94,7 +94,7 @@ void FunctionLowering::emit_matvec_row_dots(NodeId id) {
   Value* lane = lane_indices(L);
   const int64_t matrix = g_.params().at(static_cast<size_t>(g_.node(n.args[0]).index)).offset;
   Value* weights = B_.CreateGEP(T_, params_, i64(matrix + n.offset));
-  Value* v = B_.CreateGEP(T_, scratch_, i64(plan_.offset[static_cast<size_t>(n.args[1])]));
+  Value* v = B_.CreateInBoundsGEP(T_, scratch_, i64(plan_.offset[static_cast<size_t>(n.args[1])]));
   Value* lengths = n.indices.empty() ? nullptr : index_table(n.indices, "row_lengths");
   for_each(n.rows, [&](Value* r) {
     Value* len = lengths ? table_entry(lengths, r) : i64(n.cols);

@@ -38,7 +38,7 @@ Value* FunctionLowering::element(NodeId id, Value* k) {
   }
   const int64_t slot = plan_.offset[static_cast<size_t>(id)];
   if (slot >= 0)
-    return B_.CreateLoad(VT_, B_.CreateGEP(VT_, scratch_, B_.CreateNSWAdd(i64(slot), k)));
+    return B_.CreateLoad(VT_, B_.CreateInBoundsGEP(VT_, scratch_, B_.CreateNSWAdd(i64(slot), k)));
   auto* ck = llvm::dyn_cast<llvm::ConstantInt>(k);
   internal_check(ck != nullptr, "llvm backend: run-time index into a register-held node");
   return regs_[static_cast<size_t>(id)].at(ck->getZExtValue());
@@ -47,7 +47,7 @@ Value* FunctionLowering::element(NodeId id, Value* k) {
 void FunctionLowering::define(NodeId id, Value* k, Value* v) {
   const int64_t slot = plan_.offset[static_cast<size_t>(id)];
   if (slot >= 0) {
-    B_.CreateStore(v, B_.CreateGEP(VT_, scratch_, B_.CreateNSWAdd(i64(slot), k)));
+    B_.CreateStore(v, B_.CreateInBoundsGEP(VT_, scratch_, B_.CreateNSWAdd(i64(slot), k)));
     return;
   }
   auto* ck = llvm::dyn_cast<llvm::ConstantInt>(k);
