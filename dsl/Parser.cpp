@@ -565,7 +565,7 @@ ast::Value Parser::parse_number_value(SourceRange start, bool negative) {
   ast::Value v;
   v.kind = ast::Value::Kind::number;
   v.loc = span(start, number.range);
-  v.text = (negative ? "-" : "") + std::string(number.text);
+  v.text = fmt::format("{}{}", negative ? "-" : "", number.text);
   v.is_integer = number.text.find_first_of(".eE") == std::string_view::npos;
   const auto [end, ec] = std::from_chars(v.text.data(), v.text.data() + v.text.size(), v.number);
   if (ec != std::errc() || end != v.text.data() + v.text.size()) {
@@ -749,7 +749,7 @@ Parsed Parser::parse_index(const Token& name) {
     fail(number, fmt::format("expected an integer index, found {}", describe(number)));
   }
   advance();
-  const std::string text = (negative ? "-" : "") + std::string(number.text);
+  const std::string text = fmt::format("{}{}", negative ? "-" : "", number.text);
   auto e = std::make_shared<Expr>();
   e->kind = Expr::Kind::index;
   e->name = std::string(name.text);

@@ -1,12 +1,14 @@
 // Naming tokens in parser messages.
 #include "dsl/Token.hpp"
 
+#include <fmt/format.h>
+
 namespace nfc {
 
 std::string describe(const Token& token) {
   switch (token.kind) {
     case TokenKind::identifier:
-      return "'" + std::string(token.text) + "'";
+      return fmt::format("'{}'", token.text);
     case TokenKind::number:
       return "number '" + std::string(token.text) + "'";
     case TokenKind::string:
@@ -36,7 +38,7 @@ std::string describe(const Token& token) {
     case TokenKind::equal_equal:
     case TokenKind::not_equal:
     case TokenKind::error:
-      return "'" + std::string(token.text) + "'";
+      return fmt::format("'{}'", token.text);
   }
   return "token";
 }
