@@ -1,0 +1,68 @@
+// Compile time follows the size of the IR the backend emits: it must grow
+// at most linearly with the dimension for every layer kind (LLVM's passes
+// then cost what they cost on that IR). Counted, not timed: the
+// instructions of every entry point's module as lowered (-O0, so no pass
+// changes them), at D = 8, 16 and 32.
+#include <fmt/format.h>
+
+#include <catch2/catch.hpp>
+#include <sstream>
+#include <string>
+
+#include "driver/Compile.hpp"
+
+using namespace nfc;
+
+namespace {
+
+// Instructions of all entry points of `source` as lowered.
+int64_t lowered_instructions(const std::string& source) {
+  Diagnostics diags("growth.nf", source);
+  JitOptions options;
+  options.opt_level = 0;
+  options.keep_ir = true;
+  options.threads = 2;
+  auto model = compile_model(source, diags, options);
+  std::ostringstream errors;
+  diags.print(errors);
+  INFO(errors.str());
+  REQUIRE(model != nullptr);
+  int64_t count = 0;
+  const std::string& ir = model->jit->ir();
+  for (size_t at = 0; at < ir.size();) {
+    const size_t end = ir.find('\n', at);
+    if (ir.compare(at, 2, "  ") == 0 && ir.compare(at, 3, "  ;") != 0) ++count;
+    at = end == std::string::npos ? ir.size() : end + 1;
+  }
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("the lowered IR grows at most linearly with the dimension", "[jit][growth]") {
+  // {kind, the layer stack at dimension {0}}
+  const std::pair<const char*, const char*> kinds[] = {
+      {"coupling affine",
+       "repeat 4 { coupling affine(mask = alternate) { net = mlp(hidden = [64, 64], act = relu); "
+       "s = 2 * tanh(s / 2) } }"},
+      {"coupling spline",
+       "repeat 2 { coupling spline(mask = alternate, bins = 8, bound = 3) { net = mlp(hidden = "
+       "[32]) }; permute random(seed = 3) }"},
+      {"maf", "repeat 2 { maf affine { net = made(hidden = [64], act = relu) }; permute reverse }"},
+      {"iaf", "repeat 2 { iaf affine { net = made(hidden = [64], act = relu) }; permute reverse }"},
+  };
+  for (const auto& [kind, layers] : kinds) {
+    int64_t previous = 0;
+    for (int dim : {8, 16, 32}) {
+      const int64_t n = lowered_instructions(
+          fmt::format("flow growth(dim = {}, base = normal) {{ {} }}", dim, layers));
+      INFO(kind << " at dim " << dim << ": " << n << " instructions, " << previous
+                << " at half of it");
+      // Doubling D at most doubles the IR, with a quarter's slack for the
+      // pieces that do not scale (the unroll threshold's step at 8
+      // elements, fixed prologues): a quadratic lowering quadruples it.
+      if (previous > 0) CHECK(n <= previous * 5 / 2);
+      previous = n;
+    }
+  }
+}
