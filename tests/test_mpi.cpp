@@ -21,6 +21,8 @@
 #include "runtime/io/Npy.hpp"
 #include "runtime/io/Safetensors.hpp"
 #include "tests/Shell.hpp"
+#include "tools/Cli.hpp"
+#include "tools/Group.hpp"
 
 namespace fs = std::filesystem;
 
@@ -47,6 +49,34 @@ TEST_CASE("launcher_size and launcher_rank read mpirun's, PMI's and srun's varia
   unsetenv("OMPI_COMM_WORLD_RANK");
   unsetenv("SLURM_PROCID");
   CHECK(nfc::launcher_rank() == 0);
+}
+
+// tools/Group.cpp as built without MPI (tests/CMakeLists.txt): started by a
+// launcher as one of several processes, rank 0 says why it cannot run and
+// the other ranks exit quietly.
+TEST_CASE("an nfc without MPI refuses to run as one of several processes", "[mpi]") {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_SIZE",
+                           "SLURM_STEP_NUM_TASKS", "PMI_RANK", "SLURM_PROCID"})
+    unsetenv(name);
+  int argc = 1;
+  char name[] = "nfc";
+  char* args[] = {name, nullptr};
+  char** argv = args;
+  CHECK(nfc::cli::join_launched_group(&argc, &argv) == nullptr);  // no launcher
+  setenv("OMPI_COMM_WORLD_SIZE", "3", 1);
+  setenv("OMPI_COMM_WORLD_RANK", "0", 1);
+  try {
+    nfc::cli::join_launched_group(&argc, &argv);
+    FAIL("no refusal");
+  } catch (const nfc::cli::UserError& e) {
+    CHECK(std::string(e.what()) ==
+          "this nfc was built without MPI and cannot run as one of 3 processes; install "
+          "libopenmpi-dev and rebuild (cmake -DNFC_MPI=ON), or run it as one process");
+  }
+  setenv("OMPI_COMM_WORLD_RANK", "2", 1);
+  CHECK_THROWS_AS(nfc::cli::join_launched_group(&argc, &argv), nfc::cli::Failure);
+  unsetenv("OMPI_COMM_WORLD_SIZE");
+  unsetenv("OMPI_COMM_WORLD_RANK");
 }
 
 TEST_CASE("shards are contiguous, cover every row once and differ by at most one", "[mpi]") {
