@@ -1,8 +1,11 @@
 #include "driver/JitCache.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -22,6 +25,15 @@ namespace fs = std::filesystem;
 constexpr std::string_view kHeader = "nfc-jit-cache-1\n";
 constexpr std::string_view kSuffix = ".nfcjit";
 
+// Whether only this user can write into `dir` (or it does not exist yet):
+// nfc runs the code it loads from there, so a folder others may write into
+// is no cache.
+bool private_dir(const fs::path& dir) {
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0) return errno == ENOENT;
+  return st.st_uid == ::geteuid() && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
 std::string checksum(std::string_view bytes) {
   return hex64(fnv1a64(bytes)) + hex64(fnv1a64(bytes, 0x84222325cbf29ce4ULL));
 }
@@ -36,6 +48,7 @@ fs::path DiskObjectStore::path_of(const std::string& key) const {
 }
 
 std::optional<std::string> DiskObjectStore::load(const std::string& key) {
+  if (!private_dir(dir_)) return std::nullopt;
   const fs::path path = path_of(key);
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
@@ -56,6 +69,7 @@ std::optional<std::string> DiskObjectStore::load(const std::string& key) {
 void DiskObjectStore::store(const std::string& key, std::string_view bytes) {
   try {
     fs::create_directories(dir_);
+    if (!private_dir(dir_)) return;
     const fs::path path = path_of(key);
     write_file_atomically(path.string(), std::string(kHeader) + key + "\n" + checksum(bytes) +
                                              "\n" + std::string(bytes));

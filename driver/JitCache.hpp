@@ -9,7 +9,9 @@
 // features) and LLVM's version. Entries are written atomically (a reader
 // never sees half of one: safe under concurrent processes), carry a
 // checksum (a damaged one is ignored and rebuilt), and the directory is kept
-// under a size bound, the least recently used entries going first.
+// under a size bound, the least recently used entries going first. A
+// directory other users may write into is not used: nfc runs what it
+// loads.
 #pragma once
 
 #include <cstdint>

@@ -164,6 +164,13 @@ TEST_CASE("the cache directory stays under its bound, the least recently used go
   CHECK(!fs::exists(dir / "b.nfcjit"));
   CHECK(fs::exists(dir / "c.nfcjit"));
   CHECK(store.load("c") == payload);
+  // A folder others may write into is no cache: nfc would run their code.
+  fs::permissions(dir, fs::perms::others_write, fs::perm_options::add);
+  CHECK(!store.load("c").has_value());
+  store.store("d", payload);
+  CHECK(!fs::exists(dir / "d.nfcjit"));
+  fs::permissions(dir, fs::perms::others_write, fs::perm_options::remove);
+  CHECK(store.load("c") == payload);
   // A store that cannot write is only a miss next time.
   DiskObjectStore nowhere("/proc/nfc-cannot-be-here", 1 << 20);
   CHECK_NOTHROW(nowhere.store("x", payload));
