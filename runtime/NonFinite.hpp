@@ -12,17 +12,23 @@
 
 namespace nfc {
 
+// Whether every one of the n values is finite: one pass without an early
+// exit, which vectorises (an early-exit loop does not): the C++ API checks
+// every batch it is given and the trainer every gradient, and nearly all
+// are clean.
+template <class T>
+bool all_finite(const T* values, int64_t n) {
+  unsigned bad = 0;
+  for (int64_t i = 0; i < n; ++i) bad |= !(std::fabs(values[i]) <= std::numeric_limits<T>::max());
+  return bad == 0;
+}
+
 // "row 12, column 1: NaN" for the first non-finite value of the row-major
 // [rows, cols] table at `values` (0-based, counted from `first_row`: the
 // table may be a block of a larger one), or empty if there is none.
 template <class T>
 std::string first_non_finite(const T* values, int64_t rows, int cols, int64_t first_row = 0) {
-  // A pass without an early exit first, which vectorises: the C++ API
-  // checks every batch it is given, and nearly every one is clean.
-  unsigned bad = 0;
-  for (int64_t i = 0; i < rows * cols; ++i)
-    bad |= !(std::fabs(values[i]) <= std::numeric_limits<T>::max());
-  if (!bad) return {};
+  if (all_finite(values, rows * cols)) return {};
   for (int64_t i = 0; i < rows * cols; ++i) {
     const T v = values[i];
     if (std::isfinite(v)) continue;

@@ -12,6 +12,7 @@
 #include "runtime/DataError.hpp"
 #include "runtime/Dequantize.hpp"
 #include "runtime/KeptRanges.hpp"
+#include "runtime/NonFinite.hpp"
 #include "runtime/Random.hpp"
 
 namespace nfc {
@@ -26,13 +27,6 @@ std::vector<int64_t> shuffled(int64_t n, uint64_t seed) {
   for (int64_t i = n - 1; i > 0; --i)
     std::swap(order[size_t(i)], order[size_t(rng.next() % uint64_t(i + 1))]);
   return order;
-}
-
-template <class T>
-bool all_finite(const std::vector<T>& v) {
-  for (T x : v)
-    if (!std::isfinite(x)) return false;
-  return true;
 }
 
 // Rows held out for validation: at least none, at most all but one.
@@ -403,7 +397,7 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
     // is voted in the next step's sum, and that step is not taken.
     if (stop) break;
     if (s.step == 0) s.initial_loss = loss;
-    if (std::isfinite(loss) && all_finite(grad_)) {
+    if (std::isfinite(loss) && all_finite(grad_.data(), int64_t(grad_.size()))) {
       if (o_.optimizer.clip_norm > 0) clip_gradient(grad_, o_.optimizer.clip_norm);
       const std::vector<T> before =
           keeps_ranges_ ? kept_values(flow_.param_table(), params.data()) : std::vector<T>{};
