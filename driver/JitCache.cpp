@@ -68,7 +68,8 @@ std::optional<std::string> DiskObjectStore::load(const std::string& key) {
 
 void DiskObjectStore::store(const std::string& key, std::string_view bytes) {
   try {
-    fs::create_directories(dir_);
+    // A folder it makes is the user's alone, whatever the umask.
+    if (fs::create_directories(dir_)) fs::permissions(dir_, fs::perms::owner_all);
     if (!private_dir(dir_)) return;
     const fs::path path = path_of(key);
     write_file_atomically(path.string(), std::string(kHeader) + key + "\n" + checksum(bytes) +

@@ -23,6 +23,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A scratch folder only its user may write into (whatever the umask): one
+// the cache accepts.
+fs::path cache_dir(const std::string& name) {
+  const fs::path dir = test::scratch_dir("nfc_test_jit_cache", name);
+  fs::permissions(dir, fs::perms::owner_all);
+  return dir;
+}
+
 const char* kModel = R"(
 flow cached(dim = 2) {
   repeat 2 {
@@ -77,7 +85,7 @@ void write_bytes(const fs::path& p, const std::string& bytes) {
 }  // namespace
 
 TEST_CASE("a cache hit computes exactly what a fresh compile computes", "[jit_cache]") {
-  const fs::path dir = test::scratch_dir("nfc_test_jit_cache", "hit");
+  const fs::path dir = cache_dir("hit");
   DiskObjectStore store(dir, 64 << 20);
   const auto fresh = compile_with(&store);
   CHECK(!fresh->times.jit.from_cache);
@@ -96,7 +104,7 @@ TEST_CASE("a cache hit computes exactly what a fresh compile computes", "[jit_ca
 }
 
 TEST_CASE("a damaged cache entry is ignored and rebuilt", "[jit_cache]") {
-  const fs::path dir = test::scratch_dir("nfc_test_jit_cache", "damaged");
+  const fs::path dir = cache_dir("damaged");
   DiskObjectStore store(dir, 64 << 20);
   compile_with(&store);
   const fs::path entry = entries(dir).at(0);
@@ -150,7 +158,7 @@ TEST_CASE("object bundles decode only what encode wrote", "[jit_cache]") {
 
 TEST_CASE("the cache directory stays under its bound, the least recently used going first",
           "[jit_cache]") {
-  const fs::path dir = test::scratch_dir("nfc_test_jit_cache", "bound");
+  const fs::path dir = cache_dir("bound");
   DiskObjectStore store(dir, 2500);
   const std::string payload(1000, 'p');
   const auto now = fs::file_time_type::clock::now();
@@ -178,7 +186,7 @@ TEST_CASE("the cache directory stays under its bound, the least recently used go
 }
 
 TEST_CASE("nfc reuses its cache across runs and processes; --no-cache bypasses it", "[jit_cache]") {
-  const fs::path dir = test::scratch_dir("nfc_test_jit_cache", "cli");
+  const fs::path dir = cache_dir("cli");
   const std::string model = std::string(NFC_SOURCE_DIR) + "/examples/moons.nf";
   const std::string env = "NFC_CACHE_DIR=" + dir.string() + " ";
   auto compile = [&](const std::string& extra = "") {
