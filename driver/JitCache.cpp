@@ -34,7 +34,9 @@ bool private_dir(const fs::path& dir) {
   return st.st_uid == ::geteuid() && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
-std::string checksum(std::string_view bytes) {
+// 128 bits as 32 hex digits: FNV-1a from two offset bases. The key and the
+// checksum of an entry; not cryptographic (the folder is the user's alone).
+std::string hash128(std::string_view bytes) {
   return hex64(fnv1a64(bytes)) + hex64(fnv1a64(bytes, 0x84222325cbf29ce4ULL));
 }
 
@@ -60,7 +62,7 @@ std::optional<std::string> DiskObjectStore::load(const std::string& key) {
   if (all.size() < sum_end + 1 || all.compare(0, head.size(), head) != 0 || all[sum_end] != '\n')
     return std::nullopt;
   std::string payload = all.substr(sum_end + 1);
-  if (all.compare(head.size(), 32, checksum(payload)) != 0) return std::nullopt;
+  if (all.compare(head.size(), 32, hash128(payload)) != 0) return std::nullopt;
   std::error_code ignored;  // recently used: last to be evicted
   fs::last_write_time(path, fs::file_time_type::clock::now(), ignored);
   return payload;
@@ -72,8 +74,8 @@ void DiskObjectStore::store(const std::string& key, std::string_view bytes) {
     if (fs::create_directories(dir_)) fs::permissions(dir_, fs::perms::owner_all);
     if (!private_dir(dir_)) return;
     const fs::path path = path_of(key);
-    write_file_atomically(path.string(), std::string(kHeader) + key + "\n" + checksum(bytes) +
-                                             "\n" + std::string(bytes));
+    write_file_atomically(path.string(), std::string(kHeader) + key + "\n" + hash128(bytes) + "\n" +
+                                             std::string(bytes));
     evict(path);
   } catch (const std::exception&) {  // best effort (DataError, filesystem_error)
   }
@@ -138,8 +140,7 @@ std::string jit_cache_key(std::string_view program, const JitOptions& options) {
       "build {}\nhost {}\nprecision {} opt {} vector_math {} map_vectors {} small_batch {}\n",
       kBuildId, JitModule::host_id(), options.precision == Precision::f32 ? "f32" : "f64",
       options.opt_level, options.vector_math, options.map_vectors, options.small_batch_entry);
-  const std::string text = described + std::string(program);
-  return hex64(fnv1a64(text)) + hex64(fnv1a64(text, 0x84222325cbf29ce4ULL));
+  return hash128(described + std::string(program));
 }
 
 }  // namespace nfc

@@ -4,6 +4,7 @@
 #include <Eigen/Dense>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -11,6 +12,7 @@
 #include "compiler/backend/interp/Interpreter.hpp"
 #include "driver/Compile.hpp"
 #include "runtime/Random.hpp"
+#include "runtime/io/Safetensors.hpp"
 
 namespace nfc::test {
 
@@ -188,6 +190,35 @@ inline void check_gradient(const std::string& source, uint64_t seed,
       interpret_mean_gradient(model->graph->graph, program.entries[3], params, x, n, ref);
   CHECK(loss == Approx(ref_loss).epsilon(1e-13));
   for (size_t i = 0; i < params.size(); ++i) CHECK(grad[i] == Approx(ref[i]).margin(1e-13));
+}
+
+// A flow with ActNorm (initialised from the first batch) and a mixture
+// base: what the training tests use to check data-dependent initialisation.
+inline constexpr const char* kActNormMixture = R"(
+flow gaussians(dim = 2, base = mixture(components = 2)) {
+  repeat 2 {
+    actnorm
+    coupling affine(mask = alternate) { net = mlp(hidden = [16]); s = 2 * tanh(s / 2) }
+  }
+}
+)";
+
+// Every parameter of a .safetensors file, tensor after tensor.
+inline std::vector<double> params_of(const std::filesystem::path& p) {
+  std::vector<double> all;
+  for (const auto& t : read_safetensors(p.string()).tensors)
+    all.insert(all.end(), t.values.begin(), t.values.end());
+  return all;
+}
+
+// The largest |a - b| / max(|a|, 1e-3): relative where the values are not
+// near 0 (a parameter at 1e-9 carries no relative meaning).
+inline double max_relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    worst = std::max(worst, std::abs(a[i] - b[i]) / std::max(std::abs(a[i]), 1e-3));
+  return worst;
 }
 
 }  // namespace nfc::test

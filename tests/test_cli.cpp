@@ -18,11 +18,13 @@
 #include "runtime/io/Dataset.hpp"
 #include "runtime/io/Safetensors.hpp"
 #include "tests/Shell.hpp"
+#include "tests/TestSupport.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
+using nfc::test::params_of;
 using Run = nfc::test::ShellRun;
 
 Run run(const std::string& args) {
@@ -43,13 +45,6 @@ std::string train_args(const fs::path& out, int steps) {
 std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::vector<double> params_of(const fs::path& p) {
-  std::vector<double> all;
-  for (const auto& t : nfc::read_safetensors(p.string()).tensors)
-    all.insert(all.end(), t.values.begin(), t.values.end());
-  return all;
 }
 
 }  // namespace

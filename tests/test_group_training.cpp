@@ -76,16 +76,6 @@ class ThreadGroup {
   std::vector<std::string> texts_;
 };
 
-// ActNorm (initialised from the first batch) and a mixture base.
-const char* kModel = R"(
-flow gaussians(dim = 2, base = mixture(components = 2)) {
-  repeat 2 {
-    actnorm
-    coupling affine(mask = alternate) { net = mlp(hidden = [16]); s = 2 * tanh(s / 2) }
-  }
-}
-)";
-
 TrainOptions options() {
   TrainOptions o;
   o.steps = 60;
@@ -120,17 +110,10 @@ Result train(const CompiledModel& m, Communicator* group) {
   return out;
 }
 
-double max_relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    worst = std::max(worst, std::abs(a[i] - b[i]) / std::max(std::abs(a[i]), 1e-3));
-  return worst;
-}
-
 }  // namespace
 
 TEST_CASE("ranks over threads train the parameters one trainer trains", "[training][group]") {
-  auto m = test::compile_or_fail(kModel, Precision::f64);
+  auto m = test::compile_or_fail(test::kActNormMixture, Precision::f64);
   const Result one = train(*m, nullptr);
   for (int size : {2, 3}) {
     INFO(size << " ranks");
@@ -139,7 +122,7 @@ TEST_CASE("ranks over threads train the parameters one trainer trains", "[traini
     group.run([&](ThreadGroup::Rank& rank) { ranks[size_t(rank.rank())] = train(*m, &rank); });
     for (const Result& r : ranks) {
       // Summation order is all that differs: f64 rounding, not drift.
-      CHECK(max_relative_difference(one.params, r.params) < 1e-10);
+      CHECK(test::max_relative_difference(one.params, r.params) < 1e-10);
       CHECK(r.params == ranks[0].params);  // every rank takes the same step
       REQUIRE(r.state.history.size() == one.state.history.size());
       for (size_t i = 0; i < one.state.history.size(); ++i) {
@@ -159,7 +142,7 @@ TEST_CASE("ranks over threads train the parameters one trainer trains", "[traini
 }
 
 TEST_CASE("a group's shard must be the rank's share of the rows", "[training][group]") {
-  auto m = test::compile_or_fail(kModel, Precision::f64);
+  auto m = test::compile_or_fail(test::kActNormMixture, Precision::f64);
   ThreadGroup group(2);
   std::vector<std::string> errors(2);
   group.run([&](ThreadGroup::Rank& rank) {

@@ -21,6 +21,7 @@
 #include "runtime/io/Npy.hpp"
 #include "runtime/io/Safetensors.hpp"
 #include "tests/Shell.hpp"
+#include "tests/TestSupport.hpp"
 #include "tools/Cli.hpp"
 #include "tools/Group.hpp"
 
@@ -145,23 +146,6 @@ std::string train_args(const fs::path& out, int steps, const std::string& extra 
       kModel, data, steps, out.string(), extra);
 }
 
-std::vector<double> params_of(const fs::path& p) {
-  std::vector<double> all;
-  for (const auto& t : nfc::read_safetensors(p.string()).tensors)
-    all.insert(all.end(), t.values.begin(), t.values.end());
-  return all;
-}
-
-// The largest |a - b| / max(|a|, 1e-3) over the parameters: relative where
-// they are not near 0 (a parameter at 1e-9 carries no relative meaning).
-double max_relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    worst = std::max(worst, std::abs(a[i] - b[i]) / std::max(std::abs(a[i]), 1e-3));
-  return worst;
-}
-
 size_t count(const std::string& text, const std::string& part) {
   size_t n = 0;
   for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
@@ -203,8 +187,9 @@ TEST_CASE("mpirun -np 2 trains the parameters one process trains", "[mpi]") {
       return out.substr(at, out.find('\n', at) - at);
     };
     CHECK(line(two.output) == line(one.output));
-    CHECK(max_relative_difference(params_of(dir / "one.safetensors"),
-                                  params_of(dir / "two.safetensors")) < 1e-10);
+    CHECK(nfc::test::max_relative_difference(nfc::test::params_of(dir / "one.safetensors"),
+                                             nfc::test::params_of(dir / "two.safetensors")) <
+          1e-10);
   }
 }
 
@@ -222,8 +207,8 @@ TEST_CASE("mpirun -np 2 fits a target as one process does", "[mpi]") {
   const Run two = nfc::test::run_shell(mpirun(2) + kNfc + " " + args("two.safetensors"));
   INFO(two.output);
   REQUIRE(two.exit_code == 0);
-  CHECK(max_relative_difference(params_of(dir / "one.safetensors"),
-                                params_of(dir / "two.safetensors")) < 1e-10);
+  CHECK(nfc::test::max_relative_difference(nfc::test::params_of(dir / "one.safetensors"),
+                                           nfc::test::params_of(dir / "two.safetensors")) < 1e-10);
 }
 
 // A rank that dies takes the job down at once (mpirun notices and names
@@ -291,7 +276,7 @@ TEST_CASE("a killed rank ends the job; the run resumes with another process coun
   // uninterrupted 2-process run at step 75 resumes, with one process, to
   // the parameters of one process all along.
   const auto state = nfc::read_safetensors(nfc::state_path(out.string()));
-  REQUIRE_NOTHROW(params_of(out));
+  REQUIRE_NOTHROW(nfc::test::params_of(out));
   const Run resumed = nfc::test::run_nfc(train_args(out, kSteps) + " --resume");
   INFO(resumed.output);
   CHECK(resumed.exit_code == 0);
@@ -302,13 +287,15 @@ TEST_CASE("a killed rank ends the job; the run resumes with another process coun
   const Run finished = nfc::test::run_nfc(train_args(split, 150) + " --resume");
   INFO(finished.output);
   REQUIRE(finished.exit_code == 0);
-  CHECK(max_relative_difference(params_of(whole), params_of(split)) < 1e-10);
+  CHECK(nfc::test::max_relative_difference(nfc::test::params_of(whole),
+                                           nfc::test::params_of(split)) < 1e-10);
   // And the other way: one process to step 75, two from there.
   const fs::path back = dir / "back.safetensors";
   REQUIRE(nfc::test::run_nfc(train_args(back, 75)).exit_code == 0);
   REQUIRE(nfc::test::run_shell(mpirun(2) + kNfc + " " + train_args(back, 150) + " --resume")
               .exit_code == 0);
-  CHECK(max_relative_difference(params_of(whole), params_of(back)) < 1e-10);
+  CHECK(nfc::test::max_relative_difference(nfc::test::params_of(whole),
+                                           nfc::test::params_of(back)) < 1e-10);
 }
 
 // Each is refused before any work, by one line from rank 0 (mpirun's own
@@ -328,7 +315,7 @@ TEST_CASE("bad input under mpirun is one line from rank 0, and nothing is writte
   };
   refused(nfc::test::run_shell(mpirun(3) + kNfc + " " +
                                train_args(out, 5, "", "builtin:moons --data-rows 2")),
-          "nfc: error: builtin:moons: 2 rows for 3 processes; each needs one at least");
+          "nfc: error: training data: 2 rows for 3 processes; each needs one at least");
   // Rank 1 alone gets another learning rate, or another file.
   const std::string rank1 = "if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then ";
   refused(nfc::test::run_shell(mpirun(2) + "sh -c '" + rank1 + "exec " + kNfc + " " +

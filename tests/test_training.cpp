@@ -130,17 +130,8 @@ TEST_CASE("training from a mapped .npy file equals training from rows in memory"
 
 // ActNorm's data initialisation happens in the first half only: the
 // resumed half must not repeat it.
-const char* kWithActNorm = R"(
-flow gaussians(dim = 2, base = mixture(components = 2)) {
-  repeat 2 {
-    actnorm
-    coupling affine(mask = alternate) { net = mlp(hidden = [16]); s = 2 * tanh(s / 2) }
-  }
-}
-)";
-
 TEST_CASE("a resumed run ends where an uninterrupted run ends", "[training]") {
-  const std::string source = GENERATE(as<std::string>{}, kRealNvp, kWithActNorm);
+  const std::string source = GENERATE(as<std::string>{}, kRealNvp, test::kActNormMixture);
   auto m = compile<float>(source.c_str());
   const auto data = generate_builtin("moons", 3000, 5);
   const int64_t n = 3000;

@@ -5,6 +5,7 @@
 
 #include <iostream>
 #include <new>
+#include <string_view>
 
 #include "runtime/DataError.hpp"
 #include "support/InternalError.hpp"
@@ -18,17 +19,17 @@ namespace {
 
 Communicator* the_group = nullptr;
 
-// What a failed step would have printed after "nfc: " without a group
-// (nfc.cpp's handlers), and its exit code. Empty for a Failure, whose
-// message this rank printed already (if it speaks).
-struct Outcome {
-  int exit_code = 0;
-  std::string line;
-};
+// A rank's report in agree(): kOk then its result, or kFailed, the exit
+// code, a newline and the line.
+constexpr std::string_view kOk = "ok\n", kFailed = "failed\n";
+
+}  // namespace
 
 Outcome outcome_of(const std::exception_ptr& failure) {
   try {
     std::rethrow_exception(failure);
+  } catch (const AgreedFailure& f) {
+    return {f.exit_code, ""};
   } catch (const Failure& f) {
     return {f.exit_code, ""};
   } catch (const UserError& e) {
@@ -39,21 +40,12 @@ Outcome outcome_of(const std::exception_ptr& failure) {
     return {70, fmt::format("internal compiler error: {}", e.what())};
   } catch (const std::bad_alloc&) {
     return {1, "error: out of memory"};
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // a bug in nfc: say so rather than abort
     return {70, fmt::format("internal error: {}", e.what())};
+  } catch (...) {
+    return {70, "internal error: an exception of unknown type"};
   }
 }
-
-// A rank's report in agree(): "ok" then its result, or "failed", the exit
-// code and the line.
-std::string report_ok(const std::string& result) {
-  return "ok\n" + result;
-}
-std::string report_failed(const Outcome& o) {
-  return fmt::format("failed\n{}\n{}", o.exit_code, o.line);
-}
-
-}  // namespace
 
 std::unique_ptr<Communicator> join_launched_group(int* argc, char*** argv) {
   const int launched = launcher_size();
@@ -84,18 +76,19 @@ std::vector<std::string> agree_and_gather(const std::function<std::string()>& wo
   if (the_group == nullptr) return {work()};
   std::string report;
   try {
-    report = report_ok(work());
+    report = std::string(kOk) + work();
   } catch (...) {
-    report = report_failed(outcome_of(std::current_exception()));
+    const Outcome o = outcome_of(std::current_exception());
+    report = fmt::format("{}{}\n{}", kFailed, o.exit_code, o.line);
   }
   std::vector<std::string> reports = the_group->gather(report);
   for (size_t r = 0; r < reports.size(); ++r) {
-    if (reports[r].starts_with("ok\n")) {
-      reports[r].erase(0, 3);
+    if (reports[r].starts_with(kOk)) {
+      reports[r].erase(0, kOk.size());
       continue;
     }
-    const size_t code_end = reports[r].find('\n', 7);
-    const int code = std::stoi(reports[r].substr(7, code_end - 7));
+    const size_t code_end = reports[r].find('\n', kFailed.size());
+    const int code = std::stoi(reports[r].substr(kFailed.size(), code_end - kFailed.size()));
     const std::string line = reports[r].substr(code_end + 1);
     if (speaks()) {
       if (r == 0 && !line.empty())

@@ -37,6 +37,16 @@ struct AgreedFailure {
   int exit_code = 1;
 };
 
+// How nfc reports an error (nfc.cpp, agree()): the line it prints after
+// "nfc: " ("error: x.npy: row 7, column 0: NaN", "internal compiler error:
+// ...") and the exit code. The line is empty for a Failure or an
+// AgreedFailure: printed already.
+struct Outcome {
+  int exit_code = 0;
+  std::string line;
+};
+Outcome outcome_of(const std::exception_ptr& failure);
+
 // Runs `work` here; under a group, then learns every rank's outcome. If
 // `work` threw on any rank, rank 0 prints the error of the lowest such
 // rank ("nfc: error: rank 1: x.npy: row 7, column 0: NaN"; from rank 0 as

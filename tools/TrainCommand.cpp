@@ -245,9 +245,6 @@ Dataset load_training_data(const ReadyFlow<T>& r, const TrainCliOptions& o) {
     throw UserError("--standardize cannot be used with '" + r.flow.name() +
                     "': its first layer dequantises integer levels, which must reach it as they "
                     "are");
-  if (const Communicator* group = process_group(); group && data.all_rows < group->size())
-    throw UserError(fmt::format("{}: {} rows for {} processes; each needs one at least", o.data,
-                                data.all_rows, group->size()));
   return data;
 }
 
@@ -264,10 +261,7 @@ Trainer<T> data_trainer(ReadyFlow<T>& r, TrainCliOptions& o, Dataset data) {
   if (r.standardizer) r.standardizer->apply(data);
   set_optimizer(o);
   plan_steps(o, data.all_rows);
-  if (process_group()) {
-    o.train.group = process_group();
-    o.train.group_rows = data.all_rows;
-  }
+  o.train.group_rows = data.all_rows;  // (read with a group only)
   Trainer<T> run(r.flow, std::move(data), o.train);
   if (speaks() && run.val_rows() > 0 && run.val_rows() < 50)
     fmt::print(std::cerr,
@@ -322,6 +316,7 @@ void check_same_run(const std::vector<std::string>& prints, const TrainCliOption
 template <class T>
 void train(TrainCliOptions o) {
   const bool variational = !o.model.target.empty();
+  o.train.group = process_group();
   std::optional<OutputLock> lock;
   LoadedModel m;
   std::optional<ReadyFlow<T>> ready;
@@ -353,7 +348,6 @@ void train(TrainCliOptions o) {
       if (!o.eval_every_given->count()) o.train.eval_every = 100;
       if (o.steps > 0) o.train.steps = o.steps;
       set_optimizer(o);
-      o.train.group = process_group();
       run.emplace(r.flow, o.train);
     } else {
       run.emplace(data_trainer(r, o, std::move(data)));

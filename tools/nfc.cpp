@@ -13,8 +13,6 @@
 
 #include <iostream>
 
-#include "runtime/DataError.hpp"
-#include "support/InternalError.hpp"
 #include "tools/Cli.hpp"
 #include "tools/Group.hpp"
 
@@ -29,17 +27,21 @@ std::string subcommand_of(int argc, char** argv) {
   return "";
 }
 
-// Prints a failure of this process ("nfc: error: ...") and returns its exit
-// code; under a group, ends the job with it (nothing returns).
-int fail(const std::string& line, int exit_code) {
+// Reports the exception being handled ("nfc: error: ...") and returns its
+// exit code. One printed already (Failure) was raised by every rank of a
+// group together; any other ends the whole job under a group (nothing
+// returns).
+int fail() {
+  const Outcome o = outcome_of(std::current_exception());
+  if (o.line.empty()) return o.exit_code;
   if (nfc::Communicator* group = process_group()) {
-    fmt::print(std::cerr, "nfc: {} (rank {} of {}: ending the job)\n", line, group->rank(),
+    fmt::print(std::cerr, "nfc: {} (rank {} of {}: ending the job)\n", o.line, group->rank(),
                group->size());
     std::cerr.flush();
-    group->abort(exit_code);
+    group->abort(o.exit_code);
   }
-  fmt::print(std::cerr, "nfc: {}\n", line);
-  return exit_code;
+  fmt::print(std::cerr, "nfc: {}\n", o.line);
+  return o.exit_code;
 }
 
 int run(int argc, char** argv) {
@@ -67,20 +69,8 @@ int run(int argc, char** argv) {
     if (!speaks()) return e.get_exit_code() == 0 ? 0 : 2;
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
-  } catch (const AgreedFailure& f) {
-    return f.exit_code;
-  } catch (const Failure& f) {  // printed already; under a group, raised by every rank
-    return f.exit_code;
-  } catch (const UserError& e) {
-    return fail(fmt::format("error: {}", e.what()), 1);
-  } catch (const nfc::DataError& e) {
-    return fail(fmt::format("error: {}", e.what()), 1);
-  } catch (const nfc::InternalError& e) {
-    return fail(fmt::format("internal compiler error: {}", e.what()), 70);
-  } catch (const std::bad_alloc&) {
-    return fail("error: out of memory", 1);
-  } catch (const std::exception& e) {  // a bug in nfc: say so rather than abort
-    return fail(fmt::format("internal error: {}", e.what()), 70);
+  } catch (...) {
+    return fail();
   }
   return 0;
 }
@@ -91,11 +81,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<nfc::Communicator> group;
   try {
     group = join_launched_group(&argc, &argv);
-  } catch (const UserError& e) {
-    fmt::print(std::cerr, "nfc: error: {}\n", e.what());
-    return 1;
-  } catch (const Failure& f) {
-    return f.exit_code;
+  } catch (...) {  // no group yet: reported here, by this process
+    return fail();
   }
   return run(argc, argv);
 }
