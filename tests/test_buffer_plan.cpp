@@ -1,5 +1,6 @@
 // BufferPlan: slots are reused after a node's last user, and never shared by
 // two values that are live at the same time.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "compiler/analysis/BufferPlan.hpp"
@@ -84,4 +85,86 @@ TEST_CASE("buffer plan: accumulations happen when ready and end their operands' 
   // b is dead after c, so d may reuse b's.
   CHECK(plan.offset[static_cast<size_t>(a)] != plan.offset[static_cast<size_t>(c)]);
   CHECK(plan.offset[static_cast<size_t>(d)] == plan.offset[static_cast<size_t>(b)]);
+}
+
+namespace {
+
+size_t position_of(const BufferPlan& plan, NodeId id) {
+  return static_cast<size_t>(std::find(plan.order.begin(), plan.order.end(), id) -
+                             plan.order.begin());
+}
+
+bool long_node(const Graph& g, NodeId id) {
+  return g.len(id) > kUnrollMax && g.node(id).op != Op::constant;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "buffer plan: a chain of elementwise ops is one fused loop; its inner values need no memory",
+    "[jit][buffer_plan]") {
+  Graph g;
+  const NodeId x = g.input(0, 100);
+  const NodeId a = g.unary(Op::exp, x);
+  const NodeId b = g.binary(Op::mul, a, g.constant(2));
+  const NodeId c = g.unary(Op::tanh, b);
+  const EntryPoint e{"f", x, {c}};
+  const BufferPlan plan = plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); }, true);
+  const size_t first = position_of(plan, a);
+  REQUIRE(plan.loop_end.size() == plan.order.size());
+  CHECK(plan.loop_end[first] == position_of(plan, c) + 1);
+  CHECK(plan.loop_end[position_of(plan, x)] == 0);  // the input is not elementwise
+  CHECK(plan.offset[static_cast<size_t>(a)] == -1);
+  CHECK(plan.offset[static_cast<size_t>(b)] == -1);
+  CHECK(plan.offset[static_cast<size_t>(c)] >= 0);  // an output
+  // A slot freed inside the loop (x's, last read by a) is not reused in it:
+  // the loop still reads x at k + 1 after writing c at k.
+  CHECK(plan.offset[static_cast<size_t>(c)] != plan.offset[static_cast<size_t>(x)]);
+  CHECK(plan.slots == 200);
+  // Without fusion every node has its loop and its memory.
+  const BufferPlan unfused = plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); });
+  CHECK(std::all_of(unfused.loop_end.begin(), unfused.loop_end.end(),
+                    [](size_t end) { return end == 0; }));
+  CHECK(unfused.offset[static_cast<size_t>(b)] >= 0);
+}
+
+TEST_CASE("buffer plan: a gather joins a fused loop only if its source is memory outside it",
+          "[jit][buffer_plan]") {
+  Graph g;
+  const NodeId x = g.input(0, 20);
+  const NodeId a = g.unary(Op::exp, x);
+  std::vector<int> reversed(20);
+  for (int k = 0; k < 20; ++k) reversed[static_cast<size_t>(k)] = 19 - k;
+  const NodeId r = g.gather(a, reversed);  // reads a at 19 - k: a must be in memory
+  const NodeId s = g.binary(Op::add, r, g.gather(x, reversed));
+  const NodeId short_one = g.unary(Op::exp, g.gather(x, {0, 1, 2}));  // not long: not fused
+  const EntryPoint e{"f", x, {s, short_one}};
+  const BufferPlan plan = plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); }, true);
+  const size_t at_r = position_of(plan, r);
+  CHECK(plan.loop_end[position_of(plan, a)] == position_of(plan, a) + 1);
+  CHECK(plan.offset[static_cast<size_t>(a)] >= 0);
+  REQUIRE(plan.loop_end[at_r] > at_r);
+  CHECK(plan.loop_end[at_r] > position_of(plan, s));  // r, x's gather and s share a loop
+  CHECK(plan.offset[static_cast<size_t>(r)] == -1);
+  CHECK(plan.loop_end[position_of(plan, short_one)] == 0);
+}
+
+TEST_CASE("buffer plan: an accumulation ready inside a fused loop waits for its end",
+          "[jit][buffer_plan]") {
+  Graph g;
+  const NodeId x = g.input(0, 10);
+  const NodeId a = g.unary(Op::exp, x);
+  const NodeId b = g.unary(Op::tanh, a);
+  const NodeId c = g.unary(Op::sinh, b);
+  EntryPoint e{"f", x, {g.sum(c)}, EntryKind::mean_gradient, {}};
+  Accumulation value;
+  value.value = a;
+  e.accumulations = {value};
+  const BufferPlan plan = plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); }, true);
+  const size_t end = plan.loop_end[position_of(plan, a)];
+  REQUIRE(end == position_of(plan, c) + 1);
+  CHECK(plan.accumulate_after[end - 1] == std::vector<size_t>{0});
+  CHECK(plan.offset[static_cast<size_t>(a)] >= 0);  // the accumulation reads it after the loop
+  CHECK(plan.offset[static_cast<size_t>(b)] == -1);
+  CHECK(plan.offset[static_cast<size_t>(c)] >= 0);  // sum reads it after the loop
 }

@@ -54,10 +54,72 @@ class Arena {
   int64_t end_ = 0;
 };
 
+constexpr size_t kNone = static_cast<size_t>(-1);
+
+// Fused loops over `order` (BufferPlan::loop_end), and by NodeId the
+// position where each node's loop starts (kNone outside loops). A node
+// joins the loop before it when it loops over as many elements and reads
+// nothing of that length but the loop's own values at k or memory.
+struct FusedLoops {
+  std::vector<size_t> end;       // by position
+  std::vector<size_t> start_of;  // by NodeId
+};
+
+FusedLoops fuse_loops(const Graph& g, const std::vector<NodeId>& order,
+                      const std::function<bool(NodeId)>& addressable) {
+  FusedLoops loops{std::vector<size_t>(order.size(), 0), std::vector<size_t>(g.size(), kNone)};
+  auto in_loop = [&](NodeId a, size_t start) {
+    return start != kNone && loops.start_of[static_cast<size_t>(a)] == start;
+  };
+  // Whether `id` can run inside the loop starting at `start` (kNone: a new one).
+  auto fits = [&](NodeId id, size_t start) {
+    const Node& n = g.node(id);
+    if (n.len <= kUnrollMax) return false;
+    if (start != kNone && n.len != g.len(order[start])) return false;
+    if (n.op == Op::gather) return addressable(n.args[0]) && !in_loop(n.args[0], start);
+    if (!is_elementwise(n.op)) return false;
+    for (NodeId a : n.args)
+      if (g.len(a) == n.len && !in_loop(a, start) && !addressable(a)) return false;
+    return true;
+  };
+  size_t start = kNone;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const NodeId id = order[i];
+    if (start != kNone && !fits(id, start)) {
+      loops.end[start] = i;
+      start = kNone;
+    }
+    if (start == kNone && fits(id, kNone)) start = i;
+    if (start != kNone) loops.start_of[static_cast<size_t>(id)] = start;
+  }
+  if (start != kNone) loops.end[start] = order.size();
+  return loops;
+}
+
+// Whether a backend must store `id`: some user is outside its fused loop or
+// reads it at another index (a gather), or it is an output or an
+// accumulation's operand.
+std::vector<bool> escaping(const Graph& g, const EntryPoint& entry,
+                           const std::vector<NodeId>& order, const FusedLoops& loops) {
+  std::vector<bool> escapes(g.size(), false);
+  for (NodeId id : order) {
+    const size_t start = loops.start_of[static_cast<size_t>(id)];
+    for (NodeId a : g.node(id).args)
+      if (start == kNone || loops.start_of[static_cast<size_t>(a)] != start ||
+          g.node(id).op == Op::gather)
+        escapes[static_cast<size_t>(a)] = true;
+  }
+  for (NodeId o : entry.outputs) escapes[static_cast<size_t>(o)] = true;
+  for (const Accumulation& a : entry.accumulations)
+    for (NodeId id : {a.value, a.outer_a, a.outer_b})
+      if (id >= 0) escapes[static_cast<size_t>(id)] = true;
+  return escapes;
+}
+
 }  // namespace
 
 BufferPlan plan_buffers(const Graph& g, const EntryPoint& entry,
-                        const std::function<bool(NodeId)>& needs_buffer) {
+                        const std::function<bool(NodeId)>& needs_buffer, bool fuse) {
   std::vector<NodeId> roots = entry.outputs;
   for (const Accumulation& a : entry.accumulations)
     for (NodeId id : {a.value, a.outer_a, a.outer_b})
@@ -66,35 +128,56 @@ BufferPlan plan_buffers(const Graph& g, const EntryPoint& entry,
   plan.order = topological_order(g, roots);
   plan.offset.assign(g.size(), -1);
   plan.accumulate_after.assign(plan.order.size(), {});
+  const size_t count = plan.order.size();
   std::vector<size_t> position(g.size(), 0);
-  for (size_t i = 0; i < plan.order.size(); ++i) position[static_cast<size_t>(plan.order[i])] = i;
+  for (size_t i = 0; i < count; ++i) position[static_cast<size_t>(plan.order[i])] = i;
+
+  FusedLoops loops{std::vector<size_t>(count, 0), std::vector<size_t>(g.size(), kNone)};
+  if (fuse)
+    loops = fuse_loops(g, plan.order, [&](NodeId id) {
+      const Op op = g.node(id).op;
+      return op == Op::constant || op == Op::param || op == Op::broadcast || needs_buffer(id);
+    });
+  plan.loop_end = loops.end;
+  // settled[i]: where what happens at position i is over, the end of its
+  // loop if it is in one. A slot freed inside a loop is freed after it: the
+  // loop writes element k of every node before reading element k + 1 of any.
+  std::vector<size_t> settled(count);
+  for (size_t i = 0; i < count; ++i) {
+    const size_t start = loops.start_of[static_cast<size_t>(plan.order[i])];
+    settled[i] = start == kNone ? i : loops.end[start] - 1;
+  }
 
   // last_use[id]: position in `order` of id's last user; outputs live forever.
   std::vector<size_t> last_use(g.size(), 0);
-  for (size_t i = 0; i < plan.order.size(); ++i)
-    for (NodeId a : g.node(plan.order[i]).args) last_use[static_cast<size_t>(a)] = i;
+  for (size_t i = 0; i < count; ++i)
+    for (NodeId a : g.node(plan.order[i]).args) last_use[static_cast<size_t>(a)] = settled[i];
   for (size_t k = 0; k < entry.accumulations.size(); ++k) {
     const Accumulation& a = entry.accumulations[k];
     size_t ready = 0;
     for (NodeId id : {a.value, a.outer_a, a.outer_b})
-      if (id >= 0) ready = std::max(ready, position[static_cast<size_t>(id)]);
+      if (id >= 0) ready = std::max(ready, settled[position[static_cast<size_t>(id)]]);
     plan.accumulate_after[ready].push_back(k);
     for (NodeId id : {a.value, a.outer_a, a.outer_b})
       if (id >= 0)
         last_use[static_cast<size_t>(id)] = std::max(last_use[static_cast<size_t>(id)], ready);
   }
-  for (NodeId o : entry.outputs) last_use[static_cast<size_t>(o)] = plan.order.size();
+  for (NodeId o : entry.outputs) last_use[static_cast<size_t>(o)] = count;
 
   // dying[i]: nodes whose slots free up once order[i] has been evaluated.
-  std::vector<std::vector<NodeId>> dying(plan.order.size());
+  std::vector<std::vector<NodeId>> dying(count);
   for (NodeId id : plan.order)
-    if (last_use[static_cast<size_t>(id)] < plan.order.size())
+    if (last_use[static_cast<size_t>(id)] < count)
       dying[last_use[static_cast<size_t>(id)]].push_back(id);
 
+  const std::vector<bool> escapes = escaping(g, entry, plan.order, loops);
   Arena arena;
-  for (size_t i = 0; i < plan.order.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     const NodeId id = plan.order[i];
-    if (needs_buffer(id)) plan.offset[static_cast<size_t>(id)] = arena.allocate(g.len(id));
+    const bool loop_local =
+        loops.start_of[static_cast<size_t>(id)] != kNone && !escapes[static_cast<size_t>(id)];
+    if (needs_buffer(id) && !loop_local)
+      plan.offset[static_cast<size_t>(id)] = arena.allocate(g.len(id));
     for (NodeId d : dying[i])
       if (plan.offset[static_cast<size_t>(d)] >= 0)
         arena.release(plan.offset[static_cast<size_t>(d)], g.len(d));

@@ -18,12 +18,15 @@
 // elements (loops over it are unrolled by the emitter), otherwise in slots of
 // one scratch alloca, planned by liveness (BufferPlan) and read and written
 // by emitted loops; so IR size follows the number of nodes, not layer widths
-// or weights. Constants and parameters have no storage: element k of a
-// parameter is a broadcast load of params[offset + k]. exp, log, tanh, ...
-// call whole-vector variants (glibc's libmvec) when the JIT offers them.
+// or weights. Consecutive long elementwise ops and gathers of one length
+// share one loop (BufferPlan's fused loops), and a value used only inside
+// it stays in a register for the iteration. Constants and parameters have no storage: element k of
+// a parameter is a broadcast load of params[offset + k]. exp, log, tanh, ... call whole-vector
+// variants (glibc's libmvec) when the JIT offers them.
 //
 // The members are defined by concern:
 //   LlvmBackend.cpp      the entry point's signature, its block loop (emit), lower_entry
+//   FusedLoops.cpp       one loop over element k for a run of elementwise ops and gathers
 //   Loops.cpp            emitted loops: unrolled or not, with carried values
 //   NodeValues.cpp       where node values live, index tables, the input and output tiles
 //   Elementwise.cpp      Ops.def's formulas on vectors, vector maths calls
@@ -79,6 +82,8 @@ class FunctionLowering {
   void create_function();
   void begin_block(Value* base);
   void emit_node(NodeId id);
+  void emit_fused_loop(size_t begin, size_t end);
+  Value* fused_element(NodeId id, Value* k);
 
   // Loops (Loops.cpp).
   Values for_range(int64_t count, Values carried, int64_t unroll_max,
@@ -201,6 +206,9 @@ class FunctionLowering {
   std::vector<int64_t> partial_offset_;  // by accumulation: its first vector in partials_, or -1
   BufferPlan plan_;
   std::vector<Values> regs_;  // by NodeId: elements of register-held nodes
+  // By NodeId: in the body of a fused loop (BufferPlan::loop_end), element k
+  // of the loop's nodes evaluated so far in this iteration; null elsewhere.
+  std::vector<Value*> fused_;
 };
 
 }  // namespace nfc::llvm_lowering

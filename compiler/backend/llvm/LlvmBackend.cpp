@@ -79,8 +79,9 @@ void FunctionLowering::emit() {
   internal_check(gradient || entry_.accumulations.empty(),
                  "llvm backend: accumulations on a map entry point");
   create_function();
-  plan_ = plan_buffers(g_, entry_, [this](NodeId id) { return needs_buffer(id); });
+  plan_ = plan_buffers(g_, entry_, [this](NodeId id) { return needs_buffer(id); }, true);
   regs_.assign(g_.size(), {});
+  fused_.assign(g_.size(), nullptr);
 
   auto* entry = llvm::BasicBlock::Create(ctx_, "entry", F_);
   auto* block = llvm::BasicBlock::Create(ctx_, "block", F_);
@@ -111,9 +112,14 @@ void FunctionLowering::emit() {
     loss->addIncoming(splat_const(0), entry);
   }
   begin_block(base);
-  for (size_t i = 0; i < plan_.order.size(); ++i) {
-    emit_node(plan_.order[i]);
-    for (size_t a : plan_.accumulate_after[i]) emit_accumulation(a);
+  for (size_t i = 0; i < plan_.order.size();) {
+    const size_t end = plan_.loop_end[i] > 0 ? plan_.loop_end[i] : i + 1;
+    if (plan_.loop_end[i] > 0)
+      emit_fused_loop(i, end);
+    else
+      emit_node(plan_.order[i]);
+    for (; i < end; ++i)
+      for (size_t a : plan_.accumulate_after[i]) emit_accumulation(a);
   }
   Value* loss_next = nullptr;
   if (gradient)

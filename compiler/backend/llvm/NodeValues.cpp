@@ -27,6 +27,7 @@ bool FunctionLowering::addressable(NodeId id) const {
 }
 
 Value* FunctionLowering::element(NodeId id, Value* k) {
+  if (Value* v = fused_[static_cast<size_t>(id)]) return v;
   const Node& n = g_.node(id);
   if (n.len == 1) k = i64(0);
   if (n.op == Op::constant) return splat_const(n.value);
