@@ -74,7 +74,7 @@ FusedLoops fuse_loops(const Graph& g, const std::vector<NodeId>& order,
   // Whether `id` can run inside the loop starting at `start` (kNone: a new one).
   auto fits = [&](NodeId id, size_t start) {
     const Node& n = g.node(id);
-    if (n.len <= kUnrollMax) return false;
+    if (n.len <= 1 || !addressable(id)) return false;
     if (start != kNone && n.len != g.len(order[start])) return false;
     if (n.op == Op::gather) return addressable(n.args[0]) && !in_loop(n.args[0], start);
     if (!is_elementwise(n.op)) return false;

@@ -39,7 +39,9 @@ struct BufferPlan {
   std::vector<std::vector<size_t>> accumulate_after;
   // With fusion, by position in `order`: the end (exclusive) of the fused
   // loop that starts there, or 0. Every node of a loop is an elementwise op
-  // or a gather of the same length, more than kUnrollMax; an operand of that
+  // or a gather of the same length, more than 1, that needs a buffer by the
+  // backend's rule (needs_buffer; a loop may then keep it in a register
+  // after all, as below); an operand of that
   // length is either in the loop (read at k in the same iteration) or
   // addressable memory, and a gather's source is never in its own loop. A
   // node whose users are all in its loop, and that is neither an output nor

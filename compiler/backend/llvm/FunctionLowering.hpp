@@ -15,7 +15,8 @@
 //   }
 //
 // A node's value lives in SSA registers if it has at most kUnrollMax
-// elements (loops over it are unrolled by the emitter), otherwise in slots of
+// elements (kRegisterMax for elementwise ops and gathers; loops over it are
+// unrolled by the emitter), otherwise in slots of
 // one scratch alloca, planned by liveness (BufferPlan) and read and written
 // by emitted loops; so IR size follows the number of nodes, not layer widths
 // or weights. Consecutive long elementwise ops and gathers of one length
@@ -52,6 +53,17 @@
 #include "compiler/backend/llvm/LlvmBackend.hpp"
 
 namespace nfc::llvm_lowering {
+
+// Elementwise values and gathers longer than this live in memory (matvec
+// outputs and the rest up to kUnrollMax stay in registers): a run of them
+// then becomes one fused loop instead of straight-line code per element.
+// Spline transformers are chains of hundreds of elementwise ops; at 8
+// elements, unrolled, an 8-D MAF with spline layers took 3.5 s to compile,
+// as a loop 1.0 s, and it runs as fast (W2 and W3 within noise).
+constexpr int kRegisterMax = 2;
+// A fused loop doing at most this many node-elements is unrolled: too
+// little work per iteration to pay for a loop.
+constexpr int64_t kFusedUnrollMax = 16;
 
 using llvm::Value;
 using Values = std::vector<Value*>;  // loop-carried values, or a node's elements

@@ -8,15 +8,20 @@
 namespace nfc::llvm_lowering {
 
 void FunctionLowering::emit_fused_loop(size_t begin, size_t end) {
-  for_each(g_.len(plan_.order[begin]), [&](Value* k) {
-    for (size_t i = begin; i < end; ++i) {
-      const NodeId id = plan_.order[i];
-      Value* v = fused_element(id, k);
-      if (plan_.offset[static_cast<size_t>(id)] >= 0) define(id, k, v);
-      fused_[static_cast<size_t>(id)] = v;
-    }
-    for (size_t i = begin; i < end; ++i) fused_[static_cast<size_t>(plan_.order[i])] = nullptr;
-  });
+  const int64_t len = g_.len(plan_.order[begin]);
+  const int64_t unroll_max = int64_t(end - begin) * len <= kFusedUnrollMax ? len : 1;
+  for_each(
+      len,
+      [&](Value* k) {
+        for (size_t i = begin; i < end; ++i) {
+          const NodeId id = plan_.order[i];
+          Value* v = fused_element(id, k);
+          if (plan_.offset[static_cast<size_t>(id)] >= 0) define(id, k, v);
+          fused_[static_cast<size_t>(id)] = v;
+        }
+        for (size_t i = begin; i < end; ++i) fused_[static_cast<size_t>(plan_.order[i])] = nullptr;
+      },
+      unroll_max);
 }
 
 // Element k of one node of a fused loop: a gather reads its source (in

@@ -16,7 +16,9 @@ namespace nfc::llvm_lowering {
 bool FunctionLowering::needs_buffer(NodeId id) const {
   const Op op = g_.node(id).op;
   if (op == Op::made_sequence) return true;  // indexed by its loop's position
-  return op != Op::constant && op != Op::param && op != Op::broadcast && g_.len(id) > kUnrollMax;
+  if (op == Op::constant || op == Op::param || op == Op::broadcast) return false;
+  const int max = is_elementwise(op) || op == Op::gather ? kRegisterMax : kUnrollMax;
+  return g_.len(id) > max;
 }
 
 // Whether element(id, k) accepts a k computed at run time.
