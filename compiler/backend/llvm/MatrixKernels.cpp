@@ -158,6 +158,13 @@ void FunctionLowering::emit_matvec_t(NodeId id) {
     return r;
   };
   if (n.cols <= kUnrollMax) return emit_matvec_t_cols(id, i64(0), n.cols, i64(first_row(0)));
+  if (n.rows <= kUnrollMax && n.indices.empty()) {
+    // Few rows, many columns (an autoregressive step's block, a coupling's
+    // output layer): one loop over the columns, the rows unrolled in it, is
+    // a few instructions per row where blocks of columns would be hundreds.
+    for_each(n.cols, [&](Value* c) { emit_matvec_t_cols(id, c, 1, i64(0)); }, 1);
+    return;
+  }
   const int blocks = n.cols / kRowBlock, rest = n.cols % kRowBlock;
   if (!n.indices.empty() && (blocks <= 2 || !addressable(n.args[1]))) {  // straight-line blocks
     for (int first = 0; first < n.cols; first += kRowBlock)
