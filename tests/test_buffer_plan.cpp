@@ -94,8 +94,9 @@ size_t position_of(const BufferPlan& plan, NodeId id) {
                              plan.order.begin());
 }
 
+// As the LLVM backend plans elementwise values: in memory from 3 elements.
 bool long_node(const Graph& g, NodeId id) {
-  return g.len(id) > kUnrollMax && g.node(id).op != Op::constant;
+  return g.len(id) > 2 && g.node(id).op != Op::constant;
 }
 
 }  // namespace
@@ -109,7 +110,8 @@ TEST_CASE(
   const NodeId b = g.binary(Op::mul, a, g.constant(2));
   const NodeId c = g.unary(Op::tanh, b);
   const EntryPoint e{"f", x, {c}};
-  const BufferPlan plan = plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); }, true);
+  const BufferPlan plan =
+      plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); }, {.fuse = true});
   const size_t first = position_of(plan, a);
   REQUIRE(plan.loop_end.size() == plan.order.size());
   CHECK(plan.loop_end[first] == position_of(plan, c) + 1);
@@ -139,7 +141,8 @@ TEST_CASE("buffer plan: a gather joins a fused loop only if its source is memory
   const NodeId s = g.binary(Op::add, r, g.gather(x, reversed));
   const NodeId short_one = g.unary(Op::exp, g.gather(x, {0, 1, 2}));  // not long: not fused
   const EntryPoint e{"f", x, {s, short_one}};
-  const BufferPlan plan = plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); }, true);
+  const BufferPlan plan =
+      plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); }, {.fuse = true});
   const size_t at_r = position_of(plan, r);
   CHECK(plan.loop_end[position_of(plan, a)] == position_of(plan, a) + 1);
   CHECK(plan.offset[static_cast<size_t>(a)] >= 0);
@@ -160,11 +163,59 @@ TEST_CASE("buffer plan: an accumulation ready inside a fused loop waits for its 
   Accumulation value;
   value.value = a;
   e.accumulations = {value};
-  const BufferPlan plan = plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); }, true);
+  const BufferPlan plan =
+      plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); }, {.fuse = true});
   const size_t end = plan.loop_end[position_of(plan, a)];
   REQUIRE(end == position_of(plan, c) + 1);
   CHECK(plan.accumulate_after[end - 1] == std::vector<size_t>{0});
   CHECK(plan.offset[static_cast<size_t>(a)] >= 0);  // the accumulation reads it after the loop
   CHECK(plan.offset[static_cast<size_t>(b)] == -1);
   CHECK(plan.offset[static_cast<size_t>(c)] >= 0);  // sum reads it after the loop
+}
+
+TEST_CASE("buffer plan: a constant placed inside a run does not end its fused loop",
+          "[jit][buffer_plan]") {
+  Graph g;
+  const NodeId x = g.input(0, 5);
+  const NodeId a = g.unary(Op::exp, x);
+  const NodeId half = g.constant(0.5);
+  const NodeId b = g.binary(Op::sub, a, half);  // the order visits a, then the constant, then b
+  const NodeId c = g.unary(Op::tanh, b);
+  const EntryPoint e{"f", x, {c}};
+  const BufferPlan plan =
+      plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); }, {.fuse = true});
+  REQUIRE(position_of(plan, half) > position_of(plan, a));
+  CHECK(plan.loop_end[position_of(plan, a)] == position_of(plan, c) + 1);
+  CHECK(plan.offset[static_cast<size_t>(a)] == -1);
+}
+
+TEST_CASE("buffer plan: segments are cut between loops; values that cross them get memory",
+          "[jit][buffer_plan]") {
+  // A chain of 30 two-element (register-held) nodes, segments of about 10.
+  Graph g;
+  const NodeId x = g.input(0, 2);
+  std::vector<NodeId> chain{x};
+  for (int l = 0; l < 30; ++l) chain.push_back(g.unary(l % 2 ? Op::tanh : Op::exp, chain.back()));
+  const EntryPoint e{"f", x, {chain.back()}};
+  const PlanOptions options{.fuse = true, .segment_nodes = 10};
+  const BufferPlan plan = plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); }, options);
+  REQUIRE(plan.order == chain);
+  CHECK(plan.segment_start == std::vector<size_t>{0, 10, 20});
+  CHECK(plan.offset[static_cast<size_t>(chain[9])] >= 0);  // read by the next segment
+  CHECK(plan.offset[static_cast<size_t>(chain[19])] >= 0);
+  CHECK(plan.offset[static_cast<size_t>(chain[5])] == -1);  // read within its segment
+  CHECK(plan.offset[static_cast<size_t>(chain[30])] >= 0);  // an output, read after the last
+
+  // The same chain at five elements is one fused loop: no cut inside it.
+  Graph h;
+  const NodeId y = h.input(0, 5);
+  NodeId v = y;
+  for (int l = 0; l < 30; ++l) v = h.unary(l % 2 ? Op::tanh : Op::exp, v);
+  const BufferPlan fused = plan_buffers(
+      h, EntryPoint{"f", y, {v}}, [&](NodeId id) { return long_node(h, id); }, options);
+  CHECK(fused.loop_end[1] == 31);
+  CHECK(fused.segment_start == std::vector<size_t>{0});
+  // Without segment_nodes, one segment.
+  CHECK(plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); }).segment_start ==
+        std::vector<size_t>{0});
 }

@@ -56,10 +56,19 @@ class Arena {
 
 constexpr size_t kNone = static_cast<size_t>(-1);
 
+// Constants, parameters and broadcasts have no code of their own: a backend
+// reads them where they are used, at any index.
+bool codeless(Op op) {
+  return op == Op::constant || op == Op::param || op == Op::broadcast;
+}
+
 // Fused loops over `order` (BufferPlan::loop_end), and by NodeId the
 // position where each node's loop starts (kNone outside loops). A node
-// joins the loop before it when it loops over as many elements and reads
-// nothing of that length but the loop's own values at k or memory.
+// joins the loop before it when it loops over as many elements and, if it
+// is elementwise, reads operands of that length from the loop (at k) or
+// from memory; a gather reads a source in memory outside the loop. A
+// codeless node in between (the constant of x - 0.5, placed just before its
+// user) does not end a loop.
 struct FusedLoops {
   std::vector<size_t> end;       // by position
   std::vector<size_t> start_of;  // by NodeId
@@ -74,6 +83,7 @@ FusedLoops fuse_loops(const Graph& g, const std::vector<NodeId>& order,
   // Whether `id` can run inside the loop starting at `start` (kNone: a new one).
   auto fits = [&](NodeId id, size_t start) {
     const Node& n = g.node(id);
+    if (start != kNone && codeless(n.op)) return true;
     if (n.len <= 1 || !addressable(id)) return false;
     if (start != kNone && n.len != g.len(order[start])) return false;
     if (n.op == Op::gather) return addressable(n.args[0]) && !in_loop(n.args[0], start);
@@ -116,10 +126,47 @@ std::vector<bool> escaping(const Graph& g, const EntryPoint& entry,
   return escapes;
 }
 
+// Segment starts: every `nodes` positions or so, moved past any fused loop
+// that would straddle the cut. One segment unless there are 1.5 x `nodes`.
+std::vector<size_t> segment_starts(size_t count, size_t nodes, const FusedLoops& loops) {
+  std::vector<size_t> starts{0};
+  if (nodes == 0 || count < nodes + nodes / 2) return starts;
+  std::vector<bool> straddled(count + 1, false);  // a loop runs across the cut before i
+  for (size_t b = 0; b < count; ++b)
+    for (size_t i = b + 1; i < loops.end[b]; ++i) straddled[i] = true;
+  for (size_t i = 1; i + nodes / 2 < count; ++i)
+    if (i - starts.back() >= nodes && !straddled[i]) starts.push_back(i);
+  return starts;
+}
+
+// Nodes read in a later segment than their own (outputs: after the last).
+std::vector<bool> crossing(const Graph& g, const EntryPoint& entry, const BufferPlan& plan,
+                           const std::vector<size_t>& position) {
+  std::vector<bool> crosses(g.size(), false);
+  if (plan.segment_start.size() < 2) return crosses;
+  auto segment = [&](size_t i) {
+    return std::upper_bound(plan.segment_start.begin(), plan.segment_start.end(), i) -
+           plan.segment_start.begin();
+  };
+  for (size_t i = 0; i < plan.order.size(); ++i) {
+    for (NodeId a : g.node(plan.order[i]).args)
+      if (segment(position[static_cast<size_t>(a)]) < segment(i))
+        crosses[static_cast<size_t>(a)] = true;
+    for (size_t k : plan.accumulate_after[i]) {
+      const Accumulation& acc = entry.accumulations[k];
+      for (NodeId id : {acc.value, acc.outer_a, acc.outer_b})
+        if (id >= 0 && segment(position[static_cast<size_t>(id)]) < segment(i))
+          crosses[static_cast<size_t>(id)] = true;
+    }
+  }
+  for (NodeId o : entry.outputs) crosses[static_cast<size_t>(o)] = true;
+  return crosses;
+}
+
 }  // namespace
 
 BufferPlan plan_buffers(const Graph& g, const EntryPoint& entry,
-                        const std::function<bool(NodeId)>& needs_buffer, bool fuse) {
+                        const std::function<bool(NodeId)>& needs_buffer, PlanOptions options) {
   std::vector<NodeId> roots = entry.outputs;
   for (const Accumulation& a : entry.accumulations)
     for (NodeId id : {a.value, a.outer_a, a.outer_b})
@@ -133,22 +180,23 @@ BufferPlan plan_buffers(const Graph& g, const EntryPoint& entry,
   for (size_t i = 0; i < count; ++i) position[static_cast<size_t>(plan.order[i])] = i;
 
   FusedLoops loops{std::vector<size_t>(count, 0), std::vector<size_t>(g.size(), kNone)};
-  if (fuse)
-    loops = fuse_loops(g, plan.order, [&](NodeId id) {
-      const Op op = g.node(id).op;
-      return op == Op::constant || op == Op::param || op == Op::broadcast || needs_buffer(id);
-    });
+  if (options.fuse)
+    loops = fuse_loops(g, plan.order,
+                       [&](NodeId id) { return codeless(g.node(id).op) || needs_buffer(id); });
   plan.loop_end = loops.end;
+  plan.segment_start = segment_starts(count, options.segment_nodes, loops);
   // settled[i]: where what happens at position i is over, the end of its
-  // loop if it is in one. A slot freed inside a loop is freed after it: the
-  // loop writes element k of every node before reading element k + 1 of any.
+  // loop if it is in one. A slot is freed after the loop that last reads it,
+  // never inside: the loop writes element k of a later node before it reads
+  // element k + 1 of the freed one, so reusing the slot there (at any
+  // shift but 0) would overwrite what it has yet to read.
   std::vector<size_t> settled(count);
   for (size_t i = 0; i < count; ++i) {
     const size_t start = loops.start_of[static_cast<size_t>(plan.order[i])];
     settled[i] = start == kNone ? i : loops.end[start] - 1;
   }
 
-  // last_use[id]: position in `order` of id's last user; outputs live forever.
+  // last_use[id]: where id's last user is settled; outputs live forever.
   std::vector<size_t> last_use(g.size(), 0);
   for (size_t i = 0; i < count; ++i)
     for (NodeId a : g.node(plan.order[i]).args) last_use[static_cast<size_t>(a)] = settled[i];
@@ -171,12 +219,14 @@ BufferPlan plan_buffers(const Graph& g, const EntryPoint& entry,
       dying[last_use[static_cast<size_t>(id)]].push_back(id);
 
   const std::vector<bool> escapes = escaping(g, entry, plan.order, loops);
+  const std::vector<bool> crosses = crossing(g, entry, plan, position);
   Arena arena;
   for (size_t i = 0; i < count; ++i) {
     const NodeId id = plan.order[i];
     const bool loop_local =
         loops.start_of[static_cast<size_t>(id)] != kNone && !escapes[static_cast<size_t>(id)];
-    if (needs_buffer(id) && !loop_local)
+    const bool crosses_segments = crosses[static_cast<size_t>(id)] && !codeless(g.node(id).op);
+    if ((needs_buffer(id) && !loop_local) || crosses_segments)
       plan.offset[static_cast<size_t>(id)] = arena.allocate(g.len(id));
     for (NodeId d : dying[i])
       if (plan.offset[static_cast<size_t>(d)] >= 0)

@@ -5,7 +5,7 @@
 // last user has been evaluated, so scratch grows with the widest layer, not
 // with the depth of the flow. LLVM-free: the C++ source backend can share it.
 //
-// A backend may also ask for fused loops: consecutive nodes of the order
+// A backend may also ask for fused loops, and for segments (below): consecutive nodes of the order
 // that each loop over the same number of elements (elementwise ops, and
 // gathers from memory) are evaluated in one loop, all of them at element k
 // before k + 1. One loop instead of one per node: LLVM's loop passes cost
@@ -48,13 +48,24 @@ struct BufferPlan {
   // an accumulation's operand, has no buffer (offset -1): a backend keeps
   // its element k for the iteration. No accumulation falls inside a loop.
   std::vector<size_t> loop_end;
+  // Segments: positions in `order` where each begins (the first is 0), cut
+  // every PlanOptions::segment_nodes positions or so, never inside a fused
+  // loop. A backend may emit each segment as a function of its own (LLVM's
+  // passes cost more than linearly in a function's size); so a value one
+  // segment computes and a later one reads (or an output) is given memory
+  // even where needs_buffer says registers would do.
+  std::vector<size_t> segment_start{0};
+};
+
+struct PlanOptions {
+  bool fuse = false;         // plan fused loops (loop_end); else loop_end is all 0
+  size_t segment_nodes = 0;  // cut the order into segments of about this many nodes (0: one)
 };
 
 // Plans buffers for the nodes of `entry` (below its outputs and its
 // accumulations) for which `needs_buffer` is true. Outputs stay live to the
 // end; a node's slots never overlap its operands'.
-// With `fuse`, runs of loops as above (loop_end); without, loop_end is all 0.
 BufferPlan plan_buffers(const Graph& g, const EntryPoint& entry,
-                        const std::function<bool(NodeId)>& needs_buffer, bool fuse = false);
+                        const std::function<bool(NodeId)>& needs_buffer, PlanOptions options = {});
 
 }  // namespace nfc

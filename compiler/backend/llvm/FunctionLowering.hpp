@@ -54,9 +54,10 @@
 
 namespace nfc::llvm_lowering {
 
-// Elementwise values and gathers longer than this live in memory (matvec
-// outputs and the rest up to kUnrollMax stay in registers): a run of them
-// then becomes one fused loop instead of straight-line code per element.
+// Elementwise values and gathers longer than this are planned in memory
+// (matvec outputs and the rest up to kUnrollMax stay in registers), so that
+// a run of them becomes one fused loop instead of straight-line code per
+// element; the loop keeps in registers those only it reads.
 // Spline transformers are chains of hundreds of elementwise ops; at 8
 // elements, unrolled, an 8-D MAF with spline layers took 3.5 s to compile,
 // as a loop 1.0 s, and it runs as fast (W2 and W3 within noise).
@@ -64,6 +65,9 @@ constexpr int kRegisterMax = 2;
 // A fused loop doing at most this many node-elements is unrolled: too
 // little work per iteration to pay for a loop.
 constexpr int64_t kFusedUnrollMax = 16;
+// Entry points longer than about this many nodes are emitted in segments,
+// one function each (FunctionLowering::emit_segment).
+constexpr size_t kSegmentNodes = 400;
 
 using llvm::Value;
 using Values = std::vector<Value*>;  // loop-carried values, or a node's elements
@@ -94,8 +98,10 @@ class FunctionLowering {
   void create_function();
   void begin_block(Value* base);
   void emit_node(NodeId id);
+  void emit_nodes(size_t begin, size_t end);
+  void emit_segment(size_t s, size_t end, Value* base);
   void emit_fused_loop(size_t begin, size_t end);
-  Value* fused_element(NodeId id, Value* k);
+  Value* fused_element(NodeId id, Value* k, Value* table);
 
   // Loops (Loops.cpp).
   Values for_range(int64_t count, Values carried, int64_t unroll_max,

@@ -12,7 +12,9 @@
 namespace nfc::llvm_lowering {
 
 // Broadcasts are views (element k of one is element 0 of its operand);
-// constants and parameters are read where they are.
+// constants and parameters are read where they are. Elementwise values and
+// gathers are planned in memory from kRegisterMax elements on (then fused
+// into loops), the rest from kUnrollMax.
 bool FunctionLowering::needs_buffer(NodeId id) const {
   const Op op = g_.node(id).op;
   if (op == Op::made_sequence) return true;  // indexed by its loop's position
@@ -44,7 +46,10 @@ Value* FunctionLowering::element(NodeId id, Value* k) {
     return B_.CreateLoad(VT_, B_.CreateInBoundsGEP(VT_, scratch_, B_.CreateNSWAdd(i64(slot), k)));
   auto* ck = llvm::dyn_cast<llvm::ConstantInt>(k);
   internal_check(ck != nullptr, "llvm backend: run-time index into a register-held node");
-  return regs_[static_cast<size_t>(id)].at(ck->getZExtValue());
+  const Values& elems = regs_[static_cast<size_t>(id)];
+  internal_check(ck->getZExtValue() < elems.size(),
+                 "llvm backend: a node read where it has no value (no slot, no registers)");
+  return elems[ck->getZExtValue()];
 }
 
 void FunctionLowering::define(NodeId id, Value* k, Value* v) {
