@@ -26,7 +26,7 @@
 // variants (glibc's libmvec) when the JIT offers them.
 //
 // The members are defined by concern:
-//   LlvmBackend.cpp      the entry point's signature, its block loop (emit), lower_entry
+//   LlvmBackend.cpp      the entry point's signature, its block loop (emit), segments, lower_entry
 //   FusedLoops.cpp       one loop over element k for a run of elementwise ops and gathers
 //   Loops.cpp            emitted loops: unrolled or not, with carried values
 //   NodeValues.cpp       where node values live, index tables, the input and output tiles
