@@ -19,16 +19,21 @@ namespace nfc::test {
 // Compiles `source` (all entry points) or fails the test with the
 // diagnostics.
 inline std::unique_ptr<CompiledModel> compile_or_fail(const std::string& source,
-                                                      Precision precision = Precision::f64) {
+                                                      const JitOptions& options) {
   Diagnostics diags("test.nf", source);
-  JitOptions options;
-  options.precision = precision;
   auto model = compile_model(source, diags, options);
   std::ostringstream errors;
   diags.print(errors);
   INFO(errors.str());
   REQUIRE(model != nullptr);
   return model;
+}
+
+inline std::unique_ptr<CompiledModel> compile_or_fail(const std::string& source,
+                                                      Precision precision = Precision::f64) {
+  JitOptions options;
+  options.precision = precision;
+  return compile_or_fail(source, options);
 }
 
 template <class T>

@@ -6,10 +6,10 @@
 #include <fmt/format.h>
 
 #include <catch2/catch.hpp>
-#include <sstream>
 #include <string>
 
 #include "driver/Compile.hpp"
+#include "tests/TestSupport.hpp"
 
 using namespace nfc;
 
@@ -17,16 +17,11 @@ namespace {
 
 // Instructions of all entry points of `source` as lowered.
 int64_t lowered_instructions(const std::string& source) {
-  Diagnostics diags("growth.nf", source);
   JitOptions options;
   options.opt_level = 0;
   options.keep_ir = true;
   options.threads = 2;
-  auto model = compile_model(source, diags, options);
-  std::ostringstream errors;
-  diags.print(errors);
-  INFO(errors.str());
-  REQUIRE(model != nullptr);
+  auto model = test::compile_or_fail(source, options);
   int64_t count = 0;
   const std::string& ir = model->jit->ir();
   for (size_t at = 0; at < ir.size();) {

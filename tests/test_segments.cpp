@@ -5,7 +5,6 @@
 // trip, log-dets against the Jacobian, the interpreter, and gradients
 // against finite differences.
 #include <catch2/catch.hpp>
-#include <sstream>
 #include <string>
 
 #include "driver/Compile.hpp"
@@ -27,23 +26,13 @@ flow deep(dim = 4) {
   }
 })";
 
-std::string lowered_ir(const std::string& source) {
-  Diagnostics diags("deep.nf", source);
-  JitOptions options;
-  options.opt_level = 0;
-  options.keep_ir = true;
-  auto model = compile_model(source, diags, options);
-  std::ostringstream errors;
-  diags.print(errors);
-  INFO(errors.str());
-  REQUIRE(model != nullptr);
-  return model->jit->ir();
-}
-
 }  // namespace
 
 TEST_CASE("segments: a deep flow's entry points are cut into functions", "[jit][segments]") {
-  const std::string ir = lowered_ir(kDeep);
+  JitOptions options;
+  options.opt_level = 0;
+  options.keep_ir = true;
+  const std::string ir = test::compile_or_fail(kDeep, options)->jit->ir();
   for (const char* part :
        {"@forward.part1(", "@inverse.part1(", "@log_prob.part1(", "@nll_grad.part3("}) {
     INFO(part);

@@ -8,6 +8,7 @@
 #include <llvm/IR/Module.h>
 
 #include <string>
+#include <tuple>
 
 #include "compiler/backend/llvm/FunctionLowering.hpp"
 #include "support/InternalError.hpp"
@@ -186,13 +187,12 @@ void FunctionLowering::emit_segment(size_t s, size_t end, Value* base) {
   fn->addFnAttr("min-legal-vector-width", std::to_string(VT_->getPrimitiveSizeInBits()));
 
   const llvm::IRBuilderBase::InsertPoint caller_ip = B_.saveIP();
-  struct Saved {
-    llvm::Function* F;
-    Value *params, *in, *n, *lanes, *mask, *scratch, *grad, *workspace, *partials, *stage_lane,
-        *flush;
-    std::vector<Value*> outs;
-  } saved{F_,    params_,    in_,       n_,          lanes_, mask_, scratch_,
-          grad_, workspace_, partials_, stage_lane_, flush_, outs_};
+  // What the function being emitted binds: saved, rebound to fn, restored.
+  auto bound = [this] {
+    return std::tie(F_, params_, in_, outs_, n_, lanes_, mask_, scratch_, grad_, workspace_,
+                    partials_, stage_lane_, flush_);
+  };
+  const auto saved = std::apply([](auto&... v) { return std::make_tuple(v...); }, bound());
   F_ = fn;
   unsigned a = 0;
   params_ = fn->getArg(a++);
@@ -212,19 +212,7 @@ void FunctionLowering::emit_segment(size_t s, size_t end, Value* base) {
   // The segment's register values are its own: nothing after it may read them.
   for (Values& elems : regs_) elems.clear();
 
-  F_ = saved.F;
-  params_ = saved.params;
-  in_ = saved.in;
-  n_ = saved.n;
-  lanes_ = saved.lanes;
-  mask_ = saved.mask;
-  scratch_ = saved.scratch;
-  grad_ = saved.grad;
-  workspace_ = saved.workspace;
-  partials_ = saved.partials;
-  stage_lane_ = saved.stage_lane;
-  flush_ = saved.flush;
-  outs_ = saved.outs;
+  bound() = saved;
   B_.restoreIP(caller_ip);
   B_.CreateCall(fn, args);
 }
