@@ -520,8 +520,10 @@ TEST_CASE("emitted C++ of every model compiles warning-free and matches the JIT"
 // truncation error ~1e-10 and rounding ~1e-16 / 1e-5 = 1e-11 per unit of
 // the NLL's scale, so 1e-6 holds with margin and still catches a wrong
 // term, which is O(1e-2) or more). Models: a coupling flow, a MAF (the
-// MADE's staircase of structural zeros), a learnable mixture base, and a
-// conditional flow with every context network, standardised.
+// MADE's staircase of structural zeros), MAF and IAF layers (an IAF's
+// density is a made_sequence, differentiated by a made_adjoint loop), a
+// learnable mixture base, and a conditional flow with every context
+// network, standardised.
 TEST_CASE("emitted gradients (--with-grad) match the JIT and finite differences", "[emit]") {
   const fs::path dir = scratch("gradient");
   const fs::path src(NFC_SOURCE_DIR);
@@ -532,6 +534,8 @@ TEST_CASE("emitted gradients (--with-grad) match the JIT and finite differences"
                        std::nullopt, " --with-grad"));
   flows.push_back(emit(src / "examples/maf.nf", Precision::f64, "maf_grad", false, dir, 22,
                        std::nullopt, " --with-grad"));
+  flows.push_back(emit(src / "tests/models/autoregressive.nf", Precision::f64, "ar_grad", false,
+                       dir, 25, std::nullopt, " --with-grad"));
   flows.push_back(emit(src / "examples/gaussians_mixture.nf", Precision::f64, "mixture_grad", false,
                        dir, 23, std::nullopt, " --with-grad"));
   flows.push_back(emit(src / "tests/models/conditional_networks.nf", Precision::f64,

@@ -123,6 +123,7 @@ NodeId rule(Graph& g, NodeId id, const std::unordered_map<NodeId, NodeId>& d) {
     case Op::broadcast:
     case Op::solve:
     case Op::made_sequence:
+    case Op::made_adjoint:
       throw InternalError("diagonal derivative through a structural op");
   }
   return g.constant(0);
@@ -200,6 +201,11 @@ NodeId substitute(Graph& g, NodeId expr, const std::unordered_map<NodeId, NodeId
           image[id] = g.broadcast(args[0], n.len);
         } else if (n.op == Op::made_sequence) {
           image[id] = g.made_sequence(args[0], {args.begin() + 1, args.end()}, n.index);
+        } else if (n.op == Op::made_adjoint) {
+          const auto layers = static_cast<ptrdiff_t>(g.made_sequence_info(n.index).layers.size());
+          image[id] = g.made_adjoint(args[0], args[1], args[2],
+                                     {args.begin() + 3, args.begin() + 2 + layers},
+                                     {args.begin() + 2 + layers, args.end()}, n.index);
         } else if (n.op == Op::solve) {  // the replacement applies inside f and dfdx too
           image[id] = g.solve(args[0], substitute(g, n.indices[0], replace),
                               substitute(g, n.indices[1], replace), n.indices[2]);

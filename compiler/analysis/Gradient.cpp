@@ -8,6 +8,7 @@
 
 #include "compiler/analysis/Derive.hpp"
 #include "support/InternalError.hpp"
+#include "support/Iota.hpp"
 
 namespace nfc {
 
@@ -34,6 +35,8 @@ class ReverseMode {
   void push_elementwise(NodeId id, NodeId adj);
   void push_matvec(NodeId id, NodeId adj);
   void push_solve(NodeId id, NodeId adj);
+  void push_made_sequence(NodeId id, NodeId adj);
+  void push_weights(NodeId matvec_node, NodeId adj);
   NodeId full(NodeId adj, int len) { return g_.broadcast(adj, len); }
 
   Graph& g_;
@@ -70,6 +73,14 @@ void ReverseMode::push_matvec(NodeId id, NodeId adj) {
   const NodeId w = n.args[0], v = n.args[1];
   const NodeId a = full(adj, n.rows);
   if (reaches_param_.at(v)) accumulate(v, g_.matvec_t(w, a, n.rows, n.cols, view_of(n)));
+  push_weights(id, a);
+}
+
+// The weights' share of matvec node `id` receiving adjoint `a` (full
+// length): an outer product a v^T over the node's view.
+void ReverseMode::push_weights(NodeId id, NodeId a) {
+  const Node n = g_.node(id);
+  const NodeId w = n.args[0], v = n.args[1];
   if (g_.node(w).op != Op::param || !reaches_param_.at(w)) {
     internal_check(!reaches_param_.at(w), "matvec weights must be a parameter tensor");
     return;
@@ -77,6 +88,74 @@ void ReverseMode::push_matvec(NodeId id, NodeId adj) {
   const ParamTensor& t = g_.params()[static_cast<size_t>(g_.node(w).index)];
   outer_.push_back(
       {g_.node(w).index, Accumulation{t.offset + n.offset, -1, a, v, n.stride, n.indices}});
+}
+
+// seq = made_sequence(v, w, b): u solves v_k = h(u_k; raw_k) position by
+// position, with raw = MADE(u). Its adjoint (adj_u, adj_raw) flows back in
+// two parts:
+//   - made_adjoint, one loop from the last position to the first, carries
+//     each u_k's adjoint back through the MADE to u_0..u_{k-1}: the total
+//     adjoints t of u and rho of raw. The step is u_k = step(raw_k, v_k),
+//     so v_k's adjoint is t_k du_k/dv_k.
+//   - rho is then the adjoint of the MADE's outputs on the fixed u: the
+//     weights' gradient is the ordinary MADE backward pass, in parallel
+//     (matvec_t per layer, outer products for the weights).
+// The graph stays one position's worth whatever the dimension.
+void ReverseMode::push_made_sequence(NodeId id, NodeId adj) {
+  const Node n = g_.node(id);
+  const MadeSequence& s = g_.made_sequence_info(n.index);
+  const int D = s.dim, P = s.params_per_dim;
+  const size_t L = s.layers.size();
+  const NodeId v = n.args[0];
+  const NodeId a = full(adj, n.len);
+  // The step's partials at each position's raw outputs and target.
+  std::unordered_map<NodeId, NodeId> at_solution{{s.target, v}};
+  for (int p = 0; p < P; ++p) {
+    std::vector<int> rows;
+    for (int k = 0; k < D; ++k) rows.push_back(D + k * P + p);
+    at_solution[s.raw[size_t(p)]] = g_.gather(id, std::move(rows));
+  }
+  auto partial = [&](NodeId var) {
+    return full(substitute(g_, derivative(g_, s.step, var), at_solution), D);
+  };
+  const NodeId sv = partial(s.target);
+  std::vector<NodeId> by_param;  // sraw as P vectors of D, then interleaved
+  for (int p = 0; p < P; ++p) by_param.push_back(partial(s.raw[size_t(p)]));
+  std::vector<int> interleave;
+  for (int k = 0; k < D; ++k)
+    for (int p = 0; p < P; ++p) interleave.push_back(p * D + k);
+  const NodeId sraw = g_.gather(g_.concat(by_param), std::move(interleave));
+  // The MADE's one pass on the solution u: each layer's matvec node (for
+  // its view and input) and each hidden layer's act' at its pre-activation.
+  std::vector<NodeId> matvecs, slopes, weights;
+  NodeId h = g_.gather(id, iota(D));
+  for (size_t l = 0; l < L; ++l) {
+    const MadeSequence::Layer& layer = s.layers[l];
+    const NodeId w = n.args[1 + 2 * l], b = n.args[2 + 2 * l];
+    weights.push_back(w);
+    matvecs.push_back(
+        g_.matvec(w, h, layer.rows, g_.len(h), {layer.first_col, layer.cols, layer.row_lengths}));
+    if (l + 1 == L) break;
+    const NodeId pre = g_.binary(Op::add, matvecs.back(), b);
+    const NodeId act = g_.unary(s.act, pre);
+    slopes.push_back(full(elementwise_partial(g_, act, pre), layer.rows));
+    h = layer.residual ? g_.binary(Op::add, h, act) : act;
+  }
+  const NodeId sweep = g_.made_adjoint(g_.gather(a, iota(D)), g_.gather(a, iota(D * P, D)), sraw,
+                                       slopes, weights, n.index);
+  if (reaches_param_.at(v)) accumulate(v, g_.binary(Op::mul, sv, g_.gather(sweep, iota(D))));
+  // The MADE backward pass from rho, top layer first.
+  NodeId delta = g_.gather(sweep, iota(D * P, D)), h_adj = -1;
+  for (size_t l = L; l-- > 0;) {
+    push_weights(matvecs[l], delta);
+    accumulate(n.args[2 + 2 * l], delta);
+    if (l == 0) break;
+    const Node& m = g_.node(matvecs[l]);
+    NodeId below = g_.matvec_t(m.args[0], delta, m.rows, m.cols, view_of(m));
+    if (s.layers[l].residual) below = g_.binary(Op::add, below, h_adj);
+    h_adj = below;
+    delta = g_.binary(Op::mul, h_adj, slopes[l - 1]);
+  }
 }
 
 // x = solve(target, f, dfdx) satisfies f(x; c) = target. By the implicit
@@ -142,7 +221,9 @@ void ReverseMode::push(NodeId id, NodeId adj) {
     case Op::scatter:
       throw InternalError("reverse mode through an adjoint op");
     case Op::made_sequence:
-      throw InternalError("reverse mode through made_sequence (use the per-position graph)");
+      return push_made_sequence(id, adj);
+    case Op::made_adjoint:
+      throw InternalError("reverse mode through an adjoint op");
     default:  // elementwise ops, handled above
       throw InternalError("reverse mode: unhandled op");
   }

@@ -71,6 +71,12 @@ Lanes propagate(const Node& n, const std::unordered_map<NodeId, Lanes>& deps, in
     for (const Bits& b : deps.at(n.args.back())) all.merge(b);
     return Lanes(1, std::move(all));
   }
+  if (n.op == Op::made_adjoint) {  // a reverse sweep: conservatively, everything reads all
+    Bits all(dim);
+    for (NodeId a : n.args)
+      for (const Bits& b : deps.at(a)) all.merge(b);
+    return Lanes(1, std::move(all));
+  }
   // Leaves other than the layer input (constants, parameters: a weight
   // matrix is one leaf of rows x cols elements) read nothing.
   if (n.args.empty()) return Lanes(1, Bits(dim));

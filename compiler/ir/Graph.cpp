@@ -666,6 +666,24 @@ NodeId Graph::made_sequence(NodeId v, const std::vector<NodeId>& weights, int ma
   return intern(std::move(n));
 }
 
+NodeId Graph::made_adjoint(NodeId au, NodeId araw, NodeId sraw, const std::vector<NodeId>& slopes,
+                           const std::vector<NodeId>& weights, int made) {
+  const MadeSequence& s = made_sequence_info(made);
+  const int D = s.dim, DP = s.dim * s.params_per_dim;
+  bool ok = len(au) == D && len(araw) == DP && len(sraw) == DP &&
+            slopes.size() + 1 == s.layers.size() && weights.size() == s.layers.size();
+  for (size_t l = 0; ok && l < slopes.size(); ++l) ok = len(slopes[l]) == s.layers[l].rows;
+  internal_check(ok, "made_adjoint: operands do not match the layers");
+  Node n;
+  n.op = Op::made_adjoint;
+  n.len = D + DP;
+  n.index = made;
+  n.args = {au, araw, sraw};
+  n.args.insert(n.args.end(), slopes.begin(), slopes.end());
+  n.args.insert(n.args.end(), weights.begin(), weights.end());
+  return intern(std::move(n));
+}
+
 Ex operator+(Ex a, Ex b) {
   return {a.g, a.g->binary(Op::add, a.id, b.id)};
 }

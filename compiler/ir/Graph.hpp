@@ -137,6 +137,10 @@ class Graph {
   // ..., wL, bL} with the layers' parameter nodes.
   NodeId made_sequence(NodeId v, const std::vector<NodeId>& weights, int made);
   int add_made_sequence(MadeSequence s);
+  // The reverse sweep of sequence `made` (Ops.def: made_adjoint): args
+  // {au, araw, sraw, slopes (one per hidden layer), weights (w per layer)}.
+  NodeId made_adjoint(NodeId au, NodeId araw, NodeId sraw, const std::vector<NodeId>& slopes,
+                      const std::vector<NodeId>& weights, int made);
   const MadeSequence& made_sequence_info(int index) const {
     return made_sequences_.at(static_cast<size_t>(index));
   }

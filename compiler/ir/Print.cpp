@@ -155,6 +155,9 @@ class InfixPrinter {
       case Op::made_sequence:
         call(fmt::format("made_sequence{}", n.index), {n.args[0]}, depth);
         return;
+      case Op::made_adjoint:
+        call(fmt::format("made_adjoint{}", n.index), {n.args[0], n.args[1]}, depth);
+        return;
       case Op::solve:
         out_ += "solve(";
         expr(n.indices[0], depth);

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "compiler/analysis/Derive.hpp"
+#include "compiler/analysis/LoopBodies.hpp"
 #include "compiler/layers/FlowGraph.hpp"
 #include "compiler/layers/Mlp.hpp"
 #include "compiler/sema/Permutations.hpp"
@@ -257,19 +258,23 @@ class Autoregressive {
   // transformer's inverse must be elementwise (no numerical solve inside).
   bool has_loop_form() const { return rules_.analytic_inverse; }
 
-  // The sequential pass as one made_sequence loop; values only.
+  // Whether reverse mode can differentiate the loop too (Gradient.cpp:
+  // made_adjoint): its step must not read a trained parameter, whose
+  // gradient would be summed over the positions inside the loop.
+  bool has_differentiable_loop_form() const {
+    if (!has_loop_form()) return false;
+    for (NodeId r : made_sequence_step(g_, g_.made_sequence_info(sequence_index())).reads) {
+      const Node& n = g_.node(r);
+      if (n.op == Op::param && !g_.params()[size_t(n.index)].data) return false;
+    }
+    return true;
+  }
+
+  // The sequential pass as one made_sequence loop.
   std::pair<NodeId, NodeId> sequential_loop(NodeId v) const {
     const int P = made_.params_per_dim();
-    if (made_sequence_ < 0) {
-      std::vector<NodeId> raw;
-      for (int p = 0; p < P; ++p) raw.push_back(g_.var(g_.add_var_name("made_raw"), 1));
-      const NodeId target = g_.var(g_.add_var_name("made_target"), 1);
-      auto bound = bind(raw);
-      bound[rules_.z] = target;
-      const NodeId step = substitute(g_, rules_.inverse, bound);
-      made_sequence_ = g_.add_made_sequence(made_.sequence(raw, target, step));
-    }
-    const NodeId seq = g_.made_sequence(v, made_.weights(), made_sequence_);
+    const int made = sequence_index();
+    const NodeId seq = g_.made_sequence(v, made_.weights(), made);
     const NodeId u = g_.gather(seq, iota(dim_));
     std::vector<NodeId> per_param;
     for (int p = 0; p < P; ++p) {
@@ -310,6 +315,21 @@ class Autoregressive {
  private:
   NodeId sum_lanes(NodeId v) const { return nfc::sum_lanes(g_, v, dim_); }
 
+  // The layer's MadeSequence, added on first use.
+  int sequence_index() const {
+    if (made_sequence_ < 0) {
+      std::vector<NodeId> raw;
+      for (int p = 0; p < made_.params_per_dim(); ++p)
+        raw.push_back(g_.var(g_.add_var_name("made_raw"), 1));
+      const NodeId target = g_.var(g_.add_var_name("made_target"), 1);
+      auto bound = bind(raw);
+      bound[rules_.z] = target;
+      const NodeId step = substitute(g_, rules_.inverse, bound);
+      made_sequence_ = g_.add_made_sequence(made_.sequence(raw, target, step));
+    }
+    return made_sequence_;
+  }
+
   Graph& g_;
   const AutoregressiveSpec& spec_;
   const TransformRules& rules_;
@@ -342,10 +362,17 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const AutoregressiveSpec& s
     auto [out, logdet] = layer->sequential(g.gather(in, order));
     return std::pair{g.gather(out, back), sign > 0 ? logdet : g.unary(Op::neg, logdet)};
   };
-  auto fast_sequential = [&g, layer, order, back, sequential](NodeId in, double sign) {
-    if (!layer->has_loop_form()) return sequential(in, sign);
+  auto loop = [&g, layer, order, back](NodeId in, double sign) {
     auto [out, logdet] = layer->sequential_loop(g.gather(in, order));
     return std::pair{g.gather(out, back), sign > 0 ? logdet : g.unary(Op::neg, logdet)};
+  };
+  // Values: the loop whenever the inverse is elementwise. Gradients: the
+  // loop where reverse mode can run it backwards, else a graph per position.
+  auto fast_sequential = [layer, loop, sequential](NodeId in, double sign) {
+    return layer->has_loop_form() ? loop(in, sign) : sequential(in, sign);
+  };
+  auto differentiable_sequential = [layer, loop, sequential](NodeId in, double sign) {
+    return layer->has_differentiable_loop_form() ? loop(in, sign) : sequential(in, sign);
   };
   BuiltLayer built;
   if (!domain->is_all()) built.domain.assign(size_t(dim), *domain);
@@ -356,10 +383,14 @@ std::optional<BuiltLayer> build_layer(LayerEnv& env, const AutoregressiveSpec& s
     maps.inverse = [fast_sequential](NodeId z) -> std::optional<std::pair<NodeId, NodeId>> {
       return fast_sequential(z, -1);
     };
-    maps.inverse_for_gradient = [sequential](NodeId z) { return sequential(z, -1); };
+    maps.inverse_for_gradient = [differentiable_sequential](NodeId z) {
+      return differentiable_sequential(z, -1);
+    };
   } else {
     maps.forward = [fast_sequential](NodeId x) { return fast_sequential(x, -1); };
-    maps.forward_for_gradient = [sequential](NodeId x) { return sequential(x, -1); };
+    maps.forward_for_gradient = [differentiable_sequential](NodeId x) {
+      return differentiable_sequential(x, -1);
+    };
     maps.inverse = [one_pass](NodeId z) -> std::optional<std::pair<NodeId, NodeId>> {
       return one_pass(z, +1);
     };

@@ -27,12 +27,6 @@ std::vector<int> identity_permutation(int dim) {
   return iota(std::max(dim, 0));
 }
 
-std::vector<int> iota(int n, int start) {
-  std::vector<int> v(static_cast<std::size_t>(n));
-  std::iota(v.begin(), v.end(), start);
-  return v;
-}
-
 std::vector<int> inverse_permutation(const std::vector<int>& perm) {
   std::vector<int> inv(perm.size());
   for (std::size_t i = 0; i < perm.size(); ++i) inv[static_cast<std::size_t>(perm[i])] = int(i);

@@ -4,13 +4,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "support/Iota.hpp"
+
 namespace nfc {
 
 // perm[i] = i.
 std::vector<int> identity_permutation(int dim);
-
-// start, start + 1, ..., start + n - 1: index lists for gathers and slices.
-std::vector<int> iota(int n, int start = 0);
 
 // inv[perm[i]] = i.
 std::vector<int> inverse_permutation(const std::vector<int>& perm);

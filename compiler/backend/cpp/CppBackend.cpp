@@ -90,6 +90,7 @@ class FunctionWriter {
   void emit_scatter(NodeId id);
   void emit_solve(NodeId id);
   void emit_made_sequence(NodeId id);
+  void emit_made_adjoint(NodeId id);
   void emit_accumulation(const Accumulation& a);
   void emit_locals(const std::vector<NodeId>& nodes, const std::string& k);
   std::string index_table(NodeId id, const std::vector<int>& indices, const std::string& tag = "");
@@ -300,6 +301,8 @@ void FunctionWriter::emit_node(NodeId id) {
       return emit_solve(id);
     case Op::made_sequence:
       return emit_made_sequence(id);
+    case Op::made_adjoint:
+      return emit_made_adjoint(id);
   }
 }
 
@@ -575,6 +578,65 @@ void FunctionWriter::emit_made_sequence(NodeId id) {
   emit_locals(made_sequence_step(g_, s).nodes, "k");
   line(slot(id, "k") + " = " + element(s.step, "k") + ";");
   locals_.clear();
+  indent_ -= 2;
+  line("}");
+  indent_ -= 2;
+  line("}");
+}
+
+// made_adjoint (Ops.def): the reverse sweep, k from D - 1 down to 0, each
+// lane on its own. Adjoints of u and of the hidden units are local arrays.
+void FunctionWriter::emit_made_adjoint(NodeId id) {
+  const Node& n = g_.node(id);
+  const MadeSequence& s = g_.made_sequence_info(n.index);
+  const int D = s.dim, P = s.params_per_dim;
+  const size_t L = s.layers.size();
+  const std::string lanes = lanes_ > 1 ? "[" + std::to_string(lanes_) + "]" : "";
+  line("{  // made_adjoint");
+  indent_ += 2;
+  std::vector<std::string> starts, prefixes, adj;
+  adj.push_back("ua" + std::to_string(id));
+  line("Real " + adj.back() + "[" + std::to_string(D) + "]" + lanes + " = {};");
+  for (size_t l = 0; l + 1 < L; ++l) {
+    const std::string tag = std::to_string(l);
+    starts.push_back(index_table(id, s.degree_starts(l), "start" + tag));
+    prefixes.push_back(index_table(id, s.degree_prefixes(l), "prefix" + tag));
+    adj.push_back("ha" + std::to_string(id) + "_" + tag);
+    line("Real " + adj.back() + "[" + std::to_string(s.layers[l].rows) + "]" + lanes + " = {};");
+  }
+  const std::string outs = index_table(id, s.output_prefixes(), "out");
+  // Row r of layer l sends `delta` back to the adjoint of its input (adj[l]).
+  auto back = [&](size_t l, const std::string& r, const std::string& count,
+                  const std::string& delta) {
+    const NodeId w = n.args[3 + (L - 1) + l];
+    line("for (int c = 0; c < " + count + "; ++c) " + adj[l] + "[c]" + lane() + " += " +
+         element(w, "(" + r + ") * " + std::to_string(s.layers[l].cols) + " + " +
+                        std::to_string(s.layers[l].first_col) + " + c") +
+         " * " + delta + ";");
+  };
+  line("for (int j = 0; j < " + std::to_string(D) + "; ++j) " + per_lane() + "{");
+  indent_ += 2;
+  line("const int k = " + std::to_string(D - 1) + " - j;");
+  line("const Real t = " + element(n.args[0], "k") + " + " + adj[0] + "[k]" + lane() + ";");
+  line(slot(id, "k") + " = t;");
+  line("for (int r = k * " + std::to_string(P) + "; r < (k + 1) * " + std::to_string(P) +
+       "; ++r) {");
+  indent_ += 2;
+  line("const Real rho = " + element(n.args[1], "r") + " + " + element(n.args[2], "r") + " * t;");
+  line(slot(id, index(D, "r")) + " = rho;");
+  back(L - 1, "r", outs + "[k]", "rho");
+  indent_ -= 2;
+  line("}");
+  for (size_t l = L - 1; l-- > 0;) {
+    const std::string h = adj[l + 1] + "[r]" + lane();
+    line("for (int r = " + starts[l] + "[k]; r < " + starts[l] + "[k + 1]; ++r) {");
+    indent_ += 2;
+    if (s.layers[l].residual) line(adj[l] + "[r]" + lane() + " += " + h + ";");
+    line("const Real delta = " + h + " * " + element(n.args[3 + l], "r") + ";");
+    back(l, "r", prefixes[l] + "[k]", "delta");
+    indent_ -= 2;
+    line("}");
+  }
   indent_ -= 2;
   line("}");
   indent_ -= 2;

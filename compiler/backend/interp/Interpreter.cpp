@@ -58,6 +58,48 @@ std::vector<double> eval_matvec_t(const Node& n, const Values& vals) {
   return out;
 }
 
+// A made_adjoint node (Ops.def): the reverse sweep, from the last position
+// to the first.
+std::vector<double> eval_made_adjoint(const Graph& g, const Node& n, const Values& vals) {
+  const MadeSequence& s = g.made_sequence_info(n.index);
+  const auto D = static_cast<size_t>(s.dim), P = static_cast<size_t>(s.params_per_dim);
+  const size_t L = s.layers.size();
+  auto arg = [&](size_t i) -> const std::vector<double>& {
+    return vals[static_cast<size_t>(n.args[i])];
+  };
+  const auto &au = arg(0), &araw = arg(1), &sraw = arg(2);
+  std::vector<double> out(D * (1 + P), 0.0), u_adj(D, 0.0);
+  std::vector<std::vector<double>> h_adj(L);  // per hidden layer
+  for (size_t l = 0; l + 1 < L; ++l) h_adj[l].assign(size_t(s.layers[l].rows), 0.0);
+  // Row r of layer l sends delta w[r, :] back to its input's first
+  // row_lengths[r] values.
+  auto back = [&](size_t l, size_t r, double delta) {
+    const MadeSequence::Layer& layer = s.layers[l];
+    const auto& w = arg(3 + (L - 1) + l);
+    std::vector<double>& in = l == 0 ? u_adj : h_adj[l - 1];
+    for (size_t c = 0; c < size_t(layer.row_lengths[r]); ++c)
+      in[c] += w[r * size_t(layer.cols) + size_t(layer.first_col) + c] * delta;
+  };
+  for (size_t k = D; k-- > 0;) {
+    const double t = au[k] + u_adj[k];
+    out[k] = t;
+    for (size_t p = 0; p < P; ++p) {
+      const size_t r = k * P + p;
+      out[D + r] = araw[r] + sraw[r] * t;
+      back(L - 1, r, out[D + r]);
+    }
+    for (size_t l = L - 1; l-- > 0;) {
+      const MadeSequence::Layer& layer = s.layers[l];
+      for (size_t r = 0; r < size_t(layer.rows); ++r) {
+        if (layer.degrees[r] != int(k)) continue;
+        if (layer.residual) h_adj[l - 1][r] += h_adj[l][r];
+        back(l, r, h_adj[l][r] * arg(3 + l)[r]);
+      }
+    }
+  }
+  return out;
+}
+
 // Evaluates one node from its operands' values. No `default:`: a new op in
 // Ops.def must be taught here.
 std::vector<double> eval_node(const Graph& g, const Node& n, const Values& vals,
@@ -110,6 +152,8 @@ std::vector<double> eval_node(const Graph& g, const Node& n, const Values& vals,
       throw InternalError("interpret: solve is evaluated by evaluate_solve");
     case Op::made_sequence:
       throw InternalError("interpret: made_sequence is evaluated by evaluate_made_sequence");
+    case Op::made_adjoint:
+      return eval_made_adjoint(g, n, vals);
     case Op::input:
       throw InternalError("interpret: input nodes are bound, not evaluated");
     case Op::var:

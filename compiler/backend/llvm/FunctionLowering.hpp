@@ -36,6 +36,7 @@
 //   GradientKernels.cpp  mean_gradient: accumulations, staging, outer products
 //   Solve.cpp            solve: safeguarded Newton-bisection on all lanes
 //   MadeSequence.cpp     made_sequence: one loop over a MADE's positions
+//   MadeAdjoint.cpp      made_adjoint: the same loop backwards (reverse mode)
 #pragma once
 
 #include <llvm/IR/Constants.h>
@@ -122,6 +123,7 @@ class FunctionLowering {
   void define(NodeId id, Value* k, Value* v);
   Value* index_table(const std::vector<int>& indices, const char* name);
   Value* table_entry(Value* table, Value* k);
+  Value* indexable_copy(NodeId id);
   void emit_input(NodeId id);
   void emit_outputs();
 
@@ -190,6 +192,15 @@ class FunctionLowering {
   Values made_rows(const MadeLoop& made, size_t l, Value* r0, int R, Value* cols, int split);
   void made_hidden_layer(const MadeLoop& made, size_t l, Value* k);
   void made_outputs(const MadeLoop& made, Value* k);
+
+  // made_adjoint (MadeAdjoint.cpp).
+  struct MadeSweep;  // a made_adjoint's buffers and tables
+  void emit_made_adjoint(NodeId id);
+  Value* sweep_operand(const MadeSweep& sweep, size_t i, Value* k);
+  void sweep_outputs(const MadeSweep& sweep, Value* k);
+  void sweep_hidden_layer(const MadeSweep& sweep, size_t l, Value* k);
+  void sweep_rows_back(const MadeSweep& sweep, size_t l, Value* r0, const Values& delta,
+                       Value* cols);
 
   const Graph& g_;
   const EntryPoint& entry_;

@@ -262,6 +262,8 @@ void FunctionLowering::emit_node(NodeId id) {
       return emit_solve(id);
     case Op::made_sequence:
       return emit_made_sequence(id);
+    case Op::made_adjoint:
+      return emit_made_adjoint(id);
   }
 }
 

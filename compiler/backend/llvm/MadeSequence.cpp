@@ -66,27 +66,16 @@ void FunctionLowering::emit_made_sequence(NodeId id) {
 // thirds of a 784-D MAF's IR.
 void FunctionLowering::made_buffers(MadeLoop& made) {
   const MadeSequence& s = made.s;
-  const bool copy_v = !addressable(made.n.args[0]);
   {
     llvm::IRBuilder<> entry(&F_->getEntryBlock(), F_->getEntryBlock().begin());
     for (size_t l = 0; l + 1 < made.L; ++l)
       made.hidden.push_back(entry.CreateAlloca(VT_, i64(s.layers[l].rows), "made.h"));
-    if (copy_v) made.v_copy = entry.CreateAlloca(VT_, i64(made.D), "made.v");
   }
-  if (copy_v)
-    for (int k = 0; k < made.D; ++k)
-      B_.CreateStore(element(made.n.args[0], i64(k)), B_.CreateGEP(VT_, made.v_copy, i64(k)));
+  made.v_copy = indexable_copy(made.n.args[0]);
   // A bias computed per sample (a conditional MADE's, holding the context's
   // contribution) may live in registers: copied so rows can index it.
-  made.bias_copy.assign(made.L, nullptr);
-  for (size_t l = 0; l < made.L; ++l) {
-    const NodeId b = made.n.args[2 + 2 * l];
-    if (addressable(b)) continue;
-    llvm::IRBuilder<> entry(&F_->getEntryBlock(), F_->getEntryBlock().begin());
-    made.bias_copy[l] = entry.CreateAlloca(VT_, i64(g_.len(b)), "made.b");
-    for (int r = 0; r < g_.len(b); ++r)
-      B_.CreateStore(element(b, i64(r)), B_.CreateGEP(VT_, made.bias_copy[l], i64(r)));
-  }
+  for (size_t l = 0; l < made.L; ++l)
+    made.bias_copy.push_back(indexable_copy(made.n.args[2 + 2 * l]));
 }
 
 // Element k of a stack buffer of vectors.

@@ -17,7 +17,7 @@ namespace nfc::llvm_lowering {
 // into loops), the rest from kUnrollMax.
 bool FunctionLowering::needs_buffer(NodeId id) const {
   const Op op = g_.node(id).op;
-  if (op == Op::made_sequence) return true;  // indexed by its loop's position
+  if (op == Op::made_sequence || op == Op::made_adjoint) return true;  // indexed in a loop
   if (op == Op::constant || op == Op::param || op == Op::broadcast) return false;
   const int max = is_elementwise(op) || op == Op::gather ? kRegisterMax : kUnrollMax;
   return g_.len(id) > max;
@@ -63,6 +63,20 @@ void FunctionLowering::define(NodeId id, Value* k, Value* v) {
   Values& elems = regs_[static_cast<size_t>(id)];
   elems.resize(static_cast<size_t>(g_.len(id)));
   elems[ck->getZExtValue()] = v;
+}
+
+// A stack copy of a node held in registers, so that a run-time index can
+// read it (load_slot); null for a node element() reads at any index.
+Value* FunctionLowering::indexable_copy(NodeId id) {
+  if (addressable(id)) return nullptr;
+  Value* copy = nullptr;
+  {
+    llvm::IRBuilder<> entry(&F_->getEntryBlock(), F_->getEntryBlock().begin());
+    copy = entry.CreateAlloca(VT_, i64(g_.len(id)), "copy");
+  }
+  for (int k = 0; k < g_.len(id); ++k)
+    B_.CreateStore(element(id, i64(k)), B_.CreateGEP(VT_, copy, i64(k)));
+  return copy;
 }
 
 // Entry k of an index_table, as i64.
