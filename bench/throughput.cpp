@@ -4,7 +4,8 @@
 // compile time.
 //
 // Usage: nfc_bench_throughput [--f64] [--batch N] [--train-batch N] [--no-vector-math]
-//                             [--threads N] [--json] [-O0..3] [model.nf ...]
+//                             [--threads N] [--json] [-O0..3] [--map-vectors N]
+//                             [--cpu LLVM_CPU] [model.nf ...]
 //        nfc_bench_throughput --fma-peak   (one core's float32 FMA ceiling, JSON)
 // (default: examples/moons.nf and bench/models/coupling64.nf, f32, batch
 // 4096, training batch 512). Each throughput is the best of 5 rounds of at
@@ -46,6 +47,8 @@ struct Settings {
   int run_threads = 1;
   int opt_level = 2;
   bool json = false;
+  int map_vectors = 0;     // 0: JitOptions' default
+  std::string target_cpu;  // empty: the host
 };
 
 // This process's peak resident memory in MB: VmHWM of /proc/self/status,
@@ -131,6 +134,8 @@ int run(const std::string& path, const Settings& s) {
   options.vector_math = s.vector_math;
   options.threads = s.compile_threads;
   options.opt_level = s.opt_level;
+  if (s.map_vectors > 0) options.map_vectors = s.map_vectors;
+  options.target_cpu = s.target_cpu;
   // Compile time is the wall time of everything from text to callable code
   // (all entry points), what a user waits for.
   const auto compile_start = std::chrono::steady_clock::now();
@@ -266,6 +271,10 @@ int main(int argc, char** argv) {
       s.compile_threads = s.run_threads = std::stoi(argv[++i]);
     else if (std::strncmp(argv[i], "-O", 2) == 0 && argv[i][2] >= '0' && argv[i][2] <= '3')
       s.opt_level = argv[i][2] - '0';
+    else if (std::strcmp(argv[i], "--map-vectors") == 0 && i + 1 < argc)
+      s.map_vectors = std::stoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--cpu") == 0 && i + 1 < argc)
+      s.target_cpu = argv[++i];
     else if (std::strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
       s.batch = std::stoll(argv[++i]);
     else if (std::strcmp(argv[i], "--train-batch") == 0 && i + 1 < argc)

@@ -13,4 +13,12 @@ inline std::vector<int> iota(int n, int start = 0) {
   return v;
 }
 
+// Whether `indices` is one run start, start + 1, ... (non-empty): a gather
+// or scatter over it is a shifted copy, with no index table.
+inline bool is_run(const std::vector<int>& indices) {
+  for (std::size_t k = 1; k < indices.size(); ++k)
+    if (indices[k] != indices[0] + static_cast<int>(k)) return false;
+  return !indices.empty();
+}
+
 }  // namespace nfc

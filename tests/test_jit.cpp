@@ -431,6 +431,46 @@ TEST_CASE("jit: entry points compile alike on one thread or several", "[jit]") {
   CHECK(results[2] == results[0]);
 }
 
+// Matvec register blocks fit the target's vector registers: 8 rows of
+// <32 x float> (two zmm each) on AVX-512's 32 registers; on AVX2's 16 the
+// same 8 rows of two ymm each spilled, so 4.
+TEST_CASE("jit: register blocks follow the target's vector registers", "[jit]") {
+  CHECK(register_block(32, 512, 32, 32) == 8);  // AVX-512 map entries, f32
+  CHECK(register_block(32, 512, 16, 32) == 8);  // AVX-512 gradient entries
+  CHECK(register_block(16, 256, 16, 32) == 4);  // AVX2 map entries (two ymm a value)
+  CHECK(register_block(16, 256, 8, 32) == 8);   // AVX2 gradient entries
+  CHECK(register_block(16, 128, 4, 64) == 4);   // SSE2 map entries, f64
+  CHECK(register_block(16, 128, 16, 64) == 2);  // never fewer than 2
+  CHECK(register_block(16, 256, 1, 32) == 8);   // one-sample entries
+}
+
+// Code generated for other x86-64 CPUs, which this one runs: AVX2 (16
+// registers: 4-row blocks at two vectors a value) and the SSE2 baseline
+// (no FMA: a multiply and an add, rounded twice, hence a tolerance). 37
+// hidden rows leave a remainder after the blocks.
+TEST_CASE("jit: code for an AVX2 and an SSE2 CPU matches the interpreter", "[jit]") {
+  Graph g;
+  const Program program = coupling_chain(g, 6, 37, 2);
+  const std::vector<double> params = chain_params(g);
+  for (const char* cpu : {"haswell", "x86-64"}) {
+    for (Precision precision : {Precision::f64, Precision::f32}) {
+      INFO(cpu << (precision == Precision::f64 ? " f64" : " f32"));
+      JitOptions options;
+      options.target_cpu = cpu;
+      options.precision = precision;
+      const auto jit = JitModule::compile(program, options);
+      const int register_bits = std::string(cpu) == "haswell" ? 256 : 128;
+      CHECK(jit->gradient_width() == register_bits / (precision == Precision::f64 ? 64 : 32));
+      std::mt19937 rng(8);
+      const int64_t n = 3 * jit->vector_width() + 5;
+      if (precision == Precision::f64)
+        compare<double>(program, program.entries[0], *jit, params, n, {{-2, 2}}, rng);
+      else
+        compare<float>(program, program.entries[0], *jit, params, n, {{-2, 2}}, rng);
+    }
+  }
+}
+
 TEST_CASE("jit: vector width follows the precision", "[jit]") {
   Graph g;
   const NodeId x = g.input(0, 1);

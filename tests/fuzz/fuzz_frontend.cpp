@@ -22,16 +22,18 @@
 
 namespace {
 
-// Every entry at 4 lanes, and the map entries as the JIT's one-sample
-// variant too (1 lane, matrix rows in vectors of 4).
+// Every entry at 4 lanes (row blocks of 8, and of 3: a remainder in every
+// matvec), and the map entries as the JIT's one-sample variant too (1 lane,
+// matrix rows in vectors of 4).
 void lower_and_verify(const nfc::Program& program) {
   for (const nfc::EntryPoint& entry : program.entries) {
     const bool map = entry.kind == nfc::EntryKind::map;
-    for (auto [width, row_lanes] : {std::pair{4, 0}, std::pair{1, 4}}) {
-      if (width == 1 && !map) continue;
+    for (const nfc::LoweringShape shape :
+         {nfc::LoweringShape{4, 0, 8}, nfc::LoweringShape{4, 0, 3}, nfc::LoweringShape{1, 4, 8}}) {
+      if (shape.width == 1 && !map) continue;
       llvm::LLVMContext ctx;
       llvm::Module module("fuzz", ctx);
-      nfc::lower_entry(program, entry, nfc::Precision::f32, width, row_lanes, {}, module);
+      nfc::lower_entry(program, entry, nfc::Precision::f32, shape, {}, module);
       if (llvm::verifyModule(module, &llvm::errs())) std::abort();
     }
   }

@@ -75,8 +75,8 @@ using Values = std::vector<Value*>;  // loop-carried values, or a node's element
 
 class FunctionLowering {
  public:
-  FunctionLowering(const Graph& g, const EntryPoint& entry, Precision precision, int width,
-                   int row_lanes, const VectorMath& vector_math, llvm::Module& m);
+  FunctionLowering(const Graph& g, const EntryPoint& entry, Precision precision,
+                   const LoweringShape& shape, const VectorMath& vector_math, llvm::Module& m);
   void emit();
   int64_t workspace_bytes() const {
     return workspace_elements_ * (T_->getPrimitiveSizeInBits() / 8);
@@ -207,6 +207,7 @@ class FunctionLowering {
   const Precision precision_;
   const int W_;
   const int row_lanes_;  // W_ = 1: lanes of the vectors a matrix row is read in (0: none)
+  const int row_block_;  // LoweringShape::row_block
   const VectorMath& vector_math_;
   llvm::Module& m_;
   llvm::LLVMContext& ctx_;

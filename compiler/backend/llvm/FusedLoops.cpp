@@ -5,6 +5,7 @@
 // node a buffer (it is read outside the loop or by a gather, or it is an
 // output or an accumulation's operand).
 #include "compiler/backend/llvm/FunctionLowering.hpp"
+#include "support/Iota.hpp"
 
 namespace nfc::llvm_lowering {
 
@@ -15,11 +16,8 @@ void FunctionLowering::emit_fused_loop(size_t begin, size_t end) {
   std::vector<Value*> tables(end - begin, nullptr);
   for (size_t i = begin; i < end; ++i) {
     const Node& n = g_.node(plan_.order[i]);
-    if (n.op != Op::gather) continue;
-    bool contiguous = true;
-    for (size_t j = 1; j < n.indices.size(); ++j)
-      contiguous = contiguous && n.indices[j] == n.indices[0] + static_cast<int>(j);
-    if (!contiguous) tables[i - begin] = index_table(n.indices, "gather");
+    if (n.op == Op::gather && !is_run(n.indices))
+      tables[i - begin] = index_table(n.indices, "gather");
   }
   for_each(
       len,

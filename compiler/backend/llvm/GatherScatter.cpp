@@ -1,6 +1,7 @@
 // Nodes that move elements by index (gather, scatter, concat) or add them
 // up (sum): unrolled when short, else loops over constant index tables.
 #include "compiler/backend/llvm/FunctionLowering.hpp"
+#include "support/Iota.hpp"
 
 namespace nfc::llvm_lowering {
 
@@ -38,10 +39,7 @@ void FunctionLowering::emit_scatter(NodeId id) {
     for (int j = 0; j < n.len; ++j) define(id, i64(j), out[static_cast<size_t>(j)]);
     return;
   }
-  bool run = count > 0;
-  for (int64_t k = 0; run && k < count; ++k)
-    run = n.indices[static_cast<size_t>(k)] == n.indices[0] + k;
-  if (run) {  // distinct indices: out[start + k] = a[k], zeros around
+  if (is_run(n.indices)) {  // distinct indices: out[start + k] = a[k], zeros around
     const int64_t start = n.indices[0];
     for_each(start, [&](Value* k) { define(id, k, splat_const(0)); });
     for_each(count, [&](Value* k) { define(id, B_.CreateAdd(i64(start), k), element(src, k)); });

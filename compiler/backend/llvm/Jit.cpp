@@ -15,6 +15,7 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/Object/ELFObjectFile.h>
 #include <llvm/Object/ObjectFile.h>
 #include <llvm/Passes/PassBuilder.h>
@@ -35,6 +36,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 #include "compiler/backend/llvm/LlvmBackend.hpp"
@@ -139,19 +141,41 @@ llvm::OptimizationLevel ir_level(int opt_level) {
   }
 }
 
-// Lanes per block: the target's preferred vector register width (which
-// accounts for CPUs where 512-bit vectors are legal but slow) over T's width.
-int host_vector_width(llvm::TargetMachine& tm, Precision precision) {
+// What LLVM knows of the target's vector registers: the width it prefers
+// (which accounts for CPUs where 512-bit vectors are legal but slow) and
+// how many there are (32 with AVX-512, 16 with AVX2 or SSE).
+struct VectorRegisters {
+  int bits = 128;
+  int count = 16;
+};
+
+VectorRegisters target_vector_registers(llvm::TargetMachine& tm) {
   llvm::LLVMContext ctx;
   llvm::Module probe("probe", ctx);
   auto* f = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), false),
                                    llvm::Function::ExternalLinkage, "probe", probe);
-  const auto bits = tm.getTargetTransformInfo(*f)
-                        .getRegisterBitWidth(llvm::TargetTransformInfo::RGK_FixedWidthVector)
-                        .getFixedValue();
-  const int element_bits = precision == Precision::f32 ? 32 : 64;
-  return std::max(1, static_cast<int>(bits) / element_bits);
+  const llvm::TargetTransformInfo tti = tm.getTargetTransformInfo(*f);
+  return {
+      static_cast<int>(
+          tti.getRegisterBitWidth(llvm::TargetTransformInfo::RGK_FixedWidthVector).getFixedValue()),
+      static_cast<int>(tti.getNumberOfRegisters(tti.getRegisterClassForType(true)))};
 }
+
+// Lanes per block: the preferred vector register's over T's width.
+int native_width(const VectorRegisters& regs, Precision precision) {
+  return std::max(1, regs.bits / (precision == Precision::f32 ? 32 : 64));
+}
+
+}  // namespace
+
+int register_block(int registers, int register_bits, int width, int element_bits) {
+  // A <width x T> accumulator takes this many registers; the block keeps
+  // half the register file for the input element, weights and addresses.
+  const int per_value = std::max(1, (width * element_bits + register_bits - 1) / register_bits);
+  return std::clamp(registers / 2 / per_value, 2, 8);
+}
+
+namespace {
 
 // glibc's libmvec, loaded into the process (once; the JIT's process symbol
 // search then finds it: also what cached objects calling it need).
@@ -167,17 +191,17 @@ llvm::sys::DynamicLibrary load_libmvec() {
 // the library is left out (the lowering calls libm per lane instead).
 VectorMath host_vector_math(const llvm::TargetMachine& tm, Precision precision, int width) {
   static std::mutex mutex;
-  static std::map<std::pair<Precision, int>, VectorMath> cache;
+  static std::map<std::tuple<std::string, Precision, int>, VectorMath> cache;
   const std::lock_guard<std::mutex> lock(mutex);
-  const auto key = std::make_pair(precision, width);
+  const auto key = std::make_tuple(tm.getTargetCPU().str(), precision, width);
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   VectorMath& table = cache[key];
   if (!tm.getTargetTriple().isX86() || !tm.getTargetTriple().isOSLinux()) return table;
   llvm::sys::DynamicLibrary lib = load_libmvec();
   if (!lib.isValid()) return table;
-  const std::string features = tm.getTargetFeatureString().str() + ",";
+  // The subtarget's features: the CPU's own and any set explicitly.
   auto has = [&](const char* feature) {
-    return features.find(std::string("+") + feature + ",") != std::string::npos;
+    return tm.getMCSubtargetInfo()->checkFeatures(std::string("+") + feature);
   };
   const int element_bits = precision == Precision::f32 ? 32 : 64;
   struct Isa {
@@ -410,19 +434,28 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
   initialize_llvm();
   auto impl = std::make_unique<Impl>();
   auto jtmb = unwrap(llvm::orc::JITTargetMachineBuilder::detectHost(), "detecting the host");
+  if (!options.target_cpu.empty()) {
+    jtmb.setCPU(options.target_cpu);
+    jtmb.getFeatures() = llvm::SubtargetFeatures();  // the CPU's own, not the host's
+  }
   jtmb.setCodeGenOptLevel(codegen_level(options.opt_level));
   std::unique_ptr<llvm::TargetMachine> tm =
       unwrap(jtmb.createTargetMachine(), "creating the target machine");
-  impl->width = host_vector_width(*tm, options.precision);
+  const VectorRegisters regs = target_vector_registers(*tm);
+  impl->width = native_width(regs, options.precision);
   impl->map_width = impl->width * std::max(1, options.map_vectors);
+  const int element_bits = options.precision == Precision::f32 ? 32 : 64;
 
   // What to compile: every entry point at its kind's width, and log_prob
   // once more for one sample at a time (SIMD along matrix rows).
   struct Job {
     EntryPoint entry;
-    int width;
-    int row_lanes;
+    LoweringShape shape;
     int opt_level;
+  };
+  auto shape = [&](int width, int row_lanes) {
+    return LoweringShape{width, row_lanes,
+                         register_block(regs.count, regs.bits, width, element_bits)};
   };
   std::vector<Job> jobs;
   for (const EntryPoint& entry : program.entries) {
@@ -432,10 +465,10 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
     // (W3: 536 -> 440 ms); the gradient keeps O2 (at O1 the 64-D MAF's ran
     // a third slower).
     const int map_level = std::min(options.opt_level, 1);
-    jobs.push_back({entry, gradient ? impl->width : impl->map_width, 0,
+    jobs.push_back({entry, shape(gradient ? impl->width : impl->map_width, 0),
                     gradient ? options.opt_level : map_level});
     if (entry.name == abi::kLogProb && options.small_batch_entry) {
-      jobs.push_back({entry, 1, impl->width, map_level});
+      jobs.push_back({entry, shape(1, impl->width), map_level});
       jobs.back().entry.name = abi::kLogProbSmall;
     }
   }
@@ -453,8 +486,8 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
 
   std::map<int, VectorMath> vector_math;  // by width
   for (const Job& job : jobs)
-    if (options.vector_math && !vector_math.count(job.width))
-      vector_math[job.width] = host_vector_math(*tm, options.precision, job.width);
+    if (options.vector_math && !vector_math.count(job.shape.width))
+      vector_math[job.shape.width] = host_vector_math(*tm, options.precision, job.shape.width);
 
   const auto start = Clock::now();
   std::vector<Unit> units(jobs.size());
@@ -466,8 +499,8 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
     unit.module->setDataLayout(tm->createDataLayout());
     unit.module->setTargetTriple(tm->getTargetTriple().str());
     impl->workspace[jobs[i].entry.name] =
-        lower_entry(program, jobs[i].entry, options.precision, jobs[i].width, jobs[i].row_lanes,
-                    vector_math[jobs[i].width], *unit.module);
+        lower_entry(program, jobs[i].entry, options.precision, jobs[i].shape,
+                    vector_math[jobs[i].shape.width], *unit.module);
     std::string broken;
     llvm::raw_string_ostream broken_out(broken);
     if (llvm::verifyModule(*unit.module, &broken_out))

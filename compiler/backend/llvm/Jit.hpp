@@ -53,7 +53,9 @@ struct JitOptions {
   // samples. Measured on Zen 5 (bench/throughput.cpp, f32): log_prob +22% on
   // W1 and W2, MAF sampling +65%; the gradient entry keeps one (two measured
   // 5-8% slower: the outer-product and transposed kernels run out of
-  // registers).
+  // registers). On Zen 4 one or two measure the same; code for AVX2 (16
+  // registers; --cpu haswell on Zen 4) is faster with two than with one on
+  // W1-W4 once matvec blocks fit its registers (register_block).
   int map_vectors = 2;
   // Also compile log_prob for one sample at a time as "log_prob.small":
   // scalar per sample, matrix-vector products vectorised along rows. A
@@ -61,6 +63,11 @@ struct JitOptions {
   // of a few rows; this entry computes none (Flow uses it below
   // kSmallBatchRows).
   bool small_batch_entry = true;
+  // Generate code for this LLVM CPU name (its default features: "haswell"
+  // is AVX2 with 16 vector registers, "x86-64" SSE2) instead of the host,
+  // which must be able to run it. Measures on one machine what another CPU
+  // family's code does (bench/throughput.cpp --cpu). Empty: the host.
+  std::string target_cpu;
   // With a store and a key (driver/JitCache.hpp's jit_cache_key: the key
   // must determine the program and these options), compile() first looks
   // for the objects there and stores them after compiling. keep_ir
@@ -68,6 +75,14 @@ struct JitOptions {
   ObjectStore* cache = nullptr;
   std::string cache_key;
 };
+
+// Rows of a matvec block (LoweringShape::row_block) for a target with
+// `registers` vector registers of `register_bits`, at `width` lanes of
+// `element_bits`: as many <width x T> accumulators as fit in half the
+// registers, 2 to 8. Eight rows of two registers each fill AVX-512's 32;
+// on AVX2's 16 they spilled, and log_prob ran up to 2x slower
+// (docs/bench.md: "Register blocks per CPU").
+int register_block(int registers, int register_bits, int width, int element_bits);
 
 // Below this many rows log_prob.small is faster than one block of
 // vector_width() samples: on the bench models W1-W4 (f32, Zen 5, 1 thread)

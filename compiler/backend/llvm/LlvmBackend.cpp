@@ -16,20 +16,21 @@
 namespace nfc::llvm_lowering {
 
 FunctionLowering::FunctionLowering(const Graph& g, const EntryPoint& entry, Precision precision,
-                                   int width, int row_lanes, const VectorMath& vector_math,
+                                   const LoweringShape& shape, const VectorMath& vector_math,
                                    llvm::Module& m)
     : g_(g),
       entry_(entry),
       precision_(precision),
-      W_(width),
-      row_lanes_(row_lanes),
+      W_(shape.width),
+      row_lanes_(shape.row_lanes),
+      row_block_(shape.row_block),
       vector_math_(vector_math),
       m_(m),
       ctx_(m.getContext()),
       B_(m.getContext()),
       T_(precision == Precision::f32 ? llvm::Type::getFloatTy(ctx_)
                                      : llvm::Type::getDoubleTy(ctx_)),
-      VT_(llvm::FixedVectorType::get(T_, static_cast<unsigned>(width))) {}
+      VT_(llvm::FixedVectorType::get(T_, static_cast<unsigned>(shape.width))) {}
 
 // The signatures of abi/EntryPoints.hpp:
 //   map:           void NAME(const T* params, const T* in, T* out_0, ..., T* out_k, int64_t n)
@@ -271,12 +272,14 @@ void FunctionLowering::emit_node(NodeId id) {
 
 namespace nfc {
 
-int64_t lower_entry(const Program& program, const EntryPoint& entry, Precision precision, int width,
-                    int row_lanes, const VectorMath& vector_math, llvm::Module& module) {
+int64_t lower_entry(const Program& program, const EntryPoint& entry, Precision precision,
+                    const LoweringShape& shape, const VectorMath& vector_math,
+                    llvm::Module& module) {
   internal_check(program.graph != nullptr, "llvm backend: program without a graph");
-  internal_check(width >= 1, "llvm backend: vector width must be positive");
-  llvm_lowering::FunctionLowering lowering(*program.graph, entry, precision, width, row_lanes,
-                                           vector_math, module);
+  internal_check(shape.width >= 1 && shape.row_block >= 1,
+                 "llvm backend: vector width and row block must be positive");
+  llvm_lowering::FunctionLowering lowering(*program.graph, entry, precision, shape, vector_math,
+                                           module);
   lowering.emit();
   return lowering.workspace_bytes();
 }

@@ -7,32 +7,24 @@
 #include "compiler/backend/llvm/FunctionLowering.hpp"
 
 namespace nfc::llvm_lowering {
-namespace {
-
-// Rows of a matvec computed together: each vector element loaded feeds this
-// many independent FMA chains (register blocking), enough to hide FMA latency.
-// Also the columns of a matvec_t computed together.
-constexpr int kRowBlock = 8;
-
-}  // namespace
 
 // out[r] = sum_c M[offset + r * stride + c] * v[c], accumulated in column
-// order like the interpreter, kRowBlock rows at a time.
+// order like the interpreter, row_block_ rows at a time.
 void FunctionLowering::emit_matvec(NodeId id) {
   const Node& n = g_.node(id);
   if (row_dot_applies(id)) return emit_matvec_row_dots(id);
   if (!n.indices.empty()) return emit_staircase_matvec(id);
   if (n.rows <= kUnrollMax) return emit_matvec_rows(id, i64(0), n.rows, i64(n.cols));
-  const int blocks = n.rows / kRowBlock, rest = n.rows % kRowBlock;
-  // Row blocks stay a loop: each block is already kRowBlock accumulators
+  const int blocks = n.rows / row_block_, rest = n.rows % row_block_;
+  // Row blocks stay a loop: each block is already row_block_ accumulators
   // wide, and unrolling blocks only multiplies IR (and compile time).
   for_each(
       blocks,
       [&](Value* b) {
-        emit_matvec_rows(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock, i64(n.cols));
+        emit_matvec_rows(id, B_.CreateMul(b, i64(row_block_)), row_block_, i64(n.cols));
       },
       1);
-  if (rest > 0) emit_matvec_rows(id, i64(int64_t{blocks} * kRowBlock), rest, i64(n.cols));
+  if (rest > 0) emit_matvec_rows(id, i64(int64_t{blocks} * row_block_), rest, i64(n.cols));
 }
 
 // A staircase (row r reads columns < row_lengths[r], non-decreasing): each
@@ -42,11 +34,11 @@ void FunctionLowering::emit_matvec(NodeId id) {
 // MADE about half of all multiply-adds.
 void FunctionLowering::emit_staircase_matvec(NodeId id) {
   const Node& n = g_.node(id);
-  const int blocks = n.rows / kRowBlock, rest = n.rows % kRowBlock;
+  const int blocks = n.rows / row_block_, rest = n.rows % row_block_;
   auto block_cols = [&](int first, int count) { return n.indices[size_t(first + count - 1)]; };
-  if (n.rows <= 2 * kRowBlock) {  // short: straight-line blocks
-    for (int first = 0; first < n.rows; first += kRowBlock) {
-      const int count = std::min(kRowBlock, n.rows - first);
+  if (n.rows <= 2 * row_block_) {  // short: straight-line blocks
+    for (int first = 0; first < n.rows; first += row_block_) {
+      const int count = std::min(row_block_, n.rows - first);
       emit_matvec_rows(id, i64(first), count, i64(block_cols(first, count)));
     }
     return;
@@ -57,18 +49,19 @@ void FunctionLowering::emit_staircase_matvec(NodeId id) {
   Value* table = nullptr;
   if (addressable(n.args[1])) {
     std::vector<int> cols;
-    for (int b = 0; b < blocks; ++b) cols.push_back(block_cols(b * kRowBlock, kRowBlock));
+    for (int b = 0; b < blocks; ++b) cols.push_back(block_cols(b * row_block_, row_block_));
     table = index_table(cols, "staircase");
   }
   for_each(
       blocks,
       [&](Value* b) {
-        emit_matvec_rows(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock,
+        emit_matvec_rows(id, B_.CreateMul(b, i64(row_block_)), row_block_,
                          table ? table_entry(table, b) : i64(n.cols));
       },
       1);
   if (rest > 0)
-    emit_matvec_rows(id, i64(blocks * kRowBlock), rest, i64(block_cols(blocks * kRowBlock, rest)));
+    emit_matvec_rows(id, i64(blocks * row_block_), rest,
+                     i64(block_cols(blocks * row_block_, rest)));
 }
 
 // One sample per block (W = 1, the small-batch log_prob): the per-sample
@@ -145,8 +138,8 @@ void FunctionLowering::emit_matvec_rows(NodeId id, Value* first_row, int count, 
 }
 
 // out[c] = sum_r M[offset + r * stride + c] * a[r], accumulated in row order
-// like the interpreter, kRowBlock columns at a time: each a[r] loaded feeds
-// kRowBlock FMA chains, as in matvec. For a staircase, a block of columns
+// like the interpreter, row_block_ columns at a time: each a[r] loaded feeds
+// row_block_ FMA chains, as in matvec. For a staircase, a block of columns
 // starts at the first row long enough to reach its first column: the rows
 // above hold only structural zeros there (and the ones it does read past
 // their length are zeros too).
@@ -165,29 +158,29 @@ void FunctionLowering::emit_matvec_t(NodeId id) {
     for_each(n.cols, [&](Value* c) { emit_matvec_t_cols(id, c, 1, i64(0)); }, 1);
     return;
   }
-  const int blocks = n.cols / kRowBlock, rest = n.cols % kRowBlock;
+  const int blocks = n.cols / row_block_, rest = n.cols % row_block_;
   if (!n.indices.empty() && (blocks <= 2 || !addressable(n.args[1]))) {  // straight-line blocks
-    for (int first = 0; first < n.cols; first += kRowBlock)
-      emit_matvec_t_cols(id, i64(first), std::min(kRowBlock, n.cols - first),
+    for (int first = 0; first < n.cols; first += row_block_)
+      emit_matvec_t_cols(id, i64(first), std::min(row_block_, n.cols - first),
                          i64(first_row(first)));
     return;
   }
   Value* starts = nullptr;
   if (!n.indices.empty()) {
     std::vector<int> rows;
-    for (int b = 0; b < blocks; ++b) rows.push_back(first_row(b * kRowBlock));
+    for (int b = 0; b < blocks; ++b) rows.push_back(first_row(b * row_block_));
     starts = index_table(rows, "staircase_t");
   }
   for_each(
       blocks,
       [&](Value* b) {
-        emit_matvec_t_cols(id, B_.CreateMul(b, i64(kRowBlock)), kRowBlock,
+        emit_matvec_t_cols(id, B_.CreateMul(b, i64(row_block_)), row_block_,
                            starts ? table_entry(starts, b) : i64(0));
       },
       1);
   if (rest > 0)
-    emit_matvec_t_cols(id, i64(int64_t{blocks} * kRowBlock), rest,
-                       i64(first_row(blocks * kRowBlock)));
+    emit_matvec_t_cols(id, i64(int64_t{blocks} * row_block_), rest,
+                       i64(first_row(blocks * row_block_)));
 }
 
 void FunctionLowering::emit_matvec_t_cols(NodeId id, Value* first_col, int count,
