@@ -61,3 +61,35 @@ TEST_CASE("the lowered IR grows at most linearly with the dimension", "[jit][gro
     }
   }
 }
+
+// Layers of one `repeat` lower their loop ops (made_sequence, made_adjoint)
+// to one shared function each: a MAF's sampling direction at 8 layers is
+// one loop function called 8 times, and 4 times the layers is less than
+// twice the IR (the calls, the permutations and the log-dets grow; one copy
+// of the loop, ~40 KB of IR here, would otherwise be 4 times as many).
+TEST_CASE("repeated MAF layers share one made_sequence function", "[jit][growth]") {
+  auto inverse_ir = [](int layers) {
+    JitOptions options;
+    options.opt_level = 0;
+    options.keep_ir = true;
+    auto model = test::compile_or_fail(
+        fmt::format("flow f(dim = 6) {{ repeat {} {{ maf affine {{ net = made(hidden = [16, 16]) "
+                    "}}; permute reverse }} }}",
+                    layers),
+        options);
+    const std::string& ir = model->jit->ir();
+    const size_t begin = ir.find("; ModuleID = 'nfc.inverse'");
+    REQUIRE(begin != std::string::npos);
+    return ir.substr(begin, ir.find("; ModuleID", begin + 1) - begin);
+  };
+  auto count = [](const std::string& text, const std::string& what) {
+    int n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  const std::string two = inverse_ir(2), eight = inverse_ir(8);
+  CHECK(count(eight, "define internal void @nfc.loop") == 1);
+  CHECK(count(eight, "call void @nfc.loop0(") == 8);
+  INFO("inverse IR: " << two.size() << " bytes at 2 layers, " << eight.size() << " at 8");
+  CHECK(eight.size() < two.size() * 2);
+}

@@ -35,6 +35,8 @@
 //   GatherScatter.cpp    gather, scatter, concat, sum
 //   GradientKernels.cpp  mean_gradient: accumulations, staging, outer products
 //   Solve.cpp            solve: safeguarded Newton-bisection on all lanes
+//   SharedLoops.cpp      loop ops (made_sequence, made_adjoint) as functions shared by
+//                        every node of the same shape, their operands as pointers
 //   MadeSequence.cpp     made_sequence: one loop over a MADE's positions
 //   MadeAdjoint.cpp      made_adjoint: the same loop backwards (reverse mode)
 #pragma once
@@ -123,7 +125,6 @@ class FunctionLowering {
   void define(NodeId id, Value* k, Value* v);
   Value* index_table(const std::vector<int>& indices, const char* name);
   Value* table_entry(Value* table, Value* k);
-  Value* indexable_copy(NodeId id);
   void emit_input(NodeId id);
   void emit_outputs();
 
@@ -184,10 +185,25 @@ class FunctionLowering {
   Values solve_bracket(const SolveElement& e);
   Values newton_step(const SolveElement& e, const Values& s, Value* active);
 
+  // Loop ops as shared functions (SharedLoops.cpp).
+  struct Operand {  // an operand of a shared loop function, as a pointer
+    Value* ptr = nullptr;
+    bool scalar = false;  // T per element (a parameter), else <W x T> per element
+  };
+  Operand operand_pointer(NodeId id);
+  Value* load(const Operand& o, Value* k);
+  void store(Value* vectors, Value* k, Value* v);
+  void call_shared_loop(const std::string& shape, NodeId id, const std::vector<NodeId>& operands,
+                        const std::function<void(Value* out, const std::vector<Operand>&)>& body);
+  std::string step_shape(const std::vector<NodeId>& nodes,
+                         const std::unordered_map<NodeId, std::string>& placeholders,
+                         NodeId result) const;
+
   // made_sequence (MadeSequence.cpp).
   struct MadeLoop;  // a made_sequence's buffers and tables
   void emit_made_sequence(NodeId id);
-  void made_buffers(MadeLoop& made);
+  std::string made_shape(const MadeSequence& s) const;
+  void made_loop(MadeLoop& made);
   Value* load_slot(Value* buffer, Value* k);
   Values made_rows(const MadeLoop& made, size_t l, Value* r0, int R, Value* cols, int split);
   void made_hidden_layer(const MadeLoop& made, size_t l, Value* k);
@@ -196,7 +212,7 @@ class FunctionLowering {
   // made_adjoint (MadeAdjoint.cpp).
   struct MadeSweep;  // a made_adjoint's buffers and tables
   void emit_made_adjoint(NodeId id);
-  Value* sweep_operand(const MadeSweep& sweep, size_t i, Value* k);
+  void made_sweep(MadeSweep& sweep);
   void sweep_outputs(const MadeSweep& sweep, Value* k);
   void sweep_hidden_layer(const MadeSweep& sweep, size_t l, Value* k);
   void sweep_rows_back(const MadeSweep& sweep, size_t l, Value* r0, const Values& delta,
@@ -239,6 +255,7 @@ class FunctionLowering {
   // By NodeId: in the body of a fused loop (BufferPlan::loop_end), element k
   // of the loop's nodes evaluated so far in this iteration; null elsewhere.
   std::vector<Value*> fused_;
+  std::unordered_map<std::string, llvm::Function*> shared_loops_;  // by shape
 };
 
 }  // namespace nfc::llvm_lowering

@@ -1,5 +1,6 @@
 // made_adjoint nodes: a made_sequence's reverse sweep, one emitted loop
-// from the last position to the first.
+// from the last position to the first, in a function shared by every
+// made_adjoint of the same shape (SharedLoops.cpp).
 #include <llvm/IR/Module.h>
 
 #include "compiler/backend/llvm/FunctionLowering.hpp"
@@ -14,47 +15,47 @@ constexpr int kRows = 4;
 
 }  // namespace
 
-// A made_adjoint being lowered: the node, its stack buffers and tables.
+// A made_adjoint being lowered: its operands as pointers, its output, its
+// stack buffers and tables.
 struct FunctionLowering::MadeSweep {
-  NodeId id;
-  const Node& n;
   const MadeSequence& s;
   int D, P;
   size_t L;
-  Value* u_adj = nullptr;        // <W x T> per position: what later positions sent to u_k
-  std::vector<Value*> h_adj{};   // <W x T> per row of each hidden layer: its adjoint
-  std::vector<Value*> copies{};  // by operand: a copy of one held in registers, or null
+  Value* out;                            // <W x T> per element: t, then rho
+  const std::vector<Operand>& operands;  // au, araw, sraw, slopes, weights
+  Value* u_adj = nullptr;                // <W x T> per position: what later positions sent to u_k
+  std::vector<Value*> h_adj{};           // <W x T> per row of each hidden layer: its adjoint
   std::vector<Value*> starts{}, prefixes{};  // per hidden layer, as in made_sequence
   Value* out_prefixes = nullptr;
 
-  NodeId slope(size_t l) const { return n.args[3 + l]; }
-  NodeId weights(size_t l) const { return n.args[3 + (L - 1) + l]; }
+  const Operand& slope(size_t l) const { return operands[3 + l]; }
+  const Operand& weights(size_t l) const { return operands[3 + (L - 1) + l]; }
 };
-
-// Element k of operand i, wherever it lives.
-Value* FunctionLowering::sweep_operand(const MadeSweep& sweep, size_t i, Value* k) {
-  Value* copy = sweep.copies[i];
-  return copy ? load_slot(copy, k) : element(sweep.n.args[i], k);
-}
 
 // made_adjoint (Ops.def): one loop over k = D-1 .. 0. Per position, t_k
 // and rho_k are defined, rho_k goes back through the output rows of
 // position k, then each hidden layer, top down, sends its rows of degree k
-// back to its input: adjoints live in stack buffers zeroed per block.
+// back to its input: adjoints live in stack buffers zeroed per call.
 void FunctionLowering::emit_made_adjoint(NodeId id) {
   const Node& n = g_.node(id);
   const MadeSequence& s = g_.made_sequence_info(n.index);
-  MadeSweep sweep{id, n, s, s.dim, s.params_per_dim, s.layers.size()};
+  call_shared_loop("made_adjoint " + made_shape(s), id, n.args,
+                   [&](Value* out, const std::vector<Operand>& operands) {
+                     MadeSweep sweep{s, s.dim, s.params_per_dim, s.layers.size(), out, operands};
+                     made_sweep(sweep);
+                   });
+}
+
+void FunctionLowering::made_sweep(MadeSweep& sweep) {
+  const MadeSequence& s = sweep.s;
   {
     llvm::IRBuilder<> entry(&F_->getEntryBlock(), F_->getEntryBlock().begin());
     sweep.u_adj = entry.CreateAlloca(VT_, i64(sweep.D), "sweep.u");
     for (size_t l = 0; l + 1 < sweep.L; ++l)
       sweep.h_adj.push_back(entry.CreateAlloca(VT_, i64(s.layers[l].rows), "sweep.h"));
   }
-  for (size_t i = 0; i < n.args.size(); ++i) sweep.copies.push_back(indexable_copy(n.args[i]));
   auto zero = [&](Value* buffer, int64_t count) {
-    for_each(count,
-             [&](Value* k) { B_.CreateStore(splat_const(0), B_.CreateGEP(VT_, buffer, k)); });
+    for_each(count, [&](Value* k) { store(buffer, k, splat_const(0)); });
   };
   zero(sweep.u_adj, sweep.D);
   for (size_t l = 0; l + 1 < sweep.L; ++l) {
@@ -77,15 +78,15 @@ void FunctionLowering::emit_made_adjoint(NodeId id) {
 // the output rows of position k.
 void FunctionLowering::sweep_outputs(const MadeSweep& sweep, Value* k) {
   const int D = sweep.D, P = sweep.P;
-  Value* t = B_.CreateFAdd(sweep_operand(sweep, 0, k), load_slot(sweep.u_adj, k));
-  define(sweep.id, k, t);
+  Value* t = B_.CreateFAdd(load(sweep.operands[0], k), load_slot(sweep.u_adj, k));
+  store(sweep.out, k, t);
   Values rho;
   Value* r0 = B_.CreateMul(k, i64(P));
   for (int p = 0; p < P; ++p) {
     Value* r = B_.CreateAdd(r0, i64(p));
     rho.push_back(B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_},
-                                     {sweep_operand(sweep, 2, r), t, sweep_operand(sweep, 1, r)}));
-    define(sweep.id, B_.CreateAdd(i64(D), r), rho.back());
+                                     {load(sweep.operands[2], r), t, load(sweep.operands[1], r)}));
+    store(sweep.out, B_.CreateAdd(i64(D), r), rho.back());
   }
   sweep_rows_back(sweep, sweep.L - 1, r0, rho, table_entry(sweep.out_prefixes, k));
 }
@@ -102,11 +103,9 @@ void FunctionLowering::sweep_hidden_layer(const MadeSweep& sweep, size_t l, Valu
     for (int i = 0; i < R; ++i) {
       Value* r = B_.CreateAdd(r0, i64(i));
       Value* adj = load_slot(sweep.h_adj[l], r);
-      if (sweep.s.layers[l].residual) {
-        Value* below = B_.CreateGEP(VT_, sweep.h_adj[l - 1], r);
-        B_.CreateStore(B_.CreateFAdd(B_.CreateLoad(VT_, below), adj), below);
-      }
-      delta.push_back(B_.CreateFMul(adj, sweep_operand(sweep, 3 + l, r)));
+      if (sweep.s.layers[l].residual)
+        store(sweep.h_adj[l - 1], r, B_.CreateFAdd(load_slot(sweep.h_adj[l - 1], r), adj));
+      delta.push_back(B_.CreateFMul(adj, load(sweep.slope(l), r)));
     }
     sweep_rows_back(sweep, l, r0, delta, cols);
   };
@@ -122,19 +121,18 @@ void FunctionLowering::sweep_hidden_layer(const MadeSweep& sweep, size_t l, Valu
 void FunctionLowering::sweep_rows_back(const MadeSweep& sweep, size_t l, Value* r0,
                                        const Values& delta, Value* cols) {
   const MadeSequence::Layer& layer = sweep.s.layers[l];
-  const NodeId w = sweep.weights(l);
   Value* target = l == 0 ? sweep.u_adj : sweep.h_adj[l - 1];
   Values row_start;
   for (size_t i = 0; i < delta.size(); ++i)
     row_start.push_back(B_.CreateAdd(
         B_.CreateMul(B_.CreateAdd(r0, i64(int64_t(i))), i64(layer.cols)), i64(layer.first_col)));
   for_dynamic(i64(0), cols, 1, [&](Value* c) {
-    Value* at = B_.CreateGEP(VT_, target, c);
-    Value* acc = B_.CreateLoad(VT_, at);
+    Value* acc = load_slot(target, c);
     for (size_t i = 0; i < delta.size(); ++i)
-      acc = B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_},
-                               {element(w, B_.CreateAdd(row_start[i], c)), delta[i], acc});
-    B_.CreateStore(acc, at);
+      acc = B_.CreateIntrinsic(
+          llvm::Intrinsic::fmuladd, {VT_},
+          {load(sweep.weights(l), B_.CreateAdd(row_start[i], c)), delta[i], acc});
+    store(target, c, acc);
   });
 }
 

@@ -1,5 +1,7 @@
 // made_sequence nodes: a MADE's inverse, one position at a time, as one
-// emitted loop over the positions.
+// emitted loop over the positions, in a function shared by every
+// made_sequence of the same shape (SharedLoops.cpp).
+#include <fmt/format.h>
 #include <llvm/IR/Module.h>
 
 #include <unordered_map>
@@ -16,35 +18,63 @@ constexpr int kRows = 4;
 
 }  // namespace
 
-// A made_sequence being lowered: the node, its stack buffers and its
-// constant tables.
+// A made_sequence being lowered: the node, its operands as pointers (v,
+// then w and b per layer), its output, stack buffers and constant tables.
 struct FunctionLowering::MadeLoop {
-  NodeId id;
-  const Node& n;
   const MadeSequence& s;
   int D, P;
   size_t L;
-  std::vector<Value*> hidden{};     // <W x T> per row of each hidden layer
-  Value* v_copy = nullptr;          // v, if it lives in registers: copied to be indexable
-  std::vector<Value*> bias_copy{};  // by layer: a copy of a bias held in registers, or null
+  Value* out;                            // <W x T> per element: u, then the raw outputs
+  const std::vector<Operand>& operands;  // v, w1, b1, ..., wL, bL
+  std::vector<Value*> hidden{};          // <W x T> per row of each hidden layer
   // Per hidden layer: first row of each degree (D + 1 entries), prefix length per degree.
   std::vector<Value*> starts{}, prefixes{};
   Value* out_prefixes = nullptr;  // by position: the prefix its output rows read
   std::vector<NodeId> inner{};    // the step's nodes above its placeholders, operands first
+
+  const Operand& v() const { return operands[0]; }
+  const Operand& w(size_t l) const { return operands[1 + 2 * l]; }
+  const Operand& b(size_t l) const { return operands[2 + 2 * l]; }
 };
+
+// What the code of a made_sequence or made_adjoint depends on besides the
+// step: the layers, their tables and the activation. Two layers of one
+// `repeat` have the same.
+std::string FunctionLowering::made_shape(const MadeSequence& s) const {
+  std::string shape = fmt::format("{} {} {} |", s.dim, s.params_per_dim, int(s.act));
+  for (const MadeSequence::Layer& l : s.layers)
+    shape += fmt::format(" {}x{}+{} {} [{}] [{}]", l.rows, l.cols, l.first_col, l.residual,
+                         fmt::join(l.row_lengths, ","), fmt::join(l.degrees, ","));
+  return shape;
+}
 
 // made_sequence (Ops.def): one emitted loop over the positions k, whatever
 // the dimension, so IR and compile time do not grow with it. Per position
 // and hidden layer, the rows of degree k are [start[k], start[k + 1]) of
 // a constant table, all reading the same prefix of their input (its length
 // from a second table), four rows at a time; the P output rows of position
-// k are one block. u (the node's first D elements) is the first layer's
+// k are one block. u (the output's first D elements) is the first layer's
 // input, hidden activations live in stack buffers.
 void FunctionLowering::emit_made_sequence(NodeId id) {
   const Node& n = g_.node(id);
   const MadeSequence& s = g_.made_sequence_info(n.index);
-  MadeLoop made{id, n, s, s.dim, s.params_per_dim, s.layers.size()};
-  made_buffers(made);
+  std::unordered_map<NodeId, std::string> placeholders{{s.target, "t"}};
+  for (size_t p = 0; p < s.raw.size(); ++p) placeholders[s.raw[p]] = fmt::format("r{}", p);
+  const std::string shape = "made_sequence " + made_shape(s) + " | " +
+                            step_shape(made_sequence_step(g_, s).nodes, placeholders, s.step);
+  call_shared_loop(shape, id, n.args, [&](Value* out, const std::vector<Operand>& operands) {
+    MadeLoop made{s, s.dim, s.params_per_dim, s.layers.size(), out, operands};
+    made_loop(made);
+  });
+}
+
+void FunctionLowering::made_loop(MadeLoop& made) {
+  const MadeSequence& s = made.s;
+  {
+    llvm::IRBuilder<> entry(&F_->getEntryBlock(), F_->getEntryBlock().begin());
+    for (size_t l = 0; l + 1 < made.L; ++l)
+      made.hidden.push_back(entry.CreateAlloca(VT_, i64(s.layers[l].rows), "made.h"));
+  }
   for (size_t l = 0; l + 1 < made.L; ++l) {
     made.starts.push_back(index_table(s.degree_starts(l), "made.start"));
     made.prefixes.push_back(index_table(s.degree_prefixes(l), "made.prefix"));
@@ -60,24 +90,6 @@ void FunctionLowering::emit_made_sequence(NodeId id) {
       0);
 }
 
-// The stack buffers: hidden activations, and copies of v and of the
-// biases where they are held in registers. v in a buffer is read in place:
-// copying it element by element was D unrolled stores per layer, two
-// thirds of a 784-D MAF's IR.
-void FunctionLowering::made_buffers(MadeLoop& made) {
-  const MadeSequence& s = made.s;
-  {
-    llvm::IRBuilder<> entry(&F_->getEntryBlock(), F_->getEntryBlock().begin());
-    for (size_t l = 0; l + 1 < made.L; ++l)
-      made.hidden.push_back(entry.CreateAlloca(VT_, i64(s.layers[l].rows), "made.h"));
-  }
-  made.v_copy = indexable_copy(made.n.args[0]);
-  // A bias computed per sample (a conditional MADE's, holding the context's
-  // contribution) may live in registers: copied so rows can index it.
-  for (size_t l = 0; l < made.L; ++l)
-    made.bias_copy.push_back(indexable_copy(made.n.args[2 + 2 * l]));
-}
-
 // Element k of a stack buffer of vectors.
 Value* FunctionLowering::load_slot(Value* buffer, Value* k) {
   return B_.CreateLoad(VT_, B_.CreateGEP(VT_, buffer, k));
@@ -90,20 +102,19 @@ Value* FunctionLowering::load_slot(Value* buffer, Value* k) {
 // a MAF's sampling time).
 Values FunctionLowering::made_rows(const MadeLoop& made, size_t l, Value* r0, int R, Value* cols,
                                    int split) {
-  const NodeId w = made.n.args[1 + 2 * l], b = made.n.args[2 + 2 * l];
   const int64_t stride = made.s.layers[l].cols;
   Values acc, row_start;
   for (int i = 0; i < R; ++i) {
     Value* r = B_.CreateAdd(r0, i64(i));
-    acc.push_back(made.bias_copy[l] ? load_slot(made.bias_copy[l], r) : element(b, r));
+    acc.push_back(load(made.b(l), r));
     row_start.push_back(
         B_.CreateAdd(B_.CreateMul(r, i64(stride)), i64(made.s.layers[l].first_col)));
   }
   auto step = [&](Value* c, const Values& acc, size_t first) {
-    Value* in = l == 0 ? element(made.id, c) : load_slot(made.hidden[l - 1], c);
+    Value* in = l == 0 ? load_slot(made.out, c) : load_slot(made.hidden[l - 1], c);
     Values next(acc);
     for (int i = 0; i < R; ++i) {
-      Value* m = element(w, B_.CreateAdd(row_start[size_t(i)], c));
+      Value* m = load(made.w(l), B_.CreateAdd(row_start[size_t(i)], c));
       next[first + size_t(i)] =
           B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_}, {m, in, acc[first + size_t(i)]});
     }
@@ -139,7 +150,7 @@ void FunctionLowering::made_hidden_layer(const MadeLoop& made, size_t l, Value* 
       Value* r = B_.CreateAdd(r0, i64(i));
       Value* a = lower_elementwise(s.act, pre[size_t(i)], nullptr, nullptr);
       if (s.layers[l].residual) a = B_.CreateFAdd(a, load_slot(made.hidden[l - 1], r));
-      B_.CreateStore(a, B_.CreateGEP(VT_, made.hidden[l], r));
+      store(made.hidden[l], r, a);
     }
   };
   Value* tiled =
@@ -148,20 +159,20 @@ void FunctionLowering::made_hidden_layer(const MadeLoop& made, size_t l, Value* 
   for_dynamic(tiled, hi, 1, [&](Value* r0) { block(r0, 1); });
 }
 
-// Position k's P output rows (defined after the D elements of u), and its
+// Position k's P output rows (stored after the D elements of u), and its
 // step: the step's nodes at those rows and v[k], whose result is element k.
 void FunctionLowering::made_outputs(const MadeLoop& made, Value* k) {
   const MadeSequence& s = made.s;
   const int D = made.D, P = made.P;
-  const NodeId id = made.id;
   const Values raw = made_rows(made, made.L - 1, B_.CreateMul(k, i64(P)), P,
                                table_entry(made.out_prefixes, k), P <= 4 ? 2 : 1);
   std::unordered_map<NodeId, Value*> bound;
   for (int p = 0; p < P; ++p) {
-    define(id, B_.CreateAdd(i64(D), B_.CreateAdd(B_.CreateMul(k, i64(P)), i64(p))), raw[size_t(p)]);
+    store(made.out, B_.CreateAdd(i64(D), B_.CreateAdd(B_.CreateMul(k, i64(P)), i64(p))),
+          raw[size_t(p)]);
     bound[s.raw[size_t(p)]] = raw[size_t(p)];
   }
-  bound[s.target] = made.v_copy ? load_slot(made.v_copy, k) : element(made.n.args[0], k);
+  bound[s.target] = load(made.v(), k);
   for (NodeId j : made.inner) {
     const Node& jn = g_.node(j);
     Value* ops[3] = {nullptr, nullptr, nullptr};
@@ -171,7 +182,7 @@ void FunctionLowering::made_outputs(const MadeLoop& made, Value* k) {
     }
     bound[j] = jn.op == Op::broadcast ? ops[0] : lower_elementwise(jn.op, ops[0], ops[1], ops[2]);
   }
-  define(id, k, bound.at(s.step));
+  store(made.out, k, bound.at(s.step));
 }
 
 }  // namespace nfc::llvm_lowering

@@ -65,20 +65,6 @@ void FunctionLowering::define(NodeId id, Value* k, Value* v) {
   elems[ck->getZExtValue()] = v;
 }
 
-// A stack copy of a node held in registers, so that a run-time index can
-// read it (load_slot); null for a node element() reads at any index.
-Value* FunctionLowering::indexable_copy(NodeId id) {
-  if (addressable(id)) return nullptr;
-  Value* copy = nullptr;
-  {
-    llvm::IRBuilder<> entry(&F_->getEntryBlock(), F_->getEntryBlock().begin());
-    copy = entry.CreateAlloca(VT_, i64(g_.len(id)), "copy");
-  }
-  for (int k = 0; k < g_.len(id); ++k)
-    B_.CreateStore(element(id, i64(k)), B_.CreateGEP(VT_, copy, i64(k)));
-  return copy;
-}
-
 // Entry k of an index_table, as i64.
 Value* FunctionLowering::table_entry(Value* table, Value* k) {
   Value* at = B_.CreateGEP(B_.getInt32Ty(), table, k);
