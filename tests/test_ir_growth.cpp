@@ -62,6 +62,28 @@ TEST_CASE("the lowered IR grows at most linearly with the dimension", "[jit][gro
   }
 }
 
+namespace {
+
+// One entry point's module in the lowered IR (-O0) of `source`.
+std::string module_ir(const std::string& source, const std::string& entry) {
+  JitOptions options;
+  options.opt_level = 0;
+  options.keep_ir = true;
+  auto model = test::compile_or_fail(source, options);
+  const std::string& ir = model->jit->ir();
+  const size_t begin = ir.find("; ModuleID = 'nfc." + entry + "'");
+  REQUIRE(begin != std::string::npos);
+  return ir.substr(begin, ir.find("; ModuleID", begin + 1) - begin);
+}
+
+int occurrences(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
 // Layers of one `repeat` lower their loop ops (made_sequence, made_adjoint)
 // to one shared function each: a MAF's sampling direction at 8 layers is
 // one loop function called 8 times, and 4 times the layers is less than
@@ -69,27 +91,30 @@ TEST_CASE("the lowered IR grows at most linearly with the dimension", "[jit][gro
 // of the loop, ~40 KB of IR here, would otherwise be 4 times as many).
 TEST_CASE("repeated MAF layers share one made_sequence function", "[jit][growth]") {
   auto inverse_ir = [](int layers) {
-    JitOptions options;
-    options.opt_level = 0;
-    options.keep_ir = true;
-    auto model = test::compile_or_fail(
+    return module_ir(
         fmt::format("flow f(dim = 6) {{ repeat {} {{ maf affine {{ net = made(hidden = [16, 16]) "
                     "}}; permute reverse }} }}",
                     layers),
-        options);
-    const std::string& ir = model->jit->ir();
-    const size_t begin = ir.find("; ModuleID = 'nfc.inverse'");
-    REQUIRE(begin != std::string::npos);
-    return ir.substr(begin, ir.find("; ModuleID", begin + 1) - begin);
-  };
-  auto count = [](const std::string& text, const std::string& what) {
-    int n = 0;
-    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
+        "inverse");
   };
   const std::string two = inverse_ir(2), eight = inverse_ir(8);
-  CHECK(count(eight, "define internal void @nfc.loop") == 1);
-  CHECK(count(eight, "call void @nfc.loop0(") == 8);
+  CHECK(occurrences(eight, "define internal void @nfc.loop") == 1);
+  CHECK(occurrences(eight, "call void @nfc.loop0(") == 8);
   INFO("inverse IR: " << two.size() << " bytes at 2 layers, " << eight.size() << " at 8");
   CHECK(eight.size() < two.size() * 2);
+}
+
+// So do their matrix kernels: a coupling network's matvecs into buffers
+// (here 64 x 3 and 64 x 64) are one function per shape, whatever the depth.
+TEST_CASE("repeated coupling layers share their matvec kernels", "[jit][growth]") {
+  auto log_prob_ir = [](int layers) {
+    return module_ir(fmt::format("flow f(dim = 6) {{ repeat {} {{ coupling affine(mask = "
+                                 "alternate) {{ net = mlp(hidden = [64, 64]) }} }} }}",
+                                 layers),
+                     "log_prob");
+  };
+  const std::string two = log_prob_ir(2), six = log_prob_ir(6);
+  CHECK(occurrences(two, "define internal void @nfc.loop") == 2);
+  CHECK(occurrences(six, "define internal void @nfc.loop") == 2);
+  CHECK(occurrences(six, "call void @nfc.loop") == 12);
 }

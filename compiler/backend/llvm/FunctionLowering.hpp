@@ -35,8 +35,8 @@
 //   GatherScatter.cpp    gather, scatter, concat, sum
 //   GradientKernels.cpp  mean_gradient: accumulations, staging, outer products
 //   Solve.cpp            solve: safeguarded Newton-bisection on all lanes
-//   SharedLoops.cpp      loop ops (made_sequence, made_adjoint) as functions shared by
-//                        every node of the same shape, their operands as pointers
+//   SharedLoops.cpp      loop ops and matrix kernels as functions shared by every node of
+//                        the same shape, their operands as pointers
 //   MadeSequence.cpp     made_sequence: one loop over a MADE's positions
 //   MadeAdjoint.cpp      made_adjoint: the same loop backwards (reverse mode)
 #pragma once
@@ -195,6 +195,7 @@ class FunctionLowering {
   void store(Value* vectors, Value* k, Value* v);
   void call_shared_loop(const std::string& shape, NodeId id, const std::vector<NodeId>& operands,
                         const std::function<void(Value* out, const std::vector<Operand>&)>& body);
+  bool emit_shared_matrix_kernel(NodeId id);
   std::string step_shape(const std::vector<NodeId>& nodes,
                          const std::unordered_map<NodeId, std::string>& placeholders,
                          NodeId result) const;
@@ -256,6 +257,9 @@ class FunctionLowering {
   // of the loop's nodes evaluated so far in this iteration; null elsewhere.
   std::vector<Value*> fused_;
   std::unordered_map<std::string, llvm::Function*> shared_loops_;  // by shape
+  // Inside a shared function: nodes whose elements element() and define()
+  // reach through the function's pointer arguments instead.
+  std::unordered_map<NodeId, Operand> redirect_;
 };
 
 }  // namespace nfc::llvm_lowering

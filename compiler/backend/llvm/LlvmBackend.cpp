@@ -246,6 +246,7 @@ void FunctionLowering::emit_node(NodeId id) {
     case Op::var:
       throw InternalError("llvm backend: 'var' node left in a lowered program");
     case Op::matvec:
+      if (emit_shared_matrix_kernel(id)) return;
       return emit_matvec(id);
     case Op::gather:
       return emit_gather(id);
@@ -254,6 +255,7 @@ void FunctionLowering::emit_node(NodeId id) {
     case Op::sum:
       return emit_sum(id);
     case Op::matvec_t:
+      if (emit_shared_matrix_kernel(id)) return;
       return emit_matvec_t(id);
     case Op::scatter:
       return emit_scatter(id);

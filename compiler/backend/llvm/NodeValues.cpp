@@ -27,13 +27,14 @@ bool FunctionLowering::needs_buffer(NodeId id) const {
 bool FunctionLowering::addressable(NodeId id) const {
   const Op op = g_.node(id).op;
   return op == Op::constant || op == Op::param || op == Op::broadcast ||
-         plan_.offset[static_cast<size_t>(id)] >= 0;
+         plan_.offset[static_cast<size_t>(id)] >= 0 || redirect_.count(id) > 0;
 }
 
 Value* FunctionLowering::element(NodeId id, Value* k) {
   if (Value* v = fused_[static_cast<size_t>(id)]) return v;
   const Node& n = g_.node(id);
   if (n.len == 1) k = i64(0);
+  if (auto r = redirect_.find(id); r != redirect_.end()) return load(r->second, k);
   if (n.op == Op::constant) return splat_const(n.value);
   if (n.op == Op::broadcast) return element(n.args[0], i64(0));
   if (n.op == Op::param) {
@@ -53,6 +54,7 @@ Value* FunctionLowering::element(NodeId id, Value* k) {
 }
 
 void FunctionLowering::define(NodeId id, Value* k, Value* v) {
+  if (auto r = redirect_.find(id); r != redirect_.end()) return store(r->second.ptr, k, v);
   const int64_t slot = plan_.offset[static_cast<size_t>(id)];
   if (slot >= 0) {
     B_.CreateStore(v, B_.CreateInBoundsGEP(VT_, scratch_, B_.CreateNSWAdd(i64(slot), k)));

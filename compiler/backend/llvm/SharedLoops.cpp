@@ -78,6 +78,30 @@ void FunctionLowering::call_shared_loop(
   B_.CreateCall(fn, args);
 }
 
+// A matvec or matvec_t into a buffer, from a parameter matrix, as a shared
+// function: the layers of a repeat multiply matrices of the same shapes, and
+// their kernels were half of a 100-layer stack's compile time. Inside the
+// function the ordinary kernel is emitted, the node, its matrix and its
+// vector redirected to the pointer arguments. Not in the one-sample entry,
+// whose row dots read parameters and slots in place (MatrixKernels.cpp).
+bool FunctionLowering::emit_shared_matrix_kernel(NodeId id) {
+  const Node& n = g_.node(id);
+  const NodeId matrix = n.args[0], v = n.args[1];
+  if (W_ == 1 || plan_.offset[static_cast<size_t>(id)] < 0 || g_.node(matrix).op != Op::param)
+    return false;
+  const std::string shape = fmt::format("{} {}x{} {}+{} [{}] {}", op_spelling(n.op), n.rows, n.cols,
+                                        n.offset, n.stride, fmt::join(n.indices, ","), g_.len(v));
+  call_shared_loop(shape, id, {matrix, v}, [&](Value* out, const std::vector<Operand>& operands) {
+    redirect_ = {{id, {out, false}}, {matrix, operands[0]}, {v, operands[1]}};
+    if (n.op == Op::matvec)
+      emit_matvec(id);
+    else
+      emit_matvec_t(id);
+    redirect_.clear();
+  });
+  return true;
+}
+
 // The elementwise nodes of a loop body and its result as text, each
 // operand a placeholder's name, an earlier node of the list, a constant's
 // value or a parameter's offset: equal text, equal code.
