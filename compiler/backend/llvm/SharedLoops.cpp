@@ -1,8 +1,9 @@
-// Loop ops (made_sequence, made_adjoint) emitted as internal functions, one
-// per shape, called by every node of that shape. A flow repeats its layers:
-// 100 MAF layers are 100 made_sequence nodes of one shape, and one function
-// for all of them instead of 100 copies of the loop is what keeps a deep
-// stack's compile time in proportion to its graph rather than its loops.
+// Loop ops (made_sequence, made_adjoint) and matrix kernels (matvec,
+// matvec_t) emitted as internal functions, one per shape, called by every
+// node of that shape. A flow repeats its layers: 100 MAF layers are 100
+// made_sequence nodes and 300 matvecs of a few shapes, and one function per
+// shape instead of a copy per node is what keeps a deep stack's compile
+// time in proportion to its graph rather than to its kernels.
 #include <fmt/format.h>
 #include <llvm/IR/Module.h>
 
