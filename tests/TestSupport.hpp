@@ -226,4 +226,11 @@ inline double max_relative_difference(const std::vector<double>& a, const std::v
   return worst;
 }
 
+// How many times `part` occurs in `text` (overlaps counted).
+inline int occurrences(const std::string& text, const std::string& part) {
+  int n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
 }  // namespace nfc::test

@@ -64,22 +64,18 @@ TEST_CASE("the lowered IR grows at most linearly with the dimension", "[jit][gro
 
 namespace {
 
-// One entry point's module in the lowered IR (-O0) of `source`.
-std::string module_ir(const std::string& source, const std::string& entry) {
+// Entry point `entry`'s module in the lowered IR (-O0) of a 6-D flow of
+// `layers` repetitions of `layer`.
+std::string stack_ir(const std::string& layer, int layers, const std::string& entry) {
   JitOptions options;
   options.opt_level = 0;
   options.keep_ir = true;
-  auto model = test::compile_or_fail(source, options);
+  auto model = test::compile_or_fail(
+      fmt::format("flow f(dim = 6) {{ repeat {} {{ {} }} }}", layers, layer), options);
   const std::string& ir = model->jit->ir();
   const size_t begin = ir.find("; ModuleID = 'nfc." + entry + "'");
   REQUIRE(begin != std::string::npos);
   return ir.substr(begin, ir.find("; ModuleID", begin + 1) - begin);
-}
-
-int occurrences(const std::string& text, const std::string& what) {
-  int n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
 }
 
 }  // namespace
@@ -90,16 +86,10 @@ int occurrences(const std::string& text, const std::string& what) {
 // twice the IR (the calls, the permutations and the log-dets grow; one copy
 // of the loop, ~40 KB of IR here, would otherwise be 4 times as many).
 TEST_CASE("repeated MAF layers share one made_sequence function", "[jit][growth]") {
-  auto inverse_ir = [](int layers) {
-    return module_ir(
-        fmt::format("flow f(dim = 6) {{ repeat {} {{ maf affine {{ net = made(hidden = [16, 16]) "
-                    "}}; permute reverse }} }}",
-                    layers),
-        "inverse");
-  };
-  const std::string two = inverse_ir(2), eight = inverse_ir(8);
-  CHECK(occurrences(eight, "define internal void @nfc.loop") == 1);
-  CHECK(occurrences(eight, "call void @nfc.loop0(") == 8);
+  const char* maf = "maf affine { net = made(hidden = [16, 16]) }; permute reverse";
+  const std::string two = stack_ir(maf, 2, "inverse"), eight = stack_ir(maf, 8, "inverse");
+  CHECK(test::occurrences(eight, "define internal void @nfc.loop") == 1);
+  CHECK(test::occurrences(eight, "call void @nfc.loop0(") == 8);
   INFO("inverse IR: " << two.size() << " bytes at 2 layers, " << eight.size() << " at 8");
   CHECK(eight.size() < two.size() * 2);
 }
@@ -107,14 +97,10 @@ TEST_CASE("repeated MAF layers share one made_sequence function", "[jit][growth]
 // So do their matrix kernels: a coupling network's matvecs into buffers
 // (here 64 x 3 and 64 x 64) are one function per shape, whatever the depth.
 TEST_CASE("repeated coupling layers share their matvec kernels", "[jit][growth]") {
-  auto log_prob_ir = [](int layers) {
-    return module_ir(fmt::format("flow f(dim = 6) {{ repeat {} {{ coupling affine(mask = "
-                                 "alternate) {{ net = mlp(hidden = [64, 64]) }} }} }}",
-                                 layers),
-                     "log_prob");
-  };
-  const std::string two = log_prob_ir(2), six = log_prob_ir(6);
-  CHECK(occurrences(two, "define internal void @nfc.loop") == 2);
-  CHECK(occurrences(six, "define internal void @nfc.loop") == 2);
-  CHECK(occurrences(six, "call void @nfc.loop") == 12);
+  const char* coupling = "coupling affine(mask = alternate) { net = mlp(hidden = [64, 64]) }";
+  const std::string two = stack_ir(coupling, 2, "log_prob"),
+                    six = stack_ir(coupling, 6, "log_prob");
+  CHECK(test::occurrences(two, "define internal void @nfc.loop") == 2);
+  CHECK(test::occurrences(six, "define internal void @nfc.loop") == 2);
+  CHECK(test::occurrences(six, "call void @nfc.loop") == 12);
 }

@@ -146,12 +146,6 @@ std::string train_args(const fs::path& out, int steps, const std::string& extra 
       kModel, data, steps, out.string(), extra);
 }
 
-size_t count(const std::string& text, const std::string& part) {
-  size_t n = 0;
-  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
-  return n;
-}
-
 }  // namespace
 
 // The batch at each step is a pure function of (seed, step), whatever the
@@ -181,7 +175,7 @@ TEST_CASE("mpirun -np 2 trains the parameters one process trains", "[mpi]") {
     INFO(two.output);
     REQUIRE(two.exit_code == 0);
     // Rank 0 alone reports, with the whole run's numbers.
-    CHECK(count(two.output, "trained moons for 50 steps") == 1);
+    CHECK(nfc::test::occurrences(two.output, "trained moons for 50 steps") == 1);
     const auto line = [](const std::string& out) {
       const size_t at = out.find("best val NLL");
       return out.substr(at, out.find('\n', at) - at);
@@ -309,7 +303,7 @@ TEST_CASE("bad input under mpirun is one line from rank 0, and nothing is writte
     CHECK(r.exit_code == code);
     // (Open MPI may print warnings of its own first on some machines.)
     CHECK(r.output.find(line + "\n") != std::string::npos);
-    CHECK(count(r.output, "nfc: error:") == 1);
+    CHECK(nfc::test::occurrences(r.output, "nfc: error:") == 1);
     CHECK(!fs::exists(out));
     CHECK(!fs::exists(nfc::state_path(out.string())));
   };

@@ -202,10 +202,11 @@ NodeId substitute(Graph& g, NodeId expr, const std::unordered_map<NodeId, NodeId
         } else if (n.op == Op::made_sequence) {
           image[id] = g.made_sequence(args[0], {args.begin() + 1, args.end()}, n.index);
         } else if (n.op == Op::made_adjoint) {
-          const auto layers = static_cast<ptrdiff_t>(g.made_sequence_info(n.index).layers.size());
+          const auto w =
+              static_cast<ptrdiff_t>(g.made_sequence_info(n.index).adjoint_weights_arg(0));
           image[id] = g.made_adjoint(args[0], args[1], args[2],
-                                     {args.begin() + 3, args.begin() + 2 + layers},
-                                     {args.begin() + 2 + layers, args.end()}, n.index);
+                                     {args.begin() + MadeSequence::slope_arg(0), args.begin() + w},
+                                     {args.begin() + w, args.end()}, n.index);
         } else if (n.op == Op::solve) {  // the replacement applies inside f and dfdx too
           image[id] = g.solve(args[0], substitute(g, n.indices[0], replace),
                               substitute(g, n.indices[1], replace), n.indices[2]);

@@ -118,7 +118,6 @@ void ReverseMode::push_made_sequence(NodeId id, NodeId adj) {
   auto partial = [&](NodeId var) {
     return full(substitute(g_, derivative(g_, s.step, var), at_solution), D);
   };
-  const NodeId sv = partial(s.target);
   std::vector<NodeId> by_param;  // sraw as P vectors of D, then interleaved
   for (int p = 0; p < P; ++p) by_param.push_back(partial(s.raw[size_t(p)]));
   std::vector<int> interleave;
@@ -131,7 +130,7 @@ void ReverseMode::push_made_sequence(NodeId id, NodeId adj) {
   NodeId h = g_.gather(id, iota(D));
   for (size_t l = 0; l < L; ++l) {
     const MadeSequence::Layer& layer = s.layers[l];
-    const NodeId w = n.args[1 + 2 * l], b = n.args[2 + 2 * l];
+    const NodeId w = n.args[MadeSequence::weights_arg(l)], b = n.args[MadeSequence::bias_arg(l)];
     weights.push_back(w);
     matvecs.push_back(
         g_.matvec(w, h, layer.rows, g_.len(h), {layer.first_col, layer.cols, layer.row_lengths}));
@@ -143,12 +142,13 @@ void ReverseMode::push_made_sequence(NodeId id, NodeId adj) {
   }
   const NodeId sweep = g_.made_adjoint(g_.gather(a, iota(D)), g_.gather(a, iota(D * P, D)), sraw,
                                        slopes, weights, n.index);
-  if (reaches_param_.at(v)) accumulate(v, g_.binary(Op::mul, sv, g_.gather(sweep, iota(D))));
+  if (reaches_param_.at(v))
+    accumulate(v, g_.binary(Op::mul, partial(s.target), g_.gather(sweep, iota(D))));
   // The MADE backward pass from rho, top layer first.
   NodeId delta = g_.gather(sweep, iota(D * P, D)), h_adj = -1;
   for (size_t l = L; l-- > 0;) {
     push_weights(matvecs[l], delta);
-    accumulate(n.args[2 + 2 * l], delta);
+    accumulate(n.args[MadeSequence::bias_arg(l)], delta);
     if (l == 0) break;
     const Node& m = g_.node(matvecs[l]);
     NodeId below = g_.matvec_t(m.args[0], delta, m.rows, m.cols, view_of(m));

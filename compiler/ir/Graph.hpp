@@ -89,6 +89,13 @@ struct MadeSequence {
   NodeId target = -1;
   NodeId step = -1;
 
+  // Operand positions of made_sequence, {v, w1, b1, ..., wL, bL}, and of
+  // made_adjoint, {au, araw, sraw, d per hidden layer, w per layer}.
+  static size_t weights_arg(size_t l) { return 1 + 2 * l; }
+  static size_t bias_arg(size_t l) { return 2 + 2 * l; }
+  static size_t slope_arg(size_t l) { return 3 + l; }
+  size_t adjoint_weights_arg(size_t l) const { return 2 + layers.size() + l; }
+
   // The tables the backends loop over, derived from the layers: for hidden
   // layer l, its rows of degree k are [starts[k], starts[k + 1]) and read the
   // first prefixes[k] inputs; the outputs of position k read the first

@@ -89,6 +89,13 @@ class FunctionWriter {
   void emit_sum(NodeId id);
   void emit_scatter(NodeId id);
   void emit_solve(NodeId id);
+  struct MadeLocals {
+    std::vector<std::string> starts, prefixes, arrays;  // per hidden layer
+    std::string outs;
+  };
+  MadeLocals made_locals(NodeId id, const MadeSequence& s, const std::string& array);
+  std::string local_array(const std::string& name, int len);
+  std::string made_weight(const MadeSequence& s, size_t l, NodeId w, const std::string& r) const;
   void emit_made_sequence(NodeId id);
   void emit_made_adjoint(NodeId id);
   void emit_accumulation(const Accumulation& a);
@@ -518,6 +525,37 @@ void FunctionWriter::emit_solve(NodeId id) {
   line("}");
 }
 
+// What a made_sequence and a made_adjoint loop over: per hidden layer, the
+// rows of degree k are [starts[k], starts[k + 1]) and read the first
+// prefixes[k] inputs; the output rows of position k read the first outs[k]
+// units; one local array per hidden layer, named `array` + id + "_" + l.
+FunctionWriter::MadeLocals FunctionWriter::made_locals(NodeId id, const MadeSequence& s,
+                                                       const std::string& array) {
+  MadeLocals m;
+  for (size_t l = 0; l + 1 < s.layers.size(); ++l) {
+    const std::string tag = std::to_string(l);
+    m.starts.push_back(index_table(id, s.degree_starts(l), "start" + tag));
+    m.prefixes.push_back(index_table(id, s.degree_prefixes(l), "prefix" + tag));
+    m.arrays.push_back(local_array(array + std::to_string(id) + "_" + tag, s.layers[l].rows));
+  }
+  m.outs = index_table(id, s.output_prefixes(), "out");
+  return m;
+}
+
+// A zeroed local array of `len` values (per lane).
+std::string FunctionWriter::local_array(const std::string& name, int len) {
+  line("Real " + name + "[" + std::to_string(len) + "]" +
+       (lanes_ > 1 ? "[" + std::to_string(lanes_) + "]" : "") + " = {};");
+  return name;
+}
+
+// Weight w[r, first_col + c] of layer l of a MADE loop.
+std::string FunctionWriter::made_weight(const MadeSequence& s, size_t l, NodeId w,
+                                        const std::string& r) const {
+  return element(w, "(" + r + ") * " + std::to_string(s.layers[l].cols) + " + " +
+                        std::to_string(s.layers[l].first_col) + " + c");
+}
+
 // made_sequence (Ops.def): a loop over positions k, each lane on its own.
 // Per hidden layer the rows of degree k are [start[k], start[k + 1]) of a
 // table, all reading the first prefix[k] inputs; then the P outputs of
@@ -529,38 +567,26 @@ void FunctionWriter::emit_made_sequence(NodeId id) {
   const size_t L = s.layers.size();
   line("{  // made_sequence");
   indent_ += 2;
-  std::vector<std::string> starts, prefixes, hidden;
-  for (size_t l = 0; l + 1 < L; ++l) {
-    const std::string tag = std::to_string(l);
-    starts.push_back(index_table(id, s.degree_starts(l), "start" + tag));
-    prefixes.push_back(index_table(id, s.degree_prefixes(l), "prefix" + tag));
-    hidden.push_back("h" + std::to_string(id) + "_" + tag);
-    line("Real " + hidden.back() + "[" + std::to_string(s.layers[l].rows) + "]" +
-         (lanes_ > 1 ? "[" + std::to_string(lanes_) + "]" : "") + ";");
-  }
-  const std::string outs = index_table(id, s.output_prefixes(), "out");
+  const MadeLocals m = made_locals(id, s, "h");
   // Input c of layer l: u_c (this node's first D elements) or a hidden unit.
   auto input = [&](size_t l, const std::string& c) {
-    return l == 0 ? slot(id, c) : hidden[l - 1] + "[" + c + "]" + lane();
+    return l == 0 ? slot(id, c) : m.arrays[l - 1] + "[" + c + "]" + lane();
   };
   // acc = b[r] + sum_{c < count} w[r * cols + c] in_c
   auto dot = [&](size_t l, const std::string& r, const std::string& count) {
-    const NodeId w = n.args[1 + 2 * l], b = n.args[2 + 2 * l];
-    line("Real acc = " + element(b, r) + ";");
+    line("Real acc = " + element(n.args[MadeSequence::bias_arg(l)], r) + ";");
     line("for (int c = 0; c < " + count + "; ++c) acc += " +
-         element(w, "(" + r + ") * " + std::to_string(s.layers[l].cols) + " + " +
-                        std::to_string(s.layers[l].first_col) + " + c") +
-         " * " + input(l, "c") + ";");
+         made_weight(s, l, n.args[MadeSequence::weights_arg(l)], r) + " * " + input(l, "c") + ";");
   };
   line("for (int k = 0; k < " + std::to_string(D) + "; ++k) " + per_lane() + "{");
   indent_ += 2;
   for (size_t l = 0; l + 1 < L; ++l) {
-    line("for (int r = " + starts[l] + "[k]; r < " + starts[l] + "[k + 1]; ++r) {");
+    line("for (int r = " + m.starts[l] + "[k]; r < " + m.starts[l] + "[k + 1]; ++r) {");
     indent_ += 2;
-    dot(l, "r", prefixes[l] + "[k]");
+    dot(l, "r", m.prefixes[l] + "[k]");
     std::string value = elementwise_expr(s.act, "acc", "", "");
-    if (s.layers[l].residual) value = "(" + value + ") + " + hidden[l - 1] + "[r]" + lane();
-    line(hidden[l] + "[r]" + lane() + " = " + value + ";");
+    if (s.layers[l].residual) value = "(" + value + ") + " + input(l, "r");
+    line(m.arrays[l] + "[r]" + lane() + " = " + value + ";");
     indent_ -= 2;
     line("}");
   }
@@ -568,7 +594,7 @@ void FunctionWriter::emit_made_sequence(NodeId id) {
     const std::string r = "k * " + std::to_string(P) + " + " + std::to_string(p);
     line("{");
     indent_ += 2;
-    dot(L - 1, r, outs + "[k]");
+    dot(L - 1, r, m.outs + "[k]");
     line(slot(id, index(D, r)) + " = acc;");
     locals_[s.raw[size_t(p)]] = slot(id, index(D, r));
     indent_ -= 2;
@@ -591,28 +617,17 @@ void FunctionWriter::emit_made_adjoint(NodeId id) {
   const MadeSequence& s = g_.made_sequence_info(n.index);
   const int D = s.dim, P = s.params_per_dim;
   const size_t L = s.layers.size();
-  const std::string lanes = lanes_ > 1 ? "[" + std::to_string(lanes_) + "]" : "";
   line("{  // made_adjoint");
   indent_ += 2;
-  std::vector<std::string> starts, prefixes, adj;
-  adj.push_back("ua" + std::to_string(id));
-  line("Real " + adj.back() + "[" + std::to_string(D) + "]" + lanes + " = {};");
-  for (size_t l = 0; l + 1 < L; ++l) {
-    const std::string tag = std::to_string(l);
-    starts.push_back(index_table(id, s.degree_starts(l), "start" + tag));
-    prefixes.push_back(index_table(id, s.degree_prefixes(l), "prefix" + tag));
-    adj.push_back("ha" + std::to_string(id) + "_" + tag);
-    line("Real " + adj.back() + "[" + std::to_string(s.layers[l].rows) + "]" + lanes + " = {};");
-  }
-  const std::string outs = index_table(id, s.output_prefixes(), "out");
-  // Row r of layer l sends `delta` back to the adjoint of its input (adj[l]).
+  const MadeLocals m = made_locals(id, s, "ha");
+  // adj[l]: the adjoint of layer l's input (u, then the hidden layers).
+  std::vector<std::string> adj{local_array("ua" + std::to_string(id), D)};
+  adj.insert(adj.end(), m.arrays.begin(), m.arrays.end());
+  // Row r of layer l sends `delta` back to the adjoint of its input.
   auto back = [&](size_t l, const std::string& r, const std::string& count,
                   const std::string& delta) {
-    const NodeId w = n.args[3 + (L - 1) + l];
-    line("for (int c = 0; c < " + count + "; ++c) " + adj[l] + "[c]" + lane() + " += " +
-         element(w, "(" + r + ") * " + std::to_string(s.layers[l].cols) + " + " +
-                        std::to_string(s.layers[l].first_col) + " + c") +
-         " * " + delta + ";");
+    line("for (int c = 0; c < " + count + "; ++c) " + adj[l] + "[c]" + lane() +
+         " += " + made_weight(s, l, n.args[s.adjoint_weights_arg(l)], r) + " * " + delta + ";");
   };
   line("for (int j = 0; j < " + std::to_string(D) + "; ++j) " + per_lane() + "{");
   indent_ += 2;
@@ -624,16 +639,17 @@ void FunctionWriter::emit_made_adjoint(NodeId id) {
   indent_ += 2;
   line("const Real rho = " + element(n.args[1], "r") + " + " + element(n.args[2], "r") + " * t;");
   line(slot(id, index(D, "r")) + " = rho;");
-  back(L - 1, "r", outs + "[k]", "rho");
+  back(L - 1, "r", m.outs + "[k]", "rho");
   indent_ -= 2;
   line("}");
   for (size_t l = L - 1; l-- > 0;) {
     const std::string h = adj[l + 1] + "[r]" + lane();
-    line("for (int r = " + starts[l] + "[k]; r < " + starts[l] + "[k + 1]; ++r) {");
+    line("for (int r = " + m.starts[l] + "[k]; r < " + m.starts[l] + "[k + 1]; ++r) {");
     indent_ += 2;
     if (s.layers[l].residual) line(adj[l] + "[r]" + lane() + " += " + h + ";");
-    line("const Real delta = " + h + " * " + element(n.args[3 + l], "r") + ";");
-    back(l, "r", prefixes[l] + "[k]", "delta");
+    line("const Real delta = " + h + " * " + element(n.args[MadeSequence::slope_arg(l)], "r") +
+         ";");
+    back(l, "r", m.prefixes[l] + "[k]", "delta");
     indent_ -= 2;
     line("}");
   }

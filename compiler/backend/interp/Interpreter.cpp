@@ -75,7 +75,7 @@ std::vector<double> eval_made_adjoint(const Graph& g, const Node& n, const Value
   // row_lengths[r] values.
   auto back = [&](size_t l, size_t r, double delta) {
     const MadeSequence::Layer& layer = s.layers[l];
-    const auto& w = arg(3 + (L - 1) + l);
+    const auto& w = arg(s.adjoint_weights_arg(l));
     std::vector<double>& in = l == 0 ? u_adj : h_adj[l - 1];
     for (size_t c = 0; c < size_t(layer.row_lengths[r]); ++c)
       in[c] += w[r * size_t(layer.cols) + size_t(layer.first_col) + c] * delta;
@@ -93,7 +93,7 @@ std::vector<double> eval_made_adjoint(const Graph& g, const Node& n, const Value
       for (size_t r = 0; r < size_t(layer.rows); ++r) {
         if (layer.degrees[r] != int(k)) continue;
         if (layer.residual) h_adj[l - 1][r] += h_adj[l][r];
-        back(l, r, h_adj[l][r] * arg(3 + l)[r]);
+        back(l, r, h_adj[l][r] * arg(MadeSequence::slope_arg(l))[r]);
       }
     }
   }
@@ -197,8 +197,8 @@ void evaluate_made_sequence(const Graph& g, NodeId id, Values& vals,
   // Row r of layer l from its input's first row_lengths[r] values.
   auto row = [&](size_t l, size_t r, const std::vector<double>& in) {
     const MadeSequence::Layer& layer = s.layers[l];
-    const auto& w = vals[static_cast<size_t>(n.args[1 + 2 * l])];
-    double acc = vals[static_cast<size_t>(n.args[2 + 2 * l])][r];
+    const auto& w = vals[static_cast<size_t>(n.args[MadeSequence::weights_arg(l)])];
+    double acc = vals[static_cast<size_t>(n.args[MadeSequence::bias_arg(l)])][r];
     for (size_t c = 0; c < size_t(layer.row_lengths[r]); ++c)
       acc += w[r * size_t(layer.cols) + size_t(layer.first_col) + c] * in[c];
     return acc;

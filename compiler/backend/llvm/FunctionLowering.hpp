@@ -185,8 +185,8 @@ class FunctionLowering {
   Values solve_bracket(const SolveElement& e);
   Values newton_step(const SolveElement& e, const Values& s, Value* active);
 
-  // Loop ops as shared functions (SharedLoops.cpp).
-  struct Operand {  // an operand of a shared loop function, as a pointer
+  // Loop ops and matrix kernels as shared functions (SharedLoops.cpp).
+  struct Operand {  // an operand of a shared function, as a pointer
     Value* ptr = nullptr;
     bool scalar = false;  // T per element (a parameter), else <W x T> per element
   };
@@ -194,26 +194,32 @@ class FunctionLowering {
   Value* load(const Operand& o, Value* k);
   void store(Value* vectors, Value* k, Value* v);
   void call_shared_loop(const std::string& shape, NodeId id, const std::vector<NodeId>& operands,
-                        const std::function<void(Value* out, const std::vector<Operand>&)>& body);
+                        const std::function<void()>& emit);
   bool emit_shared_matrix_kernel(NodeId id);
   std::string step_shape(const std::vector<NodeId>& nodes,
                          const std::unordered_map<NodeId, std::string>& placeholders,
                          NodeId result) const;
 
-  // made_sequence (MadeSequence.cpp).
+  // made_sequence and made_adjoint (MadeSequence.cpp, MadeAdjoint.cpp).
+  struct MadeTables {                      // the constant tables both loops read
+    std::vector<Value*> starts, prefixes;  // per hidden layer, by degree (MadeSequence)
+    Value* out_prefixes = nullptr;         // by position
+  };
+  MadeTables made_tables(const MadeSequence& s);
+  void for_degree_rows(const MadeTables& t, size_t l, Value* k,
+                       const std::function<void(Value* r0, int R)>& block);
+  std::string made_shape(const MadeSequence& s) const;
+  Value* load_slot(Value* buffer, Value* k);
   struct MadeLoop;  // a made_sequence's buffers and tables
   void emit_made_sequence(NodeId id);
-  std::string made_shape(const MadeSequence& s) const;
-  void made_loop(MadeLoop& made);
-  Value* load_slot(Value* buffer, Value* k);
+  void made_loop(NodeId id);
   Values made_rows(const MadeLoop& made, size_t l, Value* r0, int R, Value* cols, int split);
   void made_hidden_layer(const MadeLoop& made, size_t l, Value* k);
   void made_outputs(const MadeLoop& made, Value* k);
 
-  // made_adjoint (MadeAdjoint.cpp).
   struct MadeSweep;  // a made_adjoint's buffers and tables
   void emit_made_adjoint(NodeId id);
-  void made_sweep(MadeSweep& sweep);
+  void made_sweep(NodeId id);
   void sweep_outputs(const MadeSweep& sweep, Value* k);
   void sweep_hidden_layer(const MadeSweep& sweep, size_t l, Value* k);
   void sweep_rows_back(const MadeSweep& sweep, size_t l, Value* r0, const Values& delta,

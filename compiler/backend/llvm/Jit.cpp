@@ -161,11 +161,6 @@ VectorRegisters target_vector_registers(llvm::TargetMachine& tm) {
       static_cast<int>(tti.getNumberOfRegisters(tti.getRegisterClassForType(true)))};
 }
 
-// Lanes per block: the preferred vector register's over T's width.
-int native_width(const VectorRegisters& regs, Precision precision) {
-  return std::max(1, regs.bits / (precision == Precision::f32 ? 32 : 64));
-}
-
 }  // namespace
 
 int register_block(int registers, int register_bits, int width, int element_bits) {
@@ -441,10 +436,11 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
   jtmb.setCodeGenOptLevel(codegen_level(options.opt_level));
   std::unique_ptr<llvm::TargetMachine> tm =
       unwrap(jtmb.createTargetMachine(), "creating the target machine");
+  // Lanes per block: the preferred vector register's over T's width.
   const VectorRegisters regs = target_vector_registers(*tm);
-  impl->width = native_width(regs, options.precision);
-  impl->map_width = impl->width * std::max(1, options.map_vectors);
   const int element_bits = options.precision == Precision::f32 ? 32 : 64;
+  impl->width = std::max(1, regs.bits / element_bits);
+  impl->map_width = impl->width * std::max(1, options.map_vectors);
 
   // What to compile: every entry point at its kind's width, and log_prob
   // once more for one sample at a time (SIMD along matrix rows).

@@ -7,29 +7,16 @@
 
 namespace nfc::llvm_lowering {
 
-namespace {
-
-// Hidden rows sent back together, per position: their input's adjoint is
-// loaded and stored once for all of them.
-constexpr int kRows = 4;
-
-}  // namespace
-
-// A made_adjoint being lowered: its operands as pointers, its output, its
-// stack buffers and tables.
+// A made_adjoint being lowered: the node, its stack buffers and tables.
 struct FunctionLowering::MadeSweep {
+  NodeId id;
+  const Node& n;
   const MadeSequence& s;
   int D, P;
   size_t L;
-  Value* out;                            // <W x T> per element: t, then rho
-  const std::vector<Operand>& operands;  // au, araw, sraw, slopes, weights
-  Value* u_adj = nullptr;                // <W x T> per position: what later positions sent to u_k
-  std::vector<Value*> h_adj{};           // <W x T> per row of each hidden layer: its adjoint
-  std::vector<Value*> starts{}, prefixes{};  // per hidden layer, as in made_sequence
-  Value* out_prefixes = nullptr;
-
-  const Operand& slope(size_t l) const { return operands[3 + l]; }
-  const Operand& weights(size_t l) const { return operands[3 + (L - 1) + l]; }
+  Value* u_adj;               // <W x T> per position: what later positions sent to u_k
+  std::vector<Value*> h_adj;  // <W x T> per row of each hidden layer: its adjoint
+  MadeTables tables;
 };
 
 // made_adjoint (Ops.def): one loop over k = D-1 .. 0. Per position, t_k
@@ -37,17 +24,14 @@ struct FunctionLowering::MadeSweep {
 // position k, then each hidden layer, top down, sends its rows of degree k
 // back to its input: adjoints live in stack buffers zeroed per call.
 void FunctionLowering::emit_made_adjoint(NodeId id) {
-  const Node& n = g_.node(id);
-  const MadeSequence& s = g_.made_sequence_info(n.index);
-  call_shared_loop("made_adjoint " + made_shape(s), id, n.args,
-                   [&](Value* out, const std::vector<Operand>& operands) {
-                     MadeSweep sweep{s, s.dim, s.params_per_dim, s.layers.size(), out, operands};
-                     made_sweep(sweep);
-                   });
+  const MadeSequence& s = g_.made_sequence_info(g_.node(id).index);
+  call_shared_loop("made_adjoint " + made_shape(s), id, g_.node(id).args, [&] { made_sweep(id); });
 }
 
-void FunctionLowering::made_sweep(MadeSweep& sweep) {
-  const MadeSequence& s = sweep.s;
+void FunctionLowering::made_sweep(NodeId id) {
+  const Node& n = g_.node(id);
+  const MadeSequence& s = g_.made_sequence_info(n.index);
+  MadeSweep sweep{id, n, s, s.dim, s.params_per_dim, s.layers.size(), nullptr, {}, made_tables(s)};
   {
     llvm::IRBuilder<> entry(&F_->getEntryBlock(), F_->getEntryBlock().begin());
     sweep.u_adj = entry.CreateAlloca(VT_, i64(sweep.D), "sweep.u");
@@ -58,12 +42,7 @@ void FunctionLowering::made_sweep(MadeSweep& sweep) {
     for_each(count, [&](Value* k) { store(buffer, k, splat_const(0)); });
   };
   zero(sweep.u_adj, sweep.D);
-  for (size_t l = 0; l + 1 < sweep.L; ++l) {
-    zero(sweep.h_adj[l], s.layers[l].rows);
-    sweep.starts.push_back(index_table(s.degree_starts(l), "sweep.start"));
-    sweep.prefixes.push_back(index_table(s.degree_prefixes(l), "sweep.prefix"));
-  }
-  sweep.out_prefixes = index_table(s.output_prefixes(), "sweep.out_prefix");
+  for (size_t l = 0; l + 1 < sweep.L; ++l) zero(sweep.h_adj[l], s.layers[l].rows);
   for_each(
       sweep.D,
       [&](Value* j) {
@@ -77,42 +56,37 @@ void FunctionLowering::made_sweep(MadeSweep& sweep) {
 // t_k and rho_k (elements k and D + k P + p), and rho_k sent back through
 // the output rows of position k.
 void FunctionLowering::sweep_outputs(const MadeSweep& sweep, Value* k) {
-  const int D = sweep.D, P = sweep.P;
-  Value* t = B_.CreateFAdd(load(sweep.operands[0], k), load_slot(sweep.u_adj, k));
-  store(sweep.out, k, t);
+  const NodeId au = sweep.n.args[0], araw = sweep.n.args[1], sraw = sweep.n.args[2];
+  Value* t = B_.CreateFAdd(element(au, k), load_slot(sweep.u_adj, k));
+  define(sweep.id, k, t);
   Values rho;
-  Value* r0 = B_.CreateMul(k, i64(P));
-  for (int p = 0; p < P; ++p) {
+  Value* r0 = B_.CreateMul(k, i64(sweep.P));
+  for (int p = 0; p < sweep.P; ++p) {
     Value* r = B_.CreateAdd(r0, i64(p));
     rho.push_back(B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_},
-                                     {load(sweep.operands[2], r), t, load(sweep.operands[1], r)}));
-    store(sweep.out, B_.CreateAdd(i64(D), r), rho.back());
+                                     {element(sraw, r), t, element(araw, r)}));
+    define(sweep.id, B_.CreateAdd(i64(sweep.D), r), rho.back());
   }
-  sweep_rows_back(sweep, sweep.L - 1, r0, rho, table_entry(sweep.out_prefixes, k));
+  sweep_rows_back(sweep, sweep.L - 1, r0, rho, table_entry(sweep.tables.out_prefixes, k));
 }
 
-// Hidden layer l at position k: its rows of degree k, kRows at a time,
-// pass their adjoint to the previous layer where residual, and delta =
-// adjoint * act' back through their weights.
+// Hidden layer l at position k: its rows of degree k pass their adjoint to
+// the previous layer where residual, and delta = adjoint * act' back
+// through their weights.
 void FunctionLowering::sweep_hidden_layer(const MadeSweep& sweep, size_t l, Value* k) {
-  Value* lo = table_entry(sweep.starts[l], k);
-  Value* hi = table_entry(sweep.starts[l], B_.CreateAdd(k, i64(1)));
-  Value* cols = table_entry(sweep.prefixes[l], k);
-  auto block = [&](Value* r0, int R) {
+  const NodeId slope = sweep.n.args[MadeSequence::slope_arg(l)];
+  Value* cols = table_entry(sweep.tables.prefixes[l], k);
+  for_degree_rows(sweep.tables, l, k, [&](Value* r0, int R) {
     Values delta;
     for (int i = 0; i < R; ++i) {
       Value* r = B_.CreateAdd(r0, i64(i));
       Value* adj = load_slot(sweep.h_adj[l], r);
       if (sweep.s.layers[l].residual)
         store(sweep.h_adj[l - 1], r, B_.CreateFAdd(load_slot(sweep.h_adj[l - 1], r), adj));
-      delta.push_back(B_.CreateFMul(adj, load(sweep.slope(l), r)));
+      delta.push_back(B_.CreateFMul(adj, element(slope, r)));
     }
     sweep_rows_back(sweep, l, r0, delta, cols);
-  };
-  Value* tiled =
-      B_.CreateAdd(lo, B_.CreateMul(B_.CreateSDiv(B_.CreateSub(hi, lo), i64(kRows)), i64(kRows)));
-  for_dynamic(lo, tiled, kRows, [&](Value* r0) { block(r0, kRows); });
-  for_dynamic(tiled, hi, 1, [&](Value* r0) { block(r0, 1); });
+  });
 }
 
 // Rows r0 .. r0 + R - 1 of layer l, with adjoints `delta`, add
@@ -121,6 +95,7 @@ void FunctionLowering::sweep_hidden_layer(const MadeSweep& sweep, size_t l, Valu
 void FunctionLowering::sweep_rows_back(const MadeSweep& sweep, size_t l, Value* r0,
                                        const Values& delta, Value* cols) {
   const MadeSequence::Layer& layer = sweep.s.layers[l];
+  const NodeId w = sweep.n.args[sweep.s.adjoint_weights_arg(l)];
   Value* target = l == 0 ? sweep.u_adj : sweep.h_adj[l - 1];
   Values row_start;
   for (size_t i = 0; i < delta.size(); ++i)
@@ -129,9 +104,8 @@ void FunctionLowering::sweep_rows_back(const MadeSweep& sweep, size_t l, Value* 
   for_dynamic(i64(0), cols, 1, [&](Value* c) {
     Value* acc = load_slot(target, c);
     for (size_t i = 0; i < delta.size(); ++i)
-      acc = B_.CreateIntrinsic(
-          llvm::Intrinsic::fmuladd, {VT_},
-          {load(sweep.weights(l), B_.CreateAdd(row_start[i], c)), delta[i], acc});
+      acc = B_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {VT_},
+                               {element(w, B_.CreateAdd(row_start[i], c)), delta[i], acc});
     store(target, c, acc);
   });
 }

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <llvm/IR/Module.h>
 
+#include <algorithm>
+
 #include "compiler/backend/llvm/FunctionLowering.hpp"
 #include "support/InternalError.hpp"
 
@@ -43,62 +45,66 @@ void FunctionLowering::store(Value* vectors, Value* k, Value* v) {
 }
 
 // Calls the function for `shape` on node `id`'s buffer and `operands`,
-// defining it with `body` the first time: body(out, operands) emits the
-// loop reading the operands through load() and writing out[k]. `shape`
-// must name everything the body's code depends on (the function is reused
-// for every node with the same shape); the body may read the parameters
-// through params_ (the function's own argument), never scratch_.
-void FunctionLowering::call_shared_loop(
-    const std::string& shape, NodeId id, const std::vector<NodeId>& operands,
-    const std::function<void(Value* out, const std::vector<Operand>&)>& body) {
-  internal_check(plan_.offset[static_cast<size_t>(id)] >= 0, "shared loop: a node without slots");
-  Values args = {B_.CreateInBoundsGEP(VT_, scratch_, i64(plan_.offset[static_cast<size_t>(id)])),
-                 params_};
+// defining it the first time: inside it, `emit` is the node's ordinary
+// emitter, with the node and its operands redirected to the function's
+// pointer arguments (element() and define() follow redirect_). `shape` must
+// name everything that code depends on besides the operands' kinds and
+// which of them are one node (both are added here): the function is reused
+// for every node of the same shape. The code may read parameters through
+// params_ (the function's own argument), never scratch_.
+void FunctionLowering::call_shared_loop(const std::string& shape, NodeId id,
+                                        const std::vector<NodeId>& operands,
+                                        const std::function<void()>& emit) {
+  const int64_t slot = plan_.offset[static_cast<size_t>(id)];
+  internal_check(slot >= 0, "shared loop: a node without slots");
+  Values args = {B_.CreateInBoundsGEP(VT_, scratch_, i64(slot)), params_};
   std::vector<Operand> pointers;
+  std::vector<size_t> first;  // by operand: the first operand that is the same node
   std::string key = shape;
-  for (NodeId a : operands) {
-    pointers.push_back(operand_pointer(a));
-    args.push_back(pointers.back().ptr);
-    key += pointers.back().scalar ? " s" : " v";
+  for (size_t i = 0; i < operands.size(); ++i) {
+    first.push_back(
+        size_t(std::find(operands.begin(), operands.end(), operands[i]) - operands.begin()));
+    pointers.push_back(first[i] < i ? pointers[first[i]] : operand_pointer(operands[i]));
+    args.push_back(pointers[i].ptr);
+    key += fmt::format(" {}{}", pointers[i].scalar ? 's' : 'v', first[i]);
   }
   llvm::Function*& fn = shared_loops_[key];
   if (!fn) {
     auto* ptr = llvm::PointerType::getUnqual(ctx_);
     const std::string name = fmt::format("nfc.loop{}", shared_loops_.size() - 1);
-    fn = define_helper(name, std::vector<llvm::Type*>(args.size(), ptr), 1,
-                       [&](llvm::Function* helper) {
-                         Value* caller_params = params_;
-                         params_ = helper->getArg(1);
-                         std::vector<Operand> inside;
-                         for (size_t i = 0; i < pointers.size(); ++i)
-                           inside.push_back({helper->getArg(unsigned(2 + i)), pointers[i].scalar});
-                         body(helper->getArg(0), inside);
-                         params_ = caller_params;
-                       });
+    fn = define_helper(
+        name, std::vector<llvm::Type*>(args.size(), ptr), 1, [&](llvm::Function* helper) {
+          Value* caller_params = params_;
+          params_ = helper->getArg(1);
+          redirect_ = {{id, {helper->getArg(0), false}}};
+          for (size_t i = 0; i < operands.size(); ++i)
+            redirect_.emplace(operands[i],
+                              Operand{helper->getArg(unsigned(2 + i)), pointers[i].scalar});
+          emit();
+          redirect_.clear();
+          params_ = caller_params;
+        });
   }
   B_.CreateCall(fn, args);
 }
 
 // A matvec or matvec_t into a buffer, from a parameter matrix, as a shared
 // function: the layers of a repeat multiply matrices of the same shapes, and
-// their kernels were half of a 100-layer stack's compile time. Inside the
-// function the ordinary kernel is emitted, the node, its matrix and its
-// vector redirected to the pointer arguments. Not in the one-sample entry,
-// whose row dots read parameters and slots in place (MatrixKernels.cpp).
+// their kernels were half of a 100-layer stack's compile time. Not in the
+// one-sample entry, whose row dots read parameters and slots in place
+// (MatrixKernels.cpp).
 bool FunctionLowering::emit_shared_matrix_kernel(NodeId id) {
   const Node& n = g_.node(id);
-  const NodeId matrix = n.args[0], v = n.args[1];
-  if (W_ == 1 || plan_.offset[static_cast<size_t>(id)] < 0 || g_.node(matrix).op != Op::param)
+  if (W_ == 1 || plan_.offset[static_cast<size_t>(id)] < 0 || g_.node(n.args[0]).op != Op::param)
     return false;
-  const std::string shape = fmt::format("{} {}x{} {}+{} [{}] {}", op_spelling(n.op), n.rows, n.cols,
-                                        n.offset, n.stride, fmt::join(n.indices, ","), g_.len(v));
-  call_shared_loop(shape, id, {matrix, v}, [&](Value* out, const std::vector<Operand>& operands) {
-    redirect_ = {{id, {out, false}}, {matrix, operands[0]}, {v, operands[1]}};
+  const std::string shape =
+      fmt::format("{} {}x{} {}+{} [{}] {}", op_spelling(n.op), n.rows, n.cols, n.offset, n.stride,
+                  fmt::join(n.indices, ","), g_.len(n.args[1]));
+  call_shared_loop(shape, id, n.args, [&] {
     if (n.op == Op::matvec)
       emit_matvec(id);
     else
       emit_matvec_t(id);
-    redirect_.clear();
   });
   return true;
 }
