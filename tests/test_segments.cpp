@@ -32,12 +32,57 @@ TEST_CASE("segments: a deep flow's entry points are cut into functions", "[jit][
   JitOptions options;
   options.opt_level = 0;
   options.keep_ir = true;
+  options.threads = 1;  // one module per entry point
   const std::string ir = test::compile_or_fail(kDeep, options)->jit->ir();
   for (const char* part :
        {"@forward.part1(", "@inverse.part1(", "@log_prob.part1(", "@nll_grad.part3("}) {
     INFO(part);
     CHECK(ir.find(std::string("define internal void ") + part) != std::string::npos);
   }
+}
+
+TEST_CASE(
+    "segments: on several threads, an entry point's segments are compiled in partitions "
+    "that link and compute what one module does",
+    "[jit][segments]") {
+  JitOptions options;
+  options.keep_ir = true;
+  options.threads = 1;
+  auto whole = test::compile_or_fail(kDeep, options);
+  options.threads = 3;
+  auto split = test::compile_or_fail(kDeep, options);
+  // nll_grad's 4 segments in 3 partitions, each segment defined once,
+  // external (the entry point calls those of the other partitions).
+  const std::string& ir = split->jit->ir();
+  CHECK(test::occurrences(ir, "; ModuleID = 'nfc.nll_grad.partition") == 3);
+  CHECK(test::occurrences(ir, "define internal void @nll_grad.part") == 0);
+  for (int s = 0; s < 4; ++s) {
+    INFO("segment " << s);
+    CHECK(test::occurrences(ir, "define dso_local void @nll_grad.part" + std::to_string(s) + "(") ==
+          1);
+  }
+  CHECK(test::occurrences(ir, "@nll_grad(") >= 1);
+  // Same IR in each function, so the same numbers: the order of the sums
+  // does not depend on the partition.
+  Flow<double> one = make_flow<double>(*whole), three = make_flow<double>(*split);
+  one.init_params(3);
+  three.init_params(3);
+  const int d = one.dim();
+  const int64_t n = 29;
+  const auto x = test::normal_batch(n, d, 8);
+  std::vector<double> z1(x.size()), z3(x.size()), ld1(n), ld3(n), lp1(n), lp3(n);
+  one.forward(x.data(), z1.data(), ld1.data(), n);
+  three.forward(x.data(), z3.data(), ld3.data(), n);
+  one.log_prob(x.data(), lp1.data(), n);
+  three.log_prob(x.data(), lp3.data(), n);
+  std::vector<double> g1(one.params().size()), g3(g1.size());
+  const double loss1 = one.nll_grad(x.data(), n, g1.data());
+  const double loss3 = three.nll_grad(x.data(), n, g3.data());
+  CHECK(z3 == z1);
+  CHECK(ld3 == ld1);
+  CHECK(lp3 == lp1);
+  CHECK(loss3 == loss1);
+  CHECK(g3 == g1);
 }
 
 TEST_CASE(

@@ -41,6 +41,7 @@
 
 #include "compiler/backend/llvm/LlvmBackend.hpp"
 #include "compiler/backend/llvm/ObjectBundle.hpp"
+#include "compiler/backend/llvm/Segments.hpp"
 #include "compiler/ir/Erfinv.hpp"
 #include "support/InternalError.hpp"
 
@@ -112,6 +113,14 @@ void initialize_llvm() {
     auto& options = llvm::cl::getRegisteredOptions();
     if (auto it = options.find("disable-lsr"); it != options.end())
       if (auto* disable = static_cast<llvm::cl::opt<bool>*>(it->second)) *disable = true;
+    // The machine scheduler relates every memory access of a block to every
+    // earlier one until this many are pending (LLVM's default: 1000), then
+    // chains them: quadratic in a long straight block. A 100-layer MAF's
+    // inverse ends in one of 3,500 instructions (the layers' log-det sums),
+    // whose scheduling took 0.45 s of its 0.66 s of code generation; at 200,
+    // 0.05 s. Blocks of ordinary kernels are far shorter and unaffected.
+    if (auto it = options.find("dag-maps-huge-region"); it != options.end())
+      if (auto* limit = static_cast<llvm::cl::opt<unsigned>*>(it->second)) *limit = 200;
   });
 }
 
@@ -261,10 +270,13 @@ std::string print(const llvm::Module& module) {
   return text;
 }
 
-// One entry point on its way to machine code.
+// One entry point, or one partition of its segments (Segments.hpp), on its
+// way to machine code.
 struct Unit {
+  size_t job = 0;  // which entry point
+  int partition = 0, partitions = 1;
   std::unique_ptr<llvm::LLVMContext> ctx;
-  std::unique_ptr<llvm::Module> module;
+  std::unique_ptr<llvm::Module> module;  // null until lowered
   size_t size = 0;    // instructions after lowering: the bigger units start first
   int opt_level = 2;  // of the IR pipeline and code generation
   std::string ir;     // optimized IR when keep_ir
@@ -273,10 +285,38 @@ struct Unit {
   double optimize_ms = 0, codegen_ms = 0;
 };
 
-// Optimises and compiles every unit, `threads` at a time, biggest first.
-// Each thread has its own TargetMachine; each unit its own LLVMContext.
+// Unit `i`, of entry point `entry`, as min(threads, segments) partitions
+// when it has two segments or more: unit i keeps its module, cut to
+// partition 0; partitions 1... are appended, in order, to be lowered by the
+// thread that compiles them.
+void split_segments(std::vector<Unit>& units, size_t i, const std::string& entry, int threads) {
+  const int parts =
+      std::min(threads, static_cast<int>(segment_functions(*units[i].module, entry).size()));
+  if (parts < 2) return;
+  units[i].partitions = parts;
+  keep_partition(*units[i].module, entry, 0, parts);
+  units[i].module->setModuleIdentifier(units[i].module->getModuleIdentifier() + ".partition0");
+  const size_t whole = units[i].size;
+  units[i].size = 0;
+  for (const llvm::Function& f : *units[i].module) units[i].size += f.getInstructionCount();
+  for (int p = 1; p < parts; ++p) {
+    Unit partition;
+    partition.job = units[i].job;
+    partition.partition = p;
+    partition.partitions = parts;
+    partition.opt_level = units[i].opt_level;
+    partition.size = whole / static_cast<size_t>(parts);  // to order it; lowered later
+    units.push_back(std::move(partition));
+  }
+}
+
+// Optimises and compiles every unit, `threads` at a time, biggest first;
+// `lower` first gives a unit without a module its own (a partition's
+// lowering runs in parallel with the rest). Each thread has its own
+// TargetMachine; each unit its own LLVMContext.
 void compile_units(std::vector<Unit>& units, llvm::orc::JITTargetMachineBuilder jtmb,
-                   const JitOptions& options, int threads) {
+                   const JitOptions& options, int threads,
+                   const std::function<void(Unit&)>& lower) {
   std::vector<size_t> order(units.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
@@ -292,6 +332,7 @@ void compile_units(std::vector<Unit>& units, llvm::orc::JITTargetMachineBuilder 
       for (size_t i = next++; i < order.size(); i = next++) {
         Unit& unit = units[order[i]];
         auto start = Clock::now();
+        if (!unit.module) lower(unit);
         if (const char* dir = std::getenv("NFC_PREOPT_DIR"))  // for opt -time-passes
           std::ofstream(std::string(dir) + "/" + unit.module->getName().str() + ".ll")
               << print(*unit.module);
@@ -348,23 +389,36 @@ std::vector<ObjectFunction> object_functions(const llvm::MemoryBuffer& object) {
 }
 
 // With NFC_PERF_MAP set, every compiled function is listed in
-// /tmp/perf-PID.map (perf report then names JIT code) and each entry
-// point's object is written to /tmp/nfc-PID-ENTRY.o, so samples can be
-// placed on its disassembly (objdump -d; the map gives each function's
-// load address). Each object has one text section, loaded contiguously,
-// so a helper's address is its entry's plus their offset difference.
-void write_perf_map(const std::string& entry, const llvm::MemoryBuffer& object, uint64_t address) {
+// /tmp/perf-PID.map (perf report then names JIT code) and each object is
+// written to /tmp/nfc-PID-ENTRY[.K].o, so samples can be placed on its
+// disassembly (objdump -d; the map gives each function's load address).
+// Each object has one text section, loaded contiguously, so a helper's
+// address is that of the object's entry point or segment (an external
+// symbol, which the JIT can look up) plus their offset difference.
+void write_perf_map(JitModule::Impl& impl, const ObjectBundle& bundle) {
   const std::string pid = std::to_string(::getpid());
-  std::ofstream("/tmp/nfc-" + pid + "-" + entry + ".o", std::ios::binary)
-      .write(object.getBufferStart(), static_cast<std::streamsize>(object.getBufferSize()));
-  const std::vector<ObjectFunction> functions = object_functions(object);
-  uint64_t entry_offset = 0;
-  for (const ObjectFunction& f : functions)
-    if (f.name == entry) entry_offset = f.offset;
   std::ofstream map("/tmp/perf-" + pid + ".map", std::ios::app);
-  for (const ObjectFunction& f : functions)
-    map << std::hex << address - entry_offset + f.offset << ' ' << f.size << std::dec << ' '
-        << entry << ':' << f.name << '\n';
+  for (const ObjectBundle::Entry& e : bundle.entries)
+    for (size_t k = 0; k < e.objects.size(); ++k) {
+      const std::string& object = e.objects[k];
+      std::ofstream(
+          "/tmp/nfc-" + pid + "-" + e.name + (k > 0 ? "." + std::to_string(k) : "") + ".o",
+          std::ios::binary)
+          .write(object.data(), static_cast<std::streamsize>(object.size()));
+      const std::vector<ObjectFunction> functions =
+          object_functions(*llvm::MemoryBuffer::getMemBuffer(object, e.name, false));
+      for (const ObjectFunction& anchor : functions) {
+        auto address = impl.jit->lookup(anchor.name);
+        if (!address) {  // internal: not in the JIT's symbol table
+          llvm::consumeError(address.takeError());
+          continue;
+        }
+        for (const ObjectFunction& f : functions)
+          map << std::hex << address->getValue() - anchor.offset + f.offset << ' ' << f.size
+              << std::dec << ' ' << e.name << ':' << f.name << '\n';
+        break;
+      }
+    }
 }
 
 // The objects of `bundle` loaded and linked into a new LLJIT; every entry
@@ -384,16 +438,14 @@ void link(JitModule::Impl& impl, const llvm::orc::JITTargetMachineBuilder& jtmb,
              "exposing host symbols"));
   define_helpers(*impl.jit);
   for (const ObjectBundle::Entry& e : bundle.entries)
-    check(impl.jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(e.object, e.name)),
-          "adding an object");
-  const bool perf_map = std::getenv("NFC_PERF_MAP") != nullptr;
+    for (const std::string& object : e.objects)
+      check(impl.jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(object, e.name)),
+            "adding an object");
   for (const ObjectBundle::Entry& e : bundle.entries) {
     auto address = unwrap(impl.jit->lookup(e.name), "linking '" + e.name + "'");
     impl.entries[e.name] = address.toPtr<void*>();
-    if (perf_map)
-      write_perf_map(e.name, *llvm::MemoryBuffer::getMemBuffer(e.object, e.name, false),
-                     address.getValue());
   }
+  if (std::getenv("NFC_PERF_MAP") != nullptr) write_perf_map(impl, bundle);
 }
 
 // The objects stored under `key`, linked into `impl`, if they are there,
@@ -486,30 +538,43 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
       vector_math[job.shape.width] = host_vector_math(*tm, options.precision, job.shape.width);
 
   const auto start = Clock::now();
-  std::vector<Unit> units(jobs.size());
-  for (size_t i = 0; i < units.size(); ++i) {
-    Unit& unit = units[i];
+  auto lower = [&](Unit& unit) {
+    const Job& job = jobs[unit.job];
     unit.ctx = std::make_unique<llvm::LLVMContext>();
-    unit.opt_level = jobs[i].opt_level;
-    unit.module = std::make_unique<llvm::Module>("nfc." + jobs[i].entry.name, *unit.ctx);
+    unit.opt_level = job.opt_level;
+    unit.module = std::make_unique<llvm::Module>(
+        "nfc." + job.entry.name +
+            (unit.partitions > 1 ? ".partition" + std::to_string(unit.partition) : ""),
+        *unit.ctx);
     unit.module->setDataLayout(tm->createDataLayout());
     unit.module->setTargetTriple(tm->getTargetTriple().str());
-    impl->workspace[jobs[i].entry.name] =
-        lower_entry(program, jobs[i].entry, options.precision, jobs[i].shape,
-                    vector_math[jobs[i].shape.width], *unit.module);
+    const auto math = vector_math.find(job.shape.width);  // read-only: threads lower too
+    const int64_t workspace =
+        lower_entry(program, job.entry, options.precision, job.shape,
+                    math != vector_math.end() ? math->second : VectorMath{}, *unit.module);
+    if (unit.partitions > 1)
+      keep_partition(*unit.module, job.entry.name, unit.partition, unit.partitions);
+    unit.size = 0;
+    for (const llvm::Function& f : *unit.module) unit.size += f.getInstructionCount();
+    return workspace;
+  };
+  std::vector<Unit> units(jobs.size());
+  for (size_t i = 0; i < units.size(); ++i) {
+    units[i].job = i;
+    impl->workspace[jobs[i].entry.name] = lower(units[i]);
     std::string broken;
     llvm::raw_string_ostream broken_out(broken);
-    if (llvm::verifyModule(*unit.module, &broken_out))
+    if (llvm::verifyModule(*units[i].module, &broken_out))
       throw InternalError("jit: invalid IR from the llvm backend: " + broken);
-    for (const llvm::Function& f : *unit.module) unit.size += f.getInstructionCount();
   }
   const auto lowered = Clock::now();
 
   const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
-  const int threads = static_cast<int>(std::max<size_t>(
-      1, std::min<size_t>(units.size(),
-                          options.threads > 0 ? static_cast<size_t>(options.threads) : hardware)));
-  compile_units(units, jtmb, options, threads);
+  const int threads = options.threads > 0 ? options.threads : static_cast<int>(hardware);
+  if (threads > 1)
+    for (size_t i = 0; i < jobs.size(); ++i) split_segments(units, i, jobs[i].entry.name, threads);
+  const int workers = std::max(1, std::min(threads, static_cast<int>(units.size())));
+  compile_units(units, jtmb, options, workers, [&](Unit& unit) { lower(unit); });
 
   auto optimized = lowered;
   for (const Unit& unit : units) {
@@ -520,18 +585,19 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
   }
 
   ObjectBundle bundle{impl->width, impl->map_width, {}};
-  for (size_t i = 0; i < units.size(); ++i) {
-    units[i].module.reset();  // before its context
-    units[i].ctx.reset();
-    bundle.entries.push_back({jobs[i].entry.name, impl->workspace[jobs[i].entry.name],
-                              units[i].object->getBuffer().str()});
+  for (const Job& job : jobs)
+    bundle.entries.push_back({job.entry.name, impl->workspace[job.entry.name], {}});
+  for (Unit& unit : units) {  // partitions in order (split_segments)
+    unit.module.reset();      // before its context
+    unit.ctx.reset();
+    bundle.entries[unit.job].objects.push_back(unit.object->getBuffer().str());
   }
   link(*impl, jtmb, *tm, bundle);
   const auto linked = Clock::now();
   impl->timings.lower_ms = ms_between(start, lowered);
   impl->timings.optimize_ms = ms_between(lowered, optimized);
   impl->timings.codegen_ms = ms_between(optimized, linked);
-  impl->timings.threads = threads;
+  impl->timings.threads = workers;
   if (cached) options.cache->store(options.cache_key, encode(bundle));
   return std::unique_ptr<JitModule>(new JitModule(std::move(impl)));
 }

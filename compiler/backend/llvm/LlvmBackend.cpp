@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "compiler/backend/llvm/FunctionLowering.hpp"
+#include "compiler/backend/llvm/Segments.hpp"
 #include "support/InternalError.hpp"
 
 namespace nfc::llvm_lowering {
@@ -180,9 +181,9 @@ void FunctionLowering::emit_segment(size_t s, size_t end, Value* base) {
                            or_null(partials_)});
   std::vector<llvm::Type*> types;
   for (Value* a : args) types.push_back(a->getType());
-  auto* fn = llvm::Function::Create(llvm::FunctionType::get(B_.getVoidTy(), types, false),
-                                    llvm::Function::InternalLinkage,
-                                    entry_.name + ".part" + std::to_string(s), m_);
+  auto* fn =
+      llvm::Function::Create(llvm::FunctionType::get(B_.getVoidTy(), types, false),
+                             llvm::Function::InternalLinkage, segment_name(entry_.name, s), m_);
   fn->setDoesNotThrow();
   fn->addFnAttr(llvm::Attribute::NoInline);  // else the inliner undoes the split
   fn->addFnAttr("min-legal-vector-width", std::to_string(VT_->getPrimitiveSizeInBits()));

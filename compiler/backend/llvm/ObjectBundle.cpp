@@ -1,7 +1,5 @@
 #include "compiler/backend/llvm/ObjectBundle.hpp"
 
-#include <cstring>
-
 namespace nfc {
 namespace {
 
@@ -38,8 +36,14 @@ class Reader {
   std::string_view rest_;
 };
 
-constexpr std::string_view kMagic = "nfc-objects-1";
-constexpr uint64_t kMaxEntries = 64, kMaxWidth = 1024;
+constexpr std::string_view kMagic = "nfc-objects-2";
+constexpr uint64_t kMaxEntries = 64, kMaxObjects = 256, kMaxWidth = 1024;
+
+bool is_elf(std::string_view object) {
+  return object.size() >= 4 && object.substr(0, 4) ==
+                                   "\x7f"
+                                   "ELF";
+}
 
 }  // namespace
 
@@ -52,7 +56,8 @@ std::string encode(const ObjectBundle& bundle) {
   for (const ObjectBundle::Entry& e : bundle.entries) {
     put(out, e.name);
     put(out, uint64_t(e.workspace_bytes));
-    put(out, e.object);
+    put(out, uint64_t(e.objects.size()));
+    for (const std::string& object : e.objects) put(out, object);
   }
   return out;
 }
@@ -70,14 +75,15 @@ std::optional<ObjectBundle> decode(std::string_view bytes) {
   ObjectBundle bundle{int(width), int(map_width), {}};
   for (uint64_t i = 0; i < count; ++i) {
     ObjectBundle::Entry e;
-    uint64_t workspace = 0;
-    if (!in.read(e.name) || e.name.empty() || !in.read(workspace) || !in.read(e.object) ||
-        workspace > (uint64_t(1) << 40) || e.object.size() < 4 ||
-        std::memcmp(e.object.data(),
-                    "\x7f"
-                    "ELF",
-                    4) != 0)
+    uint64_t workspace = 0, objects = 0;
+    if (!in.read(e.name) || e.name.empty() || !in.read(workspace) ||
+        workspace > (uint64_t(1) << 40) || !in.read(objects) || objects < 1 ||
+        objects > kMaxObjects)
       return std::nullopt;
+    for (uint64_t k = 0; k < objects; ++k) {
+      e.objects.emplace_back();
+      if (!in.read(e.objects.back()) || !is_elf(e.objects.back())) return std::nullopt;
+    }
     e.workspace_bytes = int64_t(workspace);
     bundle.entries.push_back(std::move(e));
   }

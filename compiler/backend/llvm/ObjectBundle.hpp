@@ -1,5 +1,6 @@
 // The machine code of one JitModule as bytes, for the JIT cache: each entry
-// point's relocatable object, its name and workspace, and the SIMD widths
+// point's relocatable objects (one, or one per partition of its segments:
+// Segments.hpp), its name and workspace, and the SIMD widths
 // the code was generated for. decode() trusts nothing: a truncated or
 // garbled text is nullopt, never a crash (the cache is data from disk).
 #pragma once
@@ -16,7 +17,7 @@ struct ObjectBundle {
   struct Entry {
     std::string name;
     int64_t workspace_bytes = 0;
-    std::string object;  // an ELF relocatable object
+    std::vector<std::string> objects;  // ELF relocatable objects; the first defines the entry
   };
   int width = 1, map_width = 1;  // JitModule::gradient_width(), vector_width()
   std::vector<Entry> entries;
