@@ -399,24 +399,25 @@ std::vector<ObjectFunction> object_functions(const llvm::MemoryBuffer& object) {
 }
 
 // With NFC_PERF_MAP set, every compiled function is listed in
-// /tmp/perf-PID.map (perf report then names JIT code) and each object is
-// written to /tmp/nfc-PID-ENTRY[.K].o, so samples can be placed on its
-// disassembly (objdump -d; the map gives each function's load address).
-// Each object has one text section, loaded contiguously, so a helper's
-// address is that of the object's entry point or segment (an external
-// symbol, which the JIT can look up) plus their offset difference.
+// /tmp/perf-PID.map as OBJECT:FUNCTION (perf report then names JIT code)
+// and each object is written to /tmp/nfc-PID-OBJECT.o, so samples can be
+// placed on its disassembly (objdump -d; the map gives each function's
+// load address). OBJECT is the entry point's name, with ".K" for its
+// partition K > 0 (each partition has its own copies of the helpers). Each
+// object has one text section, loaded contiguously, so a function's address
+// is that of the object's entry point or segment (an external symbol, which
+// the JIT can look up) plus their offset difference.
 void write_perf_map(JitModule::Impl& impl, const ObjectBundle& bundle) {
   const std::string pid = std::to_string(::getpid());
   std::ofstream map("/tmp/perf-" + pid + ".map", std::ios::app);
   for (const ObjectBundle::Entry& e : bundle.entries)
     for (size_t k = 0; k < e.objects.size(); ++k) {
       const std::string& object = e.objects[k];
-      std::ofstream(
-          "/tmp/nfc-" + pid + "-" + e.name + (k > 0 ? "." + std::to_string(k) : "") + ".o",
-          std::ios::binary)
+      const std::string label = e.name + (k > 0 ? "." + std::to_string(k) : "");
+      std::ofstream("/tmp/nfc-" + pid + "-" + label + ".o", std::ios::binary)
           .write(object.data(), static_cast<std::streamsize>(object.size()));
       const std::vector<ObjectFunction> functions =
-          object_functions(*llvm::MemoryBuffer::getMemBuffer(object, e.name, false));
+          object_functions(*llvm::MemoryBuffer::getMemBuffer(object, label, false));
       for (const ObjectFunction& anchor : functions) {
         auto address = impl.jit->lookup(anchor.name);
         if (!address) {  // internal: not in the JIT's symbol table
@@ -425,7 +426,7 @@ void write_perf_map(JitModule::Impl& impl, const ObjectBundle& bundle) {
         }
         for (const ObjectFunction& f : functions)
           map << std::hex << address->getValue() - anchor.offset + f.offset << ' ' << f.size
-              << std::dec << ' ' << e.name << ':' << f.name << '\n';
+              << std::dec << ' ' << label << ':' << f.name << '\n';
         break;
       }
     }
