@@ -5,9 +5,12 @@
 // trip, log-dets against the Jacobian, the interpreter, and gradients
 // against finite differences.
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <string>
 
 #include "driver/Compile.hpp"
+#include "driver/JitCache.hpp"
+#include "tests/Shell.hpp"
 #include "tests/TestSupport.hpp"
 
 using namespace nfc;
@@ -25,6 +28,20 @@ flow deep(dim = 4) {
     permute random(seed = 5)
   }
 })";
+
+// log_prob of fixed rows, then the mean NLL and its gradient, under fixed
+// parameters.
+std::vector<double> log_prob_and_gradient(const CompiledModel& model) {
+  Flow<double> flow = make_flow<double>(model);
+  flow.init_params(3);
+  const int64_t n = 29;
+  const auto x = test::normal_batch(n, flow.dim(), 8);
+  std::vector<double> out(static_cast<size_t>(n)), grad(flow.params().size());
+  flow.log_prob(x.data(), out.data(), n);
+  out.push_back(flow.nll_grad(x.data(), n, grad.data()));
+  out.insert(out.end(), grad.begin(), grad.end());
+  return out;
+}
 
 }  // namespace
 
@@ -93,4 +110,19 @@ TEST_CASE(
     "[jit][segments]") {
   test::check_flow_numerics(kDeep, 3);
   test::check_gradient(kDeep, 4);
+}
+
+TEST_CASE("segments: a partitioned entry point is stored in the JIT cache and linked from it",
+          "[jit][segments][jit_cache]") {
+  const std::filesystem::path dir = test::scratch_dir("nfc_test_segments", "cache");
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+  DiskObjectStore store(dir, uint64_t{1} << 30);
+  JitOptions options;
+  options.threads = 4;  // nll_grad in 2 partitions (above)
+  options.cache = &store;
+  auto compiled = test::compile_or_fail(kDeep, options);
+  REQUIRE(!compiled->times.jit.from_cache);
+  auto loaded = test::compile_or_fail(kDeep, options);
+  CHECK(loaded->times.jit.from_cache);
+  CHECK(log_prob_and_gradient(*loaded) == log_prob_and_gradient(*compiled));
 }
