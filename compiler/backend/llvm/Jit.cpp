@@ -119,7 +119,7 @@ void initialize_llvm() {
     // chains them: quadratic in a long straight block. A 100-layer MAF's
     // inverse ends in one of 3,500 instructions (the layers' log-det sums),
     // whose scheduling took 0.45 s of its 0.66 s of code generation; at 200,
-    // 0.05 s. Blocks of ordinary kernels are far shorter and unaffected.
+    // 0.05 s. Blocks of ordinary kernels are far shorter (run time unchanged).
     if (auto it = options.find("dag-maps-huge-region"); it != options.end())
       if (auto* limit = static_cast<llvm::cl::opt<unsigned>*>(it->second)) *limit = 200;
   });
