@@ -292,10 +292,10 @@ struct Unit {
 // per instruction at O1 and O2: 24-35 us for 100 MAF layers' units). A unit
 // within 1.25 shares stays whole, as a partition costs its own lowering and
 // helper copies: W3, its gradient 1.06 shares, compiled in 0.45-0.51 s with
-// it whole and 0.51-0.59 s with it in two. Else as many partitions as shares it holds, at most one
-// per thread and per segment: unit i keeps its module, cut to partition 0;
-// partitions 1... are appended, in order, to be lowered by the thread that
-// compiles them.
+// it whole and 0.51-0.59 s with it in two. Else as many partitions as
+// shares it holds, at most one per thread and per segment: unit i keeps its
+// module, cut to partition 0; partitions 1... are appended, in order, to be
+// lowered by the thread that compiles them.
 void split_segments(std::vector<Unit>& units, size_t i, const std::string& entry, double share,
                     int threads) {
   const size_t segments = segment_functions(*units[i].module, entry).size();
