@@ -45,8 +45,9 @@ struct JitOptions {
   // sinh, cosh, asinh, erf on whole vectors, within 4 ULP) where the host has
   // it; otherwise, or when false, libm once per lane.
   bool vector_math = true;
-  // Threads optimising and compiling entry points (one module each)
-  // concurrently; 0: one per hardware thread. Never more than entry points.
+  // Threads optimising and compiling entry points (one module each, or a
+  // large one in partitions: Segments.hpp) concurrently; 0: one per
+  // hardware thread. Never more than modules.
   int threads = 0;
   // Native vectors per block of samples in map entry points (forward,
   // inverse, log_prob, ...): with 2, every weight loaded feeds two vectors of
