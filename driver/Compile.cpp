@@ -66,7 +66,7 @@ Flow<T> make_flow(const CompiledModel& model) {
   bind(abi::kNllGrad, entries.nll_grad);
   entries.gradient_workspace = model.jit->workspace_bytes(abi::kNllGrad);
   bind(abi::kLogProbSmall, entries.log_prob_small, false);
-  entries.small_batch = kSmallBatchRows;
+  entries.small_batch = model.jit->small_batch_rows();
   if (!fg.actnorms.empty()) bind(abi::kActNormInputs, entries.actnorm_inputs);
   if (fg.kl >= 0) {
     bind(abi::kTargetLogProb, entries.target_log_prob);

@@ -76,6 +76,11 @@ class Flow {
   int dim() const { return dim_; }
   int context_dim() const { return context_dim_; }
   int row_dim() const { return dim_ + context_dim_; }  // an input row: (x, c) or (z, c)
+  // log_prob takes batches of fewer rows than this one sample at a time
+  // (EntryPoints::log_prob_small); 0: never.
+  int64_t small_batch_rows() const {
+    return entries_.log_prob_small != nullptr ? entries_.small_batch : 0;
+  }
   const std::vector<ParamTensor>& param_table() const { return table_; }
   std::vector<T>& params() { return params_; }
   const std::vector<T>& params() const { return params_; }

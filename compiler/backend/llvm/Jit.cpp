@@ -43,6 +43,7 @@
 #include "compiler/backend/llvm/LlvmBackend.hpp"
 #include "compiler/backend/llvm/ObjectBundle.hpp"
 #include "compiler/backend/llvm/Segments.hpp"
+#include "compiler/backend/llvm/SmallBatch.hpp"
 #include "compiler/ir/Erfinv.hpp"
 #include "support/InternalError.hpp"
 
@@ -56,6 +57,7 @@ struct JitModule::Impl {
   std::string ir;
   int width = 1;      // native lanes: gradients, log_prob.small
   int map_width = 1;  // map entry points
+  int64_t small_batch_rows = 0;
 };
 
 namespace {
@@ -477,6 +479,7 @@ bool load_cached(ObjectStore& store, const std::string& key, const std::vector<s
   JitModule::Impl loaded;
   loaded.width = impl.width;
   loaded.map_width = impl.map_width;
+  loaded.small_batch_rows = bundle->small_batch_rows;
   for (const ObjectBundle::Entry& e : bundle->entries) loaded.workspace[e.name] = e.workspace_bytes;
   try {
     link(loaded, jtmb, tm, *bundle, /*quiet=*/true);
@@ -598,7 +601,7 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
     impl->ir += unit.ir;
   }
 
-  ObjectBundle bundle{impl->width, impl->map_width, {}};
+  ObjectBundle bundle{impl->width, impl->map_width, 0, {}};
   for (const Job& job : jobs)
     bundle.entries.push_back({job.entry.name, impl->workspace[job.entry.name], {}});
   for (Unit& unit : units) {  // partitions in order (split_segments)
@@ -607,6 +610,12 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
     bundle.entries[unit.job].objects.push_back(unit.object->getBuffer().str());
   }
   link(*impl, jtmb, *tm, bundle);
+  for (const Job& job : jobs)
+    if (job.entry.name == abi::kLogProbSmall)
+      impl->small_batch_rows = bundle.small_batch_rows = measure_small_batch_rows(
+          impl->entries.at(abi::kLogProb), impl->entries.at(abi::kLogProbSmall),
+          program.graph->param_count(), program.graph->len(job.entry.input), options.precision,
+          impl->map_width);
   const auto linked = Clock::now();
   impl->timings.lower_ms = ms_between(start, lowered);
   impl->timings.optimize_ms = ms_between(lowered, optimized);
@@ -644,6 +653,9 @@ const std::string& JitModule::ir() const {
 }
 int JitModule::vector_width() const {
   return impl_->map_width;
+}
+int64_t JitModule::small_batch_rows() const {
+  return impl_->small_batch_rows;
 }
 int JitModule::gradient_width() const {
   return impl_->width;

@@ -62,7 +62,7 @@ struct JitOptions {
   // scalar per sample, matrix-vector products vectorised along rows. A
   // block of vector_width() samples computes mostly dead lanes for a batch
   // of a few rows; this entry computes none (Flow uses it below
-  // kSmallBatchRows).
+  // small_batch_rows()).
   bool small_batch_entry = true;
   // Generate code for this LLVM CPU name (its default features: "haswell"
   // is AVX2 with 16 vector registers, "x86-64" SSE2) instead of the host,
@@ -84,12 +84,6 @@ struct JitOptions {
 // on AVX2's 16 they spilled, and log_prob ran up to 2x slower
 // (docs/bench.md: "Register blocks per CPU").
 int register_block(int registers, int register_bits, int width, int element_bits);
-
-// Below this many rows log_prob.small is faster than one block of
-// vector_width() samples: on the bench models W1-W4 (f32, Zen 5, 1 thread)
-// one sample costs 1.9 / 4.2 / 1.6 / 59 us there and 5 rows in one block
-// 9.8 / 16.6 / 7.4 / 247 us, a crossover at 4-5 rows.
-inline constexpr int64_t kSmallBatchRows = 5;
 
 // Where compile() spends its time. The three stages partition the wall-clock
 // time of compile(): they add up to it. Entry points are optimised and
@@ -128,6 +122,11 @@ class JitModule {  // owns the LLJIT and the compiled code
   const std::string& ir() const;  // optimized IR text when keep_ir, else empty
   int vector_width() const;       // samples per SIMD block of the map entry points
   int gradient_width() const;     // ... of the mean_gradient entry points
+  // Batches of fewer rows than this run log_prob.small, larger ones
+  // log_prob: the crossover measured on this machine when the code was
+  // compiled (SmallBatch.hpp), 2 to vector_width(); 0 without
+  // log_prob.small.
+  int64_t small_batch_rows() const;
 
   // What the machine code depends on besides the program and the options:
   // the host CPU's name and features, and LLVM's version.

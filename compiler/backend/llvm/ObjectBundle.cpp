@@ -36,7 +36,7 @@ class Reader {
   std::string_view rest_;
 };
 
-constexpr std::string_view kMagic = "nfc-objects-2";
+constexpr std::string_view kMagic = "nfc-objects-3";
 constexpr uint64_t kMaxEntries = 64, kMaxObjects = 256, kMaxWidth = 1024;
 
 bool is_elf(std::string_view object) {
@@ -52,6 +52,7 @@ std::string encode(const ObjectBundle& bundle) {
   put(out, kMagic);
   put(out, uint64_t(bundle.width));
   put(out, uint64_t(bundle.map_width));
+  put(out, uint64_t(bundle.small_batch_rows));
   put(out, uint64_t(bundle.entries.size()));
   for (const ObjectBundle::Entry& e : bundle.entries) {
     put(out, e.name);
@@ -65,14 +66,14 @@ std::string encode(const ObjectBundle& bundle) {
 std::optional<ObjectBundle> decode(std::string_view bytes) {
   Reader in(bytes);
   std::string magic;
-  uint64_t width = 0, map_width = 0, count = 0;
+  uint64_t width = 0, map_width = 0, small_batch_rows = 0, count = 0;
   if (!in.read(magic) || magic != kMagic || !in.read(width) || !in.read(map_width) ||
-      !in.read(count))
+      !in.read(small_batch_rows) || !in.read(count))
     return std::nullopt;
-  if (width < 1 || width > kMaxWidth || map_width < 1 || map_width > kMaxWidth || count < 1 ||
-      count > kMaxEntries)
+  if (width < 1 || width > kMaxWidth || map_width < 1 || map_width > kMaxWidth ||
+      small_batch_rows > map_width || count < 1 || count > kMaxEntries)
     return std::nullopt;
-  ObjectBundle bundle{int(width), int(map_width), {}};
+  ObjectBundle bundle{int(width), int(map_width), int64_t(small_batch_rows), {}};
   for (uint64_t i = 0; i < count; ++i) {
     ObjectBundle::Entry e;
     uint64_t workspace = 0, objects = 0;
