@@ -22,15 +22,16 @@ int64_t measure(void* block_entry, void* small_entry, int64_t params, int64_t ro
       static_cast<T*>(std::calloc(static_cast<size_t>(std::max<int64_t>(params, 1)), sizeof(T))),
       &std::free);
   const std::vector<T> x(static_cast<size_t>(std::max<int64_t>(row, 1)), T(0));
-  if (!p) return std::clamp<int64_t>(5, 2, width);
+  if (!p) return std::clamp<int64_t>(5, 2, width);  // no memory to measure: Zen 5's figure
   T out = 0;
   auto seconds = [&](Entry entry) {
     const auto start = std::chrono::steady_clock::now();
     entry(p.get(), x.data(), &out, 1);
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  // Fastest of up to `calls` timed calls within the budget, after one
-  // untimed (first touch of code and data).
+  // The fastest of a first call (which touches code and data first, so it
+  // is the slowest and sets how many more fit in the budget) and up to
+  // `calls` more.
   auto fastest_s = [&](Entry entry, int calls) {
     double best = seconds(entry);
     const int affordable = static_cast<int>(kBudgetSeconds / std::max(best, 1e-9));

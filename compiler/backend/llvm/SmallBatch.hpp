@@ -17,8 +17,8 @@ namespace nfc {
 // params, const T* x, T* out, int64_t n)`) timed on zero parameters and
 // inputs (`params` and `row` values of T): the smallest batch n for which n
 // single-sample calls cost at least one block call, from 2 to `width`
-// (one block holds `width` samples). Fastest of a few calls each, so load
-// on the machine can only make the block look dearer, never cheaper.
+// (one block holds `width` samples). The fastest of a few calls each: load
+// on the machine only ever adds time, least to the fastest call.
 int64_t measure_small_batch_rows(void* block_entry, void* small_entry, int64_t params, int64_t row,
                                  Precision precision, int width);
 
