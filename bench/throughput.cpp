@@ -219,7 +219,8 @@ int run(const std::string& path, const Settings& s) {
     return times[times.size() / 2];
   };
   const double latency_us = median_latency_us(1);
-  const double block_latency_us = median_latency_us(std::max<int64_t>(flow.small_batch_rows(), 1));
+  const int64_t block_rows = std::max<int64_t>(flow.small_batch_rows(), 1);
+  const double block_latency_us = median_latency_us(block_rows);
 
   const auto& t = model->times.jit;
   if (s.json) {
@@ -246,9 +247,8 @@ int run(const std::string& path, const Settings& s) {
       " codegen %.0f ms; work on %d threads: O2 %.0f ms, codegen %.0f ms\n",
       path.c_str(), std::is_same_v<T, float> ? "f32" : "f64", model->jit->vector_width(),
       flow.threads(), log_prob, sample, nll_grad, train, latency_us,
-      static_cast<long long>(std::max<int64_t>(flow.small_batch_rows(), 1)), block_latency_us,
-      compile_ms, t.lower_ms, t.optimize_ms, t.codegen_ms, t.threads, t.optimize_cpu_ms,
-      t.codegen_cpu_ms);
+      static_cast<long long>(block_rows), block_latency_us, compile_ms, t.lower_ms, t.optimize_ms,
+      t.codegen_ms, t.threads, t.optimize_cpu_ms, t.codegen_cpu_ms);
   return 0;
 }
 

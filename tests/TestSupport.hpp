@@ -226,6 +226,26 @@ inline double max_relative_difference(const std::vector<double>& a, const std::v
   return worst;
 }
 
+// What a compiled model computes on n fixed rows under the parameters of
+// init_params(seed), in f64: forward's z and log-det, log_prob, the mean
+// NLL and its gradient, one after another. Two compiles of one model that
+// should agree compare equal here, bit for bit.
+inline std::vector<double> model_outputs(const CompiledModel& model, uint64_t seed, int64_t n) {
+  Flow<double> flow = make_flow<double>(model);
+  flow.init_params(seed);
+  const auto x = normal_batch(n, flow.row_dim(), seed + 1);
+  std::vector<double> z(static_cast<size_t>(n * flow.dim())), logdet(static_cast<size_t>(n)),
+      log_prob(static_cast<size_t>(n)), grad(flow.params().size());
+  flow.forward(x.data(), z.data(), logdet.data(), n);
+  flow.log_prob(x.data(), log_prob.data(), n);
+  std::vector<double> out = z;
+  out.insert(out.end(), logdet.begin(), logdet.end());
+  out.insert(out.end(), log_prob.begin(), log_prob.end());
+  out.push_back(flow.nll_grad(x.data(), n, grad.data()));
+  out.insert(out.end(), grad.begin(), grad.end());
+  return out;
+}
+
 // How many times `part` occurs in `text` (overlaps counted).
 inline int occurrences(const std::string& text, const std::string& part) {
   int n = 0;

@@ -10,13 +10,13 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <thread>
 
 #include "compiler/backend/llvm/ObjectBundle.hpp"
 #include "driver/Compile.hpp"
 #include "driver/JitCache.hpp"
 #include "tests/Shell.hpp"
+#include "tests/TestSupport.hpp"
 
 using namespace nfc;
 namespace fs = std::filesystem;
@@ -51,19 +51,9 @@ std::unique_ptr<CompiledModel> compile_with(ObjectStore* store, Precision p = Pr
   return model;
 }
 
-// log_prob of fixed rows and the mean NLL gradient, under fixed parameters.
+// What the cached model computes (test::model_outputs).
 std::vector<double> outputs(const CompiledModel& m) {
-  Flow<double> flow = make_flow<double>(m);
-  flow.init_params(4);
-  std::vector<double> x(2 * 37), lp(37), grad(flow.params().size());
-  std::mt19937 rng(1);
-  std::normal_distribution<double> normal;
-  for (double& v : x) v = normal(rng);
-  flow.log_prob(x.data(), lp.data(), 37);
-  const double loss = flow.nll_grad(x.data(), 37, grad.data());
-  lp.push_back(loss);
-  lp.insert(lp.end(), grad.begin(), grad.end());
-  return lp;
+  return test::model_outputs(m, 4, 37);
 }
 
 std::vector<fs::path> entries(const fs::path& dir) {

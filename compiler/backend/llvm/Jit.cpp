@@ -104,6 +104,15 @@ double ms_between(Clock::time_point start, Clock::time_point end) {
   return std::chrono::duration<double, std::milli>(end - start).count();
 }
 
+// Sets LLVM's command-line option `name` (registered by the library that
+// reads it) to `value`, as its flag on llc would.
+template <class T>
+void set_llvm_option(const char* name, T value) {
+  auto& options = llvm::cl::getRegisteredOptions();
+  if (auto it = options.find(name); it != options.end())
+    if (auto* option = static_cast<llvm::cl::opt<T>*>(it->second)) *option = value;
+}
+
 void initialize_llvm() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -112,18 +121,15 @@ void initialize_llvm() {
     // Loop strength reduction took 15% of code generation (the emitted
     // loops index memory by one induction variable already) and measured
     // no run-time difference on the bench workloads: off, as llc's
-    // -disable-lsr would (the option is LLVM's, so set where it lives).
-    auto& options = llvm::cl::getRegisteredOptions();
-    if (auto it = options.find("disable-lsr"); it != options.end())
-      if (auto* disable = static_cast<llvm::cl::opt<bool>*>(it->second)) *disable = true;
+    // -disable-lsr would.
+    set_llvm_option("disable-lsr", true);
     // The machine scheduler relates every memory access of a block to every
     // earlier one until this many are pending (LLVM's default: 1000), then
     // chains them: quadratic in a long straight block. A 100-layer MAF's
     // inverse ends in one of 3,500 instructions (the layers' log-det sums),
     // whose scheduling took 0.45 s of its 0.66 s of code generation; at 200,
     // 0.05 s. Blocks of ordinary kernels are far shorter (run time unchanged).
-    if (auto it = options.find("dag-maps-huge-region"); it != options.end())
-      if (auto* limit = static_cast<llvm::cl::opt<unsigned>*>(it->second)) *limit = 200;
+    set_llvm_option("dag-maps-huge-region", 200u);
   });
 }
 
@@ -288,47 +294,44 @@ struct Unit {
   double optimize_ms = 0, codegen_ms = 0;
 };
 
-// Unit `i`, of entry point `entry`, cut into partitions when it alone
+// Unit `i`, of entry point `entry`, planned as partitions when it alone
 // would outlast an even share of the work: `share` is all units'
 // instructions over the threads (O2 and code generation cost about the same
 // per instruction at O1 and O2: 24-35 us for 100 MAF layers' units). A unit
 // within 1.25 shares stays whole, as a partition costs its own lowering and
 // helper copies: W3, its gradient 1.06 shares, compiled in 0.45-0.51 s with
 // it whole and 0.51-0.59 s with it in two. Else as many partitions as
-// shares it holds, at most one per thread and per segment: unit i keeps its
-// module, cut to partition 0; partitions 1... are appended, in order, to be
-// lowered by the thread that compiles them.
-void split_segments(std::vector<Unit>& units, size_t i, const std::string& entry, double share,
-                    int threads) {
-  const size_t segments = segment_functions(*units[i].module, entry).size();
-  if (double(units[i].size) <= 1.25 * share) return;
-  const int parts = static_cast<int>(std::min<double>(
-      {double(threads), double(segments), std::ceil(double(units[i].size) / share)}));
+// shares it holds, at most one per thread and per segment: unit i becomes
+// partition 0 (its module is cut when compiled); partitions 1... are
+// appended, in order, to be lowered by the thread that compiles them.
+void plan_partitions(std::vector<Unit>& units, size_t i, const std::string& entry, double share,
+                     int threads) {
+  const double size = double(units[i].size);
+  if (size <= 1.25 * share) return;
+  const double segments = double(segment_functions(*units[i].module, entry).size());
+  const int parts =
+      static_cast<int>(std::min({double(threads), segments, std::ceil(size / share)}));
   if (parts < 2) return;
   units[i].partitions = parts;
-  keep_partition(*units[i].module, entry, 0, parts);
-  units[i].module->setModuleIdentifier(units[i].module->getModuleIdentifier() + ".partition0");
-  const size_t whole = units[i].size;
-  units[i].size = 0;
-  for (const llvm::Function& f : *units[i].module) units[i].size += f.getInstructionCount();
+  units[i].size /= static_cast<size_t>(parts);  // to order them
   for (int p = 1; p < parts; ++p) {
     Unit partition;
     partition.job = units[i].job;
     partition.partition = p;
     partition.partitions = parts;
     partition.opt_level = units[i].opt_level;
-    partition.size = whole / static_cast<size_t>(parts);  // to order it; lowered later
+    partition.size = units[i].size;
     units.push_back(std::move(partition));
   }
 }
 
 // Optimises and compiles every unit, `threads` at a time, biggest first;
-// `lower` first gives a unit without a module its own (a partition's
-// lowering runs in parallel with the rest). Each thread has its own
-// TargetMachine; each unit its own LLVMContext.
+// `prepare` first gives a unit its module as compiled (a partition's
+// lowering and cutting run in parallel with the rest). Each thread has its
+// own TargetMachine; each unit its own LLVMContext.
 void compile_units(std::vector<Unit>& units, llvm::orc::JITTargetMachineBuilder jtmb,
                    const JitOptions& options, int threads,
-                   const std::function<void(Unit&)>& lower) {
+                   const std::function<void(Unit&)>& prepare) {
   std::vector<size_t> order(units.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
@@ -344,7 +347,7 @@ void compile_units(std::vector<Unit>& units, llvm::orc::JITTargetMachineBuilder 
       for (size_t i = next++; i < order.size(); i = next++) {
         Unit& unit = units[order[i]];
         auto start = Clock::now();
-        if (!unit.module) lower(unit);
+        prepare(unit);
         if (const char* dir = std::getenv("NFC_PREOPT_DIR"))  // for opt -time-passes
           std::ofstream(std::string(dir) + "/" + unit.module->getName().str() + ".ll")
               << print(*unit.module);
@@ -556,21 +559,12 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
     const Job& job = jobs[unit.job];
     unit.ctx = std::make_unique<llvm::LLVMContext>();
     unit.opt_level = job.opt_level;
-    unit.module = std::make_unique<llvm::Module>(
-        "nfc." + job.entry.name +
-            (unit.partitions > 1 ? ".partition" + std::to_string(unit.partition) : ""),
-        *unit.ctx);
+    unit.module = std::make_unique<llvm::Module>("nfc." + job.entry.name, *unit.ctx);
     unit.module->setDataLayout(tm->createDataLayout());
     unit.module->setTargetTriple(tm->getTargetTriple().str());
     const auto math = vector_math.find(job.shape.width);  // read-only: threads lower too
-    const int64_t workspace =
-        lower_entry(program, job.entry, options.precision, job.shape,
-                    math != vector_math.end() ? math->second : VectorMath{}, *unit.module);
-    if (unit.partitions > 1)
-      keep_partition(*unit.module, job.entry.name, unit.partition, unit.partitions);
-    unit.size = 0;
-    for (const llvm::Function& f : *unit.module) unit.size += f.getInstructionCount();
-    return workspace;
+    return lower_entry(program, job.entry, options.precision, job.shape,
+                       math != vector_math.end() ? math->second : VectorMath{}, *unit.module);
   };
   std::vector<Unit> units(jobs.size());
   for (size_t i = 0; i < units.size(); ++i) {
@@ -580,6 +574,7 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
     llvm::raw_string_ostream broken_out(broken);
     if (llvm::verifyModule(*units[i].module, &broken_out))
       throw InternalError("jit: invalid IR from the llvm backend: " + broken);
+    units[i].size = units[i].module->getInstructionCount();
   }
   const auto lowered = Clock::now();
 
@@ -589,9 +584,15 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
   for (const Unit& unit : units) total += unit.size;
   if (threads > 1)
     for (size_t i = 0; i < jobs.size(); ++i)
-      split_segments(units, i, jobs[i].entry.name, double(total) / threads, threads);
+      plan_partitions(units, i, jobs[i].entry.name, double(total) / threads, threads);
   const int workers = std::max(1, std::min(threads, static_cast<int>(units.size())));
-  compile_units(units, jtmb, options, workers, [&](Unit& unit) { lower(unit); });
+  compile_units(units, jtmb, options, workers, [&](Unit& unit) {
+    if (!unit.module) lower(unit);
+    if (unit.partitions < 2) return;
+    keep_partition(*unit.module, jobs[unit.job].entry.name, unit.partition, unit.partitions);
+    unit.module->setModuleIdentifier(unit.module->getModuleIdentifier() + ".partition" +
+                                     std::to_string(unit.partition));
+  });
 
   auto optimized = lowered;
   for (const Unit& unit : units) {
@@ -604,7 +605,7 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
   ObjectBundle bundle{impl->width, impl->map_width, 0, {}};
   for (const Job& job : jobs)
     bundle.entries.push_back({job.entry.name, impl->workspace[job.entry.name], {}});
-  for (Unit& unit : units) {  // partitions in order (split_segments)
+  for (Unit& unit : units) {  // partitions in order (plan_partitions)
     unit.module.reset();      // before its context
     unit.ctx.reset();
     bundle.entries[unit.job].objects.push_back(unit.object->getBuffer().str());

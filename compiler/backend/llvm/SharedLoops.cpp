@@ -84,10 +84,6 @@ void FunctionLowering::call_shared_loop(const std::string& shape, NodeId id,
           redirect_.clear();
           params_ = caller_params;
         });
-    // Else O2 inlines every call back (a loop is cheap to the inliner
-    // before it unrolls) and the copies it meant to save come back: 100 MAF
-    // layers' forward took 1.6 s in O2 inlined, 0.5 s called.
-    fn->addFnAttr(llvm::Attribute::NoInline);
   }
   B_.CreateCall(fn, args);
 }
