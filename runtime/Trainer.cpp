@@ -541,7 +541,8 @@ std::string Trainer<T>::state_problem(const TrainState& s) const {
       // -1 until a validation improves; never at step 0, which is not validated
       s.best_step == -1 ? "" : out_of_range("best_step", s.best_step, 1, validates() ? s.step : -1),
       history_problem(s.history, s.step, o_.eval_every), non_finite("params", flow_.params()),
-      non_finite("adam.m", s.optimizer.m), non_finite("adam.v", s.optimizer.v),
+      s.optimizer.m.visit([](const auto& m) { return non_finite("adam.m", m); }),
+      s.optimizer.v.visit([](const auto& v) { return non_finite("adam.v", v); }),
       non_finite("best_params", s.best_params)};
   for (std::string& p : problems)
     if (!p.empty()) return p;
@@ -552,8 +553,9 @@ std::string Trainer<T>::state_problem(const TrainState& s) const {
   if (!std::isfinite(s.running_loss)) return "field 'running_loss' is not finite";
   if ((s.optimizer.t > 0) != !s.optimizer.m.empty() || s.optimizer.m.size() != s.optimizer.v.size())
     return "fields 'adam.m' and 'adam.v' do not match 'adam_t'";
-  for (double v : s.optimizer.v)
-    if (v < 0) return "field 'adam.v' has a negative value (a second moment is >= 0)";
+  const bool negative = s.optimizer.v.visit(
+      [](const auto& v) { return std::any_of(v.begin(), v.end(), [](auto x) { return x < 0; }); });
+  if (negative) return "field 'adam.v' has a negative value (a second moment is >= 0)";
   if (s.best_step >= 0) {
     if (s.best_params.size() != n_params)
       return "field 'best_step' is set but there are no 'best_params'";

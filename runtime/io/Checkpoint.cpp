@@ -218,14 +218,14 @@ void save_train_state(const std::string& path, const TrainState& s,
                       const std::vector<double>& current_params, const std::string& options_json) {
   const int64_t n = static_cast<int64_t>(current_params.size());
   // A vector of another length fails write_safetensors' shape check.
-  auto view = [n](const char* name, const std::vector<double>& values) {
+  auto view = [n](const char* name, const auto& values) {
     return TensorView{name, {n}, values.data(), values.size()};
   };
   std::vector<TensorView> tensors = {view("params", current_params)};
-  if (!s.optimizer.m.empty()) {
-    tensors.push_back(view("adam.m", s.optimizer.m));
-    tensors.push_back(view("adam.v", s.optimizer.v));
-  }
+  if (!s.optimizer.m.empty())  // in the flow's precision, written as doubles: exact
+    for (const auto& [name, moments] :
+         {std::pair{"adam.m", &s.optimizer.m}, {"adam.v", &s.optimizer.v}})
+      moments->visit([&](const auto& values) { tensors.push_back(view(name, values)); });
   if (!s.best_params.empty()) tensors.push_back(view("best_params", s.best_params));
   const Json state = {{"step", s.step},
                       {"adam_t", s.optimizer.t},
@@ -263,8 +263,8 @@ ResumeInfo load_train_state(const std::string& path, size_t param_count) {
   };
   ResumeInfo r;
   r.current_params = tensor("params", true);
-  r.state.optimizer.m = tensor("adam.m", false);
-  r.state.optimizer.v = tensor("adam.v", false);
+  r.state.optimizer.m = Moments(tensor("adam.m", false));
+  r.state.optimizer.v = Moments(tensor("adam.v", false));
   r.state.best_params = tensor("best_params", false);
   auto it = file.metadata.find("nfc.train_state");
   auto opt = file.metadata.find("nfc.train_options");

@@ -332,9 +332,14 @@ void write_safetensors(const std::string& path, const std::vector<TensorView>& t
       for (size_t first = 0; first < t.count;) {
         const size_t n = std::min(t.count - first, buffer.size() / size_t(width));
         char* at = buffer.data();
-        for (size_t i = first; i < first + n; ++i)
-          at = width == 4 ? put_le(at, std::bit_cast<uint32_t>(static_cast<float>(t.values[i])), 4)
-                          : put_le(at, std::bit_cast<uint64_t>(t.values[i]), 8);
+        std::visit(
+            [&](const auto* values) {
+              for (size_t i = first; i < first + n; ++i)
+                at = width == 4
+                         ? put_le(at, std::bit_cast<uint32_t>(static_cast<float>(values[i])), 4)
+                         : put_le(at, std::bit_cast<uint64_t>(static_cast<double>(values[i])), 8);
+            },
+            t.values);
         out.write(buffer.data(), at - buffer.data());
         first += n;
       }

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "runtime/io/TensorDType.hpp"
@@ -29,13 +30,13 @@ struct NamedTensor {
   std::vector<double> values;  // C order, converted from/to the file's dtype
 };
 
-// A tensor to write, its values where the caller keeps them: a checkpoint
-// of millions of parameters and their optimiser state is written without a
-// copy of either.
+// A tensor to write, its values where the caller keeps them, in either
+// precision: a checkpoint of millions of parameters and their optimiser
+// state is written without a copy of either.
 struct TensorView {
   std::string name;
   std::vector<int64_t> shape;
-  const double* values = nullptr;
+  std::variant<const double*, const float*> values = static_cast<const double*>(nullptr);
   size_t count = 0;
 };
 
