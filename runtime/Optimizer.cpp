@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <type_traits>
 
 namespace nfc {
 
@@ -41,9 +42,10 @@ namespace {
 // PyTorch's Adam does, outside the loop: p -= (lr / c1) m / (sqrt(v) /
 // sqrt(c2) + eps), one square root and one division per parameter.
 template <class T, bool decoupled>
-__attribute__((target_clones("arch=x86-64-v3", "default"))) void adam_update(
-    T* __restrict params, const T* __restrict grad, T* __restrict m, T* __restrict v, size_t n,
-    double lr, double c1, double c2, const OptimizerOptions& o) {
+[[gnu::always_inline]] inline void adam_update(T* __restrict params, const T* __restrict grad,
+                                               T* __restrict m, T* __restrict v, size_t n,
+                                               double lr, double c1, double c2,
+                                               const OptimizerOptions& o) {
   const T b1 = static_cast<T>(o.beta1), b2 = static_cast<T>(o.beta2);
   const T rest1 = static_cast<T>(1 - o.beta1), rest2 = static_cast<T>(1 - o.beta2);
   const T step = static_cast<T>(lr / c1), inv_sqrt_c2 = static_cast<T>(1 / std::sqrt(c2));
@@ -60,6 +62,38 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) void adam_update(
   }
 }
 
+// The clones: one function each (clang clones no templates), the loop
+// inlined into every version.
+#if defined(__x86_64__)
+#define NFC_ALSO_FOR_AVX2 __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define NFC_ALSO_FOR_AVX2
+#endif
+#define NFC_ADAM_UPDATE(name, T, decoupled)                                              \
+  NFC_ALSO_FOR_AVX2 void name(T* params, const T* grad, T* m, T* v, size_t n, double lr, \
+                              double c1, double c2, const OptimizerOptions& o) {         \
+    adam_update<T, decoupled>(params, grad, m, v, n, lr, c1, c2, o);                     \
+  }
+NFC_ADAM_UPDATE(adam_float, float, false)
+NFC_ADAM_UPDATE(adamw_float, float, true)
+NFC_ADAM_UPDATE(adam_double, double, false)
+NFC_ADAM_UPDATE(adamw_double, double, true)
+#undef NFC_ADAM_UPDATE
+#undef NFC_ALSO_FOR_AVX2
+
+template <class T>
+using Update = void (*)(T*, const T*, T*, T*, size_t, double, double, double,
+                        const OptimizerOptions&);
+
+template <class T>
+Update<T> update_for(OptimizerKind kind) {
+  const bool decoupled = kind == OptimizerKind::adamw;
+  if constexpr (std::is_same_v<T, float>)
+    return decoupled ? &adamw_float : &adam_float;
+  else
+    return decoupled ? &adamw_double : &adam_double;
+}
+
 }  // namespace
 
 template <class T>
@@ -73,7 +107,7 @@ void optimizer_step(std::vector<T>& params, const std::vector<T>& grad, double l
   }
   ++s.t;
   const double c1 = 1 - std::pow(o.beta1, double(s.t)), c2 = 1 - std::pow(o.beta2, double(s.t));
-  auto* update = o.kind == OptimizerKind::adamw ? &adam_update<T, true> : &adam_update<T, false>;
+  const Update<T> update = update_for<T>(o.kind);
   const std::vector<ParamRange> all = {{0, int64_t(params.size())}};
   const std::vector<ParamRange>& live = ranges ? *ranges : all;
   auto range = [&](int64_t b, int64_t e) {
