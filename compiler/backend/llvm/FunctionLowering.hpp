@@ -163,6 +163,7 @@ class FunctionLowering {
   void plan_stages();
   void emit_accumulation(size_t index);
   void accumulate_value(size_t index, Value* dest);
+  Value* mean_share(NodeId id, Value* k);
   void stage_outer(size_t index, Value* stage_a, Value* stage_b);
   void reduce_partial_sums();
   void transpose(Values& v);
@@ -256,6 +257,7 @@ class FunctionLowering {
   Value* stage_lane_ = nullptr;          // i64: the first lane of this block in the stages
   Value* flush_ = nullptr;               // i1: this block ends a group (or the batch)
   Value* partials_ = nullptr;            // mean_gradient: per-lane sums of the value accumulations
+  Value* inv_n_ = nullptr;               // mean_gradient: 1 / n, folded into what accumulates
   std::vector<int64_t> partial_offset_;  // by accumulation: its first vector in partials_, or -1
   BufferPlan plan_;
   std::vector<Values> regs_;  // by NodeId: elements of register-held nodes

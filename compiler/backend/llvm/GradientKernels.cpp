@@ -1,7 +1,7 @@
 // mean_gradient entry points: the gradient zeroed, each accumulation's live
-// lanes added into it per block (value accumulations as per-lane partial
-// sums, outer products staged for several blocks and added by a
-// register-blocked kernel), and the means taken at the end.
+// lanes over n added into it per block (value accumulations as per-lane
+// partial sums, outer products staged for several blocks and added by a
+// register-blocked kernel), so that it ends as the mean.
 #include <llvm/IR/Module.h>
 
 #include <algorithm>
@@ -96,27 +96,13 @@ void FunctionLowering::plan_stages() {
   workspace_elements_ = offset;
 }
 
-// After the last block: the means, the sums times 1/n (n > 0 here), and
-// the mean of `loss` (per-lane sums) returned.
+// After the last block: the value accumulations' partial sums into grad,
+// and the mean of `loss` (per-lane sums) returned.
 void FunctionLowering::finish_gradient(Value* loss) {
   reduce_partial_sums();
-  Value* scale = B_.CreateFDiv(llvm::ConstantFP::get(T_, 1.0), B_.CreateSIToFP(n_, T_));
-  // Whole vectors, then the rest one by one (the pipeline has no loop
-  // vectorizer: a scalar loop here was 7% of a 1.8M-parameter gradient).
-  const int64_t count = g_.param_count(), whole = count / W_;
-  const llvm::Align align(T_->getPrimitiveSizeInBits() / 8);
-  for_each(whole, [&](Value* k) {
-    Value* at = B_.CreateGEP(VT_, grad_, k);
-    B_.CreateAlignedStore(B_.CreateFMul(B_.CreateAlignedLoad(VT_, at, align), splat(scale)), at,
-                          align);
-  });
-  for (int64_t k = whole * W_; k < count; ++k) {
-    Value* at = B_.CreateGEP(T_, grad_, i64(k));
-    B_.CreateStore(B_.CreateFMul(B_.CreateLoad(T_, at), scale), at);
-  }
   llvm::CallInst* total = B_.CreateFAddReduce(llvm::ConstantFP::get(T_, 0.0), loss);
   total->setHasAllowReassoc(true);
-  B_.CreateRet(B_.CreateFMul(total, scale));
+  B_.CreateRet(B_.CreateFMul(total, inv_n_));
 }
 
 // grad[offset + k] += the lanes of partial sum k, for every value accumulation.
@@ -175,16 +161,21 @@ void FunctionLowering::accumulate_value(size_t index, Value* dest) {
     Value* part = B_.CreateGEP(VT_, partials_, i64(partial_offset_[index]));
     for_each(g_.len(acc.value), [&](Value* k) {
       Value* at = B_.CreateGEP(VT_, part, k);
-      B_.CreateStore(B_.CreateFAdd(B_.CreateLoad(VT_, at), live(element(acc.value, k))), at);
+      B_.CreateStore(B_.CreateFAdd(B_.CreateLoad(VT_, at), mean_share(acc.value, k)), at);
     });
     return;
   }
   for_each(g_.len(acc.value), [&](Value* k) {
     Value* at = B_.CreateGEP(T_, dest, k);
-    llvm::CallInst* sum = B_.CreateFAddReduce(B_.CreateLoad(T_, at), live(element(acc.value, k)));
+    llvm::CallInst* sum = B_.CreateFAddReduce(B_.CreateLoad(T_, at), mean_share(acc.value, k));
     sum->setHasAllowReassoc(true);
     B_.CreateStore(sum, at);
   });
+}
+
+// Element k of `id`'s live lanes over n: what this block adds to a mean.
+Value* FunctionLowering::mean_share(NodeId id, Value* k) {
+  return B_.CreateFMul(live(element(id, k)), splat(inv_n_));
 }
 
 // This block's lanes of an outer product's operands, staged: a's rows at
@@ -198,7 +189,7 @@ void FunctionLowering::stage_outer(size_t index, Value* stage_a, Value* stage_b)
   for_each(rows, [&](Value* r) {
     Value* at =
         B_.CreateGEP(T_, stage_a, B_.CreateAdd(B_.CreateMul(r, i64(a_stride)), stage_lane_));
-    B_.CreateAlignedStore(live(element(acc.outer_a, r)), at, align);
+    B_.CreateAlignedStore(mean_share(acc.outer_a, r), at, align);
   });
   // This block's rows of b transposed.
   Value* block_b = B_.CreateGEP(T_, stage_b, B_.CreateMul(stage_lane_, i64(cols)));
