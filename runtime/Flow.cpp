@@ -256,8 +256,10 @@ typename Flow<T>::Samples Flow<T>::sample(int64_t n, Random& rng, const std::vec
   std::vector<double> log_q(static_cast<size_t>(n));
   sample_base(base_, base_tensors_, params_.data(), dim_, n, rng, z.data(), log_q.data(),
               temperature);
+  // Rows [z, context] for a conditional flow; z itself otherwise (no copy).
+  if (context_dim_ > 0 || !context.empty()) z = with_context(z, n, dim_, context, context_dim_);
   Samples s{std::vector<T>(count), std::vector<T>(static_cast<size_t>(n))};
-  inverse(with_context(z, n, dim_, context, context_dim_).data(), s.x.data(), s.log_prob.data(), n);
+  inverse(z.data(), s.x.data(), s.log_prob.data(), n);
   // log p(x) = log q(z) - log|det g'(z)|
   for (size_t i = 0; i < size_t(n); ++i)
     s.log_prob[i] = static_cast<T>(log_q[i] - double(s.log_prob[i]));
