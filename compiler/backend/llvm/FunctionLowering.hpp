@@ -145,6 +145,9 @@ class FunctionLowering {
   void emit_matvec_rows(NodeId id, Value* first_row, int count, Value* cols);
   bool row_dot_applies(NodeId id) const;
   void emit_matvec_row_dots(NodeId id);
+  int emit_row_dot_groups(NodeId id, Value* weights, Value* v);
+  void emit_row_dot_group_loop(NodeId id, Value* weights, Value* v, Value* out);
+  Value* sum_lanes_of_each(Values v);
   void emit_staircase_matvec(NodeId id);
   void emit_matvec_t(NodeId id);
   void emit_matvec_t_cols(NodeId id, Value* first_col, int count, Value* first_row);
