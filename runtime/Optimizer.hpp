@@ -38,7 +38,6 @@ struct OptimizerOptions {
 class Moments {
  public:
   Moments() = default;
-  explicit Moments(std::vector<double> values) : values_(std::move(values)) {}
   template <class T>
   explicit Moments(std::vector<T> values) : values_(std::move(values)) {}
 

@@ -125,10 +125,11 @@ int FunctionLowering::emit_row_dot_groups(NodeId id, Value* weights, Value* v) {
   const Node& n = g_.node(id);
   const int L = row_lanes_;
   if (!n.indices.empty() || n.cols % L != 0 || n.rows < L) return 0;
+  const int done = n.rows / L * L;
   const int64_t slot = plan_.offset[static_cast<size_t>(id)];
   if (slot < 0 || redirect_.count(id) > 0) {
     emit_row_dot_group_loop(id, weights, v, nullptr);
-    return n.rows / L * L;
+    return done;
   }
   auto* ptr = llvm::PointerType::getUnqual(ctx_);
   const std::string name = "nfc.row_dots." + std::to_string(n.rows) + "x" + std::to_string(n.cols) +
@@ -138,7 +139,7 @@ int FunctionLowering::emit_row_dot_groups(NodeId id, Value* weights, Value* v) {
     emit_row_dot_group_loop(id, h->getArg(0), h->getArg(1), h->getArg(2));
   });
   B_.CreateCall(helper, {weights, v, B_.CreateInBoundsGEP(T_, scratch_, i64(slot))});
-  return n.rows / L * L;
+  return done;
 }
 
 // The groups' loop: the sums stored L at a time at `out` (rows in order),
