@@ -5,6 +5,7 @@
 //
 // Usage: nfc_bench_throughput [--f64] [--batch N] [--train-batch N] [--no-vector-math]
 //                             [--threads N] [--json] [-O0..3] [--map-vectors N]
+//                             [--gradient-vectors N]
 //                             [--cpu LLVM_CPU] [model.nf ...]
 //        nfc_bench_throughput --fma-peak   (one core's float32 FMA ceiling, JSON)
 // (default: examples/moons.nf and bench/models/coupling64.nf, f32, batch
@@ -47,8 +48,9 @@ struct Settings {
   int run_threads = 1;
   int opt_level = 2;
   bool json = false;
-  int map_vectors = 0;     // 0: JitOptions' default
-  std::string target_cpu;  // empty: the host
+  int map_vectors = 0;       // 0: JitOptions' default
+  int gradient_vectors = 0;  // 0: per target (gradient_vectors())
+  std::string target_cpu;    // empty: the host
 };
 
 // This process's peak resident memory in MB: VmHWM of /proc/self/status,
@@ -135,6 +137,7 @@ int run(const std::string& path, const Settings& s) {
   options.threads = s.compile_threads;
   options.opt_level = s.opt_level;
   if (s.map_vectors > 0) options.map_vectors = s.map_vectors;
+  options.gradient_vectors = s.gradient_vectors;
   options.target_cpu = s.target_cpu;
   // Compile time is the wall time of everything from text to callable code
   // (all entry points), what a user waits for.
@@ -274,6 +277,8 @@ int main(int argc, char** argv) {
       s.opt_level = argv[i][2] - '0';
     else if (std::strcmp(argv[i], "--map-vectors") == 0 && i + 1 < argc)
       s.map_vectors = std::stoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--gradient-vectors") == 0 && i + 1 < argc)
+      s.gradient_vectors = std::stoi(argv[++i]);
     else if (std::strcmp(argv[i], "--cpu") == 0 && i + 1 < argc)
       s.target_cpu = argv[++i];
     else if (std::strcmp(argv[i], "--batch") == 0 && i + 1 < argc)

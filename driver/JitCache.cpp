@@ -137,11 +137,11 @@ ObjectStore* default_object_store() {
 
 std::string jit_cache_key(std::string_view program, const JitOptions& options) {
   const std::string described = fmt::format(
-      "build {}\nhost {}\ntarget {}\nprecision {} opt {} vector_math {} map_vectors {} small_batch "
-      "{}\n",
+      "build {}\nhost {}\ntarget {}\nprecision {} opt {} vector_math {} map_vectors {} "
+      "gradient_vectors {} small_batch {}\n",
       kBuildId, JitModule::host_id(), options.target_cpu,
       options.precision == Precision::f32 ? "f32" : "f64", options.opt_level, options.vector_math,
-      options.map_vectors, options.small_batch_entry);
+      options.map_vectors, options.gradient_vectors, options.small_batch_entry);
   return hash128(described + std::string(program));
 }
 

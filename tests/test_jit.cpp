@@ -438,10 +438,21 @@ TEST_CASE("jit: register blocks follow the target's vector registers", "[jit]") 
   CHECK(register_block(32, 512, 32, 32) == 8);  // AVX-512 map entries, f32
   CHECK(register_block(32, 512, 16, 32) == 8);  // AVX-512 gradient entries
   CHECK(register_block(16, 256, 16, 32) == 4);  // AVX2 map entries (two ymm a value)
-  CHECK(register_block(16, 256, 8, 32) == 8);   // AVX2 gradient entries
+  CHECK(register_block(16, 256, 8, 32) == 8);   // AVX2, one ymm a value
   CHECK(register_block(16, 128, 4, 64) == 4);   // SSE2 map entries, f64
   CHECK(register_block(16, 128, 16, 64) == 2);  // never fewer than 2
   CHECK(register_block(16, 256, 1, 32) == 8);   // one-sample entries
+}
+
+// A gradient block is a cache line of samples (64 bytes) in at most two of
+// the target's preferred vectors.
+TEST_CASE("jit: gradient blocks are a cache line of samples", "[jit]") {
+  CHECK(gradient_vectors(512, 32) == 1);  // Zen 4/5: one zmm of 16 floats
+  CHECK(gradient_vectors(512, 64) == 1);
+  CHECK(gradient_vectors(256, 32) == 2);  // Intel AVX-512 (prefers ymm), AVX2
+  CHECK(gradient_vectors(256, 64) == 2);
+  CHECK(gradient_vectors(128, 32) == 2);  // SSE2: never more than two
+  CHECK(gradient_vectors(128, 64) == 2);
 }
 
 // Code generated for other x86-64 CPUs, which this one runs: AVX2 (16
@@ -460,7 +471,9 @@ TEST_CASE("jit: code for an AVX2 and an SSE2 CPU matches the interpreter", "[jit
       options.precision = precision;
       const auto jit = JitModule::compile(program, options);
       const int register_bits = std::string(cpu) == "haswell" ? 256 : 128;
-      CHECK(jit->gradient_width() == register_bits / (precision == Precision::f64 ? 64 : 32));
+      const int element_bits = precision == Precision::f64 ? 64 : 32;
+      CHECK(jit->vector_width() == 2 * register_bits / element_bits);
+      CHECK(jit->gradient_width() == 2 * register_bits / element_bits);
       std::mt19937 rng(8);
       const int64_t n = 3 * jit->vector_width() + 5;
       if (precision == Precision::f64)
@@ -590,27 +603,32 @@ void compare_gradient(const Program& program, const EntryPoint& entry, const Jit
   }
 }
 
+// On this CPU and for AVX2 ("haswell"), whose gradient blocks are two
+// vectors (gradient_vectors).
 void check_gradient_program(const Program& program, const std::vector<double>& params,
                             const std::vector<Range>& input_ranges) {
   std::mt19937 rng(11);
-  for (Precision precision : {Precision::f64, Precision::f32}) {
-    JitOptions options;
-    options.precision = precision;
-    const auto jit = JitModule::compile(program, options);
-    for (const EntryPoint& entry : program.entries) {
-      const bool gradient = entry.kind == EntryKind::mean_gradient;
-      for (int64_t n : (gradient ? gradient_batch_sizes : batch_sizes)(jit->vector_width())) {
-        if (entry.kind != EntryKind::mean_gradient && precision == Precision::f64)
-          compare<double>(program, entry, *jit, params, n, input_ranges, rng);
-        else if (entry.kind != EntryKind::mean_gradient)
-          compare<float>(program, entry, *jit, params, n, input_ranges, rng);
-        else if (precision == Precision::f64)
-          compare_gradient<double>(program, entry, *jit, params, n, input_ranges, rng);
-        else
-          compare_gradient<float>(program, entry, *jit, params, n, input_ranges, rng);
+  for (const char* cpu : {"", "haswell"})
+    for (Precision precision : {Precision::f64, Precision::f32}) {
+      INFO("cpu '" << cpu << (precision == Precision::f64 ? "' f64" : "' f32"));
+      JitOptions options;
+      options.precision = precision;
+      options.target_cpu = cpu;
+      const auto jit = JitModule::compile(program, options);
+      for (const EntryPoint& entry : program.entries) {
+        const bool gradient = entry.kind == EntryKind::mean_gradient;
+        for (int64_t n : (gradient ? gradient_batch_sizes : batch_sizes)(jit->vector_width())) {
+          if (entry.kind != EntryKind::mean_gradient && precision == Precision::f64)
+            compare<double>(program, entry, *jit, params, n, input_ranges, rng);
+          else if (entry.kind != EntryKind::mean_gradient)
+            compare<float>(program, entry, *jit, params, n, input_ranges, rng);
+          else if (precision == Precision::f64)
+            compare_gradient<double>(program, entry, *jit, params, n, input_ranges, rng);
+          else
+            compare_gradient<float>(program, entry, *jit, params, n, input_ranges, rng);
+        }
       }
     }
-  }
 }
 
 EntryPoint gradient_entry(std::string name, NodeId input, NodeId loss,

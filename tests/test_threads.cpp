@@ -155,7 +155,6 @@ void check_small_batches(const char* cpu) {
   INFO("cpu '" << cpu << "'");
   auto model = test::compile_or_fail(kModel, options);
   REQUIRE(model->jit->find("log_prob.small") != nullptr);
-  REQUIRE(model->jit->vector_width() == 2 * model->jit->gradient_width());
   Flow<T> flow = make_flow<T>(*model);
   flow.init_params(2);
   const int64_t n = 3 * model->jit->vector_width() + 5;

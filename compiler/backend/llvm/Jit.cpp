@@ -55,8 +55,8 @@ struct JitModule::Impl {
   std::unordered_map<std::string, int64_t> workspace;  // bytes, by entry name
   JitTimings timings;
   std::string ir;
-  int width = 1;      // native lanes: gradients, log_prob.small
-  int map_width = 1;  // map entry points
+  int gradient_width = 1;  // gradient entry points
+  int map_width = 1;       // map entry points
   int64_t small_batch_rows = 0;
 };
 
@@ -186,6 +186,12 @@ int register_block(int registers, int register_bits, int width, int element_bits
   // half the register file for the input element, weights and addresses.
   const int per_value = std::max(1, (width * element_bits + register_bits - 1) / register_bits);
   return std::clamp(registers / 2 / per_value, 2, 8);
+}
+
+int gradient_vectors(int register_bits, int element_bits) {
+  constexpr int kCacheLineBits = 64 * 8;  // every x86-64 CPU's
+  const int lanes = std::max(1, register_bits / element_bits);
+  return std::clamp(kCacheLineBits / element_bits / lanes, 1, 2);
 }
 
 namespace {
@@ -473,14 +479,14 @@ bool load_cached(ObjectStore& store, const std::string& key, const std::vector<s
   const std::optional<std::string> bytes = store.load(key);
   if (!bytes) return false;
   const std::optional<ObjectBundle> bundle = decode(*bytes);
-  if (!bundle || bundle->width != impl.width || bundle->map_width != impl.map_width ||
+  if (!bundle || bundle->width != impl.gradient_width || bundle->map_width != impl.map_width ||
       bundle->entries.size() != names.size())
     return false;
   for (size_t i = 0; i < names.size(); ++i)
     if (bundle->entries[i].name != names[i]) return false;
   load_libmvec();  // the objects may call it (VectorMath)
   JitModule::Impl loaded;
-  loaded.width = impl.width;
+  loaded.gradient_width = impl.gradient_width;
   loaded.map_width = impl.map_width;
   loaded.small_batch_rows = bundle->small_batch_rows;
   for (const ObjectBundle::Entry& e : bundle->entries) loaded.workspace[e.name] = e.workspace_bytes;
@@ -505,11 +511,14 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
   jtmb.setCodeGenOptLevel(codegen_level(options.opt_level));
   std::unique_ptr<llvm::TargetMachine> tm =
       unwrap(jtmb.createTargetMachine(), "creating the target machine");
-  // Lanes per block: the preferred vector register's over T's width.
+  // Lanes of one preferred vector register: T's in its width.
   const VectorRegisters regs = target_vector_registers(*tm);
   const int element_bits = options.precision == Precision::f32 ? 32 : 64;
-  impl->width = std::max(1, regs.bits / element_bits);
-  impl->map_width = impl->width * std::max(1, options.map_vectors);
+  const int native = std::max(1, regs.bits / element_bits);
+  impl->map_width = native * std::max(1, options.map_vectors);
+  impl->gradient_width =
+      native * (options.gradient_vectors > 0 ? options.gradient_vectors
+                                             : gradient_vectors(regs.bits, element_bits));
 
   // What to compile: every entry point at its kind's width, and log_prob
   // once more for one sample at a time (SIMD along matrix rows).
@@ -530,10 +539,10 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
     // (W3: 536 -> 440 ms); the gradient keeps O2 (at O1 the 64-D MAF's ran
     // a third slower).
     const int map_level = std::min(options.opt_level, 1);
-    jobs.push_back({entry, shape(gradient ? impl->width : impl->map_width, 0),
+    jobs.push_back({entry, shape(gradient ? impl->gradient_width : impl->map_width, 0),
                     gradient ? options.opt_level : map_level});
     if (entry.name == abi::kLogProb && options.small_batch_entry) {
-      jobs.push_back({entry, shape(1, impl->width), map_level});
+      jobs.push_back({entry, shape(1, native), map_level});
       jobs.back().entry.name = abi::kLogProbSmall;
     }
   }
@@ -602,7 +611,7 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
     impl->ir += unit.ir;
   }
 
-  ObjectBundle bundle{impl->width, impl->map_width, 0, {}};
+  ObjectBundle bundle{impl->gradient_width, impl->map_width, 0, {}};
   for (const Job& job : jobs)
     bundle.entries.push_back({job.entry.name, impl->workspace[job.entry.name], {}});
   for (Unit& unit : units) {  // partitions in order (plan_partitions)
@@ -659,7 +668,7 @@ int64_t JitModule::small_batch_rows() const {
   return impl_->small_batch_rows;
 }
 int JitModule::gradient_width() const {
-  return impl_->width;
+  return impl_->gradient_width;
 }
 
 std::string JitModule::host_id() {

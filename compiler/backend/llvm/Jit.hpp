@@ -52,12 +52,13 @@ struct JitOptions {
   // Native vectors per block of samples in map entry points (forward,
   // inverse, log_prob, ...): with 2, every weight loaded feeds two vectors of
   // samples. Measured on Zen 5 (bench/throughput.cpp, f32): log_prob +22% on
-  // W1 and W2, MAF sampling +65%; the gradient entry keeps one (two measured
-  // 5-8% slower: the outer-product and transposed kernels run out of
-  // registers). On Zen 4 one or two measure the same; code for AVX2 (16
-  // registers; --cpu haswell on Zen 4) is faster with two than with one on
-  // W1-W4 once matvec blocks fit its registers (register_block).
+  // W1 and W2, MAF sampling +65%. On Zen 4 one or two measure the same; code
+  // for AVX2 (16 registers; --cpu haswell on Zen 4) is faster with two than
+  // with one on W1-W4 once matvec blocks fit its registers (register_block).
   int map_vectors = 2;
+  // Native vectors per block of samples in gradient entry points; 0: per
+  // target, gradient_vectors() below.
+  int gradient_vectors = 0;
   // Also compile log_prob for one sample at a time as "log_prob.small":
   // scalar per sample, matrix-vector products vectorised along rows. A
   // block of vector_width() samples computes mostly dead lanes for a batch
@@ -84,6 +85,17 @@ struct JitOptions {
 // on AVX2's 16 they spilled, and log_prob ran up to 2x slower
 // (docs/bench.md: "Register blocks per CPU").
 int register_block(int registers, int register_bits, int width, int element_bits);
+
+// Native vectors per block of samples in a gradient entry point, for a
+// target whose preferred vectors have `register_bits`: a cache line of
+// samples (64 bytes: 16 f32, 8 f64), at most two vectors. A block's values
+// live in the workspace, one line each, and every block ends in reductions
+// of its lanes into the weight gradients; on a target that prefers 256-bit
+// vectors (Intel's AVX-512 CPUs, AVX2) one vector a block halved the lanes
+// and ran the gradient up to 1.9x slower (W4, --cpu skylake-avx512 on Zen
+// 4); two 512-bit vectors a block, a cache line more, ran 10-25% slower
+// (docs/bench.md: "A cache line of samples per gradient block").
+int gradient_vectors(int register_bits, int element_bits);
 
 // Where compile() spends its time. The three stages partition the wall-clock
 // time of compile(): they add up to it. Entry points are optimised and
