@@ -92,7 +92,7 @@ int register_block(int registers, int register_bits, int width, int element_bits
 // live in the workspace, one line each, and every block ends in reductions
 // of its lanes into the weight gradients; on a target that prefers 256-bit
 // vectors (Intel's AVX-512 CPUs, AVX2) one vector a block halved the lanes
-// and ran the gradient up to 1.9x slower (W4, --cpu skylake-avx512 on Zen
+// and ran the gradient up to 1.7x slower (W4, --cpu skylake-avx512 on Zen
 // 4); two 512-bit vectors a block, a cache line more, ran 10-25% slower
 // (docs/bench.md: "A cache line of samples per gradient block").
 int gradient_vectors(int register_bits, int element_bits);
