@@ -32,6 +32,7 @@
 
 #include "bench/BestOf.hpp"
 #include "driver/Compile.hpp"
+#include "runtime/NonFinite.hpp"
 #include "runtime/Optimizer.hpp"
 
 #ifndef NFC_SOURCE_DIR
@@ -169,8 +170,8 @@ int run(const std::string& path, const Settings& s) {
     (void)sink;
   });
   // A training step on the first train_batch rows as runtime/Trainer takes
-  // it: the mean NLL gradient and one Adam update, both on the flow's
-  // threads. The parameters move, as in training.
+  // it: the mean NLL gradient, the check that it is finite and one Adam
+  // update, all on the flow's threads. The parameters move, as in training.
   const int64_t tb = std::min(s.train_batch, batch);
   std::vector<T> grad(n_params);
   nfc::OptimizerOptions adam;
@@ -181,8 +182,9 @@ int run(const std::string& path, const Settings& s) {
       samples_per_second(tb, [&] { flow.nll_grad(in.data(), tb, grad.data()); });
   const double train = samples_per_second(tb, [&] {
     flow.nll_grad(in.data(), tb, grad.data());
-    nfc::optimizer_step(flow.params(), grad, adam.lr, adam, state, flow.pool(),
-                        &flow.trained_ranges());
+    if (nfc::all_finite(grad.data(), {{0, int64_t(grad.size())}}, flow.pool()))
+      nfc::optimizer_step(flow.params(), grad, adam.lr, adam, state, flow.pool(),
+                          &flow.trained_ranges());
   });
   // What the Adam update alone costs (runtime/Optimizer), for the report:
   // with many parameters it is a large share of a training step.

@@ -114,16 +114,7 @@ void optimizer_step(std::vector<T>& params, const std::vector<T>& grad, double l
     update(params.data() + b, grad.data() + b, m.data() + b, v.data() + b, size_t(e - b), lr, c1,
            c2, o);
   };
-  // Threads pay off from about 8192 parameters each (measured, AVX2 clone:
-  // W1's 35k parameters 20 -> 12 us, W2's 50k 42 -> 25 us on 2 threads; at
-  // 4096 no better). The update follows the gradient's job, so the workers
-  // are still spinning (ThreadPool.cpp): a job costs no wake-up.
-  constexpr int64_t kMinPerThread = 1 << 13;
-  if (pool == nullptr || element_count(live) < kMinPerThread * pool->size()) {
-    for (const ParamRange& r : live) range(r.begin, r.end);
-    return;
-  }
-  pool->run([&](int t) { for_share(live, pool->size(), t, range); });
+  parallel_pass(live, pool, range);
 }
 
 const char* to_string(OptimizerKind k) {

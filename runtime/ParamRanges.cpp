@@ -1,6 +1,9 @@
 #include "runtime/ParamRanges.hpp"
 
 #include <algorithm>
+#include <atomic>
+
+#include "runtime/NonFinite.hpp"
 
 namespace nfc {
 
@@ -50,5 +53,26 @@ void for_share(const std::vector<ParamRange>& ranges, int shares, int t,
     if (seen >= last) break;
   }
 }
+
+void parallel_pass(const std::vector<ParamRange>& ranges, ThreadPool* pool,
+                   const std::function<void(int64_t, int64_t)>& visit) {
+  if (pool == nullptr || element_count(ranges) < kParallelPassMin * pool->size()) {
+    for (const ParamRange& r : ranges) visit(r.begin, r.end);
+    return;
+  }
+  pool->run([&](int t) { for_share(ranges, pool->size(), t, visit); });
+}
+
+template <class T>
+bool all_finite(const T* values, const std::vector<ParamRange>& ranges, ThreadPool* pool) {
+  std::atomic<bool> finite{true};
+  parallel_pass(ranges, pool, [&](int64_t b, int64_t e) {
+    if (!all_finite(values + b, e - b)) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load(std::memory_order_relaxed);
+}
+
+template bool all_finite(const float*, const std::vector<ParamRange>&, ThreadPool*);
+template bool all_finite(const double*, const std::vector<ParamRange>&, ThreadPool*);
 
 }  // namespace nfc

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "abi/ParamTensor.hpp"
+#include "runtime/ThreadPool.hpp"
 
 namespace nfc {
 
@@ -29,5 +30,20 @@ int64_t element_count(const std::vector<ParamRange>& ranges);
 // parallel pass.
 void for_share(const std::vector<ParamRange>& ranges, int shares, int t,
                const std::function<void(int64_t, int64_t)>& visit);
+
+// A pass over `ranges`: `visit(begin, end)` for their pieces, on the pool's
+// threads from kParallelPassMin elements a thread, else on the caller's.
+// Threads pay off from about 8192 elements each (measured with the Adam
+// update, AVX2 clone: W1's 35k parameters 20 -> 12 us, W2's 50k 42 -> 25
+// us on 2 threads; at 4096 no better). A pass follows the gradient's job,
+// so the workers are still spinning (ThreadPool.cpp): a job costs no
+// wake-up. `visit` may run concurrently on disjoint pieces.
+constexpr int64_t kParallelPassMin = 1 << 13;
+void parallel_pass(const std::vector<ParamRange>& ranges, ThreadPool* pool,
+                   const std::function<void(int64_t, int64_t)>& visit);
+
+// Whether values[i] is finite for every i in `ranges` (parallel_pass).
+template <class T>
+bool all_finite(const T* values, const std::vector<ParamRange>& ranges, ThreadPool* pool);
 
 }  // namespace nfc
