@@ -114,7 +114,10 @@ void optimizer_step(std::vector<T>& params, const std::vector<T>& grad, double l
     update(params.data() + b, grad.data() + b, m.data() + b, v.data() + b, size_t(e - b), lr, c1,
            c2, o);
   };
-  parallel_pass(live, pool, range);
+  // Threads pay off from about 8192 parameters each (measured, AVX2 clone:
+  // W1's 35k parameters 20 -> 12 us, W2's 50k 42 -> 25 us on 2 threads; at
+  // 4096 no better).
+  parallel_pass(live, pool, int64_t{1} << 13, range);
 }
 
 const char* to_string(OptimizerKind k) {

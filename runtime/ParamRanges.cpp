@@ -54,9 +54,9 @@ void for_share(const std::vector<ParamRange>& ranges, int shares, int t,
   }
 }
 
-void parallel_pass(const std::vector<ParamRange>& ranges, ThreadPool* pool,
+void parallel_pass(const std::vector<ParamRange>& ranges, ThreadPool* pool, int64_t min_per_thread,
                    const std::function<void(int64_t, int64_t)>& visit) {
-  if (pool == nullptr || element_count(ranges) < kParallelPassMin * pool->size()) {
+  if (pool == nullptr || element_count(ranges) < min_per_thread * pool->size()) {
     for (const ParamRange& r : ranges) visit(r.begin, r.end);
     return;
   }
@@ -66,7 +66,7 @@ void parallel_pass(const std::vector<ParamRange>& ranges, ThreadPool* pool,
 template <class T>
 bool all_finite(const T* values, const std::vector<ParamRange>& ranges, ThreadPool* pool) {
   std::atomic<bool> finite{true};
-  parallel_pass(ranges, pool, [&](int64_t b, int64_t e) {
+  parallel_pass(ranges, pool, int64_t{1} << 16, [&](int64_t b, int64_t e) {
     if (!all_finite(values + b, e - b)) finite.store(false, std::memory_order_relaxed);
   });
   return finite.load(std::memory_order_relaxed);

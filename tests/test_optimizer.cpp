@@ -141,17 +141,17 @@ TEST_CASE("an Adam step on two threads equals one on one thread", "[optimizer][t
   CHECK(a[500] != std::cos(500.0f));
 }
 
-// The trainer's check of a gradient, split over two threads from 8192
+// The trainer's check of a gradient, split over two threads from 65536
 // values each: a NaN or an infinity anywhere in the ranges (either
 // thread's share, either end) is found, one outside them is not, and the
 // pool's answer is the serial one.
 TEST_CASE("a gradient's finiteness is checked on two threads", "[optimizer][threads]") {
-  std::vector<double> grad(40000, 0.5);
-  const std::vector<ParamRange> ranges = {{0, 1000}, {5000, 25000}, {30000, 40000}};
+  std::vector<double> grad(400000, 0.5);
+  const std::vector<ParamRange> ranges = {{0, 1000}, {5000, 250000}, {300000, 400000}};
   ThreadPool pool(2);
   CHECK(all_finite(grad.data(), ranges, &pool));
   CHECK(all_finite(grad.data(), ranges, nullptr));
-  for (size_t at : {0, 999, 5000, 17000, 24999, 30000, 39999}) {
+  for (size_t at : {0, 999, 5000, 170000, 249999, 300000, 399999}) {
     for (double bad : {std::nan(""), std::numeric_limits<double>::infinity()}) {
       INFO("at " << at << ": " << bad);
       grad[at] = bad;
