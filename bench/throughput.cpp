@@ -32,7 +32,6 @@
 
 #include "bench/BestOf.hpp"
 #include "driver/Compile.hpp"
-#include "runtime/NonFinite.hpp"
 #include "runtime/Optimizer.hpp"
 
 #ifndef NFC_SOURCE_DIR
@@ -182,7 +181,7 @@ int run(const std::string& path, const Settings& s) {
       samples_per_second(tb, [&] { flow.nll_grad(in.data(), tb, grad.data()); });
   const double train = samples_per_second(tb, [&] {
     flow.nll_grad(in.data(), tb, grad.data());
-    if (nfc::all_finite(grad.data(), {{0, int64_t(grad.size())}}, flow.pool()))
+    if (nfc::all_finite(grad.data(), int64_t(grad.size()), flow.pool()))
       nfc::optimizer_step(flow.params(), grad, adam.lr, adam, state, flow.pool(),
                           &flow.trained_ranges());
   });

@@ -64,15 +64,15 @@ void parallel_pass(const std::vector<ParamRange>& ranges, ThreadPool* pool, int6
 }
 
 template <class T>
-bool all_finite(const T* values, const std::vector<ParamRange>& ranges, ThreadPool* pool) {
+bool all_finite(const T* values, int64_t n, ThreadPool* pool) {
   std::atomic<bool> finite{true};
-  parallel_pass(ranges, pool, int64_t{1} << 16, [&](int64_t b, int64_t e) {
+  parallel_pass({{0, n}}, pool, int64_t{1} << 16, [&](int64_t b, int64_t e) {
     if (!all_finite(values + b, e - b)) finite.store(false, std::memory_order_relaxed);
   });
   return finite.load(std::memory_order_relaxed);
 }
 
-template bool all_finite(const float*, const std::vector<ParamRange>&, ThreadPool*);
-template bool all_finite(const double*, const std::vector<ParamRange>&, ThreadPool*);
+template bool all_finite(const float*, int64_t, ThreadPool*);
+template bool all_finite(const double*, int64_t, ThreadPool*);
 
 }  // namespace nfc

@@ -401,8 +401,7 @@ void Trainer<T>::run(TrainState& s, const std::function<bool(const TrainEvent&)>
     // MB: 1.8-2.3 ms on one thread, 1.1 ms on two). Not only its trained
     // ranges: half the values of a MAF, but one piece per weight row, and
     // reading those pieces took longer than the whole (3.4-3.7 ms, 1 thread).
-    if (std::isfinite(loss) &&
-        all_finite(grad_.data(), {{0, int64_t(grad_.size())}}, flow_.pool())) {
+    if (std::isfinite(loss) && all_finite(grad_.data(), int64_t(grad_.size()), flow_.pool())) {
       if (o_.optimizer.clip_norm > 0) clip_gradient(grad_, o_.optimizer.clip_norm);
       const std::vector<T> before =
           keeps_ranges_ ? kept_values(flow_.param_table(), params.data()) : std::vector<T>{};

@@ -152,7 +152,7 @@ TEST_CASE("object bundles decode only what encode wrote", "[jit_cache]") {
   const std::string bytes = encode(b);
   const auto back = decode(bytes);
   REQUIRE(back.has_value());
-  CHECK((back->width == 8 && back->map_width == 16 && back->small_batch_rows == 6 &&
+  CHECK((back->gradient_width == 8 && back->map_width == 16 && back->small_batch_rows == 6 &&
          back->entries.size() == 2));
   CHECK((back->entries[1].name == "nll_grad" && back->entries[1].workspace_bytes == 4096));
   CHECK(back->entries[0].objects == b.entries[0].objects);

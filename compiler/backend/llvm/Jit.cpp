@@ -479,8 +479,8 @@ bool load_cached(ObjectStore& store, const std::string& key, const std::vector<s
   const std::optional<std::string> bytes = store.load(key);
   if (!bytes) return false;
   const std::optional<ObjectBundle> bundle = decode(*bytes);
-  if (!bundle || bundle->width != impl.gradient_width || bundle->map_width != impl.map_width ||
-      bundle->entries.size() != names.size())
+  if (!bundle || bundle->gradient_width != impl.gradient_width ||
+      bundle->map_width != impl.map_width || bundle->entries.size() != names.size())
     return false;
   for (size_t i = 0; i < names.size(); ++i)
     if (bundle->entries[i].name != names[i]) return false;

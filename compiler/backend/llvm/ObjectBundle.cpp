@@ -50,7 +50,7 @@ bool is_elf(std::string_view object) {
 std::string encode(const ObjectBundle& bundle) {
   std::string out;
   put(out, kMagic);
-  put(out, uint64_t(bundle.width));
+  put(out, uint64_t(bundle.gradient_width));
   put(out, uint64_t(bundle.map_width));
   put(out, uint64_t(bundle.small_batch_rows));
   put(out, uint64_t(bundle.entries.size()));

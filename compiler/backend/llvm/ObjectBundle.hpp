@@ -19,8 +19,8 @@ struct ObjectBundle {
     int64_t workspace_bytes = 0;
     std::vector<std::string> objects;  // ELF relocatable objects; the first defines the entry
   };
-  int width = 1, map_width = 1;  // JitModule::gradient_width(), vector_width()
-  int64_t small_batch_rows = 0;  // JitModule::small_batch_rows(), measured once
+  int gradient_width = 1, map_width = 1;  // JitModule::gradient_width(), vector_width()
+  int64_t small_batch_rows = 0;           // JitModule::small_batch_rows(), measured once
   std::vector<Entry> entries;
 };
 
