@@ -48,9 +48,10 @@ struct Settings {
   int run_threads = 1;
   int opt_level = 2;
   bool json = false;
-  int map_vectors = 0;       // 0: JitOptions' default
-  int gradient_vectors = 0;  // 0: per target (gradient_vectors())
-  std::string target_cpu;    // empty: the host
+  bool compile_only = false;  // report the compile time and stop
+  int map_vectors = 0;        // 0: JitOptions' default
+  int gradient_vectors = 0;   // 0: per target (gradient_vectors())
+  std::string target_cpu;     // empty: the host
 };
 
 // This process's peak resident memory in MB: VmHWM of /proc/self/status,
@@ -151,6 +152,10 @@ int run(const std::string& path, const Settings& s) {
   const double compile_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - compile_start)
           .count();
+  if (s.compile_only) {  // for distributions of cold compile times (a shell loop)
+    std::printf("%s compile %.1f ms\n", path.c_str(), compile_ms);
+    return 0;
+  }
   flow.init_params(1);
   flow.set_threads(std::max(1, s.run_threads));
   const int dim = flow.dim();
@@ -270,7 +275,9 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--fma-peak") == 0) {
       std::printf("{\"fma_gflops_per_core\": %.6g}\n", fma_gflops());
       return 0;
-    } else if (std::strcmp(argv[i], "--json") == 0)
+    } else if (std::strcmp(argv[i], "--compile-only") == 0)
+      s.compile_only = true;
+    else if (std::strcmp(argv[i], "--json") == 0)
       s.json = true;
     else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
       s.compile_threads = s.run_threads = std::stoi(argv[++i]);

@@ -455,25 +455,45 @@ TEST_CASE("jit: gradient blocks are a cache line of samples", "[jit]") {
   CHECK(gradient_vectors(128, 64) == 2);
 }
 
+// A map block is two operations of the vector datapath, in one or two of
+// the preferred vectors.
+TEST_CASE("jit: map blocks are two operations of the vector datapath", "[jit]") {
+  CHECK(vector_datapath_bits("znver4", 512) == 256);  // Zen 4 splits zmm operations
+  CHECK(vector_datapath_bits("znver5", 512) == 512);
+  CHECK(vector_datapath_bits("znver4", 256) == 256);  // --cpu znver4 with ymm preferred
+  CHECK(vector_datapath_bits("skylake-avx512", 256) == 256);
+  CHECK(map_vectors(512, 256) == 1);  // Zen 4: one zmm
+  CHECK(map_vectors(512, 512) == 2);  // Zen 5: two zmm
+  CHECK(map_vectors(256, 256) == 2);  // AVX2, Intel's AVX-512: two ymm
+  CHECK(map_vectors(128, 128) == 2);  // SSE2: two xmm
+}
+
 // Code generated for other x86-64 CPUs, which this one runs: AVX2 (16
 // registers: 4-row blocks at two vectors a value) and the SSE2 baseline
-// (no FMA: a multiply and an add, rounded twice, hence a tolerance). 37
-// hidden rows leave a remainder after the blocks.
+// (no FMA: a multiply and an add, rounded twice, hence a tolerance); and
+// this CPU's code at two preferred vectors per map block (Zen 5's, if this
+// CPU prefers 512-bit vectors). 37 hidden rows leave a remainder after the
+// blocks.
 TEST_CASE("jit: code for an AVX2 and an SSE2 CPU matches the interpreter", "[jit]") {
   Graph g;
   const Program program = coupling_chain(g, 6, 37, 2);
   const std::vector<double> params = chain_params(g);
-  for (const char* cpu : {"haswell", "x86-64"}) {
+  JitOptions one_vector;  // f64 at one vector per block: the host's vector bits
+  one_vector.map_vectors = 1;
+  const int host_bits = JitModule::compile(program, one_vector)->vector_width() * 64;
+  for (const char* cpu : {"haswell", "x86-64", ""}) {
     for (Precision precision : {Precision::f64, Precision::f32}) {
-      INFO(cpu << (precision == Precision::f64 ? " f64" : " f32"));
+      INFO("cpu '" << cpu << (precision == Precision::f64 ? "' f64" : "' f32"));
       JitOptions options;
       options.target_cpu = cpu;
       options.precision = precision;
+      const bool host = std::string(cpu).empty();
+      if (host) options.map_vectors = 2;
       const auto jit = JitModule::compile(program, options);
-      const int register_bits = std::string(cpu) == "haswell" ? 256 : 128;
+      const int register_bits = host ? host_bits : std::string(cpu) == "haswell" ? 256 : 128;
       const int element_bits = precision == Precision::f64 ? 64 : 32;
       CHECK(jit->vector_width() == 2 * register_bits / element_bits);
-      CHECK(jit->gradient_width() == 2 * register_bits / element_bits);
+      if (!host) CHECK(jit->gradient_width() == 2 * register_bits / element_bits);
       std::mt19937 rng(8);
       const int64_t n = 3 * jit->vector_width() + 5;
       if (precision == Precision::f64)

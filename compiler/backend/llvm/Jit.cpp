@@ -188,6 +188,14 @@ int register_block(int registers, int register_bits, int width, int element_bits
   return std::clamp(registers / 2 / per_value, 2, 8);
 }
 
+int map_vectors(int register_bits, int datapath_bits) {
+  return std::clamp(2 * datapath_bits / std::max(1, register_bits), 1, 2);
+}
+
+int vector_datapath_bits(std::string_view cpu, int register_bits) {
+  return cpu == "znver4" ? std::min(register_bits, 256) : register_bits;
+}
+
 int gradient_vectors(int register_bits, int element_bits) {
   constexpr int kCacheLineBits = 64 * 8;  // every x86-64 CPU's
   const int lanes = std::max(1, register_bits / element_bits);
@@ -304,16 +312,20 @@ struct Unit {
 // would outlast an even share of the work: `share` is all units'
 // instructions over the threads (O2 and code generation cost about the same
 // per instruction at O1 and O2: 24-35 us for 100 MAF layers' units). A unit
-// within 1.25 shares stays whole, as a partition costs its own lowering and
-// helper copies: W3, its gradient 1.06 shares, compiled in 0.45-0.51 s with
-// it whole and 0.51-0.59 s with it in two. Else as many partitions as
+// within 1.05 shares stays whole, as a partition costs its own lowering and
+// helper copies. Measured at 2 threads, medians of 5-10 cold compiles, whole
+// against split: W3 (gradient 1.08 shares) 430 against 412 ms, the
+// 784-D MAF (1.06) 230 / 225, examples/gaussians_mixture.nf (1.08)
+// 190 / 183, examples/nsf_coupling.nf (1.08) 423 / 425; with two vectors per
+// map block on Zen 4 (bigger map units), W3 at 1.06 had compiled faster
+// whole (0.45-0.51 against 0.51-0.59 s). Else as many partitions as
 // shares it holds, at most one per thread and per segment: unit i becomes
 // partition 0 (its module is cut when compiled); partitions 1... are
 // appended, in order, to be lowered by the thread that compiles them.
 void plan_partitions(std::vector<Unit>& units, size_t i, const std::string& entry, double share,
                      int threads) {
   const double size = double(units[i].size);
-  if (size <= 1.25 * share) return;
+  if (size <= 1.05 * share) return;
   const double segments = double(segment_functions(*units[i].module, entry).size());
   const int parts =
       static_cast<int>(std::min({double(threads), segments, std::ceil(size / share)}));
@@ -515,7 +527,10 @@ std::unique_ptr<JitModule> JitModule::compile(const Program& program, const JitO
   const VectorRegisters regs = target_vector_registers(*tm);
   const int element_bits = options.precision == Precision::f32 ? 32 : 64;
   const int native = std::max(1, regs.bits / element_bits);
-  impl->map_width = native * std::max(1, options.map_vectors);
+  impl->map_width =
+      native * (options.map_vectors > 0
+                    ? options.map_vectors
+                    : map_vectors(regs.bits, vector_datapath_bits(tm->getTargetCPU(), regs.bits)));
   impl->gradient_width =
       native * (options.gradient_vectors > 0 ? options.gradient_vectors
                                              : gradient_vectors(regs.bits, element_bits));

@@ -50,12 +50,8 @@ struct JitOptions {
   // hardware thread. Never more than modules.
   int threads = 0;
   // Native vectors per block of samples in map entry points (forward,
-  // inverse, log_prob, ...): with 2, every weight loaded feeds two vectors of
-  // samples. Measured on Zen 5 (bench/throughput.cpp, f32): log_prob +22% on
-  // W1 and W2, MAF sampling +65%. On Zen 4 one or two measure the same; code
-  // for AVX2 (16 registers; --cpu haswell on Zen 4) is faster with two than
-  // with one on W1-W4 once matvec blocks fit its registers (register_block).
-  int map_vectors = 2;
+  // inverse, log_prob, ...); 0: per target, map_vectors() below.
+  int map_vectors = 0;
   // Native vectors per block of samples in gradient entry points; 0: per
   // target, gradient_vectors() below.
   int gradient_vectors = 0;
@@ -85,6 +81,26 @@ struct JitOptions {
 // on AVX2's 16 they spilled, and log_prob ran up to 2x slower
 // (docs/bench.md: "Register blocks per CPU").
 int register_block(int registers, int register_bits, int width, int element_bits);
+
+// Native vectors per block of samples in a map entry point, for a target
+// whose preferred vectors have `register_bits` and whose vector units
+// execute `datapath_bits` an operation (vector_datapath_bits): two
+// datapath-wide operations per block, so that every weight loaded feeds two
+// independent FMAs, in one or two vectors. Two vectors measured on Zen 5
+// (bench/throughput.cpp, f32): log_prob +22% on W1 and W2, MAF sampling
+// +65%; code for AVX2 (--cpu haswell on Zen 4) is also faster with two once
+// matvec blocks fit its registers (register_block). Zen 4 runs a 512-bit
+// operation as two 256-bit halves: there one vector measured within 0-8%
+// of two in run time, and W3's map entry points compiled in a third less
+// time (docs/bench.md: "Map blocks by the vector datapath").
+int map_vectors(int register_bits, int datapath_bits);
+
+// The bits a vector operation of the CPU `cpu` (LLVM's name) executes at
+// once, for preferred vectors of `register_bits`: register_bits, but 256 on
+// Zen 4 ("znver4"), the one x86-64 CPU whose 512-bit vectors LLVM prefers
+// that splits them (Zen 5 does not; Intel's AVX-512 CPUs prefer 256-bit
+// vectors).
+int vector_datapath_bits(std::string_view cpu, int register_bits);
 
 // Native vectors per block of samples in a gradient entry point, for a
 // target whose preferred vectors have `register_bits`: a cache line of
