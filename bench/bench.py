@@ -292,10 +292,20 @@ def digits_training(nfc, work, steps=300, batch=256):
             "torch_val_median_nll": torch_nll[2], "val_rows": nv}
 
 
+def core_round_trip_ns(driver):
+    """How near the host has placed the two cores just now (a VM's vCPUs move):
+    2-thread numbers depend on it (nfc_bench_throughput --core-round-trip)."""
+    r = subprocess.run([driver, "--core-round-trip"], capture_output=True, text=True, check=True)
+    return json.loads(r.stdout)["core_round_trip_ns"]
+
+
 def table(results, meta):
     lines = [
         f"nfc vs PyTorch {meta['torch']} (float32), batch {BATCH}; "
         f"load average before/after: {meta['load_before']} / {meta['load_after']}",
+        "core-to-core round trip before each workload and at the end (ns; on the Zen 4 VM of "
+        "docs/bench.md 100-120 with the vCPUs near, 200-470 far): "
+        + ", ".join(f"{w} {ns:.0f}" for w, ns in meta["round_trip_ns"]),
         "peak: GEMM 2048^3 float32 (torch, OpenBLAS core "
         + meta["openblas_coretype"]
         + "): "
@@ -386,8 +396,10 @@ def main():
               f"CPU (try OPENBLAS_CORETYPE=SkylakeX on AVX-512 machines)", file=sys.stderr)
 
     results = []
+    meta["round_trip_ns"] = []
     with tempfile.TemporaryDirectory() as work:
         for wid in a.workloads.split(","):
+            meta["round_trip_ns"].append((wid, core_round_trip_ns(driver)))
             model, tb = WORKLOADS[wid]
             r = {"id": wid, "model": model, "train_batch": tb}
             r["check"] = {"f64": None, "f32": None} if a.skip_check else check(wid, model, nfc, work)
@@ -405,6 +417,7 @@ def main():
             results.append(r)
         if "W4" in a.workloads.split(","):
             meta["digits_training"] = digits_training(nfc, work)
+    meta["round_trip_ns"].append(("end", core_round_trip_ns(driver)))
     meta["load_after"] = "%.2f %.2f %.2f" % os.getloadavg()
     print(table(results, meta))
     if a.json:

@@ -18,7 +18,11 @@
 // core.
 //
 // --json prints one JSON object per model (bench/run.sh reads them).
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -119,6 +123,53 @@ double fma_gflops() {
   if (__builtin_cpu_supports("avx512f")) return fma_gflops_avx512();
   if (__builtin_cpu_supports("fma")) return fma_gflops_avx2();
   return 0;
+}
+
+// The median round trip of a cache line between two threads pinned to the
+// first two CPUs this process may run on, in ns; -1 with fewer than two.
+// On a VM the host may place the two vCPUs near each other or far apart,
+// and move them while a run goes on: on the 2-vCPU Zen 4 of docs/bench.md
+// it measured 100-120 ns at some times and 200-470 ns at others, and in the
+// second state the steps that move data between the cores (W2's Adam update
+// after a 2-thread gradient) ran up to 6x slower. Printed with each run so
+// that 2-thread numbers can be read with it.
+double core_round_trip_ns() {
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return -1;
+  int cpus[2], found = 0;
+  for (int c = 0; c < CPU_SETSIZE && found < 2; ++c)
+    if (CPU_ISSET(c, &allowed)) cpus[found++] = c;
+  if (found < 2) return -1;
+  auto pin = [](int cpu) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+  };
+  constexpr int kTrips = 100000;
+  alignas(64) std::atomic<int> turn{0};
+  std::thread other([&] {
+    pin(cpus[1]);
+    for (int i = 0; i < kTrips; ++i) {
+      while (turn.load(std::memory_order_acquire) != 2 * i + 1) {
+      }
+      turn.store(2 * i + 2, std::memory_order_release);
+    }
+  });
+  pin(cpus[0]);
+  std::vector<double> trips(kTrips);
+  for (int i = 0; i < kTrips; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    turn.store(2 * i + 1, std::memory_order_release);
+    while (turn.load(std::memory_order_acquire) != 2 * i + 2) {
+    }
+    trips[size_t(i)] =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+  }
+  other.join();
+  sched_setaffinity(0, sizeof allowed, &allowed);
+  std::nth_element(trips.begin(), trips.begin() + kTrips / 2, trips.end());
+  return trips[kTrips / 2];
 }
 
 template <class T>
@@ -274,6 +325,9 @@ int main(int argc, char** argv) {
       s.vector_math = false;
     else if (std::strcmp(argv[i], "--fma-peak") == 0) {
       std::printf("{\"fma_gflops_per_core\": %.6g}\n", fma_gflops());
+      return 0;
+    } else if (std::strcmp(argv[i], "--core-round-trip") == 0) {
+      std::printf("{\"core_round_trip_ns\": %.6g}\n", core_round_trip_ns());
       return 0;
     } else if (std::strcmp(argv[i], "--compile-only") == 0)
       s.compile_only = true;
