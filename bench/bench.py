@@ -304,7 +304,7 @@ def table(results, meta):
         f"nfc vs PyTorch {meta['torch']} (float32), batch {BATCH}; "
         f"load average before/after: {meta['load_before']} / {meta['load_after']}",
         "core-to-core round trip before each workload and at the end (ns; on the Zen 4 VM of "
-        "docs/bench.md 100-120 with the vCPUs near, 200-470 far): "
+        "docs/bench.md 100-120 or 200-470, see \"A slow state of the VM\"): "
         + ", ".join(f"{w} {ns:.0f}" for w, ns in meta["round_trip_ns"]),
         "peak: GEMM 2048^3 float32 (torch, OpenBLAS core "
         + meta["openblas_coretype"]

@@ -129,10 +129,10 @@ double fma_gflops() {
 // first two CPUs this process may run on, in ns; -1 with fewer than two.
 // On a VM the host may place the two vCPUs near each other or far apart,
 // and move them while a run goes on: on the 2-vCPU Zen 4 of docs/bench.md
-// it measured 100-120 ns at some times and 200-470 ns at others, and in the
-// second state the steps that move data between the cores (W2's Adam update
-// after a 2-thread gradient) ran up to 6x slower. Printed with each run so
-// that 2-thread numbers can be read with it.
+// it measured 100-120 ns at some times and 200-470 ns at others, and some
+// runs' 2-thread training was 20-25% slower with the same code, often (not
+// always) with far round trips (docs/bench.md: "A slow state of the VM").
+// Printed with each run so that 2-thread numbers can be read with it.
 double core_round_trip_ns() {
   cpu_set_t allowed;
   if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return -1;
