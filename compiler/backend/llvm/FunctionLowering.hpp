@@ -115,6 +115,13 @@ class FunctionLowering {
                    const std::function<void(Value* k)>& body);
   Values for_dynamic_range(Value* begin, Value* end, Values carried,
                            const std::function<Values(Value* k, const Values& carried)>& body);
+  // Row sums over columns [0, cols), from `init` (one value a row):
+  // step(c, sums, first) adds column c's terms to sums[first, first + rows).
+  // With split 2 each row keeps two partial sums, even and odd columns,
+  // added at the end: independent FMA chains where the rows are too few. A
+  // constant `cols` gives a loop unrolled when short.
+  using ColumnStep = std::function<Values(Value* c, const Values& sums, size_t first)>;
+  Values column_sums(Values init, Value* cols, int split, const ColumnStep& step);
 
   // Node values (NodeValues.cpp): element k of a node (k broadcasts for
   // length-1 nodes), and the definition of element k of a node being

@@ -83,4 +83,32 @@ Values FunctionLowering::for_dynamic_range(
   return out;
 }
 
+Values FunctionLowering::column_sums(Values init, Value* cols, int split, const ColumnStep& step) {
+  const size_t rows = init.size();
+  auto* constant = llvm::dyn_cast<llvm::ConstantInt>(cols);
+  // for (k = 0; k < end; ++k), unrolled when `end` is a short constant.
+  auto upto = [&](Value* end, Values sums, const std::function<Values(Value*, const Values&)>& f) {
+    if (auto* e = llvm::dyn_cast<llvm::ConstantInt>(end))
+      return for_range(e->getSExtValue(), std::move(sums), kUnrollMax, f);
+    return for_dynamic_range(i64(0), end, std::move(sums), f);
+  };
+  auto one = [&](Value* c, const Values& sums) { return step(c, sums, 0); };
+  if (split == 1) return upto(cols, std::move(init), one);
+  Values sums = std::move(init);
+  sums.resize(2 * rows, splat_const(0));  // the odd columns' sums
+  Value* pairs = constant ? i64(constant->getSExtValue() / 2) : B_.CreateSDiv(cols, i64(2));
+  sums = upto(pairs, std::move(sums), [&](Value* q, const Values& s) {
+    Value* c = B_.CreateMul(q, i64(2));
+    return step(B_.CreateAdd(c, i64(1)), step(c, s, 0), rows);
+  });
+  // An odd column count leaves its last column.
+  if (!constant)
+    sums = for_dynamic_range(B_.CreateMul(pairs, i64(2)), cols, std::move(sums), one);
+  else if (constant->getSExtValue() % 2 == 1)
+    sums = step(i64(constant->getSExtValue() - 1), sums, 0);
+  for (size_t i = 0; i < rows; ++i) sums[i] = B_.CreateFAdd(sums[i], sums[rows + i]);
+  sums.resize(rows);
+  return sums;
+}
+
 }  // namespace nfc::llvm_lowering

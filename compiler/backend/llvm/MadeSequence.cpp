@@ -140,21 +140,7 @@ Values FunctionLowering::made_rows(const MadeLoop& made, size_t l, Value* r0, in
     }
     return next;
   };
-  if (split == 1)
-    return for_dynamic_range(i64(0), cols, acc,
-                             [&](Value* c, const Values& a) { return step(c, a, 0); });
-  for (int i = 0; i < R; ++i) acc.push_back(splat_const(0));  // the odd columns' sums
-  Value* pairs = B_.CreateSDiv(cols, i64(2));
-  acc = for_dynamic_range(i64(0), pairs, acc, [&](Value* q, const Values& a) {
-    Value* c = B_.CreateMul(q, i64(2));
-    return step(B_.CreateAdd(c, i64(1)), step(c, a, 0), size_t(R));
-  });
-  // An odd column count leaves its last column.
-  acc = for_dynamic_range(B_.CreateMul(pairs, i64(2)), cols, acc,
-                          [&](Value* c, const Values& a) { return step(c, a, 0); });
-  Values sums;
-  for (int i = 0; i < R; ++i) sums.push_back(B_.CreateFAdd(acc[size_t(i)], acc[size_t(R + i)]));
-  return sums;
+  return column_sums(acc, cols, split, step);
 }
 
 // Hidden layer l at position k: its rows of degree k, activated (plus the

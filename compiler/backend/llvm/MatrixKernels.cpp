@@ -231,38 +231,12 @@ void FunctionLowering::emit_matvec_rows(NodeId id, Value* first_row, int count, 
     }
     return next;
   };
-  auto columns = [&](Value* begin, Value* end, Values acc, auto&& visit) {
-    auto* b = llvm::dyn_cast<llvm::ConstantInt>(begin);
-    auto* e = llvm::dyn_cast<llvm::ConstantInt>(end);
-    if (b && e && b->isZero())
-      return for_range(e->getSExtValue(), std::move(acc), kUnrollMax, visit);
-    return for_dynamic_range(begin, end, std::move(acc), visit);
-  };
   // Fewer than 4 rows are too few FMA chains to cover the FMA latency (4
-  // cycles, 1-2 FMAs a cycle): then each row keeps two partial sums, even
-  // and odd columns, added at the end. A coupling's 2-row output layer took
-  // 6% of W1's log_prob with one sum, half of that with two.
-  const int split = count < 4 ? 2 : 1;
-  Values acc(static_cast<size_t>(split * count), splat_const(0));
-  if (split == 1) {
-    acc = columns(i64(0), cols, acc, [&](Value* c, const Values& a) { return step(c, a, 0); });
-  } else {
-    auto* constant_cols = llvm::dyn_cast<llvm::ConstantInt>(cols);
-    Value* pairs =
-        constant_cols ? i64(constant_cols->getSExtValue() / 2) : B_.CreateSDiv(cols, i64(2));
-    acc = columns(i64(0), pairs, acc, [&](Value* q, const Values& a) {
-      Value* c = B_.CreateMul(q, i64(2));
-      return step(B_.CreateAdd(c, i64(1)), step(c, a, 0), size_t(count));
-    });
-    // An odd column count leaves its last column.
-    if (!constant_cols)
-      acc = for_dynamic_range(B_.CreateMul(pairs, i64(2)), cols, acc,
-                              [&](Value* c, const Values& a) { return step(c, a, 0); });
-    else if (constant_cols->getSExtValue() % 2 == 1)
-      acc = step(i64(constant_cols->getSExtValue() - 1), acc, 0);
-    for (int i = 0; i < count; ++i)
-      acc[size_t(i)] = B_.CreateFAdd(acc[size_t(i)], acc[size_t(count + i)]);
-  }
+  // cycles, 1-2 FMAs a cycle): then each row keeps two partial sums. A
+  // coupling's 2-row output layer took 6% of W1's log_prob with one sum,
+  // half of that with two.
+  const Values acc =
+      column_sums(Values(size_t(count), splat_const(0)), cols, count < 4 ? 2 : 1, step);
   for (int i = 0; i < count; ++i)
     define(id, B_.CreateAdd(first_row, i64(i)), acc[static_cast<size_t>(i)]);
 }
