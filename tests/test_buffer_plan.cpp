@@ -130,6 +130,38 @@ TEST_CASE(
   CHECK(unfused.offset[static_cast<size_t>(b)] >= 0);
 }
 
+TEST_CASE("buffer plan: a matvec heads the fused loop after it (heads_loop)",
+          "[jit][buffer_plan]") {
+  Graph g;
+  const NodeId x = g.input(0, 16);
+  const NodeId w = g.param(g.add_param("w", {32, 16}));
+  const NodeId b = g.param(g.add_param("b", {32}));
+  const NodeId m = g.matvec(w, x, 32, 16);
+  const NodeId h = g.unary(Op::relu, g.binary(Op::add, m, b));  // bias and ReLU: m's loop
+  const NodeId w2 = g.param(g.add_param("w2", {32, 32}));
+  const NodeId m2 = g.matvec(w2, h, 32, 32);  // then a gather: it ends m2's loop
+  const NodeId last = g.matvec(w2, g.gather(m2, std::vector<int>(32, 0)), 32, 32);  // alone
+  const EntryPoint e{"f", x, {last}};
+  auto is_matvec = [&](NodeId id) { return g.node(id).op == Op::matvec; };
+  const BufferPlan plan = plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); },
+                                       {.fuse = true, .heads_loop = is_matvec});
+  CHECK(plan.loop_end[position_of(plan, m)] == position_of(plan, h) + 1);
+  CHECK(plan.offset[static_cast<size_t>(m)] == -1);  // read only in its loop: no memory
+  CHECK(plan.offset[static_cast<size_t>(h)] >= 0);   // m2 reads all of it
+  // m2 heads nothing: the gather reads it at other indices, so it keeps its memory.
+  CHECK(plan.loop_end[position_of(plan, m2)] == 0);
+  CHECK(plan.offset[static_cast<size_t>(m2)] >= 0);
+  CHECK(plan.loop_end[position_of(plan, last)] == 0);
+  // The head is part of its loop: its operand x stays live to the loop's end.
+  CHECK(plan.offset[static_cast<size_t>(h)] != plan.offset[static_cast<size_t>(x)]);
+  CHECK(no_live_overlap(g, e, plan));
+  // Without heads_loop, m is evaluated on its own, into memory.
+  const BufferPlan plain =
+      plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); }, {.fuse = true});
+  CHECK(plain.loop_end[position_of(plan, m)] == 0);
+  CHECK(plain.offset[static_cast<size_t>(m)] >= 0);
+}
+
 TEST_CASE("buffer plan: a gather joins a fused loop only if its source is memory outside it",
           "[jit][buffer_plan]") {
   Graph g;

@@ -271,6 +271,38 @@ TEST_CASE("jit: matvec with parameters, all unroll/loop combinations", "[jit]") 
   }
 }
 
+TEST_CASE("jit: a matvec runs the fused loop after it on each row (bias, activation)", "[jit]") {
+  // Two hidden layers of the same shape (one shared kernel, each with its
+  // own bias and scale: operands, not part of the kernel), a staircase
+  // layer, a product also read after its loop (stored as well), a scalar
+  // parameter's broadcast and a constant in the loop, an output inside it.
+  Graph g;
+  const NodeId x = g.input(0, 12);
+  int last_weights = -1;
+  auto layer = [&](NodeId in, int rows, MatrixView view = {}) {
+    const int cols = g.len(in);
+    last_weights = g.add_param("w", {rows, cols});
+    const NodeId w = g.param(last_weights);
+    const NodeId b = g.param(g.add_param("b", {rows}));
+    const NodeId scale = g.broadcast(g.param(g.add_param("s", {1})), rows);
+    const NodeId m = g.matvec(w, in, rows, cols, std::move(view));
+    const NodeId a = g.binary(Op::mul, g.binary(Op::add, m, b), scale);
+    return std::pair{m, g.unary(Op::tanh, g.binary(Op::sub, a, g.constant(0.25)))};
+  };
+  const auto [m1, h1] = layer(x, 20);
+  const auto [m2, h2] = layer(h1, 20);
+  std::vector<int> lengths;
+  for (int r = 0; r < 20; ++r) lengths.push_back(1 + r * 19 / 20);  // non-decreasing
+  const auto [m3, h3] = layer(h2, 20, {0, 20, lengths});
+  const NodeId read_after = g.sum(m2);
+  Program program{&g, {{"f", x, {h3, h1, g.concat({read_after, g.sum(m3)})}}}};
+  std::vector<double> params = random_params(g, 0.5);
+  const int64_t staircase = g.params().at(size_t(last_weights)).offset;
+  for (int r = 0; r < 20; ++r)  // its structural zeros
+    for (int c = lengths[size_t(r)]; c < 20; ++c) params[size_t(staircase + r * 20 + c)] = 0;
+  check_program(program, params, {{-1, 1}});
+}
+
 TEST_CASE("jit: gather, concat and sum", "[jit]") {
   Graph g;
   const NodeId x = g.input(0, 20);

@@ -75,34 +75,46 @@ struct FusedLoops {
 };
 
 FusedLoops fuse_loops(const Graph& g, const std::vector<NodeId>& order,
-                      const std::function<bool(NodeId)>& addressable) {
+                      const std::function<bool(NodeId)>& addressable,
+                      const std::function<bool(NodeId)>& heads_loop) {
   FusedLoops loops{std::vector<size_t>(order.size(), 0), std::vector<size_t>(g.size(), kNone)};
   auto in_loop = [&](NodeId a, size_t start) {
     return start != kNone && loops.start_of[static_cast<size_t>(a)] == start;
   };
+  auto headed = [&](size_t start) { return heads_loop && heads_loop(order[start]); };
   // Whether `id` can run inside the loop starting at `start` (kNone: a new one).
   auto fits = [&](NodeId id, size_t start) {
     const Node& n = g.node(id);
     if (start != kNone && codeless(n.op)) return true;
     if (n.len <= 1 || !addressable(id)) return false;
     if (start != kNone && n.len != g.len(order[start])) return false;
-    if (n.op == Op::gather) return addressable(n.args[0]) && !in_loop(n.args[0], start);
+    if (start == kNone && heads_loop && heads_loop(id)) return true;
+    if (n.op == Op::gather)
+      return addressable(n.args[0]) && !in_loop(n.args[0], start) && !headed(start);
     if (!is_elementwise(n.op)) return false;
     for (NodeId a : n.args)
       if (g.len(a) == n.len && !in_loop(a, start) && !addressable(a)) return false;
     return true;
   };
+  // A head with nothing after it in its loop is no loop: it is evaluated
+  // on its own, as without heads.
+  auto close = [&](size_t start, size_t end) {
+    if (headed(start) && end == start + 1)
+      loops.start_of[static_cast<size_t>(order[start])] = kNone;
+    else
+      loops.end[start] = end;
+  };
   size_t start = kNone;
   for (size_t i = 0; i < order.size(); ++i) {
     const NodeId id = order[i];
     if (start != kNone && !fits(id, start)) {
-      loops.end[start] = i;
+      close(start, i);
       start = kNone;
     }
     if (start == kNone && fits(id, kNone)) start = i;
     if (start != kNone) loops.start_of[static_cast<size_t>(id)] = start;
   }
-  if (start != kNone) loops.end[start] = order.size();
+  if (start != kNone) close(start, order.size());
   return loops;
 }
 
@@ -181,8 +193,9 @@ BufferPlan plan_buffers(const Graph& g, const EntryPoint& entry,
 
   FusedLoops loops{std::vector<size_t>(count, 0), std::vector<size_t>(g.size(), kNone)};
   if (options.fuse)
-    loops = fuse_loops(g, plan.order,
-                       [&](NodeId id) { return codeless(g.node(id).op) || needs_buffer(id); });
+    loops = fuse_loops(
+        g, plan.order, [&](NodeId id) { return codeless(g.node(id).op) || needs_buffer(id); },
+        options.heads_loop);
   plan.loop_end = loops.end;
   plan.segment_start = segment_starts(count, options.segment_nodes, loops);
   // settled[i]: where what happens at position i is over, the end of its

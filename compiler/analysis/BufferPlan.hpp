@@ -41,7 +41,8 @@ struct BufferPlan {
   // loop that starts there, or 0. Every node of a loop is an elementwise op
   // or a gather of the same length, more than 1, that needs a buffer by the
   // backend's rule (needs_buffer; a loop may then keep it in a register
-  // after all, as below); an operand of that
+  // after all, as below), but its first may be a head (PlanOptions::
+  // heads_loop; a headed loop has no gather and at least one node more); an operand of that
   // length is either in the loop (read at k in the same iteration) or
   // addressable memory, and a gather's source is never in its own loop. A
   // node whose users are all in its loop, and that is neither an output nor
@@ -60,6 +61,12 @@ struct BufferPlan {
 struct PlanOptions {
   bool fuse = false;         // plan fused loops (loop_end); else loop_end is all 0
   size_t segment_nodes = 0;  // cut the order into segments of about this many nodes (0: one)
+  // With fuse: whether a node (not elementwise) may head the fused loop
+  // after it: the backend produces its elements one at a time, each
+  // complete before the next (a matvec's rows), and runs the loop's nodes
+  // at k as element k is produced. The head is then part of its loop: a
+  // head whose users are all in the loop needs no buffer. Null: none.
+  std::function<bool(NodeId)> heads_loop = nullptr;
 };
 
 // Plans buffers for the nodes of `entry` (below its outputs and its

@@ -104,6 +104,9 @@ class FunctionLowering {
   void emit_nodes(size_t begin, size_t end);
   void emit_segment(size_t s, size_t end, Value* base);
   void emit_fused_loop(size_t begin, size_t end);
+  bool heads_loop(NodeId id) const;
+  void fused_iteration(size_t begin, size_t end, Value* k, const std::vector<Value*>& tables);
+  void produce(NodeId id, Value* k, Value* v);
   Value* fused_element(NodeId id, Value* k, Value* table);
 
   // Loops (Loops.cpp).
@@ -204,9 +207,11 @@ class FunctionLowering {
   Operand operand_pointer(NodeId id);
   Value* load(const Operand& o, Value* k);
   void store(Value* vectors, Value* k, Value* v);
-  void call_shared_loop(const std::string& shape, NodeId id, const std::vector<NodeId>& operands,
-                        const std::function<void()>& emit);
+  void call_shared_loop(const std::string& shape, const std::vector<NodeId>& outputs,
+                        const std::vector<NodeId>& operands, const std::function<void()>& emit);
   bool emit_shared_matrix_kernel(NodeId id);
+  std::string epilogue_shape(NodeId head, std::vector<NodeId>& outputs,
+                             std::vector<NodeId>& operands);
   std::string step_shape(const std::vector<NodeId>& nodes,
                          const std::unordered_map<NodeId, std::string>& placeholders,
                          NodeId result) const;
@@ -274,6 +279,11 @@ class FunctionLowering {
   // By NodeId: in the body of a fused loop (BufferPlan::loop_end), element k
   // of the loop's nodes evaluated so far in this iteration; null elsewhere.
   std::vector<Value*> fused_;
+  // While a loop's head is emitted (FusedLoops.cpp): the positions of the
+  // rest of its loop, which produce() runs on each element; else {0, 0}.
+  struct Epilogue {
+    size_t begin = 0, end = 0;
+  } epilogue_;
   std::unordered_map<std::string, llvm::Function*> shared_loops_;  // by shape
   // Inside a shared function: nodes whose elements element() and define()
   // reach through the function's pointer arguments instead.

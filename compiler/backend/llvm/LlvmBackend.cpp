@@ -82,8 +82,11 @@ void FunctionLowering::emit() {
   internal_check(gradient || entry_.accumulations.empty(),
                  "llvm backend: accumulations on a map entry point");
   create_function();
-  plan_ = plan_buffers(g_, entry_, [this](NodeId id) { return needs_buffer(id); },
-                       {.fuse = true, .segment_nodes = kSegmentNodes});
+  plan_ =
+      plan_buffers(g_, entry_, [this](NodeId id) { return needs_buffer(id); },
+                   {.fuse = true, .segment_nodes = kSegmentNodes, .heads_loop = [this](NodeId id) {
+                      return heads_loop(id);
+                    }});
   regs_.assign(g_.size(), {});
   fused_.assign(g_.size(), nullptr);
 

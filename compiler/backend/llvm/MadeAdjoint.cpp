@@ -25,7 +25,8 @@ struct FunctionLowering::MadeSweep {
 // back to its input: adjoints live in stack buffers zeroed per call.
 void FunctionLowering::emit_made_adjoint(NodeId id) {
   const MadeSequence& s = g_.made_sequence_info(g_.node(id).index);
-  call_shared_loop("made_adjoint " + made_shape(s), id, g_.node(id).args, [&] { made_sweep(id); });
+  call_shared_loop("made_adjoint " + made_shape(s), {id}, g_.node(id).args,
+                   [&] { made_sweep(id); });
 }
 
 void FunctionLowering::made_sweep(NodeId id) {

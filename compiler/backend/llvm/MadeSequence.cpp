@@ -84,7 +84,7 @@ void FunctionLowering::emit_made_sequence(NodeId id) {
   for (size_t p = 0; p < s.raw.size(); ++p) placeholders[s.raw[p]] = fmt::format("r{}", p);
   const std::string shape = "made_sequence " + made_shape(s) + " | " +
                             step_shape(made_sequence_step(g_, s).nodes, placeholders, s.step);
-  call_shared_loop(shape, id, g_.node(id).args, [&] { made_loop(id); });
+  call_shared_loop(shape, {id}, g_.node(id).args, [&] { made_loop(id); });
 }
 
 void FunctionLowering::made_loop(NodeId id) {

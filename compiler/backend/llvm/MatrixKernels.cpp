@@ -238,7 +238,7 @@ void FunctionLowering::emit_matvec_rows(NodeId id, Value* first_row, int count, 
   const Values acc =
       column_sums(Values(size_t(count), splat_const(0)), cols, count < 4 ? 2 : 1, step);
   for (int i = 0; i < count; ++i)
-    define(id, B_.CreateAdd(first_row, i64(i)), acc[static_cast<size_t>(i)]);
+    produce(id, B_.CreateAdd(first_row, i64(i)), acc[static_cast<size_t>(i)]);
 }
 
 // out[c] = sum_r M[offset + r * stride + c] * a[r], accumulated in row order
@@ -315,7 +315,7 @@ void FunctionLowering::emit_matvec_t_cols(NodeId id, Value* first_col, int count
   else
     acc = for_dynamic_range(first_row, i64(n.rows), zeros, step);
   for (int i = 0; i < count; ++i)
-    define(id, B_.CreateAdd(first_col, i64(i)), acc[static_cast<size_t>(i)]);
+    produce(id, B_.CreateAdd(first_col, i64(i)), acc[static_cast<size_t>(i)]);
 }
 
 }  // namespace nfc::llvm_lowering

@@ -44,23 +44,29 @@ void FunctionLowering::store(Value* vectors, Value* k, Value* v) {
   B_.CreateStore(v, B_.CreateGEP(VT_, vectors, k));
 }
 
-// Calls the function for `shape` on node `id`'s buffer and `operands`,
-// defining it the first time: inside it, `emit` is the node's ordinary
-// emitter, with the node and its operands redirected to the function's
+// Calls the function for `shape` on the buffers of `outputs` (the nodes it
+// defines) and `operands`, defining it the first time: inside it, `emit` is
+// the ordinary emitter, with those nodes redirected to the function's
 // pointer arguments (element() and define() follow redirect_). `shape` must
 // name everything that code depends on besides the operands' kinds and
 // which of them are one node (both are added here): the function is reused
-// for every node of the same shape. The code may read parameters through
+// for every call of the same shape. The code may read parameters through
 // params_ (the function's own argument), never scratch_.
-void FunctionLowering::call_shared_loop(const std::string& shape, NodeId id,
+void FunctionLowering::call_shared_loop(const std::string& shape,
+                                        const std::vector<NodeId>& outputs,
                                         const std::vector<NodeId>& operands,
                                         const std::function<void()>& emit) {
-  const int64_t slot = plan_.offset[static_cast<size_t>(id)];
-  internal_check(slot >= 0, "shared loop: a node without slots");
-  Values args = {B_.CreateInBoundsGEP(VT_, scratch_, i64(slot)), params_};
+  Values args;
+  for (NodeId o : outputs) {
+    const int64_t slot = plan_.offset[static_cast<size_t>(o)];
+    internal_check(slot >= 0, "shared loop: a node without slots");
+    args.push_back(B_.CreateInBoundsGEP(VT_, scratch_, i64(slot)));
+  }
+  args.push_back(params_);
+  const unsigned first_operand = static_cast<unsigned>(args.size());
   std::vector<Operand> pointers;
   std::vector<size_t> first;  // by operand: the first operand that is the same node
-  std::string key = shape;
+  std::string key = fmt::format("{} ->{}", shape, outputs.size());
   for (size_t i = 0; i < operands.size(); ++i) {
     first.push_back(
         size_t(std::find(operands.begin(), operands.end(), operands[i]) - operands.begin()));
@@ -73,13 +79,15 @@ void FunctionLowering::call_shared_loop(const std::string& shape, NodeId id,
     auto* ptr = llvm::PointerType::getUnqual(ctx_);
     const std::string name = fmt::format("nfc.loop{}", shared_loops_.size() - 1);
     fn = define_helper(
-        name, std::vector<llvm::Type*>(args.size(), ptr), 1, [&](llvm::Function* helper) {
+        name, std::vector<llvm::Type*>(args.size(), ptr), static_cast<unsigned>(outputs.size()),
+        [&](llvm::Function* helper) {
           Value* caller_params = params_;
-          params_ = helper->getArg(1);
-          redirect_ = {{id, {helper->getArg(0), false}}};
+          params_ = helper->getArg(first_operand - 1);
+          for (size_t i = 0; i < outputs.size(); ++i)
+            redirect_.emplace(outputs[i], Operand{helper->getArg(unsigned(i)), false});
           for (size_t i = 0; i < operands.size(); ++i)
-            redirect_.emplace(operands[i],
-                              Operand{helper->getArg(unsigned(2 + i)), pointers[i].scalar});
+            redirect_.emplace(operands[i], Operand{helper->getArg(first_operand + unsigned(i)),
+                                                   pointers[i].scalar});
           emit();
           redirect_.clear();
           params_ = caller_params;
@@ -92,21 +100,59 @@ void FunctionLowering::call_shared_loop(const std::string& shape, NodeId id,
 // function: the layers of a repeat multiply matrices of the same shapes, and
 // their kernels were half of a 100-layer stack's compile time. Not in the
 // one-sample entry, whose row dots read parameters and slots in place
-// (MatrixKernels.cpp).
+// (MatrixKernels.cpp). A matvec heading a fused loop brings the loop along
+// (epilogue_): its values from outside (a bias, a constant's broadcast) are
+// operands too, so that the layers of a repeat still share one function.
 bool FunctionLowering::emit_shared_matrix_kernel(NodeId id) {
   const Node& n = g_.node(id);
-  if (W_ == 1 || plan_.offset[static_cast<size_t>(id)] < 0 || g_.node(n.args[0]).op != Op::param)
+  const bool stored = plan_.offset[static_cast<size_t>(id)] >= 0;
+  if (W_ == 1 || (!stored && epilogue_.end == 0) || g_.node(n.args[0]).op != Op::param)
     return false;
-  const std::string shape =
-      fmt::format("{} {}x{} {}+{} [{}] {}", op_spelling(n.op), n.rows, n.cols, n.offset, n.stride,
-                  fmt::join(n.indices, ","), g_.len(n.args[1]));
-  call_shared_loop(shape, id, n.args, [&] {
+  std::string shape = fmt::format("{} {}x{} {}+{} [{}] {}", op_spelling(n.op), n.rows, n.cols,
+                                  n.offset, n.stride, fmt::join(n.indices, ","), g_.len(n.args[1]));
+  std::vector<NodeId> outputs, operands = n.args;
+  if (stored) outputs.push_back(id);
+  if (epilogue_.end > 0) shape += epilogue_shape(id, outputs, operands);
+  call_shared_loop(shape, outputs, operands, [&] {
     if (n.op == Op::matvec)
       emit_matvec(id);
     else
       emit_matvec_t(id);
   });
   return true;
+}
+
+// The loop a shared matvec heads, as text for its shape: its nodes with
+// the head as "h", values from outside as placeholders o<i> (appended to
+// `operands`; a broadcast is read through its source), and which nodes are
+// stored (appended to `outputs`).
+std::string FunctionLowering::epilogue_shape(NodeId head, std::vector<NodeId>& outputs,
+                                             std::vector<NodeId>& operands) {
+  std::vector<NodeId> nodes;
+  std::unordered_map<NodeId, std::string> placeholders{{head, "h"}};
+  std::string stored = " stored";
+  for (size_t i = epilogue_.begin; i < epilogue_.end; ++i) nodes.push_back(plan_.order[i]);
+  auto outside = [&](NodeId a) {
+    if (placeholders.count(a)) return;
+    if (std::find(nodes.begin(), nodes.end(), a) != nodes.end()) return;
+    const Node& an = g_.node(a);
+    if (an.op == Op::constant) return;
+    const NodeId source = an.op == Op::broadcast ? an.args[0] : a;
+    const auto at = std::find(operands.begin(), operands.end(), source);
+    const size_t index = size_t(at - operands.begin());
+    if (at == operands.end()) operands.push_back(source);
+    placeholders[a] = fmt::format("{}o{}", an.op == Op::broadcast ? "b" : "", index);
+  };
+  for (NodeId j : nodes) {
+    const Node& jn = g_.node(j);
+    if (jn.op == Op::param || jn.op == Op::broadcast) outside(j);
+    for (NodeId a : jn.args) outside(a);
+    if (plan_.offset[static_cast<size_t>(j)] >= 0) {
+      outputs.push_back(j);
+      stored += fmt::format(" {}", outputs.size() - 1);
+    }
+  }
+  return " | " + step_shape(nodes, placeholders, nodes.back()) + stored;
 }
 
 // The elementwise nodes of a loop body and its result as text, each
