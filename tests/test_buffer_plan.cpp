@@ -155,6 +155,20 @@ TEST_CASE("buffer plan: a matvec heads the fused loop after it (heads_loop)",
   // The head is part of its loop: its operand x stays live to the loop's end.
   CHECK(plan.offset[static_cast<size_t>(h)] != plan.offset[static_cast<size_t>(x)]);
   CHECK(no_live_overlap(g, e, plan));
+  // A head followed only by codeless nodes (p, visited after it) is no loop.
+  Graph g2;
+  const NodeId x2 = g2.input(0, 16);
+  const NodeId alone = g2.matvec(g2.param(g2.add_param("w", {32, 16})), x2, 32, 16);
+  const NodeId p = g2.param(g2.add_param("p", {32}));
+  const NodeId out = g2.concat({alone, p});
+  const EntryPoint e2{"f", x2, {out}};
+  auto is_matvec2 = [&](NodeId id) { return g2.node(id).op == Op::matvec; };
+  const BufferPlan plan2 = plan_buffers(g2, e2, [&](NodeId id) { return long_node(g2, id); },
+                                        {.fuse = true, .heads_loop = is_matvec2});
+  REQUIRE(position_of(plan2, p) == position_of(plan2, alone) + 1);
+  CHECK(plan2.loop_end[position_of(plan2, alone)] == 0);
+  CHECK(plan2.offset[static_cast<size_t>(alone)] >= 0);
+  CHECK(no_live_overlap(g2, e2, plan2));
   // Without heads_loop, m is evaluated on its own, into memory.
   const BufferPlan plain =
       plan_buffers(g, e, [&](NodeId id) { return long_node(g, id); }, {.fuse = true});

@@ -272,28 +272,30 @@ TEST_CASE("jit: matvec with parameters, all unroll/loop combinations", "[jit]") 
 }
 
 TEST_CASE("jit: a matvec runs the fused loop after it on each row (bias, activation)", "[jit]") {
-  // Two hidden layers of the same shape (one shared kernel, each with its
-  // own bias and scale: operands, not part of the kernel), a staircase
-  // layer, a product also read after its loop (stored as well), a scalar
-  // parameter's broadcast and a constant in the loop, an output inside it.
+  // Hidden layers of the same shape (one shared kernel;
+  // each layer's bias, scale and constant differ, and the bias, made after
+  // the matvec, is visited inside the loop), a staircase layer, a product
+  // also read after its loop (stored as well), a scalar parameter's
+  // broadcast, an output inside the loop.
   Graph g;
   const NodeId x = g.input(0, 12);
   int last_weights = -1;
-  auto layer = [&](NodeId in, int rows, MatrixView view = {}) {
+  auto layer = [&](NodeId in, int rows, double shift, MatrixView view = {}) {
     const int cols = g.len(in);
     last_weights = g.add_param("w", {rows, cols});
-    const NodeId w = g.param(last_weights);
+    const NodeId m = g.matvec(g.param(last_weights), in, rows, cols, std::move(view));
     const NodeId b = g.param(g.add_param("b", {rows}));
     const NodeId scale = g.broadcast(g.param(g.add_param("s", {1})), rows);
-    const NodeId m = g.matvec(w, in, rows, cols, std::move(view));
     const NodeId a = g.binary(Op::mul, g.binary(Op::add, m, b), scale);
-    return std::pair{m, g.unary(Op::tanh, g.binary(Op::sub, a, g.constant(0.25)))};
+    return std::pair{m, g.unary(Op::tanh, g.binary(Op::sub, a, g.constant(shift)))};
   };
-  const auto [m1, h1] = layer(x, 20);
-  const auto [m2, h2] = layer(h1, 20);
+  const auto [m0, h0] = layer(x, 20, 0.25);
+  const auto [m1, h1] = layer(h0, 20, 0.5);  // m1's and m1b's kernels: one function
+  const auto [m1b, h1b] = layer(h1, 20, 1.5);
+  const auto [m2, h2] = layer(h1b, 20, -0.75);
   std::vector<int> lengths;
   for (int r = 0; r < 20; ++r) lengths.push_back(1 + r * 19 / 20);  // non-decreasing
-  const auto [m3, h3] = layer(h2, 20, {0, 20, lengths});
+  const auto [m3, h3] = layer(h2, 20, 0.125, {0, 20, lengths});
   const NodeId read_after = g.sum(m2);
   Program program{&g, {{"f", x, {h3, h1, g.concat({read_after, g.sum(m3)})}}}};
   std::vector<double> params = random_params(g, 0.5);

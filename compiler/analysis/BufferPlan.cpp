@@ -56,12 +56,6 @@ class Arena {
 
 constexpr size_t kNone = static_cast<size_t>(-1);
 
-// Constants, parameters and broadcasts have no code of their own: a backend
-// reads them where they are used, at any index.
-bool codeless(Op op) {
-  return op == Op::constant || op == Op::param || op == Op::broadcast;
-}
-
 // Fused loops over `order` (BufferPlan::loop_end), and by NodeId the
 // position where each node's loop starts (kNone outside loops). A node
 // joins the loop before it when it loops over as many elements and, if it
@@ -96,13 +90,17 @@ FusedLoops fuse_loops(const Graph& g, const std::vector<NodeId>& order,
       if (g.len(a) == n.len && !in_loop(a, start) && !addressable(a)) return false;
     return true;
   };
-  // A head with nothing after it in its loop is no loop: it is evaluated
-  // on its own, as without heads.
+  // A head with nothing to compute after it in its loop is no loop: it is
+  // evaluated on its own, as without heads.
   auto close = [&](size_t start, size_t end) {
-    if (headed(start) && end == start + 1)
-      loops.start_of[static_cast<size_t>(order[start])] = kNone;
-    else
+    const bool alone =
+        headed(start) && std::all_of(order.begin() + long(start) + 1, order.begin() + long(end),
+                                     [&](NodeId id) { return codeless(g.node(id).op); });
+    if (!alone) {
       loops.end[start] = end;
+      return;
+    }
+    for (size_t i = start; i < end; ++i) loops.start_of[static_cast<size_t>(order[i])] = kNone;
   };
   size_t start = kNone;
   for (size_t i = 0; i < order.size(); ++i) {

@@ -28,6 +28,12 @@ namespace nfc {
 // indexing a static table.
 constexpr int kUnrollMax = 8;
 
+// Constants, parameters and broadcasts have no code of their own: a backend
+// reads them where they are used, at any index.
+inline bool codeless(Op op) {
+  return op == Op::constant || op == Op::param || op == Op::broadcast;
+}
+
 struct BufferPlan {
   std::vector<NodeId> order;    // evaluation order: operands before users
   std::vector<int64_t> offset;  // by NodeId: first slot, or -1 if no buffer

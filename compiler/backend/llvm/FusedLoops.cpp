@@ -36,8 +36,7 @@ void FunctionLowering::fused_iteration(size_t begin, size_t end, Value* k,
                                        const std::vector<Value*>& tables) {
   for (size_t i = begin; i < end; ++i) {
     const NodeId id = plan_.order[i];
-    const Op op = g_.node(id).op;
-    if (op == Op::constant || op == Op::param || op == Op::broadcast) continue;  // no code
+    if (codeless(g_.node(id).op)) continue;
     Value* v = fused_element(id, k, tables.empty() ? nullptr : tables[i - begin]);
     if (plan_.offset[static_cast<size_t>(id)] >= 0) define(id, k, v);
     fused_[static_cast<size_t>(id)] = v;

@@ -18,7 +18,7 @@ namespace nfc::llvm_lowering {
 bool FunctionLowering::needs_buffer(NodeId id) const {
   const Op op = g_.node(id).op;
   if (op == Op::made_sequence || op == Op::made_adjoint) return true;  // indexed in a loop
-  if (op == Op::constant || op == Op::param || op == Op::broadcast) return false;
+  if (codeless(op)) return false;
   const int max = is_elementwise(op) || op == Op::gather ? kRegisterMax : kUnrollMax;
   return g_.len(id) > max;
 }
@@ -26,8 +26,7 @@ bool FunctionLowering::needs_buffer(NodeId id) const {
 // Whether element(id, k) accepts a k computed at run time.
 bool FunctionLowering::addressable(NodeId id) const {
   const Op op = g_.node(id).op;
-  return op == Op::constant || op == Op::param || op == Op::broadcast ||
-         plan_.offset[static_cast<size_t>(id)] >= 0 || redirect_.count(id) > 0;
+  return codeless(op) || plan_.offset[static_cast<size_t>(id)] >= 0 || redirect_.count(id) > 0;
 }
 
 Value* FunctionLowering::element(NodeId id, Value* k) {

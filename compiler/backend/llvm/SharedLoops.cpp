@@ -123,30 +123,34 @@ bool FunctionLowering::emit_shared_matrix_kernel(NodeId id) {
 }
 
 // The loop a shared matvec heads, as text for its shape: its nodes with
-// the head as "h", values from outside as placeholders o<i> (appended to
-// `operands`; a broadcast is read through its source), and which nodes are
-// stored (appended to `outputs`).
+// the head as "h", constants by value, and values from outside as
+// placeholders o<i> appended to `operands` (a broadcast read through its
+// source, b o<i>), parameters included: the layers of a repeat differ in
+// them. The codeless nodes the order placed inside the loop (a bias
+// visited after the matvec, a constant) are named the same way. Which
+// nodes are stored is appended to `outputs` and to the text.
 std::string FunctionLowering::epilogue_shape(NodeId head, std::vector<NodeId>& outputs,
                                              std::vector<NodeId>& operands) {
-  std::vector<NodeId> nodes;
+  std::vector<NodeId> nodes;  // the loop's nodes with code
+  for (size_t i = epilogue_.begin; i < epilogue_.end; ++i)
+    if (!codeless(g_.node(plan_.order[i]).op)) nodes.push_back(plan_.order[i]);
   std::unordered_map<NodeId, std::string> placeholders{{head, "h"}};
-  std::string stored = " stored";
-  for (size_t i = epilogue_.begin; i < epilogue_.end; ++i) nodes.push_back(plan_.order[i]);
   auto outside = [&](NodeId a) {
-    if (placeholders.count(a)) return;
-    if (std::find(nodes.begin(), nodes.end(), a) != nodes.end()) return;
     const Node& an = g_.node(a);
-    if (an.op == Op::constant) return;
+    if (placeholders.count(a) || std::find(nodes.begin(), nodes.end(), a) != nodes.end()) return;
+    if (an.op == Op::constant) {
+      placeholders[a] = fmt::format("c{:a}", an.value);
+      return;
+    }
     const NodeId source = an.op == Op::broadcast ? an.args[0] : a;
     const auto at = std::find(operands.begin(), operands.end(), source);
-    const size_t index = size_t(at - operands.begin());
+    placeholders[a] =
+        fmt::format("{}o{}", an.op == Op::broadcast ? "b" : "", at - operands.begin());
     if (at == operands.end()) operands.push_back(source);
-    placeholders[a] = fmt::format("{}o{}", an.op == Op::broadcast ? "b" : "", index);
   };
+  std::string stored = " stored";
   for (NodeId j : nodes) {
-    const Node& jn = g_.node(j);
-    if (jn.op == Op::param || jn.op == Op::broadcast) outside(j);
-    for (NodeId a : jn.args) outside(a);
+    for (NodeId a : g_.node(j).args) outside(a);
     if (plan_.offset[static_cast<size_t>(j)] >= 0) {
       outputs.push_back(j);
       stored += fmt::format(" {}", outputs.size() - 1);
