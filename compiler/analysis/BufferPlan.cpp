@@ -75,7 +75,9 @@ FusedLoops fuse_loops(const Graph& g, const std::vector<NodeId>& order,
   auto in_loop = [&](NodeId a, size_t start) {
     return start != kNone && loops.start_of[static_cast<size_t>(a)] == start;
   };
-  auto headed = [&](size_t start) { return heads_loop && heads_loop(order[start]); };
+  auto headed = [&](size_t start) {
+    return start != kNone && heads_loop && heads_loop(order[start]);
+  };
   // Whether `id` can run inside the loop starting at `start` (kNone: a new one).
   auto fits = [&](NodeId id, size_t start) {
     const Node& n = g.node(id);
