@@ -75,16 +75,15 @@ FusedLoops fuse_loops(const Graph& g, const std::vector<NodeId>& order,
   auto in_loop = [&](NodeId a, size_t start) {
     return start != kNone && loops.start_of[static_cast<size_t>(a)] == start;
   };
-  auto headed = [&](size_t start) {
-    return start != kNone && heads_loop && heads_loop(order[start]);
-  };
+  auto is_head = [&](NodeId id) { return heads_loop && heads_loop(id); };
+  auto headed = [&](size_t start) { return start != kNone && is_head(order[start]); };
   // Whether `id` can run inside the loop starting at `start` (kNone: a new one).
   auto fits = [&](NodeId id, size_t start) {
     const Node& n = g.node(id);
     if (start != kNone && codeless(n.op)) return true;
     if (n.len <= 1 || !addressable(id)) return false;
     if (start != kNone && n.len != g.len(order[start])) return false;
-    if (start == kNone && heads_loop && heads_loop(id)) return true;
+    if (start == kNone && is_head(id)) return true;
     if (n.op == Op::gather)
       return addressable(n.args[0]) && !in_loop(n.args[0], start) && !headed(start);
     if (!is_elementwise(n.op)) return false;

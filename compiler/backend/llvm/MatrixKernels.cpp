@@ -37,9 +37,10 @@ void FunctionLowering::emit_staircase_matvec(NodeId id) {
   const Node& n = g_.node(id);
   const int blocks = n.rows / row_block_, rest = n.rows % row_block_;
   auto block_cols = [&](int first, int count) { return n.indices[size_t(first + count - 1)]; };
-  // Short, or held in registers (a run-time row cannot index them; a
-  // loop's head hands its rows to the loop instead): straight-line blocks.
-  if (n.rows <= 2 * row_block_ || (!addressable(id) && epilogue_.end == 0)) {
+  // Short: straight-line blocks. Like emit_matvec's unrolled rows, this
+  // covers every matvec held in registers (at most kUnrollMax rows), which
+  // a run-time row could not index.
+  if (n.rows <= std::max(2 * row_block_, kUnrollMax)) {
     for (int first = 0; first < n.rows; first += row_block_) {
       const int count = std::min(row_block_, n.rows - first);
       emit_matvec_rows(id, i64(first), count, i64(block_cols(first, count)));

@@ -122,12 +122,13 @@ bool FunctionLowering::emit_shared_matrix_kernel(NodeId id) {
   return true;
 }
 
-// The loop a shared matvec heads, as text for its shape: its nodes with
-// the head as "h", constants by value, and values from outside as
-// placeholders o<i> appended to `operands` (a broadcast read through its
-// source, b o<i>), parameters included: the layers of a repeat differ in
-// them. The codeless nodes the order placed inside the loop (a bias
-// visited after the matvec, a constant) are named the same way. Which
+// The loop a shared matvec heads, as text for its shape (step_shape): its
+// nodes with code, the head as "h", and values from outside but constants
+// as placeholders o<i> appended to `operands` (a broadcast read through
+// its source, bo<i>), parameters included: the layers of a repeat differ
+// in them. The codeless nodes the order placed inside the loop (a bias
+// visited after the matvec, a constant) are left out of the node list, so
+// they are named like any value from outside, constants by value. Which
 // nodes are stored is appended to `outputs` and to the text.
 std::string FunctionLowering::epilogue_shape(NodeId head, std::vector<NodeId>& outputs,
                                              std::vector<NodeId>& operands) {
@@ -137,11 +138,9 @@ std::string FunctionLowering::epilogue_shape(NodeId head, std::vector<NodeId>& o
   std::unordered_map<NodeId, std::string> placeholders{{head, "h"}};
   auto outside = [&](NodeId a) {
     const Node& an = g_.node(a);
-    if (placeholders.count(a) || std::find(nodes.begin(), nodes.end(), a) != nodes.end()) return;
-    if (an.op == Op::constant) {
-      placeholders[a] = fmt::format("c{:a}", an.value);
-      return;
-    }
+    if (an.op == Op::constant || placeholders.count(a) ||
+        std::find(nodes.begin(), nodes.end(), a) != nodes.end())
+      return;  // step_shape names a constant by its value
     const NodeId source = an.op == Op::broadcast ? an.args[0] : a;
     const auto at = std::find(operands.begin(), operands.end(), source);
     placeholders[a] =
